@@ -1,0 +1,1 @@
+"""Lodestone's portfolio app: agencies, companies, projects, deals, instruments and their values."""

@@ -1,0 +1,282 @@
+from django.contrib import admin
+from django.db.models import Count
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+from simple_history.admin import SimpleHistoryAdmin
+
+from portfolio.models import (
+    CashFlow,
+    Deal,
+    DealDocument,
+    Grant,
+    Loan,
+    Milestone,
+    Offtake,
+    Position,
+    PriceFloor,
+)
+from portfolio.ownership import position_ownership_pct
+
+from .formatting import number
+
+
+class DealDocumentInline(admin.TabularInline):
+    model = DealDocument
+    extra = 0
+    fields = ["title", "url", "published_on", "accession_number", "evidence"]
+
+
+class PositionInline(admin.TabularInline):
+    model = Position
+    extra = 0
+    fields = ["label", "kind", "listing", "currency", "quantity", "strike", "expires_on", "evidence"]
+    autocomplete_fields = ["listing", "currency"]
+    show_change_link = True
+
+
+class LoanInline(admin.TabularInline):
+    model = Loan
+    extra = 0
+    fields = ["label", "status", "currency", "principal", "drawn", "benchmark", "spread_bps", "term_years"]
+    autocomplete_fields = ["currency"]
+    show_change_link = True
+
+
+class PriceFloorInline(admin.TabularInline):
+    model = PriceFloor
+    extra = 0
+    fields = ["commodity", "currency", "floor_price", "covered_volume", "upside_share_pct", "starts_on", "ends_on"]
+    autocomplete_fields = ["commodity", "currency"]
+    show_change_link = True
+
+
+class OfftakeInline(admin.TabularInline):
+    model = Offtake
+    extra = 0
+    fields = ["product", "buyer", "share_of_output_pct", "volume", "volume_unit", "starts_on", "ends_on"]
+    show_change_link = True
+
+
+class GrantInline(admin.TabularInline):
+    model = Grant
+    extra = 0
+    fields = ["program", "currency", "amount", "awarded_on"]
+    autocomplete_fields = ["currency"]
+
+
+class DealMilestoneInline(admin.TabularInline):
+    model = Milestone
+    fk_name = "deal"
+    extra = 0
+    fields = ["kind", "title", "forecast_text", "achieved_on", "status"]
+    show_change_link = True
+
+
+@admin.register(Deal)
+class DealAdmin(SimpleHistoryAdmin):
+    list_display = [
+        "reference",
+        "title",
+        "agency",
+        "company",
+        "status",
+        "announced_on",
+        "closed_on",
+        "long_stop_on",
+        "position_count",
+        "evidence",
+    ]
+    list_filter = ["status", "agency", "evidence", "company__country"]
+    list_select_related = ["agency", "company"]
+    search_fields = ["reference", "title", "company__name", "agency__short_name", "agency__aliases__alias"]
+    autocomplete_fields = ["agency", "company"]
+    filter_horizontal = ["projects"]
+    date_hierarchy = "announced_on"
+    readonly_fields = ["cash_flow_ledger"]
+    inlines = [
+        DealDocumentInline,
+        PositionInline,
+        LoanInline,
+        PriceFloorInline,
+        OfftakeInline,
+        GrantInline,
+        DealMilestoneInline,
+    ]
+    fieldsets = [
+        (None, {"fields": ["reference", "title", "agency", "company", "projects", "status"]}),
+        ("Dates", {"fields": ["announced_on", "signed_on", "closed_on", "long_stop_on"]}),
+        ("Terms", {"fields": ["summary", "conditions"]}),
+        ("Source", {"fields": ["source_url", "source_published_on", "evidence"]}),
+        ("Cash flows of the deal's positions", {"fields": ["cash_flow_ledger"]}),
+    ]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(_position_count=Count("positions", distinct=True))
+
+    @admin.display(description="Positions", ordering="_position_count")
+    def position_count(self, obj: Deal) -> int:
+        return obj._position_count
+
+    @admin.display(description="Cash flows")
+    def cash_flow_ledger(self, obj: Deal) -> str:
+        """All cash flows of the deal's positions; each is edited on its position's page."""
+        if obj.pk is None:
+            return "-"
+        flows = CashFlow.objects.filter(position__deal=obj).select_related("position").order_by("occurred_on", "id")
+        if not flows:
+            return "No cash flows yet. Add them on a position's page."
+        rows = format_html_join(
+            "",
+            '<tr><td>{}</td><td><a href="{}">{}</a></td><td>{}</td><td>{} {}</td></tr>',
+            (
+                (
+                    flow.occurred_on,
+                    reverse("admin:portfolio_position_change", args=[flow.position_id]),
+                    flow.position.label,
+                    flow.get_kind_display(),
+                    number(flow.amount, 2),
+                    flow.currency_id,
+                )
+                for flow in flows
+            ),
+        )
+        return format_html(
+            "<table><thead><tr><th>Date</th><th>Position</th><th>Kind</th><th>Amount</th></tr></thead>"
+            "<tbody>{}</tbody></table>",
+            rows,
+        )
+
+
+@admin.register(DealDocument)
+class DealDocumentAdmin(admin.ModelAdmin):
+    list_display = ["title", "deal", "published_on", "accession_number", "evidence"]
+    list_filter = ["evidence"]
+    list_select_related = ["deal"]
+    search_fields = ["title", "url", "accession_number", "deal__reference"]
+    autocomplete_fields = ["deal"]
+
+
+class CashFlowInline(admin.TabularInline):
+    model = CashFlow
+    extra = 0
+    fields = ["occurred_on", "kind", "amount", "currency", "quantity", "memo", "evidence"]
+    autocomplete_fields = ["currency"]
+
+
+@admin.register(Position)
+class PositionAdmin(SimpleHistoryAdmin):
+    list_display = [
+        "label",
+        "deal",
+        "kind",
+        "listing",
+        "quantity_display",
+        "strike",
+        "expires_on",
+        "as_converted_display",
+        "ownership_display",
+        "evidence",
+    ]
+    list_filter = ["kind", "deal__agency", "evidence"]
+    list_select_related = ["deal__company", "listing"]
+    search_fields = ["label", "deal__reference", "deal__company__name", "listing__ticker"]
+    autocomplete_fields = ["deal", "listing", "currency"]
+    readonly_fields = ["as_converted_display", "ownership_display"]
+    inlines = [CashFlowInline]
+    fieldsets = [
+        (None, {"fields": ["deal", "kind", "label", "listing", "underlying", "currency", "quantity", "acquired_on"]}),
+        (
+            "Option terms (warrants and calls)",
+            {
+                "fields": [
+                    "strike",
+                    "shares_per_warrant",
+                    "expires_on",
+                    "exercisable_from",
+                    "exercisability_condition",
+                    "counterparty",
+                ]
+            },
+        ),
+        (
+            "Convertible preferred terms",
+            {"fields": ["stated_value", "conversion_price", "pik_rate_pct", "ownership_cap_pct"]},
+        ),
+        ("Derived", {"fields": ["as_converted_display", "ownership_display"]}),
+        ("Source", {"fields": ["notes", "source_url", "source_published_on", "evidence"]}),
+    ]
+
+    @admin.display(description="Quantity", ordering="quantity")
+    def quantity_display(self, obj: Position) -> str:
+        return number(obj.quantity)
+
+    @admin.display(description="As-converted shares")
+    def as_converted_display(self, obj: Position) -> str:
+        return number(obj.as_converted_shares) if obj.pk else "-"
+
+    @admin.display(description="Ownership (as converted, %)")
+    def ownership_display(self, obj: Position) -> str:
+        if obj.pk is None:
+            return "-"
+        pct = position_ownership_pct(obj)
+        return "n/a" if pct is None else number(pct, 2)
+
+
+@admin.register(CashFlow)
+class CashFlowAdmin(SimpleHistoryAdmin):
+    list_display = ["occurred_on", "position", "kind", "amount", "currency", "quantity", "evidence"]
+    list_filter = ["kind", "currency", "position__deal__agency"]
+    list_select_related = ["position__deal"]
+    search_fields = ["position__label", "position__deal__reference", "memo"]
+    autocomplete_fields = ["position", "currency"]
+    date_hierarchy = "occurred_on"
+    readonly_fields = ["recorded_by"]
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.recorded_by = request.user
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(Loan)
+class LoanAdmin(SimpleHistoryAdmin):
+    list_display = [
+        "label",
+        "deal",
+        "status",
+        "principal",
+        "drawn",
+        "currency",
+        "benchmark",
+        "spread_bps",
+        "term_years",
+    ]
+    list_filter = ["status", "currency", "deal__agency"]
+    list_select_related = ["deal"]
+    search_fields = ["label", "deal__reference", "deal__company__name"]
+    autocomplete_fields = ["deal", "currency"]
+
+
+@admin.register(PriceFloor)
+class PriceFloorAdmin(SimpleHistoryAdmin):
+    list_display = ["deal", "commodity", "floor_price", "currency", "covered_volume", "upside_share_pct", "ends_on"]
+    list_filter = ["commodity"]
+    list_select_related = ["deal", "commodity"]
+    search_fields = ["deal__reference", "commodity__name"]
+    autocomplete_fields = ["deal", "commodity", "currency"]
+
+
+@admin.register(Offtake)
+class OfftakeAdmin(SimpleHistoryAdmin):
+    list_display = ["product", "deal", "buyer", "share_of_output_pct", "volume", "volume_unit", "ends_on"]
+    list_select_related = ["deal"]
+    search_fields = ["product", "buyer", "deal__reference"]
+    autocomplete_fields = ["deal", "commodity"]
+
+
+@admin.register(Grant)
+class GrantAdmin(SimpleHistoryAdmin):
+    list_display = ["program", "deal", "amount", "currency", "awarded_on"]
+    list_select_related = ["deal"]
+    search_fields = ["program", "deal__reference"]
+    autocomplete_fields = ["deal", "currency"]

@@ -1,0 +1,78 @@
+from django.contrib import admin
+from simple_history.admin import SimpleHistoryAdmin
+
+from portfolio.models import CommodityPrice, FxRate, ManualMark, SecurityPrice, Valuation
+
+
+@admin.register(SecurityPrice)
+class SecurityPriceAdmin(admin.ModelAdmin):
+    list_display = ["listing", "on", "close", "source", "fetched_at"]
+    list_filter = ["source", "listing__exchange"]
+    list_select_related = ["listing"]
+    search_fields = ["listing__ticker"]
+    autocomplete_fields = ["listing"]
+    date_hierarchy = "on"
+    readonly_fields = ["fetched_at"]
+
+
+@admin.register(FxRate)
+class FxRateAdmin(admin.ModelAdmin):
+    list_display = ["base", "quote", "on", "rate", "source", "fetched_at"]
+    list_filter = ["source", "base", "quote"]
+    search_fields = ["base__code", "quote__code"]
+    autocomplete_fields = ["base", "quote"]
+    date_hierarchy = "on"
+    readonly_fields = ["fetched_at"]
+
+
+@admin.register(CommodityPrice)
+class CommodityPriceAdmin(admin.ModelAdmin):
+    list_display = ["commodity", "on", "price", "currency", "source", "fetched_at"]
+    list_filter = ["source", "commodity"]
+    list_select_related = ["commodity"]
+    search_fields = ["commodity__name", "commodity__code"]
+    autocomplete_fields = ["commodity", "currency"]
+    date_hierarchy = "on"
+    readonly_fields = ["fetched_at"]
+
+
+@admin.register(Valuation)
+class ValuationAdmin(admin.ModelAdmin):
+    """Valuations are written by the refresh jobs; the admin shows them and their trail."""
+
+    list_display = [
+        "position",
+        "as_of",
+        "method",
+        "fair_value_level",
+        "value_local",
+        "currency",
+        "value_usd",
+        "is_contingent",
+        "is_simulated",
+    ]
+    list_filter = ["method", "fair_value_level", "is_contingent", "is_simulated"]
+    list_select_related = ["position__deal"]
+    search_fields = ["position__label", "position__deal__reference"]
+    date_hierarchy = "as_of"
+    readonly_fields = [field.name for field in Valuation._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ManualMark)
+class ManualMarkAdmin(SimpleHistoryAdmin):
+    list_display = ["position", "as_of", "value", "currency", "marked_by", "reason"]
+    list_select_related = ["position__deal", "marked_by"]
+    search_fields = ["position__label", "position__deal__reference", "reason"]
+    autocomplete_fields = ["position", "currency"]
+    readonly_fields = ["marked_by"]
+    date_hierarchy = "as_of"
+
+    def save_model(self, request, obj, form, change):
+        obj.marked_by = request.user
+        super().save_model(request, obj, form, change)

@@ -1,0 +1,103 @@
+from django.contrib import admin
+from simple_history.admin import SimpleHistoryAdmin
+
+from portfolio.models import Agency, AgencyAlias, Commodity, Company, Currency, Listing, Milestone, Project
+
+
+@admin.register(Currency)
+class CurrencyAdmin(admin.ModelAdmin):
+    list_display = ["code", "name", "minor_units"]
+    search_fields = ["code", "name"]
+
+
+class AgencyAliasInline(admin.TabularInline):
+    model = AgencyAlias
+    extra = 0
+    fields = ["alias", "used_from", "used_until", "note"]
+
+
+@admin.register(Agency)
+class AgencyAdmin(SimpleHistoryAdmin):
+    list_display = ["short_name", "name", "country", "parent", "evidence"]
+    list_filter = ["country", "evidence"]
+    list_select_related = ["parent"]
+    search_fields = ["short_name", "name", "aliases__alias"]
+    autocomplete_fields = ["parent"]
+    inlines = [AgencyAliasInline]
+
+
+@admin.register(AgencyAlias)
+class AgencyAliasAdmin(admin.ModelAdmin):
+    list_display = ["alias", "agency", "used_from", "used_until"]
+    list_select_related = ["agency"]
+    search_fields = ["alias", "agency__short_name", "agency__name"]
+    autocomplete_fields = ["agency"]
+
+
+class ListingInline(admin.TabularInline):
+    model = Listing
+    extra = 0
+    fields = ["ticker", "exchange", "currency", "is_primary", "is_active"]
+    autocomplete_fields = ["currency"]
+
+
+class ProjectInline(admin.TabularInline):
+    model = Project
+    extra = 0
+    fields = ["name", "kind", "country", "region", "stage"]
+    show_change_link = True
+
+
+@admin.register(Company)
+class CompanyAdmin(SimpleHistoryAdmin):
+    list_display = ["name", "country", "is_public", "cik", "tickers", "shares_outstanding", "evidence"]
+    list_filter = ["is_public", "country", "evidence"]
+    search_fields = ["name", "cik", "listings__ticker"]
+    inlines = [ListingInline, ProjectInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("listings")
+
+    @admin.display(description="Listings")
+    def tickers(self, obj: Company) -> str:
+        return ", ".join(f"{listing.ticker}:{listing.exchange}" for listing in obj.listings.all())
+
+
+@admin.register(Listing)
+class ListingAdmin(SimpleHistoryAdmin):
+    list_display = ["ticker", "exchange", "company", "currency", "is_primary", "is_active"]
+    list_filter = ["exchange", "currency", "is_primary", "is_active"]
+    list_select_related = ["company"]
+    search_fields = ["ticker", "company__name"]
+    autocomplete_fields = ["company", "currency"]
+
+
+@admin.register(Commodity)
+class CommodityAdmin(admin.ModelAdmin):
+    list_display = ["name", "code", "group", "price_unit"]
+    list_filter = ["group"]
+    search_fields = ["name", "code"]
+
+
+class MilestoneInline(admin.TabularInline):
+    model = Milestone
+    fk_name = "project"
+    extra = 0
+    fields = ["sequence", "kind", "title", "forecast_text", "forecast_start", "forecast_end", "achieved_on", "status"]
+    readonly_fields = ["forecast_start", "forecast_end"]
+    show_change_link = True
+
+
+@admin.register(Project)
+class ProjectAdmin(SimpleHistoryAdmin):
+    list_display = ["name", "company", "kind", "stage", "country", "region", "capacity_display", "evidence"]
+    list_filter = ["kind", "stage", "country", "commodities"]
+    list_select_related = ["company"]
+    search_fields = ["name", "company__name", "region"]
+    autocomplete_fields = ["company"]
+    filter_horizontal = ["commodities"]
+    inlines = [MilestoneInline]
+
+    @admin.display(description="Capacity")
+    def capacity_display(self, obj: Project) -> str:
+        return f"{obj.capacity.normalize():,f} {obj.capacity_unit}" if obj.capacity is not None else "-"

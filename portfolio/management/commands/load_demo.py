@@ -1,0 +1,24 @@
+"""python manage.py load_demo: load the public deals of the reference as demo data."""
+
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from portfolio.services.demo_data import DEMO_DATA_FILE, DemoDataError, demo_data_load
+
+
+class Command(BaseCommand):
+    help = "Load (or update) the public-deals demo data set. Running it again changes nothing."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--file", type=Path, default=DEMO_DATA_FILE, help="Data file (YAML).")
+
+    def handle(self, *args, **options):
+        try:
+            report = demo_data_load(path=options["file"])
+        except DemoDataError as exc:
+            raise CommandError(f"Demo data not loaded: {exc}") from exc
+        for model_name, actions in report.summary().items():
+            parts = ", ".join(f"{count} {action}" for action, count in sorted(actions.items()))
+            self.stdout.write(f"  {model_name}: {parts}")
+        self.stdout.write(self.style.SUCCESS("Demo data loaded."))

@@ -1,0 +1,62 @@
+"""Domain models, split by subdomain and re-exported here."""
+
+from .base import Currency, Evidence
+from .deals import (
+    CASH_FLOW_SIGN,
+    CashFlow,
+    CashFlowKind,
+    Deal,
+    DealDocument,
+    DealStatus,
+    Grant,
+    InstrumentKind,
+    Loan,
+    Offtake,
+    Position,
+    PriceFloor,
+)
+from .market import SIMULATED_SOURCE, CommodityPrice, FxRate, SecurityPrice
+from .milestones import DatePrecision, Milestone, MilestoneKind, MilestoneRevision, MilestoneStatus
+from .operations import FilingEvent, RefreshRun
+from .registry import Agency, AgencyAlias, Commodity, Company, Exchange, Listing, Project, ProjectStage
+from .valuations import FairValueLevel, ManualMark, Valuation, ValuationMethod
+
+__all__ = [
+    "CASH_FLOW_SIGN",
+    "SIMULATED_SOURCE",
+    "Agency",
+    "AgencyAlias",
+    "CashFlow",
+    "CashFlowKind",
+    "Commodity",
+    "CommodityPrice",
+    "Company",
+    "Currency",
+    "DatePrecision",
+    "Deal",
+    "DealDocument",
+    "DealStatus",
+    "Evidence",
+    "Exchange",
+    "FairValueLevel",
+    "FilingEvent",
+    "FxRate",
+    "Grant",
+    "InstrumentKind",
+    "Listing",
+    "Loan",
+    "ManualMark",
+    "Milestone",
+    "MilestoneKind",
+    "MilestoneRevision",
+    "MilestoneStatus",
+    "Offtake",
+    "Position",
+    "PriceFloor",
+    "Project",
+    "ProjectStage",
+    "RefreshRun",
+    "SecurityPrice",
+    "Valuation",
+    "ValuationMethod",
+]

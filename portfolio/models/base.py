@@ -1,0 +1,133 @@
+"""Building blocks shared by every model: timestamps, provenance, decimal field shapes, checks."""
+
+from __future__ import annotations
+
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models import Q
+
+# Decimal shapes. Money and quantities are never floats.
+MONEY = {"max_digits": 20, "decimal_places": 2}  # up to 10^18 in the instrument's currency
+PRICE = {"max_digits": 20, "decimal_places": 8}  # penny strikes such as 0.0001 per unit
+QUANTITY = {"max_digits": 24, "decimal_places": 6}  # JV units run to billions
+PERCENT = {"max_digits": 9, "decimal_places": 6}  # 0-100
+RATE = {"max_digits": 20, "decimal_places": 10}  # FX rates
+
+
+class TimeStampedModel(models.Model):
+    """Abstract base: creation and last-update times on every row."""
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+
+
+class Evidence(models.TextChoices):
+    """How a fact is supported: the tags of the public-deals reference."""
+
+    FILING = "filing", "SEC filing"
+    GOVERNMENT = "government", "Government release"
+    NEWS = "news", "News or company release"
+    UNVERIFIED = "unverified", "Unverified"
+
+
+class SourcedModel(TimeStampedModel):
+    """Abstract base for records that state facts: where they come from and how well supported."""
+
+    source_url = models.URLField(max_length=500, blank=True)
+    source_published_on = models.DateField(null=True, blank=True, help_text="Date the source was published.")
+    evidence = models.CharField(
+        max_length=12,
+        choices=Evidence.choices,
+        default=Evidence.NEWS,
+        help_text="Unverified facts are shown flagged, never as fact.",
+    )
+
+    class Meta:
+        abstract = True
+
+    @property
+    def is_unverified(self) -> bool:
+        return self.evidence == Evidence.UNVERIFIED
+
+
+# --- Validators (model validation; the database checks mirror them) ---------------------------
+
+cik_validator = RegexValidator(r"^\d{10}$", "A CIK is the SEC's 10-digit number, zero-padded (e.g. 0001801368).")
+country_validator = RegexValidator(r"^[A-Z]{2}$", "Use the two-letter ISO 3166 country code, e.g. US or CA.")
+accession_validator = RegexValidator(
+    r"^\d{10}-\d{2}-\d{6}$", "An SEC accession number looks like 0001193125-25-278738."
+)
+
+
+# --- Constraint helpers -----------------------------------------------------------------------
+
+
+def check(name: str, condition: Q, message: str) -> models.CheckConstraint:
+    """A CheckConstraint whose violation message a data steward can act on."""
+    return models.CheckConstraint(condition=condition, name=name, violation_error_message=message)
+
+
+def positive(field: str, label: str, prefix: str, *, nullable: bool = False) -> models.CheckConstraint:
+    cond = Q(**{f"{field}__gt": 0})
+    if nullable:
+        cond |= Q(**{f"{field}__isnull": True})
+    return check(f"{prefix}_{field}_positive", cond, f"{label} must be greater than zero.")
+
+
+def non_negative(field: str, label: str, prefix: str, *, nullable: bool = False) -> models.CheckConstraint:
+    cond = Q(**{f"{field}__gte": 0})
+    if nullable:
+        cond |= Q(**{f"{field}__isnull": True})
+    return check(f"{prefix}_{field}_non_negative", cond, f"{label} cannot be negative.")
+
+
+def percent(field: str, label: str, prefix: str, *, nullable: bool = True) -> models.CheckConstraint:
+    cond = Q(**{f"{field}__gte": 0, f"{field}__lte": 100})
+    if nullable:
+        cond |= Q(**{f"{field}__isnull": True})
+    return check(f"{prefix}_{field}_percent", cond, f"{label} must be between 0 and 100.")
+
+
+def not_before(later: str, earlier: str, message: str, prefix: str) -> models.CheckConstraint:
+    """``later`` is on or after ``earlier`` whenever both are set."""
+    cond = (
+        Q(**{f"{later}__isnull": True}) | Q(**{f"{earlier}__isnull": True}) | Q(**{f"{later}__gte": models.F(earlier)})
+    )
+    return check(f"{prefix}_{later}_not_before_{earlier}", cond, message)
+
+
+def country_code(field: str, prefix: str, *, blank: bool = False) -> models.CheckConstraint:
+    cond = Q(**{f"{field}__regex": r"^[A-Z]{2}$"})
+    if blank:
+        cond |= Q(**{field: ""})
+    return check(f"{prefix}_{field}_iso3166", cond, "Use the two-letter ISO 3166 country code, e.g. US or CA.")
+
+
+class Currency(models.Model):
+    """An ISO 4217 currency. The table is filled from portfolio/data/iso4217.csv after migrate."""
+
+    code = models.CharField(max_length=3, primary_key=True)
+    name = models.CharField(max_length=80)
+    minor_units = models.PositiveSmallIntegerField(default=2)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name_plural = "currencies"
+        constraints = [
+            check("currency_code_iso4217", Q(code__regex=r"^[A-Z]{3}$"), "A currency code is three capital letters."),
+        ]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+def currency_field(**kwargs) -> models.ForeignKey:
+    """A reference to an ISO 4217 currency; the database rejects codes that are not in the table."""
+    kwargs.setdefault("on_delete", models.PROTECT)
+    kwargs.setdefault("related_name", "+")
+    kwargs.setdefault("default", "USD")
+    kwargs.setdefault("error_messages", {"invalid": "%(value)r is not an ISO 4217 currency code (e.g. USD, CAD)."})
+    return models.ForeignKey(Currency, **kwargs)

@@ -1,0 +1,416 @@
+"""Deals and what they hold: positions (instruments), their cash flows, and exposure legs."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from simple_history.models import HistoricalRecords
+
+from .base import (
+    MONEY,
+    PERCENT,
+    PRICE,
+    QUANTITY,
+    Evidence,
+    SourcedModel,
+    TimeStampedModel,
+    accession_validator,
+    check,
+    currency_field,
+    non_negative,
+    not_before,
+    percent,
+    positive,
+)
+from .registry import Agency, Commodity, Company, Listing, Project
+
+
+class DealStatus(models.TextChoices):
+    """Where a deal stands. The order is the usual path; terminated and exited end it."""
+
+    REPORTED_TALKS = "reported_talks", "Reported talks"
+    NON_BINDING_LOI = "non_binding_loi", "Non-binding LOI"
+    BINDING_LOI = "binding_loi", "Binding LOI (conditional)"
+    AGREEMENT_IN_PRINCIPLE = "agreement_in_principle", "Agreement in principle"
+    CONDITIONAL_COMMITMENT = "conditional_commitment", "Conditional commitment"
+    DEFINITIVE = "definitive", "Definitive agreement"
+    CLOSED = "closed", "Closed"
+    AMENDED = "amended", "Amended"
+    TERMINATED = "terminated", "Terminated"
+    EXITED = "exited", "Exited"
+
+
+class Deal(SourcedModel):
+    """One agency's package with one company: instruments held plus loans, floors, offtakes, grants."""
+
+    reference = models.SlugField(max_length=60, unique=True, help_text="Natural key, e.g. mp-dod-2025.")
+    title = models.CharField(max_length=250)
+    agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="deals")
+    company = models.ForeignKey(Company, on_delete=models.PROTECT, related_name="deals")
+    projects = models.ManyToManyField(Project, blank=True, related_name="deals")
+    status = models.CharField(max_length=24, choices=DealStatus.choices)
+    announced_on = models.DateField(null=True, blank=True)
+    signed_on = models.DateField(null=True, blank=True)
+    closed_on = models.DateField(null=True, blank=True)
+    long_stop_on = models.DateField(
+        null=True, blank=True, help_text="Date the agreement lapses if its conditions are not met."
+    )
+    summary = models.TextField(blank=True)
+    conditions = models.TextField(blank=True, help_text="Conditions to closing, if any.")
+    history = HistoricalRecords(m2m_fields=[projects])
+
+    class Meta:
+        ordering = ["-announced_on", "reference"]
+        constraints = [
+            not_before("signed_on", "announced_on", "A deal cannot be signed before it was announced.", "deal"),
+            not_before("closed_on", "signed_on", "A deal cannot close before it was signed.", "deal"),
+            not_before("closed_on", "announced_on", "A deal cannot close before it was announced.", "deal"),
+            not_before("long_stop_on", "announced_on", "The long-stop date cannot be before the announcement.", "deal"),
+        ]
+        indexes = [models.Index(fields=["status"], name="deal_status")]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class DealDocument(TimeStampedModel):
+    """A source document of a deal: filing, release or article, with its publication date."""
+
+    deal = models.ForeignKey(Deal, on_delete=models.CASCADE, related_name="documents")
+    title = models.CharField(max_length=300)
+    url = models.URLField(max_length=500)
+    published_on = models.DateField(null=True, blank=True)
+    accession_number = models.CharField(
+        "SEC accession number", max_length=20, blank=True, validators=[accession_validator]
+    )
+    evidence = models.CharField(max_length=12, choices=Evidence.choices, default=Evidence.NEWS)
+
+    class Meta:
+        ordering = ["deal", "published_on", "title"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["deal", "url"],
+                name="dealdocument_unique_url_per_deal",
+                violation_error_message="This document is already attached to the deal.",
+            ),
+            check(
+                "dealdocument_accession_format",
+                Q(accession_number="") | Q(accession_number__regex=r"^\d{10}-\d{2}-\d{6}$"),
+                "An SEC accession number looks like 0001193125-25-278738.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class InstrumentKind(models.TextChoices):
+    COMMON = "common", "Common shares"
+    WARRANT = "warrant", "Warrant"
+    CALL_OPTION = "call_option", "Call option over another holder's shares"
+    CONVERTIBLE_PREFERRED = "convertible_preferred", "Convertible preferred"
+    PREFERRED = "preferred", "Preferred equity (non-convertible)"
+    PRIVATE_EQUITY = "private_equity", "Private equity"
+    JV_EQUITY = "jv_equity", "Joint-venture equity or units"
+
+
+OPTION_KINDS = (InstrumentKind.WARRANT, InstrumentKind.CALL_OPTION)
+#: Equity with no quoted price: valued at cost or at an analyst's manual mark (level 3).
+UNQUOTED_KINDS = (InstrumentKind.PREFERRED, InstrumentKind.PRIVATE_EQUITY, InstrumentKind.JV_EQUITY)
+
+
+class Position(SourcedModel):
+    """An instrument held under a deal, with its terms.
+
+    Quantity is in the instrument's own unit: shares, warrants, preferred shares or JV units.
+    Warrants and calls give ``shares_per_warrant`` underlying shares each at ``strike``.
+    Convertible preferred converts ``stated_value`` per share at ``conversion_price``.
+    """
+
+    deal = models.ForeignKey(Deal, on_delete=models.PROTECT, related_name="positions")
+    kind = models.CharField(max_length=24, choices=InstrumentKind.choices)
+    label = models.CharField(max_length=200, help_text="e.g. Series A convertible preferred.")
+    listing = models.ForeignKey(
+        Listing,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="positions",
+        help_text="Listing of the shares (or underlying shares) used for pricing.",
+    )
+    underlying = models.CharField(
+        max_length=200, blank=True, help_text="What the instrument is over when no listing applies (JV units)."
+    )
+    currency = currency_field(help_text="Currency of the terms (strike, stated value).")
+    quantity = models.DecimalField(
+        **QUANTITY, null=True, blank=True, help_text="Left empty only for unquoted equity whose size is undisclosed."
+    )
+    acquired_on = models.DateField(null=True, blank=True)
+    # Options (warrants and calls)
+    strike = models.DecimalField(**PRICE, null=True, blank=True, help_text="Exercise price per underlying share.")
+    shares_per_warrant = models.DecimalField(**QUANTITY, default=Decimal("1"))
+    expires_on = models.DateField(null=True, blank=True)
+    exercisable_from = models.DateField(null=True, blank=True)
+    exercisability_condition = models.CharField(
+        max_length=300, blank=True, help_text='e.g. "after Ambler Road construction is complete".'
+    )
+    counterparty = models.CharField(max_length=200, blank=True, help_text="Writer of a call over its shares.")
+    # Convertible preferred
+    stated_value = models.DecimalField(**PRICE, null=True, blank=True, help_text="Stated value per share.")
+    conversion_price = models.DecimalField(**PRICE, null=True, blank=True)
+    pik_rate_pct = models.DecimalField("PIK rate (%)", **PERCENT, null=True, blank=True)
+    ownership_cap_pct = models.DecimalField("Ownership cap (%)", **PERCENT, null=True, blank=True)
+    notes = models.TextField(blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["deal", "kind", "label"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["deal", "label"],
+                name="position_unique_label_per_deal",
+                violation_error_message="This deal already has an instrument with that label.",
+            ),
+            positive("quantity", "Quantity", "position", nullable=True),
+            check(
+                "position_quantity_required",
+                Q(quantity__isnull=False) | Q(kind__in=UNQUOTED_KINDS),
+                "Give the quantity; only private, preferred or JV equity may leave it undisclosed.",
+            ),
+            non_negative("strike", "The strike", "position", nullable=True),
+            positive("shares_per_warrant", "Shares per warrant", "position"),
+            positive("stated_value", "Stated value", "position", nullable=True),
+            positive("conversion_price", "Conversion price", "position", nullable=True),
+            percent("pik_rate_pct", "The PIK rate", "position"),
+            percent("ownership_cap_pct", "The ownership cap", "position"),
+            not_before("expires_on", "acquired_on", "An instrument cannot expire before it was acquired.", "position"),
+            not_before(
+                "expires_on",
+                "exercisable_from",
+                "An instrument cannot expire before it becomes exercisable.",
+                "position",
+            ),
+            check(
+                "position_option_terms",
+                ~Q(kind__in=OPTION_KINDS) | Q(strike__isnull=False),
+                "A warrant or call option needs a strike.",
+            ),
+            check(
+                "position_convertible_terms",
+                ~Q(kind=InstrumentKind.CONVERTIBLE_PREFERRED)
+                | Q(stated_value__isnull=False, conversion_price__isnull=False),
+                "A convertible preferred needs a stated value and a conversion price.",
+            ),
+            check(
+                "position_priced_or_described",
+                Q(listing__isnull=False) | ~Q(underlying=""),
+                "Choose the listing of the shares, or describe what the instrument is over.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.deal.reference}: {self.label}"
+
+    @property
+    def as_converted_shares(self) -> Decimal | None:
+        """Underlying common shares on an as-converted, as-exercised basis, from the terms alone.
+
+        Common: the quantity. Warrants and calls: quantity x shares per warrant. Convertible
+        preferred: quantity x stated value / conversion price (at the initial stated value; PIK
+        accretion is a valuation matter). None where the instrument has no share equivalent.
+        """
+        if self.quantity is None:
+            return None
+        if self.kind == InstrumentKind.COMMON:
+            return self.quantity
+        if self.kind in OPTION_KINDS:
+            return self.quantity * self.shares_per_warrant
+        if self.kind == InstrumentKind.CONVERTIBLE_PREFERRED and self.stated_value and self.conversion_price:
+            return self.quantity * self.stated_value / self.conversion_price
+        return None
+
+
+class CashFlowKind(models.TextChoices):
+    INVESTMENT = "investment", "Investment (paid)"
+    FEE = "fee", "Fee (paid)"
+    EXERCISE = "exercise", "Exercise price (paid)"
+    DIVIDEND = "dividend", "Cash dividend (received)"
+    SALE = "sale", "Sale proceeds (received)"
+    PIK_ACCRUAL = "pik_accrual", "PIK accrual (non-cash)"
+    CONVERSION = "conversion", "Conversion (non-cash)"
+    RECEIPT = "receipt", "Received for non-cash consideration"
+
+
+#: Sign of each kind's amount from the government's point of view (-1 paid, +1 received, 0 non-cash).
+CASH_FLOW_SIGN = {
+    CashFlowKind.INVESTMENT: -1,
+    CashFlowKind.FEE: -1,
+    CashFlowKind.EXERCISE: -1,
+    CashFlowKind.DIVIDEND: 1,
+    CashFlowKind.SALE: 1,
+    CashFlowKind.PIK_ACCRUAL: 0,
+    CashFlowKind.CONVERSION: 0,
+    CashFlowKind.RECEIPT: 0,
+}
+
+
+class CashFlow(SourcedModel):
+    """Dated money in or out of a position. ``amount`` is never negative: the kind gives the direction."""
+
+    position = models.ForeignKey(Position, on_delete=models.PROTECT, related_name="cash_flows")
+    kind = models.CharField(max_length=16, choices=CashFlowKind.choices)
+    occurred_on = models.DateField()
+    amount = models.DecimalField(**MONEY)
+    currency = currency_field()
+    quantity = models.DecimalField(
+        **QUANTITY, null=True, blank=True, help_text="Units acquired or disposed of by this flow, if any."
+    )
+    memo = models.CharField(max_length=300, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["occurred_on", "id"]
+        constraints = [
+            non_negative("amount", "The amount", "cashflow"),
+            positive("quantity", "The quantity", "cashflow", nullable=True),
+        ]
+        indexes = [models.Index(fields=["position", "occurred_on"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.amount} {self.currency_id} on {self.occurred_on}"
+
+    @property
+    def signed_amount(self) -> Decimal:
+        return self.amount * CASH_FLOW_SIGN[self.kind]
+
+
+class Loan(SourcedModel):
+    """A loan that comes with a deal: principal, drawn amount, rate as benchmark plus spread, term."""
+
+    class Status(models.TextChoices):
+        LETTER_OF_INTEREST = "letter_of_interest", "Letter of interest"
+        CONDITIONAL = "conditional", "Conditional commitment"
+        COMMITTED = "committed", "Committed / closed"
+        REPAID = "repaid", "Repaid"
+        CANCELLED = "cancelled", "Cancelled"
+
+    deal = models.ForeignKey(Deal, on_delete=models.PROTECT, related_name="loans")
+    label = models.CharField(max_length=200)
+    status = models.CharField(max_length=20, choices=Status.choices)
+    currency = currency_field()
+    principal = models.DecimalField(**MONEY, help_text="Committed principal.")
+    drawn = models.DecimalField(**MONEY, default=Decimal("0"), help_text="Principal drawn and outstanding.")
+    benchmark = models.CharField(max_length=80, blank=True, help_text='e.g. "10-year US Treasury".')
+    spread_bps = models.DecimalField("Spread (bp)", max_digits=8, decimal_places=2, null=True, blank=True)
+    fixed_rate_pct = models.DecimalField("Fixed rate (%)", **PERCENT, null=True, blank=True)
+    term_years = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
+    starts_on = models.DateField(null=True, blank=True)
+    matures_on = models.DateField(null=True, blank=True)
+    is_secured = models.BooleanField(null=True, blank=True)
+    notes = models.TextField(blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["deal", "label"]
+        constraints = [
+            positive("principal", "The principal", "loan"),
+            non_negative("drawn", "The drawn amount", "loan"),
+            check(
+                "loan_drawn_within_principal",
+                Q(drawn__lte=models.F("principal")),
+                "More cannot be drawn than the principal.",
+            ),
+            non_negative("spread_bps", "The spread", "loan", nullable=True),
+            percent("fixed_rate_pct", "The fixed rate", "loan"),
+            positive("term_years", "The term", "loan", nullable=True),
+            not_before("matures_on", "starts_on", "A loan cannot mature before it starts.", "loan"),
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class PriceFloor(SourcedModel):
+    """A guaranteed minimum price for a commodity over a covered volume (e.g. $110/kg NdPr)."""
+
+    deal = models.ForeignKey(Deal, on_delete=models.PROTECT, related_name="price_floors")
+    commodity = models.ForeignKey(Commodity, on_delete=models.PROTECT, related_name="price_floors")
+    currency = currency_field()
+    floor_price = models.DecimalField(**PRICE, help_text="Per the commodity's price unit.")
+    covered_volume = models.DecimalField(
+        **QUANTITY, null=True, blank=True, help_text="Volume covered per year, in the commodity's price unit."
+    )
+    upside_share_pct = models.DecimalField("Upside share (%)", **PERCENT, null=True, blank=True)
+    starts_on = models.DateField(null=True, blank=True)
+    ends_on = models.DateField(null=True, blank=True)
+    notes = models.TextField(blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["deal", "commodity"]
+        constraints = [
+            positive("floor_price", "The floor price", "pricefloor"),
+            positive("covered_volume", "The covered volume", "pricefloor", nullable=True),
+            percent("upside_share_pct", "The upside share", "pricefloor"),
+            not_before("ends_on", "starts_on", "A price floor cannot end before it starts.", "pricefloor"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.commodity} floor {self.floor_price} {self.currency_id}/{self.commodity.price_unit}"
+
+
+class Offtake(SourcedModel):
+    """An agreement to buy a project's output: volume, pricing formula, term."""
+
+    deal = models.ForeignKey(Deal, on_delete=models.PROTECT, related_name="offtakes")
+    product = models.CharField(max_length=200)
+    commodity = models.ForeignKey(Commodity, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    buyer = models.CharField(max_length=200)
+    volume = models.DecimalField(**QUANTITY, null=True, blank=True)
+    volume_unit = models.CharField(max_length=40, blank=True)
+    share_of_output_pct = models.DecimalField("Share of output (%)", **PERCENT, null=True, blank=True)
+    pricing_formula = models.TextField(blank=True)
+    starts_on = models.DateField(null=True, blank=True)
+    ends_on = models.DateField(null=True, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["deal", "product"]
+        constraints = [
+            positive("volume", "The volume", "offtake", nullable=True),
+            percent("share_of_output_pct", "The share of output", "offtake"),
+            not_before("ends_on", "starts_on", "An offtake cannot end before it starts.", "offtake"),
+            check(
+                "offtake_volume_has_unit",
+                Q(volume__isnull=True) | ~Q(volume_unit=""),
+                "Give the unit of the volume (e.g. t/yr).",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product} to {self.buyer}"
+
+
+class Grant(SourcedModel):
+    """Non-repayable funding that comes with a deal (CHIPS incentives, DPA Title III awards)."""
+
+    deal = models.ForeignKey(Deal, on_delete=models.PROTECT, related_name="grants")
+    program = models.CharField(max_length=200)
+    currency = currency_field()
+    amount = models.DecimalField(**MONEY)
+    awarded_on = models.DateField(null=True, blank=True)
+    notes = models.TextField(blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["deal", "program"]
+        constraints = [positive("amount", "The amount", "grant")]
+
+    def __str__(self) -> str:
+        return f"{self.program} {self.amount} {self.currency_id}"

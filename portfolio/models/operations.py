@@ -1,0 +1,109 @@
+"""Refresh runs (what a job was asked, did and failed) and SEC filing events to review."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+
+from .base import TimeStampedModel, accession_validator, check, not_before
+from .registry import Company
+
+
+class RefreshRun(TimeStampedModel):
+    """One execution of a refresh job."""
+
+    class Kind(models.TextChoices):
+        PIPELINE = "pipeline", "Full pipeline"
+        FX = "fx", "FX rates"
+        PRICES = "prices", "Prices"
+        VALUATIONS = "valuations", "Valuations"
+        SNAPSHOT = "snapshot", "Portfolio snapshot"
+        MILESTONES = "milestones", "Milestone statuses"
+        FILINGS = "filings", "SEC filings"
+        BACKFILL = "backfill", "Backfill"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        PARTIAL = "partial", "Succeeded with errors"
+        FAILED = "failed", "Failed"
+        REFUSED = "refused", "Refused (another run in progress)"
+
+    class Trigger(models.TextChoices):
+        SCHEDULE = "schedule", "Schedule"
+        WEB = "web", "Web page"
+        API = "api", "API"
+        COMMAND = "command", "Command line"
+        STARTUP = "startup", "Start-up"
+
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED)
+    trigger = models.CharField(max_length=12, choices=Trigger.choices)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    as_of = models.DateField(null=True, blank=True)
+    parameters = models.JSONField(default=dict, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    progress_done = models.PositiveIntegerField(default=0)
+    progress_total = models.PositiveIntegerField(default=0)
+    counts = models.JSONField(default=dict, blank=True)
+    errors = models.JSONField(default=list, blank=True)
+    message = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            not_before("finished_at", "started_at", "A run cannot finish before it started.", "refreshrun"),
+            check(
+                "refreshrun_progress_within_total",
+                Q(progress_done__lte=F("progress_total")),
+                "Progress cannot exceed the total.",
+            ),
+        ]
+        indexes = [models.Index(fields=["kind", "status"], name="refreshrun_kind_status")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} #{self.pk} ({self.status})"
+
+
+class FilingEvent(TimeStampedModel):
+    """A new SEC filing of a portfolio company, queued for review by staff."""
+
+    class Review(models.TextChoices):
+        NEW = "new", "To review"
+        REVIEWED = "reviewed", "Reviewed"
+        MILESTONE = "milestone", "Reviewed, milestone recorded"
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="filings")
+    accession_number = models.CharField(max_length=20, unique=True, validators=[accession_validator])
+    form = models.CharField(max_length=20)
+    items = models.CharField(max_length=120, blank=True, help_text="8-K items, e.g. 1.01,3.02.")
+    filed_on = models.DateField()
+    report_date = models.DateField(null=True, blank=True)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    primary_document = models.CharField(max_length=200, blank=True)
+    description = models.CharField(max_length=300, blank=True)
+    url = models.URLField(max_length=500)
+    review_status = models.CharField(max_length=12, choices=Review.choices, default=Review.NEW)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-filed_on", "-accession_number"]
+        constraints = [
+            check(
+                "filingevent_accession_format",
+                Q(accession_number__regex=r"^\d{10}-\d{2}-\d{6}$"),
+                "An SEC accession number looks like 0001193125-25-278738.",
+            ),
+        ]
+        indexes = [models.Index(fields=["review_status", "-filed_on"], name="filingevent_review_queue")]
+
+    def __str__(self) -> str:
+        return f"{self.form} {self.accession_number}"

@@ -1,0 +1,226 @@
+"""Who and what: agencies, companies, their listings, commodities and projects."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+from simple_history.models import HistoricalRecords
+
+from .base import (
+    QUANTITY,
+    SourcedModel,
+    TimeStampedModel,
+    check,
+    cik_validator,
+    country_code,
+    country_validator,
+    currency_field,
+    not_before,
+    positive,
+)
+
+
+class Agency(SourcedModel):
+    """A government body that invests (DoD Office of Strategic Capital, DOE LPO, Canada Growth Fund, ...)."""
+
+    short_name = models.CharField(max_length=40, unique=True, help_text="Natural key, e.g. DOD-OSC.")
+    name = models.CharField(max_length=200)
+    country = models.CharField(max_length=2, validators=[country_validator])
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
+    website = models.URLField(blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["short_name"]
+        verbose_name_plural = "agencies"
+        constraints = [country_code("country", "agency")]
+
+    def __str__(self) -> str:
+        return self.short_name
+
+
+class AgencyAlias(TimeStampedModel):
+    """Another name an agency goes by (DoD is styled "Department of War" in 2025-26 documents)."""
+
+    agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="aliases")
+    alias = models.CharField(max_length=200, unique=True)
+    used_from = models.DateField(null=True, blank=True)
+    used_until = models.DateField(null=True, blank=True)
+    note = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["agency__short_name", "alias"]
+        verbose_name_plural = "agency aliases"
+        constraints = [
+            not_before("used_until", "used_from", "An alias cannot stop being used before it started.", "agencyalias"),
+        ]
+
+    def __str__(self) -> str:
+        return self.alias
+
+
+class Company(SourcedModel):
+    """The issuer of the securities held: public or private, with its listings and SEC CIK."""
+
+    name = models.CharField(max_length=200, unique=True)
+    country = models.CharField(max_length=2, validators=[country_validator], help_text="Country of incorporation.")
+    is_public = models.BooleanField(default=True)
+    cik = models.CharField("SEC CIK", max_length=10, null=True, blank=True, unique=True, validators=[cik_validator])
+    website = models.URLField(blank=True)
+    description = models.TextField(blank=True)
+    shares_outstanding = models.DecimalField(
+        **QUANTITY, null=True, blank=True, help_text="Common shares outstanding, for ownership percentages."
+    )
+    shares_outstanding_as_of = models.DateField(null=True, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "companies"
+        constraints = [
+            country_code("country", "company"),
+            check("company_cik_format", Q(cik__isnull=True) | Q(cik__regex=r"^\d{10}$"), cik_validator.message),
+            positive("shares_outstanding", "Shares outstanding", "company", nullable=True),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Exchange(models.TextChoices):
+    NYSE = "NYSE", "New York Stock Exchange"
+    NYSE_AMERICAN = "NYSEAMERICAN", "NYSE American"
+    NASDAQ = "NASDAQ", "Nasdaq"
+    TSX = "TSX", "Toronto Stock Exchange"
+    TSXV = "TSXV", "TSX Venture Exchange"
+    ASX = "ASX", "Australian Securities Exchange"
+    KRX = "KRX", "Korea Exchange"
+    LSE = "LSE", "London Stock Exchange"
+    OTC = "OTC", "OTC Markets"
+
+
+class Listing(TimeStampedModel):
+    """A ticker on an exchange in a currency. Prices attach here; a company may have several."""
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="listings")
+    ticker = models.CharField(max_length=20)
+    exchange = models.CharField(max_length=16, choices=Exchange.choices)
+    currency = currency_field()
+    is_primary = models.BooleanField(
+        default=False, help_text="The listing used to price the company's instruments (prefer the USD one)."
+    )
+    is_active = models.BooleanField(default=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["ticker", "exchange"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["ticker", "exchange"],
+                name="listing_unique_ticker_exchange",
+                violation_error_message="This ticker is already listed on that exchange.",
+            ),
+            models.UniqueConstraint(
+                fields=["company"],
+                condition=Q(is_primary=True),
+                name="listing_one_primary_per_company",
+                violation_error_message="A company has only one primary listing.",
+            ),
+            check(
+                "listing_ticker_upper",
+                Q(ticker__regex=r"^[A-Z0-9.\-]+$"),
+                "Tickers are capital letters, digits, dots or dashes.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.ticker} ({self.exchange})"
+
+
+class Commodity(TimeStampedModel):
+    """A traded material (NdPr oxide, lithium carbonate, spodumene, ...) whose price can be observed."""
+
+    class Group(models.TextChoices):
+        RARE_EARTHS = "rare_earths", "Rare earths"
+        LITHIUM = "lithium", "Lithium"
+        GRAPHITE = "graphite", "Graphite"
+        BASE_METALS = "base_metals", "Base metals"
+        OTHER = "other", "Other critical minerals"
+
+    code = models.SlugField(max_length=40, unique=True, help_text="Natural key, e.g. ndpr-oxide.")
+    name = models.CharField(max_length=120)
+    group = models.CharField(max_length=20, choices=Group.choices)
+    price_unit = models.CharField(max_length=20, default="kg", help_text="Unit prices are quoted per, e.g. kg or t.")
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "commodities"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ProjectStage(models.TextChoices):
+    """Lifecycle of a mine, refinery or plant, in order (public-deals.md section 2)."""
+
+    EXPLORATION = "exploration", "Exploration"
+    PEA = "pea", "PEA / initial assessment"
+    PFS = "pfs", "Pre-feasibility"
+    FEASIBILITY = "feasibility", "Feasibility"
+    PERMITTING = "permitting", "Permitting"
+    FINANCING = "financing", "Financing"
+    FID = "fid", "Final investment decision"
+    SITE_SELECTION = "site_selection", "Site selected"
+    PILOT = "pilot", "Pilot / demonstration"
+    CONSTRUCTION = "construction", "Construction"
+    COMMISSIONING = "commissioning", "Commissioning"
+    RAMP_UP = "ramp_up", "Ramp-up"
+    COMMERCIAL_PRODUCTION = "commercial_production", "Commercial production"
+    CARE_AND_MAINTENANCE = "care_and_maintenance", "Care and maintenance"
+    CLOSED = "closed", "Closed"
+
+
+class Project(SourcedModel):
+    """A physical asset of a company: mine, separation plant, metal/alloy or magnet plant, recycling."""
+
+    class Kind(models.TextChoices):
+        MINE = "mine", "Mine"
+        SEPARATION = "separation", "Separation / refinery"
+        METAL_ALLOY = "metal_alloy", "Metal / alloy"
+        MAGNET = "magnet", "Magnet plant"
+        RECYCLING = "recycling", "Recycling"
+        SMELTER = "smelter", "Smelter"
+        INFRASTRUCTURE = "infrastructure", "Road / infrastructure"
+
+    company = models.ForeignKey(Company, on_delete=models.PROTECT, related_name="projects")
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    country = models.CharField(max_length=2, validators=[country_validator])
+    region = models.CharField(max_length=100, blank=True, help_text="State or province.")
+    locality = models.CharField(max_length=120, blank=True)
+    commodities = models.ManyToManyField(Commodity, blank=True, related_name="projects")
+    stage = models.CharField(max_length=24, choices=ProjectStage.choices)
+    capacity = models.DecimalField(**QUANTITY, null=True, blank=True)
+    capacity_unit = models.CharField(max_length=40, blank=True, help_text="e.g. t/yr Li2CO3")
+    description = models.TextField(blank=True)
+    history = HistoricalRecords(m2m_fields=[commodities])
+
+    class Meta:
+        ordering = ["company__name", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["company", "name"],
+                name="project_unique_name_per_company",
+                violation_error_message="This company already has a project with that name.",
+            ),
+            country_code("country", "project"),
+            positive("capacity", "Capacity", "project", nullable=True),
+            check(
+                "project_capacity_has_unit",
+                Q(capacity__isnull=True) | ~Q(capacity_unit=""),
+                "Give the unit of the capacity (e.g. t/yr).",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name

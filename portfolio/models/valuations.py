@@ -1,0 +1,103 @@
+"""What a position is worth on a date, and the analysts' manual marks."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from simple_history.models import HistoricalRecords
+
+from .base import MONEY, RATE, TimeStampedModel, check, currency_field, non_negative, positive
+from .deals import Position
+
+
+class FairValueLevel(models.IntegerChoices):
+    LEVEL_1 = 1, "Level 1 (quoted price)"
+    LEVEL_2 = 2, "Level 2 (model, observable inputs)"
+    LEVEL_3 = 3, "Level 3 (unobservable inputs)"
+
+
+class ValuationMethod(models.TextChoices):
+    MARKET = "market", "Quoted price x quantity"
+    BLACK_SCHOLES = "black_scholes", "Black-Scholes (never below intrinsic)"
+    CONVERTIBLE = "convertible", "Greater of as-converted value and accreted preference"
+    COST = "cost", "Cost"
+    MANUAL_MARK = "manual_mark", "Manual mark"
+
+
+class Valuation(TimeStampedModel):
+    """The value of a position as of a date, with the trail that produced it.
+
+    ``inputs`` holds every input (price and its source, volatility, rate, FX ...); ``formula``
+    states the computation in words and numbers so any figure on a page can be explained.
+    """
+
+    position = models.ForeignKey(Position, on_delete=models.CASCADE, related_name="valuations")
+    as_of = models.DateField()
+    method = models.CharField(max_length=16, choices=ValuationMethod.choices)
+    fair_value_level = models.PositiveSmallIntegerField(choices=FairValueLevel.choices)
+    inputs = models.JSONField(default=dict, blank=True)
+    formula = models.TextField(blank=True)
+    currency = currency_field()
+    value_local = models.DecimalField(**MONEY)
+    fx_rate_to_usd = models.DecimalField(**RATE, help_text="USD per one unit of the local currency.")
+    value_usd = models.DecimalField(**MONEY)
+    is_contingent = models.BooleanField(default=False, help_text="Exercisable only if a condition is met.")
+    is_simulated = models.BooleanField(default=False, help_text="Priced from the simulated provider.")
+    refresh_run = models.ForeignKey(
+        "portfolio.RefreshRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="valuations"
+    )
+
+    class Meta:
+        ordering = ["position", "-as_of"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["position", "as_of"],
+                name="valuation_unique_per_position_day",
+                violation_error_message="This position already has a valuation on that date.",
+            ),
+            non_negative("value_local", "A value", "valuation"),
+            non_negative("value_usd", "A value", "valuation"),
+            positive("fx_rate_to_usd", "The FX rate", "valuation"),
+            check(
+                "valuation_level_known",
+                models.Q(fair_value_level__in=[1, 2, 3]),
+                "The fair-value level is 1, 2 or 3.",
+            ),
+        ]
+        indexes = [models.Index(fields=["as_of"], name="valuation_as_of")]
+
+    def __str__(self) -> str:
+        return f"{self.position_id} {self.as_of} {self.value_usd} USD"
+
+
+class ManualMark(TimeStampedModel):
+    """An analyst's value for an unquoted position (private or JV equity), with reason and source."""
+
+    position = models.ForeignKey(Position, on_delete=models.CASCADE, related_name="manual_marks")
+    as_of = models.DateField()
+    currency = currency_field()
+    value = models.DecimalField(**MONEY, help_text="Value of the whole position.")
+    reason = models.TextField(
+        help_text="Why this value: a new round, an impairment, ...",
+        error_messages={"blank": "Give the reason for the mark."},
+    )
+    source_url = models.URLField(max_length=500, blank=True)
+    marked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["position", "-as_of"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["position", "as_of"],
+                name="manualmark_unique_per_position_day",
+                violation_error_message="This position already has a manual mark on that date.",
+            ),
+            non_negative("value", "A mark", "manualmark"),
+            check("manualmark_reason_given", ~models.Q(reason=""), "Give the reason for the mark."),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.position_id} {self.as_of} {self.value} {self.currency_id}"

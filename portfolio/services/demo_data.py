@@ -1,0 +1,299 @@
+"""Load the public-deals demo data set from its YAML file, idempotently.
+
+The data file (portfolio/data/demo/public_deals.yaml) holds agencies, companies with their
+listings, projects and milestones, and deals with their documents, positions, cash flows and
+exposure legs. Records are matched by natural key, so loading twice leaves the same rows.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+import yaml
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
+
+from portfolio.date_phrases import parse_date_phrase
+from portfolio.models import (
+    Agency,
+    AgencyAlias,
+    CashFlow,
+    Commodity,
+    Company,
+    Deal,
+    DealDocument,
+    Grant,
+    Listing,
+    Loan,
+    Milestone,
+    MilestoneRevision,
+    MilestoneStatus,
+    Offtake,
+    Position,
+    PriceFloor,
+    Project,
+)
+
+from .upsert import CREATED, set_m2m, upsert
+
+DEMO_DATA_FILE = Path(__file__).resolve().parent.parent / "data" / "demo" / "public_deals.yaml"
+REASON = "Loaded from the public-deals demo data set"
+
+
+class DemoDataError(Exception):
+    """The data file is malformed or a record breaks a rule; says which record and why."""
+
+
+@dataclass
+class LoadReport:
+    tally: Counter = field(default_factory=Counter)
+
+    def summary(self) -> dict[str, dict[str, int]]:
+        out: dict[str, dict[str, int]] = {}
+        for key, count in sorted(self.tally.items()):
+            model_name, action = key.split(" ")
+            out.setdefault(model_name, {})[action] = count
+        return out
+
+
+def _coerce(model: type[models.Model], data: dict[str, Any], where: str) -> dict[str, Any]:
+    """Convert YAML scalars to the model's field types (strings to Decimal and dates)."""
+    values: dict[str, Any] = {}
+    for name, raw in data.items():
+        try:
+            model_field = model._meta.get_field(name)
+        except Exception as exc:
+            raise DemoDataError(f"{where}: unknown field {name!r} for {model.__name__}") from exc
+        if raw is None:
+            values[name] = None
+        elif isinstance(model_field, models.DecimalField):
+            try:
+                values[name] = Decimal(str(raw))
+            except InvalidOperation as exc:
+                raise DemoDataError(f"{where}: {name} {raw!r} is not a number") from exc
+        elif isinstance(model_field, models.DateField) and not isinstance(raw, date):
+            try:
+                values[name] = date.fromisoformat(str(raw))
+            except ValueError as exc:
+                raise DemoDataError(f"{where}: {name} {raw!r} is not a YYYY-MM-DD date") from exc
+        elif isinstance(model_field, models.ForeignKey) and model_field.related_model.__name__ == "Currency":
+            values[f"{name}_id"] = str(raw)
+            continue
+        else:
+            values[name] = raw
+    return values
+
+
+def _pop(data: dict[str, Any], *keys: str) -> list[Any]:
+    return [data.pop(key, None) for key in keys]
+
+
+class _Loader:
+    def __init__(self) -> None:
+        self.report = LoadReport()
+        self.agencies: dict[str, Agency] = {}
+        self.companies: dict[str, Company] = {}
+        self.commodities: dict[str, Commodity] = {}
+        self.listings: dict[str, Listing] = {}
+
+    def put(self, model: type[models.Model], where: str, lookup: dict[str, Any], data: dict[str, Any]):
+        values = _coerce(model, data, where)
+        try:
+            return upsert(model, lookup=lookup, values=values, tally=self.report.tally, reason=REASON)
+        except ValidationError as exc:
+            raise DemoDataError(f"{where}: {'; '.join(exc.messages)}") from exc
+
+    # --- sections ---------------------------------------------------------------------------
+
+    def commodity(self, item: dict[str, Any]) -> None:
+        data = dict(item)
+        (code,) = _pop(data, "code")
+        self.commodities[code], _ = self.put(Commodity, f"commodity {code}", {"code": code}, data)
+
+    def agency(self, item: dict[str, Any]) -> None:
+        data = dict(item)
+        short_name, aliases, parent = _pop(data, "short_name", "aliases", "parent")
+        where = f"agency {short_name}"
+        data["parent"] = self._ref(self.agencies, parent, where) if parent else None
+        agency, _ = self.put(Agency, where, {"short_name": short_name}, data)
+        self.agencies[short_name] = agency
+        for alias in aliases or []:
+            alias = dict(alias)
+            (name,) = _pop(alias, "alias")
+            self.put(AgencyAlias, f"{where} alias {name}", {"alias": name}, {"agency": agency, **alias})
+
+    def company(self, item: dict[str, Any]) -> None:
+        data = dict(item)
+        name, listings, projects = _pop(data, "name", "listings", "projects")
+        where = f"company {name}"
+        company, _ = self.put(Company, where, {"name": name}, data)
+        self.companies[name] = company
+        # Clear a primary flag that moved before setting the new one (one primary per company).
+        for listing in listings or []:
+            listing = dict(listing)
+            ticker, exchange = _pop(listing, "ticker", "exchange")
+            key = f"{ticker}@{exchange}"
+            self.listings[key], _ = self.put(
+                Listing,
+                f"{where} listing {key}",
+                {"ticker": ticker, "exchange": exchange},
+                {"company": company, **listing},
+            )
+        for project in projects or []:
+            self.project(company, project)
+
+    def project(self, company: Company, item: dict[str, Any]) -> None:
+        data = dict(item)
+        name, commodity_codes, milestones = _pop(data, "name", "commodities", "milestones")
+        where = f"project {name}"
+        project, _ = self.put(Project, where, {"company": company, "name": name}, data)
+        set_m2m(project, "commodities", [self._ref(self.commodities, c, where) for c in commodity_codes or []])
+        for milestone in milestones or []:
+            self.milestone({"project": project}, milestone, where)
+
+    def milestone(self, owner: dict[str, Any], item: dict[str, Any], where: str) -> None:
+        data = dict(item)
+        (title,) = _pop(data, "title")
+        where = f"{where} milestone {title!r}"
+        window = parse_date_phrase(data.get("forecast_text", ""))
+        data.update(
+            forecast_start=window.start,
+            forecast_end=window.end,
+            forecast_precision=window.precision if data.get("forecast_text") else "",
+            needs_review=not window.is_parsed and bool(data.get("forecast_text")),
+        )
+        if data.get("achieved_on") and "status" not in data:
+            data["status"] = MilestoneStatus.ACHIEVED
+        existing = Milestone.objects.filter(**owner, title=title).first()
+        if existing is None:
+            # The first committed target is the baseline.
+            data.update(
+                baseline_text=data.get("forecast_text", ""),
+                baseline_start=window.start,
+                baseline_end=window.end,
+            )
+        milestone, action = self.put(Milestone, where, {**owner, "title": title}, data)
+        forecast_changed = existing is not None and (
+            existing.forecast_text,
+            existing.forecast_start,
+            existing.forecast_end,
+        ) != (milestone.forecast_text, milestone.forecast_start, milestone.forecast_end)
+        if action == CREATED or forecast_changed:
+            MilestoneRevision.objects.create(
+                milestone=milestone,
+                forecast_text=milestone.forecast_text,
+                forecast_start=milestone.forecast_start,
+                forecast_end=milestone.forecast_end,
+                forecast_precision=milestone.forecast_precision,
+                source_url=milestone.source_url,
+                source_published_on=milestone.source_published_on,
+                note=REASON,
+            )
+            self.report.tally["milestonerevision created"] += 1
+
+    def deal(self, item: dict[str, Any]) -> None:
+        data = dict(item)
+        reference, agency, company, project_names, documents, positions, loans, floors, offtakes, grants, milestones = (
+            _pop(
+                data,
+                "reference",
+                "agency",
+                "company",
+                "projects",
+                "documents",
+                "positions",
+                "loans",
+                "price_floors",
+                "offtakes",
+                "grants",
+                "milestones",
+            )
+        )
+        where = f"deal {reference}"
+        data["agency"] = self._ref(self.agencies, agency, where)
+        data["company"] = self._ref(self.companies, company, where)
+        deal, _ = self.put(Deal, where, {"reference": reference}, data)
+        projects = []
+        for name in project_names or []:
+            project = Project.objects.filter(company=deal.company, name=name).first()
+            if project is None:
+                raise DemoDataError(f"{where}: {company} has no project named {name!r}")
+            projects.append(project)
+        set_m2m(deal, "projects", projects)
+        for document in documents or []:
+            document = dict(document)
+            (url,) = _pop(document, "url")
+            document.setdefault("accession_number", "")
+            self.put(DealDocument, f"{where} document {url}", {"deal": deal, "url": url}, document)
+        for position in positions or []:
+            self.position(deal, position, where)
+        for loan in loans or []:
+            loan = dict(loan)
+            (label,) = _pop(loan, "label")
+            self.put(Loan, f"{where} loan {label!r}", {"deal": deal, "label": label}, loan)
+        for floor in floors or []:
+            floor = dict(floor)
+            (code,) = _pop(floor, "commodity")
+            commodity = self._ref(self.commodities, code, where)
+            self.put(PriceFloor, f"{where} price floor {code}", {"deal": deal, "commodity": commodity}, floor)
+        for offtake in offtakes or []:
+            offtake = dict(offtake)
+            product, code = _pop(offtake, "product", "commodity")
+            offtake["commodity"] = self._ref(self.commodities, code, where) if code else None
+            self.put(Offtake, f"{where} offtake {product!r}", {"deal": deal, "product": product}, offtake)
+        for grant in grants or []:
+            grant = dict(grant)
+            (program,) = _pop(grant, "program")
+            self.put(Grant, f"{where} grant {program!r}", {"deal": deal, "program": program}, grant)
+        for milestone in milestones or []:
+            self.milestone({"deal": deal}, milestone, where)
+
+    def position(self, deal: Deal, item: dict[str, Any], where: str) -> None:
+        data = dict(item)
+        label, listing, cash_flows = _pop(data, "label", "listing", "cash_flows")
+        where = f"{where} position {label!r}"
+        data["listing"] = self._ref(self.listings, listing, where) if listing else None
+        position, _ = self.put(Position, where, {"deal": deal, "label": label}, data)
+        for flow in cash_flows or []:
+            flow = dict(flow)
+            kind, occurred_on = _pop(flow, "kind", "occurred_on")
+            lookup = _coerce(CashFlow, {"kind": kind, "occurred_on": occurred_on}, where)
+            self.put(CashFlow, f"{where} cash flow {kind} {occurred_on}", {"position": position, **lookup}, flow)
+
+    @staticmethod
+    def _ref(table: dict[str, Any], key: str, where: str) -> Any:
+        try:
+            return table[key]
+        except KeyError as exc:
+            raise DemoDataError(f"{where}: {key!r} is not defined earlier in the file") from exc
+
+
+@transaction.atomic
+def demo_data_load(*, path: Path = DEMO_DATA_FILE) -> LoadReport:
+    """Create or update every record of the demo data file; return counts per model and action.
+
+    Side effects: rows in the registry, deal and milestone tables (with audit history for
+    what changed). Idempotent: a second run finds every row unchanged and writes nothing.
+    All or nothing: any bad record raises DemoDataError and rolls the whole load back.
+    """
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise DemoDataError(f"cannot read {path}: {exc}") from exc
+    if not isinstance(document, dict):
+        raise DemoDataError(f"{path}: expected a mapping of sections at the top level")
+    loader = _Loader()
+    for section, handler in (
+        ("commodities", loader.commodity),
+        ("agencies", loader.agency),
+        ("companies", loader.company),
+        ("deals", loader.deal),
+    ):
+        for item in document.get(section) or []:
+            handler(item)
+    return loader.report

@@ -1,0 +1,298 @@
+"""factory_boy factories: one valid object of each model, with related rows made as needed."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import factory
+from django.contrib.auth import get_user_model
+from factory.django import DjangoModelFactory
+
+from portfolio import models as m
+
+
+class UserFactory(DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ["username"]
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    email = factory.LazyAttribute(lambda o: f"{o.username}@example.org")
+    password = factory.django.Password("correct horse battery staple")
+
+
+class AgencyFactory(DjangoModelFactory):
+    class Meta:
+        model = m.Agency
+
+    short_name = factory.Sequence(lambda n: f"AGENCY-{n}")
+    name = factory.Sequence(lambda n: f"Investing Agency {n}")
+    country = "US"
+
+
+class AgencyAliasFactory(DjangoModelFactory):
+    class Meta:
+        model = m.AgencyAlias
+
+    agency = factory.SubFactory(AgencyFactory)
+    alias = factory.Sequence(lambda n: f"Alias {n}")
+
+
+class CompanyFactory(DjangoModelFactory):
+    class Meta:
+        model = m.Company
+
+    name = factory.Sequence(lambda n: f"Company {n} Corp.")
+    country = "US"
+    is_public = True
+    cik = factory.Sequence(lambda n: f"{n + 1:010d}")
+    shares_outstanding = Decimal("100000000")
+
+
+class ListingFactory(DjangoModelFactory):
+    class Meta:
+        model = m.Listing
+
+    company = factory.SubFactory(CompanyFactory)
+    ticker = factory.Sequence(lambda n: f"T{n}")
+    exchange = m.Exchange.NYSE
+    currency_id = "USD"
+    is_primary = True
+
+
+class CommodityFactory(DjangoModelFactory):
+    class Meta:
+        model = m.Commodity
+        django_get_or_create = ["code"]
+
+    code = factory.Sequence(lambda n: f"commodity-{n}")
+    name = factory.Sequence(lambda n: f"Commodity {n}")
+    group = m.Commodity.Group.RARE_EARTHS
+
+
+class ProjectFactory(DjangoModelFactory):
+    class Meta:
+        model = m.Project
+
+    company = factory.SubFactory(CompanyFactory)
+    name = factory.Sequence(lambda n: f"Project {n}")
+    kind = m.Project.Kind.MINE
+    country = "US"
+    region = "Nevada"
+    stage = m.ProjectStage.CONSTRUCTION
+
+
+class DealFactory(DjangoModelFactory):
+    class Meta:
+        model = m.Deal
+
+    reference = factory.Sequence(lambda n: f"deal-{n}")
+    title = factory.Sequence(lambda n: f"Deal {n}")
+    agency = factory.SubFactory(AgencyFactory)
+    company = factory.SubFactory(CompanyFactory)
+    status = m.DealStatus.CLOSED
+    announced_on = dt.date(2025, 7, 10)
+    signed_on = dt.date(2025, 7, 10)
+    closed_on = dt.date(2025, 7, 11)
+
+
+class DealDocumentFactory(DjangoModelFactory):
+    class Meta:
+        model = m.DealDocument
+
+    deal = factory.SubFactory(DealFactory)
+    title = "Form 8-K"
+    url = factory.Sequence(lambda n: f"https://www.sec.gov/Archives/doc{n}.htm")
+    published_on = dt.date(2025, 7, 10)
+
+
+class PositionFactory(DjangoModelFactory):
+    """Common shares of the deal's company by default; see the traits for other instruments."""
+
+    class Meta:
+        model = m.Position
+
+    deal = factory.SubFactory(DealFactory)
+    kind = m.InstrumentKind.COMMON
+    label = factory.Sequence(lambda n: f"Position {n}")
+    listing = factory.SubFactory(ListingFactory, company=factory.SelfAttribute("..deal.company"))
+    currency_id = "USD"
+    quantity = Decimal("1000000")
+    acquired_on = dt.date(2025, 7, 11)
+
+    class Params:
+        warrant = factory.Trait(kind=m.InstrumentKind.WARRANT, strike=Decimal("30.03"), expires_on=dt.date(2035, 7, 10))
+        convertible = factory.Trait(
+            kind=m.InstrumentKind.CONVERTIBLE_PREFERRED,
+            quantity=Decimal("400000"),
+            stated_value=Decimal("1000"),
+            conversion_price=Decimal("30.03"),
+            pik_rate_pct=Decimal("7"),
+            ownership_cap_pct=Decimal("19.9"),
+        )
+
+
+class CashFlowFactory(DjangoModelFactory):
+    class Meta:
+        model = m.CashFlow
+
+    position = factory.SubFactory(PositionFactory)
+    kind = m.CashFlowKind.INVESTMENT
+    occurred_on = dt.date(2025, 7, 11)
+    amount = Decimal("1000000.00")
+    currency_id = "USD"
+
+
+class LoanFactory(DjangoModelFactory):
+    class Meta:
+        model = m.Loan
+
+    deal = factory.SubFactory(DealFactory)
+    label = factory.Sequence(lambda n: f"Loan {n}")
+    status = m.Loan.Status.COMMITTED
+    currency_id = "USD"
+    principal = Decimal("150000000")
+    drawn = Decimal("0")
+    benchmark = "10-year US Treasury"
+    spread_bps = Decimal("100")
+    term_years = Decimal("12")
+
+
+class PriceFloorFactory(DjangoModelFactory):
+    class Meta:
+        model = m.PriceFloor
+
+    deal = factory.SubFactory(DealFactory)
+    commodity = factory.SubFactory(CommodityFactory)
+    currency_id = "USD"
+    floor_price = Decimal("110")
+    upside_share_pct = Decimal("30")
+    starts_on = dt.date(2025, 10, 1)
+    ends_on = dt.date(2035, 9, 30)
+
+
+class OfftakeFactory(DjangoModelFactory):
+    class Meta:
+        model = m.Offtake
+
+    deal = factory.SubFactory(DealFactory)
+    product = factory.Sequence(lambda n: f"NdFeB magnets {n}")
+    buyer = "DoD"
+    share_of_output_pct = Decimal("100")
+
+
+class GrantFactory(DjangoModelFactory):
+    class Meta:
+        model = m.Grant
+
+    deal = factory.SubFactory(DealFactory)
+    program = factory.Sequence(lambda n: f"CHIPS direct funding {n}")
+    currency_id = "USD"
+    amount = Decimal("277000000")
+
+
+class MilestoneFactory(DjangoModelFactory):
+    class Meta:
+        model = m.Milestone
+
+    project = factory.SubFactory(ProjectFactory)
+    kind = m.MilestoneKind.MECHANICAL_COMPLETION
+    title = factory.Sequence(lambda n: f"Milestone {n}")
+    forecast_text = "late 2027"
+    forecast_start = dt.date(2027, 9, 1)
+    forecast_end = dt.date(2027, 12, 31)
+    forecast_precision = m.DatePrecision.SEASON
+    baseline_text = "late 2027"
+    baseline_start = dt.date(2027, 9, 1)
+    baseline_end = dt.date(2027, 12, 31)
+
+
+class MilestoneRevisionFactory(DjangoModelFactory):
+    class Meta:
+        model = m.MilestoneRevision
+
+    milestone = factory.SubFactory(MilestoneFactory)
+    forecast_text = "2028"
+    forecast_start = dt.date(2028, 1, 1)
+    forecast_end = dt.date(2028, 12, 31)
+    forecast_precision = m.DatePrecision.YEAR
+
+
+class SecurityPriceFactory(DjangoModelFactory):
+    class Meta:
+        model = m.SecurityPrice
+
+    listing = factory.SubFactory(ListingFactory)
+    on = factory.Sequence(lambda n: dt.date(2026, 1, 1) + dt.timedelta(days=n))
+    source = "manual"
+    close = Decimal("42.00")
+
+
+class FxRateFactory(DjangoModelFactory):
+    class Meta:
+        model = m.FxRate
+
+    base_id = "USD"
+    quote_id = "CAD"
+    on = factory.Sequence(lambda n: dt.date(2026, 1, 1) + dt.timedelta(days=n))
+    source = "boc"
+    rate = Decimal("1.3650")
+
+
+class CommodityPriceFactory(DjangoModelFactory):
+    class Meta:
+        model = m.CommodityPrice
+
+    commodity = factory.SubFactory(CommodityFactory)
+    on = factory.Sequence(lambda n: dt.date(2026, 1, 1) + dt.timedelta(days=n))
+    source = "manual"
+    currency_id = "USD"
+    price = Decimal("95.00")
+
+
+class RefreshRunFactory(DjangoModelFactory):
+    class Meta:
+        model = m.RefreshRun
+
+    kind = m.RefreshRun.Kind.PIPELINE
+    trigger = m.RefreshRun.Trigger.COMMAND
+
+
+class ValuationFactory(DjangoModelFactory):
+    class Meta:
+        model = m.Valuation
+
+    position = factory.SubFactory(PositionFactory)
+    as_of = factory.Sequence(lambda n: dt.date(2026, 1, 1) + dt.timedelta(days=n))
+    method = m.ValuationMethod.MARKET
+    fair_value_level = m.FairValueLevel.LEVEL_1
+    currency_id = "USD"
+    value_local = Decimal("42000000.00")
+    fx_rate_to_usd = Decimal("1")
+    value_usd = Decimal("42000000.00")
+
+
+class ManualMarkFactory(DjangoModelFactory):
+    class Meta:
+        model = m.ManualMark
+
+    position = factory.SubFactory(
+        PositionFactory, kind=m.InstrumentKind.PRIVATE_EQUITY, listing=None, underlying="Private shares"
+    )
+    as_of = dt.date(2026, 6, 30)
+    currency_id = "USD"
+    value = Decimal("50000000")
+    reason = "Series B at a higher valuation"
+
+
+class FilingEventFactory(DjangoModelFactory):
+    class Meta:
+        model = m.FilingEvent
+
+    company = factory.SubFactory(CompanyFactory)
+    accession_number = factory.Sequence(lambda n: f"0001193125-25-{n:06d}")
+    form = "8-K"
+    items = "1.01,3.02"
+    filed_on = dt.date(2025, 7, 10)
+    url = factory.Sequence(lambda n: f"https://www.sec.gov/Archives/edgar/data/1801368/{n}.htm")

@@ -1,0 +1,413 @@
+"""Every invariant is enforced twice: by model validation, with a message a data steward can act
+on, and by the database itself, so that no other path (a bulk write, a shell, another client)
+can store a row that breaks it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, connection, transaction
+
+from tests import factories as f
+
+pytestmark = pytest.mark.django_db
+
+D = Decimal
+BAD_VALUES = [
+    # (case id, factory and its arguments, attribute changes that break the rule, expected message)
+    ("position quantity zero", (f.PositionFactory, {}), {"quantity": D("0")}, "Quantity must be greater than zero."),
+    (
+        "position quantity negative",
+        (f.PositionFactory, {}),
+        {"quantity": D("-10")},
+        "Quantity must be greater than zero.",
+    ),
+    (
+        "position quantity missing for shares",
+        (f.PositionFactory, {}),
+        {"quantity": None},
+        "Give the quantity; only private, preferred or JV equity may leave it undisclosed.",
+    ),
+    (
+        "warrant negative strike",
+        (f.PositionFactory, {"warrant": True}),
+        {"strike": D("-0.01")},
+        "The strike cannot be negative.",
+    ),
+    (
+        "warrant without strike",
+        (f.PositionFactory, {"warrant": True}),
+        {"strike": None},
+        "A warrant or call option needs a strike.",
+    ),
+    (
+        "warrant zero shares per warrant",
+        (f.PositionFactory, {"warrant": True}),
+        {"shares_per_warrant": D("0")},
+        "Shares per warrant must be greater than zero.",
+    ),
+    (
+        "warrant expiring before acquisition",
+        (f.PositionFactory, {"warrant": True}),
+        {"expires_on": dt.date(2025, 1, 1)},
+        "An instrument cannot expire before it was acquired.",
+    ),
+    (
+        "warrant expiring before exercisable",
+        (f.PositionFactory, {"warrant": True}),
+        {"exercisable_from": dt.date(2036, 1, 1)},
+        "An instrument cannot expire before it becomes exercisable.",
+    ),
+    (
+        "PIK rate above 100",
+        (f.PositionFactory, {"convertible": True}),
+        {"pik_rate_pct": D("101")},
+        "The PIK rate must be between 0 and 100.",
+    ),
+    (
+        "PIK rate negative",
+        (f.PositionFactory, {"convertible": True}),
+        {"pik_rate_pct": D("-1")},
+        "The PIK rate must be between 0 and 100.",
+    ),
+    (
+        "ownership cap above 100",
+        (f.PositionFactory, {"convertible": True}),
+        {"ownership_cap_pct": D("100.5")},
+        "The ownership cap must be between 0 and 100.",
+    ),
+    (
+        "conversion price zero",
+        (f.PositionFactory, {"convertible": True}),
+        {"conversion_price": D("0")},
+        "Conversion price must be greater than zero.",
+    ),
+    (
+        "convertible without conversion price",
+        (f.PositionFactory, {"convertible": True}),
+        {"conversion_price": None},
+        "A convertible preferred needs a stated value and a conversion price.",
+    ),
+    (
+        "position with neither listing nor underlying",
+        (f.PositionFactory, {}),
+        {"listing": None, "underlying": ""},
+        "Choose the listing of the shares, or describe what the instrument is over.",
+    ),
+    (
+        "deal signed before announced",
+        (f.DealFactory, {}),
+        {"signed_on": dt.date(2025, 7, 1)},
+        "A deal cannot be signed before it was announced.",
+    ),
+    (
+        "deal closed before signed",
+        (f.DealFactory, {}),
+        {"closed_on": dt.date(2025, 7, 9), "announced_on": None},
+        "A deal cannot close before it was signed.",
+    ),
+    (
+        "long-stop before announcement",
+        (f.DealFactory, {}),
+        {"long_stop_on": dt.date(2025, 1, 1)},
+        "The long-stop date cannot be before the announcement.",
+    ),
+    ("cash flow negative amount", (f.CashFlowFactory, {}), {"amount": D("-5")}, "The amount cannot be negative."),
+    (
+        "loan zero principal",
+        (f.LoanFactory, {}),
+        {"principal": D("0"), "drawn": D("0")},
+        "The principal must be greater than zero.",
+    ),
+    ("loan overdrawn", (f.LoanFactory, {}), {"drawn": D("150000000.01")}, "More cannot be drawn than the principal."),
+    ("loan negative spread", (f.LoanFactory, {}), {"spread_bps": D("-1")}, "The spread cannot be negative."),
+    (
+        "loan maturing before start",
+        (f.LoanFactory, {}),
+        {"starts_on": dt.date(2025, 1, 1), "matures_on": dt.date(2024, 1, 1)},
+        "A loan cannot mature before it starts.",
+    ),
+    (
+        "price floor zero",
+        (f.PriceFloorFactory, {}),
+        {"floor_price": D("0")},
+        "The floor price must be greater than zero.",
+    ),
+    (
+        "upside share above 100",
+        (f.PriceFloorFactory, {}),
+        {"upside_share_pct": D("130")},
+        "The upside share must be between 0 and 100.",
+    ),
+    (
+        "floor ends before start",
+        (f.PriceFloorFactory, {}),
+        {"ends_on": dt.date(2025, 1, 1)},
+        "A price floor cannot end before it starts.",
+    ),
+    (
+        "offtake share above 100",
+        (f.OfftakeFactory, {}),
+        {"share_of_output_pct": D("100.01")},
+        "The share of output must be between 0 and 100.",
+    ),
+    (
+        "offtake volume without unit",
+        (f.OfftakeFactory, {}),
+        {"volume": D("1000")},
+        "Give the unit of the volume (e.g. t/yr).",
+    ),
+    ("grant zero", (f.GrantFactory, {}), {"amount": D("0")}, "The amount must be greater than zero."),
+    ("close zero", (f.SecurityPriceFactory, {}), {"close": D("0")}, "The close must be greater than zero."),
+    ("close negative", (f.SecurityPriceFactory, {}), {"close": D("-42")}, "The close must be greater than zero."),
+    (
+        "low above high",
+        (f.SecurityPriceFactory, {}),
+        {"low": D("50"), "high": D("40")},
+        "The low cannot be above the high.",
+    ),
+    ("FX rate zero", (f.FxRateFactory, {}), {"rate": D("0")}, "The rate must be greater than zero."),
+    (
+        "FX pair of one currency",
+        (f.FxRateFactory, {}),
+        {"quote_id": "USD"},
+        "An FX rate needs two different currencies.",
+    ),
+    (
+        "commodity price negative",
+        (f.CommodityPriceFactory, {}),
+        {"price": D("-1")},
+        "The price must be greater than zero.",
+    ),
+    ("valuation negative", (f.ValuationFactory, {}), {"value_usd": D("-1")}, "A value cannot be negative."),
+    ("manual mark without reason", (f.ManualMarkFactory, {}), {"reason": ""}, "Give the reason for the mark."),
+    ("manual mark negative", (f.ManualMarkFactory, {}), {"value": D("-1")}, "A mark cannot be negative."),
+    (
+        "milestone without subject",
+        (f.MilestoneFactory, {}),
+        {"project": None},
+        "A milestone belongs to a project or a deal.",
+    ),
+    (
+        "milestone window backwards",
+        (f.MilestoneFactory, {}),
+        {"forecast_end": dt.date(2027, 1, 1)},
+        "The forecast window cannot end before it starts.",
+    ),
+    (
+        "milestone achieved without date",
+        (f.MilestoneFactory, {}),
+        {"status": "achieved"},
+        "An achieved milestone needs the date it was achieved.",
+    ),
+    (
+        "revision window backwards",
+        (f.MilestoneRevisionFactory, {}),
+        {"forecast_start": dt.date(2029, 1, 1)},
+        "The forecast window cannot end before it starts.",
+    ),
+    (
+        "company CIK malformed",
+        (f.CompanyFactory, {}),
+        {"cik": "1801368"},
+        "A CIK is the SEC's 10-digit number, zero-padded (e.g. 0001801368).",
+    ),
+    (
+        "company country malformed",
+        (f.CompanyFactory, {}),
+        {"country": "usa"},
+        "Use the two-letter ISO 3166 country code, e.g. US or CA.",
+    ),
+    (
+        "company shares outstanding zero",
+        (f.CompanyFactory, {}),
+        {"shares_outstanding": D("0")},
+        "Shares outstanding must be greater than zero.",
+    ),
+    (
+        "project capacity without unit",
+        (f.ProjectFactory, {}),
+        {"capacity": D("40000")},
+        "Give the unit of the capacity (e.g. t/yr).",
+    ),
+    (
+        "lower-case ticker",
+        (f.ListingFactory, {}),
+        {"ticker": "mp"},
+        "Tickers are capital letters, digits, dots or dashes.",
+    ),
+    (
+        "alias used until before from",
+        (f.AgencyAliasFactory, {}),
+        {"used_from": dt.date(2025, 1, 1), "used_until": dt.date(2024, 1, 1)},
+        "An alias cannot stop being used before it started.",
+    ),
+    (
+        "run progress above total",
+        (f.RefreshRunFactory, {}),
+        {"progress_done": 5, "progress_total": 4},
+        "Progress cannot exceed the total.",
+    ),
+    (
+        "filing accession malformed",
+        (f.FilingEventFactory, {}),
+        {"accession_number": "0001193125-25"},
+        "An SEC accession number looks like 0001193125-25-278738.",
+    ),
+    (
+        "document accession malformed",
+        (f.DealDocumentFactory, {}),
+        {"accession_number": "12345"},
+        "An SEC accession number looks like 0001193125-25-278738.",
+    ),
+]
+
+
+def _make_broken(make, changes):
+    factory, kwargs = make
+    instance = factory(**kwargs)
+    for name, value in changes.items():
+        setattr(instance, name, value)
+    return instance
+
+
+@pytest.mark.parametrize(("make", "changes", "message"), [c[1:] for c in BAD_VALUES], ids=[c[0] for c in BAD_VALUES])
+def test_model_validation_rejects_with_message(make, changes, message):
+    """full_clean() (what the admin and the services run) refuses the value and says why."""
+    instance = _make_broken(make, changes)
+    with pytest.raises(ValidationError) as excinfo:
+        instance.full_clean()
+    assert message in excinfo.value.messages
+
+
+@pytest.mark.parametrize(("make", "changes", "message"), [c[1:] for c in BAD_VALUES], ids=[c[0] for c in BAD_VALUES])
+def test_database_constraint_rejects(make, changes, message):
+    """The same value written without validation is refused by the database."""
+    instance = _make_broken(make, changes)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        instance.save()
+
+
+UNKNOWN_CURRENCY = [
+    ("position", f.PositionFactory, "currency_id"),
+    ("listing", f.ListingFactory, "currency_id"),
+    ("cash flow", f.CashFlowFactory, "currency_id"),
+    ("FX rate", f.FxRateFactory, "base_id"),
+]
+
+
+@pytest.mark.parametrize(
+    ("factory", "attname"), [c[1:] for c in UNKNOWN_CURRENCY], ids=[c[0] for c in UNKNOWN_CURRENCY]
+)
+def test_unknown_currency_code_is_refused(factory, attname):
+    """Currencies are ISO 4217 codes: an unknown code fails validation and the foreign key."""
+    instance = factory()
+    setattr(instance, attname, "XYZ")
+    with pytest.raises(ValidationError) as excinfo:
+        instance.full_clean()
+    assert "'XYZ' is not an ISO 4217 currency code (e.g. USD, CAD)." in excinfo.value.messages
+    # Foreign keys are checked at commit; check them now, inside the test's transaction. The error
+    # must leave the atomic block so that its savepoint is rolled back.
+    with pytest.raises(IntegrityError), transaction.atomic():  # noqa: PT012
+        instance.save()
+        connection.check_constraints()
+
+
+DUPLICATES = [
+    (
+        "listing ticker+exchange",
+        f.ListingFactory,
+        {"ticker": "MP"},
+        {"ticker": "MP"},
+        "This ticker is already listed on that exchange.",
+    ),
+    (
+        "second primary listing",
+        f.ListingFactory,
+        {"ticker": "LAC", "exchange": "NYSE"},
+        {"ticker": "LAC", "exchange": "TSX", "currency_id": "CAD"},
+        "A company has only one primary listing.",
+    ),
+    (
+        "company CIK",
+        f.CompanyFactory,
+        {"cik": "0001801368"},
+        {"cik": "0001801368"},
+        "Company with this SEC CIK already exists.",
+    ),
+    (
+        "agency short name",
+        f.AgencyFactory,
+        {"short_name": "DOD"},
+        {"short_name": "DOD"},
+        "Agency with this Short name already exists.",
+    ),
+    (
+        "deal reference",
+        f.DealFactory,
+        {"reference": "mp-dod-2025"},
+        {"reference": "mp-dod-2025"},
+        "Deal with this Reference already exists.",
+    ),
+    (
+        "price per listing, day and source",
+        f.SecurityPriceFactory,
+        {"on": dt.date(2026, 3, 2)},
+        {"on": dt.date(2026, 3, 2)},
+        "This source already has a price for the listing on that date.",
+    ),
+    (
+        "FX rate per pair, day and source",
+        f.FxRateFactory,
+        {"on": dt.date(2026, 3, 2)},
+        {"on": dt.date(2026, 3, 2)},
+        "This source already has a rate for that pair on that date.",
+    ),
+    (
+        "valuation per position and day",
+        f.ValuationFactory,
+        {"as_of": dt.date(2026, 3, 2)},
+        {"as_of": dt.date(2026, 3, 2)},
+        "This position already has a valuation on that date.",
+    ),
+    (
+        "filing accession number",
+        f.FilingEventFactory,
+        {"accession_number": "0001193125-25-278738"},
+        {"accession_number": "0001193125-25-278738"},
+        "Filing event with this Accession number already exists.",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("factory", "first", "second", "message"), [c[1:] for c in DUPLICATES], ids=[c[0] for c in DUPLICATES]
+)
+def test_natural_keys_are_unique(factory, first, second, message):
+    """A second row with the same natural key is refused by validation and by the database."""
+    original = factory(**first)
+    # Share the parent rows the unique key is scoped to.
+    shared = {}
+    for parent in ("listing", "company", "position", "deal"):
+        if hasattr(original, f"{parent}_id") and parent not in second:
+            shared[parent] = getattr(original, parent)
+    duplicate = factory.build(**shared, **second)
+    for name in ("company", "listing", "position", "deal", "agency"):
+        related = getattr(duplicate, name, None) if hasattr(type(duplicate), name) else None
+        if related is not None and related.pk is None:
+            related.save()
+            setattr(duplicate, name, related)
+    with pytest.raises(ValidationError) as excinfo:
+        duplicate.full_clean()
+    assert message in excinfo.value.messages
+    with pytest.raises(IntegrityError), transaction.atomic():
+        duplicate.save()
+
+
+def test_valid_rows_pass_both():
+    """The factories' defaults are valid, so each failure above is caused by its one change."""
+    for factory in {case[1][0] for case in BAD_VALUES}:
+        factory().full_clean()
