@@ -116,7 +116,9 @@ class PositionFactory(DjangoModelFactory):
     deal = factory.SubFactory(DealFactory)
     kind = m.InstrumentKind.COMMON
     label = factory.Sequence(lambda n: f"Position {n}")
-    listing = factory.SubFactory(ListingFactory, company=factory.SelfAttribute("..deal.company"))
+    listing = factory.LazyAttribute(
+        lambda o: o.deal.company.listings.filter(is_primary=True).first() or ListingFactory(company=o.deal.company)
+    )
     currency_id = "USD"
     quantity = Decimal("1000000")
     acquired_on = dt.date(2025, 7, 11)

@@ -226,7 +226,7 @@ class PositionAdmin(SimpleHistoryAdmin):
 class CashFlowAdmin(SimpleHistoryAdmin):
     list_display = ["occurred_on", "position", "kind", "amount", "currency", "quantity", "evidence"]
     list_filter = ["kind", "currency", "position__deal__agency"]
-    list_select_related = ["position__deal"]
+    list_select_related = ["position__deal", "currency"]
     search_fields = ["position__label", "position__deal__reference", "memo"]
     autocomplete_fields = ["position", "currency"]
     date_hierarchy = "occurred_on"
@@ -252,7 +252,7 @@ class LoanAdmin(SimpleHistoryAdmin):
         "term_years",
     ]
     list_filter = ["status", "currency", "deal__agency"]
-    list_select_related = ["deal"]
+    list_select_related = ["deal", "currency"]
     search_fields = ["label", "deal__reference", "deal__company__name"]
     autocomplete_fields = ["deal", "currency"]
 
@@ -261,7 +261,7 @@ class LoanAdmin(SimpleHistoryAdmin):
 class PriceFloorAdmin(SimpleHistoryAdmin):
     list_display = ["deal", "commodity", "floor_price", "currency", "covered_volume", "upside_share_pct", "ends_on"]
     list_filter = ["commodity"]
-    list_select_related = ["deal", "commodity"]
+    list_select_related = ["deal", "commodity", "currency"]
     search_fields = ["deal__reference", "commodity__name"]
     autocomplete_fields = ["deal", "commodity", "currency"]
 
@@ -277,6 +277,6 @@ class OfftakeAdmin(SimpleHistoryAdmin):
 @admin.register(Grant)
 class GrantAdmin(SimpleHistoryAdmin):
     list_display = ["program", "deal", "amount", "currency", "awarded_on"]
-    list_select_related = ["deal"]
+    list_select_related = ["deal", "currency"]
     search_fields = ["program", "deal__reference"]
     autocomplete_fields = ["deal", "currency"]

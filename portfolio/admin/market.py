@@ -17,6 +17,7 @@ class SecurityPriceAdmin(admin.ModelAdmin):
 
 @admin.register(FxRate)
 class FxRateAdmin(admin.ModelAdmin):
+    list_select_related = ["base", "quote"]
     list_display = ["base", "quote", "on", "rate", "source", "fetched_at"]
     list_filter = ["source", "base", "quote"]
     search_fields = ["base__code", "quote__code"]
@@ -29,7 +30,7 @@ class FxRateAdmin(admin.ModelAdmin):
 class CommodityPriceAdmin(admin.ModelAdmin):
     list_display = ["commodity", "on", "price", "currency", "source", "fetched_at"]
     list_filter = ["source", "commodity"]
-    list_select_related = ["commodity"]
+    list_select_related = ["commodity", "currency"]
     search_fields = ["commodity__name", "commodity__code"]
     autocomplete_fields = ["commodity", "currency"]
     date_hierarchy = "on"
@@ -52,7 +53,7 @@ class ValuationAdmin(admin.ModelAdmin):
         "is_simulated",
     ]
     list_filter = ["method", "fair_value_level", "is_contingent", "is_simulated"]
-    list_select_related = ["position__deal"]
+    list_select_related = ["position__deal", "currency"]
     search_fields = ["position__label", "position__deal__reference"]
     date_hierarchy = "as_of"
     readonly_fields = [field.name for field in Valuation._meta.fields]
@@ -67,7 +68,7 @@ class ValuationAdmin(admin.ModelAdmin):
 @admin.register(ManualMark)
 class ManualMarkAdmin(SimpleHistoryAdmin):
     list_display = ["position", "as_of", "value", "currency", "marked_by", "reason"]
-    list_select_related = ["position__deal", "marked_by"]
+    list_select_related = ["position__deal", "marked_by", "currency"]
     search_fields = ["position__label", "position__deal__reference", "reason"]
     autocomplete_fields = ["position", "currency"]
     readonly_fields = ["marked_by"]

@@ -67,7 +67,7 @@ class CompanyAdmin(SimpleHistoryAdmin):
 class ListingAdmin(SimpleHistoryAdmin):
     list_display = ["ticker", "exchange", "company", "currency", "is_primary", "is_active"]
     list_filter = ["exchange", "currency", "is_primary", "is_active"]
-    list_select_related = ["company"]
+    list_select_related = ["company", "currency"]
     search_fields = ["ticker", "company__name"]
     autocomplete_fields = ["company", "currency"]
 

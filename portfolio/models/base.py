@@ -14,6 +14,14 @@ PERCENT = {"max_digits": 9, "decimal_places": 6}  # 0-100
 RATE = {"max_digits": 20, "decimal_places": 10}  # FX rates
 
 
+class URLField(models.URLField):
+    """A URL field whose form assumes https:// when a steward types a bare domain."""
+
+    def formfield(self, **kwargs):
+        kwargs.setdefault("assume_scheme", "https")
+        return super().formfield(**kwargs)
+
+
 class TimeStampedModel(models.Model):
     """Abstract base: creation and last-update times on every row."""
 
@@ -36,7 +44,7 @@ class Evidence(models.TextChoices):
 class SourcedModel(TimeStampedModel):
     """Abstract base for records that state facts: where they come from and how well supported."""
 
-    source_url = models.URLField(max_length=500, blank=True)
+    source_url = URLField(max_length=500, blank=True)
     source_published_on = models.DateField(null=True, blank=True, help_text="Date the source was published.")
     evidence = models.CharField(
         max_length=12,

@@ -17,6 +17,7 @@ from .base import (
     Evidence,
     SourcedModel,
     TimeStampedModel,
+    URLField,
     accession_validator,
     check,
     currency_field,
@@ -81,7 +82,7 @@ class DealDocument(TimeStampedModel):
 
     deal = models.ForeignKey(Deal, on_delete=models.CASCADE, related_name="documents")
     title = models.CharField(max_length=300)
-    url = models.URLField(max_length=500)
+    url = URLField(max_length=500)
     published_on = models.DateField(null=True, blank=True)
     accession_number = models.CharField(
         "SEC accession number", max_length=20, blank=True, validators=[accession_validator]

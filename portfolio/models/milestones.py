@@ -7,7 +7,7 @@ from django.db import models
 from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
-from .base import SourcedModel, TimeStampedModel, check, not_before
+from .base import SourcedModel, TimeStampedModel, URLField, check, not_before
 from .deals import Deal
 from .registry import Project
 
@@ -122,7 +122,7 @@ class MilestoneRevision(TimeStampedModel):
     forecast_start = models.DateField(null=True, blank=True)
     forecast_end = models.DateField(null=True, blank=True)
     forecast_precision = models.CharField(max_length=12, choices=DatePrecision.choices, blank=True)
-    source_url = models.URLField(max_length=500, blank=True)
+    source_url = URLField(max_length=500, blank=True)
     source_published_on = models.DateField(null=True, blank=True)
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
-from .base import TimeStampedModel, accession_validator, check, not_before
+from .base import TimeStampedModel, URLField, accession_validator, check, not_before
 from .registry import Company
 
 
@@ -87,7 +87,7 @@ class FilingEvent(TimeStampedModel):
     accepted_at = models.DateTimeField(null=True, blank=True)
     primary_document = models.CharField(max_length=200, blank=True)
     description = models.CharField(max_length=300, blank=True)
-    url = models.URLField(max_length=500)
+    url = URLField(max_length=500)
     review_status = models.CharField(max_length=12, choices=Review.choices, default=Review.NEW)
     reviewed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

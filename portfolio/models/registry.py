@@ -10,6 +10,7 @@ from .base import (
     QUANTITY,
     SourcedModel,
     TimeStampedModel,
+    URLField,
     check,
     cik_validator,
     country_code,
@@ -27,7 +28,7 @@ class Agency(SourcedModel):
     name = models.CharField(max_length=200)
     country = models.CharField(max_length=2, validators=[country_validator])
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
-    website = models.URLField(blank=True)
+    website = URLField(blank=True)
     history = HistoricalRecords()
 
     class Meta:
@@ -66,7 +67,7 @@ class Company(SourcedModel):
     country = models.CharField(max_length=2, validators=[country_validator], help_text="Country of incorporation.")
     is_public = models.BooleanField(default=True)
     cik = models.CharField("SEC CIK", max_length=10, null=True, blank=True, unique=True, validators=[cik_validator])
-    website = models.URLField(blank=True)
+    website = URLField(blank=True)
     description = models.TextField(blank=True)
     shares_outstanding = models.DecimalField(
         **QUANTITY, null=True, blank=True, help_text="Common shares outstanding, for ownership percentages."

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db import models
 from simple_history.models import HistoricalRecords
 
-from .base import MONEY, RATE, TimeStampedModel, check, currency_field, non_negative, positive
+from .base import MONEY, RATE, TimeStampedModel, URLField, check, currency_field, non_negative, positive
 from .deals import Position
 
 
@@ -81,7 +81,7 @@ class ManualMark(TimeStampedModel):
         help_text="Why this value: a new round, an impairment, ...",
         error_messages={"blank": "Give the reason for the mark."},
     )
-    source_url = models.URLField(max_length=500, blank=True)
+    source_url = URLField(max_length=500, blank=True)
     marked_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

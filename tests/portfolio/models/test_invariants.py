@@ -218,7 +218,7 @@ BAD_VALUES = [
     (
         "company country malformed",
         (f.CompanyFactory, {}),
-        {"country": "usa"},
+        {"country": "us"},
         "Use the two-letter ISO 3166 country code, e.g. US or CA.",
     ),
     (

@@ -1,0 +1,75 @@
+"""Settings come from the environment; production refuses to start without its secrets."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+ROOT = Path(__file__).resolve().parents[2]
+PROBE = "import django; django.setup(); from django.conf import settings; print(settings.DEBUG, settings.SECRET_KEY[:4])"
+
+
+def _start(settings_module: str, **env: str) -> subprocess.CompletedProcess:
+    """Start Django with the given settings in a fresh interpreter, as a server process would."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
+    clean.update(DJANGO_SETTINGS_MODULE=settings_module, **env)
+    return subprocess.run(  # noqa: S603 - fixed interpreter and arguments
+        [sys.executable, "-c", PROBE], cwd=ROOT, env=clean, capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+def test_production_without_secret_key_fails_loudly():
+    result = _start("tracker.settings.production", DJANGO_ALLOWED_HOSTS="lodestone.example.gov")
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert "DJANGO_SECRET_KEY" in result.stderr
+
+
+def test_production_without_allowed_hosts_fails_loudly():
+    result = _start("tracker.settings.production", DJANGO_SECRET_KEY="x" * 60)
+    assert result.returncode != 0
+    assert "DJANGO_ALLOWED_HOSTS" in result.stderr
+
+
+def test_production_starts_with_its_variables_and_debug_off():
+    result = _start(
+        "tracker.settings.production", DJANGO_SECRET_KEY="s3cr3t" + "x" * 60, DJANGO_ALLOWED_HOSTS="lodestone.example.gov"
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["False", "s3cr"]
+
+
+def test_local_settings_create_a_secret_key_once_and_reuse_it(tmp_path):
+    first = _start("tracker.settings.local", LODESTONE_VAR_DIR=str(tmp_path))
+    second = _start("tracker.settings.local", LODESTONE_VAR_DIR=str(tmp_path))
+    assert first.returncode == 0, first.stderr
+    key_file = tmp_path / "secret_key"
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    assert len(key_file.read_text().strip()) >= 50
+    assert first.stdout == second.stdout  # same key prefix: reused, not regenerated
+    assert first.stdout.split()[0] == "True"
+
+
+def test_debug_is_off_unless_local():
+    assert settings.DEBUG is False
+
+
+def test_time_is_utc_and_aware():
+    assert settings.TIME_ZONE == "UTC"
+    assert settings.USE_TZ is True
+
+
+@pytest.mark.filterwarnings("ignore:A test tried to use socket")
+def test_network_is_blocked_in_tests():
+    """Tests never reach the network: opening a socket to an outside address fails."""
+    import socket
+
+    from pytest_socket import SocketConnectBlockedError
+
+    with pytest.raises(SocketConnectBlockedError):
+        socket.create_connection(("93.184.215.14", 80), timeout=1)
