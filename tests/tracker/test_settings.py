@@ -11,7 +11,9 @@ import pytest
 from django.conf import settings
 
 ROOT = Path(__file__).resolve().parents[2]
-PROBE = "import django; django.setup(); from django.conf import settings; print(settings.DEBUG, settings.SECRET_KEY[:4])"
+PROBE = (
+    "import django; django.setup(); from django.conf import settings; print(settings.DEBUG, settings.SECRET_KEY[:4])"
+)
 
 
 def _start(settings_module: str, **env: str) -> subprocess.CompletedProcess:
@@ -37,9 +39,9 @@ def test_production_without_allowed_hosts_fails_loudly():
 
 
 def test_production_starts_with_its_variables_and_debug_off():
-    result = _start(
-        "tracker.settings.production", DJANGO_SECRET_KEY="s3cr3t" + "x" * 60, DJANGO_ALLOWED_HOSTS="lodestone.example.gov"
-    )
+    secret = "s3cr3t" + "x" * 60
+    hosts = "lodestone.example.gov"
+    result = _start("tracker.settings.production", DJANGO_SECRET_KEY=secret, DJANGO_ALLOWED_HOSTS=hosts)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["False", "s3cr"]
 
