@@ -1,0 +1,177 @@
+"""load_demo: the public deals load with their terms and sources, a second run changes nothing,
+and a bad record refuses the whole file with a message naming it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+import yaml
+from django.apps import apps
+from django.core.management import CommandError, call_command
+
+from portfolio import models as m
+from portfolio.models.base import SourcedModel
+from portfolio.services.demo_data import DEMO_DATA_FILE, DemoDataError, demo_data_load
+
+pytestmark = pytest.mark.django_db
+
+
+def _snapshot() -> dict[str, list[tuple]]:
+    """Every row of every portfolio table (history tables included), as plain tuples."""
+    return {
+        model._meta.db_table: list(model._base_manager.order_by("pk").values_list())
+        for model in apps.get_app_config("portfolio").get_models()
+    }
+
+
+def test_loading_twice_leaves_exactly_the_same_rows(capsys):
+    # given
+    call_command("load_demo")
+    first = _snapshot()
+    # when
+    call_command("load_demo")
+    # then
+    second = _snapshot()
+    assert first == second
+    assert sum(len(rows) for rows in first.values()) > 200
+    assert "unchanged" in capsys.readouterr().out
+
+
+def test_the_required_public_deals_are_loaded():
+    demo_data_load()
+    expected = {
+        ("MP Materials Corp.", "DOD"),
+        ("Lithium Americas Corp.", "DOE-LPO"),
+        ("Trilogy Metals Inc.", "DOD"),
+        ("USA Rare Earth, Inc.", "DOC-CHIPS"),
+        ("Vulcan Elements", "DOC-CHIPS"),
+        ("Vulcan Elements", "DOD-OSC"),
+        ("ReElement Technologies", "DOD-OSC"),
+        ("Nouveau Monde Graphite Inc.", "CGF"),
+        ("Nouveau Monde Graphite Inc.", "IQ"),
+    }
+    loaded = set(m.Deal.objects.values_list("company__name", "agency__short_name"))
+    assert expected <= loaded
+
+
+def test_mp_materials_terms_match_the_filing():
+    """Series A preferred: 400,000 x $1,000 at $30.03, 7 % PIK, 19.9 % cap; warrant 11,201,659 @ $30.03;
+    $150M loan at 10-year Treasury + 100 bp over 12 years; $110/kg NdPr floor with 30 % upside."""
+    demo_data_load()
+    deal = m.Deal.objects.get(company__name="MP Materials Corp.", agency__short_name="DOD")
+    assert deal.status == m.DealStatus.CLOSED
+    preferred = deal.positions.get(kind=m.InstrumentKind.CONVERTIBLE_PREFERRED)
+    assert (preferred.quantity, preferred.stated_value, preferred.conversion_price) == (
+        Decimal("400000"),
+        Decimal("1000"),
+        Decimal("30.03"),
+    )
+    assert (preferred.pik_rate_pct, preferred.ownership_cap_pct) == (Decimal("7"), Decimal("19.9"))
+    warrant = deal.positions.get(kind=m.InstrumentKind.WARRANT)
+    assert (warrant.quantity, warrant.strike) == (Decimal("11201659"), Decimal("30.03"))
+    # 13,320,013 conversion shares + 11,201,659 warrant shares = the 24,521,672 registered for resale.
+    assert int(preferred.as_converted_shares + warrant.as_converted_shares) == 24521672
+    loan = deal.loans.get()
+    assert (loan.principal, loan.spread_bps, loan.term_years) == (Decimal("150000000"), Decimal("100"), Decimal("12"))
+    floor = deal.price_floors.get()
+    assert (floor.commodity.code, floor.floor_price, floor.upside_share_pct) == (
+        "ndpr-oxide",
+        Decimal("110"),
+        Decimal("30"),
+    )
+    investment = m.CashFlow.objects.get(position=preferred, kind=m.CashFlowKind.INVESTMENT)
+    assert investment.amount == Decimal("400000000")
+
+
+def test_unverified_facts_are_flagged_not_stated():
+    """Trilogy's closing was never confirmed: its positions are loaded, flagged unverified, with no cash paid."""
+    demo_data_load()
+    deal = m.Deal.objects.get(company__name="Trilogy Metals Inc.")
+    assert deal.long_stop_on == dt.date(2026, 3, 31)
+    assert deal.positions.exists()
+    assert all(p.evidence == m.Evidence.UNVERIFIED for p in deal.positions.all())
+    assert not m.CashFlow.objects.filter(position__deal=deal).exists()
+    # USA Rare Earth's warrant term is unverified: no expiry is invented.
+    usar_warrant = m.Position.objects.get(deal__company__name="USA Rare Earth, Inc.", kind=m.InstrumentKind.WARRANT)
+    assert usar_warrant.expires_on is None
+    assert usar_warrant.strike == Decimal("17.17")
+
+
+def test_every_sourced_record_names_its_source():
+    demo_data_load()
+    for model in apps.get_app_config("portfolio").get_models():
+        if issubclass(model, SourcedModel):
+            missing = model.objects.filter(source_url="")
+            assert not missing.exists(), f"{model.__name__} without a source: {list(missing)}"
+    assert not m.DealDocument.objects.filter(url="").exists()
+
+
+def test_milestones_keep_the_source_wording_and_get_windows():
+    demo_data_load()
+    milestone = m.Milestone.objects.get(project__name="Thacker Pass", forecast_text="late 2027")
+    assert (milestone.forecast_start, milestone.forecast_end) == (dt.date(2027, 9, 1), dt.date(2027, 12, 31))
+    assert milestone.forecast_precision == m.DatePrecision.SEASON
+    assert (milestone.baseline_start, milestone.baseline_end) == (milestone.forecast_start, milestone.forecast_end)
+    assert milestone.revisions.count() == 1
+    achieved = m.Milestone.objects.filter(status=m.MilestoneStatus.ACHIEVED)
+    assert achieved.exists()
+    assert not achieved.filter(achieved_on__isnull=True).exists()
+
+
+def _write(tmp_path: Path, document: dict) -> Path:
+    path = tmp_path / "demo.yaml"
+    path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def _demo_document() -> dict:
+    return yaml.safe_load(DEMO_DATA_FILE.read_text(encoding="utf-8"))
+
+
+def test_a_bad_record_refuses_the_whole_file_and_names_the_record(tmp_path):
+    # given: the demo file with one negative quantity in its last deal
+    document = _demo_document()
+    position = next(p for deal in reversed(document["deals"]) for p in deal.get("positions", []) if "quantity" in p)
+    position["quantity"] = "-1"
+    path = _write(tmp_path, document)
+    # when
+    with pytest.raises(DemoDataError) as excinfo:
+        demo_data_load(path=path)
+    # then: a steward's message, and nothing written (earlier sections included)
+    assert "Quantity must be greater than zero." in str(excinfo.value)
+    assert position["label"] in str(excinfo.value)
+    assert not m.Agency.objects.exists()
+    assert not m.Deal.objects.exists()
+
+
+def test_an_unknown_reference_is_refused(tmp_path):
+    document = _demo_document()
+    document["deals"][0]["agency"] = "NO-SUCH-AGENCY"
+    with pytest.raises(DemoDataError, match="'NO-SUCH-AGENCY' is not defined earlier in the file"):
+        demo_data_load(path=_write(tmp_path, document))
+
+
+def test_the_command_exits_non_zero_on_a_bad_file(tmp_path):
+    path = tmp_path / "broken.yaml"
+    path.write_text("deals: [unclosed", encoding="utf-8")
+    with pytest.raises(CommandError, match="Demo data not loaded"):
+        call_command("load_demo", "--file", str(path))
+
+
+def test_a_changed_forecast_is_recorded_as_a_revision_and_keeps_the_baseline(tmp_path):
+    # given
+    demo_data_load()
+    document = _demo_document()
+    project = next(p for c in document["companies"] for p in c.get("projects", []) if p["name"] == "Thacker Pass")
+    item = next(ms for ms in project["milestones"] if ms.get("forecast_text") == "late 2027")
+    item["forecast_text"] = "mid-2028"
+    # when
+    demo_data_load(path=_write(tmp_path, document))
+    # then
+    milestone = m.Milestone.objects.get(project__name="Thacker Pass", title=item["title"])
+    assert milestone.forecast_end == dt.date(2028, 8, 31)
+    assert milestone.baseline_end == dt.date(2027, 12, 31)
+    assert list(milestone.revisions.values_list("forecast_text", flat=True)) == ["late 2027", "mid-2028"]
