@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from simple_history.models import HistoricalRecords
@@ -44,6 +45,28 @@ class DealStatus(models.TextChoices):
     EXITED = "exited", "Exited"
 
 
+_PATH = [
+    DealStatus.REPORTED_TALKS,
+    DealStatus.NON_BINDING_LOI,
+    DealStatus.BINDING_LOI,
+    DealStatus.AGREEMENT_IN_PRINCIPLE,
+    DealStatus.CONDITIONAL_COMMITMENT,
+    DealStatus.DEFINITIVE,
+    DealStatus.CLOSED,
+    DealStatus.AMENDED,
+]
+#: Where a deal may go from each status: on along the usual path (steps may be skipped, since
+#: sources often report a later stage first), to terminated before it closes, to exited after
+#: it closes. Terminated and exited are final.
+DEAL_STATUS_TRANSITIONS: dict[str, set[str]] = {
+    status: set(_PATH[index:])
+    | ({DealStatus.TERMINATED} if index < _PATH.index(DealStatus.CLOSED) else {DealStatus.EXITED})
+    for index, status in enumerate(_PATH)
+}
+DEAL_STATUS_TRANSITIONS[DealStatus.TERMINATED] = {DealStatus.TERMINATED}
+DEAL_STATUS_TRANSITIONS[DealStatus.EXITED] = {DealStatus.EXITED}
+
+
 class Deal(SourcedModel):
     """One agency's package with one company: instruments held plus loans, floors, offtakes, grants."""
 
@@ -75,6 +98,38 @@ class Deal(SourcedModel):
 
     def __str__(self) -> str:
         return self.title
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        instance = super().from_db(db, field_names, values)
+        # Remember the stored status so that clean() can check the transition without a query.
+        instance._stored_status = instance.__dict__.get("status")
+        return instance
+
+    def refresh_from_db(self, *args, **kwargs) -> None:
+        super().refresh_from_db(*args, **kwargs)
+        self._stored_status = self.status
+
+    def save(self, *args, **kwargs) -> None:
+        super().save(*args, **kwargs)
+        self._stored_status = self.status
+
+    def clean(self) -> None:
+        super().clean()
+        stored = getattr(self, "_stored_status", None)
+        if stored and self.status != stored and self.status not in DEAL_STATUS_TRANSITIONS[stored]:
+            allowed = ", ".join(
+                str(DealStatus(s).label) for s in DealStatus if s in DEAL_STATUS_TRANSITIONS[stored] and s != stored
+            )
+            raise ValidationError(
+                {
+                    "status": (
+                        f"A deal cannot go from {DealStatus(stored).label} to {DealStatus(self.status).label}; "
+                        f"from {DealStatus(stored).label} it can go to: {allowed or 'nothing (final)'}. To undo "
+                        "a status entered by mistake, revert the deal to its earlier version on its History page."
+                    )
+                }
+            )
 
 
 class DealDocument(TimeStampedModel):

@@ -143,3 +143,21 @@ def test_position_change_page_shows_derived_as_converted_and_ownership(steward_c
     page = steward_client.get(_url(m.Position, "change", position.pk)).content.decode()
     assert "13,320,013" in page
     assert "11.75" in page
+
+
+def test_a_mistaken_deal_status_is_undone_by_reverting_from_history(steward_client):
+    """The lifecycle refuses closed -> definitive, but reverting to the earlier version works."""
+    deal = f.DealFactory(status="definitive", closed_on=None)
+    before = deal.history.get()
+    deal.status = "closed"
+    deal.save()
+    url = reverse("admin:portfolio_deal_simple_history", args=[deal.pk, before.history_id])
+    form = steward_client.get(url).context["adminform"].form
+    data = {name: form[name].value() or "" for name in form.fields}
+    for prefix in ("documents", "positions", "loans", "price_floors", "offtakes", "grants", "milestones"):
+        data.update({f"{prefix}-TOTAL_FORMS": "0", f"{prefix}-INITIAL_FORMS": "0"})
+    data["projects"] = []
+    response = steward_client.post(url, data)
+    assert response.status_code == HTTPStatus.FOUND, response.context["adminform"].form.errors
+    deal.refresh_from_db()
+    assert deal.status == "definitive"

@@ -411,3 +411,33 @@ def test_valid_rows_pass_both():
     """The factories' defaults are valid, so each failure above is caused by its one change."""
     for factory in {case[1][0] for case in BAD_VALUES}:
         factory().full_clean()
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "allowed"),
+    [
+        ("non_binding_loi", "definitive", True),  # sources often report a later stage first
+        ("binding_loi", "terminated", True),
+        ("closed", "amended", True),
+        ("closed", "exited", True),
+        ("closed", "non_binding_loi", False),
+        ("closed", "terminated", False),  # a closed deal is exited, not terminated
+        ("definitive", "exited", False),
+        ("terminated", "closed", False),
+        ("exited", "closed", False),
+    ],
+)
+def test_deal_status_follows_the_lifecycle(before, after, allowed):
+    deal = f.DealFactory(status=before)
+    deal.refresh_from_db()
+    deal.status = after
+    if allowed:
+        deal.full_clean()
+    else:
+        with pytest.raises(ValidationError) as excinfo:
+            deal.full_clean()
+        assert "A deal cannot go from" in excinfo.value.message_dict["status"][0]
+
+
+def test_a_new_deal_may_start_at_any_status():
+    f.DealFactory.build(status="closed", agency=f.AgencyFactory(), company=f.CompanyFactory()).full_clean()
