@@ -161,8 +161,37 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 
 # --- Application ------------------------------------------------------------------------------
 
-# Contact address sent in the User-Agent of requests to SEC EDGAR (its fair-access policy).
+# Contact address sent in the User-Agent of every outside request (SEC EDGAR requires one).
 LODESTONE_CONTACT_EMAIL = env.str("LODESTONE_CONTACT_EMAIL", default="ops@example.org")
+LODESTONE_USER_AGENT = f"Lodestone/1.0 ({LODESTONE_CONTACT_EMAIL})"
+
+# Market data. Providers are tried in order, per listing unless the listing names its own.
+# "simulated" is deterministic and needs no network; its values are labelled SIMULATED.
+LODESTONE_PRICE_PROVIDERS = env.list("LODESTONE_PRICE_PROVIDERS", default=["simulated"])
+LODESTONE_FX_PROVIDERS = env.list("LODESTONE_FX_PROVIDERS", default=["simulated"])
+LODESTONE_ALPHAVANTAGE_API_KEY = env.str("LODESTONE_ALPHAVANTAGE_API_KEY", default="")
+LODESTONE_PRICE_CSV_DIR = env.str("LODESTONE_PRICE_CSV_DIR", default=str(VAR_DIR / "prices"))
+LODESTONE_HTTP_CONNECT_TIMEOUT = env.float("LODESTONE_HTTP_CONNECT_TIMEOUT", default=5.0)
+LODESTONE_HTTP_READ_TIMEOUT = env.float("LODESTONE_HTTP_READ_TIMEOUT", default=20.0)
+# Per-provider rate limit (calls a second) and circuit breaker, shared through the cache.
+LODESTONE_PROVIDER_GATES = {
+    "yahoo": {"calls_per_second": 2},
+    "alphavantage": {"calls_per_second": 0.2},
+    "stooq": {"calls_per_second": 1},
+    "boc": {"calls_per_second": 2},
+    "ecb": {"calls_per_second": 2},
+    "simulated": {"calls_per_second": 1000},
+    "csv": {"calls_per_second": 1000},
+}
+# A listing whose latest good price is older than this many days is flagged stale.
+LODESTONE_STALE_PRICE_DAYS = env.int("LODESTONE_STALE_PRICE_DAYS", default=5)
+# Days of price history loaded on a listing's first refresh (volatility needs a year).
+LODESTONE_PRICE_HISTORY_DAYS = env.int("LODESTONE_PRICE_HISTORY_DAYS", default=400)
+
+# Valuation inputs.
+LODESTONE_RISK_FREE_RATE = env.float("LODESTONE_RISK_FREE_RATE", default=0.04)
+LODESTONE_VOLATILITY_WINDOW_DAYS = env.int("LODESTONE_VOLATILITY_WINDOW_DAYS", default=365)
+LODESTONE_DEFAULT_VOLATILITY = env.float("LODESTONE_DEFAULT_VOLATILITY", default=0.6)
 
 # --- Logging ----------------------------------------------------------------------------------
 

@@ -1,0 +1,76 @@
+"""HTTP for providers: explicit timeouts, status and content checks, secrets kept out of errors."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+import requests
+from django.conf import settings
+
+from .errors import InvalidResponseError, PermanentProviderError, RateLimitedError, TransientProviderError
+
+logger = logging.getLogger(__name__)
+
+
+def redact(text: str, secrets: Iterable[str]) -> str:
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "[redacted]")
+    return text
+
+
+def _retry_after(response: requests.Response) -> float | None:
+    try:
+        return float(response.headers.get("Retry-After", ""))
+    except ValueError:
+        return None
+
+
+def get(
+    provider: str,
+    url: str,
+    *,
+    params: dict[str, str] | None = None,
+    headers: dict[str, str] | None = None,
+    secrets: Iterable[str] = (),
+    expect: str = "json",
+) -> requests.Response:
+    """GET with (connect, read) timeouts; map failures to transient, rate-limited or permanent errors.
+
+    ``expect`` is "json" or "text": an HTML page where data was expected is an InvalidResponseError
+    even with HTTP 200. Error messages name the host and path only, never the query string, so
+    an API key in the parameters cannot leak into logs or run records.
+    """
+    secrets = [s for s in secrets if s]
+    timeout = (settings.LODESTONE_HTTP_CONNECT_TIMEOUT, settings.LODESTONE_HTTP_READ_TIMEOUT)
+    merged_headers = {"User-Agent": settings.LODESTONE_USER_AGENT, **(headers or {})}
+    try:
+        response = requests.get(url, params=params, headers=merged_headers, timeout=timeout)
+    except requests.Timeout as exc:
+        raise TransientProviderError(provider, f"timed out after {timeout[1]} s") from exc
+    except requests.ConnectionError as exc:
+        raise TransientProviderError(provider, "could not connect") from exc
+    except requests.RequestException as exc:
+        raise TransientProviderError(provider, redact(f"request failed: {type(exc).__name__}", secrets)) from exc
+    status = response.status_code
+    if status == 429:
+        raise RateLimitedError(provider, "rate limited (HTTP 429)", retry_after=_retry_after(response))
+    if status >= 500:
+        raise TransientProviderError(provider, f"server error (HTTP {status})")
+    body_start = response.text[:200].lstrip().lower()
+    looks_like_html = body_start.startswith(("<!doctype html", "<html", "<?xml", "<head", "<body"))
+    if looks_like_html and expect != "xml":
+        raise InvalidResponseError(provider, f"answered HTTP {status} with an HTML page instead of data")
+    if status >= 400 and status != 404:
+        raise PermanentProviderError(provider, f"refused the request (HTTP {status})")
+    return response
+
+
+def json_body(provider: str, response: requests.Response) -> object:
+    try:
+        return response.json()
+    except ValueError as exc:
+        raise InvalidResponseError(
+            provider, f"answered HTTP {response.status_code} with a body that is not JSON"
+        ) from exc

@@ -1,0 +1,1 @@
+"""Valuation arithmetic: pure functions of numbers, with no database or network access."""
