@@ -259,6 +259,8 @@ class RefreshRunFactory(DjangoModelFactory):
 
     kind = m.RefreshRun.Kind.PIPELINE
     trigger = m.RefreshRun.Trigger.COMMAND
+    status = m.RefreshRun.Status.SUCCEEDED
+    lock_key = "market"
 
 
 class ValuationFactory(DjangoModelFactory):
@@ -298,3 +300,12 @@ class FilingEventFactory(DjangoModelFactory):
     items = "1.01,3.02"
     filed_on = dt.date(2025, 7, 10)
     url = factory.Sequence(lambda n: f"https://www.sec.gov/Archives/edgar/data/1801368/{n}.htm")
+
+
+class PortfolioSnapshotFactory(DjangoModelFactory):
+    class Meta:
+        model = m.PortfolioSnapshot
+
+    as_of = factory.Sequence(lambda n: dt.date(2026, 1, 1) + dt.timedelta(days=n))
+    value_usd = Decimal("1000000.00")
+    positions_valued = 3

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from portfolio.models import FilingEvent, RefreshRun
+from portfolio.models import FilingEvent, PortfolioSnapshot, RefreshRun
 
 
 @admin.register(RefreshRun)
@@ -30,3 +30,17 @@ class FilingEventAdmin(admin.ModelAdmin):
     search_fields = ["accession_number", "company__name", "description"]
     autocomplete_fields = ["company"]
     date_hierarchy = "filed_on"
+
+
+@admin.register(PortfolioSnapshot)
+class PortfolioSnapshotAdmin(admin.ModelAdmin):
+    """Snapshots are written at the end of each valuation refresh."""
+
+    list_display = ["as_of", "value_usd", "positions_valued", "positions_missing", "is_simulated", "refresh_run"]
+    list_filter = ["is_simulated"]
+    list_select_related = ["refresh_run"]
+    date_hierarchy = "as_of"
+    readonly_fields = [field.name for field in PortfolioSnapshot._meta.fields]
+
+    def has_add_permission(self, request):
+        return False

@@ -17,11 +17,12 @@ from .deals import (
 )
 from .market import SIMULATED_SOURCE, CommodityPrice, FxRate, SecurityPrice
 from .milestones import DatePrecision, Milestone, MilestoneKind, MilestoneRevision, MilestoneStatus
-from .operations import FilingEvent, RefreshRun
-from .registry import Agency, AgencyAlias, Commodity, Company, Exchange, Listing, Project, ProjectStage
+from .operations import ACTIVE_RUN_STATUSES, FilingEvent, PortfolioSnapshot, RefreshRun
+from .registry import Agency, AgencyAlias, Commodity, Company, Exchange, Listing, PriceStatus, Project, ProjectStage
 from .valuations import FairValueLevel, ManualMark, Valuation, ValuationMethod
 
 __all__ = [
+    "ACTIVE_RUN_STATUSES",
     "CASH_FLOW_SIGN",
     "SIMULATED_SOURCE",
     "Agency",
@@ -51,8 +52,10 @@ __all__ = [
     "MilestoneRevision",
     "MilestoneStatus",
     "Offtake",
+    "PortfolioSnapshot",
     "Position",
     "PriceFloor",
+    "PriceStatus",
     "Project",
     "ProjectStage",
     "RefreshRun",

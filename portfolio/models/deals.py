@@ -214,6 +214,16 @@ class Position(SourcedModel):
         max_length=300, blank=True, help_text='e.g. "after Ambler Road construction is complete".'
     )
     counterparty = models.CharField(max_length=200, blank=True, help_text="Writer of a call over its shares.")
+    condition_met_on = models.DateField(
+        null=True, blank=True, help_text="When the exercisability condition was met; empty while it is not."
+    )
+    exercise_probability_pct = models.DecimalField(
+        "Probability the condition is met (%)",
+        **PERCENT,
+        null=True,
+        blank=True,
+        help_text="Analyst's weighting of a contingent instrument's value; empty means unweighted.",
+    )
     # Convertible preferred
     stated_value = models.DecimalField(**PRICE, null=True, blank=True, help_text="Stated value per share.")
     conversion_price = models.DecimalField(**PRICE, null=True, blank=True)
@@ -242,6 +252,7 @@ class Position(SourcedModel):
             positive("conversion_price", "Conversion price", "position", nullable=True),
             percent("pik_rate_pct", "The PIK rate", "position"),
             percent("ownership_cap_pct", "The ownership cap", "position"),
+            percent("exercise_probability_pct", "The probability", "position"),
             not_before("expires_on", "acquired_on", "An instrument cannot expire before it was acquired.", "position"),
             not_before(
                 "expires_on",
@@ -269,6 +280,12 @@ class Position(SourcedModel):
 
     def __str__(self) -> str:
         return f"{self.deal.reference}: {self.label}"
+
+    def is_contingent_on(self, day) -> bool:
+        """Exercisable only if a condition is met, and it had not been met on ``day``."""
+        if not self.exercisability_condition:
+            return False
+        return self.condition_met_on is None or self.condition_met_on > day
 
     @property
     def as_converted_shares(self) -> Decimal | None:

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
-from .base import TimeStampedModel, URLField, accession_validator, check, not_before
+from .base import MONEY, TimeStampedModel, URLField, accession_validator, check, non_negative, not_before
 from .registry import Company
 
 
@@ -40,6 +40,12 @@ class RefreshRun(TimeStampedModel):
 
     kind = models.CharField(max_length=12, choices=Kind.choices)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED)
+    lock_key = models.CharField(
+        max_length=20,
+        default="",
+        blank=True,
+        help_text="Runs sharing a key never run at once: the database allows one queued or running run per key.",
+    )
     trigger = models.CharField(max_length=12, choices=Trigger.choices)
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -57,6 +63,12 @@ class RefreshRun(TimeStampedModel):
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
+            models.UniqueConstraint(
+                fields=["lock_key"],
+                condition=Q(status__in=["queued", "running"]),
+                name="refreshrun_one_active_per_lock",
+                violation_error_message="A refresh of this kind is already queued or running.",
+            ),
             not_before("finished_at", "started_at", "A run cannot finish before it started.", "refreshrun"),
             check(
                 "refreshrun_progress_within_total",
@@ -68,6 +80,28 @@ class RefreshRun(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} #{self.pk} ({self.status})"
+
+
+ACTIVE_RUN_STATUSES = (RefreshRun.Status.QUEUED, RefreshRun.Status.RUNNING)
+
+
+class PortfolioSnapshot(TimeStampedModel):
+    """The portfolio's totals on a date, written at the end of each valuation refresh."""
+
+    as_of = models.DateField(unique=True)
+    value_usd = models.DecimalField(**MONEY)
+    positions_valued = models.PositiveIntegerField(default=0)
+    positions_missing = models.PositiveIntegerField(default=0, help_text="Positions that could not be valued.")
+    is_simulated = models.BooleanField(default=False)
+    breakdown = models.JSONField(default=dict, blank=True, help_text="USD value by agency, commodity, ...")
+    refresh_run = models.ForeignKey(RefreshRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["-as_of"]
+        constraints = [non_negative("value_usd", "The value", "portfoliosnapshot")]
+
+    def __str__(self) -> str:
+        return f"{self.as_of}: {self.value_usd} USD"
 
 
 class FilingEvent(TimeStampedModel):

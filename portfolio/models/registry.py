@@ -100,6 +100,13 @@ class Exchange(models.TextChoices):
     OTC = "OTC", "OTC Markets"
 
 
+class PriceStatus(models.TextChoices):
+    UNKNOWN = "unknown", "Not priced yet"
+    OK = "ok", "Current"
+    STALE = "stale", "Stale"
+    UNKNOWN_SYMBOL = "unknown_symbol", "Symbol not recognised"
+
+
 class Listing(TimeStampedModel):
     """A ticker on an exchange in a currency. Prices attach here; a company may have several."""
 
@@ -111,7 +118,18 @@ class Listing(TimeStampedModel):
         default=False, help_text="The listing used to price the company's instruments (prefer the USD one)."
     )
     is_active = models.BooleanField(default=True)
-    history = HistoricalRecords()
+    price_providers = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="Providers to try in order, comma-separated (e.g. yahoo,stooq). Empty: the default order.",
+    )
+    provider_symbols = models.JSONField(
+        default=dict, blank=True, help_text='Symbol per provider where it differs, e.g. {"yahoo": "TMQ.TO"}.'
+    )
+    price_status = models.CharField(max_length=16, choices=PriceStatus.choices, default=PriceStatus.UNKNOWN)
+    price_status_note = models.CharField(max_length=300, blank=True)
+    last_price_on = models.DateField(null=True, blank=True, help_text="Date of the latest good price.")
+    history = HistoricalRecords(excluded_fields=["price_status", "price_status_note", "last_price_on"])
 
     class Meta:
         ordering = ["ticker", "exchange"]
@@ -136,6 +154,10 @@ class Listing(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.ticker} ({self.exchange})"
+
+    def symbol_for(self, provider: str) -> str:
+        """The listing's symbol at a provider (Stooq wants MP.US, Yahoo TSX names end in .TO)."""
+        return (self.provider_symbols or {}).get(provider) or self.ticker
 
 
 class Commodity(TimeStampedModel):

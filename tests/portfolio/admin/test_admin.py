@@ -40,11 +40,12 @@ FACTORIES = {
     m.ManualMark: f.ManualMarkFactory,
     m.RefreshRun: f.RefreshRunFactory,
     m.FilingEvent: f.FilingEventFactory,
+    m.PortfolioSnapshot: f.PortfolioSnapshotFactory,
 }
 PORTFOLIO_MODELS = [
     model for model in admin.site._registry if model._meta.app_label == "portfolio" and model is not m.Currency
 ]
-READ_ONLY = {m.Valuation, m.RefreshRun}  # written by the refresh jobs, never added by hand
+READ_ONLY = {m.Valuation, m.RefreshRun, m.PortfolioSnapshot}  # written by the refresh jobs, never added by hand
 
 
 def _url(model, action, *args):

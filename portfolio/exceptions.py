@@ -1,0 +1,24 @@
+"""Domain errors: each carries a message for people and a stable code for machines."""
+
+from __future__ import annotations
+
+
+class PortfolioError(Exception):
+    code = "portfolio_error"
+
+    def __init__(self, message: str, *, extra: dict | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.extra = extra or {}
+
+
+class RefreshRefusedError(PortfolioError):
+    """Another refresh of the same kind is queued or running; the refused request is recorded."""
+
+    code = "refresh_in_progress"
+
+
+class BrokerUnavailableError(PortfolioError):
+    """The message broker could not be reached; the run is recorded as failed."""
+
+    code = "broker_unavailable"

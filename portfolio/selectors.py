@@ -1,0 +1,81 @@
+"""Read-side queries shared by services, pages and the API."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.db.models import QuerySet
+
+from portfolio.models import FxRate, Listing, Position, SecurityPrice
+
+
+def positions_to_value() -> QuerySet[Position]:
+    """Every position, with its deal, company and listing selected (one query)."""
+    return Position.objects.select_related("deal__company", "listing").order_by("pk")
+
+
+def listings_to_price() -> QuerySet[Listing]:
+    """Active listings that price at least one position."""
+    return Listing.objects.filter(is_active=True, positions__isnull=False).distinct().order_by("pk")
+
+
+def source_rank(listing: Listing, default_order: list[str]) -> dict[str, int]:
+    """Preference among sources for a listing's price on a day: a steward's manual price first,
+    then the listing's provider order (or the default), then anything else."""
+    order = ["manual", *listing_provider_order(listing, default_order)]
+    return {name: rank for rank, name in enumerate(order)}
+
+
+def listing_provider_order(listing: Listing, default_order: list[str]) -> list[str]:
+    names = [name.strip() for name in listing.price_providers.split(",") if name.strip()]
+    return names or list(default_order)
+
+
+def price_histories(
+    listings: list[Listing], *, start: date, end: date, default_order: list[str]
+) -> dict[int, list[SecurityPrice]]:
+    """One chosen close per listing and day in [start, end], in date order (one query for all)."""
+    by_listing_day: dict[int, dict[date, SecurityPrice]] = defaultdict(dict)
+    ranks = {listing.pk: source_rank(listing, default_order) for listing in listings}
+    rows = SecurityPrice.objects.filter(listing__in=listings, on__gte=start, on__lte=end).order_by("listing_id", "on")
+    for price in rows:
+        rank = ranks[price.listing_id]
+        chosen = by_listing_day[price.listing_id].get(price.on)
+        if chosen is None or rank.get(price.source, 99) < rank.get(chosen.source, 99):
+            by_listing_day[price.listing_id][price.on] = price
+    return {listing_id: [days[d] for d in sorted(days)] for listing_id, days in by_listing_day.items()}
+
+
+class FxTable:
+    """USD conversion rates as of a date, loaded once: ``usd_per(ccy)`` and ``convert``."""
+
+    def __init__(self, as_of: date, *, lookback_days: int = 10) -> None:
+        self.as_of = as_of
+        self._rates: dict[str, FxRate] = {}
+        rows = FxRate.objects.filter(base_id="USD", on__lte=as_of, on__gte=as_of - timedelta(days=lookback_days))
+        for rate in rows.order_by("quote_id", "on", "source"):
+            # Later dates replace earlier ones; on one date keep the first source alphabetically
+            # unless a non-simulated source is available.
+            current = self._rates.get(rate.quote_id)
+            if current is None or rate.on > current.on or (current.is_simulated and not rate.is_simulated):
+                self._rates[rate.quote_id] = rate
+
+    def observation(self, currency: str) -> FxRate | None:
+        return self._rates.get(currency)
+
+    def usd_per(self, currency: str) -> Decimal | None:
+        """US dollars per one unit of ``currency`` (1 for USD; None when no rate is stored)."""
+        if currency == "USD":
+            return Decimal("1")
+        rate = self._rates.get(currency)
+        return None if rate is None else Decimal("1") / rate.rate
+
+    def convert(self, amount: Decimal, from_ccy: str, to_ccy: str) -> Decimal | None:
+        if from_ccy == to_ccy:
+            return amount
+        from_usd, to_usd = self.usd_per(from_ccy), self.usd_per(to_ccy)
+        if from_usd is None or to_usd is None:
+            return None
+        return amount * from_usd / to_usd

@@ -1,0 +1,251 @@
+"""Fetch FX rates and prices from the providers and store them, idempotently.
+
+Network calls happen outside any transaction; each batch of results is then written in one
+transaction with INSERT ... ON CONFLICT UPDATE, so a rerun for the same dates leaves the same
+rows and a failure leaves no half-written batch. A stored value that a provider later revises
+is updated and the revision is reported in the run, never overwritten silently.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from portfolio.integrations import market_data as md
+from portfolio.models import FxRate, Listing, Position, PriceStatus, SecurityPrice
+from portfolio.selectors import listing_provider_order, listings_to_price
+
+logger = logging.getLogger(__name__)
+BATCH_SIZE = 50  # listings fetched before one write
+
+
+@dataclass
+class StepResult:
+    """What a refresh step did: rows written, subjects attempted and failed, errors for the run."""
+
+    step: str
+    total: int = 0
+    failed: int = 0
+    written: int = 0
+    revised: int = 0
+    simulated: bool = False
+    errors: list[dict] = field(default_factory=list)
+    transient_failures: int = 0
+
+    def error(self, subject: str, message: str, *, provider: str = "", kind: str = "error") -> None:
+        self.errors.append(
+            {"step": self.step, "subject": subject, "provider": provider, "kind": kind, "message": message}
+        )
+
+    @property
+    def all_failed_transiently(self) -> bool:
+        return self.total > 0 and self.transient_failures == self.total
+
+
+def _fetch_with_fallback(
+    names: list[str],
+    factory: Callable[[str], object],
+    call: Callable[[object], md.Series],
+    result: StepResult,
+    subject: str,
+) -> tuple[md.Series | None, bool]:
+    """Try providers in order; return the first series and whether any provider called the symbol unknown."""
+    unknown = False
+    for name in names:
+        try:
+            provider = factory(name)
+            series = md.provider_gate(name).call(lambda provider=provider: call(provider))
+        except md.UnknownSymbolError as exc:
+            unknown = True
+            result.error(subject, exc.detail, provider=name, kind="unknown_symbol")
+        except md.RateLimitedError as exc:
+            result.error(subject, exc.detail, provider=name, kind="rate_limited")
+        except md.TransientProviderError as exc:
+            result.error(subject, exc.detail, provider=name, kind="transient")
+        except md.PermanentProviderError as exc:
+            result.error(subject, exc.detail, provider=name, kind="permanent")
+        else:
+            for note in series.rejected:
+                result.error(subject, f"rejected {note}", provider=name, kind="rejected")
+            return series, unknown
+    return None, unknown
+
+
+def _fetch_start(latest: date | None, as_of: date) -> date:
+    """Re-read the last few stored days (to catch revisions) or load a history on first use."""
+    if latest is None:
+        return as_of - timedelta(days=settings.LODESTONE_PRICE_HISTORY_DAYS)
+    return min(latest - timedelta(days=3), as_of)
+
+
+# --- FX -------------------------------------------------------------------------------------
+
+
+def fx_currencies_needed() -> list[str]:
+    """Currencies other than USD that listings, positions or their cash flows use."""
+    codes = set(Listing.objects.filter(is_active=True).values_list("currency_id", flat=True))
+    codes |= set(Position.objects.values_list("currency_id", flat=True))
+    codes |= set(Position.objects.values_list("cash_flows__currency_id", flat=True))
+    return sorted(code for code in codes if code and code != "USD")
+
+
+def fx_refresh(*, as_of: date, start: date | None = None) -> StepResult:
+    """Fetch USD/<ccy> rates up to ``as_of`` for every currency in use and store them.
+
+    Side effects: FxRate rows (one transaction per currency). Idempotent per (pair, day, source).
+    """
+    result = StepResult("fx")
+    order = list(settings.LODESTONE_FX_PROVIDERS)
+    for currency in fx_currencies_needed():
+        result.total += 1
+        subject = f"USD/{currency}"
+        latest = FxRate.objects.filter(base_id="USD", quote_id=currency).aggregate(on=Max("on"))["on"]
+        begin = start or _fetch_start(latest, as_of)
+        series, _ = _fetch_with_fallback(
+            order, md.fx_provider, lambda p, c=currency, b=begin: p.daily_rates("USD", c, b, as_of), result, subject
+        )
+        if series is None:
+            result.failed += 1
+            if all(e["kind"] in ("transient", "rate_limited") for e in result.errors if e["subject"] == subject):
+                result.transient_failures += 1
+            continue
+        rows = [
+            FxRate(base_id="USD", quote_id=currency, on=point.on, source=series.provider, rate=point.rate)
+            for point in series.points
+        ]
+        result.simulated |= series.provider == "simulated"
+        stored = FxRate.objects.filter(base_id="USD", quote_id=currency, source=series.provider)
+        result.revised += _report_revisions(result, subject, stored, rows, "rate")
+        with transaction.atomic():
+            FxRate.objects.bulk_create(
+                rows,
+                update_conflicts=True,
+                unique_fields=["base", "quote", "on", "source"],
+                update_fields=["rate", "fetched_at"],
+                batch_size=1000,
+            )
+        result.written += len(rows)
+    return result
+
+
+def _report_revisions(result: StepResult, subject: str, existing_qs, rows: list, value_field: str) -> int:
+    """Note every stored value that the new rows change (a provider revising its history)."""
+    if not rows:
+        return 0
+    days = [row.on for row in rows]
+    stored = dict(existing_qs.filter(on__gte=min(days), on__lte=max(days)).values_list("on", value_field))
+    revised = 0
+    for row in rows:
+        before = stored.get(row.on)
+        after = getattr(row, value_field)
+        if before is not None and before != after:
+            revised += 1
+            result.error(subject, f"{row.on}: {value_field} revised from {before} to {after}", kind="revised")
+    return revised
+
+
+# --- Prices ---------------------------------------------------------------------------------
+
+
+def prices_refresh(*, as_of: date, start: date | None = None, listing_ids: list[int] | None = None) -> StepResult:
+    """Fetch daily closes up to ``as_of`` for every listing that prices a position and store them.
+
+    Listings are grouped by their first provider and fetched in batches; each batch is written in
+    one transaction. Each listing falls back to its next provider when one fails. Listings are
+    flagged: unknown symbol (no provider knows it), stale (latest good price older than
+    LODESTONE_STALE_PRICE_DAYS) or current. Side effects: SecurityPrice rows, Listing status.
+    """
+    result = StepResult("prices")
+    default_order = list(settings.LODESTONE_PRICE_PROVIDERS)
+    listings = list(listings_to_price() if listing_ids is None else Listing.objects.filter(pk__in=listing_ids))
+    latest = dict(
+        SecurityPrice.objects.filter(listing__in=listings)
+        .values("listing_id")
+        .annotate(on=Max("on"))
+        .values_list("listing_id", "on")
+    )
+    # Batched per provider: listings whose first provider is the same are fetched together.
+    listings.sort(key=lambda listing: (listing_provider_order(listing, default_order)[0], listing.pk))
+    for offset in range(0, len(listings), BATCH_SIZE):
+        batch = listings[offset : offset + BATCH_SIZE]
+        rows: list[SecurityPrice] = []
+        statuses: dict[int, tuple[str, str]] = {}
+        for listing in batch:
+            result.total += 1
+            subject = f"{listing.ticker}:{listing.exchange}"
+            begin = start or _fetch_start(latest.get(listing.pk), as_of)
+            series, unknown = _fetch_with_fallback(
+                listing_provider_order(listing, default_order),
+                md.price_provider,
+                lambda p, listing=listing, b=begin: p.daily_bars(listing.symbol_for(p.name), b, as_of),
+                result,
+                subject,
+            )
+            if series is None:
+                result.failed += 1
+                kinds = {e["kind"] for e in result.errors if e["subject"] == subject}
+                if kinds <= {"transient", "rate_limited"}:
+                    result.transient_failures += 1
+                if unknown and kinds <= {"unknown_symbol", "permanent"}:
+                    statuses[listing.pk] = (PriceStatus.UNKNOWN_SYMBOL, "No provider recognises this symbol.")
+                continue
+            result.simulated |= series.provider == "simulated"
+            new_rows = [
+                SecurityPrice(
+                    listing=listing,
+                    on=bar.on,
+                    source=series.provider,
+                    close=bar.close,
+                    open=bar.open,
+                    high=bar.high,
+                    low=bar.low,
+                    volume=bar.volume,
+                )
+                for bar in series.points
+            ]
+            stored = SecurityPrice.objects.filter(listing=listing, source=series.provider)
+            result.revised += _report_revisions(result, subject, stored, new_rows, "close")
+            rows.extend(new_rows)
+        with transaction.atomic():
+            SecurityPrice.objects.bulk_create(
+                rows,
+                update_conflicts=True,
+                unique_fields=["listing", "on", "source"],
+                update_fields=["close", "open", "high", "low", "volume", "fetched_at"],
+                batch_size=1000,
+            )
+            _update_listing_status(batch, statuses, as_of)
+        result.written += len(rows)
+    return result
+
+
+def _update_listing_status(batch: list[Listing], statuses: dict[int, tuple[str, str]], as_of: date) -> None:
+    last = dict(
+        SecurityPrice.objects.filter(listing__in=batch, on__lte=as_of)
+        .values("listing_id")
+        .annotate(on=Max("on"))
+        .values_list("listing_id", "on")
+    )
+    threshold = as_of - timedelta(days=settings.LODESTONE_STALE_PRICE_DAYS)
+    changed = []
+    for listing in batch:
+        last_on = last.get(listing.pk)
+        status, note = statuses.get(listing.pk, (None, ""))
+        if status is None:
+            if last_on is None:
+                status, note = PriceStatus.STALE, "No price stored yet."
+            elif last_on < threshold:
+                status, note = PriceStatus.STALE, f"Latest good price is from {last_on}."
+            else:
+                status, note = PriceStatus.OK, ""
+        listing.price_status, listing.price_status_note, listing.last_price_on = status, note, last_on
+        listing.updated_at = timezone.now()
+        changed.append(listing)
+    Listing.objects.bulk_update(changed, ["price_status", "price_status_note", "last_price_on", "updated_at"])

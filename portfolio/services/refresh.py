@@ -1,0 +1,229 @@
+"""Refresh runs: request one (one of a kind at a time), execute its steps, record what happened.
+
+A run's steps are FX, then prices, then valuations, then the portfolio snapshot (or a subset).
+The same ``refresh_run_execute`` serves the Celery task and the ``refresh`` command, so a run
+behaves the same in the background and in the foreground.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import date, timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from portfolio.exceptions import BrokerUnavailableError, RefreshRefusedError
+from portfolio.integrations.market_data import TransientProviderError
+from portfolio.models import ACTIVE_RUN_STATUSES, RefreshRun
+
+from .market_data import StepResult, fx_refresh, prices_refresh
+from .snapshots import portfolio_snapshot_record
+from .valuations import valuations_compute
+
+logger = logging.getLogger(__name__)
+Kind = RefreshRun.Kind
+Status = RefreshRun.Status
+
+#: Runs that share a lock key never run at the same time.
+LOCK_KEYS = {
+    Kind.PIPELINE: "market",
+    Kind.FX: "market",
+    Kind.PRICES: "market",
+    Kind.VALUATIONS: "market",
+    Kind.SNAPSHOT: "market",
+    Kind.BACKFILL: "market",
+    Kind.MILESTONES: "milestones",
+    Kind.FILINGS: "filings",
+}
+STEPS = {
+    Kind.PIPELINE: ["fx", "prices", "valuations", "snapshot"],
+    Kind.FX: ["fx"],
+    Kind.PRICES: ["prices"],
+    Kind.VALUATIONS: ["valuations", "snapshot"],
+    Kind.SNAPSHOT: ["snapshot"],
+}
+FINISHED = (Status.SUCCEEDED, Status.PARTIAL, Status.FAILED, Status.REFUSED)
+
+
+def default_as_of() -> date:
+    """Today in UTC: prices of days not yet closed are simply the latest available."""
+    return timezone.now().date()
+
+
+def _abandon_after() -> timedelta:
+    """An active run with no progress for longer than the hard time limit (plus a margin) is dead."""
+    return timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 300)
+
+
+def _expire_abandoned(lock_key: str) -> None:
+    cutoff = timezone.now() - _abandon_after()
+    for run in RefreshRun.objects.filter(lock_key=lock_key, status__in=ACTIVE_RUN_STATUSES, updated_at__lt=cutoff):
+        refresh_run_fail(run_id=run.pk, reason=f"abandoned: no progress since {run.updated_at:%Y-%m-%d %H:%M} UTC")
+
+
+def refresh_request(
+    *,
+    kind: str,
+    trigger: str,
+    as_of: date | None = None,
+    requested_by=None,
+    parameters: dict | None = None,
+) -> RefreshRun:
+    """Record a queued run, or refuse it (recording the refusal) while one of its kind is active.
+
+    The database allows one queued or running run per lock key, so two simultaneous requests
+    cannot both pass. A run left active by a dead worker is expired first (the lock's TTL).
+    Raises RefreshRefusedError naming the active run.
+    """
+    lock_key = LOCK_KEYS[kind]
+    _expire_abandoned(lock_key)
+    fields = {
+        "kind": kind,
+        "trigger": trigger,
+        "as_of": as_of or default_as_of(),
+        "requested_by": requested_by,
+        "parameters": parameters or {},
+        "lock_key": lock_key,
+    }
+    try:
+        with transaction.atomic():
+            return RefreshRun.objects.create(status=Status.QUEUED, **fields)
+    except IntegrityError:
+        active = RefreshRun.objects.filter(lock_key=lock_key, status__in=ACTIVE_RUN_STATUSES).first()
+        now = timezone.now()
+        detail = (
+            f"refresh #{active.pk} ({active.get_kind_display().lower()}) is {active.get_status_display().lower()}"
+            f" since {active.created_at:%Y-%m-%d %H:%M} UTC"
+            if active
+            else "another refresh of this kind is in progress"
+        )
+        refused = RefreshRun.objects.create(
+            status=Status.REFUSED, started_at=now, finished_at=now, message=f"Not started: {detail}.", **fields
+        )
+        raise RefreshRefusedError(
+            f"A refresh is already in progress: {detail}.",
+            extra={"refused_run": refused.pk, "active_run": active.pk if active else None},
+        ) from None
+
+
+def refresh_start(*, kind: str, trigger: str, as_of: date | None = None, requested_by=None) -> RefreshRun:
+    """Request a run and queue its task once the run row is committed.
+
+    Raises RefreshRefusedError (another run active) or BrokerUnavailableError (the run is then
+    recorded as failed with the reason, so nothing is silently lost).
+    """
+    run = refresh_request(kind=kind, trigger=trigger, as_of=as_of, requested_by=requested_by)
+    transaction.on_commit(lambda: _enqueue(run.pk))
+    return run
+
+
+def _enqueue(run_id: int) -> None:
+    from kombu.exceptions import OperationalError
+
+    from portfolio.tasks import refresh_run_task
+
+    try:
+        refresh_run_task.delay(run_id)
+    except (OperationalError, ConnectionError, OSError) as exc:
+        refresh_run_fail(run_id=run_id, reason=f"the task queue could not be reached: {type(exc).__name__}")
+        raise BrokerUnavailableError(
+            "The task queue is unreachable; the refresh was recorded as failed.", extra={"run": run_id}
+        ) from exc
+
+
+def _step_functions() -> dict[str, Callable[..., StepResult]]:
+    return {
+        "fx": lambda run: fx_refresh(as_of=run.as_of),
+        "prices": lambda run: prices_refresh(as_of=run.as_of),
+        "valuations": lambda run: valuations_compute(as_of=run.as_of, refresh_run_id=run.pk),
+        "snapshot": lambda run: portfolio_snapshot_record(as_of=run.as_of, refresh_run_id=run.pk),
+    }
+
+
+def _record_step(run: RefreshRun, result: StepResult) -> None:
+    run.counts[result.step] = {
+        "total": result.total,
+        "failed": result.failed,
+        "written": result.written,
+        "revised": result.revised,
+    }
+    if result.simulated:
+        run.counts["simulated"] = True
+    run.errors = [*run.errors, *result.errors][:500]
+    run.progress_done += 1
+    run.save(update_fields=["counts", "errors", "progress_done", "updated_at"])
+
+
+def refresh_run_execute(
+    *, run_id: int, on_progress: Callable[[RefreshRun, str, StepResult | None], None] | None = None
+) -> RefreshRun:
+    """Run the steps of a queued (or interrupted) run and record the outcome.
+
+    Idempotent: every step upserts, so running a run again (a redelivered task after a worker
+    was killed, a retry) writes the same rows. A run already finished is returned untouched.
+    A transient provider outage that failed every subject of a step is re-raised so that the
+    task can retry later; any other error marks the run failed with the reason and is re-raised.
+    """
+    run = RefreshRun.objects.get(pk=run_id)
+    if run.status in FINISHED:
+        return run
+    steps = STEPS[run.kind]
+    run.status = Status.RUNNING
+    run.started_at = run.started_at or timezone.now()
+    run.progress_total = len(steps)
+    run.progress_done = 0
+    run.counts, run.errors, run.message = {}, [], ""
+    run.save(
+        update_fields=[
+            "status",
+            "started_at",
+            "progress_total",
+            "progress_done",
+            "counts",
+            "errors",
+            "message",
+            "updated_at",
+        ]
+    )
+    functions = _step_functions()
+    failed_subjects = total_subjects = 0
+    try:
+        for step in steps:
+            if on_progress:
+                on_progress(run, step, None)
+            result = functions[step](run)
+            _record_step(run, result)
+            if on_progress:
+                on_progress(run, step, result)
+            failed_subjects += result.failed
+            total_subjects += result.total
+            if result.all_failed_transiently:
+                raise TransientProviderError(step, f"every {step} provider call failed; will retry")
+    except TransientProviderError as exc:
+        run.message = f"Waiting to retry: {exc}"
+        run.save(update_fields=["message", "updated_at"])
+        raise
+    except BaseException as exc:
+        refresh_run_fail(run_id=run.pk, reason=f"{type(exc).__name__}: {exc}")
+        raise
+    run.status = Status.PARTIAL if failed_subjects else Status.SUCCEEDED
+    run.finished_at = timezone.now()
+    run.message = (
+        f"{failed_subjects} of {total_subjects} items could not be refreshed; see the errors."
+        if failed_subjects
+        else "Completed."
+    )
+    run.save(update_fields=["status", "finished_at", "message", "updated_at"])
+    return run
+
+
+def refresh_run_fail(*, run_id: int, reason: str) -> None:
+    """Mark a run failed with its reason (releasing its lock). Does nothing to a finished run."""
+    now = timezone.now()
+    RefreshRun.objects.filter(pk=run_id, status__in=ACTIVE_RUN_STATUSES).update(
+        status=Status.FAILED, finished_at=now, message=f"Failed: {reason}"[:2000], updated_at=now
+    )
+    RefreshRun.objects.filter(pk=run_id, started_at__isnull=True).update(started_at=now)

@@ -1,0 +1,64 @@
+"""Celery tasks: thin adapters that take ids, call one service, and declare their retry policy.
+
+Transient provider failures retry with exponential backoff and jitter (capped at 10 minutes);
+nothing else is retried. Refresh tasks are idempotent, so they acknowledge late and are
+re-queued if their worker dies; their time limits stay below the broker's visibility timeout.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from celery import Task, shared_task
+
+from portfolio.integrations.market_data import TransientProviderError
+
+logger = logging.getLogger(__name__)
+
+REFRESH_SOFT_TIME_LIMIT = 15 * 60
+REFRESH_TIME_LIMIT = 20 * 60
+
+
+class RefreshTask(Task):
+    """Marks the run failed when the task gives up (retries exhausted, time limit, an error)."""
+
+    def on_failure(self, exc, task_id, args, kwargs, einfo):
+        from portfolio.services.refresh import refresh_run_fail
+
+        run_id = kwargs.get("run_id", args[0] if args else None)
+        if run_id is not None:
+            refresh_run_fail(run_id=run_id, reason=f"{type(exc).__name__}: {exc}")
+
+
+@shared_task(
+    bind=True,
+    base=RefreshTask,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=(TransientProviderError,),
+    retry_backoff=30,
+    retry_backoff_max=600,
+    retry_jitter=True,
+    max_retries=4,
+    soft_time_limit=REFRESH_SOFT_TIME_LIMIT,
+    time_limit=REFRESH_TIME_LIMIT,
+    ignore_result=True,
+)
+def refresh_run_task(self, run_id: int) -> None:
+    """Execute a recorded refresh run (FX, prices, valuations, snapshot)."""
+    from portfolio.services.refresh import refresh_run_execute
+
+    refresh_run_execute(run_id=run_id)
+
+
+@shared_task(ignore_result=True)
+def refresh_scheduled_task(kind: str) -> None:
+    """Beat entry point: request a run of ``kind`` and queue it; a refusal is recorded, not raised."""
+    from portfolio.exceptions import RefreshRefusedError
+    from portfolio.models import RefreshRun
+    from portfolio.services.refresh import refresh_start
+
+    try:
+        refresh_start(kind=kind, trigger=RefreshRun.Trigger.SCHEDULE)
+    except RefreshRefusedError as exc:
+        logger.info("Scheduled %s refresh not started: %s", kind, exc.message)
