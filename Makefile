@@ -37,7 +37,7 @@ migrate: setup
 	$(BIN)/python manage.py migrate --noinput
 
 demo: migrate
-	$(BIN)/python manage.py load_demo
+	$(BIN)/python manage.py load_demo --if-empty
 
 run: demo
 	@$(BIN)/python manage.py ensure_admin
@@ -45,7 +45,7 @@ run: demo
 	@echo "  Lodestone is starting at http://127.0.0.1:$(PORT)/   (admin: http://127.0.0.1:$(PORT)/admin/)"
 	@echo "  Ctrl-C stops the web server, the worker and the scheduler."
 	@echo ""
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start --port $(PORT) --procfile Procfile || [ $$? -eq 130 ]
+	DJANGO_SETTINGS_MODULE=tracker.settings.local PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start --port $(PORT) --procfile Procfile || [ $$? -eq 130 ]
 
 test: setup-dev
 	$(BIN)/pytest

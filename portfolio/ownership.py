@@ -21,7 +21,8 @@ def position_new_shares(position: Position) -> Decimal:
 def position_ownership_pct(position: Position) -> Decimal | None:
     """Percent of the issuer held through this position alone, as converted and fully diluted.
 
-    ``as_converted_shares / (shares_outstanding + new shares this position would create) x 100``.
+    ``as_converted_shares / (shares_outstanding + new shares this position would create) x 100``,
+    no higher than the instrument's ownership cap.
     None when the position has no share equivalent or the issuer's share count is unknown.
     Reads ``position.deal.company``: select it with the position to avoid a query per row.
     """
@@ -29,4 +30,8 @@ def position_ownership_pct(position: Position) -> Decimal | None:
     outstanding = position.deal.company.shares_outstanding
     if shares is None or not outstanding:
         return None
-    return shares / (outstanding + position_new_shares(position)) * Decimal("100")
+    pct = shares / (outstanding + position_new_shares(position)) * Decimal("100")
+    if position.ownership_cap_pct is not None:
+        # Conversion or exercise stops at the cap (e.g. MP's 19.9 %).
+        pct = min(pct, position.ownership_cap_pct)
+    return pct

@@ -6,7 +6,7 @@ import os
 from celery import Celery
 from celery.signals import setup_logging
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tracker.settings.local")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tracker.settings.production")
 
 app = Celery("tracker")
 app.config_from_object("django.conf:settings", namespace="CELERY")

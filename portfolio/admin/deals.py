@@ -1,3 +1,4 @@
+from django import forms
 from django.contrib import admin
 from django.db.models import Count
 from django.urls import reverse
@@ -18,6 +19,8 @@ from portfolio.models import (
 from portfolio.ownership import position_ownership_pct
 
 from .formatting import number
+from .mixins import SharedChoicesInlineMixin
+from .registry import save_milestone_formset
 
 
 class DealDocumentInline(admin.TabularInline):
@@ -25,29 +28,59 @@ class DealDocumentInline(admin.TabularInline):
     extra = 0
     fields = ["title", "url", "published_on", "accession_number", "evidence"]
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("deal")
 
-class PositionInline(admin.TabularInline):
+
+class PositionInline(SharedChoicesInlineMixin, admin.TabularInline):
     model = Position
     extra = 0
-    fields = ["label", "kind", "listing", "currency", "quantity", "strike", "expires_on", "evidence"]
-    autocomplete_fields = ["listing", "currency"]
+    shared_choice_fields = (
+        "listing",
+        "currency",
+    )
+    fields = [
+        "label",
+        "kind",
+        "listing",
+        "underlying",
+        "currency",
+        "quantity",
+        "strike",
+        "expires_on",
+        "stated_value",
+        "conversion_price",
+        "evidence",
+    ]
     show_change_link = True
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("deal", "listing", "currency")
 
-class LoanInline(admin.TabularInline):
+
+class LoanInline(SharedChoicesInlineMixin, admin.TabularInline):
     model = Loan
     extra = 0
+    shared_choice_fields = ("currency",)
     fields = ["label", "status", "currency", "principal", "drawn", "benchmark", "spread_bps", "term_years"]
-    autocomplete_fields = ["currency"]
     show_change_link = True
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("deal", "currency")
 
-class PriceFloorInline(admin.TabularInline):
+
+class PriceFloorInline(SharedChoicesInlineMixin, admin.TabularInline):
     model = PriceFloor
     extra = 0
+    shared_choice_fields = (
+        "commodity",
+        "currency",
+    )
     fields = ["commodity", "currency", "floor_price", "covered_volume", "upside_share_pct", "starts_on", "ends_on"]
-    autocomplete_fields = ["commodity", "currency"]
     show_change_link = True
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("deal", "commodity", "currency")
 
 
 class OfftakeInline(admin.TabularInline):
@@ -56,12 +89,18 @@ class OfftakeInline(admin.TabularInline):
     fields = ["product", "buyer", "share_of_output_pct", "volume", "volume_unit", "starts_on", "ends_on"]
     show_change_link = True
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("deal")
 
-class GrantInline(admin.TabularInline):
+
+class GrantInline(SharedChoicesInlineMixin, admin.TabularInline):
     model = Grant
     extra = 0
+    shared_choice_fields = ("currency",)
     fields = ["program", "currency", "amount", "awarded_on"]
-    autocomplete_fields = ["currency"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("deal", "currency")
 
 
 class DealMilestoneInline(admin.TabularInline):
@@ -71,9 +110,31 @@ class DealMilestoneInline(admin.TabularInline):
     fields = ["kind", "title", "forecast_text", "achieved_on", "status"]
     show_change_link = True
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("deal", "project")
+
+
+class DealForm(forms.ModelForm):
+    status_correction = forms.BooleanField(
+        label="Correct a mistaken status",
+        required=False,
+        help_text="Tick to move the status outside the usual lifecycle, e.g. back from a stage entered by mistake.",
+    )
+
+    class Meta:
+        model = Deal
+        fields = "__all__"  # noqa: DJ007 - the admin form edits every field of the deal
+
+    def clean(self):
+        cleaned = super().clean()
+        # Read by Deal.clean(), which the form runs after this method.
+        self.instance.status_correction = bool(cleaned.get("status_correction"))
+        return cleaned
+
 
 @admin.register(Deal)
 class DealAdmin(SimpleHistoryAdmin):
+    form = DealForm
     list_display = [
         "reference",
         "title",
@@ -103,7 +164,7 @@ class DealAdmin(SimpleHistoryAdmin):
         DealMilestoneInline,
     ]
     fieldsets = [
-        (None, {"fields": ["reference", "title", "agency", "company", "projects", "status"]}),
+        (None, {"fields": ["reference", "title", "agency", "company", "projects", "status", "status_correction"]}),
         ("Dates", {"fields": ["announced_on", "signed_on", "closed_on", "long_stop_on"]}),
         ("Terms", {"fields": ["summary", "conditions"]}),
         ("Source", {"fields": ["source_url", "source_published_on", "evidence"]}),
@@ -112,6 +173,9 @@ class DealAdmin(SimpleHistoryAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(_position_count=Count("positions", distinct=True))
+
+    def save_formset(self, request, form, formset, change):
+        save_milestone_formset(request, formset)
 
     @admin.display(description="Positions", ordering="_position_count")
     def position_count(self, obj: Deal) -> int:
@@ -156,11 +220,14 @@ class DealDocumentAdmin(admin.ModelAdmin):
     autocomplete_fields = ["deal"]
 
 
-class CashFlowInline(admin.TabularInline):
+class CashFlowInline(SharedChoicesInlineMixin, admin.TabularInline):
     model = CashFlow
     extra = 0
+    shared_choice_fields = ("currency",)
     fields = ["occurred_on", "kind", "amount", "currency", "quantity", "memo", "evidence"]
-    autocomplete_fields = ["currency"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("position__deal", "currency")
 
 
 @admin.register(Position)
@@ -183,6 +250,21 @@ class PositionAdmin(SimpleHistoryAdmin):
     autocomplete_fields = ["deal", "listing", "currency"]
     readonly_fields = ["as_converted_display", "ownership_display"]
     inlines = [CashFlowInline]
+
+    def get_queryset(self, request):
+        # The deal is part of every position's name (autocomplete, history, change page).
+        return super().get_queryset(request).select_related("deal__company", "listing")
+
+    def save_formset(self, request, form, formset, change):
+        """Cash flows added on the position's page record who entered them."""
+        for flow in formset.save(commit=False):
+            if flow.pk is None:
+                flow.recorded_by = request.user
+            flow.save()
+        for flow in formset.deleted_objects:
+            flow.delete()
+        formset.save_m2m()
+
     fieldsets = [
         (None, {"fields": ["deal", "kind", "label", "listing", "underlying", "currency", "quantity", "acquired_on"]}),
         (
@@ -231,6 +313,10 @@ class CashFlowAdmin(SimpleHistoryAdmin):
     autocomplete_fields = ["position", "currency"]
     date_hierarchy = "occurred_on"
     readonly_fields = ["recorded_by"]
+
+    def get_queryset(self, request):
+        # Selecting here replaces list_select_related on the changelist, so name everything shown.
+        return super().get_queryset(request).select_related("position__deal", "currency")
 
     def save_model(self, request, obj, form, change):
         if not change:

@@ -2,6 +2,7 @@ from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
 from portfolio.models import Milestone, MilestoneRevision
+from portfolio.services.milestones import milestone_save
 
 
 class MilestoneRevisionInline(admin.TabularInline):
@@ -19,6 +20,9 @@ class MilestoneRevisionInline(admin.TabularInline):
     ]
     readonly_fields = fields
     can_delete = False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("recorded_by")
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -54,6 +58,9 @@ class MilestoneAdmin(SimpleHistoryAdmin):
         "needs_review",
     ]
     inlines = [MilestoneRevisionInline]
+
+    def save_model(self, request, obj, form, change):
+        milestone_save(milestone=obj, user=request.user, note="Edited in the admin")
 
 
 @admin.register(MilestoneRevision)

@@ -2,12 +2,26 @@ from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
 from portfolio.models import Agency, AgencyAlias, Commodity, Company, Currency, Listing, Milestone, Project
+from portfolio.services.milestones import milestone_save
+
+from .mixins import SharedChoicesInlineMixin
 
 
 @admin.register(Currency)
 class CurrencyAdmin(admin.ModelAdmin):
+    """ISO 4217 is reference data, filled from portfolio/data/iso4217.csv: read-only here."""
+
     list_display = ["code", "name", "minor_units"]
     search_fields = ["code", "name"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 class AgencyAliasInline(admin.TabularInline):
@@ -34,11 +48,14 @@ class AgencyAliasAdmin(admin.ModelAdmin):
     autocomplete_fields = ["agency"]
 
 
-class ListingInline(admin.TabularInline):
+class ListingInline(SharedChoicesInlineMixin, admin.TabularInline):
     model = Listing
     extra = 0
+    shared_choice_fields = ("currency",)
     fields = ["ticker", "exchange", "currency", "is_primary", "is_active"]
-    autocomplete_fields = ["currency"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("company", "currency")
 
 
 class ProjectInline(admin.TabularInline):
@@ -79,6 +96,18 @@ class CommodityAdmin(admin.ModelAdmin):
     search_fields = ["name", "code"]
 
 
+def save_milestone_formset(request, formset) -> None:
+    """Save an inline formset; milestones go through the milestone service (windows, revisions)."""
+    for obj in formset.save(commit=False):
+        if isinstance(obj, Milestone):
+            milestone_save(milestone=obj, user=request.user, note="Edited in the admin")
+        else:
+            obj.save()
+    for obj in formset.deleted_objects:
+        obj.delete()
+    formset.save_m2m()
+
+
 class MilestoneInline(admin.TabularInline):
     model = Milestone
     fk_name = "project"
@@ -86,6 +115,9 @@ class MilestoneInline(admin.TabularInline):
     fields = ["sequence", "kind", "title", "forecast_text", "forecast_start", "forecast_end", "achieved_on", "status"]
     readonly_fields = ["forecast_start", "forecast_end"]
     show_change_link = True
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("project", "deal")
 
 
 @admin.register(Project)
@@ -97,6 +129,9 @@ class ProjectAdmin(SimpleHistoryAdmin):
     autocomplete_fields = ["company"]
     filter_horizontal = ["commodities"]
     inlines = [MilestoneInline]
+
+    def save_formset(self, request, form, formset, change):
+        save_milestone_formset(request, formset)
 
     @admin.display(description="Capacity")
     def capacity_display(self, obj: Project) -> str:

@@ -33,7 +33,7 @@ class TimeStampedModel(models.Model):
 
 
 class Evidence(models.TextChoices):
-    """How a fact is supported: the tags of the public-deals reference."""
+    """How well a fact is supported by its source."""
 
     FILING = "filing", "SEC filing"
     GOVERNMENT = "government", "Government release"
@@ -49,8 +49,8 @@ class SourcedModel(TimeStampedModel):
     evidence = models.CharField(
         max_length=12,
         choices=Evidence.choices,
-        default=Evidence.NEWS,
-        help_text="Unverified facts are shown flagged, never as fact.",
+        default=Evidence.UNVERIFIED,
+        help_text="Unverified facts are shown flagged, never as fact. Anything else needs its source URL.",
     )
 
     class Meta:
@@ -71,6 +71,15 @@ accession_validator = RegexValidator(
 
 
 # --- Constraint helpers -----------------------------------------------------------------------
+
+
+def sourced(prefix: str) -> models.CheckConstraint:
+    """A record that claims a source (any evidence but unverified) names it."""
+    return check(
+        f"{prefix}_source_named",
+        Q(evidence=Evidence.UNVERIFIED) | ~Q(source_url=""),
+        "Give the source URL, or mark the record unverified.",
+    )
 
 
 def check(name: str, condition: Q, message: str) -> models.CheckConstraint:

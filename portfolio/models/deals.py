@@ -26,6 +26,7 @@ from .base import (
     not_before,
     percent,
     positive,
+    sourced,
 )
 from .registry import Agency, Commodity, Company, Listing, Project
 
@@ -53,18 +54,30 @@ _PATH = [
     DealStatus.CONDITIONAL_COMMITMENT,
     DealStatus.DEFINITIVE,
     DealStatus.CLOSED,
-    DealStatus.AMENDED,
 ]
-#: Where a deal may go from each status: on along the usual path (steps may be skipped, since
-#: sources often report a later stage first), to terminated before it closes, to exited after
-#: it closes. Terminated and exited are final.
-DEAL_STATUS_TRANSITIONS: dict[str, set[str]] = {
-    status: set(_PATH[index:])
-    | ({DealStatus.TERMINATED} if index < _PATH.index(DealStatus.CLOSED) else {DealStatus.EXITED})
-    for index, status in enumerate(_PATH)
-}
-DEAL_STATUS_TRANSITIONS[DealStatus.TERMINATED] = {DealStatus.TERMINATED}
-DEAL_STATUS_TRANSITIONS[DealStatus.EXITED] = {DealStatus.EXITED}
+_FINAL = {DealStatus.TERMINATED, DealStatus.EXITED}
+
+
+def _next_statuses(status: str) -> set[str]:
+    """Where a deal may go from ``status``.
+
+    On along the usual path (steps may be skipped, since sources often report a later stage
+    first); terminated before closing, exited after it. "Amended" is an event, not a stage: any
+    open deal can be amended, and an amended deal goes on to any stage after reported talks.
+    Terminated and exited are final.
+    """
+    if status in _FINAL:
+        return {status}
+    if status == DealStatus.AMENDED:
+        allowed = set(_PATH[1:]) | _FINAL
+    else:
+        index = _PATH.index(status)
+        allowed = set(_PATH[index:]) | {DealStatus.AMENDED}
+        allowed |= {DealStatus.TERMINATED} if index < _PATH.index(DealStatus.CLOSED) else {DealStatus.EXITED}
+    return allowed | {status}
+
+
+DEAL_STATUS_TRANSITIONS: dict[str, set[str]] = {status: _next_statuses(status) for status in DealStatus}
 
 
 class Deal(SourcedModel):
@@ -89,6 +102,7 @@ class Deal(SourcedModel):
     class Meta:
         ordering = ["-announced_on", "reference"]
         constraints = [
+            sourced("deal"),
             not_before("signed_on", "announced_on", "A deal cannot be signed before it was announced.", "deal"),
             not_before("closed_on", "signed_on", "A deal cannot close before it was signed.", "deal"),
             not_before("closed_on", "announced_on", "A deal cannot close before it was announced.", "deal"),
@@ -99,25 +113,15 @@ class Deal(SourcedModel):
     def __str__(self) -> str:
         return self.title
 
-    @classmethod
-    def from_db(cls, db, field_names, values):
-        instance = super().from_db(db, field_names, values)
-        # Remember the stored status so that clean() can check the transition without a query.
-        instance._stored_status = instance.__dict__.get("status")
-        return instance
-
-    def refresh_from_db(self, *args, **kwargs) -> None:
-        super().refresh_from_db(*args, **kwargs)
-        self._stored_status = self.status
-
-    def save(self, *args, **kwargs) -> None:
-        super().save(*args, **kwargs)
-        self._stored_status = self.status
+    #: Set (by the admin's "correction" box) to allow a status change outside the lifecycle.
+    status_correction = False
 
     def clean(self) -> None:
         super().clean()
-        stored = getattr(self, "_stored_status", None)
+        stored = Deal.objects.filter(pk=self.pk).values_list("status", flat=True).first() if self.pk else None
         if stored and self.status != stored and self.status not in DEAL_STATUS_TRANSITIONS[stored]:
+            if self.status_correction:
+                return
             allowed = ", ".join(
                 str(DealStatus(s).label) for s in DealStatus if s in DEAL_STATUS_TRANSITIONS[stored] and s != stored
             )
@@ -126,7 +130,7 @@ class Deal(SourcedModel):
                     "status": (
                         f"A deal cannot go from {DealStatus(stored).label} to {DealStatus(self.status).label}; "
                         f"from {DealStatus(stored).label} it can go to: {allowed or 'nothing (final)'}. To undo "
-                        "a status entered by mistake, revert the deal to its earlier version on its History page."
+                        'a status entered by mistake, tick "Correct a mistaken status".'
                     )
                 }
             )
@@ -235,6 +239,7 @@ class Position(SourcedModel):
     class Meta:
         ordering = ["deal", "kind", "label"]
         constraints = [
+            sourced("position"),
             models.UniqueConstraint(
                 fields=["deal", "label"],
                 name="position_unique_label_per_deal",
@@ -280,6 +285,11 @@ class Position(SourcedModel):
 
     def __str__(self) -> str:
         return f"{self.deal.reference}: {self.label}"
+
+    def clean(self) -> None:
+        super().clean()
+        if self.listing_id and self.deal_id and self.listing.company_id != self.deal.company_id:
+            raise ValidationError({"listing": "Choose a listing of the deal's company."})
 
     def is_contingent_on(self, day) -> bool:
         """Exercisable only if a condition is met, and it had not been met on ``day``."""
@@ -350,6 +360,14 @@ class CashFlow(SourcedModel):
     class Meta:
         ordering = ["occurred_on", "id"]
         constraints = [
+            sourced("cashflow"),
+            models.UniqueConstraint(
+                fields=["position", "kind", "occurred_on"],
+                name="cashflow_unique_per_position_kind_day",
+                violation_error_message=(
+                    "This position already has a cash flow of that kind on that date; enter the day's total."
+                ),
+            ),
             non_negative("amount", "The amount", "cashflow"),
             positive("quantity", "The quantity", "cashflow", nullable=True),
         ]
@@ -392,6 +410,12 @@ class Loan(SourcedModel):
     class Meta:
         ordering = ["deal", "label"]
         constraints = [
+            sourced("loan"),
+            models.UniqueConstraint(
+                fields=["deal", "label"],
+                name="loan_unique_label_per_deal",
+                violation_error_message="This deal already has a loan with that label.",
+            ),
             positive("principal", "The principal", "loan"),
             non_negative("drawn", "The drawn amount", "loan"),
             check(
@@ -428,6 +452,12 @@ class PriceFloor(SourcedModel):
     class Meta:
         ordering = ["deal", "commodity"]
         constraints = [
+            sourced("pricefloor"),
+            models.UniqueConstraint(
+                fields=["deal", "commodity"],
+                name="pricefloor_unique_commodity_per_deal",
+                violation_error_message="This deal already has a price floor on that commodity.",
+            ),
             positive("floor_price", "The floor price", "pricefloor"),
             positive("covered_volume", "The covered volume", "pricefloor", nullable=True),
             percent("upside_share_pct", "The upside share", "pricefloor"),
@@ -456,6 +486,12 @@ class Offtake(SourcedModel):
     class Meta:
         ordering = ["deal", "product"]
         constraints = [
+            sourced("offtake"),
+            models.UniqueConstraint(
+                fields=["deal", "product"],
+                name="offtake_unique_product_per_deal",
+                violation_error_message="This deal already has an offtake of that product.",
+            ),
             positive("volume", "The volume", "offtake", nullable=True),
             percent("share_of_output_pct", "The share of output", "offtake"),
             not_before("ends_on", "starts_on", "An offtake cannot end before it starts.", "offtake"),
@@ -483,7 +519,15 @@ class Grant(SourcedModel):
 
     class Meta:
         ordering = ["deal", "program"]
-        constraints = [positive("amount", "The amount", "grant")]
+        constraints = [
+            sourced("grant"),
+            models.UniqueConstraint(
+                fields=["deal", "program"],
+                name="grant_unique_program_per_deal",
+                violation_error_message="This deal already has a grant from that program.",
+            ),
+            positive("amount", "The amount", "grant"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.program} {self.amount} {self.currency_id}"

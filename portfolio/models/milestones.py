@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
-from .base import SourcedModel, TimeStampedModel, URLField, check, not_before
+from .base import SourcedModel, TimeStampedModel, URLField, check, not_before, sourced
 from .deals import Deal
 from .registry import Project
 
@@ -91,6 +92,19 @@ class Milestone(SourcedModel):
     class Meta:
         ordering = ["project", "deal", "sequence", "forecast_end", "title"]
         constraints = [
+            sourced("milestone"),
+            models.UniqueConstraint(
+                fields=["project", "title"],
+                condition=Q(project__isnull=False),
+                name="milestone_unique_title_per_project",
+                violation_error_message="This project already has a milestone with that title.",
+            ),
+            models.UniqueConstraint(
+                fields=["deal", "title"],
+                condition=Q(project__isnull=True),
+                name="milestone_unique_title_per_deal",
+                violation_error_message="This deal already has a milestone with that title.",
+            ),
             check(
                 "milestone_has_subject",
                 Q(project__isnull=False) | Q(deal__isnull=False),
@@ -112,6 +126,11 @@ class Milestone(SourcedModel):
 
     def __str__(self) -> str:
         return self.title
+
+    def clean(self) -> None:
+        super().clean()
+        if self.project_id and self.deal_id and self.project.company_id != self.deal.company_id:
+            raise ValidationError({"deal": "The deal and the project belong to different companies."})
 
 
 class MilestoneRevision(TimeStampedModel):

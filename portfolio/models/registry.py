@@ -18,6 +18,7 @@ from .base import (
     currency_field,
     not_before,
     positive,
+    sourced,
 )
 
 
@@ -34,7 +35,7 @@ class Agency(SourcedModel):
     class Meta:
         ordering = ["short_name"]
         verbose_name_plural = "agencies"
-        constraints = [country_code("country", "agency")]
+        constraints = [sourced("agency"), country_code("country", "agency")]
 
     def __str__(self) -> str:
         return self.short_name
@@ -79,6 +80,7 @@ class Company(SourcedModel):
         ordering = ["name"]
         verbose_name_plural = "companies"
         constraints = [
+            sourced("company"),
             country_code("country", "company"),
             check("company_cik_format", Q(cik__isnull=True) | Q(cik__regex=r"^\d{10}$"), cik_validator.message),
             positive("shares_outstanding", "Shares outstanding", "company", nullable=True),
@@ -184,7 +186,7 @@ class Commodity(TimeStampedModel):
 
 
 class ProjectStage(models.TextChoices):
-    """Lifecycle of a mine, refinery or plant, in order (public-deals.md section 2)."""
+    """Lifecycle of a mine, refinery or plant, in order; the magnet-plant and refinery stages included."""
 
     EXPLORATION = "exploration", "Exploration"
     PEA = "pea", "PEA / initial assessment"
@@ -231,6 +233,7 @@ class Project(SourcedModel):
     class Meta:
         ordering = ["company__name", "name"]
         constraints = [
+            sourced("project"),
             models.UniqueConstraint(
                 fields=["company", "name"],
                 name="project_unique_name_per_company",

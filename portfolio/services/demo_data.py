@@ -18,7 +18,6 @@ import yaml
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 
-from portfolio.date_phrases import parse_date_phrase
 from portfolio.models import (
     Agency,
     AgencyAlias,
@@ -31,7 +30,6 @@ from portfolio.models import (
     Listing,
     Loan,
     Milestone,
-    MilestoneRevision,
     MilestoneStatus,
     Offtake,
     Position,
@@ -39,6 +37,7 @@ from portfolio.models import (
     Project,
 )
 
+from .milestones import milestone_forecast_fields, milestone_revision_record
 from .upsert import CREATED, set_m2m, upsert
 
 DEMO_DATA_FILE = Path(__file__).resolve().parent.parent / "data" / "demo" / "public_deals.yaml"
@@ -133,7 +132,6 @@ class _Loader:
         where = f"company {name}"
         company, _ = self.put(Company, where, {"name": name}, data)
         self.companies[name] = company
-        # Clear a primary flag that moved before setting the new one (one primary per company).
         for listing in listings or []:
             listing = dict(listing)
             ticker, exchange = _pop(listing, "ticker", "exchange")
@@ -160,13 +158,7 @@ class _Loader:
         data = dict(item)
         (title,) = _pop(data, "title")
         where = f"{where} milestone {title!r}"
-        window = parse_date_phrase(data.get("forecast_text", ""))
-        data.update(
-            forecast_start=window.start,
-            forecast_end=window.end,
-            forecast_precision=window.precision if data.get("forecast_text") else "",
-            needs_review=not window.is_parsed and bool(data.get("forecast_text")),
-        )
+        data.update(milestone_forecast_fields(data.get("forecast_text", "")))
         if data.get("achieved_on") and "status" not in data:
             data["status"] = MilestoneStatus.ACHIEVED
         existing = Milestone.objects.filter(**owner, title=title).first()
@@ -174,8 +166,8 @@ class _Loader:
             # The first committed target is the baseline.
             data.update(
                 baseline_text=data.get("forecast_text", ""),
-                baseline_start=window.start,
-                baseline_end=window.end,
+                baseline_start=data["forecast_start"],
+                baseline_end=data["forecast_end"],
             )
         milestone, action = self.put(Milestone, where, {**owner, "title": title}, data)
         forecast_changed = existing is not None and (
@@ -184,16 +176,7 @@ class _Loader:
             existing.forecast_end,
         ) != (milestone.forecast_text, milestone.forecast_start, milestone.forecast_end)
         if action == CREATED or forecast_changed:
-            MilestoneRevision.objects.create(
-                milestone=milestone,
-                forecast_text=milestone.forecast_text,
-                forecast_start=milestone.forecast_start,
-                forecast_end=milestone.forecast_end,
-                forecast_precision=milestone.forecast_precision,
-                source_url=milestone.source_url,
-                source_published_on=milestone.source_published_on,
-                note=REASON,
-            )
+            milestone_revision_record(milestone=milestone, note=REASON)
             self.report.tally["milestonerevision created"] += 1
 
     def deal(self, item: dict[str, Any]) -> None:

@@ -12,7 +12,7 @@ pytestmark = pytest.mark.django_db
 
 def test_convertible_preferred_as_converted_shares_match_the_registered_resale():
     """MP: 400,000 preferred x $1,000 stated / $30.03 = 13,320,013.32 shares; with the 11,201,659
-    warrant shares that is the 24,521,672 MP registered for resale (public-deals.md 1.1)."""
+    warrant shares that is the 24,521,672 MP registered for resale in August 2025."""
     preferred = f.PositionFactory(convertible=True)
     warrant = f.PositionFactory(warrant=True, deal=preferred.deal, quantity=Decimal("11201659"))
     assert round(preferred.as_converted_shares, 2) == Decimal("13320013.32")
@@ -45,3 +45,12 @@ def test_ownership_is_undefined_without_a_share_count():
     private = f.PositionFactory(kind="private_equity", listing=None, underlying="Private shares", quantity=None)
     assert private.as_converted_shares is None
     assert position_ownership_pct(private) is None
+
+
+def test_ownership_stops_at_the_cap():
+    """13,320,013.32 conversion shares on 50M outstanding would be 21.04 % (13.32M / 63.32M);
+    the 19.9 % cap holds it there."""
+    preferred = f.PositionFactory(convertible=True, deal__company__shares_outstanding=Decimal("50000000"))
+    assert position_ownership_pct(preferred) == Decimal("19.9")
+    preferred.ownership_cap_pct = None
+    assert round(position_ownership_pct(preferred), 2) == Decimal("21.04")

@@ -25,25 +25,41 @@ def _start(settings_module: str, **env: str) -> subprocess.CompletedProcess:
     )
 
 
-def test_production_without_secret_key_fails_loudly():
-    result = _start("tracker.settings.production", DJANGO_ALLOWED_HOSTS="lodestone.example.gov")
+PRODUCTION_ENV = {
+    "DJANGO_SECRET_KEY": "s3cr3t" + "x" * 60,
+    "DJANGO_ALLOWED_HOSTS": "lodestone.example.gov",
+    "DATABASE_URL": "postgres://lodestone@db.internal:5432/lodestone",
+    "REDIS_URL": "redis://cache.internal:6379/0",
+}
+
+
+@pytest.mark.parametrize("missing", ["DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL"])
+def test_production_without_a_required_variable_fails_loudly(missing):
+    env = {k: v for k, v in PRODUCTION_ENV.items() if k != missing}
+    result = _start("tracker.settings.production", **env)
     assert result.returncode != 0
     assert "ImproperlyConfigured" in result.stderr
-    assert "DJANGO_SECRET_KEY" in result.stderr
-
-
-def test_production_without_allowed_hosts_fails_loudly():
-    result = _start("tracker.settings.production", DJANGO_SECRET_KEY="x" * 60)
-    assert result.returncode != 0
-    assert "DJANGO_ALLOWED_HOSTS" in result.stderr
+    assert missing in result.stderr
 
 
 def test_production_starts_with_its_variables_and_debug_off():
-    secret = "s3cr3t" + "x" * 60
-    hosts = "lodestone.example.gov"
-    result = _start("tracker.settings.production", DJANGO_SECRET_KEY=secret, DJANGO_ALLOWED_HOSTS=hosts)
+    result = _start("tracker.settings.production", **PRODUCTION_ENV)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["False", "s3cr"]
+
+
+def test_production_accepts_secret_key_as_the_variable_name():
+    env = {k: v for k, v in PRODUCTION_ENV.items() if k != "DJANGO_SECRET_KEY"}
+    result = _start("tracker.settings.production", SECRET_KEY="k3y" + "y" * 60, **env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["False", "k3yy"]
+
+
+def test_servers_default_to_production_settings():
+    """gunicorn, ASGI servers and Celery started without DJANGO_SETTINGS_MODULE get production settings."""
+    for module in ("wsgi", "asgi", "celery"):
+        text = (ROOT / "tracker" / f"{module}.py").read_text()
+        assert 'setdefault("DJANGO_SETTINGS_MODULE", "tracker.settings.production")' in text
 
 
 def test_local_settings_create_a_secret_key_once_and_reuse_it(tmp_path):
@@ -57,8 +73,19 @@ def test_local_settings_create_a_secret_key_once_and_reuse_it(tmp_path):
     assert first.stdout.split()[0] == "True"
 
 
-def test_debug_is_off_unless_local():
-    assert settings.DEBUG is False
+def test_debug_defaults_to_off():
+    """Only local.py turns DEBUG on; the shared settings leave it off unless DJANGO_DEBUG says otherwise."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
+    result = subprocess.run(
+        [sys.executable, "-c", "import tracker.settings.base as base; print(base.DEBUG)"],
+        cwd=ROOT,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.stdout.strip() == "False", result.stderr
 
 
 def test_time_is_utc_and_aware():

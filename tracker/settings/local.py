@@ -17,7 +17,7 @@ def _local_secret_key() -> str:
 
 
 DEBUG = env.bool("DJANGO_DEBUG", default=True)
-SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="") or _local_secret_key()
+SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="") or env.str("SECRET_KEY", default="") or _local_secret_key()
 EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 # Serve static files from the app folders without collectstatic while developing.
 STORAGES = {

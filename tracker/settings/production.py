@@ -4,12 +4,43 @@ Every secret without a safe default is read with no default, so a missing variab
 process at start-up with ImproperlyConfigured rather than running insecurely.
 """
 
+from django.core.exceptions import ImproperlyConfigured
+
 from .base import *  # noqa: F403
-from .base import env
+from .base import DATABASES, env
+
+
+def _required(*names: str) -> str:
+    """The first of ``names`` that is set; stop at start-up, naming them, when none is."""
+    for name in names:
+        value = env.str(name, default="")
+        if value:
+            return value
+    raise ImproperlyConfigured(f"Set the {' or '.join(names)} environment variable for production.")
+
 
 DEBUG = False
-SECRET_KEY = env.str("DJANGO_SECRET_KEY")
-ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS")
+SECRET_KEY = _required("DJANGO_SECRET_KEY", "SECRET_KEY")
+ALLOWED_HOSTS = [host.strip() for host in _required("DJANGO_ALLOWED_HOSTS", "ALLOWED_HOSTS").split(",") if host.strip()]
+
+# Production runs on PostgreSQL and Redis: no silent fallback to the embedded defaults.
+_required("DATABASE_URL")
+DATABASES["default"] = {
+    **env.db_url("DATABASE_URL"),
+    "CONN_MAX_AGE": env.int("DJANGO_CONN_MAX_AGE", default=60),
+    "CONN_HEALTH_CHECKS": True,
+    "ATOMIC_REQUESTS": False,
+}
+REDIS_URL = _required("REDIS_URL")
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "lodestone",
+    }
+}
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)

@@ -1,9 +1,10 @@
-"""python manage.py load_demo: load the public deals of the reference as demo data."""
+"""python manage.py load_demo: load the published government deals as demo data."""
 
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from portfolio.models import Deal
 from portfolio.services.demo_data import DEMO_DATA_FILE, DemoDataError, demo_data_load
 
 
@@ -12,8 +13,16 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--file", type=Path, default=DEMO_DATA_FILE, help="Data file (YAML).")
+        parser.add_argument(
+            "--if-empty",
+            action="store_true",
+            help="Load only into a database with no deals yet, so that stewards' edits are kept.",
+        )
 
     def handle(self, *args, **options):
+        if options["if_empty"] and Deal.objects.exists():
+            self.stdout.write("Deals already recorded: demo data not loaded again (the data is kept as it is).")
+            return
         try:
             report = demo_data_load(path=options["file"])
         except DemoDataError as exc:

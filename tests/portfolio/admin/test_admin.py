@@ -3,6 +3,7 @@ changelists keep the same number of queries whatever the number of rows; edits a
 
 from __future__ import annotations
 
+import datetime as dt
 from http import HTTPStatus
 
 import pytest
@@ -46,6 +47,15 @@ PORTFOLIO_MODELS = [
     model for model in admin.site._registry if model._meta.app_label == "portfolio" and model is not m.Currency
 ]
 READ_ONLY = {m.Valuation, m.RefreshRun, m.PortfolioSnapshot}  # written by the refresh jobs, never added by hand
+
+
+def _form_values(form) -> dict:
+    """The values an unchanged admin form would post back."""
+    values = {}
+    for name in form.fields:
+        value = form[name].value()
+        values[name] = "" if value is None or value is False else value
+    return values
 
 
 def _url(model, action, *args):
@@ -107,7 +117,7 @@ def test_admin_edit_leaves_a_history_row_naming_the_user(steward_client, steward
     position = f.PositionFactory(quantity="1000000")
     url = _url(m.Position, "change", position.pk)
     form = steward_client.get(url).context["adminform"].form
-    data = {name: form[name].value() or "" for name in form.fields}
+    data = _form_values(form)
     for prefix in ("cash_flows",):
         data.update({f"{prefix}-TOTAL_FORMS": "0", f"{prefix}-INITIAL_FORMS": "0"})
     data["quantity"] = "1500000"
@@ -128,7 +138,7 @@ def test_admin_refuses_bad_input_and_changes_nothing(steward_client):
     position = f.PositionFactory(quantity="1000000")
     url = _url(m.Position, "change", position.pk)
     form = steward_client.get(url).context["adminform"].form
-    data = {name: form[name].value() or "" for name in form.fields}
+    data = _form_values(form)
     data.update({"cash_flows-TOTAL_FORMS": "0", "cash_flows-INITIAL_FORMS": "0", "quantity": "-5"})
     response = steward_client.post(url, data)
     assert response.status_code == HTTPStatus.OK
@@ -146,19 +156,102 @@ def test_position_change_page_shows_derived_as_converted_and_ownership(steward_c
     assert "11.75" in page
 
 
-def test_a_mistaken_deal_status_is_undone_by_reverting_from_history(steward_client):
-    """The lifecycle refuses closed -> definitive, but reverting to the earlier version works."""
-    deal = f.DealFactory(status="definitive", closed_on=None)
-    before = deal.history.get()
-    deal.status = "closed"
-    deal.save()
-    url = reverse("admin:portfolio_deal_simple_history", args=[deal.pk, before.history_id])
-    form = steward_client.get(url).context["adminform"].form
-    data = {name: form[name].value() or "" for name in form.fields}
+def _deal_form_data(client, deal, **changes):
+    url = _url(m.Deal, "change", deal.pk)
+    form = client.get(url).context["adminform"].form
+    data = _form_values(form)
     for prefix in ("documents", "positions", "loans", "price_floors", "offtakes", "grants", "milestones"):
         data.update({f"{prefix}-TOTAL_FORMS": "0", f"{prefix}-INITIAL_FORMS": "0"})
     data["projects"] = []
-    response = steward_client.post(url, data)
-    assert response.status_code == HTTPStatus.FOUND, response.context["adminform"].form.errors
+    data["status_correction"] = ""
+    data.update(changes)
+    return url, data
+
+
+def test_deal_status_cannot_go_back_unless_the_steward_marks_it_a_correction(steward_client):
+    """closed -> definitive is refused with the lifecycle message; ticking the correction box allows it."""
+    deal = f.DealFactory(status="closed")
+    url, data = _deal_form_data(steward_client, deal, status="definitive")
+    refused = steward_client.post(url, data)
+    assert refused.status_code == HTTPStatus.OK
+    assert "A deal cannot go from Closed to Definitive agreement" in refused.content.decode()
+    deal.refresh_from_db()
+    assert deal.status == "closed"
+
+    data["status_correction"] = "on"
+    corrected = steward_client.post(url, data)
+    assert corrected.status_code == HTTPStatus.FOUND
     deal.refresh_from_db()
     assert deal.status == "definitive"
+    assert deal.history.first().history_user.username == "steward"
+
+
+def test_reverting_from_history_does_not_bypass_the_lifecycle(steward_client):
+    deal = f.DealFactory(status="definitive", closed_on=None)
+    before = deal.history.get()
+    deal.status = "exited"
+    deal.save()
+    url = reverse("admin:portfolio_deal_simple_history", args=[deal.pk, before.history_id])
+    _, data = _deal_form_data(steward_client, deal, status="definitive")
+    response = steward_client.post(url, data)
+    assert response.status_code == HTTPStatus.OK
+    deal.refresh_from_db()
+    assert deal.status == "exited"
+
+
+def test_milestone_edit_in_the_admin_recomputes_the_window_and_keeps_a_revision(steward_client, steward):
+    """Changing "late 2027" to "H1 2028" moves the window, keeps the baseline and records who revised it."""
+    milestone = f.MilestoneFactory()
+    url = _url(m.Milestone, "change", milestone.pk)
+    form = steward_client.get(url).context["adminform"].form
+    data = _form_values(form)
+    data.update({"revisions-TOTAL_FORMS": "0", "revisions-INITIAL_FORMS": "0", "forecast_text": "H1 2028"})
+    response = steward_client.post(url, data)
+    assert response.status_code == HTTPStatus.FOUND, response.context["adminform"].form.errors
+    milestone.refresh_from_db()
+    assert (milestone.forecast_start, milestone.forecast_end) == (dt.date(2028, 1, 1), dt.date(2028, 6, 30))
+    assert milestone.baseline_end == dt.date(2027, 12, 31)
+    revision = milestone.revisions.get()
+    assert (revision.forecast_text, revision.recorded_by) == ("H1 2028", steward)
+
+
+def test_unreadable_milestone_text_is_kept_and_flagged_for_review(steward_client):
+    milestone = f.MilestoneFactory()
+    url = _url(m.Milestone, "change", milestone.pk)
+    form = steward_client.get(url).context["adminform"].form
+    data = _form_values(form)
+    data.update({"revisions-TOTAL_FORMS": "0", "revisions-INITIAL_FORMS": "0", "forecast_text": "after the rains"})
+    assert steward_client.post(url, data).status_code == HTTPStatus.FOUND
+    milestone.refresh_from_db()
+    assert milestone.forecast_text == "after the rains"
+    assert milestone.needs_review is True
+    assert milestone.forecast_precision == m.DatePrecision.UNPARSED
+    assert (milestone.forecast_start, milestone.forecast_end) == (None, None)
+
+
+def _change_page_queries(client, model, pk) -> int:
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(_url(model, "change", pk))
+    assert response.status_code == HTTPStatus.OK
+    return len(ctx.captured_queries)
+
+
+def test_change_pages_with_inlines_keep_their_query_count(steward_client):
+    """Deal, position, company and project pages cost the same with 1 and with 6 inline rows each."""
+    deal = f.DealFactory()
+    position = f.PositionFactory(deal=deal)
+    f.CashFlowFactory(position=position)
+    f.LoanFactory(deal=deal)
+    project = f.ProjectFactory(company=deal.company)
+    f.MilestoneFactory(project=project)
+    pages = [(m.Deal, deal.pk), (m.Position, position.pk), (m.Company, deal.company.pk), (m.Project, project.pk)]
+    before = {model: _change_page_queries(steward_client, model, pk) for model, pk in pages}
+    for i in range(5):
+        other = f.PositionFactory(deal=deal)
+        f.CashFlowFactory(position=position, occurred_on=dt.date(2025, 8, 1) + dt.timedelta(days=i))
+        f.CashFlowFactory(position=other)
+        f.LoanFactory(deal=deal)
+        f.ListingFactory(company=deal.company, is_primary=False)
+        f.MilestoneFactory(project=project)
+    after = {model: _change_page_queries(steward_client, model, pk) for model, pk in pages}
+    assert after == before
