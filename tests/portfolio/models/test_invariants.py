@@ -8,9 +8,11 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.apps import apps
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, connection, models, transaction
 
+from portfolio import models as m
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db
@@ -266,6 +268,141 @@ BAD_VALUES = [
 ]
 
 
+BAD_VALUES += [
+    (
+        "agency country malformed",
+        (f.AgencyFactory, {}),
+        {"country": "u1"},
+        "Use the two-letter ISO 3166 country code, e.g. US or CA.",
+    ),
+    (
+        "project country malformed",
+        (f.ProjectFactory, {}),
+        {"country": "ca"},
+        "Use the two-letter ISO 3166 country code, e.g. US or CA.",
+    ),
+    (
+        "project capacity zero",
+        (f.ProjectFactory, {}),
+        {"capacity": D("0"), "capacity_unit": "t/yr"},
+        "Capacity must be greater than zero.",
+    ),
+    (
+        "deal closed before announced",
+        (f.DealFactory, {}),
+        {"signed_on": None, "closed_on": dt.date(2025, 7, 1)},
+        "A deal cannot close before it was announced.",
+    ),
+    (
+        "stated value zero",
+        (f.PositionFactory, {"convertible": True}),
+        {"stated_value": D("0")},
+        "Stated value must be greater than zero.",
+    ),
+    (
+        "probability above 100",
+        (f.PositionFactory, {"warrant": True}),
+        {"exercise_probability_pct": D("120")},
+        "The probability must be between 0 and 100.",
+    ),
+    (
+        "cash flow quantity zero",
+        (f.CashFlowFactory, {}),
+        {"quantity": D("0")},
+        "The quantity must be greater than zero.",
+    ),
+    ("loan drawn negative", (f.LoanFactory, {}), {"drawn": D("-1")}, "The drawn amount cannot be negative."),
+    (
+        "loan fixed rate above 100",
+        (f.LoanFactory, {}),
+        {"fixed_rate_pct": D("101")},
+        "The fixed rate must be between 0 and 100.",
+    ),
+    ("loan term zero", (f.LoanFactory, {}), {"term_years": D("0")}, "The term must be greater than zero."),
+    (
+        "covered volume zero",
+        (f.PriceFloorFactory, {}),
+        {"covered_volume": D("0")},
+        "The covered volume must be greater than zero.",
+    ),
+    (
+        "offtake volume zero",
+        (f.OfftakeFactory, {}),
+        {"volume": D("0"), "volume_unit": "t"},
+        "The volume must be greater than zero.",
+    ),
+    (
+        "offtake ends before start",
+        (f.OfftakeFactory, {}),
+        {"starts_on": dt.date(2026, 1, 1), "ends_on": dt.date(2025, 1, 1)},
+        "An offtake cannot end before it starts.",
+    ),
+    ("open negative", (f.SecurityPriceFactory, {}), {"open": D("-1")}, "The open must be greater than zero."),
+    ("high zero", (f.SecurityPriceFactory, {}), {"high": D("0")}, "The high must be greater than zero."),
+    ("low negative", (f.SecurityPriceFactory, {}), {"low": D("-2")}, "The low must be greater than zero."),
+    ("volume negative", (f.SecurityPriceFactory, {}), {"volume": -5}, "Volume cannot be negative."),
+    (
+        "baseline window backwards",
+        (f.MilestoneFactory, {}),
+        {"baseline_end": dt.date(2027, 1, 1)},
+        "The baseline window cannot end before it starts.",
+    ),
+    (
+        "run finished before started",
+        (f.RefreshRunFactory, {}),
+        {"started_at": dt.datetime(2026, 1, 2, tzinfo=dt.UTC), "finished_at": dt.datetime(2026, 1, 1, tzinfo=dt.UTC)},
+        "A run cannot finish before it started.",
+    ),
+    (
+        "snapshot value negative",
+        (f.PortfolioSnapshotFactory, {}),
+        {"value_usd": D("-1")},
+        "The value cannot be negative.",
+    ),
+    (
+        "valuation FX zero",
+        (f.ValuationFactory, {}),
+        {"fx_rate_to_usd": D("0")},
+        "The FX rate must be greater than zero.",
+    ),
+]
+
+SOURCED_FACTORIES = [
+    f.AgencyFactory,
+    f.CompanyFactory,
+    f.ProjectFactory,
+    f.DealFactory,
+    f.PositionFactory,
+    f.CashFlowFactory,
+    f.LoanFactory,
+    f.PriceFloorFactory,
+    f.OfftakeFactory,
+    f.GrantFactory,
+    f.MilestoneFactory,
+]
+BAD_VALUES += [
+    (
+        f"{factory._meta.model.__name__} claims a source it does not name",
+        (factory, {}),
+        {"evidence": "news", "source_url": ""},
+        "Give the source URL, or mark the record unverified.",
+    )
+    for factory in SOURCED_FACTORIES
+]
+# Checked by the database only: model validation stops earlier, at the field (the value is not a choice).
+DATABASE_ONLY = [
+    ("valuation level 4", (f.ValuationFactory, {}), {"fair_value_level": 4}, "The fair-value level is 1, 2 or 3."),
+]
+
+
+def _constraint_names(model, message: str) -> set[str]:
+    return {
+        c.name
+        for c in model._meta.constraints
+        if isinstance(c, models.CheckConstraint) and c.violation_error_message == message
+    }
+
+
 def _make_broken(make, changes):
     factory, kwargs = make
     instance = factory(**kwargs)
@@ -283,12 +420,46 @@ def test_model_validation_rejects_with_message(make, changes, message):
     assert message in excinfo.value.messages
 
 
-@pytest.mark.parametrize(("make", "changes", "message"), [c[1:] for c in BAD_VALUES], ids=[c[0] for c in BAD_VALUES])
+@pytest.mark.parametrize(
+    ("make", "changes", "message"),
+    [c[1:] for c in BAD_VALUES + DATABASE_ONLY],
+    ids=[c[0] for c in BAD_VALUES + DATABASE_ONLY],
+)
 def test_database_constraint_rejects(make, changes, message):
-    """The same value written without validation is refused by the database."""
+    """The same value written without validation is refused by the database, by the named constraint."""
     instance = _make_broken(make, changes)
-    with pytest.raises(IntegrityError), transaction.atomic():
+    names = _constraint_names(type(instance), message)
+    assert names, f"no check constraint of {type(instance).__name__} says {message!r}"
+    with pytest.raises(IntegrityError) as excinfo, transaction.atomic():
         instance.save()
+    assert any(name in str(excinfo.value) for name in names), str(excinfo.value)
+
+
+def test_every_check_constraint_has_a_case():
+    """A new CheckConstraint without a case above fails here."""
+    covered = {
+        (case[1][0]._meta.model, name)
+        for case in BAD_VALUES + DATABASE_ONLY
+        for name in _constraint_names(case[1][0]._meta.model, case[3])
+    }
+    covered.add((m.Currency, "currency_code_iso4217"))  # see test_currency_codes_are_three_capitals
+    missing = [
+        f"{model.__name__}.{constraint.name}"
+        for model in apps.get_app_config("portfolio").get_models()
+        if not model.__name__.startswith("Historical")
+        for constraint in model._meta.constraints
+        if isinstance(constraint, models.CheckConstraint) and (model, constraint.name) not in covered
+    ]
+    assert missing == []
+
+
+def test_currency_codes_are_three_capitals():
+    with pytest.raises(ValidationError) as excinfo:
+        m.Currency(code="us1", name="Bad").full_clean()
+    assert "A currency code is three capital letters." in excinfo.value.messages
+    with pytest.raises(IntegrityError) as db_error, transaction.atomic():
+        m.Currency.objects.create(code="usd", name="Lower case")
+    assert "currency_code_iso4217" in str(db_error.value)
 
 
 UNKNOWN_CURRENCY = [
@@ -374,6 +545,41 @@ DUPLICATES = [
         "This position already has a valuation on that date.",
     ),
     (
+        "loan label per deal",
+        f.LoanFactory,
+        {"label": "Samarium loan"},
+        {"label": "Samarium loan"},
+        "This deal already has a loan with that label.",
+    ),
+    (
+        "grant program per deal",
+        f.GrantFactory,
+        {"program": "CHIPS"},
+        {"program": "CHIPS"},
+        "This deal already has a grant from that program.",
+    ),
+    (
+        "offtake product per deal",
+        f.OfftakeFactory,
+        {"product": "Magnets"},
+        {"product": "Magnets"},
+        "This deal already has an offtake of that product.",
+    ),
+    (
+        "cash flow per position, kind and day",
+        f.CashFlowFactory,
+        {"occurred_on": dt.date(2025, 7, 11)},
+        {"occurred_on": dt.date(2025, 7, 11)},
+        "This position already has a cash flow of that kind on that date; enter the day's total.",
+    ),
+    (
+        "position label per deal",
+        f.PositionFactory,
+        {"label": "Series A"},
+        {"label": "Series A"},
+        "This deal already has an instrument with that label.",
+    ),
+    (
         "filing accession number",
         f.FilingEventFactory,
         {"accession_number": "0001193125-25-278738"},
@@ -391,7 +597,7 @@ def test_natural_keys_are_unique(factory, first, second, message):
     original = factory(**first)
     # Share the parent rows the unique key is scoped to.
     shared = {}
-    for parent in ("listing", "company", "position", "deal"):
+    for parent in ("listing", "company", "position", "deal", "project"):
         if hasattr(original, f"{parent}_id") and parent not in second:
             shared[parent] = getattr(original, parent)
     duplicate = factory.build(**shared, **second)
@@ -441,3 +647,29 @@ def test_deal_status_follows_the_lifecycle(before, after, allowed):
 
 def test_a_new_deal_may_start_at_any_status():
     f.DealFactory.build(status="closed", agency=f.AgencyFactory(), company=f.CompanyFactory()).full_clean()
+
+
+def test_a_position_is_priced_on_a_listing_of_its_deals_company():
+    position = f.PositionFactory()
+    position.listing = f.ListingFactory()  # another company's listing
+    with pytest.raises(ValidationError) as excinfo:
+        position.full_clean()
+    assert excinfo.value.message_dict["listing"] == ["Choose a listing of the deal's company."]
+
+
+def test_a_milestone_project_and_deal_belong_to_one_company():
+    milestone = f.MilestoneFactory()
+    milestone.deal = f.DealFactory()  # a deal with another company
+    with pytest.raises(ValidationError) as excinfo:
+        milestone.full_clean()
+    assert excinfo.value.message_dict["deal"] == ["The deal and the project belong to different companies."]
+
+
+def test_milestone_titles_are_unique_per_project():
+    milestone = f.MilestoneFactory(title="FID")
+    duplicate = f.MilestoneFactory.build(project=milestone.project, title="FID")
+    with pytest.raises(ValidationError) as excinfo:
+        duplicate.full_clean()
+    assert "This project already has a milestone with that title." in excinfo.value.messages
+    with pytest.raises(IntegrityError), transaction.atomic():
+        duplicate.save()
