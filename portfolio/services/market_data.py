@@ -19,7 +19,17 @@ from django.db.models import Max
 from django.utils import timezone
 
 from portfolio.integrations import market_data as md
-from portfolio.models import FxRate, Listing, Position, PriceStatus, SecurityPrice
+from portfolio.models import (
+    Commodity,
+    CommodityPrice,
+    FxRate,
+    Listing,
+    Offtake,
+    Position,
+    PriceFloor,
+    PriceStatus,
+    SecurityPrice,
+)
 from portfolio.selectors import listing_provider_order, listings_to_price
 
 logger = logging.getLogger(__name__)
@@ -149,6 +159,57 @@ def _report_revisions(result: StepResult, subject: str, existing_qs, rows: list,
             revised += 1
             result.error(subject, f"{row.on}: {value_field} revised from {before} to {after}", kind="revised")
     return revised
+
+
+# --- Commodity prices -----------------------------------------------------------------------
+
+
+def commodity_prices_refresh(*, as_of: date, start: date | None = None) -> StepResult:
+    """Fetch USD prices up to ``as_of`` for every commodity a price floor or offtake refers to.
+
+    Side effects: CommodityPrice rows (one transaction per commodity). Idempotent.
+    """
+    result = StepResult("commodities")
+    order = list(settings.LODESTONE_COMMODITY_PROVIDERS)
+    codes = sorted(
+        set(PriceFloor.objects.values_list("commodity__code", flat=True))
+        | set(Offtake.objects.exclude(commodity=None).values_list("commodity__code", flat=True))
+    )
+    commodities = {c.code: c for c in Commodity.objects.filter(code__in=codes)}
+    for code in codes:
+        result.total += 1
+        commodity = commodities[code]
+        latest = CommodityPrice.objects.filter(commodity=commodity).aggregate(on=Max("on"))["on"]
+        begin = start or _fetch_start(latest, as_of)
+        series, _ = _fetch_with_fallback(
+            order,
+            md.commodity_provider,
+            lambda p, c=code, b=begin: p.daily_commodity_prices(c, b, as_of),
+            result,
+            code,
+        )
+        if series is None:
+            result.failed += 1
+            if all(e["kind"] in ("transient", "rate_limited") for e in result.errors if e["subject"] == code):
+                result.transient_failures += 1
+            continue
+        result.simulated |= series.provider == "simulated"
+        rows = [
+            CommodityPrice(commodity=commodity, on=bar.on, source=series.provider, currency_id="USD", price=bar.close)
+            for bar in series.points
+        ]
+        stored = CommodityPrice.objects.filter(commodity=commodity, source=series.provider)
+        result.revised += _report_revisions(result, code, stored, rows, "price")
+        with transaction.atomic():
+            CommodityPrice.objects.bulk_create(
+                rows,
+                update_conflicts=True,
+                unique_fields=["commodity", "on", "source"],
+                update_fields=["price", "currency", "fetched_at"],
+                batch_size=1000,
+            )
+        result.written += len(rows)
+    return result
 
 
 # --- Prices ---------------------------------------------------------------------------------

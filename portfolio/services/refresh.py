@@ -19,7 +19,7 @@ from portfolio.exceptions import BrokerUnavailableError, RefreshRefusedError
 from portfolio.integrations.market_data import TransientProviderError
 from portfolio.models import ACTIVE_RUN_STATUSES, RefreshRun
 
-from .market_data import StepResult, fx_refresh, prices_refresh
+from .market_data import StepResult, commodity_prices_refresh, fx_refresh, prices_refresh
 from .snapshots import portfolio_snapshot_record
 from .valuations import valuations_compute
 
@@ -39,9 +39,9 @@ LOCK_KEYS = {
     Kind.FILINGS: "filings",
 }
 STEPS = {
-    Kind.PIPELINE: ["fx", "prices", "valuations", "snapshot"],
+    Kind.PIPELINE: ["fx", "prices", "commodities", "valuations", "snapshot"],
     Kind.FX: ["fx"],
-    Kind.PRICES: ["prices"],
+    Kind.PRICES: ["prices", "commodities"],
     Kind.VALUATIONS: ["valuations", "snapshot"],
     Kind.SNAPSHOT: ["snapshot"],
 }
@@ -138,6 +138,7 @@ def _step_functions() -> dict[str, Callable[..., StepResult]]:
     return {
         "fx": lambda run: fx_refresh(as_of=run.as_of),
         "prices": lambda run: prices_refresh(as_of=run.as_of),
+        "commodities": lambda run: commodity_prices_refresh(as_of=run.as_of),
         "valuations": lambda run: valuations_compute(as_of=run.as_of, refresh_run_id=run.pk),
         "snapshot": lambda run: portfolio_snapshot_record(as_of=run.as_of, refresh_run_id=run.pk),
     }

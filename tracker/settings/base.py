@@ -169,6 +169,8 @@ LODESTONE_USER_AGENT = f"Lodestone/1.0 ({LODESTONE_CONTACT_EMAIL})"
 # "simulated" is deterministic and needs no network; its values are labelled SIMULATED.
 LODESTONE_PRICE_PROVIDERS = env.list("LODESTONE_PRICE_PROVIDERS", default=["simulated"])
 LODESTONE_FX_PROVIDERS = env.list("LODESTONE_FX_PROVIDERS", default=["simulated"])
+# Commodity prices (USD per the commodity's price unit) drive price-floor liabilities.
+LODESTONE_COMMODITY_PROVIDERS = env.list("LODESTONE_COMMODITY_PROVIDERS", default=["simulated"])
 LODESTONE_ALPHAVANTAGE_API_KEY = env.str("LODESTONE_ALPHAVANTAGE_API_KEY", default="")
 LODESTONE_PRICE_CSV_DIR = env.str("LODESTONE_PRICE_CSV_DIR", default=str(VAR_DIR / "prices"))
 LODESTONE_HTTP_CONNECT_TIMEOUT = env.float("LODESTONE_HTTP_CONNECT_TIMEOUT", default=5.0)

@@ -29,6 +29,10 @@ PRICE_PROVIDERS = {
     "alphavantage": AlphaVantageProvider,
     "stooq": StooqProvider,
 }
+COMMODITY_PROVIDERS = {
+    "simulated": SimulatedProvider,
+    "csv": CsvFileProvider,
+}
 FX_PROVIDERS = {
     "simulated": SimulatedProvider,
     "boc": BankOfCanadaProvider,
@@ -48,6 +52,13 @@ def fx_provider(name: str) -> FxProvider:
         return FX_PROVIDERS[name]()
     except KeyError:
         raise PermanentProviderError(name, f"no FX provider named {name!r}") from None
+
+
+def commodity_provider(name: str):
+    try:
+        return COMMODITY_PROVIDERS[name]()
+    except KeyError:
+        raise PermanentProviderError(name, f"no commodity price provider named {name!r}") from None
 
 
 def provider_gate(name: str) -> ProviderGate:
@@ -72,6 +83,7 @@ __all__ = [
     "Series",
     "TransientProviderError",
     "UnknownSymbolError",
+    "commodity_provider",
     "fx_provider",
     "price_provider",
     "provider_gate",

@@ -21,8 +21,13 @@ class CsvFileProvider:
     def __init__(self, folder: Path | str | None = None) -> None:
         self.folder = Path(folder or settings.LODESTONE_PRICE_CSV_DIR)
 
+    def daily_commodity_prices(self, code: str, start: date, end: date) -> Series:
+        """Commodity prices in USD from ``<folder>/commodity-<code>.csv`` (date,close)."""
+        return self.daily_bars(f"commodity-{code}", start, end)
+
     def daily_bars(self, symbol: str, start: date, end: date) -> Series:
-        path = self.folder / f"{symbol.upper()}.csv"
+        name = symbol if symbol.startswith("commodity-") else symbol.upper()
+        path = self.folder / f"{name}.csv"
         if not self.folder.is_dir():
             raise PermanentProviderError(self.name, f"price folder {self.folder} does not exist")
         if not path.is_file():

@@ -65,6 +65,16 @@ def simulated_fx(base: str, quote: str, on: date) -> Decimal | None:
     return None if level is None else Decimal(f"{level:.6f}")
 
 
+# Levels to start the simulated walks of commodity prices from, in USD per price unit.
+COMMODITY_ANCHORS = {"ndpr-oxide": 75.0, "dy-oxide": 250.0, "tb-oxide": 1000.0, "lithium-carbonate": 10000.0}
+
+
+def simulated_commodity_price(code: str, on: date) -> Decimal | None:
+    start = COMMODITY_ANCHORS.get(code, 5.0 + 95.0 * _uniform(code, "commodity"))
+    level = _walk(f"COMMODITY:{code}", start, 0.3, _horizon(on)).get(on)
+    return None if level is None else Decimal(f"{level:.4f}")
+
+
 def _days(start: date, end: date):
     day = max(start, EPOCH)
     while day <= end:
@@ -82,6 +92,15 @@ class SimulatedProvider:
             close = simulated_close(symbol, day)
             if close is not None:
                 series.points.append(Bar(on=day, close=close))
+        return series
+
+    def daily_commodity_prices(self, code: str, start: date, end: date) -> Series:
+        """Simulated prices in USD per the commodity's price unit."""
+        series = Series(self.name, code)
+        for day in _days(start, end):
+            price = simulated_commodity_price(code, day)
+            if price is not None:
+                series.points.append(Bar(on=day, close=price))
         return series
 
     def daily_rates(self, base: str, quote: str, start: date, end: date) -> Series:

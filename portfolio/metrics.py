@@ -1,0 +1,277 @@
+"""Portfolio metrics as of any date, for the whole book or grouped by a dimension.
+
+Per group: invested (paid), realised (received), current value (latest valuation on or before
+the date), realised and unrealised gain (average cost), MOIC, XIRR (money-weighted, with the
+value at the date as the last inflow), time-weighted return (chained over valuation dates,
+Modified Dietz within a period), and exposure (equity value + loan principal outstanding +
+price-floor liability at the commodity price of the date). All amounts in USD, converted at
+the FX rate of each flow's date. A figure that is undefined (nothing paid) is None ("n/a").
+
+Groups by commodity and by project stage count a deal under each commodity or stage of its
+projects, so their totals can exceed the portfolio's.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from itertools import pairwise
+
+from django.db.models import Sum
+
+from portfolio.models import (
+    CASH_FLOW_SIGN,
+    CashFlow,
+    CashFlowKind,
+    CommodityPrice,
+    Deal,
+    FxRate,
+    Loan,
+    Position,
+    PriceFloor,
+    Valuation,
+)
+from portfolio.pricing.returns import Flow, Period, moic, time_weighted_return, xirr
+
+DIMENSIONS = ("total", "deal", "agency", "company", "country", "commodity", "stage", "instrument")
+ACQUIRING = (CashFlowKind.INVESTMENT, CashFlowKind.EXERCISE, CashFlowKind.RECEIPT, CashFlowKind.PIK_ACCRUAL)
+ZERO = Decimal("0")
+
+
+class FxHistory:
+    """Every stored USD/<ccy> rate, loaded once; ``usd_per(ccy, on)`` uses the latest rate on or before ``on``."""
+
+    def __init__(self, currencies: set[str]) -> None:
+        self._series: dict[str, tuple[list[date], list[Decimal]]] = {}
+        rows = FxRate.objects.filter(base_id="USD", quote_id__in=currencies - {"USD"}).order_by(
+            "quote_id", "on", "source"
+        )
+        by_ccy: dict[str, dict[date, Decimal]] = defaultdict(dict)
+        for rate in rows:
+            by_ccy[rate.quote_id].setdefault(rate.on, rate.rate)
+        for ccy, points in by_ccy.items():
+            days = sorted(points)
+            self._series[ccy] = (days, [points[d] for d in days])
+
+    def usd_per(self, currency: str, on: date) -> Decimal | None:
+        if currency == "USD":
+            return Decimal("1")
+        days, rates = self._series.get(currency, ([], []))
+        index = bisect.bisect_right(days, on) - 1
+        return None if index < 0 else Decimal("1") / rates[index]
+
+
+@dataclass
+class Figures:
+    """The metrics of one group."""
+
+    invested: Decimal = ZERO
+    realised: Decimal = ZERO
+    value: Decimal = ZERO
+    cost_of_sold: Decimal = ZERO
+    loans_outstanding: Decimal = ZERO
+    floor_liability: Decimal = ZERO
+    floor_liability_unknown: int = 0  # floors whose liability cannot be computed (no price or no volume)
+    positions: int = 0
+    positions_valued: int = 0
+    simulated: bool = False
+    stale_valuations: int = 0
+    missing_fx: int = 0
+    flows: list[Flow] = field(default_factory=list)
+    twr: float | None = None
+    ownership_pct: Decimal | None = None
+
+    @property
+    def moic(self) -> Decimal | None:
+        return moic(invested=self.invested, realised=self.realised, value=self.value)
+
+    @property
+    def unrealised_gain(self) -> Decimal:
+        return self.value - (self.invested - self.cost_of_sold)
+
+    @property
+    def realised_gain(self) -> Decimal:
+        return self.realised - self.cost_of_sold
+
+    @property
+    def exposure(self) -> Decimal:
+        """Equity value + loans outstanding + the floor liabilities that can be computed."""
+        return self.value + self.loans_outstanding + self.floor_liability
+
+    def xirr(self, as_of: date) -> float | None:
+        terminal = [Flow(as_of, float(self.value))] if self.value else []
+        return xirr([*self.flows, *terminal])
+
+
+def _keys(dimension: str, deal: Deal, kind: str | None, projects: dict[int, list]) -> list[str]:
+    if dimension == "total":
+        return ["total"]
+    if dimension == "deal":
+        return [deal.reference]
+    if dimension == "agency":
+        return [deal.agency.short_name]
+    if dimension == "company":
+        return [deal.company.name]
+    if dimension == "country":
+        return [deal.company.country]
+    if dimension == "instrument":
+        return [kind or "other"]
+    deal_projects = projects.get(deal.pk, [])
+    if dimension == "commodity":
+        codes = sorted({c.code for p in deal_projects for c in p.commodities.all()})
+        return codes or ["unassigned"]
+    if dimension == "stage":
+        stages = sorted({p.stage for p in deal_projects})
+        return stages or ["unassigned"]
+    raise ValueError(f"unknown dimension {dimension!r}; choose one of {', '.join(DIMENSIONS)}")
+
+
+def portfolio_metrics(*, as_of: date, dimension: str = "total", stale_after_days: int = 7) -> dict[str, Figures]:
+    """Figures per group of ``dimension`` as of ``as_of`` (a fixed number of queries)."""
+    if dimension not in DIMENSIONS:
+        raise ValueError(f"unknown dimension {dimension!r}; choose one of {', '.join(DIMENSIONS)}")
+    positions = list(Position.objects.select_related("deal__agency", "deal__company"))
+    deals = {p.deal_id: p.deal for p in positions}
+    deals.update({d.pk: d for d in Deal.objects.select_related("agency", "company").exclude(pk__in=deals)})
+    projects: dict[int, list] = defaultdict(list)
+    for through in Deal.projects.through.objects.select_related("project").prefetch_related("project__commodities"):
+        projects[through.deal_id].append(through.project)
+    flows = list(CashFlow.objects.filter(occurred_on__lte=as_of).order_by("occurred_on", "pk"))
+    loans = list(Loan.objects.filter(status__in=[Loan.Status.COMMITTED]))
+    floors = list(PriceFloor.objects.select_related("commodity"))
+    currencies = {p.currency_id for p in positions} | {f.currency_id for f in flows}
+    currencies |= {loan.currency_id for loan in loans} | {floor.currency_id for floor in floors}
+    fx = FxHistory(currencies)
+    latest: dict[int, Valuation] = {}
+    for valuation in (
+        Valuation.objects.filter(as_of__lte=as_of)
+        .order_by("position_id", "as_of")
+        .only("position_id", "as_of", "value_usd", "is_simulated")
+    ):
+        latest[valuation.position_id] = valuation
+    commodity_prices: dict[int, CommodityPrice] = {}
+    for price in CommodityPrice.objects.filter(on__lte=as_of).order_by("commodity_id", "on"):
+        commodity_prices[price.commodity_id] = price
+
+    groups: dict[str, Figures] = defaultdict(Figures)
+    flows_by_position: dict[int, list[CashFlow]] = defaultdict(list)
+    for flow in flows:
+        flows_by_position[flow.position_id].append(flow)
+
+    for position in positions:
+        keys = _keys(dimension, position.deal, position.kind, projects)
+        invested = realised = acquired_qty = sold_qty = ZERO
+        position_flows: list[Flow] = []
+        missing_fx = 0
+        for flow in flows_by_position.get(position.pk, []):
+            usd_per = fx.usd_per(flow.currency_id, flow.occurred_on)
+            if usd_per is None:
+                missing_fx += 1
+                continue
+            usd = flow.amount * usd_per
+            sign = CASH_FLOW_SIGN[flow.kind]
+            if sign < 0:
+                invested += usd
+            elif sign > 0:
+                realised += usd
+            if sign:
+                position_flows.append(Flow(flow.occurred_on, float(usd * sign)))
+            if flow.quantity:
+                if flow.kind in ACQUIRING:
+                    acquired_qty += flow.quantity
+                elif flow.kind == CashFlowKind.SALE:
+                    sold_qty += flow.quantity
+        cost_of_sold = invested * sold_qty / acquired_qty if acquired_qty else ZERO
+        valuation = latest.get(position.pk)
+        for key in keys:
+            g = groups[key]
+            g.positions += 1
+            g.invested += invested
+            g.realised += realised
+            g.cost_of_sold += cost_of_sold
+            g.flows.extend(position_flows)
+            g.missing_fx += missing_fx
+            if valuation is not None:
+                g.value += valuation.value_usd
+                g.positions_valued += 1
+                g.simulated |= valuation.is_simulated
+                if (as_of - valuation.as_of).days > stale_after_days:
+                    g.stale_valuations += 1
+
+    for loan in loans:
+        if loan.starts_on and loan.starts_on > as_of:
+            continue
+        usd_per = fx.usd_per(loan.currency_id, as_of)
+        deal = deals[loan.deal_id]
+        for key in _keys(dimension, deal, "loan", projects):
+            if usd_per is None:
+                groups[key].missing_fx += 1
+            else:
+                groups[key].loans_outstanding += loan.drawn * usd_per
+    for floor in floors:
+        if (floor.starts_on and floor.starts_on > as_of) or (floor.ends_on and floor.ends_on < as_of):
+            continue
+        deal = deals[floor.deal_id]
+        liability = _floor_liability(floor, commodity_prices.get(floor.commodity_id), fx, as_of)
+        for key in _keys(dimension, deal, "price_floor", projects):
+            g = groups[key]
+            if liability is None:
+                g.floor_liability_unknown += 1
+            else:
+                g.floor_liability += liability
+
+    _attach_twr(groups, dimension, positions, projects, flows_by_position, fx, as_of)
+    return dict(sorted(groups.items()))
+
+
+def _floor_liability(floor: PriceFloor, price: CommodityPrice | None, fx: FxHistory, as_of: date) -> Decimal | None:
+    """(floor - price) x covered volume when the price is below the floor, in USD; None if unknown."""
+    if price is None:
+        return None
+    price_in_floor_ccy = price.price
+    if price.currency_id != floor.currency_id:
+        a, b = fx.usd_per(price.currency_id, as_of), fx.usd_per(floor.currency_id, as_of)
+        if a is None or b is None:
+            return None
+        price_in_floor_ccy = price.price * a / b
+    shortfall = floor.floor_price - price_in_floor_ccy
+    if shortfall <= 0:
+        return ZERO
+    if floor.covered_volume is None:
+        return None
+    usd_per = fx.usd_per(floor.currency_id, as_of)
+    return None if usd_per is None else shortfall * floor.covered_volume * usd_per
+
+
+def _attach_twr(groups, dimension, positions, projects, flows_by_position, fx, as_of) -> None:
+    """Chain each group's return over its valuation dates (one query for all groups)."""
+    members: dict[int, list[str]] = {p.pk: _keys(dimension, p.deal, p.kind, projects) for p in positions}
+    values: dict[str, dict[date, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
+    rows = (
+        Valuation.objects.filter(as_of__lte=as_of)
+        .values("position_id", "as_of")
+        .annotate(total=Sum("value_usd"))
+        .order_by("as_of")
+    )
+    for row in rows:
+        for key in members.get(row["position_id"], []):
+            values[key][row["as_of"]] += row["total"]
+    for key, series in values.items():
+        days = sorted(series)
+        contributions: list[tuple[date, float]] = []
+        for position in positions:
+            if key not in members[position.pk]:
+                continue
+            for flow in flows_by_position.get(position.pk, []):
+                sign = CASH_FLOW_SIGN[flow.kind]
+                usd_per = fx.usd_per(flow.currency_id, flow.occurred_on)
+                if sign and usd_per is not None:
+                    contributions.append((flow.occurred_on, float(-sign * flow.amount * usd_per)))
+        periods = []
+        for start, end in pairwise(days):
+            inside = [(on, amount) for on, amount in contributions if start < on <= end]
+            periods.append(Period(start, end, float(series[start]), float(series[end]), inside))
+        groups[key].twr = time_weighted_return(periods)

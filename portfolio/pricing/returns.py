@@ -1,0 +1,122 @@
+"""Return arithmetic: XIRR (money-weighted), MOIC, Modified Dietz and chained time-weighted return."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+DAYS_PER_YEAR = 365.0
+
+
+@dataclass(frozen=True)
+class Flow:
+    """A dated amount from the investor's side: negative paid out, positive received."""
+
+    on: date
+    amount: float
+
+
+def _npv(rate: float, flows: Sequence[Flow], start: date) -> float:
+    return sum(f.amount / (1.0 + rate) ** ((f.on - start).days / DAYS_PER_YEAR) for f in flows)
+
+
+def _npv_derivative(rate: float, flows: Sequence[Flow], start: date) -> float:
+    total = 0.0
+    for f in flows:
+        t = (f.on - start).days / DAYS_PER_YEAR
+        total -= t * f.amount / (1.0 + rate) ** (t + 1.0)
+    return total
+
+
+def xirr(flows: Sequence[Flow], *, tolerance: float = 1e-10, max_iterations: int = 200) -> float | None:
+    """The annual rate r with sum(CF_i / (1+r)^((d_i - d_0)/365)) = 0, or None when undefined.
+
+    Undefined when the flows do not contain both a payment and a receipt. Newton-Raphson from
+    10 %, falling back to bisection on [-0.9999, 1e6] when Newton leaves the domain or stalls.
+    """
+    flows = [f for f in flows if f.amount != 0]
+    if not flows or not any(f.amount < 0 for f in flows) or not any(f.amount > 0 for f in flows):
+        return None
+    start = min(f.on for f in flows)
+    rate = 0.1
+    for _ in range(max_iterations):
+        value = _npv(rate, flows, start)
+        if abs(value) < tolerance:
+            return rate
+        slope = _npv_derivative(rate, flows, start)
+        if slope == 0 or not math.isfinite(slope):
+            break
+        step = value / slope
+        rate -= step
+        if rate <= -1.0 or not math.isfinite(rate):
+            break
+        if abs(step) < tolerance:
+            return rate
+    return _bisect(flows, start, tolerance)
+
+
+def _bisect(flows: Sequence[Flow], start: date, tolerance: float) -> float | None:
+    low, high = -0.9999, 1e6
+    f_low, f_high = _npv(low, flows, start), _npv(high, flows, start)
+    if f_low * f_high > 0:
+        return None
+    for _ in range(500):
+        mid = (low + high) / 2.0
+        f_mid = _npv(mid, flows, start)
+        if abs(f_mid) < tolerance or (high - low) / 2.0 < tolerance:
+            return mid
+        if f_low * f_mid < 0:
+            high, f_high = mid, f_mid
+        else:
+            low, f_low = mid, f_mid
+    return (low + high) / 2.0
+
+
+def moic(*, invested: Decimal, realised: Decimal, value: Decimal) -> Decimal | None:
+    """(realised + unrealised value) / invested; None ("n/a") when nothing was paid."""
+    if invested <= 0:
+        return None
+    return (realised + value) / invested
+
+
+@dataclass(frozen=True)
+class Period:
+    """A valuation period: value at its start and end, and the external flows inside it.
+
+    Flows are contributions from the investor's side: positive money put in, negative money
+    taken out (the opposite sign of ``Flow``).
+    """
+
+    start: date
+    end: date
+    start_value: float
+    end_value: float
+    contributions: Sequence[tuple[date, float]] = ()
+
+
+def modified_dietz(period: Period) -> float | None:
+    """(V1 - V0 - sum CF) / (V0 + sum w_i CF_i), w_i = days remaining / days in the period."""
+    days = (period.end - period.start).days
+    net = sum(amount for _, amount in period.contributions)
+    weighted = 0.0
+    if days > 0:
+        weighted = sum(amount * (period.end - on).days / days for on, amount in period.contributions)
+    denominator = period.start_value + weighted
+    if denominator <= 0:
+        return None
+    return (period.end_value - period.start_value - net) / denominator
+
+
+def time_weighted_return(periods: Sequence[Period]) -> float | None:
+    """Chain the periods' returns: product of (1 + r_i) - 1. Periods with no capital are skipped."""
+    growth, used = 1.0, 0
+    for period in periods:
+        r = modified_dietz(period)
+        if r is None:
+            continue
+        growth *= 1.0 + r
+        used += 1
+    return growth - 1.0 if used else None

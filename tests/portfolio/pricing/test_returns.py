@@ -1,0 +1,73 @@
+"""XIRR, MOIC and time-weighted return against published and hand-worked cases."""
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+from portfolio.pricing.returns import Flow, Period, modified_dietz, moic, time_weighted_return, xirr
+
+D = dt.date
+
+
+def test_xirr_three_flows():
+    """-2,750 on 2008-02-05, +1,000 on 2008-07-05, +2,000 on 2009-01-05: 12.36 % (calcapp's example)."""
+    flows = [Flow(D(2008, 2, 5), -2750), Flow(D(2008, 7, 5), 1000), Flow(D(2009, 1, 5), 2000)]
+    assert xirr(flows) == pytest.approx(0.123631, abs=1e-6)
+
+
+def test_xirr_five_flows():
+    """-12,000 then 2,800 / 3,250 / 4,460 / 5,000 from 1991-05 to 1992-04: 36.32 % (a spreadsheet manual's example)."""
+    flows = [
+        Flow(D(1991, 2, 1), -12000),
+        Flow(D(1991, 5, 1), 2800),
+        Flow(D(1991, 10, 1), 3250),
+        Flow(D(1992, 2, 1), 4460),
+        Flow(D(1992, 4, 1), 5000),
+    ]
+    assert xirr(flows) == pytest.approx(0.363222, abs=1e-6)
+
+
+def test_xirr_the_common_spreadsheet_example():
+    flows = [
+        Flow(D(2008, 1, 1), -10000),
+        Flow(D(2008, 3, 1), 2750),
+        Flow(D(2008, 10, 30), 4250),
+        Flow(D(2009, 2, 15), 3250),
+        Flow(D(2009, 4, 1), 2750),
+    ]
+    assert xirr(flows) == pytest.approx(0.373363, abs=1e-6)
+
+
+def test_xirr_exactly_one_year_doubling_and_a_loss():
+    """-100 then +200 after 365 days is +100 %; -100 then +50 is -50 %."""
+    assert xirr([Flow(D(2025, 1, 1), -100), Flow(D(2026, 1, 1), 200)]) == pytest.approx(1.0, abs=1e-9)
+    assert xirr([Flow(D(2025, 1, 1), -100), Flow(D(2026, 1, 1), 50)]) == pytest.approx(-0.5, abs=1e-9)
+
+
+def test_xirr_is_undefined_without_a_payment_and_a_receipt():
+    assert xirr([]) is None
+    assert xirr([Flow(D(2025, 1, 1), 100)]) is None  # received for nothing paid (e.g. warrants as consideration)
+    assert xirr([Flow(D(2025, 1, 1), -100), Flow(D(2025, 6, 1), -5)]) is None
+
+
+def test_moic():
+    assert moic(invested=Decimal("400"), realised=Decimal("20"), value=Decimal("580")) == Decimal("1.5")
+    assert moic(invested=Decimal("0"), realised=Decimal("0"), value=Decimal("52000000")) is None
+
+
+def test_modified_dietz_hand_worked():
+    """V0 = 100, a contribution of 50 halfway through a 30-day period, V1 = 160:
+    (160 - 100 - 50) / (100 + 50 x 15/30) = 10 / 125 = 8 %."""
+    period = Period(D(2026, 1, 1), D(2026, 1, 31), 100, 160, [(D(2026, 1, 16), 50)])
+    assert modified_dietz(period) == pytest.approx(0.08)
+
+
+def test_time_weighted_return_chains_periods():
+    """+10 % then -10 %: 1.1 x 0.9 - 1 = -1 %, whatever money came in between."""
+    periods = [
+        Period(D(2026, 1, 1), D(2026, 2, 1), 100, 110),
+        Period(D(2026, 2, 1), D(2026, 3, 1), 110, 999, [(D(2026, 2, 1), 1000)]),  # (999-110-1000)/(110+1000)
+    ]
+    assert time_weighted_return(periods) == pytest.approx(-0.01)
+    assert time_weighted_return([]) is None
