@@ -1,6 +1,7 @@
 """Refresh runs: request one (one of a kind at a time), execute its steps, record what happened.
 
-A run's steps are FX, then prices, then valuations, then the portfolio snapshot (or a subset).
+A run's steps are FX, then prices and commodity prices, then valuations, then the portfolio
+snapshot (or a subset); a backfill loads the history of a date range and values each weekday.
 The same ``refresh_run_execute`` serves the Celery task and the ``refresh`` command, so a run
 behaves the same in the background and in the foreground.
 """
@@ -134,18 +135,40 @@ def _enqueue(run_id: int) -> None:
         ) from exc
 
 
-def _step_functions() -> dict[str, Callable[..., StepResult]]:
-    return {
-        "fx": lambda run: fx_refresh(as_of=run.as_of),
-        "prices": lambda run: prices_refresh(as_of=run.as_of),
-        "commodities": lambda run: commodity_prices_refresh(as_of=run.as_of),
-        "valuations": lambda run: valuations_compute(as_of=run.as_of, refresh_run_id=run.pk),
-        "snapshot": lambda run: portfolio_snapshot_record(as_of=run.as_of, refresh_run_id=run.pk),
+def _plan(run: RefreshRun) -> list[tuple[str, Callable[[], StepResult]]]:
+    """The steps of a run, in order, each a label and a call."""
+    steps = {
+        "fx": lambda: fx_refresh(as_of=run.as_of),
+        "prices": lambda: prices_refresh(as_of=run.as_of),
+        "commodities": lambda: commodity_prices_refresh(as_of=run.as_of),
+        "valuations": lambda: valuations_compute(as_of=run.as_of, refresh_run_id=run.pk),
+        "snapshot": lambda: portfolio_snapshot_record(as_of=run.as_of, refresh_run_id=run.pk),
     }
+    if run.kind != Kind.BACKFILL:
+        return [(name, steps[name]) for name in STEPS[run.kind]]
+    # Backfill: load the history of the whole range once, then value each weekday in it.
+    start, end = date.fromisoformat(run.parameters["from"]), run.as_of
+    plan: list[tuple[str, Callable[[], StepResult]]] = [
+        ("fx", lambda: fx_refresh(as_of=end, start=start)),
+        ("prices", lambda: prices_refresh(as_of=end, start=start)),
+        ("commodities", lambda: commodity_prices_refresh(as_of=end, start=start)),
+    ]
+    day = start
+    while day <= end:
+        if day.weekday() < 5:
+            plan.append((f"valuations {day}", lambda d=day: _value_day(d, run.pk)))
+        day += timedelta(days=1)
+    return plan
 
 
-def _record_step(run: RefreshRun, result: StepResult) -> None:
-    run.counts[result.step] = {
+def _value_day(day: date, run_id: int) -> StepResult:
+    result = valuations_compute(as_of=day, refresh_run_id=run_id)
+    portfolio_snapshot_record(as_of=day, refresh_run_id=run_id)
+    return result
+
+
+def _record_step(run: RefreshRun, label: str, result: StepResult) -> None:
+    run.counts[label] = {
         "total": result.total,
         "failed": result.failed,
         "written": result.written,
@@ -171,7 +194,7 @@ def refresh_run_execute(
     run = RefreshRun.objects.get(pk=run_id)
     if run.status in FINISHED:
         return run
-    steps = STEPS[run.kind]
+    steps = _plan(run)
     run.status = Status.RUNNING
     run.started_at = run.started_at or timezone.now()
     run.progress_total = len(steps)
@@ -189,20 +212,19 @@ def refresh_run_execute(
             "updated_at",
         ]
     )
-    functions = _step_functions()
     failed_subjects = total_subjects = 0
     try:
-        for step in steps:
+        for label, call in steps:
             if on_progress:
-                on_progress(run, step, None)
-            result = functions[step](run)
-            _record_step(run, result)
+                on_progress(run, label, None)
+            result = call()
+            _record_step(run, label, result)
             if on_progress:
-                on_progress(run, step, result)
+                on_progress(run, label, result)
             failed_subjects += result.failed
             total_subjects += result.total
             if result.all_failed_transiently:
-                raise TransientProviderError(step, f"every {step} provider call failed; will retry")
+                raise TransientProviderError(label, f"every {label} provider call failed; will retry")
     except TransientProviderError as exc:
         run.message = f"Waiting to retry: {exc}"
         run.save(update_fields=["message", "updated_at"])

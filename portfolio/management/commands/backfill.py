@@ -1,0 +1,52 @@
+"""python manage.py backfill --from D --to D: load history and value each weekday of the range."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.core.management.base import CommandError
+
+from portfolio.exceptions import PortfolioError
+from portfolio.integrations.market_data import TransientProviderError
+from portfolio.models import RefreshRun
+from portfolio.services.refresh import refresh_request, refresh_run_execute, refresh_run_fail
+
+from .refresh import Command as RefreshCommand
+from .refresh import _date
+
+MAX_DAYS = 3660
+
+
+class Command(RefreshCommand):
+    help = "Load prices and FX for a date range and value the portfolio on each weekday in it."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--from", dest="start", type=_date, required=True, help="First date (YYYY-MM-DD).")
+        parser.add_argument("--to", dest="end", type=_date, required=True, help="Last date (YYYY-MM-DD).")
+
+    def handle(self, *args, **options):
+        start, end = options["start"], options["end"]
+        if end < start:
+            raise CommandError(f"--to {end} is before --from {start}")
+        if end > dt.datetime.now(tz=dt.UTC).date():
+            raise CommandError(f"--to {end} is in the future")
+        if (end - start).days > MAX_DAYS:
+            raise CommandError(f"the range is longer than {MAX_DAYS} days; split it")
+        try:
+            run = refresh_request(
+                kind=RefreshRun.Kind.BACKFILL,
+                trigger=RefreshRun.Trigger.COMMAND,
+                as_of=end,
+                parameters={"from": start.isoformat(), "to": end.isoformat()},
+            )
+        except PortfolioError as exc:
+            raise CommandError(exc.message) from exc
+        self.stdout.write(f"Backfill #{run.pk}: {start} to {end}")
+        try:
+            run = refresh_run_execute(run_id=run.pk, on_progress=self._progress)
+        except TransientProviderError as exc:
+            refresh_run_fail(run_id=run.pk, reason=str(exc))
+            raise CommandError(f"Backfill #{run.pk} failed: {exc}") from exc
+        except Exception as exc:
+            raise CommandError(f"Backfill #{run.pk} failed: {type(exc).__name__}: {exc}") from exc
+        self._summary(run)

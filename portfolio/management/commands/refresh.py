@@ -1,0 +1,87 @@
+"""python manage.py refresh: run a refresh in the foreground (or queue it), with progress and a summary."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.core.management.base import BaseCommand, CommandError
+
+from portfolio.exceptions import PortfolioError
+from portfolio.integrations.market_data import TransientProviderError
+from portfolio.models import RefreshRun
+from portfolio.services.refresh import refresh_request, refresh_run_execute, refresh_run_fail, refresh_start
+
+ONLY = {"fx": RefreshRun.Kind.FX, "prices": RefreshRun.Kind.PRICES, "valuations": RefreshRun.Kind.VALUATIONS}
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise CommandError(f"--date {text!r} is not a date (use YYYY-MM-DD)") from None
+
+
+class Command(BaseCommand):
+    help = "Refresh FX rates, prices and valuations (all, or --only one step) for a date, in the foreground."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--date", type=_date, help="Valuation date (YYYY-MM-DD); default today (UTC).")
+        parser.add_argument("--only", choices=sorted(ONLY), help="Run one step instead of the whole pipeline.")
+        parser.add_argument(
+            "--background", action="store_true", help="Queue the run for the Celery worker instead of running it here."
+        )
+        parser.add_argument(
+            "--trigger",
+            choices=[RefreshRun.Trigger.COMMAND, RefreshRun.Trigger.STARTUP],
+            default="command",
+            help="What asked for the run (recorded with it).",
+        )
+
+    def handle(self, *args, **options):
+        kind = ONLY.get(options["only"], RefreshRun.Kind.PIPELINE)
+        as_of = options["date"]
+        if as_of and as_of > dt.datetime.now(tz=dt.UTC).date():
+            raise CommandError(f"--date {as_of} is in the future")
+        try:
+            if options["background"]:
+                run = refresh_start(kind=kind, trigger=options["trigger"], as_of=as_of)
+                self.stdout.write(f"Refresh #{run.pk} ({run.get_kind_display().lower()}, {run.as_of}) queued.")
+                return
+            run = refresh_request(kind=kind, trigger=options["trigger"], as_of=as_of)
+        except PortfolioError as exc:
+            raise CommandError(exc.message) from exc
+        self.stdout.write(f"Refresh #{run.pk}: {run.get_kind_display().lower()} as of {run.as_of}")
+        try:
+            run = refresh_run_execute(run_id=run.pk, on_progress=self._progress)
+        except TransientProviderError as exc:
+            refresh_run_fail(run_id=run.pk, reason=str(exc))
+            raise CommandError(f"Refresh #{run.pk} failed: {exc}") from exc
+        except Exception as exc:
+            raise CommandError(f"Refresh #{run.pk} failed: {type(exc).__name__}: {exc}") from exc
+        self._summary(run)
+
+    def _progress(self, run: RefreshRun, step: str, result) -> None:
+        width = min(run.progress_total, 30) or 1
+        filled = run.progress_done * width // max(run.progress_total, 1)
+        bar = "#" * filled + "." * (width - filled) + f" {run.progress_done}/{run.progress_total}"
+        if result is None:
+            self.stdout.write(f"  [{bar}] {step} ...", ending="\r")
+            self.stdout.flush()
+        else:
+            detail = f"{result.written} written, {result.failed} of {result.total} failed"
+            if result.revised:
+                detail += f", {result.revised} revised"
+            self.stdout.write(f"  [{bar}] {step}: {detail}")
+
+    def _summary(self, run: RefreshRun) -> None:
+        label = " (SIMULATED prices)" if run.counts.get("simulated") else ""
+        for error in run.errors[:20]:
+            self.stdout.write(
+                f"  ! {error['step']} {error['subject']}: {error['provider']} {error['message']}".rstrip()
+            )
+        if len(run.errors) > 20:
+            self.stdout.write(f"  ... and {len(run.errors) - 20} more (see the run in the admin)")
+        if run.status == RefreshRun.Status.SUCCEEDED:
+            self.stdout.write(self.style.SUCCESS(f"Refresh #{run.pk} succeeded{label}."))
+            return
+        raise CommandError(f"Refresh #{run.pk} {run.get_status_display().lower()}: {run.message}", returncode=2)
