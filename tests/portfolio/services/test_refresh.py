@@ -1,0 +1,238 @@
+"""Refresh runs: the pipeline end to end, idempotency, the lock, and every provider failure mode
+leaving earlier data intact and recorded in the run."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+import requests
+import responses
+from celery.exceptions import SoftTimeLimitExceeded
+from django.core.cache import cache
+from django.test import override_settings
+from django.utils import timezone
+
+from portfolio import models as m
+from portfolio.exceptions import RefreshRefusedError
+from portfolio.integrations.market_data import TransientProviderError
+from portfolio.services.demo_data import demo_data_load
+from portfolio.services.market_data import prices_refresh
+from portfolio.services.refresh import refresh_request, refresh_run_execute
+from tests import factories as f
+
+pytestmark = pytest.mark.django_db
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "providers"
+YAHOO = re.compile(r"https://query1\.finance\.yahoo\.com/v8/finance/chart/.*")
+STOOQ = re.compile(r"https://stooq\.com/q/d/l/.*")
+AS_OF = dt.date(2025, 7, 11)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_gates():
+    """Provider rate limits and circuit breakers live in the cache: start each test closed."""
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def _run(kind="pipeline", as_of=AS_OF) -> m.RefreshRun:
+    run = refresh_request(kind=kind, trigger="command", as_of=as_of)
+    return refresh_run_execute(run_id=run.pk)
+
+
+def _table(model, *fields):
+    return list(model.objects.order_by("pk").values_list("pk", *fields))
+
+
+def test_pipeline_values_the_demo_portfolio_and_a_rerun_changes_nothing():
+    # given
+    demo_data_load()
+    # when
+    run = _run(as_of=dt.date(2026, 11, 27))
+    # then
+    assert run.status == "succeeded", run.errors
+    assert set(run.counts) == {"fx", "prices", "commodities", "valuations", "snapshot", "simulated"}
+    assert run.counts["valuations"]["written"] == m.Position.objects.count()
+    assert run.started_at <= run.finished_at
+    assert (run.progress_done, run.progress_total) == (5, 5)
+    snapshot = m.PortfolioSnapshot.objects.get(as_of=dt.date(2026, 11, 27))
+    assert snapshot.is_simulated
+    assert snapshot.positions_valued == m.Position.objects.count()
+    assert m.Listing.objects.filter(positions__isnull=False).exclude(price_status="ok").count() == 0
+    before = (
+        _table(m.Valuation, "position_id", "as_of", "value_usd", "formula"),
+        _table(m.SecurityPrice, "listing_id", "on", "source", "close"),
+        _table(m.FxRate, "quote_id", "on", "source", "rate"),
+        _table(m.PortfolioSnapshot, "as_of", "value_usd"),
+    )
+    # when: the same refresh again
+    _run(as_of=dt.date(2026, 11, 27))
+    # then
+    after = (
+        _table(m.Valuation, "position_id", "as_of", "value_usd", "formula"),
+        _table(m.SecurityPrice, "listing_id", "on", "source", "close"),
+        _table(m.FxRate, "quote_id", "on", "source", "rate"),
+        _table(m.PortfolioSnapshot, "as_of", "value_usd"),
+    )
+    assert after == before
+
+
+def test_a_second_refresh_of_the_same_kind_is_refused_and_recorded():
+    active = refresh_request(kind="pipeline", trigger="command")
+    with pytest.raises(RefreshRefusedError) as excinfo:
+        refresh_request(kind="prices", trigger="web")
+    assert f"refresh #{active.pk}" in excinfo.value.message
+    refused = m.RefreshRun.objects.get(pk=excinfo.value.extra["refused_run"])
+    assert refused.status == "refused"
+    assert f"#{active.pk}" in refused.message
+    # Other kinds of refresh are not blocked.
+    refresh_request(kind="milestones", trigger="command")
+
+
+def test_a_run_abandoned_by_a_dead_worker_stops_blocking_after_the_time_limit():
+    stuck = refresh_request(kind="pipeline", trigger="command")
+    m.RefreshRun.objects.filter(pk=stuck.pk).update(status="running", updated_at=timezone.now() - dt.timedelta(hours=2))
+    fresh = refresh_request(kind="pipeline", trigger="command")
+    stuck.refresh_from_db()
+    assert stuck.status == "failed"
+    assert "abandoned" in stuck.message
+    assert fresh.status == "queued"
+
+
+def test_the_database_allows_one_active_run_per_lock():
+    from django.db import IntegrityError, transaction
+
+    f.RefreshRunFactory(status="running", lock_key="market")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        f.RefreshRunFactory(status="queued", lock_key="market")
+
+
+# --- Provider failures ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def priced_listing():
+    """A listing with one earlier price, priced from Yahoo first and Stooq second."""
+    position = f.PositionFactory()
+    listing = position.listing
+    listing.price_providers = "yahoo"
+    listing.save()
+    f.SecurityPriceFactory(listing=listing, on=dt.date(2025, 7, 8), close=Decimal("30.18"), source="yahoo")
+    return listing
+
+
+def _prices_now(listing):
+    return list(m.SecurityPrice.objects.filter(listing=listing).values_list("on", "source", "close"))
+
+
+@responses.activate
+@pytest.mark.parametrize(
+    ("answer", "kind"),
+    [
+        ({"body": requests.Timeout("read timed out")}, "transient"),
+        ({"body": "Too many", "status": 429}, "rate_limited"),
+        ({"body": "<!DOCTYPE html><html>blocked</html>", "status": 200}, "transient"),
+        ({"body": (FIXTURES / "yahoo_chart_garbage.json").read_text(), "status": 200}, "transient"),
+        ({"body": (FIXTURES / "yahoo_chart_not_found.json").read_text(), "status": 404}, "unknown_symbol"),
+    ],
+    ids=["timeout", "429", "html-with-200", "garbage-numbers", "unknown-symbol"],
+)
+def test_a_failing_provider_leaves_earlier_prices_intact_and_is_recorded(priced_listing, answer, kind):
+    # given
+    responses.get(YAHOO, **answer)
+    before = _prices_now(priced_listing)
+    # when
+    result = prices_refresh(as_of=AS_OF)
+    # then
+    assert _prices_now(priced_listing) == before
+    assert result.failed == 1
+    assert result.errors[0]["kind"] == kind
+    assert result.errors[0]["provider"] == "yahoo"
+    priced_listing.refresh_from_db()
+    expected_status = "unknown_symbol" if kind == "unknown_symbol" else "ok"
+    assert priced_listing.price_status == expected_status
+
+
+@responses.activate
+def test_a_transient_outage_of_every_provider_asks_for_a_retry(priced_listing):
+    """The run is not marked failed: the task retries it with backoff."""
+    responses.get(YAHOO, body=requests.ConnectionError("down"))
+    run = refresh_request(kind="prices", trigger="command", as_of=AS_OF)
+    with pytest.raises(TransientProviderError):
+        refresh_run_execute(run_id=run.pk)
+    run.refresh_from_db()
+    assert run.status == "running"
+    assert run.message.startswith("Waiting to retry")
+    assert run.errors[0]["kind"] == "transient"
+
+
+@responses.activate
+def test_the_next_provider_is_tried_when_one_fails(priced_listing):
+    priced_listing.price_providers = "yahoo,stooq"
+    priced_listing.provider_symbols = {"stooq": "T.US"}
+    priced_listing.save()
+    responses.get(YAHOO, body="down", status=503)
+    responses.get(STOOQ, body=(FIXTURES / "stooq_mp.csv").read_text())
+    result = prices_refresh(as_of=AS_OF)
+    assert result.failed == 0
+    assert m.SecurityPrice.objects.filter(listing=priced_listing, source="stooq").count() == 3
+    assert "s=t.us" in responses.calls[1].request.url
+
+
+@responses.activate
+def test_a_revised_price_is_updated_and_reported(priced_listing):
+    """Yahoo now says 30.18 was 30.20 on 2025-07-08: the row is updated, and the run says so."""
+    body = (FIXTURES / "yahoo_chart_mp.json").read_text().replace("30.18", "30.2")
+    responses.get(YAHOO, body=body)
+    result = prices_refresh(as_of=AS_OF)
+    assert result.revised == 1
+    assert "revised from 30.18" in next(e["message"] for e in result.errors if e["kind"] == "revised")
+    assert m.SecurityPrice.objects.get(listing=priced_listing, on=dt.date(2025, 7, 8)).close == Decimal("30.2")
+
+
+def test_a_listing_whose_last_price_is_old_is_flagged_stale(priced_listing):
+    priced_listing.price_providers = "csv"
+    priced_listing.save()
+    with override_settings(LODESTONE_PRICE_CSV_DIR=str(FIXTURES)):  # no file for this ticker
+        prices_refresh(as_of=dt.date(2025, 7, 31))
+    priced_listing.refresh_from_db()
+    # The CSV provider does not know the symbol at all, so it is flagged as unknown.
+    assert priced_listing.price_status == "unknown_symbol"
+    priced_listing.price_providers = "yahoo"
+    priced_listing.save()
+    with responses.RequestsMock() as mock:
+        mock.get(YAHOO, body="down", status=503)
+        prices_refresh(as_of=dt.date(2025, 7, 31))
+    priced_listing.refresh_from_db()
+    assert priced_listing.price_status == "stale"
+    assert "2025-07-08" in priced_listing.price_status_note
+
+
+@responses.activate
+def test_a_step_interrupted_mid_batch_writes_nothing_of_that_batch(priced_listing):
+    """The soft time limit strikes while the second listing is fetched: the first one's prices,
+    already fetched, are not written either, and the run is marked failed with the reason."""
+    second = f.PositionFactory().listing
+    second.price_providers = "yahoo"
+    second.save()
+    calls = {"n": 0}
+
+    def answer(request):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise SoftTimeLimitExceeded()
+        return (200, {}, (FIXTURES / "yahoo_chart_mp.json").read_text())
+
+    responses.add_callback(responses.GET, YAHOO, callback=answer)
+    run = refresh_request(kind="prices", trigger="command", as_of=AS_OF)
+    before = m.SecurityPrice.objects.count()
+    with pytest.raises(SoftTimeLimitExceeded):
+        refresh_run_execute(run_id=run.pk)
+    assert m.SecurityPrice.objects.count() == before
+    run.refresh_from_db()
+    assert run.status == "failed"
+    assert "SoftTimeLimitExceeded" in run.message

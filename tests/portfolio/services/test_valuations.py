@@ -1,0 +1,188 @@
+"""The valuation engine on hand-worked positions: figures, methods, levels, flags and trails."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.test import override_settings
+
+from portfolio import models as m
+from portfolio.pricing.options import black_scholes_call
+from portfolio.services.valuations import valuations_compute
+from tests import factories as f
+
+pytestmark = pytest.mark.django_db
+AS_OF = dt.date(2026, 7, 10)
+
+
+def _close(listing, close, on=AS_OF, source="manual"):
+    return f.SecurityPriceFactory(listing=listing, on=on, close=Decimal(close), source=source)
+
+
+def _valuation(position) -> m.Valuation:
+    return m.Valuation.objects.get(position=position, as_of=AS_OF)
+
+
+def test_common_shares_at_the_close():
+    """1,000,000 shares x 42.00 = 42,000,000.00 USD, level 1."""
+    position = f.PositionFactory(quantity=Decimal("1000000"))
+    _close(position.listing, "42.00")
+    result = valuations_compute(as_of=AS_OF)
+    valuation = _valuation(position)
+    assert (result.total, result.failed) == (1, 0)
+    assert valuation.value_local == valuation.value_usd == Decimal("42000000.00")
+    assert (valuation.method, valuation.fair_value_level) == ("market", 1)
+    assert valuation.inputs["close"] == "42.00000000"
+    assert valuation.inputs["price_source"] == "manual"
+    assert "1,000,000 shares x 42.0000 USD = 42,000,000.00" in valuation.formula
+    assert not valuation.is_simulated
+
+
+@override_settings(LODESTONE_RISK_FREE_RATE=0.10, LODESTONE_DEFAULT_VOLATILITY=0.20)
+def test_warrant_by_black_scholes_with_its_trail():
+    """1,000 warrants, K=40, S=42, one year to expiry, r=10 %, vol 20 % (default: too little history)."""
+    position = f.PositionFactory(
+        warrant=True, quantity=Decimal("1000"), strike=Decimal("40"), expires_on=AS_OF + dt.timedelta(days=365)
+    )
+    _close(position.listing, "42")
+    valuations_compute(as_of=AS_OF)
+    valuation = _valuation(position)
+    per_share = black_scholes_call(spot=42, strike=40, rate=0.10, dividend_yield=0, years=1.0, vol=0.20).value
+    # By hand: d1 = (ln(42/40) + 0.12) / 0.2 = 0.84395, d2 = 0.64395, N(d1) = 0.80067, N(d2) = 0.74021;
+    # C = 42 x 0.80067 - 40 e^-0.1 x 0.74021 = 33.628 - 26.791 = 6.837.
+    assert per_share == pytest.approx(6.8371, abs=1e-4)
+    assert valuation.value_usd == Decimal(str(round(1000 * per_share, 2)))
+    assert (valuation.method, valuation.fair_value_level, valuation.is_contingent) == ("black_scholes", 2, False)
+    assert valuation.inputs["volatility_basis"].startswith("default 20%")
+    assert valuation.inputs["years"] == "1.0000"
+    assert "K=40.0000" in valuation.formula
+
+
+@override_settings(LODESTONE_DEFAULT_VOLATILITY=0.5)
+def test_contingent_warrant_is_flagged_and_weighted_by_the_analysts_probability():
+    """Penny warrants over 6,161,678 shares at S=2.00, exercisable only after the road is built, 40 %."""
+    position = f.PositionFactory(
+        warrant=True,
+        quantity=Decimal("6161678"),
+        strike=Decimal("0.01"),
+        expires_on=AS_OF + dt.timedelta(days=3650),
+        exercisability_condition="after the access road is built",
+        exercise_probability_pct=Decimal("40"),
+    )
+    _close(position.listing, "2.00")
+    valuations_compute(as_of=AS_OF)
+    valuation = _valuation(position)
+    unweighted = Decimal(
+        str(black_scholes_call(spot=2, strike=0.01, rate=0.04, dividend_yield=0, years=10, vol=0.5).value)
+    )
+    assert valuation.is_contingent
+    assert valuation.fair_value_level == 3
+    assert valuation.value_usd == (Decimal("6161678") * unweighted * Decimal("0.4")).quantize(Decimal("0.01"))
+    assert "contingent, weighted by 40.0 %" in valuation.formula
+    # Once the condition is met the next valuation treats it as plain.
+    position.condition_met_on = AS_OF - dt.timedelta(days=1)
+    position.save()
+    valuations_compute(as_of=AS_OF)
+    plain = _valuation(position)
+    assert not plain.is_contingent
+    assert plain.value_usd == (Decimal("6161678") * unweighted).quantize(Decimal("0.01"))
+
+
+def test_penny_warrant_is_worth_about_the_share_price():
+    position = f.PositionFactory(
+        warrant=True, quantity=Decimal("1000000"), strike=Decimal("0.01"), expires_on=AS_OF + dt.timedelta(days=3650)
+    )
+    _close(position.listing, "5.00")
+    valuations_compute(as_of=AS_OF)
+    assert Decimal("4990000") <= _valuation(position).value_usd <= Decimal("5000000")
+
+
+def test_convertible_preferred_carries_the_accreted_preference():
+    """One year at 7 % PIK: 400,000 x 1,070 = 428,000,000 > as converted at S=20 (285,048,285.05)."""
+    position = f.PositionFactory(convertible=True, acquired_on=dt.date(2025, 7, 10))
+    _close(position.listing, "20")
+    valuations_compute(as_of=AS_OF)
+    valuation = _valuation(position)
+    assert valuation.value_usd == Decimal("428000000.00")
+    assert (valuation.method, valuation.fair_value_level) == ("convertible", 2)
+    assert valuation.inputs["as_converted_value"] == "285048285.05"
+    assert valuation.inputs["carried"] == "liquidation_preference"
+
+
+def test_private_equity_at_cost_then_at_the_analysts_mark():
+    position = f.PositionFactory(kind="private_equity", listing=None, underlying="Series B shares", quantity=None)
+    f.CashFlowFactory(position=position, amount=Decimal("150000000"), occurred_on=dt.date(2026, 1, 12))
+    valuations_compute(as_of=AS_OF)
+    at_cost = _valuation(position)
+    assert (at_cost.method, at_cost.fair_value_level, at_cost.value_usd) == ("cost", 3, Decimal("150000000.00"))
+    f.ManualMarkFactory(position=position, as_of=dt.date(2026, 6, 30), value=Decimal("180000000"), reason="New round")
+    valuations_compute(as_of=AS_OF)
+    marked = _valuation(position)
+    assert (marked.method, marked.value_usd) == ("manual_mark", Decimal("180000000.00"))
+    assert marked.inputs["reason"] == "New round"
+
+
+def test_a_canadian_listing_is_converted_at_the_rate_of_the_day():
+    """1,000,000 shares x C$10.00 = C$10,000,000; at USD/CAD 1.25 that is US$8,000,000.00."""
+    position = f.PositionFactory(
+        quantity=Decimal("1000000"),
+        currency_id="CAD",
+        listing=f.ListingFactory(exchange="TSX", currency_id="CAD"),
+    )
+    position.listing.company = position.deal.company
+    position.listing.save()
+    _close(position.listing, "10.00")
+    f.FxRateFactory(on=AS_OF, quote_id="CAD", rate=Decimal("1.25"), source="boc")
+    valuations_compute(as_of=AS_OF)
+    valuation = _valuation(position)
+    assert valuation.value_local == Decimal("10000000.00")
+    assert valuation.fx_rate_to_usd == Decimal("0.8")
+    assert valuation.value_usd == Decimal("8000000.00")
+    assert valuation.inputs["fx"] == {"pair": "USD/CAD", "rate": "1.2500000000", "on": str(AS_OF), "source": "boc"}
+
+
+def test_simulated_prices_are_labelled():
+    position = f.PositionFactory()
+    _close(position.listing, "10", source="simulated")
+    result = valuations_compute(as_of=AS_OF)
+    assert _valuation(position).is_simulated
+    assert result.simulated
+
+
+def test_a_position_without_a_recent_price_is_reported_and_its_earlier_valuation_kept():
+    position = f.PositionFactory()
+    _close(position.listing, "10", on=AS_OF - dt.timedelta(days=30))
+    earlier = f.ValuationFactory(position=position, as_of=AS_OF, value_usd=Decimal("123.00"))
+    result = valuations_compute(as_of=AS_OF)
+    assert (result.total, result.failed) == (1, 1)
+    assert "no close" in result.errors[0]["message"]
+    earlier.refresh_from_db()
+    assert earlier.value_usd == Decimal("123.00")
+
+
+def test_valuing_twice_leaves_the_same_rows():
+    position = f.PositionFactory()
+    _close(position.listing, "10")
+    valuations_compute(as_of=AS_OF)
+    first = list(m.Valuation.objects.values_list("pk", "position_id", "as_of", "value_usd", "formula"))
+    valuations_compute(as_of=AS_OF)
+    assert list(m.Valuation.objects.values_list("pk", "position_id", "as_of", "value_usd", "formula")) == first
+
+
+def test_valuation_queries_do_not_grow_with_positions(django_assert_max_num_queries):
+    """Inputs are loaded in bulk: 1 and 20 positions cost the same number of queries."""
+    for _ in range(20):
+        position = f.PositionFactory(warrant=True)
+        _close(position.listing, "40")
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as twenty:
+        valuations_compute(as_of=AS_OF)
+    m.Valuation.objects.all().delete()
+    m.Position.objects.exclude(pk=m.Position.objects.order_by("pk").first().pk).delete()
+    with CaptureQueriesContext(connection) as one:
+        valuations_compute(as_of=AS_OF)
+    assert len(twenty.captured_queries) == len(one.captured_queries)
