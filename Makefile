@@ -41,6 +41,8 @@ demo: migrate
 
 run: demo
 	@$(BIN)/python manage.py ensure_admin
+	@# Value the portfolio as soon as the worker starts (a run already queued is kept instead).
+	-@$(BIN)/python manage.py refresh --background --trigger startup
 	@echo ""
 	@echo "  Lodestone is starting at http://127.0.0.1:$(PORT)/   (admin: http://127.0.0.1:$(PORT)/admin/)"
 	@echo "  Ctrl-C stops the web server, the worker and the scheduler."

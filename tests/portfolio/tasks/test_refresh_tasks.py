@@ -1,0 +1,132 @@
+"""Refresh tasks: their retry and acknowledgement policy, the schedules, and a real worker
+running the pipeline against the configured broker and database."""
+
+from __future__ import annotations
+
+import datetime as dt
+import inspect
+import time
+
+import pytest
+from celery.contrib.testing.worker import start_worker
+from django.conf import settings
+from django_celery_beat.models import PeriodicTask
+
+from portfolio import models as m
+from portfolio.integrations.market_data import PermanentProviderError, TransientProviderError
+from portfolio.services.demo_data import demo_data_load
+from portfolio.services.refresh import refresh_start
+from portfolio.tasks import refresh_run_task, refresh_scheduled_task
+from tracker.celery import app
+
+
+def test_refresh_task_retries_transient_errors_only_with_capped_jittered_backoff():
+    task = refresh_run_task
+    assert task.autoretry_for == (TransientProviderError,)
+    assert not issubclass(PermanentProviderError, TransientProviderError)
+    assert task.retry_backoff and task.retry_jitter is True
+    assert 0 < task.retry_backoff_max <= 600
+    assert task.max_retries is not None and task.max_retries <= 5
+
+
+def test_refresh_task_acknowledges_late_and_is_requeued_if_its_worker_dies():
+    """It is idempotent (every step upserts), so running it again after a crash is safe."""
+    assert refresh_run_task.acks_late is True
+    assert refresh_run_task.reject_on_worker_lost is True
+
+
+def test_time_limits_are_below_the_visibility_timeout():
+    visibility = 3600  # the Redis transport options in base and production settings
+    assert refresh_run_task.soft_time_limit < refresh_run_task.time_limit < visibility
+    assert refresh_run_task.retry_backoff_max < visibility
+
+
+def test_tasks_take_ids_not_objects():
+    """Task signatures are primitive ids and names (the JSON serializer rejects anything else)."""
+    assert list(inspect.signature(refresh_run_task.run).parameters) == ["run_id"]
+    assert list(inspect.signature(refresh_scheduled_task.run).parameters) == ["kind"]
+    assert app.conf.task_serializer == "json"
+    assert app.conf.accept_content == ["json"]
+
+
+@pytest.mark.django_db
+def test_every_schedule_names_a_registered_task_and_expires():
+    app.loader.import_default_modules()
+    entries = PeriodicTask.objects.exclude(task__startswith="celery.")
+    assert entries.count() >= 2
+    for entry in entries:
+        assert entry.task in app.tasks, f"{entry.name}: {entry.task} is not a registered task"
+        assert entry.expire_seconds, f"{entry.name} has no expiry: a backlog would replay stale refreshes"
+        assert entry.crontab.timezone.key == "UTC"
+
+
+@pytest.mark.django_db
+def test_default_schedules_are_created_once_and_operator_edits_are_kept():
+    from portfolio.services.schedules import schedules_ensure
+
+    entry = PeriodicTask.objects.get(name="FX rates, daily")
+    entry.enabled = False
+    entry.save()
+    assert schedules_ensure() == 0
+    assert PeriodicTask.objects.filter(name="FX rates, daily").count() == 1
+    assert PeriodicTask.objects.get(name="FX rates, daily").enabled is False
+
+
+@pytest.mark.django_db
+def test_refresh_start_queues_the_run_id_after_commit(django_capture_on_commit_callbacks, monkeypatch):
+    queued = []
+    monkeypatch.setattr(refresh_run_task, "delay", lambda run_id: queued.append(run_id))
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        run = refresh_start(kind="pipeline", trigger="web")
+    assert queued == []  # nothing reaches the broker before the run row is committed
+    assert len(callbacks) == 1
+    callbacks[0]()
+    assert queued == [run.pk]
+    assert isinstance(queued[0], int)
+
+
+@pytest.mark.django_db
+def test_a_broker_that_cannot_be_reached_fails_the_run_with_the_reason(monkeypatch, django_capture_on_commit_callbacks):
+    from kombu.exceptions import OperationalError
+
+    from portfolio.exceptions import BrokerUnavailableError
+
+    def refuse(run_id):
+        raise OperationalError("Error 111 connecting to 127.0.0.1:6390. Connection refused.")
+
+    monkeypatch.setattr(refresh_run_task, "delay", refuse)
+    with pytest.raises(BrokerUnavailableError), django_capture_on_commit_callbacks(execute=True):
+        refresh_start(kind="pipeline", trigger="api")
+    run = m.RefreshRun.objects.get()
+    assert run.status == "failed"
+    assert "task queue could not be reached" in run.message
+
+
+@pytest.fixture
+def worker(transactional_db):
+    """A real Celery worker (in a thread, solo pool) on the project's app and configured broker."""
+    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=30, loglevel="WARNING"):
+        yield
+
+
+def _wait_until_finished(run_id: int, timeout: float = 60.0) -> m.RefreshRun:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        run = m.RefreshRun.objects.get(pk=run_id)
+        if run.status not in ("queued", "running"):
+            return run
+        time.sleep(0.2)
+    raise AssertionError(f"run {run_id} still {run.status} after {timeout} s")
+
+
+def test_a_worker_runs_the_pipeline_through_the_broker_and_writes_to_the_database(worker):
+    # given
+    demo_data_load()
+    # when
+    run = refresh_start(kind="pipeline", trigger="api", as_of=dt.date(2026, 11, 27))
+    # then
+    finished = _wait_until_finished(run.pk)
+    assert finished.status == "succeeded", (finished.message, finished.errors[:3])
+    assert m.Valuation.objects.filter(as_of=dt.date(2026, 11, 27)).count() == m.Position.objects.count()
+    assert m.PortfolioSnapshot.objects.filter(as_of=dt.date(2026, 11, 27)).exists()
+    print(f"broker: {settings.CELERY_BROKER_URL.split('://')[0]}")

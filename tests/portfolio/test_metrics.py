@@ -1,0 +1,104 @@
+"""Portfolio metrics on a hand-worked book: two agencies, a sale, a free warrant, a loan and a floor."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from portfolio.metrics import portfolio_metrics
+from portfolio.pricing.returns import Flow, xirr
+from tests import factories as f
+
+pytestmark = pytest.mark.django_db
+AS_OF = dt.date(2026, 1, 1)
+D = Decimal
+
+
+@pytest.fixture
+def book():
+    """Agency X: 100 shares bought for 1,000 on 2025-01-01, 50 sold for 600 on 2025-07-01, the rest
+    worth 800 on 2025-12-01 and 900 on 2026-01-01; a $110/kg floor on 1,000 kg with the price at $100.
+    Agency Y: warrants received for nothing, worth 500; a loan with 1,000,000 drawn."""
+    x, y = f.AgencyFactory(short_name="X"), f.AgencyFactory(short_name="Y")
+    shares = f.PositionFactory(deal__agency=x, quantity=D("50"))
+    f.CashFlowFactory(
+        position=shares, kind="investment", occurred_on=dt.date(2025, 1, 1), amount=D("1000"), quantity=D("100")
+    )
+    f.CashFlowFactory(position=shares, kind="sale", occurred_on=dt.date(2025, 7, 1), amount=D("600"), quantity=D("50"))
+    f.ValuationFactory(position=shares, as_of=dt.date(2025, 12, 1), value_local=D("800"), value_usd=D("800"))
+    f.ValuationFactory(position=shares, as_of=AS_OF, value_local=D("900"), value_usd=D("900"))
+    floor = f.PriceFloorFactory(deal=shares.deal, covered_volume=D("1000"), starts_on=dt.date(2025, 1, 1), ends_on=None)
+    f.CommodityPriceFactory(commodity=floor.commodity, on=dt.date(2025, 12, 31), price=D("100"))
+    warrant = f.PositionFactory(deal__agency=y, warrant=True)
+    f.ValuationFactory(position=warrant, as_of=AS_OF, value_local=D("500"), value_usd=D("500"))
+    f.LoanFactory(deal=warrant.deal, drawn=D("1000000"))
+    return shares, warrant
+
+
+def test_figures_of_an_agency_that_paid(book):
+    x = portfolio_metrics(as_of=AS_OF, dimension="agency")["X"]
+    assert (x.invested, x.realised, x.value) == (D("1000"), D("600"), D("900"))
+    assert x.moic == D("1.5")  # (600 + 900) / 1000
+    assert x.realised_gain == D("100")  # 600 - 1000 x 50/100
+    assert x.unrealised_gain == D("400")  # 900 - (1000 - 500)
+    assert x.floor_liability == D("10000")  # (110 - 100) x 1,000 kg
+    assert x.exposure == D("10900")  # 900 + 0 + 10,000
+    expected = xirr([Flow(dt.date(2025, 1, 1), -1000), Flow(dt.date(2025, 7, 1), 600), Flow(AS_OF, 900)])
+    assert x.xirr(AS_OF) == pytest.approx(expected)
+    # By hand at r = 67.9 %: 600 / 1.679^(181/365) + 900 / 1.679 = 464.0 + 536.0 = 1,000.
+    assert x.xirr(AS_OF) == pytest.approx(0.6791, abs=1e-4)
+    assert x.twr == pytest.approx(900 / 800 - 1)  # no flows between the two valuation dates
+
+
+def test_figures_of_an_agency_that_paid_nothing_are_not_applicable(book):
+    y = portfolio_metrics(as_of=AS_OF, dimension="agency")["Y"]
+    assert y.invested == 0
+    assert y.moic is None
+    assert y.xirr(AS_OF) is None
+    assert y.exposure == D("1000500")  # 500 + 1,000,000 drawn
+
+
+def test_totals_and_the_past(book):
+    total = portfolio_metrics(as_of=AS_OF)["total"]
+    assert (total.invested, total.value, total.positions, total.positions_valued) == (D("1000"), D("1400"), 2, 2)
+    earlier = portfolio_metrics(as_of=dt.date(2025, 12, 15))["total"]
+    assert earlier.value == D("800")  # the valuation of 2025-12-01; the warrant had none yet
+    assert earlier.positions_valued == 1
+    before_any = portfolio_metrics(as_of=dt.date(2024, 12, 31))["total"]
+    assert (before_any.invested, before_any.value) == (0, 0)
+
+
+def test_by_instrument_keeps_exposure_legs_apart(book):
+    groups = portfolio_metrics(as_of=AS_OF, dimension="instrument")
+    assert groups["common"].value == D("900")
+    assert groups["warrant"].value == D("500")
+    assert groups["loan"].loans_outstanding == D("1000000")
+    assert groups["price_floor"].floor_liability == D("10000")
+
+
+def test_an_unknown_dimension_is_refused():
+    with pytest.raises(ValueError, match="unknown dimension 'planet'"):
+        portfolio_metrics(as_of=AS_OF, dimension="planet")
+
+
+def _linked_deal_with_a_flow():
+    project = f.ProjectFactory()
+    project.commodities.add(f.CommodityFactory())
+    deal = f.DealFactory(company=project.company)
+    deal.projects.add(project)
+    f.CashFlowFactory(position=f.PositionFactory(deal=deal))
+
+
+def test_query_count_does_not_grow_with_the_book():
+    _linked_deal_with_a_flow()
+    with CaptureQueriesContext(connection) as small:
+        portfolio_metrics(as_of=AS_OF, dimension="commodity")
+    for _ in range(10):
+        _linked_deal_with_a_flow()
+    with CaptureQueriesContext(connection) as large:
+        portfolio_metrics(as_of=AS_OF, dimension="commodity")
+    assert len(large.captured_queries) == len(small.captured_queries)
