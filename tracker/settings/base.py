@@ -20,7 +20,9 @@ if env.bool("DJANGO_READ_DOT_ENV_FILE", default=False):
 # --- Core -------------------------------------------------------------------------------------
 
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
-ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
+ALLOWED_HOSTS = env.list(
+    "DJANGO_ALLOWED_HOSTS", default=env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
+)
 # SECRET_KEY is set by each environment module: local.py keeps one under var/, production.py
 # requires DJANGO_SECRET_KEY.
 
