@@ -82,11 +82,28 @@ class CompanyAdmin(SimpleHistoryAdmin):
 
 @admin.register(Listing)
 class ListingAdmin(SimpleHistoryAdmin):
-    list_display = ["ticker", "exchange", "company", "currency", "is_primary", "is_active"]
-    list_filter = ["exchange", "currency", "is_primary", "is_active"]
+    list_display = [
+        "ticker",
+        "exchange",
+        "company",
+        "currency",
+        "is_primary",
+        "is_active",
+        "price_status",
+        "last_price_on",
+    ]
+    list_filter = ["exchange", "currency", "is_primary", "is_active", "price_status"]
     list_select_related = ["company", "currency"]
     search_fields = ["ticker", "company__name"]
     autocomplete_fields = ["company", "currency"]
+    readonly_fields = ["price_status", "price_status_note", "last_price_on"]
+    fieldsets = [
+        (None, {"fields": ["company", "ticker", "exchange", "currency", "is_primary", "is_active"]}),
+        (
+            "Pricing",
+            {"fields": ["price_providers", "provider_symbols", "price_status", "price_status_note", "last_price_on"]},
+        ),
+    ]
 
 
 @admin.register(Commodity)

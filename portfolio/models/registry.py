@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from simple_history.models import HistoricalRecords
@@ -156,6 +157,26 @@ class Listing(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.ticker} ({self.exchange})"
+
+    def clean(self) -> None:
+        super().clean()
+        from portfolio.integrations.market_data import PRICE_PROVIDERS
+
+        names = [name.strip() for name in self.price_providers.split(",") if name.strip()]
+        unknown = [name for name in names if name not in PRICE_PROVIDERS]
+        if unknown:
+            raise ValidationError(
+                {"price_providers": f"Unknown provider {', '.join(unknown)}; choose from {', '.join(PRICE_PROVIDERS)}."}
+            )
+        symbols = self.provider_symbols or {}
+        if not isinstance(symbols, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) and v.strip() for k, v in symbols.items()
+        ):
+            raise ValidationError(
+                {"provider_symbols": 'Give symbols as {"provider": "SYMBOL"}, e.g. {"yahoo": "TMQ.TO"}.'}
+            )
+        if unknown_keys := [k for k in symbols if k not in PRICE_PROVIDERS]:
+            raise ValidationError({"provider_symbols": f"Unknown provider {', '.join(unknown_keys)}."})
 
     def symbol_for(self, provider: str) -> str:
         """The listing's symbol at a provider (Stooq wants MP.US, Yahoo TSX names end in .TO)."""

@@ -16,9 +16,21 @@ PROBE = (
 )
 
 
+SETTINGS_VARIABLES = ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "SECRET_KEY", "ALLOWED_HOSTS")
+
+
+def _environment_without_settings() -> dict[str, str]:
+    """This process's environment less every variable the settings read (CI sets several)."""
+    return {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DJANGO_", "LODESTONE_")) and k not in SETTINGS_VARIABLES
+    }
+
+
 def _start(settings_module: str, **env: str) -> subprocess.CompletedProcess:
     """Start Django with the given settings in a fresh interpreter, as a server process would."""
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
+    clean = _environment_without_settings()
     clean.update(DJANGO_SETTINGS_MODULE=settings_module, **env)
     return subprocess.run(  # noqa: S603 - fixed interpreter and arguments
         [sys.executable, "-c", PROBE], cwd=ROOT, env=clean, capture_output=True, text=True, timeout=60, check=False
@@ -75,7 +87,7 @@ def test_local_settings_create_a_secret_key_once_and_reuse_it(tmp_path):
 
 def test_debug_defaults_to_off():
     """Only local.py turns DEBUG on; the shared settings leave it off unless DJANGO_DEBUG says otherwise."""
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
+    clean = _environment_without_settings()
     result = subprocess.run(
         [sys.executable, "-c", "import tracker.settings.base as base; print(base.DEBUG)"],
         cwd=ROOT,

@@ -673,3 +673,28 @@ def test_milestone_titles_are_unique_per_project():
     assert "This project already has a milestone with that title." in excinfo.value.messages
     with pytest.raises(IntegrityError), transaction.atomic():
         duplicate.save()
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "message"),
+    [
+        ({"price_providers": "yahoo, bloomberg"}, "price_providers", "Unknown provider bloomberg"),
+        ({"provider_symbols": ["TMQ.TO"]}, "provider_symbols", 'Give symbols as {"provider": "SYMBOL"}'),
+        ({"provider_symbols": {"yahoo": ""}}, "provider_symbols", 'Give symbols as {"provider": "SYMBOL"}'),
+        ({"provider_symbols": {"reuters": "MP"}}, "provider_symbols", "Unknown provider reuters."),
+    ],
+)
+def test_listing_pricing_settings_are_checked(changes, field, message):
+    listing = f.ListingFactory()
+    for name, value in changes.items():
+        setattr(listing, name, value)
+    with pytest.raises(ValidationError) as excinfo:
+        listing.full_clean()
+    assert message in excinfo.value.message_dict[field][0]
+
+
+def test_listing_with_a_provider_order_and_symbols_is_valid():
+    listing = f.ListingFactory(price_providers="yahoo,stooq", provider_symbols={"yahoo": "TMQ.TO", "stooq": "tmq.us"})
+    listing.full_clean()
+    assert listing.symbol_for("yahoo") == "TMQ.TO"
+    assert listing.symbol_for("alphavantage") == listing.ticker

@@ -9,7 +9,6 @@ import time
 
 import pytest
 from celery.contrib.testing.worker import start_worker
-from django.conf import settings
 from django_celery_beat.models import PeriodicTask
 
 from portfolio import models as m
@@ -24,9 +23,11 @@ def test_refresh_task_retries_transient_errors_only_with_capped_jittered_backoff
     task = refresh_run_task
     assert task.autoretry_for == (TransientProviderError,)
     assert not issubclass(PermanentProviderError, TransientProviderError)
-    assert task.retry_backoff and task.retry_jitter is True
+    assert task.retry_backoff
+    assert task.retry_jitter is True
     assert 0 < task.retry_backoff_max <= 600
-    assert task.max_retries is not None and task.max_retries <= 5
+    assert task.max_retries is not None
+    assert task.max_retries <= 5
 
 
 def test_refresh_task_acknowledges_late_and_is_requeued_if_its_worker_dies():
@@ -129,4 +130,3 @@ def test_a_worker_runs_the_pipeline_through_the_broker_and_writes_to_the_databas
     assert finished.status == "succeeded", (finished.message, finished.errors[:3])
     assert m.Valuation.objects.filter(as_of=dt.date(2026, 11, 27)).count() == m.Position.objects.count()
     assert m.PortfolioSnapshot.objects.filter(as_of=dt.date(2026, 11, 27)).exists()
-    print(f"broker: {settings.CELERY_BROKER_URL.split('://')[0]}")
