@@ -66,7 +66,11 @@ def _fetch_with_fallback(
     result: StepResult,
     subject: str,
 ) -> tuple[md.Series | None, bool]:
-    """Try providers in order; return the first series and whether any provider called the symbol unknown."""
+    """Try providers in order; return the first series and whether any provider called the symbol unknown.
+
+    Every failure is recorded in ``result``; when all providers fail the subject counts as failed
+    (and as failed transiently when no provider gave a permanent answer).
+    """
     unknown = False
     for name in names:
         try:
@@ -85,6 +89,10 @@ def _fetch_with_fallback(
             for note in series.rejected:
                 result.error(subject, f"rejected {note}", provider=name, kind="rejected")
             return series, unknown
+    # Every provider failed for this subject.
+    result.failed += 1
+    if all(e["kind"] in ("transient", "rate_limited") for e in result.errors if e["subject"] == subject):
+        result.transient_failures += 1
     return None, unknown
 
 
@@ -122,9 +130,6 @@ def fx_refresh(*, as_of: date, start: date | None = None) -> StepResult:
             order, md.fx_provider, lambda p, c=currency, b=begin: p.daily_rates("USD", c, b, as_of), result, subject
         )
         if series is None:
-            result.failed += 1
-            if all(e["kind"] in ("transient", "rate_limited") for e in result.errors if e["subject"] == subject):
-                result.transient_failures += 1
             continue
         rows = [
             FxRate(base_id="USD", quote_id=currency, on=point.on, source=series.provider, rate=point.rate)
@@ -189,9 +194,6 @@ def commodity_prices_refresh(*, as_of: date, start: date | None = None) -> StepR
             code,
         )
         if series is None:
-            result.failed += 1
-            if all(e["kind"] in ("transient", "rate_limited") for e in result.errors if e["subject"] == code):
-                result.transient_failures += 1
             continue
         result.simulated |= series.provider == "simulated"
         rows = [
@@ -250,10 +252,7 @@ def prices_refresh(*, as_of: date, start: date | None = None, listing_ids: list[
                 subject,
             )
             if series is None:
-                result.failed += 1
                 kinds = {e["kind"] for e in result.errors if e["subject"] == subject}
-                if kinds <= {"transient", "rate_limited"}:
-                    result.transient_failures += 1
                 if unknown and kinds <= {"unknown_symbol", "permanent"}:
                     statuses[listing.pk] = (PriceStatus.UNKNOWN_SYMBOL, "No provider recognises this symbol.")
                 continue

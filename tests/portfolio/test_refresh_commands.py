@@ -29,7 +29,7 @@ def test_refresh_runs_the_pipeline_and_prints_a_summary(capsys):
     demo_data_load()
     call_command("refresh", "--date", "2026-11-27")
     out = capsys.readouterr().out
-    assert re.search(r"Refresh #\d+ succeeded \(SIMULATED prices\)\.", out)
+    assert re.search(r"Full pipeline #\d+ succeeded \(SIMULATED prices\)\.", out)
     assert "valuations: 16 written, 0 of 16 failed" in out
     run = m.RefreshRun.objects.get(kind="pipeline")
     assert (run.trigger, run.status, run.as_of) == ("command", "succeeded", dt.date(2026, 11, 27))

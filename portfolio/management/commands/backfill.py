@@ -7,9 +7,8 @@ import datetime as dt
 from django.core.management.base import CommandError
 
 from portfolio.exceptions import PortfolioError
-from portfolio.integrations.market_data import TransientProviderError
 from portfolio.models import RefreshRun
-from portfolio.services.refresh import refresh_request, refresh_run_execute, refresh_run_fail
+from portfolio.services.refresh import refresh_request
 
 from .refresh import Command as RefreshCommand
 from .refresh import _date
@@ -42,11 +41,4 @@ class Command(RefreshCommand):
         except PortfolioError as exc:
             raise CommandError(exc.message) from exc
         self.stdout.write(f"Backfill #{run.pk}: {start} to {end}")
-        try:
-            run = refresh_run_execute(run_id=run.pk, on_progress=self._progress)
-        except TransientProviderError as exc:
-            refresh_run_fail(run_id=run.pk, reason=str(exc))
-            raise CommandError(f"Backfill #{run.pk} failed: {exc}") from exc
-        except Exception as exc:
-            raise CommandError(f"Backfill #{run.pk} failed: {type(exc).__name__}: {exc}") from exc
-        self._summary(run)
+        self.execute_run(run)

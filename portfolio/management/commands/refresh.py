@@ -51,13 +51,19 @@ class Command(BaseCommand):
         except PortfolioError as exc:
             raise CommandError(exc.message) from exc
         self.stdout.write(f"Refresh #{run.pk}: {run.get_kind_display().lower()} as of {run.as_of}")
+        self.execute_run(run)
+
+    def execute_run(self, run: RefreshRun) -> None:
+        """Run in the foreground, then print the summary; a failure becomes a CommandError saying why."""
+        name = f"{run.get_kind_display()} #{run.pk}"
         try:
             run = refresh_run_execute(run_id=run.pk, on_progress=self._progress)
         except TransientProviderError as exc:
+            # No task will retry a foreground run: record it as failed.
             refresh_run_fail(run_id=run.pk, reason=str(exc))
-            raise CommandError(f"Refresh #{run.pk} failed: {exc}") from exc
+            raise CommandError(f"{name} failed: {exc}") from exc
         except Exception as exc:
-            raise CommandError(f"Refresh #{run.pk} failed: {type(exc).__name__}: {exc}") from exc
+            raise CommandError(f"{name} failed: {type(exc).__name__}: {exc}") from exc
         self._summary(run)
 
     def _progress(self, run: RefreshRun, step: str, result) -> None:
@@ -75,6 +81,7 @@ class Command(BaseCommand):
 
     def _summary(self, run: RefreshRun) -> None:
         label = " (SIMULATED prices)" if run.counts.get("simulated") else ""
+        name = f"{run.get_kind_display()} #{run.pk}"
         for error in run.errors[:20]:
             self.stdout.write(
                 f"  ! {error['step']} {error['subject']}: {error['provider']} {error['message']}".rstrip()
@@ -82,6 +89,6 @@ class Command(BaseCommand):
         if len(run.errors) > 20:
             self.stdout.write(f"  ... and {len(run.errors) - 20} more (see the run in the admin)")
         if run.status == RefreshRun.Status.SUCCEEDED:
-            self.stdout.write(self.style.SUCCESS(f"Refresh #{run.pk} succeeded{label}."))
+            self.stdout.write(self.style.SUCCESS(f"{name} succeeded{label}."))
             return
-        raise CommandError(f"Refresh #{run.pk} {run.get_status_display().lower()}: {run.message}", returncode=2)
+        raise CommandError(f"{name} {run.get_status_display().lower()}: {run.message}", returncode=2)
