@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from django.core.cache import cache
 
-from .errors import CircuitOpenError, TransientProviderError
+from .errors import CircuitOpenError, RateLimitedError, TransientProviderError
 
 
 @dataclass(frozen=True)
@@ -85,6 +85,11 @@ class ProviderGate:
         self._take_slot()
         try:
             result = fn()
+        except RateLimitedError as exc:
+            # Back off: no worker calls this provider again until it said we may (or for the pause).
+            pause = int(exc.retry_after) if exc.retry_after else self.policy.open_seconds
+            cache.set(f"{self._prefix}:open", self.clock(), timeout=max(pause, 1))
+            raise
         except TransientProviderError:
             self.record_failure()
             raise

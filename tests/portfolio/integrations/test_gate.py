@@ -76,3 +76,19 @@ def test_a_success_resets_the_failure_count():
     with pytest.raises(TransientProviderError):
         gate.call(_fail)
     assert not gate.is_open
+
+
+def test_a_rate_limited_answer_pauses_the_provider_for_every_worker():
+    from portfolio.integrations.market_data import RateLimitedError
+
+    clock = FakeClock()
+    gate = _gate(clock, calls_per_second=100, failure_threshold=5)
+
+    def limited():
+        raise RateLimitedError("testprov", "slow down", retry_after=30)
+
+    with pytest.raises(RateLimitedError):
+        gate.call(limited)
+    other_worker = _gate(FakeClock(), calls_per_second=100)
+    with pytest.raises(CircuitOpenError):
+        other_worker.call(lambda: "not called")
