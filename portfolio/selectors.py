@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
 from django.db.models import QuerySet
 
-from portfolio.models import FxRate, Listing, Position, SecurityPrice
+from portfolio.models import (
+    FxRate,
+    Listing,
+    Milestone,
+    MilestoneStatus,
+    Position,
+    Project,
+    ProjectStage,
+    SecurityPrice,
+)
 
 
 def positions_to_value() -> QuerySet[Position]:
@@ -79,3 +89,84 @@ class FxTable:
         if from_usd is None or to_usd is None:
             return None
         return amount * from_usd / to_usd
+
+
+# --- Project progress -----------------------------------------------------------------------
+
+#: The lifecycle stage each kind of milestone marks, when achieved.
+MILESTONE_STAGE = {
+    "study_pea": "pea",
+    "study_pfs": "pfs",
+    "study_fs": "feasibility",
+    "nepa_noi": "permitting",
+    "nepa_deis": "permitting",
+    "nepa_feis": "permitting",
+    "nepa_rod": "permitting",
+    "permit": "permitting",
+    "financing_loi": "financing",
+    "financing_conditional": "financing",
+    "financing_close": "financing",
+    "fid": "fid",
+    "site_selection": "site_selection",
+    "pilot": "pilot",
+    "construction_start": "construction",
+    "construction_complete": "commissioning",
+    "mechanical_completion": "commissioning",
+    "commissioning": "commissioning",
+    "first_production": "ramp_up",
+    "commercial_production": "commercial_production",
+    "nameplate": "commercial_production",
+}
+
+
+@dataclass(frozen=True)
+class ProjectProgress:
+    stage: str  # current stage: the furthest reached by an achieved milestone, or the recorded one
+    stage_index: int
+    stage_count: int
+    achieved: int
+    planned: int  # milestones not cancelled
+    next_milestone: Milestone | None
+    days_to_next: int | None
+    worst_slippage_days: int | None
+    final_slippage_days: int | None
+
+    @property
+    def share_achieved(self) -> float | None:
+        return self.achieved / self.planned if self.planned else None
+
+
+def project_progress(project: Project, milestones: list[Milestone], today: date) -> ProjectProgress:
+    """Stage progress of a project from its milestones (pass them in: no query here)."""
+    from portfolio.services.milestones import milestone_slippage_days
+
+    order = [choice for choice, _ in ProjectStage.choices]
+    reached = [MILESTONE_STAGE[m.kind] for m in milestones if m.achieved_on and m.kind in MILESTONE_STAGE]
+    stage = project.stage
+    if reached:
+        furthest = max(reached, key=order.index)
+        stage = max(furthest, project.stage, key=order.index)
+    live = [m for m in milestones if m.status != MilestoneStatus.CANCELLED]
+    pending = sorted(
+        (m for m in live if not m.achieved_on and m.forecast_end is not None),
+        key=lambda m: (m.forecast_end, m.sequence),
+    )
+    slippages = [s for s in (milestone_slippage_days(m) for m in live) if s is not None]
+    final = max(live, key=lambda m: (m.sequence, m.forecast_end or date.min), default=None)
+    return ProjectProgress(
+        stage=stage,
+        stage_index=order.index(stage),
+        stage_count=len(order),
+        achieved=sum(1 for m in live if m.achieved_on),
+        planned=len(live),
+        next_milestone=pending[0] if pending else None,
+        days_to_next=(pending[0].forecast_end - today).days if pending else None,
+        worst_slippage_days=max(slippages) if slippages else None,
+        final_slippage_days=milestone_slippage_days(final) if final else None,
+    )
+
+
+def projects_with_progress(today: date) -> list[tuple[Project, ProjectProgress]]:
+    """Every project with its progress (two queries)."""
+    projects = list(Project.objects.select_related("company").prefetch_related("milestones"))
+    return [(p, project_progress(p, list(p.milestones.all()), today)) for p in projects]

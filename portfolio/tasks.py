@@ -62,3 +62,13 @@ def refresh_scheduled_task(kind: str) -> None:
         refresh_start(kind=kind, trigger=RefreshRun.Trigger.SCHEDULE)
     except RefreshRefusedError as exc:
         logger.info("Scheduled %s refresh not started: %s", kind, exc.message)
+
+
+@shared_task(ignore_result=True)
+def digest_send_task() -> None:
+    """Beat entry point: e-mail today's digest to the subscribed staff."""
+    from django.utils import timezone
+
+    from portfolio.services.digest import digest_send
+
+    digest_send(as_of=timezone.now().date())

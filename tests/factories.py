@@ -309,3 +309,20 @@ class PortfolioSnapshotFactory(DjangoModelFactory):
     as_of = factory.Sequence(lambda n: dt.date(2026, 1, 1) + dt.timedelta(days=n))
     value_usd = Decimal("1000000.00")
     positions_valued = 3
+
+
+class MilestoneStatusChangeFactory(DjangoModelFactory):
+    class Meta:
+        model = m.MilestoneStatusChange
+
+    milestone = factory.SubFactory(MilestoneFactory)
+    from_status = m.MilestoneStatus.ON_TRACK
+    to_status = m.MilestoneStatus.AT_RISK
+    on = dt.date(2026, 11, 1)
+
+
+class DigestSubscriptionFactory(DjangoModelFactory):
+    class Meta:
+        model = m.DigestSubscription
+
+    user = factory.SubFactory(UserFactory)

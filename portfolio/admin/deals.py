@@ -147,13 +147,13 @@ class DealAdmin(SimpleHistoryAdmin):
         "position_count",
         "evidence",
     ]
-    list_filter = ["status", "agency", "evidence", "company__country"]
+    list_filter = ["status", "long_stop_passed", "agency", "evidence", "company__country"]
     list_select_related = ["agency", "company"]
     search_fields = ["reference", "title", "company__name", "agency__short_name", "agency__aliases__alias"]
     autocomplete_fields = ["agency", "company"]
     filter_horizontal = ["projects"]
     date_hierarchy = "announced_on"
-    readonly_fields = ["cash_flow_ledger"]
+    readonly_fields = ["cash_flow_ledger", "long_stop_passed"]
     inlines = [
         DealDocumentInline,
         PositionInline,
@@ -165,7 +165,7 @@ class DealAdmin(SimpleHistoryAdmin):
     ]
     fieldsets = [
         (None, {"fields": ["reference", "title", "agency", "company", "projects", "status", "status_correction"]}),
-        ("Dates", {"fields": ["announced_on", "signed_on", "closed_on", "long_stop_on"]}),
+        ("Dates", {"fields": ["announced_on", "signed_on", "closed_on", "long_stop_on", "long_stop_passed"]}),
         ("Terms", {"fields": ["summary", "conditions"]}),
         ("Source", {"fields": ["source_url", "source_published_on", "evidence"]}),
         ("Cash flows of the deal's positions", {"fields": ["cash_flow_ledger"]}),
@@ -247,7 +247,7 @@ class PositionAdmin(SimpleHistoryAdmin):
     list_filter = ["kind", "deal__agency", "evidence"]
     list_select_related = ["deal__company", "listing"]
     search_fields = ["label", "deal__reference", "deal__company__name", "listing__ticker"]
-    autocomplete_fields = ["deal", "listing", "currency"]
+    autocomplete_fields = ["deal", "listing", "currency", "gate_milestone"]
     readonly_fields = ["as_converted_display", "ownership_display"]
     inlines = [CashFlowInline]
 
@@ -276,6 +276,9 @@ class PositionAdmin(SimpleHistoryAdmin):
                     "expires_on",
                     "exercisable_from",
                     "exercisability_condition",
+                    "gate_milestone",
+                    "condition_met_on",
+                    "exercise_probability_pct",
                     "counterparty",
                 ]
             },
@@ -340,7 +343,7 @@ class LoanAdmin(SimpleHistoryAdmin):
     list_filter = ["status", "currency", "deal__agency"]
     list_select_related = ["deal", "currency"]
     search_fields = ["label", "deal__reference", "deal__company__name"]
-    autocomplete_fields = ["deal", "currency"]
+    autocomplete_fields = ["deal", "currency", "gate_milestone"]
 
 
 @admin.register(PriceFloor)

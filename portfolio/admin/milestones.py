@@ -1,8 +1,9 @@
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
-from portfolio.models import Milestone, MilestoneRevision
-from portfolio.services.milestones import milestone_save
+from portfolio.models import FilingEvent, Milestone, MilestoneRevision, MilestoneStatusChange
+from portfolio.services.filings import filing_record_milestone
+from portfolio.services.milestones import milestone_save, milestone_slippage_days
 
 
 class MilestoneRevisionInline(admin.TabularInline):
@@ -41,6 +42,7 @@ class MilestoneAdmin(SimpleHistoryAdmin):
         "baseline_end",
         "achieved_on",
         "status",
+        "slippage",
         "needs_review",
         "evidence",
     ]
@@ -60,7 +62,17 @@ class MilestoneAdmin(SimpleHistoryAdmin):
     inlines = [MilestoneRevisionInline]
 
     def save_model(self, request, obj, form, change):
-        milestone_save(milestone=obj, user=request.user, note="Edited in the admin")
+        filing_id = request.GET.get("_from_filing")
+        filing = FilingEvent.objects.filter(pk=filing_id).first() if filing_id and filing_id.isdigit() else None
+        if filing is not None:
+            filing_record_milestone(filing=filing, milestone=obj, user=request.user)
+        else:
+            milestone_save(milestone=obj, user=request.user, note="Edited in the admin")
+
+    @admin.display(description="Slippage (days)")
+    def slippage(self, obj: Milestone):
+        days = milestone_slippage_days(obj)
+        return "-" if days is None else days
 
 
 @admin.register(MilestoneRevision)
@@ -69,3 +81,21 @@ class MilestoneRevisionAdmin(admin.ModelAdmin):
     list_select_related = ["milestone", "recorded_by"]
     search_fields = ["milestone__title", "forecast_text"]
     autocomplete_fields = ["milestone"]
+
+
+@admin.register(MilestoneStatusChange)
+class MilestoneStatusChangeAdmin(admin.ModelAdmin):
+    """Derived by the daily milestone job; read-only."""
+
+    list_display = ["created_at", "milestone", "from_status", "to_status", "on", "changed_by"]
+    list_filter = ["to_status", "from_status"]
+    list_select_related = ["milestone", "changed_by"]
+    search_fields = ["milestone__title"]
+    date_hierarchy = "on"
+    readonly_fields = [field.name for field in MilestoneStatusChange._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -1,6 +1,12 @@
-from django.contrib import admin
+from urllib.parse import urlencode
 
-from portfolio.models import FilingEvent, PortfolioSnapshot, RefreshRun
+from django.contrib import admin, messages
+from django.http import HttpResponseRedirect
+from django.urls import reverse
+from django.utils.html import format_html
+
+from portfolio.models import DigestSubscription, FilingEvent, PortfolioSnapshot, RefreshRun
+from portfolio.services.filings import filing_mark_reviewed, filing_record_milestone
 
 
 @admin.register(RefreshRun)
@@ -24,12 +30,79 @@ class RefreshRunAdmin(admin.ModelAdmin):
 
 @admin.register(FilingEvent)
 class FilingEventAdmin(admin.ModelAdmin):
-    list_display = ["filed_on", "company", "form", "items", "accession_number", "review_status", "reviewed_by"]
+    """The review queue of new SEC filings: mark them reviewed, or record a milestone from one."""
+
+    list_display = ["filed_on", "company", "form", "items", "accession_number", "review_status", "reviewed_by", "link"]
     list_filter = ["review_status", "form"]
     list_select_related = ["company", "reviewed_by"]
     search_fields = ["accession_number", "company__name", "description"]
-    autocomplete_fields = ["company"]
+    autocomplete_fields = ["milestone"]
     date_hierarchy = "filed_on"
+    actions = ["mark_reviewed", "create_milestone"]
+    readonly_fields = [
+        "company",
+        "accession_number",
+        "form",
+        "items",
+        "filed_on",
+        "report_date",
+        "accepted_at",
+        "primary_document",
+        "description",
+        "url",
+        "review_status",
+        "reviewed_by",
+        "reviewed_at",
+    ]
+    fields = [*readonly_fields, "milestone"]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.display(description="Document")
+    def link(self, obj: FilingEvent) -> str:
+        return format_html('<a href="{}" rel="noopener noreferrer">{}</a>', obj.url, obj.primary_document or "open")
+
+    @admin.action(description="Mark the selected filings reviewed")
+    def mark_reviewed(self, request, queryset):
+        for filing in queryset.filter(review_status=FilingEvent.Review.NEW):
+            filing_mark_reviewed(filing=filing, user=request.user)
+        self.message_user(request, "Marked reviewed.", messages.SUCCESS)
+
+    @admin.action(description="Create a milestone from the selected filing")
+    def create_milestone(self, request, queryset):
+        if queryset.count() != 1:
+            self.message_user(request, "Select exactly one filing to create a milestone from.", messages.ERROR)
+            return None
+        filing = queryset.select_related("company").get()
+        initial = {
+            "title": f"{filing.form} {filing.filed_on}: ",
+            "source_url": filing.url,
+            "source_published_on": filing.filed_on.isoformat(),
+            "evidence": "filing",
+            "_from_filing": filing.pk,
+        }
+        return HttpResponseRedirect(f"{reverse('admin:portfolio_milestone_add')}?{urlencode(initial)}")
+
+    def save_model(self, request, obj, form, change):
+        """Choosing a milestone records that it was updated from this filing (its source)."""
+        if "milestone" in form.changed_data and obj.milestone_id:
+            filing_record_milestone(filing=obj, milestone=obj.milestone, user=request.user)
+        else:
+            super().save_model(request, obj, form, change)
+
+
+@admin.register(DigestSubscription)
+class DigestSubscriptionAdmin(admin.ModelAdmin):
+    list_display = ["user", "is_active", "email"]
+    list_select_related = ["user"]
+    list_filter = ["is_active"]
+    search_fields = ["user__username", "user__email"]
+    autocomplete_fields = ["user"]
+
+    @admin.display(description="E-mail")
+    def email(self, obj: DigestSubscription) -> str:
+        return obj.user.email or "(no address: nothing is sent)"
 
 
 @admin.register(PortfolioSnapshot)

@@ -16,8 +16,15 @@ from .deals import (
     PriceFloor,
 )
 from .market import SIMULATED_SOURCE, CommodityPrice, FxRate, SecurityPrice
-from .milestones import DatePrecision, Milestone, MilestoneKind, MilestoneRevision, MilestoneStatus
-from .operations import ACTIVE_RUN_STATUSES, FilingEvent, PortfolioSnapshot, RefreshRun
+from .milestones import (
+    DatePrecision,
+    Milestone,
+    MilestoneKind,
+    MilestoneRevision,
+    MilestoneStatus,
+    MilestoneStatusChange,
+)
+from .operations import ACTIVE_RUN_STATUSES, DigestSubscription, FilingEvent, PortfolioSnapshot, RefreshRun
 from .registry import Agency, AgencyAlias, Commodity, Company, Exchange, Listing, PriceStatus, Project, ProjectStage
 from .valuations import FairValueLevel, ManualMark, Valuation, ValuationMethod
 
@@ -37,6 +44,7 @@ __all__ = [
     "Deal",
     "DealDocument",
     "DealStatus",
+    "DigestSubscription",
     "Evidence",
     "Exchange",
     "FairValueLevel",
@@ -51,6 +59,7 @@ __all__ = [
     "MilestoneKind",
     "MilestoneRevision",
     "MilestoneStatus",
+    "MilestoneStatusChange",
     "Offtake",
     "PortfolioSnapshot",
     "Position",

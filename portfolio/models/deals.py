@@ -97,6 +97,9 @@ class Deal(SourcedModel):
     )
     summary = models.TextField(blank=True)
     conditions = models.TextField(blank=True, help_text="Conditions to closing, if any.")
+    long_stop_passed = models.BooleanField(
+        default=False, help_text="Set by the daily milestone job when the long-stop date passed before closing."
+    )
     history = HistoricalRecords(m2m_fields=[projects])
 
     class Meta:
@@ -220,6 +223,14 @@ class Position(SourcedModel):
     counterparty = models.CharField(max_length=200, blank=True, help_text="Writer of a call over its shares.")
     condition_met_on = models.DateField(
         null=True, blank=True, help_text="When the exercisability condition was met; empty while it is not."
+    )
+    gate_milestone = models.ForeignKey(
+        "portfolio.Milestone",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="gated_positions",
+        help_text="The milestone whose achievement makes the instrument exercisable.",
     )
     exercise_probability_pct = models.DecimalField(
         "Probability the condition is met (%)",
@@ -404,6 +415,15 @@ class Loan(SourcedModel):
     starts_on = models.DateField(null=True, blank=True)
     matures_on = models.DateField(null=True, blank=True)
     is_secured = models.BooleanField(null=True, blank=True)
+    gate_milestone = models.ForeignKey(
+        "portfolio.Milestone",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="gated_loans",
+        help_text="The milestone a drawing waits for (e.g. a tranche on FID).",
+    )
+    condition_met_on = models.DateField(null=True, blank=True, help_text="When the gating milestone was achieved.")
     notes = models.TextField(blank=True)
     history = HistoricalRecords()
 

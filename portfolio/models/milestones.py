@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from simple_history.models import HistoricalRecords
 
 from .base import SourcedModel, TimeStampedModel, URLField, check, not_before, sourced
@@ -161,3 +161,32 @@ class MilestoneRevision(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.milestone_id}: {self.forecast_text or self.forecast_end}"
+
+
+class MilestoneStatusChange(TimeStampedModel):
+    """A change of a milestone's derived status (on track, at risk, late, ...), for the digest and audit."""
+
+    milestone = models.ForeignKey(Milestone, on_delete=models.CASCADE, related_name="status_changes")
+    from_status = models.CharField(max_length=12, choices=MilestoneStatus.choices)
+    to_status = models.CharField(max_length=12, choices=MilestoneStatus.choices)
+    on = models.DateField(help_text="The day the status was derived for.")
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    refresh_run = models.ForeignKey(
+        "portfolio.RefreshRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            check(
+                "milestonestatuschange_is_a_change",
+                ~Q(from_status=F("to_status")),
+                "A status change changes the status.",
+            ),
+        ]
+        indexes = [models.Index(fields=["created_at"], name="milestonestatuschange_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.milestone_id}: {self.from_status} -> {self.to_status}"

@@ -127,6 +127,14 @@ class FilingEvent(TimeStampedModel):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     reviewed_at = models.DateTimeField(null=True, blank=True)
+    milestone = models.ForeignKey(
+        "portfolio.Milestone",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="filings",
+        help_text="The milestone created or updated from this filing.",
+    )
 
     class Meta:
         ordering = ["-filed_on", "-accession_number"]
@@ -141,3 +149,16 @@ class FilingEvent(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.form} {self.accession_number}"
+
+
+class DigestSubscription(TimeStampedModel):
+    """A staff member who receives the daily digest by e-mail."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="digest_subscription")
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["user__username"]
+
+    def __str__(self) -> str:
+        return str(self.user)

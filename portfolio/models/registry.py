@@ -75,7 +75,11 @@ class Company(SourcedModel):
         **QUANTITY, null=True, blank=True, help_text="Common shares outstanding, for ownership percentages."
     )
     shares_outstanding_as_of = models.DateField(null=True, blank=True)
-    history = HistoricalRecords()
+    edgar_last_accession = models.CharField(
+        max_length=20, blank=True, help_text="Newest SEC filing seen by the filings watcher."
+    )
+    edgar_checked_at = models.DateTimeField(null=True, blank=True)
+    history = HistoricalRecords(excluded_fields=["edgar_last_accession", "edgar_checked_at"])
 
     class Meta:
         ordering = ["name"]

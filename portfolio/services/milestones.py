@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db import transaction
+from django.db import models, transaction
 
 from portfolio.date_phrases import parse_date_phrase
 from portfolio.models import Milestone, MilestoneRevision, MilestoneStatus
@@ -41,8 +41,8 @@ def milestone_save(*, milestone: Milestone, user=None, note: str = "") -> Milest
 
     The forecast window is read from ``forecast_text`` (unreadable text is kept and flagged for
     review); a new milestone's first forecast becomes its baseline; a changed forecast is kept
-    as a revision naming the user. Side effects: the milestone row (with its audit history) and
-    at most one MilestoneRevision.
+    as a revision naming the user; an achieved milestone opens the gates it holds. Side effects:
+    the milestone row (with its audit history), at most one MilestoneRevision, gated rows.
     """
     milestone.__dict__.update(milestone_forecast_fields(milestone.forecast_text))
     if milestone.achieved_on and milestone.status not in (MilestoneStatus.ACHIEVED, MilestoneStatus.CANCELLED):
@@ -63,4 +63,122 @@ def milestone_save(*, milestone: Milestone, user=None, note: str = "") -> Milest
     current = (milestone.forecast_text, milestone.forecast_start, milestone.forecast_end)
     if (is_new or stored != current) and milestone.forecast_text:
         milestone_revision_record(milestone=milestone, user=user, note=note)
+    gates_open(milestone=milestone)
     return milestone
+
+
+# --- Derived statuses, gates and long-stop dates ------------------------------------------------
+
+OPEN_DEAL_STATUSES = (
+    "reported_talks",
+    "non_binding_loi",
+    "binding_loi",
+    "agreement_in_principle",
+    "conditional_commitment",
+    "definitive",
+)
+
+
+def milestone_status_on(milestone: Milestone, today, *, at_risk_days: int) -> str:
+    """The status a milestone has on ``today``.
+
+    Achieved (it has an achieved date) and cancelled are kept; otherwise late once the whole
+    window has passed, at risk when the window ends within ``at_risk_days``, on track when it
+    ends later, and planned while the date text gives no window.
+    """
+    if milestone.status == MilestoneStatus.CANCELLED:
+        return MilestoneStatus.CANCELLED
+    if milestone.achieved_on:
+        return MilestoneStatus.ACHIEVED
+    if milestone.forecast_end is None:
+        return MilestoneStatus.PLANNED
+    if milestone.forecast_end < today:
+        return MilestoneStatus.LATE
+    if (milestone.forecast_end - today).days <= at_risk_days:
+        return MilestoneStatus.AT_RISK
+    return MilestoneStatus.ON_TRACK
+
+
+def milestone_slippage_days(milestone: Milestone) -> int | None:
+    """Days between the baseline's end and the forecast's (or the achievement's); positive is late."""
+    current = milestone.achieved_on or milestone.forecast_end
+    if milestone.baseline_end is None or current is None:
+        return None
+    return (current - milestone.baseline_end).days
+
+
+def gates_open(*, milestone: Milestone) -> int:
+    """Open what an achieved milestone gates: its instruments become exercisable, its loans drawable.
+
+    Side effects: ``condition_met_on`` on each gated position and loan (with audit history).
+    Idempotent: gates already open are left alone. Returns how many opened.
+    """
+    if not milestone.achieved_on:
+        return 0
+    opened = 0
+    for gated in [
+        *milestone.gated_positions.filter(condition_met_on=None),
+        *milestone.gated_loans.filter(condition_met_on=None),
+    ]:
+        gated.condition_met_on = milestone.achieved_on
+        gated._change_reason = f"Gate opened: milestone {milestone.title!r} achieved on {milestone.achieved_on}"
+        gated.save(update_fields=["condition_met_on", "updated_at"])
+        opened += 1
+    return opened
+
+
+def milestones_refresh(*, as_of, refresh_run_id: int | None = None, user=None):
+    """Derive every milestone's status on ``as_of``, open the gates of achieved milestones and
+    flag deals whose long-stop date passed before they closed.
+
+    Side effects: milestone statuses (one UPDATE per status that changed) with a
+    MilestoneStatusChange row for each change; gated positions and loans; Deal.long_stop_passed.
+    Idempotent: a second run on the same day changes nothing.
+    """
+    from django.conf import settings
+    from django.utils import timezone
+
+    from portfolio.models import Deal, MilestoneStatusChange
+
+    from .market_data import StepResult
+
+    result = StepResult("milestones")
+    at_risk_days = settings.LODESTONE_MILESTONE_AT_RISK_DAYS
+    changes: list[MilestoneStatusChange] = []
+    by_status: dict[str, list[int]] = {}
+    milestones = list(Milestone.objects.only("pk", "status", "achieved_on", "forecast_end"))
+    for milestone in milestones:
+        result.total += 1
+        status = milestone_status_on(milestone, as_of, at_risk_days=at_risk_days)
+        if status != milestone.status:
+            changes.append(
+                MilestoneStatusChange(
+                    milestone_id=milestone.pk,
+                    from_status=milestone.status,
+                    to_status=status,
+                    on=as_of,
+                    changed_by=user,
+                    refresh_run_id=refresh_run_id,
+                )
+            )
+            by_status.setdefault(status, []).append(milestone.pk)
+    with transaction.atomic():
+        now = timezone.now()
+        for status, ids in by_status.items():
+            Milestone.objects.filter(pk__in=ids).update(status=status, updated_at=now)
+        MilestoneStatusChange.objects.bulk_create(changes)
+        for milestone in (
+            Milestone.objects.filter(achieved_on__isnull=False)
+            .filter(
+                models.Q(gated_positions__condition_met_on=None, gated_positions__isnull=False)
+                | models.Q(gated_loans__condition_met_on=None, gated_loans__isnull=False)
+            )
+            .distinct()
+        ):
+            result.written += gates_open(milestone=milestone)
+        passed = Deal.objects.filter(long_stop_on__lt=as_of, status__in=OPEN_DEAL_STATUSES, long_stop_passed=False)
+        for deal in passed:
+            result.error(deal.reference, f"long-stop date {deal.long_stop_on} passed before closing", kind="long_stop")
+        passed.update(long_stop_passed=True, updated_at=now)
+    result.written += len(changes)
+    return result

@@ -20,7 +20,9 @@ from portfolio.exceptions import BrokerUnavailableError, RefreshRefusedError
 from portfolio.integrations.market_data import TransientProviderError
 from portfolio.models import ACTIVE_RUN_STATUSES, RefreshRun
 
+from .filings import filings_refresh
 from .market_data import StepResult, commodity_prices_refresh, fx_refresh, prices_refresh
+from .milestones import milestones_refresh
 from .snapshots import portfolio_snapshot_record
 from .valuations import valuations_compute
 
@@ -45,6 +47,8 @@ STEPS = {
     Kind.PRICES: ["prices", "commodities"],
     Kind.VALUATIONS: ["valuations", "snapshot"],
     Kind.SNAPSHOT: ["snapshot"],
+    Kind.MILESTONES: ["milestones"],
+    Kind.FILINGS: ["filings"],
 }
 FINISHED = (Status.SUCCEEDED, Status.PARTIAL, Status.FAILED, Status.REFUSED)
 
@@ -143,6 +147,8 @@ def _plan(run: RefreshRun) -> list[tuple[str, Callable[[], StepResult]]]:
         "commodities": lambda: commodity_prices_refresh(as_of=run.as_of),
         "valuations": lambda: valuations_compute(as_of=run.as_of, refresh_run_id=run.pk),
         "snapshot": lambda: portfolio_snapshot_record(as_of=run.as_of, refresh_run_id=run.pk),
+        "milestones": lambda: milestones_refresh(as_of=run.as_of, refresh_run_id=run.pk),
+        "filings": lambda: filings_refresh(as_of=run.as_of, refresh_run_id=run.pk),
     }
     if run.kind != Kind.BACKFILL:
         return [(name, steps[name]) for name in STEPS[run.kind]]

@@ -24,6 +24,33 @@ DEFAULT_SCHEDULES = [
         6 * 3600,
         "USD rates of every currency in use.",
     ),
+    (
+        "Milestone statuses, daily",
+        "portfolio.tasks.refresh_scheduled_task",
+        {"kind": "milestones"},
+        # https://crontab.guru/#0_5_*_*_* : before the working day in North America
+        {"minute": "0", "hour": "5", "day_of_week": "*", "day_of_month": "*", "month_of_year": "*"},
+        12 * 3600,
+        "On track, at risk, late; gates opened by achieved milestones; long-stop dates passed.",
+    ),
+    (
+        "SEC filings, hourly",
+        "portfolio.tasks.refresh_scheduled_task",
+        {"kind": "filings"},
+        # https://crontab.guru/#15_*_*_*_* : a quarter past every hour
+        {"minute": "15", "hour": "*", "day_of_week": "*", "day_of_month": "*", "month_of_year": "*"},
+        3000,
+        "New filings of the watched forms for every company with a CIK, queued for review.",
+    ),
+    (
+        "Daily digest",
+        "portfolio.tasks.digest_send_task",
+        {},
+        # https://crontab.guru/#30_5_*_*_* : after the milestone statuses
+        {"minute": "30", "hour": "5", "day_of_week": "*", "day_of_month": "*", "month_of_year": "*"},
+        12 * 3600,
+        "Status changes, newly late milestones, long-stop dates ahead and filings to review, by e-mail.",
+    ),
 ]
 
 

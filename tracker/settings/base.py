@@ -184,6 +184,7 @@ LODESTONE_PROVIDER_GATES = {
     "stooq": {"calls_per_second": 1},
     "boc": {"calls_per_second": 2},
     "ecb": {"calls_per_second": 2},
+    "edgar": {"calls_per_second": 10},  # SEC fair-access policy: at most 10 requests a second
     "simulated": {"calls_per_second": 1000},
     "csv": {"calls_per_second": 1000},
 }
@@ -191,6 +192,22 @@ LODESTONE_PROVIDER_GATES = {
 LODESTONE_STALE_PRICE_DAYS = env.int("LODESTONE_STALE_PRICE_DAYS", default=5)
 # Days of price history loaded on a listing's first refresh (volatility needs a year).
 LODESTONE_PRICE_HISTORY_DAYS = env.int("LODESTONE_PRICE_HISTORY_DAYS", default=400)
+
+# Milestones and filings.
+LODESTONE_MILESTONE_AT_RISK_DAYS = env.int("LODESTONE_MILESTONE_AT_RISK_DAYS", default=30)
+LODESTONE_LONG_STOP_WARNING_DAYS = env.int("LODESTONE_LONG_STOP_WARNING_DAYS", default=30)
+LODESTONE_WATCHED_FORMS = env.list(
+    "LODESTONE_WATCHED_FORMS",
+    default=["8-K", "8-K/A", "10-Q", "10-K", "10-K/A", "SC 13D", "SC 13D/A", "SC 13G", "SC 13G/A", "4", "424B*", "6-K"],
+)
+# On a company's first check, only filings this recent are queued for review.
+LODESTONE_FILINGS_FIRST_LOOKBACK_DAYS = env.int("LODESTONE_FILINGS_FIRST_LOOKBACK_DAYS", default=30)
+
+# E-mail (the daily digest). The console backend prints messages instead of sending them.
+EMAIL_BACKEND = env.str("DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env.str("DJANGO_EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("DJANGO_EMAIL_PORT", default=25)
+DEFAULT_FROM_EMAIL = env.str("DJANGO_DEFAULT_FROM_EMAIL", default=f"Lodestone <{LODESTONE_CONTACT_EMAIL}>")
 
 # Valuation inputs.
 LODESTONE_RISK_FREE_RATE = env.float("LODESTONE_RISK_FREE_RATE", default=0.04)

@@ -11,7 +11,13 @@ from portfolio.integrations.market_data import TransientProviderError
 from portfolio.models import RefreshRun
 from portfolio.services.refresh import refresh_request, refresh_run_execute, refresh_run_fail, refresh_start
 
-ONLY = {"fx": RefreshRun.Kind.FX, "prices": RefreshRun.Kind.PRICES, "valuations": RefreshRun.Kind.VALUATIONS}
+ONLY = {
+    "fx": RefreshRun.Kind.FX,
+    "prices": RefreshRun.Kind.PRICES,
+    "valuations": RefreshRun.Kind.VALUATIONS,
+    "milestones": RefreshRun.Kind.MILESTONES,
+    "filings": RefreshRun.Kind.FILINGS,
+}
 
 
 def _date(text: str) -> dt.date:
@@ -22,7 +28,10 @@ def _date(text: str) -> dt.date:
 
 
 class Command(BaseCommand):
-    help = "Refresh FX rates, prices and valuations (all, or --only one step) for a date, in the foreground."
+    help = (
+        "Refresh FX rates, prices and valuations (all, or --only one step), or milestone statuses or SEC filings, "
+        "for a date, in the foreground."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--date", type=_date, help="Valuation date (YYYY-MM-DD); default today (UTC).")

@@ -42,11 +42,13 @@ FACTORIES = {
     m.RefreshRun: f.RefreshRunFactory,
     m.FilingEvent: f.FilingEventFactory,
     m.PortfolioSnapshot: f.PortfolioSnapshotFactory,
+    m.MilestoneStatusChange: f.MilestoneStatusChangeFactory,
+    m.DigestSubscription: f.DigestSubscriptionFactory,
 }
 PORTFOLIO_MODELS = [
     model for model in admin.site._registry if model._meta.app_label == "portfolio" and model is not m.Currency
 ]
-READ_ONLY = {m.Valuation, m.RefreshRun, m.PortfolioSnapshot}  # written by the refresh jobs, never added by hand
+READ_ONLY = {m.Valuation, m.RefreshRun, m.PortfolioSnapshot, m.MilestoneStatusChange, m.FilingEvent}  # written by the refresh jobs, never added by hand
 
 
 def _form_values(form) -> dict:

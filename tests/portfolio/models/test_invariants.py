@@ -367,6 +367,15 @@ BAD_VALUES += [
     ),
 ]
 
+BAD_VALUES += [
+    (
+        "status change to the same status",
+        (f.MilestoneStatusChangeFactory, {}),
+        {"to_status": "on_track"},
+        "A status change changes the status.",
+    ),
+]
+
 SOURCED_FACTORIES = [
     f.AgencyFactory,
     f.CompanyFactory,

@@ -1,0 +1,104 @@
+"""The SEC filings watcher: new filings of the watched forms are recorded once and queued for review."""
+
+from __future__ import annotations
+
+import fnmatch
+from datetime import date, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from portfolio.integrations import edgar
+from portfolio.integrations.market_data import ProviderError, provider_gate
+from portfolio.models import Company, FilingEvent, Milestone
+
+from .market_data import StepResult
+from .milestones import milestone_save
+
+
+def form_is_watched(form: str) -> bool:
+    return any(fnmatch.fnmatchcase(form.upper(), pattern.upper()) for pattern in settings.LODESTONE_WATCHED_FORMS)
+
+
+def filings_refresh(*, as_of: date, refresh_run_id: int | None = None) -> StepResult:
+    """Read EDGAR's submissions of every company with a CIK and record the new watched filings.
+
+    New means newer than the last accession seen for the company (on its first check, filed in
+    the last LODESTONE_FILINGS_FIRST_LOOKBACK_DAYS days). The accession number is unique, so a
+    filing is recorded exactly once however often this runs. Side effects: FilingEvent rows and
+    each company's last accession seen. Network calls go through the 10-a-second EDGAR gate.
+    """
+    result = StepResult("filings")
+    gate = provider_gate(edgar.NAME)
+    for company in Company.objects.exclude(cik=None).exclude(cik="").order_by("pk"):
+        result.total += 1
+        subject = f"{company.name} (CIK {company.cik})"
+        try:
+            filings = gate.call(lambda cik=company.cik: edgar.recent_filings(cik))
+        except ProviderError as exc:
+            result.failed += 1
+            result.error(subject, exc.detail, provider=edgar.NAME, kind="transient" if exc.retryable else "permanent")
+            if exc.retryable:
+                result.transient_failures += 1
+            continue
+        new = []
+        cutoff = as_of - timedelta(days=settings.LODESTONE_FILINGS_FIRST_LOOKBACK_DAYS)
+        for filing in filings:  # newest first
+            if filing.accession_number == company.edgar_last_accession:
+                break
+            if not company.edgar_last_accession and filing.filed_on < cutoff:
+                break
+            if form_is_watched(filing.form):
+                new.append(filing)
+        with transaction.atomic():
+            created = FilingEvent.objects.bulk_create(
+                [
+                    FilingEvent(
+                        company=company,
+                        accession_number=f.accession_number,
+                        form=f.form,
+                        items=f.items,
+                        filed_on=f.filed_on,
+                        report_date=f.report_date,
+                        accepted_at=f.accepted_at,
+                        primary_document=f.primary_document[:200],
+                        description=f.description,
+                        url=f.url,
+                    )
+                    for f in new
+                ],
+                ignore_conflicts=True,
+            )
+            if filings:
+                company.edgar_last_accession = filings[0].accession_number
+            company.edgar_checked_at = timezone.now()
+            company.save(update_fields=["edgar_last_accession", "edgar_checked_at", "updated_at"])
+        result.written += len(created)
+    return result
+
+
+@transaction.atomic
+def filing_mark_reviewed(*, filing: FilingEvent, user) -> FilingEvent:
+    """Take a filing off the review queue, recording who reviewed it and when."""
+    filing.review_status = FilingEvent.Review.REVIEWED
+    filing.reviewed_by = user
+    filing.reviewed_at = timezone.now()
+    filing.save(update_fields=["review_status", "reviewed_by", "reviewed_at", "updated_at"])
+    return filing
+
+
+@transaction.atomic
+def filing_record_milestone(*, filing: FilingEvent, milestone: Milestone, user) -> Milestone:
+    """Record that ``milestone`` was created or updated from ``filing``: the filing becomes its
+    source, and the filing leaves the review queue."""
+    milestone.source_url = filing.url
+    milestone.source_published_on = filing.filed_on
+    milestone.evidence = "filing"
+    milestone_save(milestone=milestone, user=user, note=f"From {filing.form} {filing.accession_number}")
+    filing.milestone = milestone
+    filing.review_status = FilingEvent.Review.MILESTONE
+    filing.reviewed_by = user
+    filing.reviewed_at = timezone.now()
+    filing.save(update_fields=["milestone", "review_status", "reviewed_by", "reviewed_at", "updated_at"])
+    return milestone
