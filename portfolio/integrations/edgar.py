@@ -10,8 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from django.conf import settings
-
 from portfolio.integrations.market_data import http
 from portfolio.integrations.market_data.errors import InvalidResponseError, UnknownSymbolError
 
@@ -49,7 +47,7 @@ def _datetime(text: str) -> datetime | None:
 
 def recent_filings(cik: str) -> list[Filing]:
     """The company's recent filings, newest first, as EDGAR lists them."""
-    headers = {"User-Agent": settings.LODESTONE_USER_AGENT, "Accept": "application/json"}
+    headers = {"User-Agent": http.user_agent(), "Accept": "application/json"}
     response = http.get(NAME, URL.format(cik=cik.zfill(10)), headers=headers)
     if response.status_code == 404:
         raise UnknownSymbolError(NAME, f"no submissions for CIK {cik}")

@@ -52,3 +52,23 @@ def test_unreadable_text_is_kept_and_flagged(text):
     assert (window.start, window.end) == (None, None)
     assert window.text == text
     assert not window.is_parsed
+
+
+@pytest.mark.parametrize(
+    ("text", "start", "end"),
+    [
+        ("LATE 2027", D(2027, 9, 1), D(2027, 12, 31)),
+        ("  h2 2026  ", D(2026, 7, 1), D(2026, 12, 31)),
+        ("late-2027.", D(2027, 9, 1), D(2027, 12, 31)),
+        ("2029 to 2030", D(2029, 1, 1), D(2030, 12, 31)),
+        ("by the end of 2026", D(2026, 1, 1), D(2026, 12, 31)),
+    ],
+)
+def test_odd_spacing_case_and_punctuation(text, start, end):
+    window = parse_date_phrase(text)
+    assert (window.start, window.end) == (start, end)
+
+
+@pytest.mark.parametrize("text", ["late", "2027 maybe", "Q4", "H3 2026", "mid-27", "19999", "late 2027 or 2028"])
+def test_partial_or_ambiguous_text_is_not_guessed(text):
+    assert parse_date_phrase(text).precision == P.UNPARSED

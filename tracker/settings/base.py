@@ -165,7 +165,6 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 
 # Contact address sent in the User-Agent of every outside request (SEC EDGAR requires one).
 LODESTONE_CONTACT_EMAIL = env.str("LODESTONE_CONTACT_EMAIL", default="ops@example.org")
-LODESTONE_USER_AGENT = f"Lodestone/1.0 ({LODESTONE_CONTACT_EMAIL})"
 
 # Market data. Providers are tried in order, per listing unless the listing names its own.
 # "simulated" is deterministic and needs no network; its values are labelled SIMULATED.

@@ -13,6 +13,11 @@ from .errors import InvalidResponseError, PermanentProviderError, RateLimitedErr
 logger = logging.getLogger(__name__)
 
 
+def user_agent() -> str:
+    """Who is asking, with a contact address (SEC EDGAR's fair-access policy requires one)."""
+    return f"Lodestone/1.0 ({settings.LODESTONE_CONTACT_EMAIL})"
+
+
 def redact(text: str, secrets: Iterable[str]) -> str:
     for secret in secrets:
         if secret:
@@ -44,7 +49,7 @@ def get(
     """
     secrets = [s for s in secrets if s]
     timeout = (settings.LODESTONE_HTTP_CONNECT_TIMEOUT, settings.LODESTONE_HTTP_READ_TIMEOUT)
-    merged_headers = {"User-Agent": settings.LODESTONE_USER_AGENT, **(headers or {})}
+    merged_headers = {"User-Agent": user_agent(), **(headers or {})}
     try:
         response = requests.get(url, params=params, headers=merged_headers, timeout=timeout)
     except requests.Timeout as exc:

@@ -48,7 +48,13 @@ FACTORIES = {
 PORTFOLIO_MODELS = [
     model for model in admin.site._registry if model._meta.app_label == "portfolio" and model is not m.Currency
 ]
-READ_ONLY = {m.Valuation, m.RefreshRun, m.PortfolioSnapshot, m.MilestoneStatusChange, m.FilingEvent}  # written by the refresh jobs, never added by hand
+READ_ONLY = {
+    m.Valuation,
+    m.RefreshRun,
+    m.PortfolioSnapshot,
+    m.MilestoneStatusChange,
+    m.FilingEvent,
+}  # written by the refresh jobs, never added by hand
 
 
 def _form_values(form) -> dict:
