@@ -10,9 +10,11 @@ class PortfolioConfig(AppConfig):
         from django.db.models.signals import post_migrate
 
         from portfolio.services.reference import currencies_ensure
+        from portfolio.services.roles import roles_ensure
         from portfolio.services.schedules import schedules_ensure
 
         # Reference rows and default schedules are (re)created after every migrate and after
         # every test-database flush; existing rows are left alone.
         post_migrate.connect(currencies_ensure, sender=self, dispatch_uid="portfolio.currencies")
         post_migrate.connect(schedules_ensure, sender=self, dispatch_uid="portfolio.schedules")
+        post_migrate.connect(roles_ensure, sender=self, dispatch_uid="portfolio.roles")

@@ -77,6 +77,7 @@ class RefreshRun(TimeStampedModel):
             ),
         ]
         indexes = [models.Index(fields=["kind", "status"], name="refreshrun_kind_status")]
+        permissions = [("run_refresh", "Can start a refresh")]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} #{self.pk} ({self.status})"
