@@ -30,8 +30,14 @@ $(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	@touch $@ $(VENV)/.runtime-installed
 
-setup: $(VENV)/.runtime-installed
-setup-dev: $(VENV)/.dev-installed
+# Front-end libraries (chart.js, htmx) from the npm registry, pinned by package-lock.json.
+node_modules/.installed: package.json package-lock.json
+	@command -v npm >/dev/null || { echo "npm (Node.js) is needed for the front-end libraries"; exit 1; }
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+setup: $(VENV)/.runtime-installed node_modules/.installed
+setup-dev: $(VENV)/.dev-installed node_modules/.installed
 
 migrate: setup
 	$(BIN)/python manage.py migrate --noinput

@@ -131,8 +131,16 @@ def _keys(dimension: str, deal: Deal, kind: str | None, projects: dict[int, list
 
 def portfolio_metrics(*, as_of: date, dimension: str = "total", stale_after_days: int = 7) -> dict[str, Figures]:
     """Figures per group of ``dimension`` as of ``as_of`` (a fixed number of queries)."""
-    if dimension not in DIMENSIONS:
-        raise ValueError(f"unknown dimension {dimension!r}; choose one of {', '.join(DIMENSIONS)}")
+    return portfolio_metrics_by(as_of=as_of, dimensions=[dimension], stale_after_days=stale_after_days)[dimension]
+
+
+def portfolio_metrics_by(
+    *, as_of: date, dimensions: list[str], stale_after_days: int = 7
+) -> dict[str, dict[str, Figures]]:
+    """Figures per group of each of ``dimensions``, loading the data once (a fixed number of queries)."""
+    for dimension in dimensions:
+        if dimension not in DIMENSIONS:
+            raise ValueError(f"unknown dimension {dimension!r}; choose one of {', '.join(DIMENSIONS)}")
     positions = list(Position.objects.select_related("deal__agency", "deal__company"))
     deals = {p.deal_id: p.deal for p in positions}
     deals.update({d.pk: d for d in Deal.objects.select_related("agency", "company").exclude(pk__in=deals)})
@@ -156,75 +164,85 @@ def portfolio_metrics(*, as_of: date, dimension: str = "total", stale_after_days
     for price in CommodityPrice.objects.filter(on__lte=as_of).order_by("commodity_id", "on"):
         commodity_prices[price.commodity_id] = price
 
-    groups: dict[str, Figures] = defaultdict(Figures)
     flows_by_position: dict[int, list[CashFlow]] = defaultdict(list)
     for flow in flows:
         flows_by_position[flow.position_id].append(flow)
+    value_rows = list(
+        Valuation.objects.filter(as_of__lte=as_of)
+        .values("position_id", "as_of")
+        .annotate(total=Sum("value_usd"))
+        .order_by("as_of")
+    )
 
-    for position in positions:
-        keys = _keys(dimension, position.deal, position.kind, projects)
-        invested = realised = acquired_qty = sold_qty = ZERO
-        position_flows: list[Flow] = []
-        missing_fx = 0
-        for flow in flows_by_position.get(position.pk, []):
-            usd_per = fx.usd_per(flow.currency_id, flow.occurred_on)
-            if usd_per is None:
-                missing_fx += 1
+    def aggregate(dimension: str) -> dict[str, Figures]:
+        groups: dict[str, Figures] = defaultdict(Figures)
+
+        for position in positions:
+            keys = _keys(dimension, position.deal, position.kind, projects)
+            invested = realised = acquired_qty = sold_qty = ZERO
+            position_flows: list[Flow] = []
+            missing_fx = 0
+            for flow in flows_by_position.get(position.pk, []):
+                usd_per = fx.usd_per(flow.currency_id, flow.occurred_on)
+                if usd_per is None:
+                    missing_fx += 1
+                    continue
+                usd = flow.amount * usd_per
+                sign = CASH_FLOW_SIGN[flow.kind]
+                if sign < 0:
+                    invested += usd
+                elif sign > 0:
+                    realised += usd
+                if sign:
+                    position_flows.append(Flow(flow.occurred_on, float(usd * sign)))
+                if flow.quantity:
+                    if flow.kind in ACQUIRING:
+                        acquired_qty += flow.quantity
+                    elif flow.kind == CashFlowKind.SALE:
+                        sold_qty += flow.quantity
+            cost_of_sold = invested * sold_qty / acquired_qty if acquired_qty else ZERO
+            valuation = latest.get(position.pk)
+            for key in keys:
+                g = groups[key]
+                g.positions += 1
+                g.invested += invested
+                g.realised += realised
+                g.cost_of_sold += cost_of_sold
+                g.flows.extend(position_flows)
+                g.missing_fx += missing_fx
+                if valuation is not None:
+                    g.value += valuation.value_usd
+                    g.positions_valued += 1
+                    g.simulated |= valuation.is_simulated
+                    if (as_of - valuation.as_of).days > stale_after_days:
+                        g.stale_valuations += 1
+
+        for loan in loans:
+            if loan.starts_on and loan.starts_on > as_of:
                 continue
-            usd = flow.amount * usd_per
-            sign = CASH_FLOW_SIGN[flow.kind]
-            if sign < 0:
-                invested += usd
-            elif sign > 0:
-                realised += usd
-            if sign:
-                position_flows.append(Flow(flow.occurred_on, float(usd * sign)))
-            if flow.quantity:
-                if flow.kind in ACQUIRING:
-                    acquired_qty += flow.quantity
-                elif flow.kind == CashFlowKind.SALE:
-                    sold_qty += flow.quantity
-        cost_of_sold = invested * sold_qty / acquired_qty if acquired_qty else ZERO
-        valuation = latest.get(position.pk)
-        for key in keys:
-            g = groups[key]
-            g.positions += 1
-            g.invested += invested
-            g.realised += realised
-            g.cost_of_sold += cost_of_sold
-            g.flows.extend(position_flows)
-            g.missing_fx += missing_fx
-            if valuation is not None:
-                g.value += valuation.value_usd
-                g.positions_valued += 1
-                g.simulated |= valuation.is_simulated
-                if (as_of - valuation.as_of).days > stale_after_days:
-                    g.stale_valuations += 1
+            usd_per = fx.usd_per(loan.currency_id, as_of)
+            deal = deals[loan.deal_id]
+            for key in _keys(dimension, deal, "loan", projects):
+                if usd_per is None:
+                    groups[key].missing_fx += 1
+                else:
+                    groups[key].loans_outstanding += loan.drawn * usd_per
+        for floor in floors:
+            if (floor.starts_on and floor.starts_on > as_of) or (floor.ends_on and floor.ends_on < as_of):
+                continue
+            deal = deals[floor.deal_id]
+            liability = _floor_liability(floor, commodity_prices.get(floor.commodity_id), fx, as_of)
+            for key in _keys(dimension, deal, "price_floor", projects):
+                g = groups[key]
+                if liability is None:
+                    g.floor_liability_unknown += 1
+                else:
+                    g.floor_liability += liability
 
-    for loan in loans:
-        if loan.starts_on and loan.starts_on > as_of:
-            continue
-        usd_per = fx.usd_per(loan.currency_id, as_of)
-        deal = deals[loan.deal_id]
-        for key in _keys(dimension, deal, "loan", projects):
-            if usd_per is None:
-                groups[key].missing_fx += 1
-            else:
-                groups[key].loans_outstanding += loan.drawn * usd_per
-    for floor in floors:
-        if (floor.starts_on and floor.starts_on > as_of) or (floor.ends_on and floor.ends_on < as_of):
-            continue
-        deal = deals[floor.deal_id]
-        liability = _floor_liability(floor, commodity_prices.get(floor.commodity_id), fx, as_of)
-        for key in _keys(dimension, deal, "price_floor", projects):
-            g = groups[key]
-            if liability is None:
-                g.floor_liability_unknown += 1
-            else:
-                g.floor_liability += liability
+        _attach_twr(groups, dimension, positions, projects, flows_by_position, fx, value_rows)
+        return dict(sorted(groups.items()))
 
-    _attach_twr(groups, dimension, positions, projects, flows_by_position, fx, as_of)
-    return dict(sorted(groups.items()))
+    return {dimension: aggregate(dimension) for dimension in dimensions}
 
 
 def _floor_liability(floor: PriceFloor, price: CommodityPrice | None, fx: FxHistory, as_of: date) -> Decimal | None:
@@ -246,17 +264,11 @@ def _floor_liability(floor: PriceFloor, price: CommodityPrice | None, fx: FxHist
     return None if usd_per is None else shortfall * floor.covered_volume * usd_per
 
 
-def _attach_twr(groups, dimension, positions, projects, flows_by_position, fx, as_of) -> None:
-    """Chain each group's return over its valuation dates (one query for all groups)."""
+def _attach_twr(groups, dimension, positions, projects, flows_by_position, fx, value_rows) -> None:
+    """Chain each group's return over its valuation dates (from the rows loaded once)."""
     members: dict[int, list[str]] = {p.pk: _keys(dimension, p.deal, p.kind, projects) for p in positions}
     values: dict[str, dict[date, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
-    rows = (
-        Valuation.objects.filter(as_of__lte=as_of)
-        .values("position_id", "as_of")
-        .annotate(total=Sum("value_usd"))
-        .order_by("as_of")
-    )
-    for row in rows:
+    for row in value_rows:
         for key in members.get(row["position_id"], []):
             values[key][row["as_of"]] += row["total"]
     for key, series in values.items():
@@ -275,3 +287,29 @@ def _attach_twr(groups, dimension, positions, projects, flows_by_position, fx, a
             inside = [(on, amount) for on, amount in contributions if start < on <= end]
             periods.append(Period(start, end, float(series[start]), float(series[end]), inside))
         groups[key].twr = time_weighted_return(periods)
+
+
+def value_over_time(
+    *, start: date, end: date, dimension: str = "agency"
+) -> tuple[list[date], dict[str, list[Decimal]]]:
+    """The USD value on each valuation date in [start, end], split by ``dimension`` (three queries)."""
+    if dimension not in DIMENSIONS:
+        raise ValueError(f"unknown dimension {dimension!r}; choose one of {', '.join(DIMENSIONS)}")
+    deals = {d.pk: d for d in Deal.objects.select_related("agency", "company")}
+    projects: dict[int, list] = defaultdict(list)
+    for through in Deal.projects.through.objects.select_related("project").prefetch_related("project__commodities"):
+        projects[through.deal_id].append(through.project)
+    rows = (
+        Valuation.objects.filter(as_of__gte=start, as_of__lte=end)
+        .values("as_of", "position__deal_id", "position__kind")
+        .annotate(total=Sum("value_usd"))
+        .order_by("as_of")
+    )
+    series: dict[str, dict[date, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
+    days: set[date] = set()
+    for row in rows:
+        days.add(row["as_of"])
+        for key in _keys(dimension, deals[row["position__deal_id"]], row["position__kind"], projects):
+            series[key][row["as_of"]] += row["total"]
+    ordered = sorted(days)
+    return ordered, {key: [values.get(day, ZERO) for day in ordered] for key, values in sorted(series.items())}

@@ -1,8 +1,7 @@
-"""URL configuration. The staff pages and the REST API are added by their own modules."""
+"""URL configuration: the admin, the staff pages and (later) the API."""
 
 from django.contrib import admin
-from django.urls import path
-from django.views.generic import RedirectView
+from django.urls import include, path
 
 admin.site.site_header = "Lodestone administration"
 admin.site.site_title = "Lodestone"
@@ -10,5 +9,5 @@ admin.site.index_title = "Portfolio data"
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
+    path("", include("portfolio.web.urls")),
 ]

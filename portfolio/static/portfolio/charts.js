@@ -1,0 +1,76 @@
+// Draws the charts of a page from the JSON that the page embeds (script type="application/json",
+// which a strict Content-Security-Policy allows: it is data, not code).
+(function () {
+  "use strict";
+  var palette = ["#0b5cad", "#d1495b", "#2a9d8f", "#e9a23b", "#6a4c93", "#3d5a80", "#8d6e63", "#43aa8b", "#f3722c", "#577590"];
+  var money = new Intl.NumberFormat("en-US", { style: "currency", currency: "USD", maximumFractionDigits: 0 });
+  var day = new Intl.DateTimeFormat("en-CA", { year: "numeric", month: "2-digit", day: "2-digit", timeZone: "UTC" });
+
+  function data(name) {
+    var element = document.getElementById("chart-" + name);
+    return element ? JSON.parse(element.textContent) : null;
+  }
+
+  function value(canvas, spec) {
+    return new Chart(canvas, {
+      type: "line",
+      data: {
+        labels: spec.labels,
+        datasets: spec.datasets.map(function (set, i) {
+          return { label: set.label, data: set.data, fill: true, pointRadius: 0, borderWidth: 1.5,
+                   borderColor: palette[i % palette.length], backgroundColor: palette[i % palette.length] + "55" };
+        }),
+      },
+      options: { animation: false, interaction: { mode: "index", intersect: false },
+                 scales: { y: { stacked: true, ticks: { callback: function (v) { return money.format(v); } } } },
+                 plugins: { tooltip: { callbacks: { label: function (c) { return c.dataset.label + ": " + money.format(c.parsed.y); } } } } },
+    });
+  }
+
+  function allocation(canvas, spec) {
+    return new Chart(canvas, {
+      type: "doughnut",
+      data: { labels: spec.labels, datasets: [{ data: spec.data, backgroundColor: spec.labels.map(function (_, i) { return palette[i % palette.length]; }) }] },
+      options: { animation: false, plugins: { legend: { position: "right" },
+                 tooltip: { callbacks: { label: function (c) { return c.label + ": " + money.format(c.parsed); } } } } },
+    });
+  }
+
+  function price(canvas, spec) {
+    return new Chart(canvas, {
+      type: "line",
+      data: { labels: spec.labels, datasets: [{ label: "Close", data: spec.data, pointRadius: 0, borderColor: palette[0], borderWidth: 1.5 }] },
+      options: { animation: false, plugins: { legend: { display: false } } },
+    });
+  }
+
+  function timeline(canvas, spec) {
+    var labels = spec.rows.map(function (r) { return r.label; });
+    return new Chart(canvas, {
+      type: "bar",
+      data: {
+        labels: labels,
+        datasets: [
+          { label: "Baseline window", data: spec.rows.map(function (r) { return r.baseline; }), backgroundColor: "#9fb3c8" },
+          { label: "Forecast window", data: spec.rows.map(function (r) { return r.forecast; }), backgroundColor: "#0b5cad" },
+          { label: "Achieved", data: spec.rows.map(function (r) { return r.achieved ? [r.achieved, r.achieved + 4 * 86400000] : null; }), backgroundColor: "#1a6b34" },
+        ],
+      },
+      options: { animation: false, indexAxis: "y",
+                 scales: { x: { type: "linear", ticks: { callback: function (v) { return day.format(new Date(v)); } } } },
+                 plugins: { tooltip: { callbacks: { label: function (c) {
+                   var range = c.raw; return c.dataset.label + ": " + day.format(new Date(range[0])) + " to " + day.format(new Date(range[1]));
+                 } } } } },
+    });
+  }
+
+  var draw = { value: value, allocation: allocation, price: price, timeline: timeline };
+
+  document.addEventListener("DOMContentLoaded", function () {
+    if (typeof Chart === "undefined") { return; }
+    document.querySelectorAll("canvas[data-chart]").forEach(function (canvas) {
+      var spec = data(canvas.dataset.chart);
+      if (spec && draw[spec.type]) { canvas.chart = draw[spec.type](canvas, spec); canvas.dataset.drawn = "true"; }
+    });
+  });
+})();

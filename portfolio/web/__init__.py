@@ -1,0 +1,1 @@
+"""Staff web pages: dashboard, deals, companies, projects, agencies, milestones, refresh runs, exports."""

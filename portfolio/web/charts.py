@@ -1,0 +1,50 @@
+"""Chart data for the pages: plain JSON that static/portfolio/charts.js draws (no inline script)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time
+from decimal import Decimal
+
+
+def _ms(day: date) -> int:
+    return int(datetime.combine(day, time(0), tzinfo=UTC).timestamp() * 1000)
+
+
+def stacked_series(days: list[date], series: dict[str, list[Decimal]]) -> dict:
+    return {
+        "type": "value",
+        "labels": [d.isoformat() for d in days],
+        "datasets": [{"label": key, "data": [float(v) for v in values]} for key, values in series.items()],
+    }
+
+
+def allocation(groups: dict) -> dict:
+    items = sorted(((key, float(g.value)) for key, g in groups.items() if g.value), key=lambda kv: -kv[1])
+    return {"type": "allocation", "labels": [k for k, _ in items], "data": [v for _, v in items]}
+
+
+def price_series(prices: list[tuple[date, Decimal, str]]) -> dict:
+    by_day: dict[date, float] = {}
+    for day, close, _source in prices:
+        by_day.setdefault(day, float(close))
+    days = sorted(by_day)
+    return {"type": "price", "labels": [d.isoformat() for d in days], "data": [by_day[d] for d in days]}
+
+
+def milestone_timeline(milestones) -> dict:
+    """Baseline and forecast windows (and the achievement date) per milestone, in epoch milliseconds."""
+    rows = []
+    for m in milestones:
+        rows.append(
+            {
+                "label": m.title,
+                "baseline": [_ms(m.baseline_start), _ms(m.baseline_end)]
+                if m.baseline_start and m.baseline_end
+                else None,
+                "forecast": [_ms(m.forecast_start), _ms(m.forecast_end)]
+                if m.forecast_start and m.forecast_end
+                else None,
+                "achieved": _ms(m.achieved_on) if m.achieved_on else None,
+            }
+        )
+    return {"type": "timeline", "rows": rows}

@@ -1,0 +1,131 @@
+"""CSV and XLSX exports of positions with valuations, cash flows and milestones; the printable report."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date
+from decimal import Decimal
+
+from django.contrib.auth.decorators import permission_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from openpyxl import Workbook
+
+from portfolio.metrics import portfolio_metrics_by
+from portfolio.models import CashFlow, Milestone, Position
+from portfolio.services.milestones import milestone_slippage_days
+
+from .params import AsOfForm, as_of_from
+from .selectors import default_as_of, latest_valuations, milestones_late
+
+FORMATS = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
+
+def _respond(name: str, fmt: str, headers: list[str], rows: list[list]) -> HttpResponse:
+    if fmt not in FORMATS:
+        raise Http404("Exports come as csv or xlsx.")
+    if fmt == "csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(headers)
+        writer.writerows(["" if v is None else v for v in row] for row in rows)
+        body = buffer.getvalue().encode("utf-8")
+    else:
+        workbook = Workbook(write_only=True)
+        sheet = workbook.create_sheet(name)
+        sheet.append(headers)
+        for row in rows:
+            sheet.append([float(v) if isinstance(v, Decimal) else v for v in row])
+        stream = io.BytesIO()
+        workbook.save(stream)
+        body = stream.getvalue()
+    response = HttpResponse(body, content_type=FORMATS[fmt])
+    response["Content-Disposition"] = f'attachment; filename="lodestone-{name}.{fmt}"'
+    return response
+
+
+@permission_required("portfolio.view_position", raise_exception=True)
+def positions_export(request: HttpRequest, fmt: str) -> HttpResponse:
+    as_of = as_of_from(AsOfForm(request.GET or None), default_as_of())
+    positions = list(
+        Position.objects.select_related("deal__agency", "deal__company", "listing").order_by("deal__reference", "label")
+    )
+    valuations = latest_valuations(positions, as_of)
+    headers = [
+        "deal", "agency", "company", "instrument", "kind", "listing", "currency", "quantity", "strike", "expires_on",
+        "as_converted_shares", "valued_on", "method", "fair_value_level", "value_local", "value_usd", "contingent",
+        "simulated", "evidence",
+    ]  # fmt: skip
+    rows = []
+    for p in positions:
+        v = valuations.get(p.pk)
+        rows.append([
+            p.deal.reference, p.deal.agency.short_name, p.deal.company.name, p.label, p.kind,
+            str(p.listing) if p.listing_id else p.underlying, p.currency_id, p.quantity, p.strike, p.expires_on,
+            p.as_converted_shares, v.as_of if v else None, v.method if v else None, v.fair_value_level if v else None,
+            v.value_local if v else None, v.value_usd if v else None, v.is_contingent if v else None,
+            v.is_simulated if v else None, p.evidence,
+        ])  # fmt: skip
+    return _respond("positions", fmt, headers, rows)
+
+
+@permission_required("portfolio.view_cashflow", raise_exception=True)
+def cash_flows_export(request: HttpRequest, fmt: str) -> HttpResponse:
+    flows = CashFlow.objects.select_related("position__deal").order_by("occurred_on", "pk")
+    headers = [
+        "deal",
+        "instrument",
+        "date",
+        "kind",
+        "amount",
+        "signed_amount",
+        "currency",
+        "quantity",
+        "memo",
+        "evidence",
+    ]
+    rows = [
+        [f.position.deal.reference, f.position.label, f.occurred_on, f.kind, f.amount, f.signed_amount, f.currency_id,
+         f.quantity, f.memo, f.evidence]
+        for f in flows
+    ]  # fmt: skip
+    return _respond("cash-flows", fmt, headers, rows)
+
+
+@permission_required("portfolio.view_milestone", raise_exception=True)
+def milestones_export(request: HttpRequest, fmt: str) -> HttpResponse:
+    milestones = Milestone.objects.select_related("project__company", "deal").order_by("project__name", "sequence")
+    headers = [
+        "project", "deal", "kind", "title", "forecast_text", "forecast_start", "forecast_end", "baseline_start",
+        "baseline_end", "achieved_on", "status", "slippage_days", "needs_review", "source_url",
+    ]  # fmt: skip
+    rows = [
+        [m.project.name if m.project_id else "", m.deal.reference if m.deal_id else "", m.kind, m.title,
+         m.forecast_text, m.forecast_start, m.forecast_end, m.baseline_start, m.baseline_end, m.achieved_on, m.status,
+         milestone_slippage_days(m), m.needs_review, m.source_url]
+        for m in milestones
+    ]  # fmt: skip
+    return _respond("milestones", fmt, headers, rows)
+
+
+@permission_required("portfolio.view_deal", raise_exception=True)
+def report(request: HttpRequest) -> HttpResponse:
+    """A one-page portfolio report for printing."""
+    form = AsOfForm(request.GET or None)
+    as_of: date = as_of_from(form, default_as_of())
+    by = portfolio_metrics_by(as_of=as_of, dimensions=["total", "agency", "instrument"])
+    return render(
+        request,
+        "portfolio/web/report.html",
+        {
+            "as_of": as_of,
+            "total": by["total"].get("total"),
+            "by_agency": by["agency"],
+            "by_instrument": by["instrument"],
+            "late": milestones_late()[:10],
+        },
+    )

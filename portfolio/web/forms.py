@@ -1,0 +1,76 @@
+"""Filters of the list pages; invalid values come back with a message and filter nothing."""
+
+from __future__ import annotations
+
+from django import forms
+from django.db.models import Q, QuerySet
+
+from portfolio.models import Agency, Commodity, DealStatus, MilestoneKind, MilestoneStatus
+
+SORTS = {
+    "announced": ("-announced_on", "Announced (newest first)"),
+    "title": ("title", "Title"),
+    "company": ("company__name", "Company"),
+    "agency": ("agency__short_name", "Agency"),
+    "status": ("status", "Status"),
+    "value": ("-value_usd", "Value (highest first)"),
+}
+
+
+class DealFilterForm(forms.Form):
+    q = forms.CharField(required=False, label="Search", max_length=100)
+    agency = forms.ModelChoiceField(
+        queryset=Agency.objects.order_by("short_name"), required=False, to_field_name="short_name", empty_label="All"
+    )
+    status = forms.ChoiceField(choices=[("", "All"), *DealStatus.choices], required=False)
+    commodity = forms.ModelChoiceField(
+        queryset=Commodity.objects.order_by("name"), required=False, to_field_name="code", empty_label="All"
+    )
+    country = forms.RegexField(
+        regex=r"^[A-Za-z]{2}$",
+        required=False,
+        max_length=2,
+        label="Country (ISO code)",
+        error_messages={"invalid": "Use a two-letter country code, e.g. US or CA."},
+    )
+    sort = forms.ChoiceField(choices=[(k, label) for k, (_, label) in SORTS.items()], required=False)
+
+    def filter(self, queryset: QuerySet) -> QuerySet:
+        data = self.cleaned_data
+        if data.get("q"):
+            term = data["q"]
+            queryset = queryset.filter(
+                Q(title__icontains=term) | Q(reference__icontains=term) | Q(company__name__icontains=term)
+            )
+        if data.get("agency"):
+            queryset = queryset.filter(agency=data["agency"])
+        if data.get("status"):
+            queryset = queryset.filter(status=data["status"])
+        if data.get("commodity"):
+            queryset = queryset.filter(projects__commodities=data["commodity"]).distinct()
+        if data.get("country"):
+            queryset = queryset.filter(company__country=data["country"].upper())
+        order = SORTS.get(data.get("sort") or "announced")[0]
+        return queryset.order_by(order, "reference")
+
+
+class MilestoneFilterForm(forms.Form):
+    q = forms.CharField(required=False, label="Search", max_length=100)
+    status = forms.ChoiceField(choices=[("", "All"), *MilestoneStatus.choices], required=False)
+    kind = forms.ChoiceField(choices=[("", "All"), *MilestoneKind.choices], required=False)
+    needs_review = forms.BooleanField(required=False, label="Date text needs review")
+
+    def filter(self, queryset: QuerySet) -> QuerySet:
+        data = self.cleaned_data
+        if data.get("q"):
+            term = data["q"]
+            queryset = queryset.filter(
+                Q(title__icontains=term) | Q(project__name__icontains=term) | Q(project__company__name__icontains=term)
+            )
+        if data.get("status"):
+            queryset = queryset.filter(status=data["status"])
+        if data.get("kind"):
+            queryset = queryset.filter(kind=data["kind"])
+        if data.get("needs_review"):
+            queryset = queryset.filter(needs_review=True)
+        return queryset

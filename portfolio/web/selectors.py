@@ -1,0 +1,125 @@
+"""Read-side queries of the web pages, each a fixed number of queries whatever the data."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from django.db.models import Max, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
+
+from portfolio.models import (
+    CashFlow,
+    Deal,
+    FilingEvent,
+    Listing,
+    Milestone,
+    MilestoneStatus,
+    PortfolioSnapshot,
+    Position,
+    PriceFloor,
+    PriceStatus,
+    RefreshRun,
+    Valuation,
+)
+
+#: Late first on the milestones board.
+STATUS_ORDER = ["late", "at_risk", "on_track", "planned", "achieved", "cancelled"]
+
+
+def default_as_of() -> date:
+    """The latest date with valuations, or today when there are none."""
+    from django.utils import timezone
+
+    return Valuation.objects.aggregate(latest=Max("as_of"))["latest"] or timezone.now().date()
+
+
+def latest_valuations(positions: list[Position], as_of: date) -> dict[int, Valuation]:
+    """Each position's latest valuation on or before ``as_of`` (one query)."""
+    latest_day = (
+        Valuation.objects.filter(position=OuterRef("position_id"), as_of__lte=as_of)
+        .order_by("-as_of")
+        .values("as_of")[:1]
+    )
+    rows = Valuation.objects.filter(position__in=positions, as_of=Subquery(latest_day)).select_related("currency")
+    return {v.position_id: v for v in rows}
+
+
+def deal_list(*, as_of: date) -> QuerySet[Deal]:
+    """Deals with agency and company, annotated with their USD value at the latest valuation date
+    on or before ``as_of``."""
+    return (
+        Deal.objects.select_related("agency", "company")
+        .order_by("-announced_on", "reference")
+        .annotate(
+            value_usd=Sum(
+                "positions__valuations__value_usd",
+                filter=Q(
+                    positions__valuations__as_of=Subquery(
+                        Valuation.objects.filter(as_of__lte=as_of).order_by("-as_of").values("as_of")[:1]
+                    )
+                ),
+            )
+        )
+    )
+
+
+def deal_detail(reference: str) -> Deal:
+    return (
+        Deal.objects.select_related("agency", "company")
+        .prefetch_related(
+            Prefetch("positions", queryset=Position.objects.select_related("listing", "currency", "gate_milestone")),
+            "loans",
+            Prefetch("price_floors", queryset=PriceFloor.objects.select_related("commodity")),
+            "offtakes",
+            "grants",
+            "documents",
+            Prefetch("milestones", queryset=Milestone.objects.order_by("forecast_end")),
+            "projects",
+        )
+        .get(reference=reference)
+    )
+
+
+def deal_cash_flows(deal: Deal, as_of: date) -> list[CashFlow]:
+    return list(
+        CashFlow.objects.filter(position__deal=deal, occurred_on__lte=as_of)
+        .select_related("position")
+        .order_by("occurred_on")
+    )
+
+
+def milestones_due(today: date, *, days: int = 90) -> list[Milestone]:
+    return list(
+        Milestone.objects.filter(
+            achieved_on=None, forecast_end__gte=today, forecast_end__lte=today + timedelta(days=days)
+        )
+        .exclude(status=MilestoneStatus.CANCELLED)
+        .select_related("project__company", "deal")
+        .order_by("forecast_end")
+    )
+
+
+def milestones_late() -> list[Milestone]:
+    return list(
+        Milestone.objects.filter(status=MilestoneStatus.LATE)
+        .select_related("project__company", "deal")
+        .order_by("forecast_end")
+    )
+
+
+def freshness(as_of: date) -> dict:
+    """What the dashboard says about its data: stale listings, simulated prices, the last run."""
+    stale = list(
+        Listing.objects.filter(is_active=True, positions__isnull=False)
+        .exclude(price_status=PriceStatus.OK)
+        .select_related("company")
+        .distinct()
+        .order_by("ticker")
+    )
+    snapshot = PortfolioSnapshot.objects.filter(as_of__lte=as_of).order_by("-as_of").first()
+    last_run = RefreshRun.objects.exclude(status=RefreshRun.Status.REFUSED).select_related("requested_by").first()
+    return {"stale_listings": stale, "snapshot": snapshot, "last_run": last_run}
+
+
+def unreviewed_filings(limit: int = 10) -> tuple[list[FilingEvent], int]:
+    queryset = FilingEvent.objects.filter(review_status=FilingEvent.Review.NEW).select_related("company")
+    return list(queryset.order_by("-filed_on")[:limit]), queryset.count()

@@ -1,0 +1,235 @@
+"""Staff pages. Views are thin: read the parameters, call selectors, render; writes go to services."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_not_required, permission_required
+from django.contrib.auth.views import LoginView
+from django.core.paginator import Paginator
+from django.db.models import Case, IntegerField, Value, When
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from portfolio.exceptions import BrokerUnavailableError, RefreshRefusedError
+from portfolio.metrics import portfolio_metrics, portfolio_metrics_by, value_over_time
+from portfolio.models import (
+    Agency,
+    Company,
+    Deal,
+    Milestone,
+    Project,
+    RefreshRun,
+    SecurityPrice,
+)
+from portfolio.ownership import position_ownership_pct
+from portfolio.selectors import project_progress
+from portfolio.services.milestones import milestone_slippage_days
+from portfolio.services.refresh import refresh_start
+
+from . import charts
+from .forms import DealFilterForm, MilestoneFilterForm
+from .params import AsOfForm, DashboardForm, as_of_from
+from .selectors import (
+    STATUS_ORDER,
+    deal_cash_flows,
+    deal_detail,
+    deal_list,
+    default_as_of,
+    freshness,
+    latest_valuations,
+    milestones_due,
+    milestones_late,
+    unreviewed_filings,
+)
+
+ALLOCATION_DIMENSIONS = ["commodity", "agency", "country", "stage", "instrument"]
+PAGE_SIZE = 25
+
+
+@login_not_required
+def login_view(request: HttpRequest) -> HttpResponse:
+    return LoginView.as_view(template_name="portfolio/web/login.html", redirect_authenticated_user=True)(request)
+
+
+@permission_required("portfolio.view_deal", raise_exception=True)
+def dashboard(request: HttpRequest) -> HttpResponse:
+    form = DashboardForm(request.GET or None)
+    as_of = as_of_from(form, default_as_of())
+    breakdown = form.cleaned_data.get("breakdown") if form.is_valid() else ""
+    breakdown = breakdown or "agency"
+    by = portfolio_metrics_by(as_of=as_of, dimensions=["total", *ALLOCATION_DIMENSIONS])
+    total = by["total"].get("total")
+    days, series = value_over_time(start=as_of - timedelta(days=365), end=as_of, dimension=breakdown)
+    filings, filings_count = unreviewed_filings()
+    context = {
+        "form": form,
+        "as_of": as_of,
+        "total": total,
+        "allocations": {dim: by[dim] for dim in ALLOCATION_DIMENSIONS},
+        "charts": {
+            "value": charts.stacked_series(days, series),
+            **{f"allocation_{dim}": charts.allocation(by[dim]) for dim in ALLOCATION_DIMENSIONS},
+        },
+        "breakdown": breakdown,
+        "xirr": total.xirr(as_of) if total else None,
+        "due": milestones_due(as_of),
+        "late": milestones_late(),
+        "filings": filings,
+        "filings_count": filings_count,
+        **freshness(as_of),
+    }
+    return render(request, "portfolio/web/dashboard.html", context)
+
+
+@permission_required("portfolio.view_deal", raise_exception=True)
+def deals(request: HttpRequest) -> HttpResponse:
+    form = DealFilterForm(request.GET or None)
+    as_of = default_as_of()
+    queryset = deal_list(as_of=as_of)
+    if form.is_valid():
+        queryset = form.filter(queryset)
+    page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "portfolio/web/deals.html", {"form": form, "page": page, "as_of": as_of})
+
+
+@permission_required("portfolio.view_deal", raise_exception=True)
+def deal(request: HttpRequest, reference: str) -> HttpResponse:
+    try:
+        item = deal_detail(reference)
+    except Deal.DoesNotExist:
+        raise Http404("No deal with that reference.") from None
+    form = AsOfForm(request.GET or None)
+    as_of = as_of_from(form, default_as_of())
+    positions = list(item.positions.all())
+    valuations = latest_valuations(positions, as_of)
+    rows = [
+        {
+            "position": p,
+            "valuation": valuations.get(p.pk),
+            "as_converted": p.as_converted_shares,
+            "ownership": position_ownership_pct(p),
+        }
+        for p in positions
+    ]
+    history = list(item.history.select_related("history_user").order_by("-history_date")[:20])
+    figures = portfolio_metrics(as_of=as_of, dimension="deal").get(item.reference)
+    return render(
+        request,
+        "portfolio/web/deal.html",
+        {
+            "deal": item,
+            "form": form,
+            "as_of": as_of,
+            "rows": rows,
+            "figures": figures,
+            "xirr": figures.xirr(as_of) if figures else None,
+            "cash_flows": deal_cash_flows(item, as_of),
+            "history": history,
+        },
+    )
+
+
+@permission_required("portfolio.view_company", raise_exception=True)
+def company(request: HttpRequest, pk: int) -> HttpResponse:
+    item = get_object_or_404(Company.objects.prefetch_related("listings__currency", "projects"), pk=pk)
+    listings = list(item.listings.all())
+    listing = next((x for x in listings if x.is_primary), None) or next(iter(listings), None)
+    prices = []
+    if listing is not None:
+        since = timezone.now().date() - timedelta(days=365)
+        prices = list(
+            SecurityPrice.objects.filter(listing=listing, on__gte=since)
+            .order_by("on", "source")
+            .values_list("on", "close", "source")
+        )
+    deals_of = Deal.objects.filter(company=item).select_related("agency")
+    return render(
+        request,
+        "portfolio/web/company.html",
+        {"company": item, "listing": listing, "chart": charts.price_series(prices), "deals": deals_of},
+    )
+
+
+@permission_required("portfolio.view_project", raise_exception=True)
+def project(request: HttpRequest, pk: int) -> HttpResponse:
+    item = get_object_or_404(
+        Project.objects.select_related("company").prefetch_related("commodities", "deals__agency"), pk=pk
+    )
+    milestones = list(Milestone.objects.filter(project=item).order_by("sequence", "forecast_end"))
+    today = timezone.now().date()
+    rows = [{"milestone": m, "slippage": milestone_slippage_days(m)} for m in milestones]
+    return render(
+        request,
+        "portfolio/web/project.html",
+        {
+            "project": item,
+            "rows": rows,
+            "progress": project_progress(item, milestones, today),
+            "chart": charts.milestone_timeline(milestones),
+            "today": today,
+        },
+    )
+
+
+@permission_required("portfolio.view_agency", raise_exception=True)
+def agency(request: HttpRequest, short_name: str) -> HttpResponse:
+    item = get_object_or_404(Agency.objects.select_related("parent").prefetch_related("aliases"), short_name=short_name)
+    as_of = default_as_of()
+    deals_of = deal_list(as_of=as_of).filter(agency=item).order_by("-announced_on")
+    figures = portfolio_metrics(as_of=as_of, dimension="agency").get(item.short_name)
+    context = {"agency": item, "deals": deals_of, "figures": figures, "as_of": as_of}
+    context["xirr"] = figures.xirr(as_of) if figures else None
+    return render(request, "portfolio/web/agency.html", context)
+
+
+@permission_required("portfolio.view_milestone", raise_exception=True)
+def milestones(request: HttpRequest) -> HttpResponse:
+    form = MilestoneFilterForm(request.GET or None)
+    queryset = Milestone.objects.select_related("project__company", "deal__company").annotate(
+        status_rank=Case(
+            *[When(status=status, then=Value(rank)) for rank, status in enumerate(STATUS_ORDER)],
+            output_field=IntegerField(),
+        )
+    )
+    if form.is_valid():
+        queryset = form.filter(queryset)
+    queryset = queryset.order_by("status_rank", "forecast_end", "title")
+    page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+    for milestone in page:
+        milestone.slippage = milestone_slippage_days(milestone)
+    return render(request, "portfolio/web/milestones.html", {"form": form, "page": page})
+
+
+@permission_required("portfolio.view_refreshrun", raise_exception=True)
+def refresh_runs(request: HttpRequest) -> HttpResponse:
+    queryset = RefreshRun.objects.select_related("requested_by")
+    page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "portfolio/web/refresh_runs.html", {"page": page})
+
+
+@permission_required("portfolio.view_refreshrun", raise_exception=True)
+def refresh_run(request: HttpRequest, pk: int) -> HttpResponse:
+    run = get_object_or_404(RefreshRun.objects.select_related("requested_by"), pk=pk)
+    template = (
+        "portfolio/web/_run_progress.html" if request.headers.get("HX-Request") else "portfolio/web/refresh_run.html"
+    )
+    return render(request, template, {"run": run})
+
+
+@require_POST
+@permission_required("portfolio.run_refresh", raise_exception=True)
+def refresh_start_view(request: HttpRequest) -> HttpResponse:
+    try:
+        run = refresh_start(kind=RefreshRun.Kind.PIPELINE, trigger=RefreshRun.Trigger.WEB, requested_by=request.user)
+    except RefreshRefusedError as exc:
+        messages.error(request, exc.message)
+        return redirect("refresh-runs")
+    except BrokerUnavailableError as exc:
+        messages.error(request, exc.message)
+        return redirect("refresh-runs")
+    messages.success(request, f"Refresh #{run.pk} started.")
+    return redirect("refresh-run", pk=run.pk)
