@@ -48,6 +48,7 @@ demo: migrate
 run: demo
 	@$(BIN)/python manage.py ensure_admin
 	@# Value the portfolio as soon as the worker starts (a run already queued is kept instead).
+	-@$(BIN)/python manage.py refresh --only milestones --trigger startup >/dev/null
 	-@$(BIN)/python manage.py refresh --background --trigger startup
 	@echo ""
 	@echo "  Lodestone is starting at http://127.0.0.1:$(PORT)/   (admin: http://127.0.0.1:$(PORT)/admin/)"

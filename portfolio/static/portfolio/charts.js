@@ -17,7 +17,7 @@
       data: {
         labels: spec.labels,
         datasets: spec.datasets.map(function (set, i) {
-          return { label: set.label, data: set.data, fill: true, pointRadius: 0, borderWidth: 1.5,
+          return { label: set.label, data: set.data, fill: true, pointRadius: spec.labels.length < 3 ? 4 : 0, borderWidth: 1.5,
                    borderColor: palette[i % palette.length], backgroundColor: palette[i % palette.length] + "55" };
         }),
       },

@@ -1,0 +1,248 @@
+"""Staff pages: login required, roles enforced, bad input answered clearly, constant query counts."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from decimal import Decimal
+from http import HTTPStatus
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from openpyxl import load_workbook
+
+from portfolio import models as m
+from portfolio.services.refresh import refresh_request
+from tests import factories as f
+
+pytestmark = pytest.mark.django_db
+AS_OF = dt.date(2026, 11, 27)
+
+
+def _deal(**kwargs):
+    """A deal with a valued position, a cash flow, a loan, a project with a milestone."""
+    deal = f.DealFactory(**kwargs)
+    project = f.ProjectFactory(company=deal.company)
+    project.commodities.add(f.CommodityFactory(code="ndpr-oxide", name="NdPr oxide"))
+    deal.projects.add(project)
+    position = f.PositionFactory(deal=deal, quantity=Decimal("1000"))
+    m.SecurityPrice.objects.get_or_create(listing=position.listing, on=AS_OF, source="manual", defaults={"close": 10})
+    f.ValuationFactory(
+        position=position,
+        as_of=AS_OF,
+        value_local=Decimal("10000"),
+        value_usd=Decimal("10000"),
+        formula="1,000 shares x 10.0000 USD = 10,000.00",
+    )
+    f.CashFlowFactory(position=position, amount=Decimal("8000"))
+    f.LoanFactory(deal=deal)
+    f.MilestoneFactory(project=project)
+    return deal
+
+
+def _pages(deal):
+    project = deal.projects.first()
+    run = f.RefreshRunFactory()
+    return [
+        reverse("dashboard"),
+        reverse("deals"),
+        reverse("deal", args=[deal.reference]),
+        reverse("company", args=[deal.company.pk]),
+        reverse("project", args=[project.pk]),
+        reverse("agency", args=[deal.agency.short_name]),
+        reverse("milestones"),
+        reverse("refresh-runs"),
+        reverse("refresh-run", args=[run.pk]),
+        reverse("report"),
+        reverse("export-positions", args=["csv"]),
+        reverse("export-cash-flows", args=["xlsx"]),
+        reverse("export-milestones", args=["csv"]),
+    ]
+
+
+def test_every_page_answers_a_viewer(viewer_client):
+    for url in _pages(_deal()):
+        response = viewer_client.get(url)
+        assert response.status_code == HTTPStatus.OK, url
+
+
+def test_every_page_sends_anonymous_visitors_to_the_login(client):
+    for url in _pages(_deal()):
+        response = client.get(url)
+        assert response.status_code == HTTPStatus.FOUND, url
+        assert response["Location"].startswith(reverse("login")), url
+
+
+def test_a_user_without_a_role_is_refused(client):
+    client.force_login(f.UserFactory(username="nobody"))
+    for url in _pages(_deal()):
+        assert client.get(url).status_code == HTTPStatus.FORBIDDEN, url
+
+
+def test_login_with_the_form_then_logout(client):
+    f.UserFactory(username="ana", password="a long password for ana")
+    response = client.post(reverse("login"), {"username": "ana", "password": "wrong"})
+    assert response.status_code == HTTPStatus.OK
+    assert "Please enter a correct username and password" in response.content.decode()
+    response = client.post(reverse("login"), {"username": "ana", "password": "a long password for ana"})
+    assert response["Location"] == reverse("dashboard")
+    assert client.post(reverse("logout"))["Location"] == reverse("login")
+    assert client.get(reverse("dashboard")).status_code == HTTPStatus.FOUND
+
+
+def test_password_change(client):
+    user = f.UserFactory(username="ana", password="a long password for ana")
+    client.force_login(user)
+    response = client.post(
+        reverse("password_change"),
+        {
+            "old_password": "a long password for ana",
+            "new_password1": "another long secret 42",
+            "new_password2": "another long secret 42",
+        },
+    )
+    assert response["Location"] == reverse("password_change_done")
+    user.refresh_from_db()
+    assert user.check_password("another long secret 42")
+
+
+def test_a_viewer_sees_no_refresh_button_and_cannot_start_one(viewer_client):
+    page = viewer_client.get(reverse("refresh-runs")).content.decode()
+    assert "Refresh now" not in page
+    assert viewer_client.post(reverse("refresh-start")).status_code == HTTPStatus.FORBIDDEN
+    assert not m.RefreshRun.objects.exists()
+
+
+def test_an_analyst_starts_a_refresh_and_a_second_is_refused_with_the_reason(analyst_client, analyst):
+    assert "Refresh now" in analyst_client.get(reverse("dashboard")).content.decode()
+    response = analyst_client.post(reverse("refresh-start"))
+    run = m.RefreshRun.objects.get()
+    assert response["Location"] == reverse("refresh-run", args=[run.pk])
+    assert (run.kind, run.trigger, run.requested_by) == ("pipeline", "web", analyst)
+    second = analyst_client.post(reverse("refresh-start"), follow=True)
+    assert f"A refresh is already in progress: refresh #{run.pk}" in second.content.decode()
+    assert m.RefreshRun.objects.filter(status="refused").count() == 1
+
+
+def test_refresh_progress_fragment_polls_while_running_and_stops_when_done(viewer_client):
+    run = refresh_request(kind="pipeline", trigger="web")
+    fragment = viewer_client.get(reverse("refresh-run", args=[run.pk]), HTTP_HX_REQUEST="true").content.decode()
+    assert 'hx-trigger="every 1s"' in fragment
+    assert "<html" not in fragment
+    m.RefreshRun.objects.filter(pk=run.pk).update(status="succeeded", progress_done=5, progress_total=5)
+    done = viewer_client.get(reverse("refresh-run", args=[run.pk]), HTTP_HX_REQUEST="true").content.decode()
+    assert "hx-trigger" not in done
+    assert 'data-run-status="succeeded"' in done
+
+
+def test_the_deal_page_explains_each_value(viewer_client):
+    deal = _deal()
+    page = viewer_client.get(reverse("deal", args=[deal.reference])).content.decode()
+    assert "1,000 shares x 10.0000 USD = 10,000.00" in page
+    assert "US$10,000" in page
+
+
+def test_the_deal_page_as_of_a_past_date(viewer_client):
+    deal = _deal()
+    position = deal.positions.get()
+    f.ValuationFactory(
+        position=position,
+        as_of=dt.date(2026, 6, 30),
+        value_local=Decimal("7000"),
+        value_usd=Decimal("7000"),
+        formula="past value",
+    )
+    page = viewer_client.get(reverse("deal", args=[deal.reference]), {"as_of": "2026-07-15"}).content.decode()
+    assert "past value" in page
+    assert "US$7,000" in page
+
+
+@pytest.mark.parametrize(
+    ("url_name", "params", "message"),
+    [
+        ("dashboard", {"as_of": "2999-01-01"}, "Choose a date that is not in the future."),
+        ("dashboard", {"as_of": "yesterday"}, "Enter a valid date."),
+        ("deals", {"country": "USA"}, "Use a two-letter country code"),
+        ("deals", {"agency": "NOPE"}, "Select a valid choice"),
+    ],
+)
+def test_bad_input_gets_a_clear_message(viewer_client, url_name, params, message):
+    _deal()
+    response = viewer_client.get(reverse(url_name), params)
+    assert response.status_code == HTTPStatus.OK
+    assert message in response.content.decode()
+
+
+def test_unknown_things_are_404(viewer_client):
+    assert viewer_client.get(reverse("deal", args=["no-such-deal"])).status_code == HTTPStatus.NOT_FOUND
+    assert viewer_client.get(reverse("export-positions", args=["pdf"])).status_code == HTTPStatus.NOT_FOUND
+    assert viewer_client.get(reverse("company", args=[999999])).status_code == HTTPStatus.NOT_FOUND
+
+
+def test_deals_list_filters(viewer_client):
+    lithium = _deal(title="Lithium deal", company__country="CA")
+    _deal(title="Magnet deal", company__country="US")
+    page = viewer_client.get(reverse("deals"), {"country": "ca"}).content.decode()
+    assert "Lithium deal" in page
+    assert "Magnet deal" not in page
+    page = viewer_client.get(reverse("deals"), {"q": "magnet", "sort": "value"}).content.decode()
+    assert "Magnet deal" in page
+    assert lithium.title not in page
+
+
+def test_exports_contain_the_rows(viewer_client):
+    deal = _deal()
+    response = viewer_client.get(reverse("export-positions", args=["csv"]))
+    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    assert response["Content-Disposition"] == 'attachment; filename="lodestone-positions.csv"'
+    assert [(r["deal"], r["value_usd"], r["method"]) for r in rows] == [(deal.reference, "10000.00", "market")]
+    workbook = load_workbook(io.BytesIO(viewer_client.get(reverse("export-cash-flows", args=["xlsx"])).content))
+    sheet = workbook.active
+    values = list(sheet.iter_rows(values_only=True))
+    assert values[0][:5] == ("deal", "instrument", "date", "kind", "amount")
+    assert values[1][0] == deal.reference
+    assert values[1][4] == 8000
+
+
+@pytest.mark.parametrize(
+    "url_name",
+    [
+        "dashboard",
+        "deals",
+        "deal",
+        "company",
+        "project",
+        "agency",
+        "milestones",
+        "refresh-runs",
+        "report",
+        "export-positions",
+        "export-cash-flows",
+        "export-milestones",
+    ],
+)
+def test_query_count_is_the_same_with_1_and_30_deals(viewer_client, url_name):
+    first = _deal()
+    args = {
+        "deal": [first.reference],
+        "company": [first.company.pk],
+        "project": [first.projects.first().pk],
+        "agency": [first.agency.short_name],
+        "export-positions": ["csv"],
+        "export-cash-flows": ["csv"],
+        "export-milestones": ["xlsx"],
+    }.get(url_name, [])
+    url = reverse(url_name, args=args)
+
+    def count() -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            assert viewer_client.get(url).status_code == HTTPStatus.OK
+        return len(ctx.captured_queries)
+
+    with_one = count()
+    for _ in range(29):
+        _deal(agency=first.agency, company=first.company)
+    assert count() == with_one
