@@ -129,3 +129,28 @@ def test_a_wrong_password_is_told_and_nothing_opens(page, transactional_db):
     page.get_by_role("button", name="Log in").click()
     assert page.get_by_role("alert").is_visible()
     assert "/accounts/login/" in page.url
+
+
+def test_pages_fit_a_tablet_and_the_admin_runs_under_the_policy(page, demo):
+    """At 768 px nothing overflows sideways; the admin's own pages raise no CSP violation either."""
+    _user("Analyst", "ana")
+    _log_in(page, "ana")
+    page.set_viewport_size({"width": 768, "height": 1024})
+    for url in ("/", "/deals/", f"/deals/{m.Deal.objects.get(company__name='MP Materials Corp.').reference}/"):
+        page.goto(url)
+        page.wait_for_load_state("networkidle")
+        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0, f"{url} is {overflow} px too wide at 768 px"
+    screenshot(page, "dashboard-tablet")
+    UserFactory(username="steward", password=PASSWORD, is_staff=True, is_superuser=True)
+    page.context.clear_cookies()
+    page.goto("/admin/")
+    page.get_by_label("Username").fill("steward")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(re.compile(r"/admin/$"))
+    deal = m.Deal.objects.get(company__name="MP Materials Corp.")
+    for url in ("/admin/portfolio/deal/", f"/admin/portfolio/deal/{deal.pk}/change/", "/admin/portfolio/position/add/"):
+        page.goto(url)
+        page.wait_for_load_state("networkidle")
+    screenshot(page, "admin-position-add")
