@@ -231,18 +231,23 @@ def portfolio_metrics_by(
             if (floor.starts_on and floor.starts_on > as_of) or (floor.ends_on and floor.ends_on < as_of):
                 continue
             deal = deals[floor.deal_id]
-            liability = _floor_liability(floor, commodity_prices.get(floor.commodity_id), fx, as_of)
+            price = commodity_prices.get(floor.commodity_id)
+            liability = _floor_liability(floor, price, fx, as_of)
             for key in _keys(dimension, deal, "price_floor", projects):
                 g = groups[key]
                 if liability is None:
                     g.floor_liability_unknown += 1
                 else:
                     g.floor_liability += liability
+                    g.simulated |= price is not None and price.is_simulated
 
         _attach_twr(groups, dimension, positions, projects, flows_by_position, fx, value_rows)
         return dict(sorted(groups.items()))
 
-    return {dimension: aggregate(dimension) for dimension in dimensions}
+    results = {dimension: aggregate(dimension) for dimension in dimensions}
+    if "total" in results and not results["total"]:
+        results["total"] = {"total": Figures()}  # an empty book still has (zero) totals
+    return results
 
 
 def _floor_liability(floor: PriceFloor, price: CommodityPrice | None, fx: FxHistory, as_of: date) -> Decimal | None:

@@ -43,19 +43,48 @@ def listing_provider_order(listing: Listing, default_order: list[str]) -> list[s
     return names or list(default_order)
 
 
+@dataclass
+class PriceHistory:
+    """A listing's stored closes in a date range, from the sources it accepts (manual first, then
+    its provider order): prices from any other source, such as simulated ones left from before
+    a listing changed provider, are not used."""
+
+    rows: list[SecurityPrice]  # in (date, preference) order
+    ranks: dict[str, int]
+
+    def daily(self) -> list[SecurityPrice]:
+        """One close per day: the most preferred source's."""
+        chosen: dict[date, SecurityPrice] = {}
+        for row in self.rows:
+            chosen.setdefault(row.on, row)
+        return [chosen[d] for d in sorted(chosen)]
+
+    def one_source(self, *, start: date, minimum: int) -> tuple[str | None, list[SecurityPrice]]:
+        """The closes since ``start`` of the most preferred source with at least ``minimum`` of them,
+        so that a volatility never mixes two providers' prints."""
+        by_source: dict[str, list[SecurityPrice]] = defaultdict(list)
+        for row in self.rows:
+            if row.on >= start:
+                by_source[row.source].append(row)
+        for source in sorted(by_source, key=lambda name: self.ranks[name]):
+            if len(by_source[source]) >= minimum:
+                return source, by_source[source]
+        return None, []
+
+
 def price_histories(
     listings: list[Listing], *, start: date, end: date, default_order: list[str]
-) -> dict[int, list[SecurityPrice]]:
-    """One chosen close per listing and day in [start, end], in date order (one query for all)."""
-    by_listing_day: dict[int, dict[date, SecurityPrice]] = defaultdict(dict)
+) -> dict[int, PriceHistory]:
+    """Each listing's closes in [start, end] from its accepted sources (one query for all)."""
     ranks = {listing.pk: source_rank(listing, default_order) for listing in listings}
+    histories = {listing.pk: PriceHistory(rows=[], ranks=ranks[listing.pk]) for listing in listings}
     rows = SecurityPrice.objects.filter(listing__in=listings, on__gte=start, on__lte=end).order_by("listing_id", "on")
     for price in rows:
-        rank = ranks[price.listing_id]
-        chosen = by_listing_day[price.listing_id].get(price.on)
-        if chosen is None or rank.get(price.source, 99) < rank.get(chosen.source, 99):
-            by_listing_day[price.listing_id][price.on] = price
-    return {listing_id: [days[d] for d in sorted(days)] for listing_id, days in by_listing_day.items()}
+        if price.source in ranks[price.listing_id]:
+            histories[price.listing_id].rows.append(price)
+    for history in histories.values():
+        history.rows.sort(key=lambda row: (row.on, history.ranks[row.source]))
+    return histories
 
 
 class FxTable:

@@ -303,8 +303,8 @@ class Position(SourcedModel):
             raise ValidationError({"listing": "Choose a listing of the deal's company."})
 
     def is_contingent_on(self, day) -> bool:
-        """Exercisable only if a condition is met, and it had not been met on ``day``."""
-        if not self.exercisability_condition:
+        """Exercisable only if a condition (or a gating milestone) is met, and it was not met on ``day``."""
+        if not self.exercisability_condition and self.gate_milestone_id is None:
             return False
         return self.condition_met_on is None or self.condition_met_on > day
 

@@ -36,11 +36,10 @@ class Digest:
 
 
 def digest_compose(*, as_of: date) -> Digest:
-    """Status changes derived on the previous day and today, long-stop dates of open deals in the
+    """Status changes derived today (each is reported once), long-stop dates of open deals in the
     next LODESTONE_LONG_STOP_WARNING_DAYS days (and those passed unmet), and unreviewed filings."""
-    since = as_of - timedelta(days=1)
     changes = list(
-        MilestoneStatusChange.objects.filter(on__gte=since, on__lte=as_of)
+        MilestoneStatusChange.objects.filter(on=as_of)
         .select_related("milestone__project", "milestone__deal")
         .order_by("milestone__title", "created_at")
     )

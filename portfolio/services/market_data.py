@@ -24,6 +24,7 @@ from portfolio.models import (
     CommodityPrice,
     FxRate,
     Listing,
+    Loan,
     Offtake,
     Position,
     PriceFloor,
@@ -65,11 +66,14 @@ def _fetch_with_fallback(
     call: Callable[[object], md.Series],
     result: StepResult,
     subject: str,
+    *,
+    require_points: bool = True,
 ) -> tuple[md.Series | None, bool]:
     """Try providers in order; return the first series and whether any provider called the symbol unknown.
 
     Every failure is recorded in ``result``; when all providers fail the subject counts as failed
-    (and as failed transiently when no provider gave a permanent answer).
+    (and as failed transiently when no provider gave a permanent answer). An empty answer for a
+    range that should hold data (``require_points``) counts as that provider's failure.
     """
     unknown = False
     for name in names:
@@ -88,12 +92,24 @@ def _fetch_with_fallback(
         else:
             for note in series.rejected:
                 result.error(subject, f"rejected {note}", provider=name, kind="rejected")
+            if require_points and not series.points:
+                result.error(subject, "answered with no data for the dates asked", provider=name, kind="transient")
+                continue
             return series, unknown
     # Every provider failed for this subject.
     result.failed += 1
     if all(e["kind"] in ("transient", "rate_limited") for e in result.errors if e["subject"] == subject):
         result.transient_failures += 1
     return None, unknown
+
+
+def _has_weekdays(start: date, end: date, minimum: int = 2) -> bool:
+    """Whether [start, end] holds at least ``minimum`` weekdays (markets publish then)."""
+    count, day = 0, start
+    while day <= end and count < minimum:
+        count += day.weekday() < 5
+        day += timedelta(days=1)
+    return count >= minimum
 
 
 def _fetch_start(latest: date | None, as_of: date) -> date:
@@ -107,10 +123,15 @@ def _fetch_start(latest: date | None, as_of: date) -> date:
 
 
 def fx_currencies_needed() -> list[str]:
-    """Currencies other than USD that listings, positions or their cash flows use."""
+    """Currencies other than USD that listings, positions, cash flows, marks, loans, floors or
+    commodity prices use."""
     codes = set(Listing.objects.filter(is_active=True).values_list("currency_id", flat=True))
     codes |= set(Position.objects.values_list("currency_id", flat=True))
     codes |= set(Position.objects.values_list("cash_flows__currency_id", flat=True))
+    codes |= set(Position.objects.values_list("manual_marks__currency_id", flat=True))
+    codes |= set(Loan.objects.values_list("currency_id", flat=True))
+    codes |= set(PriceFloor.objects.values_list("currency_id", flat=True))
+    codes |= set(CommodityPrice.objects.values_list("currency_id", flat=True).distinct())
     return sorted(code for code in codes if code and code != "USD")
 
 
@@ -127,7 +148,12 @@ def fx_refresh(*, as_of: date, start: date | None = None) -> StepResult:
         latest = FxRate.objects.filter(base_id="USD", quote_id=currency).aggregate(on=Max("on"))["on"]
         begin = start or _fetch_start(latest, as_of)
         series, _ = _fetch_with_fallback(
-            order, md.fx_provider, lambda p, c=currency, b=begin: p.daily_rates("USD", c, b, as_of), result, subject
+            order,
+            md.fx_provider,
+            lambda p, c=currency, b=begin: p.daily_rates("USD", c, b, as_of),
+            result,
+            subject,
+            require_points=_has_weekdays(begin, as_of),
         )
         if series is None:
             continue
@@ -192,6 +218,7 @@ def commodity_prices_refresh(*, as_of: date, start: date | None = None) -> StepR
             lambda p, c=code, b=begin: p.daily_commodity_prices(c, b, as_of),
             result,
             code,
+            require_points=_has_weekdays(begin, as_of),
         )
         if series is None:
             continue
@@ -228,12 +255,13 @@ def prices_refresh(*, as_of: date, start: date | None = None, listing_ids: list[
     result = StepResult("prices")
     default_order = list(settings.LODESTONE_PRICE_PROVIDERS)
     listings = list(listings_to_price() if listing_ids is None else Listing.objects.filter(pk__in=listing_ids))
-    latest = dict(
-        SecurityPrice.objects.filter(listing__in=listings)
-        .values("listing_id")
+    # The latest stored day per listing and source: each provider resumes from its own history.
+    latest = {
+        (row["listing_id"], row["source"]): row["on"]
+        for row in SecurityPrice.objects.filter(listing__in=listings)
+        .values("listing_id", "source")
         .annotate(on=Max("on"))
-        .values_list("listing_id", "on")
-    )
+    }
     # Batched per provider: listings whose first provider is the same are fetched together.
     listings.sort(key=lambda listing: (listing_provider_order(listing, default_order)[0], listing.pk))
     for offset in range(0, len(listings), BATCH_SIZE):
@@ -243,13 +271,17 @@ def prices_refresh(*, as_of: date, start: date | None = None, listing_ids: list[
         for listing in batch:
             result.total += 1
             subject = f"{listing.ticker}:{listing.exchange}"
-            begin = start or _fetch_start(latest.get(listing.pk), as_of)
+            order = listing_provider_order(listing, default_order)
+            first_begin = start or _fetch_start(latest.get((listing.pk, order[0])), as_of)
             series, unknown = _fetch_with_fallback(
-                listing_provider_order(listing, default_order),
+                order,
                 md.price_provider,
-                lambda p, listing=listing, b=begin: p.daily_bars(listing.symbol_for(p.name), b, as_of),
+                lambda p, listing=listing: p.daily_bars(
+                    listing.symbol_for(p.name), start or _fetch_start(latest.get((listing.pk, p.name)), as_of), as_of
+                ),
                 result,
                 subject,
+                require_points=_has_weekdays(first_begin, as_of),
             )
             if series is None:
                 kinds = {e["kind"] for e in result.errors if e["subject"] == subject}

@@ -48,7 +48,8 @@ def milestone_save(*, milestone: Milestone, user=None, note: str = "") -> Milest
     if milestone.achieved_on and milestone.status not in (MilestoneStatus.ACHIEVED, MilestoneStatus.CANCELLED):
         milestone.status = MilestoneStatus.ACHIEVED
     is_new = milestone.pk is None
-    if is_new and not milestone.baseline_text and milestone.baseline_end is None:
+    # The first target that gives a window becomes the baseline (even if earlier text gave none).
+    if milestone.baseline_end is None and milestone.forecast_end is not None:
         milestone.baseline_text = milestone.forecast_text
         milestone.baseline_start, milestone.baseline_end = milestone.forecast_start, milestone.forecast_end
     stored = (
@@ -108,23 +109,28 @@ def milestone_slippage_days(milestone: Milestone) -> int | None:
 
 
 def gates_open(*, milestone: Milestone) -> int:
-    """Open what an achieved milestone gates: its instruments become exercisable, its loans drawable.
+    """Set what a milestone gates to match it: achieved, its instruments become exercisable and its
+    loans drawable from the achievement date; no longer achieved (a correction), they close again.
 
-    Side effects: ``condition_met_on`` on each gated position and loan (with audit history).
-    Idempotent: gates already open are left alone. Returns how many opened.
+    Side effects: ``condition_met_on`` on each gated position and loan whose state changes (with
+    audit history). Idempotent. Returns how many changed.
     """
-    if not milestone.achieved_on:
+    if milestone.pk is None:
         return 0
-    opened = 0
-    for gated in [
-        *milestone.gated_positions.filter(condition_met_on=None),
-        *milestone.gated_loans.filter(condition_met_on=None),
-    ]:
-        gated.condition_met_on = milestone.achieved_on
-        gated._change_reason = f"Gate opened: milestone {milestone.title!r} achieved on {milestone.achieved_on}"
+    met_on = milestone.achieved_on if milestone.status != MilestoneStatus.CANCELLED else None
+    changed = 0
+    for gated in [*milestone.gated_positions.all(), *milestone.gated_loans.all()]:
+        if gated.condition_met_on == met_on:
+            continue
+        gated.condition_met_on = met_on
+        gated._change_reason = (
+            f"Gate opened: milestone {milestone.title!r} achieved on {met_on}"
+            if met_on
+            else f"Gate closed: milestone {milestone.title!r} is not achieved"
+        )
         gated.save(update_fields=["condition_met_on", "updated_at"])
-        opened += 1
-    return opened
+        changed += 1
+    return changed
 
 
 def milestones_refresh(*, as_of, refresh_run_id: int | None = None, user=None):
@@ -180,5 +186,9 @@ def milestones_refresh(*, as_of, refresh_run_id: int | None = None, user=None):
         for deal in passed:
             result.error(deal.reference, f"long-stop date {deal.long_stop_on} passed before closing", kind="long_stop")
         passed.update(long_stop_passed=True, updated_at=now)
+        # A deal that closed, or whose long-stop date was extended, is no longer flagged.
+        Deal.objects.filter(long_stop_passed=True).filter(
+            ~models.Q(status__in=OPEN_DEAL_STATUSES) | models.Q(long_stop_on__gte=as_of) | models.Q(long_stop_on=None)
+        ).update(long_stop_passed=False, updated_at=now)
     result.written += len(changes)
     return result

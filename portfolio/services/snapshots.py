@@ -7,6 +7,7 @@ from datetime import date
 from decimal import Decimal
 
 from django.db import transaction
+from django.db.models import Q
 
 from portfolio.models import PortfolioSnapshot, Position, Valuation
 
@@ -22,7 +23,8 @@ def portfolio_snapshot_record(*, as_of: date, refresh_run_id: int | None = None)
     valuations = list(
         Valuation.objects.filter(as_of=as_of).select_related("position__deal__agency", "position__deal__company")
     )
-    total_positions = Position.objects.count()
+    # Positions held on the date (acquired by then, or with no acquisition date).
+    total_positions = Position.objects.filter(Q(acquired_on__isnull=True) | Q(acquired_on__lte=as_of)).count()
     breakdown: dict[str, dict[str, Decimal]] = {
         "agency": defaultdict(Decimal),
         "company": defaultdict(Decimal),

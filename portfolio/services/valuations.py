@@ -9,14 +9,15 @@ underlying, at the latest manual mark or else at cost (level 3).
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Sum
 
+from portfolio.metrics import ACQUIRING, FxHistory
 from portfolio.models import (
     CashFlow,
     CashFlowKind,
@@ -31,11 +32,12 @@ from portfolio.models import (
 from portfolio.pricing.convertible import convertible_value
 from portfolio.pricing.options import black_scholes_call
 from portfolio.pricing.statistics import annualised_volatility
-from portfolio.selectors import FxTable, positions_to_value, price_histories
+from portfolio.selectors import FxTable, PriceHistory, positions_to_value, price_histories
 
 from .market_data import StepResult
 
 CENT = Decimal("0.01")
+PAID = (CashFlowKind.INVESTMENT, CashFlowKind.FEE, CashFlowKind.EXERCISE)
 MIN_VOL_OBSERVATIONS = 20
 PRICE_LOOKBACK_DAYS = 10  # a close older than this on the valuation date is not used
 
@@ -48,11 +50,13 @@ class ValuationInputError(Exception):
 class Context:
     as_of: date
     fx: FxTable
-    histories: dict[int, list[SecurityPrice]]
+    histories: dict[int, PriceHistory]
     marks: dict[int, ManualMark]
     costs: dict[int, Decimal]
     rate: float
     default_vol: float
+    quantities: dict[int, Decimal]  # held on the date, from the ledger, where it records quantities
+    not_held: set[int]  # positions not yet acquired, or entirely sold, on the date
 
 
 def _money(value: Decimal) -> Decimal:
@@ -64,7 +68,7 @@ def _fmt(value: Decimal | float, places: int = 2) -> str:
 
 
 def _latest_close(position: Position, ctx: Context) -> SecurityPrice:
-    history = ctx.histories.get(position.listing_id, [])
+    history = ctx.histories[position.listing_id].daily()
     usable = [p for p in history if ctx.as_of - timedelta(days=PRICE_LOOKBACK_DAYS) <= p.on <= ctx.as_of]
     if not usable:
         raise ValuationInputError(f"no close for {position.listing} within {PRICE_LOOKBACK_DAYS} days of {ctx.as_of}")
@@ -90,18 +94,22 @@ def _spot_in_terms_currency(position: Position, price: SecurityPrice, ctx: Conte
 
 def _volatility(position: Position, ctx: Context) -> tuple[float, str]:
     window_start = ctx.as_of - timedelta(days=settings.LODESTONE_VOLATILITY_WINDOW_DAYS)
-    closes = [float(p.close) for p in ctx.histories.get(position.listing_id, []) if window_start <= p.on <= ctx.as_of]
-    if len(closes) < MIN_VOL_OBSERVATIONS:
-        return ctx.default_vol, f"default {ctx.default_vol:.0%} (only {len(closes)} closes in the window)"
-    vol = annualised_volatility(closes)
-    return vol, f"{vol:.2%} from {len(closes)} daily closes since {window_start}"
+    source, rows = ctx.histories[position.listing_id].one_source(start=window_start, minimum=MIN_VOL_OBSERVATIONS)
+    if source is None:
+        return (
+            ctx.default_vol,
+            f"default {ctx.default_vol:.0%} (fewer than {MIN_VOL_OBSERVATIONS} closes of one source)",
+        )
+    vol = annualised_volatility([float(p.close) for p in rows])
+    return vol, f"{vol:.2%} from {len(rows)} daily closes ({source}) since {window_start}"
 
 
 def _value_common(position: Position, ctx: Context) -> dict:
     price = _latest_close(position, ctx)
     spot, inputs = _spot_in_terms_currency(position, price, ctx)
-    value = position.quantity * spot
-    formula = f"{_fmt(position.quantity, 0)} shares x {_fmt(spot, 4)} {position.currency_id} = {_fmt(value)}"
+    quantity = ctx.quantities.get(position.pk, position.quantity)
+    value = quantity * spot
+    formula = f"{_fmt(quantity, 0)} shares x {_fmt(spot, 4)} {position.currency_id} = {_fmt(value)}"
     return {
         "method": ValuationMethod.MARKET,
         "level": FairValueLevel.LEVEL_1,
@@ -115,7 +123,7 @@ def _value_common(position: Position, ctx: Context) -> dict:
 def _value_option(position: Position, ctx: Context) -> dict:
     price = _latest_close(position, ctx)
     spot, inputs = _spot_in_terms_currency(position, price, ctx)
-    shares = position.quantity * position.shares_per_warrant
+    shares = ctx.quantities.get(position.pk, position.quantity) * position.shares_per_warrant
     strike = position.strike
     if position.expires_on is not None and position.expires_on < ctx.as_of:
         return {
@@ -191,7 +199,7 @@ def _value_convertible(position: Position, ctx: Context) -> dict:
     if issued_on is None:
         raise ValuationInputError("the issue date (acquired on) is needed to accrete the stated value")
     result = convertible_value(
-        quantity=position.quantity,
+        quantity=ctx.quantities.get(position.pk, position.quantity),
         stated_value=position.stated_value,
         conversion_price=position.conversion_price,
         pik_rate_pct=position.pik_rate_pct,
@@ -214,9 +222,11 @@ def _value_convertible(position: Position, ctx: Context) -> dict:
     formula = (
         f"accreted stated value {_fmt(position.stated_value)} x (1 + {_fmt(position.pik_rate_pct or 0, 2)} %)^"
         f"{result.years_accrued:.2f} = {_fmt(result.accreted_stated_value)}; as converted "
-        f"{_fmt(position.quantity, 0)} x {_fmt(result.accreted_stated_value)} / {_fmt(position.conversion_price, 2)} "
+        f"{_fmt(ctx.quantities.get(position.pk, position.quantity), 0)} x {_fmt(result.accreted_stated_value)} / "
+        f"{_fmt(position.conversion_price, 2)} "
         f"x {_fmt(spot, 4)} = {_fmt(result.as_converted_value)}; liquidation preference "
-        f"{_fmt(position.quantity, 0)} x {_fmt(result.accreted_stated_value)} = {_fmt(result.liquidation_preference)}; "
+        f"{_fmt(ctx.quantities.get(position.pk, position.quantity), 0)} x {_fmt(result.accreted_stated_value)} = "
+        f"{_fmt(result.liquidation_preference)}; "
         f"carried: the greater, {_fmt(result.value)}"
     )
     return {
@@ -291,21 +301,51 @@ def valuation_context(*, as_of: date, positions: list[Position]) -> Context:
     marks: dict[int, ManualMark] = {}
     for mark in ManualMark.objects.filter(position__in=positions, as_of__lte=as_of).order_by("position_id", "as_of"):
         marks[mark.position_id] = mark  # the latest wins
-    paid = (CashFlowKind.INVESTMENT, CashFlowKind.FEE, CashFlowKind.EXERCISE)
-    costs = dict(
-        CashFlow.objects.filter(position__in=positions, occurred_on__lte=as_of, kind__in=paid)
-        .values("position_id")
-        .annotate(total=Sum("amount"))
-        .values_list("position_id", "total")
-    )
+    fx = FxTable(as_of)
+    by_pk = {p.pk: p for p in positions}
+    costs: dict[int, Decimal] = defaultdict(Decimal)
+    acquired: dict[int, Decimal] = defaultdict(Decimal)
+    sold: dict[int, Decimal] = defaultdict(Decimal)
+    flows = CashFlow.objects.filter(position__in=positions, occurred_on__lte=as_of).order_by("occurred_on", "pk")
+    history = FxHistory({f.currency_id for f in flows} | {p.currency_id for p in positions})
+    for flow in flows:
+        position = by_pk[flow.position_id]
+        if flow.kind in PAID:
+            # The cost in the position's currency, at the rate of the day the money was paid.
+            from_usd, to_usd = (
+                history.usd_per(flow.currency_id, flow.occurred_on),
+                history.usd_per(position.currency_id, flow.occurred_on),
+            )
+            if flow.currency_id == position.currency_id:
+                costs[flow.position_id] += flow.amount
+            elif from_usd is not None and to_usd is not None:
+                costs[flow.position_id] += flow.amount * from_usd / to_usd
+        if flow.quantity:
+            if flow.kind in ACQUIRING:
+                acquired[flow.position_id] += flow.quantity
+            elif flow.kind == CashFlowKind.SALE:
+                sold[flow.position_id] += flow.quantity
+    quantities: dict[int, Decimal] = {}
+    not_held: set[int] = set()
+    for position in positions:
+        if position.acquired_on and position.acquired_on > as_of:
+            not_held.add(position.pk)
+        elif position.pk in acquired or position.pk in sold:
+            held = acquired[position.pk] - sold[position.pk]
+            if held <= 0:
+                not_held.add(position.pk)
+            else:
+                quantities[position.pk] = held
     return Context(
         as_of=as_of,
-        fx=FxTable(as_of),
+        fx=fx,
         histories=histories,
         marks=marks,
-        costs=costs,
+        costs=dict(costs),
         rate=settings.LODESTONE_RISK_FREE_RATE,
         default_vol=settings.LODESTONE_DEFAULT_VOLATILITY,
+        quantities=quantities,
+        not_held=not_held,
     )
 
 
@@ -321,12 +361,18 @@ def valuations_compute(*, as_of: date, refresh_run_id: int | None = None) -> Ste
     ctx = valuation_context(as_of=as_of, positions=positions)
     rows = []
     for position in positions:
+        if position.pk in ctx.not_held:
+            continue  # not yet acquired, or sold, on this date: nothing to value
         result.total += 1
         try:
             figures = position_valuation(position, ctx)
         except ValuationInputError as exc:
             result.failed += 1
             result.error(str(position), str(exc), kind="missing_input")
+            continue
+        except (ValueError, ArithmeticError) as exc:  # bad terms of one position must not stop the others
+            result.failed += 1
+            result.error(str(position), f"cannot be valued: {type(exc).__name__}: {exc}", kind="error")
             continue
         usd_per = ctx.fx.usd_per(position.currency_id)
         if usd_per is None:
