@@ -51,9 +51,16 @@ def refresh_run_task(self, run_id: int) -> None:
     refresh_run_execute(run_id=run_id)
 
 
-@shared_task(ignore_result=True)
-def refresh_scheduled_task(kind: str) -> None:
-    """Beat entry point: request a run of ``kind`` and queue it; a refusal is recorded, not raised."""
+SCHEDULED_RETRY_SECONDS = 300
+
+
+@shared_task(bind=True, ignore_result=True, max_retries=12)
+def refresh_scheduled_task(self, kind: str) -> None:
+    """Beat entry point: request a run of ``kind`` and queue it.
+
+    While another run of the same lock is active (say the FX run before the evening pipeline),
+    the refusal is recorded and the request tried again every 5 minutes, for up to an hour.
+    """
     from portfolio.exceptions import RefreshRefusedError
     from portfolio.models import RefreshRun
     from portfolio.services.refresh import refresh_start
@@ -61,7 +68,8 @@ def refresh_scheduled_task(kind: str) -> None:
     try:
         refresh_start(kind=kind, trigger=RefreshRun.Trigger.SCHEDULE)
     except RefreshRefusedError as exc:
-        logger.info("Scheduled %s refresh not started: %s", kind, exc.message)
+        logger.info("Scheduled %s refresh not started yet: %s", kind, exc.message)
+        raise self.retry(countdown=SCHEDULED_RETRY_SECONDS, exc=exc) from exc
 
 
 @shared_task(ignore_result=True)

@@ -16,6 +16,8 @@ from portfolio.models import Company, FilingEvent, Milestone
 from .market_data import StepResult
 from .milestones import milestone_save
 
+RESCAN_DAYS = 3  # filings dated this many days before the previous check are looked at again
+
 
 def form_is_watched(form: str) -> bool:
     return any(fnmatch.fnmatchcase(form.upper(), pattern.upper()) for pattern in settings.LODESTONE_WATCHED_FORMS)
@@ -24,9 +26,11 @@ def form_is_watched(form: str) -> bool:
 def filings_refresh(*, as_of: date, refresh_run_id: int | None = None) -> StepResult:
     """Read EDGAR's submissions of every company with a CIK and record the new watched filings.
 
-    New means newer than the last accession seen for the company (on its first check, filed in
-    the last LODESTONE_FILINGS_FIRST_LOOKBACK_DAYS days). The accession number is unique, so a
-    filing is recorded exactly once however often this runs. Side effects: FilingEvent rows and
+    Each check looks at the filings of the last few days before the previous check (on a
+    company's first check, of the last LODESTONE_FILINGS_FIRST_LOOKBACK_DAYS days): accession
+    numbers carry their filer agent's prefix, so "newer than the last accession seen" cannot be
+    told from the number. The accession number is unique, so a filing is recorded exactly once
+    however often this runs and whatever order EDGAR lists it in. Side effects: FilingEvent rows and
     each company's last accession seen. Network calls go through the 10-a-second EDGAR gate.
     """
     result = StepResult("filings")
@@ -42,17 +46,19 @@ def filings_refresh(*, as_of: date, refresh_run_id: int | None = None) -> StepRe
             if exc.retryable:
                 result.transient_failures += 1
             continue
-        new = []
-        cutoff = as_of - timedelta(days=settings.LODESTONE_FILINGS_FIRST_LOOKBACK_DAYS)
-        for filing in filings:  # newest first
-            if filing.accession_number == company.edgar_last_accession:
-                break
-            if not company.edgar_last_accession and filing.filed_on < cutoff:
-                break
-            if form_is_watched(filing.form):
-                new.append(filing)
+        if company.edgar_checked_at:
+            cutoff = company.edgar_checked_at.date() - timedelta(days=RESCAN_DAYS)
+        else:
+            cutoff = as_of - timedelta(days=settings.LODESTONE_FILINGS_FIRST_LOOKBACK_DAYS)
+        candidates = [f for f in filings if f.filed_on >= cutoff and form_is_watched(f.form)]
+        known = set(
+            FilingEvent.objects.filter(accession_number__in=[f.accession_number for f in candidates]).values_list(
+                "accession_number", flat=True
+            )
+        )
+        new = [f for f in candidates if f.accession_number not in known]
         with transaction.atomic():
-            created = FilingEvent.objects.bulk_create(
+            FilingEvent.objects.bulk_create(
                 [
                     FilingEvent(
                         company=company,
@@ -74,7 +80,7 @@ def filings_refresh(*, as_of: date, refresh_run_id: int | None = None) -> StepRe
                 company.edgar_last_accession = filings[0].accession_number
             company.edgar_checked_at = timezone.now()
             company.save(update_fields=["edgar_last_accession", "edgar_checked_at", "updated_at"])
-        result.written += len(created)
+        result.written += len(new)
     return result
 
 

@@ -244,7 +244,13 @@ def commodity_prices_refresh(*, as_of: date, start: date | None = None) -> StepR
 # --- Prices ---------------------------------------------------------------------------------
 
 
-def prices_refresh(*, as_of: date, start: date | None = None, listing_ids: list[int] | None = None) -> StepResult:
+def prices_refresh(
+    *,
+    as_of: date,
+    start: date | None = None,
+    listing_ids: list[int] | None = None,
+    heartbeat: Callable[[], None] | None = None,
+) -> StepResult:
     """Fetch daily closes up to ``as_of`` for every listing that prices a position and store them.
 
     Listings are grouped by their first provider and fetched in batches; each batch is written in
@@ -315,6 +321,8 @@ def prices_refresh(*, as_of: date, start: date | None = None, listing_ids: list[
             )
             _update_listing_status(batch, statuses, as_of)
         result.written += len(rows)
+        if heartbeat:
+            heartbeat()
     return result
 
 

@@ -51,6 +51,9 @@ STEPS = {
     Kind.FILINGS: ["filings"],
 }
 FINISHED = (Status.SUCCEEDED, Status.PARTIAL, Status.FAILED, Status.REFUSED)
+#: A run started this many times without finishing is given up: a run that kills its worker
+#: (out of memory, a crash) would otherwise be redelivered for ever.
+MAX_ATTEMPTS = 6
 
 
 def default_as_of() -> date:
@@ -139,11 +142,17 @@ def _enqueue(run_id: int) -> None:
         ) from exc
 
 
+def _heartbeat(run_id: int) -> Callable[[], None]:
+    """Show the run is alive (its lock's TTL counts from the last sign of life)."""
+    return lambda: RefreshRun.objects.filter(pk=run_id).update(updated_at=timezone.now())
+
+
 def _plan(run: RefreshRun) -> list[tuple[str, Callable[[], StepResult]]]:
     """The steps of a run, in order, each a label and a call."""
+    beat = _heartbeat(run.pk)
     steps = {
         "fx": lambda: fx_refresh(as_of=run.as_of),
-        "prices": lambda: prices_refresh(as_of=run.as_of),
+        "prices": lambda: prices_refresh(as_of=run.as_of, heartbeat=beat),
         "commodities": lambda: commodity_prices_refresh(as_of=run.as_of),
         "valuations": lambda: valuations_compute(as_of=run.as_of, refresh_run_id=run.pk),
         "snapshot": lambda: portfolio_snapshot_record(as_of=run.as_of, refresh_run_id=run.pk),
@@ -156,7 +165,7 @@ def _plan(run: RefreshRun) -> list[tuple[str, Callable[[], StepResult]]]:
     start, end = date.fromisoformat(run.parameters["from"]), run.as_of
     plan: list[tuple[str, Callable[[], StepResult]]] = [
         ("fx", lambda: fx_refresh(as_of=end, start=start)),
-        ("prices", lambda: prices_refresh(as_of=end, start=start)),
+        ("prices", lambda: prices_refresh(as_of=end, start=start, heartbeat=beat)),
         ("commodities", lambda: commodity_prices_refresh(as_of=end, start=start)),
     ]
     day = start
@@ -200,6 +209,12 @@ def refresh_run_execute(
     run = RefreshRun.objects.get(pk=run_id)
     if run.status in FINISHED:
         return run
+    if run.attempts >= MAX_ATTEMPTS:
+        refresh_run_fail(run_id=run.pk, reason=f"given up after {run.attempts} attempts that did not finish")
+        run.refresh_from_db()
+        return run
+    run.attempts += 1
+    run.save(update_fields=["attempts", "updated_at"])
     steps = _plan(run)
     run.status = Status.RUNNING
     run.started_at = run.started_at or timezone.now()

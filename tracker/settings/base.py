@@ -165,6 +165,9 @@ STORAGES = {
 # https://docs.celeryq.dev/en/stable/django/first-steps-with-django.html
 
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
+# Redis redelivers a message not acknowledged within this many seconds; every time limit and
+# retry delay stays below it.
+VISIBILITY_TIMEOUT = 3600
 if CELERY_BROKER_URL.startswith("filesystem://"):
     # kombu's filesystem transport: messages are files under var/broker/, no server needed.
     _broker_dir = VAR_DIR / "broker"
@@ -179,7 +182,9 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
 else:
     # Redis redelivers a message that is not acknowledged within the visibility timeout; every
     # task's hard time limit stays below it (see CELERY_TASK_TIME_LIMIT).
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": VISIBILITY_TIMEOUT}
+    CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"visibility_timeout": VISIBILITY_TIMEOUT}
+    CELERY_VISIBILITY_TIMEOUT = VISIBILITY_TIMEOUT
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=None)
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_SERIALIZER = "json"
@@ -229,7 +234,21 @@ LODESTONE_MILESTONE_AT_RISK_DAYS = env.int("LODESTONE_MILESTONE_AT_RISK_DAYS", d
 LODESTONE_LONG_STOP_WARNING_DAYS = env.int("LODESTONE_LONG_STOP_WARNING_DAYS", default=30)
 LODESTONE_WATCHED_FORMS = env.list(
     "LODESTONE_WATCHED_FORMS",
-    default=["8-K", "8-K/A", "10-Q", "10-K", "10-K/A", "SC 13D", "SC 13D/A", "SC 13G", "SC 13G/A", "4", "424B*", "6-K"],
+    # Schedules 13D/G are filed as "SCHEDULE 13D" (and "/A") since EDGAR's December 2024 release.
+    default=[
+        "8-K",
+        "8-K/A",
+        "10-Q",
+        "10-K",
+        "10-K/A",
+        "SC 13D*",
+        "SC 13G*",
+        "SCHEDULE 13D*",
+        "SCHEDULE 13G*",
+        "4",
+        "424B*",
+        "6-K",
+    ],
 )
 # On a company's first check, only filings this recent are queued for review.
 LODESTONE_FILINGS_FIRST_LOOKBACK_DAYS = env.int("LODESTONE_FILINGS_FIRST_LOOKBACK_DAYS", default=30)
@@ -260,5 +279,7 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "INFO"},
+        # urllib3 logs whole request URLs at DEBUG, query strings (and API keys) included.
+        "urllib3": {"level": "WARNING"},
     },
 }

@@ -51,9 +51,10 @@ def _horizon(end: date) -> date:
 
 def simulated_close(symbol: str, on: date) -> Decimal | None:
     """The simulated close of ``symbol`` on ``on`` (None on weekends and before the epoch)."""
-    start_level = 2.0 + 58.0 * _uniform(symbol, "level")  # between 2 and 60
-    vol = 0.35 + 0.35 * _uniform(symbol, "vol")  # 35 % to 70 % a year, like small miners
-    level = _walk(symbol.upper(), start_level, vol, _horizon(on)).get(on)
+    key = symbol.upper()
+    start_level = 2.0 + 58.0 * _uniform(key, "level")  # between 2 and 60
+    vol = 0.35 + 0.35 * _uniform(key, "vol")  # 35 % to 70 % a year, like small miners
+    level = _walk(key, start_level, vol, _horizon(on)).get(on)
     return None if level is None else Decimal(f"{level:.4f}")
 
 

@@ -37,9 +37,17 @@ def test_refresh_task_acknowledges_late_and_is_requeued_if_its_worker_dies():
 
 
 def test_time_limits_are_below_the_visibility_timeout():
-    visibility = 3600  # the Redis transport options in base and production settings
+    """With Redis the timeout is set in all three places Celery reads it; every limit stays below it."""
+    from django.conf import settings
+
+    visibility = settings.VISIBILITY_TIMEOUT
+    if app.conf.broker_url.startswith("redis"):
+        assert app.conf.broker_transport_options["visibility_timeout"] == visibility
+        assert app.conf.result_backend_transport_options["visibility_timeout"] == visibility
+        assert app.conf.visibility_timeout == visibility
     assert refresh_run_task.soft_time_limit < refresh_run_task.time_limit < visibility
     assert refresh_run_task.retry_backoff_max < visibility
+    assert app.conf.task_time_limit < visibility
 
 
 def test_tasks_take_ids_not_objects():
@@ -130,3 +138,58 @@ def test_a_worker_runs_the_pipeline_through_the_broker_and_writes_to_the_databas
     assert finished.status == "succeeded", (finished.message, finished.errors[:3])
     assert m.Valuation.objects.filter(as_of=dt.date(2026, 11, 27)).count() == m.Position.objects.count()
     assert m.PortfolioSnapshot.objects.filter(as_of=dt.date(2026, 11, 27)).exists()
+
+
+@pytest.mark.django_db
+def test_a_transient_outage_makes_the_task_retry_and_an_error_fails_the_run(monkeypatch):
+    """Run through Celery's own retry machinery (apply runs the retries at once, without waiting)."""
+    from portfolio.services import refresh as refresh_service
+    from portfolio.services.refresh import refresh_request
+
+    run = refresh_request(kind="fx", trigger="command")
+
+    def outage():
+        raise TransientProviderError("fx", "every fx provider call failed; will retry")
+
+    monkeypatch.setattr(refresh_service, "_plan", lambda r: [("fx", outage)])
+    assert refresh_run_task.apply(args=[run.pk]).state == "FAILURE"
+    run.refresh_from_db()
+    assert run.attempts == refresh_run_task.max_retries + 1  # tried, then retried until the limit
+    assert run.status == "failed"
+    assert "will retry" in run.message
+
+    other = refresh_request(kind="fx", trigger="command")
+
+    def broken():
+        raise ValueError("bad terms")
+
+    monkeypatch.setattr(refresh_service, "_plan", lambda r: [("fx", broken)])
+    assert refresh_run_task.apply(args=[other.pk]).state == "FAILURE"
+    other.refresh_from_db()
+    assert other.attempts == 1  # not retried
+    assert other.status == "failed"
+    assert "ValueError: bad terms" in other.message
+
+
+@pytest.mark.django_db
+def test_a_run_that_keeps_killing_its_worker_is_given_up():
+    from portfolio.services.refresh import MAX_ATTEMPTS, refresh_request, refresh_run_execute
+
+    run = refresh_request(kind="fx", trigger="command")
+    m.RefreshRun.objects.filter(pk=run.pk).update(status="running", attempts=MAX_ATTEMPTS)
+    run = refresh_run_execute(run_id=run.pk)
+    assert run.status == "failed"
+    assert f"given up after {MAX_ATTEMPTS} attempts" in run.message
+
+
+@pytest.mark.django_db
+def test_a_scheduled_refresh_refused_by_a_running_one_is_tried_again_later():
+    from portfolio.services.refresh import refresh_request
+
+    refresh_request(kind="fx", trigger="schedule")
+    refresh_scheduled_task.apply(args=["pipeline"])  # apply runs the retries at once
+    refused = m.RefreshRun.objects.filter(kind="pipeline", status="refused").count()
+    assert refused == refresh_scheduled_task.max_retries + 1
+    from portfolio.tasks import SCHEDULED_RETRY_SECONDS
+
+    assert SCHEDULED_RETRY_SECONDS * refresh_scheduled_task.max_retries <= 3600
