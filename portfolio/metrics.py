@@ -34,6 +34,7 @@ from portfolio.models import (
     PriceFloor,
     Valuation,
 )
+from portfolio.ownership import position_new_shares
 from portfolio.pricing.returns import Flow, Period, moic, time_weighted_return, xirr
 
 DIMENSIONS = ("total", "deal", "agency", "company", "country", "commodity", "stage", "instrument")
@@ -218,7 +219,8 @@ def portfolio_metrics_by(
                         g.stale_valuations += 1
 
         for loan in loans:
-            if loan.starts_on and loan.starts_on > as_of:
+            # The drawn amount recorded today, for loans in their term on the date.
+            if (loan.starts_on and loan.starts_on > as_of) or (loan.matures_on and loan.matures_on < as_of):
                 continue
             usd_per = fx.usd_per(loan.currency_id, as_of)
             deal = deals[loan.deal_id]
@@ -241,6 +243,8 @@ def portfolio_metrics_by(
                     g.floor_liability += liability
                     g.simulated |= price is not None and price.is_simulated
 
+        if dimension == "company":
+            _attach_ownership(groups, positions, as_of)
         _attach_twr(groups, dimension, positions, projects, flows_by_position, fx, value_rows)
         return dict(sorted(groups.items()))
 
@@ -248,6 +252,24 @@ def portfolio_metrics_by(
     if "total" in results and not results["total"]:
         results["total"] = {"total": Figures()}  # an empty book still has (zero) totals
     return results
+
+
+def _attach_ownership(groups: dict[str, Figures], positions: list[Position], as_of: date) -> None:
+    """As-converted, fully diluted ownership of each company from the instruments held on the date:
+    shares held or obtainable / (shares outstanding + the new shares they would create), no higher
+    than the lowest ownership cap among them."""
+    by_company: dict[str, list[Position]] = defaultdict(list)
+    for position in positions:
+        if position.acquired_on is None or position.acquired_on <= as_of:
+            by_company[position.deal.company.name].append(position)
+    for name, held in by_company.items():
+        outstanding = held[0].deal.company.shares_outstanding
+        shares = [p.as_converted_shares for p in held if p.as_converted_shares is not None]
+        if not outstanding or not shares or name not in groups:
+            continue
+        pct = sum(shares) / (outstanding + sum(position_new_shares(p) for p in held)) * Decimal("100")
+        caps = [p.ownership_cap_pct for p in held if p.ownership_cap_pct is not None]
+        groups[name].ownership_pct = min([pct, *caps])
 
 
 def _floor_liability(floor: PriceFloor, price: CommodityPrice | None, fx: FxHistory, as_of: date) -> Decimal | None:

@@ -16,7 +16,6 @@ from portfolio.models import (
     MilestoneStatus,
     Position,
     Project,
-    ProjectStage,
     SecurityPrice,
 )
 
@@ -148,6 +147,20 @@ MILESTONE_STAGE = {
 }
 
 
+_LATE = ["construction", "commissioning", "ramp_up", "commercial_production", "care_and_maintenance", "closed"]
+#: Lifecycles by kind of project: a mine or refinery studies, permits and finances before it
+#: builds; a magnet, metal or recycling plant selects a site, pilots and then builds.
+STAGE_ORDERS = {
+    "mine": ["exploration", "pea", "pfs", "feasibility", "permitting", "financing", "fid", "pilot", *_LATE],
+    "plant": ["site_selection", "pilot", "feasibility", "permitting", "financing", "fid", *_LATE],
+}
+PLANT_KINDS = {"magnet", "metal_alloy", "recycling"}
+
+
+def stage_order(kind: str) -> list[str]:
+    return STAGE_ORDERS["plant" if kind in PLANT_KINDS else "mine"]
+
+
 @dataclass(frozen=True)
 class ProjectProgress:
     stage: str  # current stage: the furthest reached by an achieved milestone, or the recorded one
@@ -169,8 +182,10 @@ def project_progress(project: Project, milestones: list[Milestone], today: date)
     """Stage progress of a project from its milestones (pass them in: no query here)."""
     from portfolio.services.milestones import milestone_slippage_days
 
-    order = [choice for choice, _ in ProjectStage.choices]
-    reached = [MILESTONE_STAGE[m.kind] for m in milestones if m.achieved_on and m.kind in MILESTONE_STAGE]
+    order = stage_order(project.kind)
+    if project.stage not in order:
+        order = [*order, project.stage]
+    reached = [MILESTONE_STAGE[m.kind] for m in milestones if m.achieved_on and MILESTONE_STAGE.get(m.kind) in order]
     stage = project.stage
     if reached:
         furthest = max(reached, key=order.index)

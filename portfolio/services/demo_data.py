@@ -238,9 +238,15 @@ class _Loader:
 
     def position(self, deal: Deal, item: dict[str, Any], where: str) -> None:
         data = dict(item)
-        label, listing, cash_flows = _pop(data, "label", "listing", "cash_flows")
+        label, listing, cash_flows, gate = _pop(data, "label", "listing", "cash_flows", "gate_milestone")
         where = f"{where} position {label!r}"
         data["listing"] = self._ref(self.listings, listing, where) if listing else None
+        data["gate_milestone"] = None
+        if gate:
+            # The milestone of one of the deal company's projects that makes the instrument exercisable.
+            data["gate_milestone"] = Milestone.objects.filter(project__company=deal.company, title=gate).first()
+            if data["gate_milestone"] is None:
+                raise DemoDataError(f"{where}: {deal.company} has no project milestone titled {gate!r}")
         position, _ = self.put(Position, where, {"deal": deal, "label": label}, data)
         for flow in cash_flows or []:
             flow = dict(flow)

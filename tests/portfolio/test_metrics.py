@@ -102,3 +102,28 @@ def test_query_count_does_not_grow_with_the_book():
     with CaptureQueriesContext(connection) as large:
         portfolio_metrics(as_of=AS_OF, dimension="commodity")
     assert len(large.captured_queries) == len(small.captured_queries)
+
+
+def test_ownership_per_company_is_as_converted_and_fully_diluted():
+    """10M common + warrants over 25M on 100M outstanding: 35M / (100M + 25M) = 28 %."""
+    common = f.PositionFactory(quantity=D("10000000"))  # the company has 100M shares outstanding
+    f.PositionFactory(deal=common.deal, warrant=True, quantity=D("25000000"))
+    groups = portfolio_metrics(as_of=AS_OF, dimension="company")
+    assert groups[common.deal.company.name].ownership_pct == D("28")
+
+
+def test_a_plant_reaches_construction_after_its_site_is_chosen():
+    """Magnet plants follow their own lifecycle: site selection comes before construction, not after FID."""
+    from portfolio.selectors import project_progress
+
+    plant = f.ProjectFactory(kind="magnet", stage="site_selection")
+    site = f.MilestoneFactory(
+        project=plant, kind="site_selection", achieved_on=dt.date(2025, 11, 18), status="achieved"
+    )
+    progress = project_progress(plant, [site], AS_OF)
+    assert progress.stage == "site_selection"
+    assert progress.stage_index == 0
+    build = f.MilestoneFactory(
+        project=plant, kind="construction_start", achieved_on=dt.date(2026, 3, 1), status="achieved"
+    )
+    assert project_progress(plant, [site, build], AS_OF).stage == "construction"

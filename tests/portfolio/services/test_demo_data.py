@@ -176,3 +176,12 @@ def test_a_changed_forecast_is_recorded_as_a_revision_and_keeps_the_baseline(tmp
     assert milestone.forecast_end == dt.date(2028, 8, 31)
     assert milestone.baseline_end == dt.date(2027, 12, 31)
     assert list(milestone.revisions.values_list("forecast_text", flat=True)) == ["late 2027", "mid-2028"]
+
+
+def test_trilogy_warrants_wait_for_the_ambler_road():
+    """The warrant and the call are exercisable only after the road is built: gated, so contingent."""
+    demo_data_load()
+    gated = m.Position.objects.filter(deal__company__name="Trilogy Metals Inc.", gate_milestone__isnull=False)
+    assert {p.kind for p in gated} == {"warrant", "call_option"}
+    assert {p.gate_milestone.title for p in gated} == {"Ambler Access Road construction complete"}
+    assert all(p.is_contingent_on(dt.date(2026, 11, 27)) for p in gated)
