@@ -2,17 +2,23 @@
 
 from django.contrib import admin
 from django.contrib.auth.decorators import login_not_required
+from django.shortcuts import redirect
 from django.templatetags.static import static
 from django.urls import include, path
-from django.views.generic import RedirectView
 
 admin.site.site_header = "Lodestone administration"
 admin.site.site_title = "Lodestone"
 admin.site.index_title = "Portfolio data"
 
+
+@login_not_required
+def favicon(request):
+    """Browsers ask for /favicon.ico on pages that name no icon (the admin's)."""
+    return redirect(static("portfolio/favicon.svg"), permanent=True)
+
+
 urlpatterns = [
     path("admin/", admin.site.urls),
-    # Browsers ask for /favicon.ico on pages that name no icon (the admin's).
-    path("favicon.ico", login_not_required(RedirectView.as_view(url=static("portfolio/favicon.svg"), permanent=True))),
+    path("favicon.ico", favicon, name="favicon"),
     path("", include("portfolio.web.urls")),
 ]

@@ -114,3 +114,15 @@ def test_network_is_blocked_in_tests():
 
     with pytest.raises(SocketConnectBlockedError):
         socket.create_connection(("93.184.215.14", 80), timeout=1)
+
+
+def test_production_loads_its_urls_before_static_files_are_collected():
+    """Regression: nothing at import time may look up the static manifest, which production only
+    has after collectstatic."""
+    probe = "import django; django.setup(); from django.urls import reverse; print(reverse('favicon'))"
+    env = {**_environment_without_settings(), **PRODUCTION_ENV, "DJANGO_SETTINGS_MODULE": "tracker.settings.production"}
+    result = subprocess.run(  # noqa: S603 - fixed interpreter and arguments
+        [sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "/favicon.ico"
