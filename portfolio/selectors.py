@@ -195,7 +195,7 @@ def project_progress(project: Project, milestones: list[Milestone], today: date)
         (m for m in live if not m.achieved_on and m.forecast_end is not None),
         key=lambda m: (m.forecast_end, m.sequence),
     )
-    slippages = [s for s in (milestone_slippage_days(m) for m in live) if s is not None]
+    slippages = [s for s in (milestone_slippage_days(m, today) for m in live) if s is not None]
     final = max(live, key=lambda m: (m.sequence, m.forecast_end or date.min), default=None)
     return ProjectProgress(
         stage=stage,
@@ -206,7 +206,7 @@ def project_progress(project: Project, milestones: list[Milestone], today: date)
         next_milestone=pending[0] if pending else None,
         days_to_next=(pending[0].forecast_end - today).days if pending else None,
         worst_slippage_days=max(slippages) if slippages else None,
-        final_slippage_days=milestone_slippage_days(final) if final else None,
+        final_slippage_days=milestone_slippage_days(final, today) if final else None,
     )
 
 

@@ -100,11 +100,16 @@ def milestone_status_on(milestone: Milestone, today, *, at_risk_days: int) -> st
     return MilestoneStatus.ON_TRACK
 
 
-def milestone_slippage_days(milestone: Milestone) -> int | None:
-    """Days between the baseline's end and the forecast's (or the achievement's); positive is late."""
+def milestone_slippage_days(milestone: Milestone, today=None) -> int | None:
+    """Days between the baseline's end and the forecast's (or the achievement's); positive is late.
+
+    With ``today``, a milestone whose window has passed unachieved has slipped at least to today.
+    """
     current = milestone.achieved_on or milestone.forecast_end
     if milestone.baseline_end is None or current is None:
         return None
+    if today is not None and not milestone.achieved_on and milestone.status != MilestoneStatus.CANCELLED:
+        current = max(current, today)
     return (current - milestone.baseline_end).days
 
 

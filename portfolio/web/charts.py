@@ -10,9 +10,10 @@ def _ms(day: date) -> int:
     return int(datetime.combine(day, time(0), tzinfo=UTC).timestamp() * 1000)
 
 
-def stacked_series(days: list[date], series: dict[str, list[Decimal]]) -> dict:
+def stacked_series(days: list[date], series: dict[str, list[Decimal]], *, stacked: bool = True) -> dict:
     return {
         "type": "value",
+        "stacked": stacked,
         "labels": [d.isoformat() for d in days],
         "datasets": [{"label": key, "data": [float(v) for v in values]} for key, values in series.items()],
     }
@@ -23,12 +24,14 @@ def allocation(groups: dict) -> dict:
     return {"type": "allocation", "labels": [k for k, _ in items], "data": [v for _, v in items]}
 
 
-def price_series(prices: list[tuple[date, Decimal, str]]) -> dict:
-    by_day: dict[date, float] = {}
-    for day, close, _source in prices:
-        by_day.setdefault(day, float(close))
-    days = sorted(by_day)
-    return {"type": "price", "labels": [d.isoformat() for d in days], "data": [by_day[d] for d in days]}
+def price_series(prices) -> dict:
+    """Daily closes (already one per day, by source preference) for the price chart."""
+    return {
+        "type": "price",
+        "labels": [p.on.isoformat() for p in prices],
+        "data": [float(p.close) for p in prices],
+        "simulated": any(p.is_simulated for p in prices),
+    }
 
 
 def milestone_timeline(milestones) -> dict:

@@ -17,7 +17,7 @@ from portfolio.models import CashFlow, Milestone, Position
 from portfolio.services.milestones import milestone_slippage_days
 
 from .params import AsOfForm, as_of_from
-from .selectors import default_as_of, latest_valuations, milestones_late
+from .selectors import default_as_of, freshness, latest_valuations, milestones_late
 
 FORMATS = {
     "csv": "text/csv; charset=utf-8",
@@ -25,9 +25,20 @@ FORMATS = {
 }
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value):
+    """Text that a spreadsheet would read as a formula is prefixed with a quote (no injection)."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def _respond(name: str, fmt: str, headers: list[str], rows: list[list]) -> HttpResponse:
     if fmt not in FORMATS:
         raise Http404("Exports come as csv or xlsx.")
+    rows = [[_cell(v) for v in row] for row in rows]
     if fmt == "csv":
         buffer = io.StringIO()
         writer = csv.writer(buffer)
@@ -58,7 +69,7 @@ def positions_export(request: HttpRequest, fmt: str) -> HttpResponse:
     headers = [
         "deal", "agency", "company", "instrument", "kind", "listing", "currency", "quantity", "strike", "expires_on",
         "as_converted_shares", "valued_on", "method", "fair_value_level", "value_local", "value_usd", "contingent",
-        "simulated", "evidence",
+        "simulated", "evidence", "formula",
     ]  # fmt: skip
     rows = []
     for p in positions:
@@ -68,7 +79,7 @@ def positions_export(request: HttpRequest, fmt: str) -> HttpResponse:
             str(p.listing) if p.listing_id else p.underlying, p.currency_id, p.quantity, p.strike, p.expires_on,
             p.as_converted_shares, v.as_of if v else None, v.method if v else None, v.fair_value_level if v else None,
             v.value_local if v else None, v.value_usd if v else None, v.is_contingent if v else None,
-            v.is_simulated if v else None, p.evidence,
+            v.is_simulated if v else None, p.evidence, v.formula if v else None,
         ])  # fmt: skip
     return _respond("positions", fmt, headers, rows)
 
@@ -118,14 +129,19 @@ def report(request: HttpRequest) -> HttpResponse:
     form = AsOfForm(request.GET or None)
     as_of: date = as_of_from(form, default_as_of())
     by = portfolio_metrics_by(as_of=as_of, dimensions=["total", "agency", "instrument"])
+    total = by["total"].get("total")
+    instruments = {k: g for k, g in by["instrument"].items() if k not in ("loan", "price_floor")}
     return render(
         request,
         "portfolio/web/report.html",
         {
+            "form": form,
             "as_of": as_of,
-            "total": by["total"].get("total"),
-            "by_agency": by["agency"],
-            "by_instrument": by["instrument"],
+            "total": total,
+            "xirr": total.xirr(as_of) if total else None,
+            "by_agency": {k: (g, g.xirr(as_of)) for k, g in by["agency"].items()},
+            "by_instrument": instruments,
             "late": milestones_late()[:10],
+            **freshness(as_of),
         },
     )

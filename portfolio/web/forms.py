@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from django import forms
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 
-from portfolio.models import Agency, Commodity, DealStatus, MilestoneKind, MilestoneStatus
+from portfolio.models import Agency, Commodity, Deal, DealStatus, MilestoneKind, MilestoneStatus
 
 SORTS = {
     "announced": ("-announced_on", "Announced (newest first)"),
@@ -47,11 +47,14 @@ class DealFilterForm(forms.Form):
         if data.get("status"):
             queryset = queryset.filter(status=data["status"])
         if data.get("commodity"):
-            queryset = queryset.filter(projects__commodities=data["commodity"]).distinct()
+            with_commodity = Deal.projects.through.objects.filter(project__commodities=data["commodity"])
+            queryset = queryset.filter(pk__in=with_commodity.values("deal_id"))
         if data.get("country"):
             queryset = queryset.filter(company__country=data["country"].upper())
         order = SORTS.get(data.get("sort") or "announced")[0]
-        return queryset.order_by(order, "reference")
+        field = order.lstrip("-")
+        expression = F(field).desc(nulls_last=True) if order.startswith("-") else F(field).asc(nulls_last=True)
+        return queryset.order_by(expression, "reference")
 
 
 class MilestoneFilterForm(forms.Form):

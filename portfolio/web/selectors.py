@@ -44,21 +44,22 @@ def latest_valuations(positions: list[Position], as_of: date) -> dict[int, Valua
 
 
 def deal_list(*, as_of: date) -> QuerySet[Deal]:
-    """Deals with agency and company, annotated with their USD value at the latest valuation date
-    on or before ``as_of``."""
+    """Deals with agency and company, annotated with their USD value: the sum of each position's
+    latest valuation on or before ``as_of`` (one query; filtering it adds no row)."""
+    latest_value = (
+        Valuation.objects.filter(position=OuterRef("pk"), as_of__lte=as_of).order_by("-as_of").values("value_usd")[:1]
+    )
+    per_deal = (
+        Position.objects.filter(deal=OuterRef("pk"))
+        .annotate(latest=Subquery(latest_value))
+        .values("deal")
+        .annotate(total=Sum("latest"))
+        .values("total")
+    )
     return (
         Deal.objects.select_related("agency", "company")
         .order_by("-announced_on", "reference")
-        .annotate(
-            value_usd=Sum(
-                "positions__valuations__value_usd",
-                filter=Q(
-                    positions__valuations__as_of=Subquery(
-                        Valuation.objects.filter(as_of__lte=as_of).order_by("-as_of").values("as_of")[:1]
-                    )
-                ),
-            )
-        )
+        .annotate(value_usd=Subquery(per_deal))
     )
 
 
@@ -98,9 +99,15 @@ def milestones_due(today: date, *, days: int = 90) -> list[Milestone]:
     )
 
 
-def milestones_late() -> list[Milestone]:
+def milestones_late(today: date | None = None) -> list[Milestone]:
+    """Milestones whose window has passed unachieved (whether or not the daily job has run since)."""
+    from django.utils import timezone
+
+    today = today or timezone.now().date()
     return list(
-        Milestone.objects.filter(status=MilestoneStatus.LATE)
+        Milestone.objects.filter(Q(status=MilestoneStatus.LATE) | Q(achieved_on=None, forecast_end__lt=today))
+        .exclude(status=MilestoneStatus.CANCELLED)
+        .exclude(achieved_on__isnull=False)
         .select_related("project__company", "deal")
         .order_by("forecast_end")
     )

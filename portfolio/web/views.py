@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required, permission_required
 from django.contrib.auth.views import LoginView
@@ -23,10 +24,9 @@ from portfolio.models import (
     Milestone,
     Project,
     RefreshRun,
-    SecurityPrice,
 )
 from portfolio.ownership import position_ownership_pct
-from portfolio.selectors import project_progress
+from portfolio.selectors import price_histories, project_progress
 from portfolio.services.milestones import milestone_slippage_days
 from portfolio.services.refresh import refresh_start
 
@@ -47,6 +47,12 @@ from .selectors import (
 )
 
 ALLOCATION_DIMENSIONS = ["commodity", "agency", "country", "stage", "instrument"]
+
+
+def charts_simulated(by: dict) -> bool:
+    return any(g.simulated for g in by.get("total", {}).values())
+
+
 PAGE_SIZE = 25
 
 
@@ -71,13 +77,15 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "total": total,
         "allocations": {dim: by[dim] for dim in ALLOCATION_DIMENSIONS},
         "charts": {
-            "value": charts.stacked_series(days, series),
+            # A deal counts under each of its commodities: those series overlap, so they are not stacked.
+            "value": charts.stacked_series(days, series, stacked=breakdown != "commodity"),
             **{f"allocation_{dim}": charts.allocation(by[dim]) for dim in ALLOCATION_DIMENSIONS},
         },
         "breakdown": breakdown,
         "xirr": total.xirr(as_of) if total else None,
         "due": milestones_due(as_of),
         "late": milestones_late(),
+        "simulated_chart": charts_simulated(by),
         "filings": filings,
         "filings_count": filings_count,
         **freshness(as_of),
@@ -104,7 +112,8 @@ def deal(request: HttpRequest, reference: str) -> HttpResponse:
         raise Http404("No deal with that reference.") from None
     form = AsOfForm(request.GET or None)
     as_of = as_of_from(form, default_as_of())
-    positions = list(item.positions.all())
+    # Only what was held on the date: instruments acquired later are not part of the deal yet.
+    positions = [p for p in item.positions.all() if p.acquired_on is None or p.acquired_on <= as_of]
     valuations = latest_valuations(positions, as_of)
     rows = [
         {
@@ -140,12 +149,14 @@ def company(request: HttpRequest, pk: int) -> HttpResponse:
     listing = next((x for x in listings if x.is_primary), None) or next(iter(listings), None)
     prices = []
     if listing is not None:
-        since = timezone.now().date() - timedelta(days=365)
-        prices = list(
-            SecurityPrice.objects.filter(listing=listing, on__gte=since)
-            .order_by("on", "source")
-            .values_list("on", "close", "source")
+        today = timezone.now().date()
+        history = price_histories(
+            [listing],
+            start=today - timedelta(days=365),
+            end=today,
+            default_order=list(settings.LODESTONE_PRICE_PROVIDERS),
         )
+        prices = history[listing.pk].daily()
     deals_of = Deal.objects.filter(company=item).select_related("agency")
     return render(
         request,
@@ -161,7 +172,7 @@ def project(request: HttpRequest, pk: int) -> HttpResponse:
     )
     milestones = list(Milestone.objects.filter(project=item).order_by("sequence", "forecast_end"))
     today = timezone.now().date()
-    rows = [{"milestone": m, "slippage": milestone_slippage_days(m)} for m in milestones]
+    rows = [{"milestone": m, "slippage": milestone_slippage_days(m, today)} for m in milestones]
     return render(
         request,
         "portfolio/web/project.html",
@@ -199,8 +210,9 @@ def milestones(request: HttpRequest) -> HttpResponse:
         queryset = form.filter(queryset)
     queryset = queryset.order_by("status_rank", "forecast_end", "title")
     page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+    today = timezone.now().date()
     for milestone in page:
-        milestone.slippage = milestone_slippage_days(milestone)
+        milestone.slippage = milestone_slippage_days(milestone, today)
     return render(request, "portfolio/web/milestones.html", {"form": form, "page": page})
 
 

@@ -24,8 +24,13 @@ PASSWORD = "a long password for the browser"
 
 @pytest.fixture
 def demo(transactional_db):
+    """The demo data with a week of valuations and today's milestone statuses."""
     demo_data_load()
-    run = refresh_request(kind="pipeline", trigger="command", as_of=dt.date(2026, 11, 27))
+    run = refresh_request(
+        kind="backfill", trigger="command", as_of=dt.date(2026, 11, 27), parameters={"from": "2026-11-20"}
+    )
+    refresh_run_execute(run_id=run.pk)
+    run = refresh_request(kind="milestones", trigger="command")
     refresh_run_execute(run_id=run.pk)
 
 
@@ -51,8 +56,12 @@ def test_analyst_reads_the_dashboard_a_deal_and_filters_and_exports(page, demo, 
     assert page.get_by_text("Current value").is_visible()
     assert page.get_by_text("SIMULATED prices").first.is_visible()
     page.wait_for_selector("canvas[data-chart='value'][data-drawn='true']")
-    points = page.evaluate("document.querySelector(\"canvas[data-chart='value']\").chart.data.datasets.length")
-    assert points > 0
+    chart = page.evaluate(
+        "(() => { const c = document.querySelector(\"canvas[data-chart='value']\").chart;"
+        " return {labels: c.data.labels.length, total: c.data.datasets.reduce((s, d) => s + d.data[0], 0)}; })()"
+    )
+    assert chart["labels"] == 6  # the weekdays 2026-11-20 to 2026-11-27
+    assert chart["total"] > 0
     assert page.locator("canvas[data-drawn='true']").count() == 6
     screenshot(page, "dashboard")
 
@@ -84,6 +93,12 @@ def test_analyst_reads_the_dashboard_a_deal_and_filters_and_exports(page, demo, 
         m.Deal.objects.filter(positions__isnull=False).values_list("reference", flat=True)
     )
 
+    # the company page draws the price history
+    page.goto(f"/companies/{m.Company.objects.get(name='MP Materials Corp.').pk}/")
+    page.wait_for_selector("canvas[data-chart='price'][data-drawn='true']")
+    assert page.get_by_text("SIMULATED").first.is_visible()
+    screenshot(page, "company")
+
     # the other pages render without errors
     for url in (
         "/milestones/",
@@ -95,6 +110,8 @@ def test_analyst_reads_the_dashboard_a_deal_and_filters_and_exports(page, demo, 
         page.wait_for_load_state("networkidle")
         screenshot(page, url.strip("/").replace("/", "-"))
     page.wait_for_selector("canvas[data-chart='timeline'][data-drawn='true']")
+    axis_start = page.evaluate("document.querySelector(\"canvas[data-chart='timeline']\").chart.scales.x.min")
+    assert axis_start > 1_500_000_000_000  # the axis starts near the milestones (after 2017), not at 1970
 
 
 def test_analyst_starts_a_refresh_and_watches_it_finish(page, demo):

@@ -17,12 +17,12 @@
       data: {
         labels: spec.labels,
         datasets: spec.datasets.map(function (set, i) {
-          return { label: set.label, data: set.data, fill: true, pointRadius: spec.labels.length < 3 ? 4 : 0, borderWidth: 1.5,
+          return { label: set.label, data: set.data, fill: spec.stacked !== false, pointRadius: spec.labels.length < 3 ? 4 : 0, borderWidth: 1.5,
                    borderColor: palette[i % palette.length], backgroundColor: palette[i % palette.length] + "55" };
         }),
       },
       options: { animation: false, interaction: { mode: "index", intersect: false },
-                 scales: { y: { stacked: true, ticks: { callback: function (v) { return money.format(v); } } } },
+                 scales: { y: { stacked: spec.stacked !== false, ticks: { callback: function (v) { return money.format(v); } } } },
                  plugins: { tooltip: { callbacks: { label: function (c) { return c.dataset.label + ": " + money.format(c.parsed.y); } } } } },
     });
   }
@@ -46,6 +46,14 @@
 
   function timeline(canvas, spec) {
     var labels = spec.rows.map(function (r) { return r.label; });
+    var stamps = [];
+    spec.rows.forEach(function (r) {
+      [r.baseline, r.forecast].forEach(function (w) { if (w) { stamps.push(w[0], w[1]); } });
+      if (r.achieved) { stamps.push(r.achieved); }
+    });
+    var month = 30 * 86400000;
+    var low = stamps.length ? Math.min.apply(null, stamps) - month : undefined;
+    var high = stamps.length ? Math.max.apply(null, stamps) + month : undefined;
     return new Chart(canvas, {
       type: "bar",
       data: {
@@ -53,11 +61,12 @@
         datasets: [
           { label: "Baseline window", data: spec.rows.map(function (r) { return r.baseline; }), backgroundColor: "#9fb3c8" },
           { label: "Forecast window", data: spec.rows.map(function (r) { return r.forecast; }), backgroundColor: "#0b5cad" },
-          { label: "Achieved", data: spec.rows.map(function (r) { return r.achieved ? [r.achieved, r.achieved + 4 * 86400000] : null; }), backgroundColor: "#1a6b34" },
+          { label: "Achieved", data: spec.rows.map(function (r) { return r.achieved ? [r.achieved, r.achieved + 10 * 86400000] : null; }), backgroundColor: "#1a6b34" },
         ],
       },
       options: { animation: false, indexAxis: "y",
-                 scales: { x: { type: "linear", ticks: { callback: function (v) { return day.format(new Date(v)); } } } },
+                 scales: { x: { type: "linear", beginAtZero: false, min: low, max: high,
+                                ticks: { callback: function (v) { return day.format(new Date(v)); } } } },
                  plugins: { tooltip: { callbacks: { label: function (c) {
                    var range = c.raw; return c.dataset.label + ": " + day.format(new Date(range[0])) + " to " + day.format(new Date(range[1]));
                  } } } } },

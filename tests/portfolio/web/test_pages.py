@@ -246,3 +246,76 @@ def test_query_count_is_the_same_with_1_and_30_deals(viewer_client, url_name):
     for _ in range(29):
         _deal(agency=first.agency, company=first.company)
     assert count() == with_one
+
+
+def test_a_deals_value_sums_each_positions_latest_valuation(viewer_client):
+    """One position valued on the day, another only the day before: the deal is worth both, and
+    filtering by commodity (two projects with it) does not count anything twice."""
+    deal = _deal(title="Two-position deal")
+    second = f.PositionFactory(deal=deal, quantity=Decimal("10"))
+    f.ValuationFactory(
+        position=second, as_of=AS_OF - dt.timedelta(days=1), value_local=Decimal("500"), value_usd=Decimal("500")
+    )
+    other_project = f.ProjectFactory(company=deal.company)
+    other_project.commodities.add(m.Commodity.objects.get(code="ndpr-oxide"))
+    deal.projects.add(other_project)
+    for params in ({}, {"commodity": "ndpr-oxide"}):
+        page = viewer_client.get(reverse("deals"), params).content.decode()
+        assert "US$10,500" in page, params
+
+
+def test_deals_sorted_by_value_put_unvalued_deals_last(viewer_client):
+    _deal(title="Valued deal")
+    f.DealFactory(title="Unvalued deal")
+    page = viewer_client.get(reverse("deals"), {"sort": "value"}).content.decode()
+    assert page.index("Valued deal") < page.index("Unvalued deal")
+
+
+def test_text_that_a_spreadsheet_would_run_is_neutralised(viewer_client):
+    deal = _deal()
+    flow = m.CashFlow.objects.get(position__deal=deal)
+    flow.memo = '=HYPERLINK("http://example.com","click")'
+    flow.save()
+    body = viewer_client.get(reverse("export-cash-flows", args=["csv"])).content.decode()
+    assert "'=HYPERLINK" in body
+    assert ",=HYPERLINK" not in body
+
+
+def test_the_milestones_board_says_when_a_filter_is_not_understood(viewer_client):
+    page = viewer_client.get(reverse("milestones"), {"status": "bogus"}).content.decode()
+    assert "Select a valid choice" in page
+
+
+def test_a_milestone_past_its_window_is_late_on_the_dashboard_before_the_daily_job(viewer_client):
+    _deal()
+    overdue = f.MilestoneFactory(
+        title="Power line live",
+        forecast_text="Q2 2026",
+        forecast_start=dt.date(2026, 4, 1),
+        forecast_end=dt.date(2026, 6, 30),
+        baseline_start=dt.date(2026, 4, 1),
+        baseline_end=dt.date(2026, 6, 30),
+        status="on_track",
+    )
+    page = viewer_client.get(reverse("dashboard")).content.decode()
+    late_section = page[page.index("Late milestones") :]
+    assert "Power line live" in late_section
+    board = viewer_client.get(reverse("milestones")).content.decode()
+    assert "+" in board[board.index("Power line live") :]  # slipped to today, not 0 days
+    assert overdue.status == "on_track"
+
+
+def test_the_dashboard_says_how_many_positions_are_valued_on_a_past_date(viewer_client):
+    deal = _deal()
+    f.PositionFactory(deal=deal)  # never valued
+    page = viewer_client.get(reverse("dashboard"), {"as_of": str(AS_OF)}).content.decode()
+    assert "1 of 2 positions have a valuation on or before this date" in page
+
+
+def test_the_report_shows_returns_and_freshness(viewer_client):
+    _deal()
+    f.RefreshRunFactory(status="succeeded")
+    page = viewer_client.get(reverse("report")).content.decode()
+    assert "XIRR" in page
+    assert "Time-weighted return" in page
+    assert "Last refresh #" in page
