@@ -71,6 +71,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     total = by["total"].get("total")
     days, series = value_over_time(start=as_of - timedelta(days=365), end=as_of, dimension=breakdown)
     filings, filings_count = unreviewed_filings()
+    value_rows = [(day, [values[i] for values in series.values()]) for i, day in enumerate(days)]
     context = {
         "form": form,
         "as_of": as_of,
@@ -82,6 +83,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             **{f"allocation_{dim}": charts.allocation(by[dim]) for dim in ALLOCATION_DIMENSIONS},
         },
         "breakdown": breakdown,
+        "value_rows": value_rows,
         "xirr": total.xirr(as_of) if total else None,
         "due": milestones_due(as_of),
         "late": milestones_late(),
