@@ -218,6 +218,7 @@ def test_exports_contain_the_rows(viewer_client):
         "agency",
         "milestones",
         "refresh-runs",
+        "refresh-run",
         "report",
         "export-positions",
         "export-cash-flows",
@@ -234,6 +235,7 @@ def test_query_count_is_the_same_with_1_and_30_deals(viewer_client, url_name):
         "export-positions": ["csv"],
         "export-cash-flows": ["csv"],
         "export-milestones": ["xlsx"],
+        "refresh-run": [f.RefreshRunFactory().pk],
     }.get(url_name, [])
     url = reverse(url_name, args=args)
 
@@ -245,6 +247,17 @@ def test_query_count_is_the_same_with_1_and_30_deals(viewer_client, url_name):
     with_one = count()
     for _ in range(29):
         _deal(agency=first.agency, company=first.company)
+    # and more of everything the detail pages list, on the first deal and its project
+    project = first.projects.first()
+    for i in range(5):
+        position = f.PositionFactory(deal=first, warrant=True)
+        f.ValuationFactory(position=position, as_of=AS_OF)
+        f.CashFlowFactory(position=position, occurred_on=dt.date(2026, 1, 1) + dt.timedelta(days=i))
+        f.LoanFactory(deal=first)
+        f.MilestoneFactory(project=project)
+        f.DealDocumentFactory(deal=first)
+        f.RefreshRunFactory()
+        f.FilingEventFactory()
     assert count() == with_one
 
 
