@@ -5,6 +5,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.shortcuts import redirect
 from django.templatetags.static import static
 from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
 admin.site.site_header = "Lodestone administration"
 admin.site.site_title = "Lodestone"
@@ -19,6 +20,10 @@ def favicon(request):
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("api/v1/", include("portfolio.api.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
+    path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
     path("favicon.ico", favicon, name="favicon"),
     path("", include("portfolio.web.urls")),
 ]

@@ -1,0 +1,215 @@
+"""Read endpoints for every resource: explicit fields, related rows selected, filters, search, order.
+
+Writes go through the services (next to these, in ``writes.py``), so the rules and the audit
+history are the same as in the admin.
+"""
+
+from __future__ import annotations
+
+from rest_framework import serializers, viewsets
+
+from portfolio import models as m
+
+# (model, fields, select_related, prefetch_related, filterset_fields, search_fields, ordering_fields)
+RESOURCES = {
+    "agencies": (
+        m.Agency,
+        ["id", "short_name", "name", "country", "parent", "website", "evidence", "source_url", "source_published_on"],
+        ["parent"],
+        [],
+        ["country", "evidence"],
+        ["short_name", "name", "aliases__alias"],
+        ["short_name", "name"],
+    ),
+    "companies": (
+        m.Company,
+        ["id", "name", "country", "is_public", "cik", "website", "description", "shares_outstanding",
+         "shares_outstanding_as_of", "evidence", "source_url", "source_published_on"],
+        [],
+        [],
+        ["country", "is_public", "cik"],
+        ["name", "cik"],
+        ["name"],
+    ),
+    "listings": (
+        m.Listing,
+        ["id", "company", "ticker", "exchange", "currency", "is_primary", "is_active", "price_status",
+         "price_status_note", "last_price_on"],
+        [],
+        [],
+        ["company", "exchange", "currency", "is_primary", "price_status"],
+        ["ticker"],
+        ["ticker", "last_price_on"],
+    ),
+    "projects": (
+        m.Project,
+        ["id", "company", "name", "kind", "country", "region", "locality", "commodities", "stage", "capacity",
+         "capacity_unit", "description", "evidence", "source_url", "source_published_on"],
+        [],
+        ["commodities"],
+        ["company", "kind", "country", "stage"],
+        ["name", "company__name"],
+        ["name"],
+    ),
+    "deals": (
+        m.Deal,
+        ["id", "reference", "title", "agency", "company", "projects", "status", "announced_on", "signed_on",
+         "closed_on", "long_stop_on", "long_stop_passed", "summary", "conditions", "evidence", "source_url",
+         "source_published_on"],
+        [],
+        ["projects"],
+        ["agency", "company", "status", "long_stop_passed", "evidence"],
+        ["reference", "title", "company__name"],
+        ["announced_on", "reference", "title"],
+    ),
+    "positions": (
+        m.Position,
+        ["id", "deal", "kind", "label", "listing", "underlying", "currency", "quantity", "acquired_on", "strike",
+         "shares_per_warrant", "expires_on", "exercisable_from", "exercisability_condition", "gate_milestone",
+         "condition_met_on", "exercise_probability_pct", "counterparty", "stated_value", "conversion_price",
+         "pik_rate_pct", "ownership_cap_pct", "notes", "evidence", "source_url", "source_published_on"],
+        [],
+        [],
+        ["deal", "kind", "listing", "currency", "evidence"],
+        ["label", "deal__reference"],
+        ["label", "acquired_on"],
+    ),
+    "cash-flows": (
+        m.CashFlow,
+        ["id", "position", "kind", "occurred_on", "amount", "currency", "quantity", "memo", "evidence",
+         "source_url", "source_published_on"],
+        [],
+        [],
+        ["position", "position__deal", "kind", "currency"],
+        ["memo"],
+        ["occurred_on", "amount"],
+    ),
+    "loans": (
+        m.Loan,
+        ["id", "deal", "label", "status", "currency", "principal", "drawn", "benchmark", "spread_bps",
+         "fixed_rate_pct", "term_years", "starts_on", "matures_on", "is_secured", "gate_milestone",
+         "condition_met_on", "notes", "evidence", "source_url", "source_published_on"],
+        [],
+        [],
+        ["deal", "status", "currency"],
+        ["label"],
+        ["principal", "label"],
+    ),
+    "price-floors": (
+        m.PriceFloor,
+        ["id", "deal", "commodity", "currency", "floor_price", "covered_volume", "upside_share_pct", "starts_on",
+         "ends_on", "notes", "evidence", "source_url", "source_published_on"],
+        [],
+        [],
+        ["deal", "commodity"],
+        [],
+        ["floor_price"],
+    ),
+    "offtakes": (
+        m.Offtake,
+        ["id", "deal", "product", "commodity", "buyer", "volume", "volume_unit", "share_of_output_pct",
+         "pricing_formula", "starts_on", "ends_on", "evidence", "source_url", "source_published_on"],
+        [],
+        [],
+        ["deal", "commodity"],
+        ["product", "buyer"],
+        ["product"],
+    ),
+    "grants": (
+        m.Grant,
+        ["id", "deal", "program", "currency", "amount", "awarded_on", "notes", "evidence", "source_url",
+         "source_published_on"],
+        [],
+        [],
+        ["deal", "currency"],
+        ["program"],
+        ["amount"],
+    ),
+    "prices": (
+        m.SecurityPrice,
+        ["id", "listing", "on", "source", "close", "open", "high", "low", "volume", "fetched_at"],
+        [],
+        [],
+        {"listing": ["exact"], "source": ["exact"], "on": ["exact", "gte", "lte"]},
+        [],
+        ["on"],
+    ),
+    "fx-rates": (
+        m.FxRate,
+        ["id", "base", "quote", "on", "source", "rate", "fetched_at"],
+        [],
+        [],
+        {"base": ["exact"], "quote": ["exact"], "source": ["exact"], "on": ["exact", "gte", "lte"]},
+        [],
+        ["on"],
+    ),
+    "valuations": (
+        m.Valuation,
+        ["id", "position", "as_of", "method", "fair_value_level", "inputs", "formula", "currency", "value_local",
+         "fx_rate_to_usd", "value_usd", "is_contingent", "is_simulated", "refresh_run"],
+        [],
+        [],
+        {"position": ["exact"], "position__deal": ["exact"], "method": ["exact"], "as_of": ["exact", "gte", "lte"]},
+        [],
+        ["as_of", "value_usd"],
+    ),
+    "milestones": (
+        m.Milestone,
+        ["id", "project", "deal", "kind", "title", "sequence", "baseline_text", "baseline_start", "baseline_end",
+         "forecast_text", "forecast_start", "forecast_end", "forecast_precision", "achieved_on", "status",
+         "needs_review", "notes", "evidence", "source_url", "source_published_on"],
+        [],
+        [],
+        ["project", "deal", "kind", "status", "needs_review"],
+        ["title", "forecast_text"],
+        ["forecast_end", "sequence"],
+    ),
+    "milestone-revisions": (
+        m.MilestoneRevision,
+        ["id", "milestone", "forecast_text", "forecast_start", "forecast_end", "forecast_precision", "source_url",
+         "source_published_on", "recorded_by", "note", "created_at"],
+        [],
+        [],
+        ["milestone"],
+        [],
+        ["created_at"],
+    ),
+    "filing-events": (
+        m.FilingEvent,
+        ["id", "company", "accession_number", "form", "items", "filed_on", "report_date", "accepted_at",
+         "primary_document", "description", "url", "review_status", "reviewed_by", "reviewed_at", "milestone"],
+        [],
+        [],
+        {"company": ["exact"], "form": ["exact"], "review_status": ["exact"], "filed_on": ["gte", "lte"]},
+        ["accession_number", "description"],
+        ["filed_on"],
+    ),
+}  # fmt: skip
+
+
+def _serializer(model, fields: list[str]) -> type[serializers.ModelSerializer]:
+    meta = type("Meta", (), {"model": model, "fields": fields, "read_only_fields": fields})
+    return type(f"{model.__name__}Serializer", (serializers.ModelSerializer,), {"Meta": meta})
+
+
+def _viewset(model, fields, select, prefetch, filters, search, ordering) -> type[viewsets.ReadOnlyModelViewSet]:
+    queryset = model._default_manager.all()
+    if select:
+        queryset = queryset.select_related(*select)
+    if prefetch:
+        queryset = queryset.prefetch_related(*prefetch)
+    return type(
+        f"{model.__name__}ViewSet",
+        (viewsets.ReadOnlyModelViewSet,),
+        {
+            "queryset": queryset,
+            "serializer_class": _serializer(model, fields),
+            "filterset_fields": filters,
+            "search_fields": search,
+            "ordering_fields": ordering,
+            "__doc__": (model.__doc__ or model.__name__).strip().splitlines()[0],
+        },
+    )
+
+
+VIEWSETS = {prefix: _viewset(*spec) for prefix, spec in RESOURCES.items()}
