@@ -6,9 +6,10 @@ history are the same as in the admin.
 
 from __future__ import annotations
 
-from rest_framework import serializers, viewsets
+from rest_framework import mixins, serializers, viewsets
 
 from portfolio import models as m
+from portfolio.services.records import record_create, record_update
 
 # (model, fields, select_related, prefetch_related, filterset_fields, search_fields, ordering_fields)
 RESOURCES = {
@@ -174,6 +175,15 @@ RESOURCES = {
         [],
         ["created_at"],
     ),
+    "manual-marks": (
+        m.ManualMark,
+        ["id", "position", "as_of", "currency", "value", "reason", "source_url", "marked_by", "created_at"],
+        [],
+        [],
+        ["position"],
+        ["reason"],
+        ["as_of"],
+    ),
     "filing-events": (
         m.FilingEvent,
         ["id", "company", "accession_number", "form", "items", "filed_on", "report_date", "accepted_at",
@@ -187,23 +197,58 @@ RESOURCES = {
 }  # fmt: skip
 
 
-def _serializer(model, fields: list[str]) -> type[serializers.ModelSerializer]:
-    meta = type("Meta", (), {"model": model, "fields": fields, "read_only_fields": fields})
-    return type(f"{model.__name__}Serializer", (serializers.ModelSerializer,), {"Meta": meta})
+#: What stewards write (analysts and admins, by their add/change permissions). Everything else in
+#: a resource's fields is set by the server and read-only; unknown fields in a request are ignored.
+SERVER_FIELDS = {"id", "created_at", "marked_by", "long_stop_passed", "condition_met_on", "baseline_text",
+                 "baseline_start", "baseline_end", "forecast_start", "forecast_end", "forecast_precision",
+                 "needs_review"}  # fmt: skip
+WRITABLE = {"deals", "positions", "cash-flows", "loans", "price-floors", "offtakes", "grants", "milestones",
+            "manual-marks"}  # fmt: skip
 
 
-def _viewset(model, fields, select, prefetch, filters, search, ordering) -> type[viewsets.ReadOnlyModelViewSet]:
+def _serializer(model, fields: list[str], *, writable: bool) -> type[serializers.ModelSerializer]:
+    read_only = [f for f in fields if f in SERVER_FIELDS] if writable else fields
+    meta = type("Meta", (), {"model": model, "fields": fields, "read_only_fields": read_only})
+    name = f"{model.__name__}Serializer"
+    return type(name, (serializers.ModelSerializer,), {"Meta": meta})
+
+
+class WriteThroughServices:
+    """Creates and changes go through the same model rules and audit history as the admin."""
+
+    def perform_create(self, serializer):
+        serializer.instance = record_create(
+            model=self.queryset.model, data=dict(serializer.validated_data), user=self.request.user
+        )
+
+    def perform_update(self, serializer):
+        serializer.instance = record_update(
+            instance=serializer.instance, data=dict(serializer.validated_data), user=self.request.user
+        )
+
+
+class WritableViewSet(
+    WriteThroughServices,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.ReadOnlyModelViewSet,
+):
+    """List, read, create and change; rows are not deleted through the API."""
+
+
+def _viewset(prefix, model, fields, select, prefetch, filters, search, ordering) -> type[viewsets.GenericViewSet]:
     queryset = model._default_manager.all()
     if select:
         queryset = queryset.select_related(*select)
     if prefetch:
         queryset = queryset.prefetch_related(*prefetch)
+    writable = prefix in WRITABLE
     return type(
         f"{model.__name__}ViewSet",
-        (viewsets.ReadOnlyModelViewSet,),
+        (WritableViewSet if writable else viewsets.ReadOnlyModelViewSet,),
         {
             "queryset": queryset,
-            "serializer_class": _serializer(model, fields),
+            "serializer_class": _serializer(model, fields, writable=writable),
             "filterset_fields": filters,
             "search_fields": search,
             "ordering_fields": ordering,
@@ -212,4 +257,4 @@ def _viewset(model, fields, select, prefetch, filters, search, ordering) -> type
     )
 
 
-VIEWSETS = {prefix: _viewset(*spec) for prefix, spec in RESOURCES.items()}
+VIEWSETS = {prefix: _viewset(prefix, *spec) for prefix, spec in RESOURCES.items()}

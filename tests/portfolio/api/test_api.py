@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from http import HTTPStatus
 
 import pytest
@@ -54,6 +55,9 @@ def _book():
     f.FilingEventFactory(company=deal.company)
     f.RefreshRunFactory()
     f.AgencyAliasFactory(agency=deal.agency)
+    f.ManualMarkFactory(
+        position=f.PositionFactory(deal=deal, kind="private_equity", listing=None, underlying="Shares", quantity=None)
+    )
     return deal
 
 
@@ -180,10 +184,75 @@ def test_validation_errors_name_their_fields(api, analyst):
     assert not m.RefreshRun.objects.exists()
 
 
-def test_reads_cannot_be_written(api, analyst):
+def test_resources_that_are_only_read_refuse_writes_even_to_an_admin(api):
     deal = _book()
-    response = _as(api, analyst).patch(f"/api/v1/deals/{deal.pk}/", {"title": "X"}, format="json")
+    admin = f.UserFactory(username="root", is_superuser=True, is_staff=True)
+    response = _as(api, admin).patch(f"/api/v1/agencies/{deal.agency.pk}/", {"name": "X"}, format="json")
     assert response.status_code == HTTPStatus.METHOD_NOT_ALLOWED
+    assert _as(APIClient(), admin).delete(f"/api/v1/deals/{deal.pk}/").status_code == HTTPStatus.METHOD_NOT_ALLOWED
+
+
+def test_an_analyst_records_a_cash_flow_and_the_history_names_them(api, analyst):
+    deal = _book()
+    position = deal.positions.filter(kind="common").first()
+    payload = {
+        "position": position.pk, "kind": "dividend", "occurred_on": "2026-06-30", "amount": "125000.50",
+        "currency": "USD", "memo": "Interim dividend", "evidence": "unverified",
+        "id": 999999, "created_at": "2000-01-01T00:00:00Z", "not_a_field": "ignored",
+    }  # fmt: skip
+    response = _as(api, analyst).post("/api/v1/cash-flows/", payload, format="json")
+    assert response.status_code == HTTPStatus.CREATED, response.json()
+    flow = m.CashFlow.objects.get(memo="Interim dividend")
+    assert flow.pk != 999999
+    assert flow.created_at.year == timezone.now().year
+    assert flow.amount == Decimal("125000.50")
+    assert flow.history.get().history_user == analyst
+    assert response.json()["amount"] == "125000.50"
+
+
+def test_the_model_rules_answer_in_the_error_format_and_nothing_is_written(api, analyst):
+    deal = _book()
+    position = deal.positions.filter(kind="common").first()
+    client = _as(api, analyst)
+    negative = client.post(
+        "/api/v1/cash-flows/",
+        {"position": position.pk, "kind": "fee", "occurred_on": "2026-01-01", "amount": "-5", "currency": "USD"},
+        format="json",
+    )
+    assert negative.status_code == HTTPStatus.BAD_REQUEST
+    assert "The amount cannot be negative." in str(negative.json()["error"]["fields"])
+    unknown_currency = client.post(
+        "/api/v1/cash-flows/",
+        {"position": position.pk, "kind": "fee", "occurred_on": "2026-01-01", "amount": "5", "currency": "XYZ"},
+        format="json",
+    )
+    assert unknown_currency.status_code == HTTPStatus.BAD_REQUEST
+    assert "currency" in unknown_currency.json()["error"]["fields"]
+    backwards = client.patch(f"/api/v1/deals/{deal.pk}/", {"status": "reported_talks"}, format="json")
+    assert backwards.status_code == HTTPStatus.BAD_REQUEST
+    assert "A deal cannot go from Closed" in str(backwards.json()["error"]["fields"]["status"])
+    deal.refresh_from_db()
+    assert deal.status == "closed"
+    assert not m.CashFlow.objects.filter(kind="fee").exists()
+
+
+def test_a_milestone_written_through_the_api_gets_its_window_and_a_revision(api, analyst):
+    project = f.ProjectFactory()
+    response = _as(api, analyst).post("/api/v1/milestones/", {
+        "project": project.pk, "kind": "fid", "title": "FID", "forecast_text": "H2 2027",
+        "forecast_start": "1999-01-01", "source_url": "https://www.sec.gov/x.htm", "evidence": "filing",
+    }, format="json")  # fmt: skip
+    assert response.status_code == HTTPStatus.CREATED, response.json()
+    body = response.json()
+    assert (body["forecast_start"], body["forecast_end"]) == ("2027-07-01", "2027-12-31")  # server-computed
+    milestone = m.Milestone.objects.get(pk=body["id"])
+    assert milestone.revisions.get().recorded_by == analyst
+
+
+def test_a_viewer_cannot_write(api, viewer):
+    deal = _book()
+    response = _as(api, viewer).patch(f"/api/v1/deals/{deal.pk}/", {"title": "X"}, format="json")
+    assert response.status_code == HTTPStatus.FORBIDDEN
     deal.refresh_from_db()
     assert deal.title != "X"
 
