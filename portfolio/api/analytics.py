@@ -1,0 +1,156 @@
+"""Analytics over the API: portfolio summary, value over time, exposure, ownership, project progress."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.permissions import BasePermission
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from portfolio.metrics import DIMENSIONS, portfolio_metrics, value_over_time
+from portfolio.selectors import projects_with_progress
+
+
+class CanViewPortfolio(BasePermission):
+    def has_permission(self, request, view):
+        return bool(request.user and request.user.is_authenticated and request.user.has_perm("portfolio.view_deal"))
+
+
+def _decimal(value):
+    return None if value is None else str(value.quantize(value.__class__("0.01")))
+
+
+def _ratio(value, places=6):
+    return None if value is None else round(float(value), places)
+
+
+class SummaryQuery(serializers.Serializer):
+    as_of = serializers.DateField(required=False)
+    group_by = serializers.ChoiceField(choices=DIMENSIONS, default="total")
+
+    def validate_as_of(self, value):
+        if value and value > timezone.now().date():
+            raise serializers.ValidationError("Choose a date that is not in the future.")
+        return value
+
+
+class SeriesQuery(serializers.Serializer):
+    start = serializers.DateField(required=False)
+    end = serializers.DateField(required=False)
+    group_by = serializers.ChoiceField(choices=[d for d in DIMENSIONS if d != "total"], default="agency")
+    interval = serializers.ChoiceField(choices=["day", "week", "month"], default="day")
+
+    def validate(self, attrs):
+        end = attrs.get("end") or timezone.now().date()
+        start = attrs.get("start") or end - timedelta(days=365)
+        if start > end:
+            raise serializers.ValidationError({"start": "The start is after the end."})
+        if (end - start).days > 3660:
+            raise serializers.ValidationError({"start": "Ask for ten years at most."})
+        return {**attrs, "start": start, "end": end}
+
+
+def _figures(key, g, as_of) -> dict:
+    return {
+        "group": key,
+        "invested_usd": _decimal(g.invested),
+        "realised_usd": _decimal(g.realised),
+        "value_usd": _decimal(g.value),
+        "unrealised_gain_usd": _decimal(g.unrealised_gain),
+        "realised_gain_usd": _decimal(g.realised_gain),
+        "moic": _ratio(g.moic),
+        "xirr": _ratio(g.xirr(as_of)),
+        "time_weighted_return": _ratio(g.twr),
+        "loans_outstanding_usd": _decimal(g.loans_outstanding),
+        "floor_liability_usd": _decimal(g.floor_liability),
+        "floors_not_computable": g.floor_liability_unknown,
+        "exposure_usd": _decimal(g.exposure),
+        "ownership_pct": _ratio(g.ownership_pct, 4),
+        "positions": g.positions,
+        "positions_valued": g.positions_valued,
+        "simulated": g.simulated,
+    }
+
+
+class SummaryView(APIView):
+    """Portfolio figures as of a date (default: today), for the book or grouped by a dimension.
+    Undefined figures (MOIC or XIRR where nothing was paid) are null."""
+
+    permission_classes = [CanViewPortfolio]
+
+    @extend_schema(parameters=[SummaryQuery], responses={200: dict})
+    def get(self, request):
+        query = SummaryQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        as_of = query.validated_data.get("as_of") or timezone.now().date()
+        groups = portfolio_metrics(as_of=as_of, dimension=query.validated_data["group_by"])
+        return Response(
+            {
+                "as_of": as_of,
+                "group_by": query.validated_data["group_by"],
+                "groups": [_figures(k, g, as_of) for k, g in groups.items()],
+            }
+        )
+
+
+class ValueSeriesView(APIView):
+    """USD value on each valuation date in a range, by a dimension, at daily, weekly or monthly points."""
+
+    permission_classes = [CanViewPortfolio]
+
+    @extend_schema(parameters=[SeriesQuery], responses={200: dict})
+    def get(self, request):
+        query = SeriesQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        data = query.validated_data
+        days, series = value_over_time(start=data["start"], end=data["end"], dimension=data["group_by"])
+        keep = _thin(days, data["interval"])
+        return Response(
+            {
+                "group_by": data["group_by"],
+                "interval": data["interval"],
+                "dates": [days[i] for i in keep],
+                "series": {key: [_decimal(values[i]) for i in keep] for key, values in series.items()},
+            }
+        )
+
+
+def _thin(days, interval: str) -> list[int]:
+    """Indexes of the last valuation date of each day, week or month."""
+    if interval == "day":
+        return list(range(len(days)))
+    period = (lambda d: d.isocalendar()[:2]) if interval == "week" else (lambda d: (d.year, d.month))
+    last: dict = {}
+    for i, day in enumerate(days):
+        last[period(day)] = i
+    return sorted(last.values())
+
+
+class ProjectProgressView(APIView):
+    """Stage progress of every project: current stage, milestones achieved, next one, slippage."""
+
+    permission_classes = [CanViewPortfolio]
+
+    @extend_schema(responses={200: dict})
+    def get(self, request):
+        today = timezone.now().date()
+        return Response(
+            [
+                {
+                    "project": project.pk,
+                    "name": project.name,
+                    "company": project.company.name,
+                    "stage": progress.stage,
+                    "milestones_achieved": progress.achieved,
+                    "milestones_planned": progress.planned,
+                    "next_milestone": progress.next_milestone.pk if progress.next_milestone else None,
+                    "days_to_next": progress.days_to_next,
+                    "worst_slippage_days": progress.worst_slippage_days,
+                }
+                for project, progress in projects_with_progress(today)
+            ]
+        )
