@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
@@ -135,7 +135,25 @@ class ProjectProgressView(APIView):
 
     permission_classes = [CanViewPortfolio]
 
-    @extend_schema(responses={200: dict})
+    @extend_schema(
+        responses={
+            200: inline_serializer(
+                "ProjectProgress",
+                {
+                    "project": serializers.IntegerField(),
+                    "name": serializers.CharField(),
+                    "company": serializers.CharField(),
+                    "stage": serializers.CharField(),
+                    "milestones_achieved": serializers.IntegerField(),
+                    "milestones_planned": serializers.IntegerField(),
+                    "next_milestone": serializers.IntegerField(allow_null=True),
+                    "days_to_next": serializers.IntegerField(allow_null=True),
+                    "worst_slippage_days": serializers.IntegerField(allow_null=True),
+                },
+                many=True,
+            )
+        }
+    )
     def get(self, request):
         today = timezone.now().date()
         return Response(

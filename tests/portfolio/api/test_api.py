@@ -270,3 +270,19 @@ def test_the_schema_is_valid_and_the_docs_load_nothing_from_outside(api, viewer,
     docs = client.get("/api/docs/")
     assert docs.status_code == HTTPStatus.OK
     assert b"https://" not in docs.content
+
+
+def test_the_token_endpoint_and_the_refresh_trigger_are_throttled(api, analyst, monkeypatch):
+    from rest_framework.throttling import ScopedRateThrottle
+
+    monkeypatch.setattr(ScopedRateThrottle, "THROTTLE_RATES", {"token": "2/minute", "refresh": "1/hour"})
+    for _ in range(2):
+        assert api.post("/api/v1/auth/token/", {"username": "x", "password": "y"}, format="json").status_code == 401
+    limited = api.post("/api/v1/auth/token/", {"username": "x", "password": "y"}, format="json")
+    assert limited.status_code == HTTPStatus.TOO_MANY_REQUESTS
+    assert limited.json()["error"]["code"] == "throttled"
+    assert int(limited["Retry-After"]) > 0
+    client = _as(APIClient(), analyst)
+    monkeypatch.setattr(refresh_run_task, "delay", lambda run_id: None)
+    client.post("/api/v1/refresh-runs/", {"kind": "filings"}, format="json")
+    assert client.post("/api/v1/refresh-runs/", {"kind": "fx"}, format="json").status_code == 429

@@ -1,5 +1,6 @@
 """Requests generated from the OpenAPI schema (schemathesis) against the in-process application:
-whatever a client sends, the server answers without a server error."""
+whatever a client sends, the server answers without a server error, with a documented status and
+a body that matches the schema."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from drf_spectacular.generators import SchemaGenerator
 from hypothesis import HealthCheck, settings
 from knox.models import AuthToken
 from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import response_schema_conformance, status_code_conformance
 
 from tests import factories as f
 
@@ -42,4 +44,8 @@ def token(db):
 @schema.parametrize()
 @settings(max_examples=8, deadline=None, suppress_health_check=list(HealthCheck))
 def test_no_request_makes_the_server_fail(case, token):
-    case.call_and_validate(app=APP, headers={"Authorization": f"Token {token}"}, checks=[not_a_server_error])
+    case.call_and_validate(
+        app=APP,
+        headers={"Authorization": f"Token {token}"},
+        checks=[not_a_server_error, status_code_conformance, response_schema_conformance],
+    )
