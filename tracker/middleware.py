@@ -16,3 +16,23 @@ class LoginRequiredMiddleware(DjangoLoginRequiredMiddleware):
         if request.path.startswith(reverse("admin:index")):
             return None
         return super().process_view(request, view_func, view_args, view_kwargs)
+
+
+class RejectNulBytesMiddleware:
+    """Refuse (400) a request whose path or query string carries a NUL character.
+
+    PostgreSQL cannot store or compare text with NUL, so such input would otherwise end as a
+    server error deep in a query; no legitimate client sends it.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        values = [request.path, *request.GET.keys(), *(v for vs in request.GET.lists() for v in vs[1])]
+        if any("\x00" in value for value in values):
+            from django.http import JsonResponse
+
+            body = {"error": {"code": "invalid", "message": "The request contains a NUL character."}}
+            return JsonResponse(body, status=400)
+        return self.get_response(request)

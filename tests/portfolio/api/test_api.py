@@ -259,7 +259,7 @@ def test_a_viewer_cannot_write(api, viewer):
 
 def test_nul_bytes_in_a_filter_get_a_4xx_not_a_500(api, viewer):
     response = _as(api, viewer).get("/api/v1/deals/", {"search": "a\x00b"})
-    assert 400 <= response.status_code < 500
+    assert response.status_code == HTTPStatus.BAD_REQUEST
 
 
 def test_the_schema_is_valid_and_the_docs_load_nothing_from_outside(api, viewer, tmp_path):
@@ -286,3 +286,29 @@ def test_the_token_endpoint_and_the_refresh_trigger_are_throttled(api, analyst, 
     monkeypatch.setattr(refresh_run_task, "delay", lambda run_id: None)
     client.post("/api/v1/refresh-runs/", {"kind": "filings"}, format="json")
     assert client.post("/api/v1/refresh-runs/", {"kind": "fx"}, format="json").status_code == 429
+
+
+def test_malformed_oversized_and_nul_input_get_4xx(api, analyst, settings):
+    client = _as(api, analyst)
+    malformed = client.post("/api/v1/cash-flows/", data="{not json", content_type="application/json")
+    assert malformed.status_code == HTTPStatus.BAD_REQUEST
+    assert malformed.json()["error"]["code"] == "parse_error"
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 10_000
+    oversized = client.post(
+        "/api/v1/cash-flows/", data='{"memo": "' + "x" * 20_000 + '"}', content_type="application/json"
+    )
+    assert 400 <= oversized.status_code < 500
+    assert client.get("/api/v1/deals/a%00b/").status_code == HTTPStatus.BAD_REQUEST
+    nul_filter = client.get("/api/v1/prices/", {"source": "a\x00b"})
+    assert nul_filter.status_code == HTTPStatus.BAD_REQUEST
+    assert nul_filter.json()["error"]["code"] == "invalid"
+    body_nul = client.post("/api/v1/cash-flows/", {"memo": "a\x00b"}, format="json")
+    assert body_nul.status_code == HTTPStatus.BAD_REQUEST
+
+
+def test_a_session_needs_its_csrf_token_to_write(analyst):
+    api = APIClient(enforce_csrf_checks=True)
+    api.force_login(analyst)
+    response = api.post("/api/v1/refresh-runs/", {}, format="json")
+    assert response.status_code == HTTPStatus.FORBIDDEN
+    assert "CSRF" in response.json()["error"]["message"]
