@@ -171,3 +171,13 @@ def test_pages_fit_a_tablet_and_the_admin_runs_under_the_policy(page, demo):
         page.goto(url)
         page.wait_for_load_state("networkidle")
     screenshot(page, "admin-position-add")
+
+
+def test_the_api_docs_run_under_the_policy(page, transactional_db):
+    """Swagger UI comes from the project's static files and raises no CSP violation."""
+    _user("Viewer", "vic")
+    _log_in(page, "vic")
+    page.goto("/api/docs/")
+    page.wait_for_selector(".swagger-ui .opblock", timeout=30_000)
+    assert page.locator(".swagger-ui .opblock").count() > 20
+    screenshot(page, "api-docs")
