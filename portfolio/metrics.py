@@ -50,12 +50,15 @@ class FxHistory:
         rows = FxRate.objects.filter(base_id="USD", quote_id__in=currencies - {"USD"}).order_by(
             "quote_id", "on", "source"
         )
-        by_ccy: dict[str, dict[date, Decimal]] = defaultdict(dict)
+        by_ccy: dict[str, dict[date, FxRate]] = defaultdict(dict)
         for rate in rows:
-            by_ccy[rate.quote_id].setdefault(rate.on, rate.rate)
+            # The same choice as FxTable: on a date, a provider's rate wins over a simulated one.
+            chosen = by_ccy[rate.quote_id].get(rate.on)
+            if chosen is None or (chosen.is_simulated and not rate.is_simulated):
+                by_ccy[rate.quote_id][rate.on] = rate
         for ccy, points in by_ccy.items():
             days = sorted(points)
-            self._series[ccy] = (days, [points[d] for d in days])
+            self._series[ccy] = (days, [points[d].rate for d in days])
 
     def usd_per(self, currency: str, on: date) -> Decimal | None:
         if currency == "USD":

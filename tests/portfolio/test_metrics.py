@@ -127,3 +127,12 @@ def test_a_plant_reaches_construction_after_its_site_is_chosen():
         project=plant, kind="construction_start", achieved_on=dt.date(2026, 3, 1), status="achieved"
     )
     assert project_progress(plant, [site, build], AS_OF).stage == "construction"
+
+
+def test_a_providers_fx_rate_wins_over_a_simulated_one_on_the_same_day():
+    """Cost conversion and metrics pick the same rate as valuations: boc 1.25 rather than simulated 2.0."""
+    from portfolio.metrics import FxHistory
+
+    f.FxRateFactory(on=dt.date(2026, 1, 5), quote_id="CAD", rate=D("2.0"), source="simulated")
+    f.FxRateFactory(on=dt.date(2026, 1, 5), quote_id="CAD", rate=D("1.25"), source="zz-provider")
+    assert FxHistory({"CAD"}).usd_per("CAD", dt.date(2026, 1, 6)) == D("0.8")
