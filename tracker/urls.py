@@ -1,23 +1,23 @@
 """URL configuration: the admin, the staff pages and (later) the API."""
 
-from csp.constants import UNSAFE_INLINE
+from csp.constants import SELF, UNSAFE_INLINE
 from csp.decorators import csp_update
 from django.contrib import admin
 from django.contrib.auth.decorators import login_not_required
 from django.shortcuts import redirect
 from django.templatetags.static import static
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
 admin.site.site_header = "Lodestone administration"
 admin.site.site_title = "Lodestone"
 admin.site.index_title = "Portfolio data"
 
 
-# Swagger UI styles its elements inline: that page alone allows inline styles; scripts stay
-# restricted to our own files everywhere.
-# (Redoc is not offered: its bundle always fetches its logo from the vendor's site.)
+# Swagger UI and Redoc style their elements inline: those pages alone allow inline styles (and
+# Redoc its search worker); scripts stay restricted to our own files everywhere.
 DOCS_STYLES = csp_update({"style-src": [UNSAFE_INLINE]})
+REDOC_POLICY = csp_update({"style-src": [UNSAFE_INLINE], "worker-src": [SELF, "blob:"]})
 
 
 @login_not_required
@@ -31,6 +31,11 @@ urlpatterns = [
     path("api/v1/", include("portfolio.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", DOCS_STYLES(SpectacularSwaggerSplitView.as_view(url_name="schema")), name="api-docs"),
+    path(
+        "api/docs/redoc/",
+        REDOC_POLICY(SpectacularRedocView.as_view(url_name="schema", template_name="api/redoc.html")),
+        name="api-redoc",
+    ),
     path("favicon.ico", favicon, name="favicon"),
     path("", include("portfolio.web.urls")),
 ]

@@ -3,7 +3,6 @@ from django.contrib import admin
 from django.db.models import Count
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
-from simple_history.admin import SimpleHistoryAdmin
 
 from portfolio.models import (
     CashFlow,
@@ -19,8 +18,7 @@ from portfolio.models import (
 from portfolio.ownership import position_ownership_pct
 
 from .formatting import number
-from .mixins import SharedChoicesInlineMixin
-from .registry import save_milestone_formset
+from .mixins import SharedChoicesInlineMixin, StewardRecordAdmin
 
 
 class DealDocumentInline(admin.TabularInline):
@@ -133,7 +131,7 @@ class DealForm(forms.ModelForm):
 
 
 @admin.register(Deal)
-class DealAdmin(SimpleHistoryAdmin):
+class DealAdmin(StewardRecordAdmin):
     form = DealForm
     list_display = [
         "reference",
@@ -173,9 +171,6 @@ class DealAdmin(SimpleHistoryAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(_position_count=Count("positions", distinct=True))
-
-    def save_formset(self, request, form, formset, change):
-        save_milestone_formset(request, formset)
 
     @admin.display(description="Positions", ordering="_position_count")
     def position_count(self, obj: Deal) -> int:
@@ -231,7 +226,7 @@ class CashFlowInline(SharedChoicesInlineMixin, admin.TabularInline):
 
 
 @admin.register(Position)
-class PositionAdmin(SimpleHistoryAdmin):
+class PositionAdmin(StewardRecordAdmin):
     list_display = [
         "label",
         "deal",
@@ -254,16 +249,6 @@ class PositionAdmin(SimpleHistoryAdmin):
     def get_queryset(self, request):
         # The deal is part of every position's name (autocomplete, history, change page).
         return super().get_queryset(request).select_related("deal__company", "listing")
-
-    def save_formset(self, request, form, formset, change):
-        """Cash flows added on the position's page record who entered them."""
-        for flow in formset.save(commit=False):
-            if flow.pk is None:
-                flow.recorded_by = request.user
-            flow.save()
-        for flow in formset.deleted_objects:
-            flow.delete()
-        formset.save_m2m()
 
     fieldsets = [
         (None, {"fields": ["deal", "kind", "label", "listing", "underlying", "currency", "quantity", "acquired_on"]}),
@@ -308,7 +293,7 @@ class PositionAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(CashFlow)
-class CashFlowAdmin(SimpleHistoryAdmin):
+class CashFlowAdmin(StewardRecordAdmin):
     list_display = ["occurred_on", "position", "kind", "amount", "currency", "quantity", "evidence"]
     list_filter = ["kind", "currency", "position__deal__agency"]
     list_select_related = ["position__deal", "currency"]
@@ -321,14 +306,9 @@ class CashFlowAdmin(SimpleHistoryAdmin):
         # Selecting here replaces list_select_related on the changelist, so name everything shown.
         return super().get_queryset(request).select_related("position__deal", "currency")
 
-    def save_model(self, request, obj, form, change):
-        if not change:
-            obj.recorded_by = request.user
-        super().save_model(request, obj, form, change)
-
 
 @admin.register(Loan)
-class LoanAdmin(SimpleHistoryAdmin):
+class LoanAdmin(StewardRecordAdmin):
     list_display = [
         "label",
         "deal",
@@ -347,7 +327,7 @@ class LoanAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(PriceFloor)
-class PriceFloorAdmin(SimpleHistoryAdmin):
+class PriceFloorAdmin(StewardRecordAdmin):
     list_display = ["deal", "commodity", "floor_price", "currency", "covered_volume", "upside_share_pct", "ends_on"]
     list_filter = ["commodity"]
     list_select_related = ["deal", "commodity", "currency"]
@@ -356,7 +336,7 @@ class PriceFloorAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Offtake)
-class OfftakeAdmin(SimpleHistoryAdmin):
+class OfftakeAdmin(StewardRecordAdmin):
     list_display = ["product", "deal", "buyer", "share_of_output_pct", "volume", "volume_unit", "ends_on"]
     list_select_related = ["deal"]
     search_fields = ["product", "buyer", "deal__reference"]
@@ -364,7 +344,7 @@ class OfftakeAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Grant)
-class GrantAdmin(SimpleHistoryAdmin):
+class GrantAdmin(StewardRecordAdmin):
     list_display = ["program", "deal", "amount", "currency", "awarded_on"]
     list_select_related = ["deal", "currency"]
     search_fields = ["program", "deal__reference"]

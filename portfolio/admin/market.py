@@ -1,7 +1,8 @@
 from django.contrib import admin
-from simple_history.admin import SimpleHistoryAdmin
 
 from portfolio.models import CommodityPrice, FxRate, ManualMark, SecurityPrice, Valuation
+
+from .mixins import StewardRecordAdmin
 
 
 @admin.register(SecurityPrice)
@@ -66,14 +67,10 @@ class ValuationAdmin(admin.ModelAdmin):
 
 
 @admin.register(ManualMark)
-class ManualMarkAdmin(SimpleHistoryAdmin):
+class ManualMarkAdmin(StewardRecordAdmin):
     list_display = ["position", "as_of", "value", "currency", "marked_by", "reason"]
     list_select_related = ["position__deal", "marked_by", "currency"]
     search_fields = ["position__label", "position__deal__reference", "reason"]
     autocomplete_fields = ["position", "currency"]
     readonly_fields = ["marked_by"]
     date_hierarchy = "as_of"
-
-    def save_model(self, request, obj, form, change):
-        obj.marked_by = request.user
-        super().save_model(request, obj, form, change)

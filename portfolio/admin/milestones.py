@@ -1,9 +1,10 @@
 from django.contrib import admin
-from simple_history.admin import SimpleHistoryAdmin
 
 from portfolio.models import FilingEvent, Milestone, MilestoneRevision, MilestoneStatusChange
 from portfolio.services.filings import filing_record_milestone
-from portfolio.services.milestones import milestone_save, milestone_slippage_days
+from portfolio.services.milestones import milestone_slippage_days
+
+from .mixins import StewardRecordAdmin
 
 
 class MilestoneRevisionInline(admin.TabularInline):
@@ -30,7 +31,7 @@ class MilestoneRevisionInline(admin.TabularInline):
 
 
 @admin.register(Milestone)
-class MilestoneAdmin(SimpleHistoryAdmin):
+class MilestoneAdmin(StewardRecordAdmin):
     list_display = [
         "title",
         "project",
@@ -67,7 +68,7 @@ class MilestoneAdmin(SimpleHistoryAdmin):
         if filing is not None:
             filing_record_milestone(filing=filing, milestone=obj, user=request.user)
         else:
-            milestone_save(milestone=obj, user=request.user, note="Edited in the admin")
+            super().save_model(request, obj, form, change)
 
     @admin.display(description="Slippage (days)")
     def slippage(self, obj: Milestone):

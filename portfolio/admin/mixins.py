@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from simple_history.admin import SimpleHistoryAdmin
+
+from portfolio.services.records import record_save
+
 
 class SharedChoicesInlineMixin:
     """Inline foreign-key selects that load their choices once per page, not once per row.
@@ -23,3 +27,28 @@ class SharedChoicesInlineMixin:
                 cache[key] = list(formfield.choices)
             formfield.choices = cache[key]
         return formfield
+
+
+class RecordServiceAdminMixin:
+    """Saves made in the admin go through the records service, as the API's do.
+
+    The form has already validated the input; the service validates again with the model's rules,
+    names the steward in the audit history and the record's author fields, and, for milestones,
+    keeps the forecast windows and revisions. Inline rows go through the same service.
+    """
+
+    change_reason = "Edited in the admin"
+
+    def save_model(self, request, obj, form, change):
+        record_save(obj, user=request.user, reason=self.change_reason)
+
+    def save_formset(self, request, form, formset, change):
+        for obj in formset.save(commit=False):
+            record_save(obj, user=request.user, reason=self.change_reason)
+        for obj in formset.deleted_objects:
+            obj.delete()
+        formset.save_m2m()
+
+
+class StewardRecordAdmin(RecordServiceAdminMixin, SimpleHistoryAdmin):
+    """The admin of a steward's record: saves through the records service, with its change history."""

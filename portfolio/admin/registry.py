@@ -1,10 +1,8 @@
 from django.contrib import admin
-from simple_history.admin import SimpleHistoryAdmin
 
 from portfolio.models import Agency, AgencyAlias, Commodity, Company, Currency, Listing, Milestone, Project
-from portfolio.services.milestones import milestone_save
 
-from .mixins import SharedChoicesInlineMixin
+from .mixins import SharedChoicesInlineMixin, StewardRecordAdmin
 
 
 @admin.register(Currency)
@@ -31,7 +29,7 @@ class AgencyAliasInline(admin.TabularInline):
 
 
 @admin.register(Agency)
-class AgencyAdmin(SimpleHistoryAdmin):
+class AgencyAdmin(StewardRecordAdmin):
     list_display = ["short_name", "name", "country", "parent", "evidence"]
     list_filter = ["country", "evidence"]
     list_select_related = ["parent"]
@@ -66,7 +64,7 @@ class ProjectInline(admin.TabularInline):
 
 
 @admin.register(Company)
-class CompanyAdmin(SimpleHistoryAdmin):
+class CompanyAdmin(StewardRecordAdmin):
     list_display = ["name", "country", "is_public", "cik", "tickers", "shares_outstanding", "evidence"]
     list_filter = ["is_public", "country", "evidence"]
     search_fields = ["name", "cik", "listings__ticker"]
@@ -81,7 +79,7 @@ class CompanyAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Listing)
-class ListingAdmin(SimpleHistoryAdmin):
+class ListingAdmin(StewardRecordAdmin):
     list_display = [
         "ticker",
         "exchange",
@@ -113,18 +111,6 @@ class CommodityAdmin(admin.ModelAdmin):
     search_fields = ["name", "code"]
 
 
-def save_milestone_formset(request, formset) -> None:
-    """Save an inline formset; milestones go through the milestone service (windows, revisions)."""
-    for obj in formset.save(commit=False):
-        if isinstance(obj, Milestone):
-            milestone_save(milestone=obj, user=request.user, note="Edited in the admin")
-        else:
-            obj.save()
-    for obj in formset.deleted_objects:
-        obj.delete()
-    formset.save_m2m()
-
-
 class MilestoneInline(admin.TabularInline):
     model = Milestone
     fk_name = "project"
@@ -138,7 +124,7 @@ class MilestoneInline(admin.TabularInline):
 
 
 @admin.register(Project)
-class ProjectAdmin(SimpleHistoryAdmin):
+class ProjectAdmin(StewardRecordAdmin):
     list_display = ["name", "company", "kind", "stage", "country", "region", "capacity_display", "evidence"]
     list_filter = ["kind", "stage", "country", "commodities"]
     list_select_related = ["company"]
@@ -146,9 +132,6 @@ class ProjectAdmin(SimpleHistoryAdmin):
     autocomplete_fields = ["company"]
     filter_horizontal = ["commodities"]
     inlines = [MilestoneInline]
-
-    def save_formset(self, request, form, formset, change):
-        save_milestone_formset(request, formset)
 
     @admin.display(description="Capacity")
     def capacity_display(self, obj: Project) -> str:

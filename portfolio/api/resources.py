@@ -199,9 +199,9 @@ RESOURCES = {
 
 #: What stewards write (analysts and admins, by their add/change permissions). Everything else in
 #: a resource's fields is set by the server and read-only; unknown fields in a request are ignored.
-SERVER_FIELDS = {"id", "created_at", "marked_by", "long_stop_passed", "condition_met_on", "baseline_text",
-                 "baseline_start", "baseline_end", "forecast_start", "forecast_end", "forecast_precision",
-                 "needs_review"}  # fmt: skip
+SERVER_FIELDS = {"id", "created_at", "marked_by", "recorded_by", "long_stop_passed", "condition_met_on",
+                 "baseline_text", "baseline_start", "baseline_end", "forecast_start", "forecast_end",
+                 "forecast_precision", "needs_review"}  # fmt: skip
 WRITABLE = {"deals", "positions", "cash-flows", "loans", "price-floors", "offtakes", "grants", "milestones",
             "manual-marks"}  # fmt: skip
 

@@ -14,7 +14,7 @@ from portfolio.integrations.market_data import ProviderError, provider_gate
 from portfolio.models import Company, FilingEvent, Milestone
 
 from .market_data import StepResult
-from .milestones import milestone_save
+from .records import record_save
 
 RESCAN_DAYS = 3  # filings dated this many days before the previous check are looked at again
 
@@ -101,7 +101,7 @@ def filing_record_milestone(*, filing: FilingEvent, milestone: Milestone, user) 
     milestone.source_url = filing.url
     milestone.source_published_on = filing.filed_on
     milestone.evidence = "filing"
-    milestone_save(milestone=milestone, user=user, note=f"From {filing.form} {filing.accession_number}")
+    record_save(milestone, user=user, reason=f"From {filing.form} {filing.accession_number}")
     filing.milestone = milestone
     filing.review_status = FilingEvent.Review.MILESTONE
     filing.reviewed_by = user

@@ -141,6 +141,25 @@ def test_admin_edit_leaves_a_history_row_naming_the_user(steward_client, steward
     assert latest.history_date is not None
 
 
+def test_inline_rows_saved_in_the_admin_go_through_the_records_service(steward_client, steward):
+    """A cash flow added on a position's page is validated by the model, names its author and
+    carries the admin's reason in its history, as an API write names the API (tests/portfolio/api)."""
+    position = f.PositionFactory(quantity="1000000")
+    url = _url(m.Position, "change", position.pk)
+    data = _form_values(steward_client.get(url).context["adminform"].form)
+    data.update({"cash_flows-TOTAL_FORMS": "1", "cash_flows-INITIAL_FORMS": "0"})
+    row = {"kind": "dividend", "occurred_on": "2026-06-30", "amount": "2500.00", "currency": "USD", "memo": "Q2"}
+    data.update({f"cash_flows-0-{name}": value for name, value in row.items()})
+    data["cash_flows-0-evidence"] = "unverified"
+    response = steward_client.post(url, data)
+    assert response.status_code == HTTPStatus.FOUND, response.context["inline_admin_formsets"][0].formset.errors
+    flow = position.cash_flows.get()
+    assert flow.recorded_by == steward
+    history = flow.history.get()
+    assert (history.history_user, history.history_change_reason) == (steward, "Edited in the admin")
+    assert position.history.first().history_change_reason == "Edited in the admin"
+
+
 def test_admin_refuses_bad_input_and_changes_nothing(steward_client):
     """A negative quantity comes back with the steward's message; the row is unchanged."""
     position = f.PositionFactory(quantity="1000000")

@@ -192,13 +192,15 @@ def test_resources_that_are_only_read_refuse_writes_even_to_an_admin(api):
     assert _as(APIClient(), admin).delete(f"/api/v1/deals/{deal.pk}/").status_code == HTTPStatus.METHOD_NOT_ALLOWED
 
 
-def test_an_analyst_records_a_cash_flow_and_the_history_names_them(api, analyst):
+def test_an_analyst_records_a_cash_flow_and_the_history_names_them(api, analyst, django_user_model):
+    someone_else = django_user_model.objects.create_user("someone-else")
     deal = _book()
     position = deal.positions.filter(kind="common").first()
     payload = {
         "position": position.pk, "kind": "dividend", "occurred_on": "2026-06-30", "amount": "125000.50",
         "currency": "USD", "memo": "Interim dividend", "evidence": "unverified",
         "id": 999999, "created_at": "2000-01-01T00:00:00Z", "not_a_field": "ignored",
+        "recorded_by": someone_else.pk,
     }  # fmt: skip
     response = _as(api, analyst).post("/api/v1/cash-flows/", payload, format="json")
     assert response.status_code == HTTPStatus.CREATED, response.json()
@@ -206,7 +208,9 @@ def test_an_analyst_records_a_cash_flow_and_the_history_names_them(api, analyst)
     assert flow.pk != 999999
     assert flow.created_at.year == timezone.now().year
     assert flow.amount == Decimal("125000.50")
+    assert flow.recorded_by == analyst
     assert flow.history.get().history_user == analyst
+    assert flow.history.get().history_change_reason == "Created through the API"
     assert response.json()["amount"] == "125000.50"
 
 
@@ -267,9 +271,13 @@ def test_the_schema_is_valid_and_the_docs_load_nothing_from_outside(api, viewer,
     assert "/api/v1/refresh-runs/" in (tmp_path / "schema.yml").read_text()
     client = _as(api, viewer)
     client.force_authenticate(viewer)
-    docs = client.get("/api/docs/")
-    assert docs.status_code == HTTPStatus.OK
-    assert b"https://" not in docs.content
+    for url in ("/api/docs/", "/api/docs/redoc/"):
+        docs = client.get(url)
+        assert docs.status_code == HTTPStatus.OK
+        assert b"https://" not in docs.content
+        assert b"/static/drf_spectacular_sidecar/" in docs.content
+        assert "'unsafe-inline'" not in docs["Content-Security-Policy"].split("script-src")[1].split(";")[0]
+        assert APIClient().get(url).status_code == HTTPStatus.UNAUTHORIZED
 
 
 def test_the_token_endpoint_and_the_refresh_trigger_are_throttled(api, analyst, monkeypatch):
