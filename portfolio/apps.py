@@ -9,6 +9,7 @@ class PortfolioConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_migrate
 
+        import portfolio.security  # noqa: F401 - connects the security log to the login signals
         from portfolio.services.reference import currencies_ensure
         from portfolio.services.roles import roles_ensure
         from portfolio.services.schedules import schedules_ensure

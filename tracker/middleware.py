@@ -36,3 +36,24 @@ class RejectNulBytesMiddleware:
             body = {"error": {"code": "invalid", "message": "The request contains a NUL character."}}
             return JsonResponse(body, status=400)
         return self.get_response(request)
+
+
+class SessionTimeoutMiddleware:
+    """Log out a session idle for ``LODESTONE_SESSION_IDLE_MINUTES``, or open for longer than
+    ``SESSION_COOKIE_AGE`` since its login; the request then goes on as anonymous (the login page
+    for a page, 401 for the API)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from django.contrib.auth import logout
+
+        from portfolio.security import log, session_expired
+
+        reason = session_expired(request)
+        if reason is not None:
+            user = request.user.get_username()
+            logout(request)
+            log.info("session ended user=%s reason=%s", user, reason)
+        return self.get_response(request)

@@ -9,6 +9,8 @@ from django.templatetags.static import static
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
+from portfolio.web import health
+
 admin.site.site_header = "Lodestone administration"
 admin.site.site_title = "Lodestone"
 admin.site.index_title = "Portfolio data"
@@ -37,5 +39,10 @@ urlpatterns = [
         name="api-redoc",
     ),
     path("favicon.ico", favicon, name="favicon"),
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
     path("", include("portfolio.web.urls")),
 ]
+
+handler403 = "portfolio.security.permission_denied"
+handler500 = "portfolio.security.server_error"

@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from portfolio.exceptions import BrokerUnavailableError, PortfolioError, RefreshRefusedError
+from portfolio.security import log_refused
 
 DOMAIN_STATUS = {
     RefreshRefusedError: status.HTTP_409_CONFLICT,
@@ -42,6 +43,8 @@ def exception_handler(exc, context):
     if isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()
     response = drf_exception_handler(exc, context)
+    if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed | exceptions.PermissionDenied):
+        log_refused(context["request"], response.status_code, str(exc.detail))
     if response is None:
         return None  # an unexpected error: a 500, logged, with no detail to the client
     if isinstance(exc, exceptions.ValidationError):

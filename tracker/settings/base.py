@@ -53,6 +53,7 @@ THIRD_PARTY_APPS = [
     "drf_spectacular_sidecar",
     "simple_history",
     "django_celery_beat",
+    "axes",
 ]
 LOCAL_APPS = [
     "portfolio",
@@ -67,6 +68,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Ends a session left idle too long, or open past its absolute limit.
+    "tracker.middleware.SessionTimeoutMiddleware",
     # Every page needs a login unless its view is marked login_not_required (the login page).
     "tracker.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -74,6 +77,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Records the request's user on every history row written during the request.
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Login lockout (django-axes): answers a locked-out login attempt; kept last, as axes asks.
+    "axes.middleware.AxesMiddleware",
 ]
 
 TEMPLATES = [
@@ -109,15 +114,28 @@ else:
 
 # --- Cache ------------------------------------------------------------------------------------
 
+
+def redis_cache(url: str) -> dict:
+    """The cache on Redis (django-redis). If Redis cannot be reached, the cache answers as empty
+    and logs the error instead of failing the request: pages and API reads go on, only throttle
+    and provider-gate counts are not kept meanwhile."""
+    return {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": url,
+        "KEY_PREFIX": "lodestone",
+        "OPTIONS": {
+            "IGNORE_EXCEPTIONS": True,
+            "SOCKET_CONNECT_TIMEOUT": 2,
+            "SOCKET_TIMEOUT": 2,
+        },
+    }
+
+
+DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
+
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
-    CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": REDIS_URL,
-            "KEY_PREFIX": "lodestone",
-        }
-    }
+    CACHES = {"default": redis_cache(REDIS_URL)}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
@@ -129,9 +147,39 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# django-axes counts failed logins (web, admin and the API token endpoint all call authenticate()).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
+
+# --- Sessions and login protection --------------------------------------------------------------
+
+# A session ends after this many minutes without a request, and in any case this many hours
+# after login (the cookie's age); closing the browser ends it too.
+LODESTONE_SESSION_IDLE_MINUTES = env.int("LODESTONE_SESSION_IDLE_MINUTES", default=60)
+SESSION_COOKIE_AGE = env.int("LODESTONE_SESSION_HOURS", default=10) * 3600
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+
+# After AXES_FAILURE_LIMIT failed logins for one user name from one address, that pair is locked
+# out for the cool-off (counted from the last failure). Locking the pair, not the user name alone,
+# keeps a stranger from locking staff out by typing their names; a success clears the count.
+AXES_FAILURE_LIMIT = env.int("LODESTONE_LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LODESTONE_LOGIN_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "portfolio.security.lockout_response"
+# The client address is the socket's peer, or, behind LODESTONE_PROXY_COUNT trusted proxies, the
+# address the nearest of them saw (X-Forwarded-For read from the right, so it cannot be forged).
+LODESTONE_PROXY_COUNT = env.int("LODESTONE_PROXY_COUNT", default=0)
+AXES_CLIENT_IP_CALLABLE = "portfolio.security.client_ip"
+AXES_VERBOSE = False  # our own log lines (portfolio.security) name the user and address
 
 # --- Content-Security-Policy (django-csp 4) ---------------------------------------------------
 # No inline script anywhere: pages load their scripts and styles from our own static files.
@@ -226,6 +274,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_THROTTLE_RATES": {"refresh": "20/hour", "token": "10/minute"},
     "COERCE_DECIMAL_TO_STRING": True,
+    "NUM_PROXIES": LODESTONE_PROXY_COUNT,
     "UNAUTHENTICATED_USER": None,
 }
 # Tokens are stored hashed (SHA-512) and expire; a client can hold several.
@@ -283,6 +332,9 @@ LODESTONE_STALE_PRICE_DAYS = env.int("LODESTONE_STALE_PRICE_DAYS", default=5)
 # Days of price history loaded on a listing's first refresh (volatility needs a year).
 LODESTONE_PRICE_HISTORY_DAYS = env.int("LODESTONE_PRICE_HISTORY_DAYS", default=400)
 
+# /readyz reports the latest successful valuation refresh as stale past this many hours.
+LODESTONE_REFRESH_STALE_HOURS = env.int("LODESTONE_REFRESH_STALE_HOURS", default=36)
+
 # Milestones and filings.
 LODESTONE_MILESTONE_AT_RISK_DAYS = env.int("LODESTONE_MILESTONE_AT_RISK_DAYS", default=30)
 LODESTONE_LONG_STOP_WARNING_DAYS = env.int("LODESTONE_LONG_STOP_WARNING_DAYS", default=30)
@@ -335,5 +387,7 @@ LOGGING = {
         "django.db.backends": {"level": "INFO"},
         # urllib3 logs whole request URLs at DEBUG, query strings (and API keys) included.
         "urllib3": {"level": "WARNING"},
+        # Logins, failed logins, lockouts and refused requests, with user and address.
+        "lodestone.security": {"level": "INFO"},
     },
 }

@@ -7,7 +7,7 @@ process at start-up with ImproperlyConfigured rather than running insecurely.
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import DATABASES, VISIBILITY_TIMEOUT, env
+from .base import DATABASES, VISIBILITY_TIMEOUT, env, redis_cache
 
 
 def _required(*names: str) -> str:
@@ -32,23 +32,27 @@ DATABASES["default"] = {
     "ATOMIC_REQUESTS": False,
 }
 REDIS_URL = _required("REDIS_URL")
-CACHES = {
-    "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
-        "LOCATION": REDIS_URL,
-        "KEY_PREFIX": "lodestone",
-    }
-}
+CACHES = {"default": redis_cache(REDIS_URL)}
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": VISIBILITY_TIMEOUT}
 CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"visibility_timeout": VISIBILITY_TIMEOUT}
 CELERY_VISIBILITY_TIMEOUT = VISIBILITY_TIMEOUT
 
+# HTTPS only. The proxy in front terminates TLS and says so in X-Forwarded-Proto; the health
+# checks answer plain HTTP too, for load balancers that probe the instance directly.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
-SESSION_COOKIE_SECURE = True
-CSRF_COOKIE_SECURE = True
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
-SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=False)
+# The .gov zone is on the browsers' preload list already; the flag lets a host be listed on its own.
+SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=True)
 SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+
+# Cookies only over HTTPS, for this host alone (the __Host- prefix makes browsers enforce both).
+SESSION_COOKIE_SECURE = True
+CSRF_COOKIE_SECURE = True
+SESSION_COOKIE_NAME = "__Host-sessionid"
+CSRF_COOKIE_NAME = "__Host-csrftoken"

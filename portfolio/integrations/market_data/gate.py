@@ -75,7 +75,9 @@ class ProviderGate:
                 used = cache.incr(key)
             except ValueError:
                 continue
-            if used <= limit:
+            if used is None or used <= limit:
+                # None: the cache could not be reached (its errors are logged, not raised), and
+                # a call is let through rather than held up by the limiter's own store.
                 return
             self.sleep((window + 1) * interval - now)
 

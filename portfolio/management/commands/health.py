@@ -1,0 +1,28 @@
+"""Print the readiness checks (as /readyz does) and exit non-zero when the instance is not ready."""
+
+from __future__ import annotations
+
+import json
+
+from django.core.management.base import BaseCommand, CommandError
+
+from portfolio.services.health import OK, readiness
+
+
+class Command(BaseCommand):
+    help = "Check the database, the task broker, the cache and the age of the last refresh."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--json", action="store_true", help="print the report as JSON")
+
+    def handle(self, *args, **options):
+        report = readiness()
+        if options["json"]:
+            self.stdout.write(json.dumps(report, indent=2))
+        else:
+            for check in report["checks"]:
+                seconds = "" if check["seconds"] is None else f" ({check['seconds']} s)"
+                detail = f": {check['detail']}" if check["detail"] else ""
+                self.stdout.write(f"{check['name']:<13} {check['state']}{seconds}{detail}")
+        if report["status"] != OK:
+            raise CommandError("not ready: " + ", ".join(c["name"] for c in report["checks"] if c["state"] == "down"))

@@ -1,0 +1,27 @@
+"""/healthz and /readyz for load balancers: no login (they carry no portfolio data)."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_not_required
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_safe
+
+from portfolio.services.health import OK, liveness, readiness
+
+
+@login_not_required
+@never_cache
+@require_safe
+def healthz(request: HttpRequest) -> JsonResponse:
+    """200 while the process answers."""
+    return JsonResponse(liveness())
+
+
+@login_not_required
+@never_cache
+@require_safe
+def readyz(request: HttpRequest) -> JsonResponse:
+    """200 when the database, the broker and the cache answer, 503 otherwise; each check's state."""
+    report = readiness()
+    return JsonResponse(report, status=200 if report["status"] == OK else 503)
