@@ -8,12 +8,14 @@ PORT ?= 8000
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help run test setup setup-dev migrate demo lint format check ci clean
+.PHONY: help run test setup setup-dev migrate demo lint format scan loadtest check ci clean
 
 help:
 	@echo "make run    set up, load the demo data and run web, worker and beat (Ctrl-C stops all)"
 	@echo "make test   set up and run the test suite"
 	@echo "make lint   ruff check and format check;  make format   apply ruff format and fixes"
+	@echo "make loadtest  50 users for 60 s against gunicorn and PostgreSQL on loopback (loadtest/README.md)"
+	@echo "make scan   bandit over the code, pip-audit over the pinned requirements (needs the package index)"
 	@echo "make check  everything CI checks except the PostgreSQL/Redis pass (.ci/run does both)"
 
 $(BIN)/python:
@@ -54,7 +56,7 @@ run: demo
 	@echo "  Lodestone is starting at http://127.0.0.1:$(PORT)/   (admin: http://127.0.0.1:$(PORT)/admin/)"
 	@echo "  Ctrl-C stops the web server, the worker and the scheduler."
 	@echo ""
-	DJANGO_SETTINGS_MODULE=tracker.settings.local PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start --port $(PORT) --procfile Procfile || [ $$? -eq 130 ]
+	DJANGO_SETTINGS_MODULE=tracker.settings.local WEB_CONCURRENCY=$${WEB_CONCURRENCY:-2} PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start --port $(PORT) --procfile Procfile || [ $$? -eq 130 ]
 
 test: setup-dev
 	$(BIN)/pytest
@@ -66,6 +68,18 @@ lint: setup-dev
 format: setup-dev
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+# Load test against PostgreSQL and Redis on localhost (loadtest/README.md).
+$(VENV)/.load-installed: requirements-load.txt requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-load.txt
+	@touch $@
+
+loadtest: setup-dev $(VENV)/.load-installed
+	loadtest/run
+
+scan: setup-dev
+	$(BIN)/bandit -c pyproject.toml -q -r portfolio tracker manage.py --severity-level medium
+	$(BIN)/pip-audit -r requirements.txt -r requirements-dev.txt --no-deps --disable-pip --progress-spinner off
 
 check: lint
 	$(BIN)/python manage.py makemigrations --check --dry-run
