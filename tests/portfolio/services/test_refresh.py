@@ -13,6 +13,7 @@ import requests
 import responses
 from celery.exceptions import SoftTimeLimitExceeded
 from django.core.cache import cache
+from django.db import IntegrityError
 from django.test import override_settings
 from django.utils import timezone
 
@@ -236,3 +237,29 @@ def test_a_step_interrupted_mid_batch_writes_nothing_of_that_batch(priced_listin
     run.refresh_from_db()
     assert run.status == "failed"
     assert "SoftTimeLimitExceeded" in run.message
+
+
+@responses.activate
+def test_a_constraint_violation_inside_a_batch_rolls_the_batch_back_and_fails_the_run(priced_listing, settings):
+    """Alpha Vantage sends a day whose low is above its high; the database's check refuses that
+    row. No price of the batch is written (not the other listing's good ones either), earlier
+    prices stay, and the run is marked failed naming the constraint."""
+    settings.LODESTONE_ALPHAVANTAGE_API_KEY = "test-key"
+    second = f.PositionFactory().listing
+    second.price_providers = "alphavantage"
+    second.save()
+    responses.get(YAHOO, body=(FIXTURES / "yahoo_chart_mp.json").read_text())
+    responses.get(
+        re.compile(r"https://www\.alphavantage\.co/query.*"),
+        body=(FIXTURES / "alphavantage_daily_low_above_high.json").read_text(),
+        content_type="application/json",
+    )
+    before = _table(m.SecurityPrice, "listing", "on", "source", "close")
+    run = refresh_request(kind="prices", trigger="command", as_of=AS_OF)
+    with pytest.raises(IntegrityError):
+        refresh_run_execute(run_id=run.pk)
+    assert _table(m.SecurityPrice, "listing", "on", "source", "close") == before
+    run.refresh_from_db()
+    assert run.status == "failed"
+    assert "IntegrityError" in run.message
+    assert "securityprice_low_not_above_high" in run.message

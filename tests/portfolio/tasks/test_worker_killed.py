@@ -1,0 +1,126 @@
+"""A real Celery worker process (prefork pool) killed with SIGKILL in the middle of a refresh: the
+task is delivered again, runs again, and its result is written exactly once.
+
+The worker is a separate process, so it needs a database and a broker another process can reach:
+PostgreSQL and Redis, as in CI's second pass (which sets REQUIRE_SERVICES, so that there the test
+fails rather than skips if they are missing). On the embedded defaults (an in-memory SQLite
+database, an in-memory broker) it is skipped, saying so.
+
+To stop the refresh at a known point, the test holds a lock on the valuations table: the worker
+fetches FX and prices, then waits to write valuations; the test sees it waiting (in PostgreSQL's
+own view of its sessions), kills the worker's pool process, and releases the lock.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psycopg
+import pytest
+from django.db import connection
+
+from portfolio import models as m
+from portfolio.services.demo_data import demo_data_load
+from portfolio.services.refresh import refresh_start
+from tracker.celery import app
+
+ROOT = Path(__file__).resolve().parents[3]
+AS_OF = dt.date(2026, 11, 27)
+
+
+def _require_services() -> None:
+    if connection.vendor == "postgresql" and app.conf.broker_url.startswith("redis://"):
+        return
+    reason = "needs PostgreSQL and a Redis broker that a second process can reach (CI's second pass runs it)"
+    if os.environ.get("REQUIRE_SERVICES"):
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+def _database_url() -> str:
+    s = connection.settings_dict
+    password = f":{s['PASSWORD']}" if s.get("PASSWORD") else ""
+    return f"postgres://{s['USER']}{password}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
+
+
+def _wait_for(condition, timeout: float, what: str, log: Path):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"{what} not seen within {timeout} s; worker log:\n{log.read_text()[-4000:]}")
+
+
+def _backend_waiting_on_a_lock() -> int | None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' "
+            "AND query ILIKE '%%portfolio_valuation%%'"
+        )
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
+def _children(pid: int) -> list[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(child) for child in path.read_text().split()] if path.exists() else []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_killed_mid_refresh_runs_the_task_again_and_writes_once(tmp_path):
+    _require_services()
+    demo_data_load()
+    positions = m.Position.objects.count()
+    app.control.purge()  # nothing left over from earlier tests reaches this worker
+    log = tmp_path / "worker.log"
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tracker.settings.test", "DATABASE_URL": _database_url()}
+    command = [sys.executable, "-m", "celery", "-A", "tracker", "worker", "--pool", "prefork", "--concurrency", "1",
+               "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel", "INFO",
+               "--hostname", f"killed-{os.getpid()}@%h"]  # fmt: skip
+    with log.open("w") as out:
+        worker = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)  # noqa: S603
+    lock = psycopg.connect(_database_url().replace("postgres://", "postgresql://", 1))
+    try:
+        lock.execute("LOCK TABLE portfolio_valuation IN SHARE ROW EXCLUSIVE MODE")  # inserts wait; reads go on
+        run = refresh_start(kind="pipeline", trigger="api", as_of=AS_OF)  # committed and queued at once here
+
+        _wait_for(_backend_waiting_on_a_lock, 120, "the worker waiting to write valuations", log)
+        run.refresh_from_db()
+        assert (run.status, run.attempts) == ("running", 1)
+        assert m.SecurityPrice.objects.filter(on=AS_OF).exists()  # prices are in: mid-refresh
+        assert not m.Valuation.objects.filter(as_of=AS_OF).exists()
+        (child,) = _children(worker.pid)
+        os.kill(child, signal.SIGKILL)
+        _wait_for(lambda: child not in _children(worker.pid), 30, "the killed process gone", log)
+    finally:
+        lock.rollback()  # releases the lock
+        lock.close()
+    try:
+        finished = _wait_for(
+            lambda: m.RefreshRun.objects.exclude(status__in=["queued", "running"]).filter(pk=run.pk).first(),
+            120,
+            "the run finished",
+            log,
+        )
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        try:
+            worker.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+    text = log.read_text()
+    assert "SIGKILL" in text or "signal 9" in text, text[-4000:]
+    assert finished.status == "succeeded", (finished.message, text[-4000:])
+    assert finished.attempts == 2  # delivered again after the kill, and run once more
+    valuations = m.Valuation.objects.filter(as_of=AS_OF)
+    assert valuations.count() == positions
+    assert valuations.values("position").distinct().count() == positions
+    assert m.PortfolioSnapshot.objects.filter(as_of=AS_OF).count() == 1
