@@ -389,5 +389,6 @@ LOGGING = {
         "urllib3": {"level": "WARNING"},
         # Logins, failed logins, lockouts and refused requests, with user and address.
         "lodestone.security": {"level": "INFO"},
+        "axes": {"level": "WARNING"},  # lodestone.security logs the same events, user names included
     },
 }
