@@ -208,3 +208,28 @@ def test_redoc_runs_from_our_static_files_and_nothing_leaves_the_server(page, tr
     # The policy reports that refusal on the console; it is the only report expected here.
     page.console.problems[:] = [p for p in page.console.problems if f"image '{REDOC_VENDOR_LOGO}' violates" not in p]
     screenshot(page, "api-redoc")
+
+
+def test_repeated_wrong_passwords_lock_the_login_and_say_for_how_long(page, transactional_db):
+    _user("Viewer", "vic")
+    page.goto("/accounts/login/")
+    for attempt in range(5):
+        page.get_by_label("User name").fill("vic")
+        page.get_by_label("Password").fill(f"wrong-{attempt}")
+        page.get_by_role("button", name="Log in").click()
+        page.wait_for_load_state("networkidle")
+        if attempt < 4:
+            assert page.get_by_role("alert").is_visible()
+    assert page.get_by_role("heading", name="Login locked").is_visible()
+    assert "Try again in 15 minutes" in page.get_by_role("alert").inner_text()
+    screenshot(page, "login-locked")
+    # The right password is refused too while the lock lasts.
+    page.goto("/accounts/login/")
+    page.get_by_label("User name").fill("vic")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    assert page.get_by_role("heading", name="Login locked").is_visible()
+    # The browser reports each 429 answer on its console; nothing else may be there.
+    rest = [p for p in page.console.problems if "status of 429" not in p]
+    assert len(page.console.problems) - len(rest) <= 2
+    page.console.problems[:] = rest
