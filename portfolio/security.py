@@ -25,18 +25,22 @@ API_PREFIX = "/api/"
 
 
 def client_ip(request: HttpRequest) -> str:
-    """The client's address: the socket's peer, or, behind ``LODESTONE_PROXY_COUNT`` trusted
-    proxies, the address the outermost of them received the request from.
+    """The client's address: the socket's peer, or, when the peer is a trusted reverse proxy
+    (``LODESTONE_TRUSTED_PROXIES``), the nearest address in X-Forwarded-For that is not one.
 
-    X-Forwarded-For is read from the right: each trusted proxy appends the address it saw, so the
-    entries a client could write itself lie to the left of the ones taken here.
+    Each proxy appends the address it received the request from, so X-Forwarded-For is read from
+    the right: what a client wrote there itself lies further left and is never reached while a
+    trusted proxy's entry comes first. A peer that is not a trusted proxy is believed alone.
     """
-    proxies = settings.LODESTONE_PROXY_COUNT
-    if proxies > 0:
-        forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
-        if len(forwarded) >= proxies:
-            return forwarded[-proxies]
-    return request.META.get("REMOTE_ADDR", "")
+    peer = request.META.get("REMOTE_ADDR", "")
+    trusted = settings.LODESTONE_TRUSTED_PROXIES
+    if peer not in trusted:
+        return peer
+    forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
+    for address in reversed(forwarded):
+        if address not in trusted:
+            return address
+    return peer
 
 
 def _safe(value: object) -> str:
@@ -96,6 +100,23 @@ def session_expired(request: HttpRequest) -> str | None:
     return None
 
 
+def log_session_end(request: HttpRequest, reason: str) -> None:
+    log.info("session ended user=%s %s reason=%s", _safe(request.user.get_username()), _who(request), reason)
+
+
+def token_issued(request: HttpRequest, user) -> None:
+    """An API token was issued: logged like a login, and the user name's failure count from this
+    address cleared, as a login through a page clears it."""
+    from axes.utils import reset
+
+    reset(ip=client_ip(request), username=user.get_username())
+    log.info("login user=%s %s via=token", _safe(user.get_username()), _who(request))
+
+
+def token_ended(request: HttpRequest, user) -> None:
+    log.info("logout user=%s %s via=token", _safe(user.get_username()), _who(request))
+
+
 def log_refused(request: HttpRequest, status: int, reason: str) -> None:
     """Log a request refused for want of a login or a permission (401 or 403)."""
     user = getattr(request, "user", None)
@@ -138,6 +159,13 @@ def server_error(request: HttpRequest) -> HttpResponse:
         body = {"error": {"code": "server_error", "message": "The server failed to answer; the error is logged."}}
         return JsonResponse(body, status=500)
     return HttpResponse(loader.get_template("500.html").render(), status=500)
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """404: the API's error format under /api/, a page elsewhere."""
+    if request.path.startswith(API_PREFIX):
+        return JsonResponse({"error": {"code": "not_found", "message": "Not found."}}, status=404)
+    return render(request, "404.html", status=404)
 
 
 def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:

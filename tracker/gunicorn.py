@@ -19,7 +19,9 @@ bind = [os.environ.get("WEB_BIND", "127.0.0.1") + ":" + os.environ.get("PORT", "
 # Synchronous workers, one request at a time each: the usual choice for Django behind a buffering
 # proxy. 2 x cores + 1 is the common starting point; each holds one database connection.
 worker_class = "sync"
-workers = _int("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1)
+# Cores this process may use (a container's or cgroup's share, not the whole host's).
+_cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else multiprocessing.cpu_count()
+workers = _int("WEB_CONCURRENCY", _cores * 2 + 1)
 
 # A request running longer than this is killed and its worker replaced (exports are the slowest).
 timeout = _int("WEB_TIMEOUT", 60)

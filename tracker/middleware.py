@@ -49,11 +49,10 @@ class SessionTimeoutMiddleware:
     def __call__(self, request):
         from django.contrib.auth import logout
 
-        from portfolio.security import log, session_expired
+        from portfolio.security import log_session_end, session_expired
 
         reason = session_expired(request)
         if reason is not None:
-            user = request.user.get_username()
+            log_session_end(request, reason)
             logout(request)
-            log.info("session ended user=%s reason=%s", user, reason)
         return self.get_response(request)

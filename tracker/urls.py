@@ -45,4 +45,5 @@ urlpatterns = [
 ]
 
 handler403 = "portfolio.security.permission_denied"
+handler404 = "portfolio.security.page_not_found"
 handler500 = "portfolio.security.server_error"

@@ -10,10 +10,12 @@ from knox.settings import knox_settings
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
+from portfolio.security import token_ended, token_issued
+
 from .errors import error_body
+from .throttling import ClientScopedRateThrottle
 
 
 class TokenRequestSerializer(serializers.Serializer):
@@ -26,7 +28,7 @@ class TokenView(APIView):
 
     authentication_classes = []
     permission_classes = [AllowAny]
-    throttle_classes = [ScopedRateThrottle]
+    throttle_classes = [ClientScopedRateThrottle]
     throttle_scope = "token"
 
     @extend_schema(
@@ -46,6 +48,7 @@ class TokenView(APIView):
                 headers={"WWW-Authenticate": knox_settings.AUTH_HEADER_PREFIX},
             )
         instance, token = AuthToken.objects.create(user=user, expiry=knox_settings.TOKEN_TTL)
+        token_issued(request._request, user)
         return Response({"token": token, "expiry": instance.expiry})
 
 
@@ -58,4 +61,5 @@ class LogoutView(APIView):
     @extend_schema(request=None, responses={204: None})
     def post(self, request):
         request._auth.delete()
+        token_ended(request._request, request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -6,12 +6,12 @@ from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
-from rest_framework.throttling import ScopedRateThrottle
 
 from portfolio.models import RefreshRun
 from portfolio.services.refresh import refresh_start
 
 from .permissions import CanRunRefresh
+from .throttling import ClientScopedRateThrottle
 
 
 class RefreshRunSerializer(serializers.ModelSerializer):
@@ -45,7 +45,7 @@ class RefreshRunViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     throttle_scope = "refresh"
 
     def get_throttles(self):
-        return [ScopedRateThrottle()] if self.request.method == "POST" else []
+        return [ClientScopedRateThrottle()] if self.request.method == "POST" else []
 
     @extend_schema(
         request=RefreshStartSerializer,

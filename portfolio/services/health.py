@@ -1,14 +1,20 @@
 """Health of a running instance, for load balancers and operators.
 
 ``liveness`` says the process answers; ``readiness`` checks each dependency (database, task
-broker, cache) and reports the age of the latest successful valuation refresh. The instance is
-ready when every dependency answers; a stale refresh is reported but does not take the instance
-out of service (its pages still show the latest values, flagged as stale).
+broker, cache) and reports the age of the latest successful valuation refresh.
+
+The overall status is ``ok`` when all answer, ``degraded`` when the broker or the cache does not
+(pages and API reads go on; refreshes are refused and recorded), and ``down`` when the database
+does not (nothing can be served). Only ``down`` takes an instance out of a load balancer: with
+Redis gone every instance is equally degraded, and removing them all would serve nothing. A stale
+refresh is reported but changes no status (the pages show the latest values, flagged stale).
 """
 
 from __future__ import annotations
 
+import os
 import secrets
+import socket
 import time
 from dataclasses import asdict, dataclass
 
@@ -19,7 +25,7 @@ from django.utils import timezone
 
 from portfolio.models import RefreshRun
 
-OK, DOWN, STALE, NEVER = "ok", "down", "stale", "never"
+OK, DEGRADED, DOWN, STALE, NEVER = "ok", "degraded", "down", "stale", "never"
 REFRESH_KINDS = (RefreshRun.Kind.PIPELINE, RefreshRun.Kind.VALUATIONS)
 
 
@@ -47,7 +53,8 @@ def _database() -> None:
 
 
 def _cache() -> None:
-    key, token = "health:probe", secrets.token_hex(8)
+    # A key of this process's own: probes of several instances at once must not read each other's.
+    key, token = f"health:probe:{socket.gethostname()}:{os.getpid()}", secrets.token_hex(8)
     cache.set(key, token, timeout=30)
     if cache.get(key) != token:
         # The cache swallows its connection errors (see redis_cache in the settings).
@@ -80,11 +87,13 @@ def liveness() -> dict:
 
 
 def readiness() -> dict:
-    """Every check with its state; ``status`` is ``ok`` when database, broker and cache answer."""
-    checks = [_timed("database", _database), _timed("broker", _broker), _timed("cache", _cache)]
-    ready = all(check.state == OK for check in checks)
-    if checks[0].state == OK:
-        checks.append(_last_refresh())
-    else:
+    """Every check with its state, and the overall ``status``: ok, degraded or down."""
+    database, broker, cache_check = _timed("database", _database), _timed("broker", _broker), _timed("cache", _cache)
+    checks = [database, broker, cache_check]
+    if database.state != OK:
+        status = DOWN
         checks.append(Check("last_refresh", DOWN, None, "unknown: the database is down"))
-    return {"status": OK if ready else DOWN, "checks": [asdict(check) for check in checks]}
+    else:
+        status = OK if broker.state == OK and cache_check.state == OK else DEGRADED
+        checks.append(_last_refresh())
+    return {"status": status, "checks": [asdict(check) for check in checks]}

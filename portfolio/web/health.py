@@ -7,7 +7,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
-from portfolio.services.health import OK, liveness, readiness
+from portfolio.services.health import DOWN, liveness, readiness
 
 
 @login_not_required
@@ -22,6 +22,7 @@ def healthz(request: HttpRequest) -> JsonResponse:
 @never_cache
 @require_safe
 def readyz(request: HttpRequest) -> JsonResponse:
-    """200 when the database, the broker and the cache answer, 503 otherwise; each check's state."""
+    """503 when the database does not answer (take the instance out), 200 otherwise, with each
+    check's state (``degraded`` when the broker or the cache is down)."""
     report = readiness()
-    return JsonResponse(report, status=200 if report["status"] == OK else 503)
+    return JsonResponse(report, status=503 if report["status"] == DOWN else 200)

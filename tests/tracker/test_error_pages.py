@@ -49,3 +49,9 @@ def test_a_page_the_role_does_not_allow_answers_a_403_page(viewer_client):
     response = viewer_client.post("/refresh-runs/start/")
     assert response.status_code == HTTPStatus.FORBIDDEN
     assert "Your role does not give access" in response.content.decode()
+
+
+def test_an_unknown_api_address_answers_the_api_error_format(viewer_client):
+    response = viewer_client.get("/api/v1/no-such-resource/")
+    assert response.status_code == HTTPStatus.NOT_FOUND
+    assert response.json() == {"error": {"code": "not_found", "message": "Not found."}}

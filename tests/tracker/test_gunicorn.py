@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import importlib
-import multiprocessing
+import os
 import subprocess
 import sys
 
@@ -23,7 +23,7 @@ def _config(monkeypatch, **env):
 def test_defaults_listen_on_loopback_with_two_workers_per_core(monkeypatch):
     config = _config(monkeypatch)
     assert config.bind == ["127.0.0.1:8000"]
-    assert config.workers == multiprocessing.cpu_count() * 2 + 1
+    assert config.workers == len(os.sched_getaffinity(0)) * 2 + 1
     assert config.worker_class == "sync"
     assert config.timeout == 60
     assert config.max_requests > 0

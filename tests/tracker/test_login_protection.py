@@ -112,10 +112,31 @@ def test_a_success_before_the_limit_clears_the_count(client):
 def test_behind_trusted_proxies_the_address_is_read_from_the_right(settings, rf):
     from portfolio.security import client_ip
 
-    request = rf.get("/", HTTP_X_FORWARDED_FOR="1.2.3.4, 203.0.113.9", REMOTE_ADDR="10.0.0.2")
-    assert client_ip(request) == "10.0.0.2"  # no proxy trusted: the peer
-    settings.LODESTONE_PROXY_COUNT = 1
-    assert client_ip(request) == "203.0.113.9"  # what our proxy saw; "1.2.3.4" was the client's own claim
+    via_proxy = rf.get("/", HTTP_X_FORWARDED_FOR="1.2.3.4, 203.0.113.9", REMOTE_ADDR="10.0.0.2")
+    assert client_ip(via_proxy) == "10.0.0.2"  # no proxy trusted: the peer
+    settings.LODESTONE_TRUSTED_PROXIES = ["10.0.0.2", "10.0.0.3"]
+    assert client_ip(via_proxy) == "203.0.113.9"  # what our proxy saw; "1.2.3.4" was the client's own claim
+    two_proxies = rf.get("/", HTTP_X_FORWARDED_FOR="1.2.3.4, 203.0.113.9, 10.0.0.3", REMOTE_ADDR="10.0.0.2")
+    assert client_ip(two_proxies) == "203.0.113.9"
+    # A client that reaches the server directly cannot pick its address by writing the header.
+    direct = rf.get("/", HTTP_X_FORWARDED_FOR="10.9.9.9", REMOTE_ADDR="198.51.100.7")
+    assert client_ip(direct) == "198.51.100.7"
+
+
+def test_a_token_issued_is_logged_and_clears_the_failure_count(caplog):
+    UserFactory(username="ada")
+    api = APIClient()
+    caplog.set_level(logging.INFO, logger="lodestone.security")
+    for _ in range(LIMIT - 1):
+        _token(api, "ada", "wrong")
+    token = _token(api, "ada", PASSWORD).json()["token"]
+    for _ in range(LIMIT - 1):  # counted from zero again: not locked
+        assert _token(api, "ada", "wrong").status_code == HTTPStatus.UNAUTHORIZED
+    api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    assert api.post("/api/v1/auth/logout/").status_code == HTTPStatus.NO_CONTENT
+    lines = [record.getMessage() for record in caplog.records if record.name == "lodestone.security"]
+    assert any(line.startswith("login user=ada address=10.0.0.1") and line.endswith("via=token") for line in lines)
+    assert any(line.startswith("logout user=ada") and line.endswith("via=token") for line in lines)
 
 
 def test_failed_logins_lockouts_and_refusals_are_logged_with_user_and_address(client, caplog, viewer):

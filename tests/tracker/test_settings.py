@@ -42,10 +42,13 @@ PRODUCTION_ENV = {
     "DJANGO_ALLOWED_HOSTS": "lodestone.example.gov",
     "DATABASE_URL": "postgres://lodestone@db.internal:5432/lodestone",
     "REDIS_URL": "redis://cache.internal:6379/0",
+    "LODESTONE_TRUSTED_PROXIES": "none",
 }
 
 
-@pytest.mark.parametrize("missing", ["DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL"])
+@pytest.mark.parametrize(
+    "missing", ["DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL", "LODESTONE_TRUSTED_PROXIES"]
+)
 def test_production_without_a_required_variable_fails_loudly(missing):
     env = {k: v for k, v in PRODUCTION_ENV.items() if k != missing}
     result = _start("tracker.settings.production", **env)

@@ -175,9 +175,10 @@ AXES_COOLOFF_TIME = timedelta(minutes=env.int("LODESTONE_LOGIN_COOLOFF_MINUTES",
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "portfolio.security.lockout_response"
-# The client address is the socket's peer, or, behind LODESTONE_PROXY_COUNT trusted proxies, the
-# address the nearest of them saw (X-Forwarded-For read from the right, so it cannot be forged).
-LODESTONE_PROXY_COUNT = env.int("LODESTONE_PROXY_COUNT", default=0)
+# The client address is the socket's peer; when the peer is one of these reverse proxies, it is
+# the nearest address in X-Forwarded-For that is not one of them (read from the right, so a client
+# cannot forge it). Production requires the list to be stated (portfolio/security.py client_ip).
+LODESTONE_TRUSTED_PROXIES = env.list("LODESTONE_TRUSTED_PROXIES", default=[])
 AXES_CLIENT_IP_CALLABLE = "portfolio.security.client_ip"
 AXES_VERBOSE = False  # our own log lines (portfolio.security) name the user and address
 
@@ -274,7 +275,6 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_THROTTLE_RATES": {"refresh": "20/hour", "token": "10/minute"},
     "COERCE_DECIMAL_TO_STRING": True,
-    "NUM_PROXIES": LODESTONE_PROXY_COUNT,
     "UNAUTHENTICATED_USER": None,
 }
 # Tokens are stored hashed (SHA-512) and expire; a client can hold several.

@@ -20,6 +20,10 @@ def _required(*names: str) -> str:
 
 
 DEBUG = False
+# The reverse proxies in front of the web processes (their addresses), or "none" when clients
+# connect directly: login lockouts and throttles count per client address, so it must be stated.
+_proxies = _required("LODESTONE_TRUSTED_PROXIES")
+LODESTONE_TRUSTED_PROXIES = [] if _proxies.strip().lower() == "none" else [p.strip() for p in _proxies.split(",")]
 SECRET_KEY = _required("DJANGO_SECRET_KEY", "SECRET_KEY")
 ALLOWED_HOSTS = [host.strip() for host in _required("DJANGO_ALLOWED_HOSTS", "ALLOWED_HOSTS").split(",") if host.strip()]
 
@@ -31,10 +35,20 @@ DATABASES["default"] = {
     "CONN_HEALTH_CHECKS": True,
     "ATOMIC_REQUESTS": False,
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # A database that does not answer makes requests (and /readyz) fail fast rather than hang.
+    DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env.int("DJANGO_DB_CONNECT_TIMEOUT", default=5)
 REDIS_URL = _required("REDIS_URL")
 CACHES = {"default": redis_cache(REDIS_URL)}
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": VISIBILITY_TIMEOUT}
+# Bounded waits on Redis: a request that queues a refresh while Redis is unreachable is answered
+# (503, the run recorded as failed) within seconds.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": VISIBILITY_TIMEOUT,
+    "socket_connect_timeout": 3,
+    "socket_timeout": 10,
+}
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5, "interval_max": 1}
 CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"visibility_timeout": VISIBILITY_TIMEOUT}
 CELERY_VISIBILITY_TIMEOUT = VISIBILITY_TIMEOUT
 

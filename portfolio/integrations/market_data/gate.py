@@ -56,6 +56,8 @@ class ProviderGate:
         except ValueError:  # expired between add and incr
             cache.add(key, 1, timeout=self.policy.open_seconds)
             failures = 1
+        if failures is None:
+            return  # the cache cannot be reached (its errors are logged, not raised): nothing to count
         if failures >= self.policy.failure_threshold:
             cache.set(f"{self._prefix}:open", self.clock(), timeout=self.policy.open_seconds)
             cache.delete(key)

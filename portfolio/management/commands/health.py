@@ -1,4 +1,5 @@
-"""Print the readiness checks (as /readyz does) and exit non-zero when the instance is not ready."""
+"""Print the readiness checks (as /readyz does); exit 1 when the database is down, 2 when the broker
+or the cache is (degraded), 0 when all answer."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from portfolio.services.health import OK, readiness
+from portfolio.services.health import DEGRADED, OK, readiness
 
 
 class Command(BaseCommand):
@@ -25,4 +26,5 @@ class Command(BaseCommand):
                 detail = f": {check['detail']}" if check["detail"] else ""
                 self.stdout.write(f"{check['name']:<13} {check['state']}{seconds}{detail}")
         if report["status"] != OK:
-            raise CommandError("not ready: " + ", ".join(c["name"] for c in report["checks"] if c["state"] == "down"))
+            down = ", ".join(c["name"] for c in report["checks"] if c["state"] == "down")
+            raise CommandError(f"{report['status']}: {down} down", returncode=2 if report["status"] == DEGRADED else 1)
