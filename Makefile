@@ -79,7 +79,7 @@ loadtest: setup-dev $(VENV)/.load-installed
 
 scan: setup-dev
 	$(BIN)/bandit -c pyproject.toml -q -r portfolio tracker manage.py --severity-level medium
-	$(BIN)/pip-audit -r requirements.txt -r requirements-dev.txt --no-deps --disable-pip --progress-spinner off
+	$(BIN)/pip-audit --progress-spinner off
 
 check: lint
 	$(BIN)/python manage.py makemigrations --check --dry-run

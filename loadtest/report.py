@@ -42,7 +42,11 @@ def main(stats_csv: str, out_json: str) -> int:
         "measures": measures,
     }
     Path(out_json).write_text(json.dumps(report, indent=2) + "\n")
-    failed = sum(m["failures"] for m in measures if m["name"] == "Aggregated")
+    total = next((m for m in measures if m["name"] == "Aggregated"), None)
+    if total is None or total["requests"] == 0:
+        print("FAILED: no request was made")
+        return 1
+    failed = total["failures"]
     if failed:
         print(f"FAILED: {failed} requests failed (see the locust failures CSV beside the stats)")
         return 1

@@ -263,3 +263,35 @@ def test_a_constraint_violation_inside_a_batch_rolls_the_batch_back_and_fails_th
     assert run.status == "failed"
     assert "IntegrityError" in run.message
     assert "securityprice_low_not_above_high" in run.message
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_refreshes_requested_at_the_same_moment_one_is_queued_and_the_other_told_why():
+    """Two requests race (two threads, two database connections, released together): the
+    database admits one active run, and the other request is refused naming it, and recorded."""
+    import threading
+
+    from django.db import connections
+
+    barrier = threading.Barrier(2)
+    outcomes: list[tuple[str, object]] = []
+
+    def request(trigger: str) -> None:
+        try:
+            barrier.wait(timeout=10)
+            outcomes.append(("queued", refresh_request(kind="pipeline", trigger=trigger).pk))
+        except RefreshRefusedError as exc:
+            outcomes.append(("refused", exc.message))
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=request, args=(trigger,)) for trigger in ("web", "api")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(kind for kind, _ in outcomes) == ["queued", "refused"]
+    queued = next(value for kind, value in outcomes if kind == "queued")
+    refusal = next(value for kind, value in outcomes if kind == "refused")
+    assert f"#{queued}" in refusal
+    assert list(m.RefreshRun.objects.order_by("status").values_list("status", flat=True)) == ["queued", "refused"]

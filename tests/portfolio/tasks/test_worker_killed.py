@@ -6,9 +6,11 @@ PostgreSQL and Redis, as in CI's second pass (which sets REQUIRE_SERVICES, so th
 fails rather than skips if they are missing). On the embedded defaults (an in-memory SQLite
 database, an in-memory broker) it is skipped, saying so.
 
-To stop the refresh at a known point, the test holds a lock on the valuations table: the worker
-fetches FX and prices, then waits to write valuations; the test sees it waiting (in PostgreSQL's
-own view of its sessions), kills the worker's pool process, and releases the lock.
+To stop the refresh at a known point, the test holds a lock on the snapshots table: the worker
+fetches FX and prices and commits the valuations, then waits to write the portfolio snapshot;
+the test sees it waiting (in PostgreSQL's own view of its sessions), kills the worker's pool
+process, and releases the lock. The second attempt writes everything again: the valuations the
+first one committed must be the same rows, not a second set.
 """
 
 from __future__ import annotations
@@ -63,7 +65,7 @@ def _backend_waiting_on_a_lock() -> int | None:
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' "
-            "AND query ILIKE '%%portfolio_valuation%%'"
+            "AND query ILIKE '%%portfolio_portfoliosnapshot%%'"
         )
         row = cursor.fetchone()
     return row[0] if row else None
@@ -89,14 +91,15 @@ def test_a_worker_killed_mid_refresh_runs_the_task_again_and_writes_once(tmp_pat
         worker = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)  # noqa: S603
     lock = psycopg.connect(_database_url().replace("postgres://", "postgresql://", 1))
     try:
-        lock.execute("LOCK TABLE portfolio_valuation IN SHARE ROW EXCLUSIVE MODE")  # inserts wait; reads go on
+        lock.execute("LOCK TABLE portfolio_portfoliosnapshot IN SHARE ROW EXCLUSIVE MODE")  # writes wait
         run = refresh_start(kind="pipeline", trigger="api", as_of=AS_OF)  # committed and queued at once here
 
-        _wait_for(_backend_waiting_on_a_lock, 120, "the worker waiting to write valuations", log)
+        _wait_for(_backend_waiting_on_a_lock, 120, "the worker waiting to write the snapshot", log)
         run.refresh_from_db()
         assert (run.status, run.attempts) == ("running", 1)
-        assert m.SecurityPrice.objects.filter(on=AS_OF).exists()  # prices are in: mid-refresh
-        assert not m.Valuation.objects.filter(as_of=AS_OF).exists()
+        first = dict(m.Valuation.objects.filter(as_of=AS_OF).values_list("pk", "value_usd"))
+        assert len(first) == positions  # the first attempt committed its valuations ...
+        assert not m.PortfolioSnapshot.objects.filter(as_of=AS_OF).exists()  # ... and stopped before the end
         (child,) = _children(worker.pid)
         os.kill(child, signal.SIGKILL)
         _wait_for(lambda: child not in _children(worker.pid), 30, "the killed process gone", log)
@@ -122,5 +125,5 @@ def test_a_worker_killed_mid_refresh_runs_the_task_again_and_writes_once(tmp_pat
     assert finished.attempts == 2  # delivered again after the kill, and run once more
     valuations = m.Valuation.objects.filter(as_of=AS_OF)
     assert valuations.count() == positions
-    assert valuations.values("position").distinct().count() == positions
+    assert dict(valuations.values_list("pk", "value_usd")) == first  # rewritten in place: same rows, same values
     assert m.PortfolioSnapshot.objects.filter(as_of=AS_OF).count() == 1
