@@ -313,6 +313,11 @@ LODESTONE_FX_PROVIDERS = env.list("LODESTONE_FX_PROVIDERS", default=["simulated"
 # Commodity prices (USD per the commodity's price unit) drive price-floor liabilities.
 LODESTONE_COMMODITY_PROVIDERS = env.list("LODESTONE_COMMODITY_PROVIDERS", default=["simulated"])
 LODESTONE_ALPHAVANTAGE_API_KEY = env.str("LODESTONE_ALPHAVANTAGE_API_KEY", default="")
+# Where the Yahoo chart API answers ({symbol} is filled in): another address serves a mirror, or
+# the benchmark's local provider.
+LODESTONE_YAHOO_CHART_URL = env.str(
+    "LODESTONE_YAHOO_CHART_URL", default="https://query1.finance.yahoo.com/v8/finance/chart/{symbol}"
+)
 LODESTONE_PRICE_CSV_DIR = env.str("LODESTONE_PRICE_CSV_DIR", default=str(VAR_DIR / "prices"))
 LODESTONE_HTTP_CONNECT_TIMEOUT = env.float("LODESTONE_HTTP_CONNECT_TIMEOUT", default=5.0)
 LODESTONE_HTTP_READ_TIMEOUT = env.float("LODESTONE_HTTP_READ_TIMEOUT", default=20.0)

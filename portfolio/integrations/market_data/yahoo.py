@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 
+from django.conf import settings
+
 from . import http
 from .base import Bar, Series, accept_price, to_decimal
 from .errors import InvalidResponseError, UnknownSymbolError
 
 NAME = "yahoo"
-URL = "https://query1.finance.yahoo.com/v8/finance/chart/{symbol}"
 
 
 def _epoch(day: date) -> int:
@@ -22,7 +23,8 @@ class YahooChartProvider:
 
     def daily_bars(self, symbol: str, start: date, end: date) -> Series:
         params = {"period1": str(_epoch(start)), "period2": str(_epoch(end + timedelta(days=1))), "interval": "1d"}
-        response = http.get(self.name, URL.format(symbol=symbol), params=params)
+        url = settings.LODESTONE_YAHOO_CHART_URL.format(symbol=symbol)
+        response = http.get(self.name, url, params=params)
         payload = http.json_body(self.name, response)
         chart = payload.get("chart") if isinstance(payload, dict) else None
         if not isinstance(chart, dict):

@@ -1,0 +1,335 @@
+"""The scale benchmark (bench/README.md): the portfolio at 100 times today's size on PostgreSQL,
+each measure timed as the median of several runs beside its floor, written to bench/results.json.
+
+    .venv/bin/python bench/run.py [--runs 5] [--latency 0.05] [--only dashboard,summary,...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+import tracemalloc
+from collections.abc import Callable
+from datetime import date, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/lodestone_bench")
+os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/12")
+os.environ["DJANGO_SETTINGS_MODULE"] = "tracker.settings.local"
+os.environ["DJANGO_DEBUG"] = "False"
+os.environ.setdefault("LODESTONE_VAR_DIR", str(ROOT / "var" / "bench"))
+os.environ.setdefault("DJANGO_LOG_LEVEL", "WARNING")
+
+AS_OF = date(2026, 11, 27)  # the end of the scale data (generate_scale_data --end)
+
+
+def _setup() -> None:
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        sys.exit("The benchmark runs on PostgreSQL: set DATABASE_URL.")
+    call_command("migrate", verbosity=0)
+    call_command("collectstatic", interactive=False, verbosity=0)
+    from portfolio.models import Deal
+
+    if not Deal.objects.exists():
+        call_command("generate_scale_data", end=AS_OF.isoformat())
+
+
+# --- measuring ---------------------------------------------------------------------------------
+
+
+def _timed(fn: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    fn()
+    return time.perf_counter() - started
+
+
+def _queries(fn: Callable[[], object]) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as ctx:
+        fn()
+    return len(ctx.captured_queries)
+
+
+def _peak_mb(fn: Callable[[], object]) -> float:
+    tracemalloc.start()
+    try:
+        fn()
+        return tracemalloc.get_traced_memory()[1] / 2**20
+    finally:
+        tracemalloc.stop()
+
+
+def _sql_seconds(sql: str, params: dict, *, rollback: bool = False) -> float:
+    """The server's own execution time of one statement (EXPLAIN ANALYZE), in seconds."""
+    from django.db import connection, transaction
+
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + sql, params)
+            plan = cursor.fetchone()[0]
+        if rollback:
+            transaction.set_rollback(True)
+    plan = plan[0] if isinstance(plan, list) else json.loads(plan)[0]
+    return (plan["Planning Time"] + plan["Execution Time"]) / 1000
+
+
+def measure(name: str, fn: Callable[[], object], *, runs: int, floor: Callable[[], float], target: dict) -> dict:
+    fn()  # warm: connections, caches, compiled templates
+    seconds = [_timed(fn) for _ in range(runs)]
+    floor_runs = [floor() for _ in range(runs)]
+    median, floor_median = statistics.median(seconds), statistics.median(floor_runs)
+    result = {
+        "name": name,
+        "runs": runs,
+        "median_seconds": round(median, 4),
+        "floor_seconds": round(floor_median, 4),
+        "ratio": round(median / floor_median, 2) if floor_median else None,
+        "query_count": _queries(fn),
+        "peak_memory_mb": round(_peak_mb(fn), 1),
+        "target": target,
+    }
+    print(
+        f"{name:<22} median {median * 1000:9.1f} ms   floor {floor_median * 1000:8.1f} ms"
+        f"   ratio {result['ratio']!s:>7}"
+        f"   queries {result['query_count']:>4}   peak {result['peak_memory_mb']} MB"
+    )
+    return result
+
+
+# --- the measures ------------------------------------------------------------------------------
+
+LATEST_VALUES = """
+    SELECT DISTINCT ON (v.position_id) v.position_id, v.value_usd
+    FROM portfolio_valuation v WHERE v.as_of <= %(as_of)s ORDER BY v.position_id, v.as_of DESC
+"""
+SUMMARY_SQL = f"""
+    WITH latest AS ({LATEST_VALUES}),
+    paid AS (
+        SELECT c.position_id,
+               SUM(CASE WHEN c.kind IN ('investment', 'fee', 'exercise') THEN c.amount ELSE 0 END) AS invested,
+               SUM(CASE WHEN c.kind IN ('dividend', 'sale') THEN c.amount ELSE 0 END) AS realised
+        FROM portfolio_cashflow c WHERE c.occurred_on <= %(as_of)s GROUP BY c.position_id)
+    SELECT d.agency_id, SUM(l.value_usd), SUM(p.invested), SUM(p.realised), COUNT(*)
+    FROM portfolio_position pos JOIN portfolio_deal d ON d.id = pos.deal_id
+    LEFT JOIN latest l ON l.position_id = pos.id LEFT JOIN paid p ON p.position_id = pos.id
+    GROUP BY d.agency_id
+"""
+SERIES_SQL = """
+    SELECT v.as_of, d.agency_id, SUM(v.value_usd)
+    FROM portfolio_valuation v JOIN portfolio_position pos ON pos.id = v.position_id
+    JOIN portfolio_deal d ON d.id = pos.deal_id
+    WHERE v.as_of BETWEEN %(start)s AND %(as_of)s GROUP BY v.as_of, d.agency_id
+"""
+DEALS_SQL = """
+    SELECT d.*, a.short_name, c.name FROM portfolio_deal d
+    JOIN portfolio_agency a ON a.id = d.agency_id JOIN portfolio_company c ON c.id = d.company_id
+    ORDER BY d.id LIMIT 50
+"""
+METRICS_SQL = f"""
+    WITH latest AS ({LATEST_VALUES})
+    SELECT (SELECT SUM(CASE WHEN kind IN ('investment', 'fee', 'exercise') THEN -amount
+                            WHEN kind IN ('dividend', 'sale') THEN amount ELSE 0 END)
+            FROM portfolio_cashflow WHERE occurred_on <= %(as_of)s),
+           (SELECT array_agg(occurred_on ORDER BY occurred_on) FROM portfolio_cashflow WHERE occurred_on <= %(as_of)s),
+           (SELECT SUM(value_usd) FROM latest)
+"""
+VALUE_ALL_SQL = """
+    INSERT INTO portfolio_valuation (created_at, updated_at, position_id, as_of, method, fair_value_level, inputs,
+                                     formula, currency_id, value_local, fx_rate_to_usd, value_usd, is_contingent,
+                                     is_simulated)
+    SELECT now(), now(), pos.id, day, 'market', 1, '{}'::jsonb, '', 'USD',
+           pos.quantity * px.close, 1, pos.quantity * px.close, false, false
+    FROM generate_series(%(start)s::date, %(as_of)s::date, interval '1 day') AS day,
+         portfolio_position pos
+    JOIN LATERAL (SELECT sp.close FROM portfolio_securityprice sp
+                  WHERE sp.listing_id = pos.listing_id AND sp.on <= day ORDER BY sp.on DESC LIMIT 1) px ON true
+    WHERE extract(isodow FROM day) < 6
+    ON CONFLICT (position_id, as_of) DO UPDATE SET value_usd = EXCLUDED.value_usd
+"""
+
+
+def _cpu_model() -> str:
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.processor()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--latency", type=float, default=0.05, help="seconds the local provider takes per request")
+    parser.add_argument("--only", default="", help="comma-separated measure names")
+    parser.add_argument("--out", default=str(ROOT / "bench" / "results.json"))
+    args = parser.parse_args()
+    only = set(filter(None, args.only.split(",")))
+    _setup()
+
+    from django.contrib.auth.models import Group, User
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import override_settings
+
+    from bench.provider import serve
+    from portfolio.metrics import portfolio_metrics
+    from portfolio.models import Listing, Position
+    from portfolio.services.refresh import refresh_request, refresh_run_execute
+
+    user, _ = User.objects.get_or_create(username="bench")
+    user.groups.add(Group.objects.get(name="Analyst"))
+    client = Client(HTTP_HOST="localhost")
+    client.force_login(user)
+
+    def get(url: str) -> Callable[[], None]:
+        def call() -> None:
+            response = client.get(url)
+            if response.status_code != 200:
+                raise RuntimeError(f"{url} answered {response.status_code}")
+            _ = response.content
+
+        return call
+
+    params = {"as_of": AS_OF, "start": AS_OF - timedelta(days=365)}
+    trivial = get("/healthz")
+    results: list[dict] = []
+
+    def wanted(name: str) -> bool:
+        return not only or name in only
+
+    page_target = {"max_median_seconds": 0.3, "max_ratio": 3}
+    if wanted("dashboard"):
+        results.append(measure("dashboard", get(f"/?as_of={AS_OF}"), runs=args.runs,
+                               floor=lambda: _sql_seconds(SUMMARY_SQL, params), target=page_target))  # fmt: skip
+    if wanted("summary_api"):
+        url = f"/api/v1/analytics/summary/?as_of={AS_OF}&group_by=agency"
+        results.append(measure("summary_api", get(url), runs=args.runs,
+                               floor=lambda: _sql_seconds(SUMMARY_SQL, params), target=page_target))  # fmt: skip
+    if wanted("value_series_api"):
+        url = f"/api/v1/analytics/value-series/?start={params['start']}&end={AS_OF}&group_by=agency&interval=day"
+        results.append(measure("value_series_api", get(url), runs=args.runs,
+                               floor=lambda: _sql_seconds(SERIES_SQL, params), target={}))  # fmt: skip
+    if wanted("deals_api"):
+        results.append(measure("deals_api", get("/api/v1/deals/"), runs=args.runs,
+                               floor=lambda: _sql_seconds(DEALS_SQL, params), target={}))  # fmt: skip
+    if wanted("metrics"):
+        results.append(measure("metrics", lambda: portfolio_metrics(as_of=AS_OF), runs=args.runs,
+                               floor=lambda: _sql_seconds(METRICS_SQL, params),
+                               target={"max_median_seconds": 1.0}))  # fmt: skip
+    if wanted("trivial_view"):
+        results.append(measure("trivial_view", trivial, runs=args.runs, floor=lambda: 0.0, target={}))
+
+    if wanted("refresh") or wanted("backfill"):
+        server, stats = serve(args.latency)
+        url = f"http://127.0.0.1:{server.server_address[1]}/v8/finance/chart/{{symbol}}"
+        Listing.objects.update(price_providers="yahoo")
+        with override_settings(LODESTONE_YAHOO_CHART_URL=url, LODESTONE_PROVIDER_GATES={
+                "yahoo": {"calls_per_second": 1000}, "simulated": {"calls_per_second": 1000}}):  # fmt: skip
+
+            def refresh() -> None:
+                run = refresh_request(kind="pipeline", trigger="command", as_of=AS_OF)
+                run = refresh_run_execute(run_id=run.pk)
+                if run.status != "succeeded":
+                    raise RuntimeError(f"refresh {run.status}: {run.message}")
+
+            if wanted("refresh"):
+                refresh()  # the first fetch loads each listing's history; later ones the last days
+                before = (stats.requests, stats.delay_seconds)
+                runs = max(args.runs // 2, 1)
+                seconds = [_timed(refresh) for _ in range(runs)]
+                latency = (stats.delay_seconds - before[1]) / runs
+                floor_seconds = _sql_seconds(VALUE_ALL_SQL, {**params, "start": AS_OF}, rollback=True)
+                median = statistics.median(seconds)
+                env = {**os.environ, "LODESTONE_YAHOO_CHART_URL": url}
+                usage_before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+                subprocess.run(  # noqa: S603 - fixed arguments: a worker-like process for its peak memory
+                    [sys.executable, "manage.py", "refresh", "--date", AS_OF.isoformat()],
+                    cwd=ROOT, env=env, check=True, capture_output=True,
+                )  # fmt: skip
+                peak_rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+                result = {
+                    "name": "refresh",
+                    "runs": runs,
+                    "median_seconds": round(median, 3),
+                    "provider_latency_seconds": round(latency, 3),
+                    "beyond_provider_seconds": round(median - latency, 3),
+                    "floor_seconds": round(floor_seconds, 4),
+                    "ratio": round((median - latency) / floor_seconds, 2),
+                    "query_count": _queries(refresh),
+                    "peak_memory_mb": round(max(peak_rss, usage_before) / 1024, 1),
+                    "positions": Position.objects.count(),
+                    "target": {"max_beyond_provider_seconds": 5, "max_peak_memory_mb": 500},
+                }
+                results.append(result)
+                print(
+                    f"refresh                median {median:7.2f} s (provider {latency:.2f} s)   floor "
+                    f"{floor_seconds:.2f} s   queries {result['query_count']}   peak RSS {result['peak_memory_mb']} MB"
+                )
+
+            if wanted("backfill"):
+
+                def backfill() -> None:
+                    run = refresh_request(kind="backfill", trigger="command", as_of=AS_OF,
+                                          parameters={"from": (AS_OF - timedelta(days=365)).isoformat()})  # fmt: skip
+                    run = refresh_run_execute(run_id=run.pk)
+                    if run.status not in ("succeeded", "partial"):
+                        raise RuntimeError(f"backfill {run.status}: {run.message}")
+
+                seconds = _timed(backfill)
+                floor_seconds = _sql_seconds(VALUE_ALL_SQL, params, rollback=True)
+                results.append({
+                    "name": "backfill_one_year", "runs": 1, "median_seconds": round(seconds, 2),
+                    "floor_seconds": round(floor_seconds, 2), "ratio": round(seconds / floor_seconds, 2),
+                    "query_count": None, "peak_memory_mb": None, "target": {},
+                })  # fmt: skip
+                print(f"backfill_one_year      {seconds:7.1f} s   floor {floor_seconds:.1f} s")
+        server.shutdown()
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT version()")
+        pg_version = cursor.fetchone()[0].split(",")[0]
+    from portfolio.models import CashFlow, Deal, SecurityPrice, Valuation
+
+    report = {
+        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "machine": {
+            "cpus": os.cpu_count(),
+            "cpu_model": _cpu_model(),
+            "memory_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+            "postgresql": pg_version,
+        },
+        "data": {
+            "deals": Deal.objects.count(),
+            "positions": Position.objects.count(),
+            "cash_flows": CashFlow.objects.count(),
+            "prices": SecurityPrice.objects.count(),
+            "valuations": Valuation.objects.count(),
+        },
+        "latency_seconds_per_provider_request": args.latency,
+        "measures": results,
+    }
+    Path(args.out).write_text(json.dumps(report, indent=2, default=str) + "\n")
+    print(f"written to {args.out}")
+
+
+if __name__ == "__main__":
+    main()
