@@ -19,3 +19,11 @@ class PortfolioConfig(AppConfig):
         post_migrate.connect(currencies_ensure, sender=self, dispatch_uid="portfolio.currencies")
         post_migrate.connect(schedules_ensure, sender=self, dispatch_uid="portfolio.schedules")
         post_migrate.connect(roles_ensure, sender=self, dispatch_uid="portfolio.roles")
+
+        # Cached portfolio figures are retired whenever a record behind them changes.
+        from django.db.models.signals import m2m_changed, post_delete, post_save
+
+        from portfolio.figures_cache import on_record_change
+
+        for signal in (post_save, post_delete, m2m_changed):
+            signal.connect(on_record_change, dispatch_uid=f"portfolio.figures.{id(signal)}")

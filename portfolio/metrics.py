@@ -20,10 +20,12 @@ from datetime import date
 from decimal import Decimal
 from itertools import pairwise
 
+from django.db import connection
 from django.db.models import Sum
 
 from portfolio.models import (
     CASH_FLOW_SIGN,
+    SIMULATED_SOURCE,
     CashFlow,
     CashFlowKind,
     CommodityPrice,
@@ -47,14 +49,16 @@ class FxHistory:
 
     def __init__(self, currencies: set[str]) -> None:
         self._series: dict[str, tuple[list[date], list[Decimal]]] = {}
-        rows = FxRate.objects.filter(base_id="USD", quote_id__in=currencies - {"USD"}).order_by(
-            "quote_id", "on", "source"
+        rows = (
+            FxRate.objects.filter(base_id="USD", quote_id__in=currencies - {"USD"})
+            .order_by("quote_id", "on", "source")
+            .values_list("quote_id", "on", "rate", "source", named=True)
         )
-        by_ccy: dict[str, dict[date, FxRate]] = defaultdict(dict)
+        by_ccy: dict[str, dict[date, tuple]] = defaultdict(dict)
         for rate in rows:
             # The same choice as FxTable: on a date, a provider's rate wins over a simulated one.
             chosen = by_ccy[rate.quote_id].get(rate.on)
-            if chosen is None or (chosen.is_simulated and not rate.is_simulated):
+            if chosen is None or (chosen.source == SIMULATED_SOURCE and rate.source != SIMULATED_SOURCE):
                 by_ccy[rate.quote_id][rate.on] = rate
         for ccy, points in by_ccy.items():
             days = sorted(points)
@@ -87,6 +91,8 @@ class Figures:
     flows: list[Flow] = field(default_factory=list)
     twr: float | None = None
     ownership_pct: Decimal | None = None
+    # (date, XIRR on that date), kept when the flows are dropped to cache the figures.
+    settled_xirr: tuple[date, float | None] | None = field(default=None, repr=False)
 
     @property
     def moic(self) -> Decimal | None:
@@ -106,6 +112,8 @@ class Figures:
         return self.value + self.loans_outstanding + self.floor_liability
 
     def xirr(self, as_of: date) -> float | None:
+        if self.settled_xirr is not None and self.settled_xirr[0] == as_of:
+            return self.settled_xirr[1]
         terminal = [Flow(as_of, float(self.value))] if self.value else []
         return xirr([*self.flows, *terminal])
 
@@ -138,6 +146,22 @@ def portfolio_metrics(*, as_of: date, dimension: str = "total", stale_after_days
     return portfolio_metrics_by(as_of=as_of, dimensions=[dimension], stale_after_days=stale_after_days)[dimension]
 
 
+FLOW_FIELDS = ("position_id", "currency_id", "occurred_on", "amount", "kind", "quantity")
+
+
+def latest_valuations(as_of: date) -> dict[int, tuple]:
+    """Each position's latest valuation on or before ``as_of`` (position_id, as_of, value_usd,
+    is_simulated), in one query: PostgreSQL picks one row per position with DISTINCT ON over the
+    (position, as_of) index; other databases get every row and keep the last."""
+    rows = Valuation.objects.filter(as_of__lte=as_of)
+    fields = ("position_id", "as_of", "value_usd", "is_simulated")
+    if connection.vendor == "postgresql":
+        rows = rows.order_by("position_id", "-as_of").distinct("position_id")
+    else:
+        rows = rows.order_by("position_id", "as_of")
+    return {row.position_id: row for row in rows.values_list(*fields, named=True)}
+
+
 def portfolio_metrics_by(
     *, as_of: date, dimensions: list[str], stale_after_days: int = 7
 ) -> dict[str, dict[str, Figures]]:
@@ -145,25 +169,30 @@ def portfolio_metrics_by(
     for dimension in dimensions:
         if dimension not in DIMENSIONS:
             raise ValueError(f"unknown dimension {dimension!r}; choose one of {', '.join(DIMENSIONS)}")
-    positions = list(Position.objects.select_related("deal__agency", "deal__company"))
+    stamps = ("created_at", "updated_at")
+    positions = list(
+        Position.objects.select_related("deal__agency", "deal__company").defer(
+            *stamps, *(f"deal__{name}" for name in (*stamps, "summary", "conditions")),
+            *(f"deal__{related}__{name}" for related in ("agency", "company") for name in stamps),
+        )
+    )  # fmt: skip
     deals = {p.deal_id: p.deal for p in positions}
     deals.update({d.pk: d for d in Deal.objects.select_related("agency", "company").exclude(pk__in=deals)})
     projects: dict[int, list] = defaultdict(list)
     for through in Deal.projects.through.objects.select_related("project").prefetch_related("project__commodities"):
         projects[through.deal_id].append(through.project)
-    flows = list(CashFlow.objects.filter(occurred_on__lte=as_of).order_by("occurred_on", "pk"))
+    # Plain rows, not model instances: tens of thousands of flows are read on every call.
+    flows = list(
+        CashFlow.objects.filter(occurred_on__lte=as_of)
+        .order_by("occurred_on", "pk")
+        .values_list(*FLOW_FIELDS, named=True)
+    )
     loans = list(Loan.objects.filter(status__in=[Loan.Status.COMMITTED]))
     floors = list(PriceFloor.objects.select_related("commodity"))
     currencies = {p.currency_id for p in positions} | {f.currency_id for f in flows}
     currencies |= {loan.currency_id for loan in loans} | {floor.currency_id for floor in floors}
     fx = FxHistory(currencies)
-    latest: dict[int, Valuation] = {}
-    for valuation in (
-        Valuation.objects.filter(as_of__lte=as_of)
-        .order_by("position_id", "as_of")
-        .only("position_id", "as_of", "value_usd", "is_simulated")
-    ):
-        latest[valuation.position_id] = valuation
+    latest = latest_valuations(as_of)
     commodity_prices: dict[int, CommodityPrice] = {}
     for price in CommodityPrice.objects.filter(on__lte=as_of).order_by("commodity_id", "on"):
         commodity_prices[price.commodity_id] = price
@@ -312,9 +341,12 @@ def _attach_twr(groups, dimension, positions, projects, flows_by_position, fx, v
                 usd_per = fx.usd_per(flow.currency_id, flow.occurred_on)
                 if sign and usd_per is not None:
                     contributions.append((flow.occurred_on, float(-sign * flow.amount * usd_per)))
+        contributions.sort()
+        dates = [on for on, _ in contributions]
         periods = []
         for start, end in pairwise(days):
-            inside = [(on, amount) for on, amount in contributions if start < on <= end]
+            # The flows in (start, end]: found by bisection in the sorted flows, not by a scan.
+            inside = contributions[bisect.bisect_right(dates, start) : bisect.bisect_right(dates, end)]
             periods.append(Period(start, end, float(series[start]), float(series[end]), inside))
         groups[key].twr = time_weighted_return(periods)
 

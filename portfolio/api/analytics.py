@@ -11,7 +11,8 @@ from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from portfolio.metrics import DIMENSIONS, portfolio_metrics, value_over_time
+from portfolio import figures_cache
+from portfolio.metrics import DIMENSIONS
 from portfolio.selectors import projects_with_progress
 
 
@@ -87,7 +88,7 @@ class SummaryView(APIView):
         query = SummaryQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
         as_of = query.validated_data.get("as_of") or timezone.now().date()
-        groups = portfolio_metrics(as_of=as_of, dimension=query.validated_data["group_by"])
+        groups = figures_cache.metrics(as_of=as_of, dimension=query.validated_data["group_by"])
         return Response(
             {
                 "as_of": as_of,
@@ -107,7 +108,7 @@ class ValueSeriesView(APIView):
         query = SeriesQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
         data = query.validated_data
-        days, series = value_over_time(start=data["start"], end=data["end"], dimension=data["group_by"])
+        days, series = figures_cache.series(start=data["start"], end=data["end"], dimension=data["group_by"])
         keep = _thin(days, data["interval"])
         return Response(
             {

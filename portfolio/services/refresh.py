@@ -17,6 +17,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from portfolio.exceptions import BrokerUnavailableError, RefreshRefusedError
+from portfolio.figures_cache import data_changed
 from portfolio.integrations.market_data import TransientProviderError
 from portfolio.models import ACTIVE_RUN_STATUSES, RefreshRun
 
@@ -239,6 +240,7 @@ def refresh_run_execute(
             if on_progress:
                 on_progress(run, label, None)
             result = call()
+            data_changed()  # the step's bulk writes send no signals: retire cached figures here
             _record_step(run, label, result)
             if on_progress:
                 on_progress(run, label, result)

@@ -12,7 +12,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from openpyxl import Workbook
 
-from portfolio.metrics import portfolio_metrics_by
+from portfolio import figures_cache
 from portfolio.models import CashFlow, Milestone, Position
 from portfolio.services.milestones import milestone_slippage_days
 
@@ -128,7 +128,7 @@ def report(request: HttpRequest) -> HttpResponse:
     """A one-page portfolio report for printing."""
     form = AsOfForm(request.GET or None)
     as_of: date = as_of_from(form, default_as_of())
-    by = portfolio_metrics_by(as_of=as_of, dimensions=["total", "agency", "instrument"])
+    by = figures_cache.metrics_by(as_of=as_of, dimensions=["total", "agency", "instrument"])
     total = by["total"].get("total")
     instruments = {k: g for k, g in by["instrument"].items() if k not in ("loan", "price_floor")}
     return render(
@@ -141,7 +141,7 @@ def report(request: HttpRequest) -> HttpResponse:
             "xirr": total.xirr(as_of) if total else None,
             "by_agency": {k: (g, g.xirr(as_of)) for k, g in by["agency"].items()},
             "by_instrument": instruments,
-            "late": milestones_late()[:10],
+            "late": milestones_late(limit=10),
             **freshness(as_of),
         },
     )

@@ -88,29 +88,53 @@ def deal_cash_flows(deal: Deal, as_of: date) -> list[CashFlow]:
     )
 
 
-def milestones_due(today: date, *, days: int = 90) -> list[Milestone]:
-    return list(
+#: How many milestones a dashboard list shows; the milestones page has them all.
+DASHBOARD_LIST_LIMIT = 15
+
+
+def milestones_due(today: date, *, days: int = 90, limit: int | None = None) -> list[Milestone]:
+    """Unachieved milestones whose window ends within ``days``, soonest first (the first ``limit``)."""
+    rows = (
         Milestone.objects.filter(
             achieved_on=None, forecast_end__gte=today, forecast_end__lte=today + timedelta(days=days)
         )
         .exclude(status=MilestoneStatus.CANCELLED)
         .select_related("project__company", "deal")
-        .order_by("forecast_end")
+        .order_by("forecast_end", "pk")
+    )
+    return list(rows[:limit] if limit else rows)
+
+
+def milestones_due_count(today: date, *, days: int = 90) -> int:
+    return (
+        Milestone.objects.filter(
+            achieved_on=None, forecast_end__gte=today, forecast_end__lte=today + timedelta(days=days)
+        )
+        .exclude(status=MilestoneStatus.CANCELLED)
+        .count()
     )
 
 
-def milestones_late(today: date | None = None) -> list[Milestone]:
-    """Milestones whose window has passed unachieved (whether or not the daily job has run since)."""
+def _late(today: date | None):
     from django.utils import timezone
 
     today = today or timezone.now().date()
-    return list(
+    return (
         Milestone.objects.filter(Q(status=MilestoneStatus.LATE) | Q(achieved_on=None, forecast_end__lt=today))
         .exclude(status=MilestoneStatus.CANCELLED)
         .exclude(achieved_on__isnull=False)
-        .select_related("project__company", "deal")
-        .order_by("forecast_end")
     )
+
+
+def milestones_late(today: date | None = None, *, limit: int | None = None) -> list[Milestone]:
+    """Milestones whose window has passed unachieved (whether or not the daily job has run since),
+    the longest overdue first (the first ``limit``)."""
+    rows = _late(today).select_related("project__company", "deal").order_by("forecast_end", "pk")
+    return list(rows[:limit] if limit else rows)
+
+
+def milestones_late_count(today: date | None = None) -> int:
+    return _late(today).count()
 
 
 def freshness(as_of: date) -> dict:

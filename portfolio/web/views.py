@@ -15,8 +15,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from portfolio import figures_cache
 from portfolio.exceptions import BrokerUnavailableError, RefreshRefusedError
-from portfolio.metrics import portfolio_metrics, portfolio_metrics_by, value_over_time
 from portfolio.models import (
     Agency,
     Company,
@@ -34,6 +34,7 @@ from . import charts
 from .forms import DealFilterForm, MilestoneFilterForm
 from .params import AsOfForm, DashboardForm, as_of_from
 from .selectors import (
+    DASHBOARD_LIST_LIMIT,
     STATUS_ORDER,
     deal_cash_flows,
     deal_detail,
@@ -42,7 +43,9 @@ from .selectors import (
     freshness,
     latest_valuations,
     milestones_due,
+    milestones_due_count,
     milestones_late,
+    milestones_late_count,
     unreviewed_filings,
 )
 
@@ -67,9 +70,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     as_of = as_of_from(form, default_as_of())
     breakdown = form.cleaned_data.get("breakdown") if form.is_valid() else ""
     breakdown = breakdown or "agency"
-    by = portfolio_metrics_by(as_of=as_of, dimensions=["total", *ALLOCATION_DIMENSIONS])
+    by = figures_cache.metrics_by(as_of=as_of, dimensions=["total", *ALLOCATION_DIMENSIONS])
     total = by["total"].get("total")
-    days, series = value_over_time(start=as_of - timedelta(days=365), end=as_of, dimension=breakdown)
+    days, series = figures_cache.series(start=as_of - timedelta(days=365), end=as_of, dimension=breakdown)
     filings, filings_count = unreviewed_filings()
     value_rows = [(day, [values[i] for values in series.values()]) for i, day in enumerate(days)]
     context = {
@@ -85,8 +88,10 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "breakdown": breakdown,
         "value_rows": value_rows,
         "xirr": total.xirr(as_of) if total else None,
-        "due": milestones_due(as_of),
-        "late": milestones_late(),
+        "due": milestones_due(as_of, limit=DASHBOARD_LIST_LIMIT),
+        "due_count": milestones_due_count(as_of),
+        "late": milestones_late(limit=DASHBOARD_LIST_LIMIT),
+        "late_count": milestones_late_count(),
         "simulated_chart": charts_simulated(by),
         "filings": filings,
         "filings_count": filings_count,
@@ -127,7 +132,7 @@ def deal(request: HttpRequest, reference: str) -> HttpResponse:
         for p in positions
     ]
     history = list(item.history.select_related("history_user").order_by("-history_date")[:20])
-    figures = portfolio_metrics(as_of=as_of, dimension="deal").get(item.reference)
+    figures = figures_cache.metrics(as_of=as_of, dimension="deal").get(item.reference)
     return render(
         request,
         "portfolio/web/deal.html",
@@ -193,7 +198,7 @@ def agency(request: HttpRequest, short_name: str) -> HttpResponse:
     item = get_object_or_404(Agency.objects.select_related("parent").prefetch_related("aliases"), short_name=short_name)
     as_of = default_as_of()
     deals_of = deal_list(as_of=as_of).filter(agency=item).order_by("-announced_on")
-    figures = portfolio_metrics(as_of=as_of, dimension="agency").get(item.short_name)
+    figures = figures_cache.metrics(as_of=as_of, dimension="agency").get(item.short_name)
     context = {"agency": item, "deals": deals_of, "figures": figures, "as_of": as_of}
     context["xirr"] = figures.xirr(as_of) if figures else None
     return render(request, "portfolio/web/agency.html", context)

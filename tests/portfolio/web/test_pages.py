@@ -334,3 +334,22 @@ def test_the_report_shows_returns_and_freshness(viewer_client):
     assert "XIRR" in page
     assert "Time-weighted return" in page
     assert "Last refresh #" in page
+
+
+def test_the_dashboard_lists_the_most_urgent_milestones_and_counts_them_all(viewer_client):
+    """A large book has thousands of late milestones: the dashboard shows the 15 longest overdue and
+    links to the rest, at the same number of queries."""
+    from django.utils import timezone
+
+    today = timezone.now().date()
+    project = f.ProjectFactory()
+    for n in range(40):
+        end = today - dt.timedelta(days=400 - n)
+        f.MilestoneFactory(project=project, title=f"Overdue {n:02d}", forecast_end=end, forecast_start=end,
+                           status="late", achieved_on=None)  # fmt: skip
+    page = viewer_client.get(reverse("dashboard")).content.decode()
+    assert "Late milestones (40)" in page
+    assert "Overdue 00" in page
+    assert "Overdue 14" in page
+    assert "Overdue 15" not in page
+    assert "The 15 longest overdue are shown" in page

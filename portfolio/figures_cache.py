@@ -1,0 +1,92 @@
+"""Portfolio figures kept in the cache between requests, dropped whenever the data behind them
+changes.
+
+The metrics and value series read every position, cash flow and valuation; pages and API calls
+that show them ask for the same figures again and again between two refreshes. Each cached
+entry's key carries the *data version*, a token replaced (``data_changed``) when a refresh step
+commits and when any portfolio record is saved or deleted (signals, connected in apps.py), so an
+entry is never read after a change: the next request computes afresh. Figures are cached without
+their cash-flow lists (their XIRR on the date is kept instead), so entries stay small.
+
+If the cache cannot be reached, figures are computed every time.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import date
+
+from django.core.cache import cache
+from django.db import transaction
+
+from portfolio.metrics import Figures, portfolio_metrics_by, value_over_time
+
+VERSION_KEY = "figures:data-version"
+TIMEOUT = 6 * 3600
+
+#: Models whose rows say nothing about the portfolio's figures: saving them keeps cached figures.
+UNRELATED_MODELS = {"refreshrun", "filingevent", "digestsubscription", "milestonestatuschange"}
+
+
+def data_version() -> str | None:
+    version = cache.get(VERSION_KEY)
+    if version is None:
+        cache.add(VERSION_KEY, secrets.token_hex(8), timeout=None)
+        version = cache.get(VERSION_KEY)
+    return version
+
+
+def _new_version() -> None:
+    cache.set(VERSION_KEY, secrets.token_hex(8), timeout=None)
+
+
+def data_changed() -> None:
+    """Retire every cached figure: at once, and again when the current transaction commits (a
+    request elsewhere may have cached the figures of the data before the commit meanwhile)."""
+    _new_version()
+    transaction.on_commit(_new_version)
+
+
+def _cached(name: str, compute: Callable[[], object], *parts: object) -> object:
+    version = data_version()
+    if version is None:  # the cache is unreachable
+        return compute()
+    key = ":".join(["figures", version, name, *map(str, parts)])
+    value = cache.get(key)
+    if value is None:
+        value = compute()
+        cache.set(key, value, timeout=TIMEOUT)
+    return value
+
+
+def _settled(groups: dict[str, Figures], as_of: date) -> dict[str, Figures]:
+    return {
+        key: replace(figures, flows=[], settled_xirr=(as_of, figures.xirr(as_of))) for key, figures in groups.items()
+    }
+
+
+def metrics_by(*, as_of: date, dimensions: list[str]) -> dict[str, dict[str, Figures]]:
+    """``portfolio_metrics_by``, from the cache when the data has not changed since."""
+
+    def compute():
+        by = portfolio_metrics_by(as_of=as_of, dimensions=dimensions)
+        return {dimension: _settled(groups, as_of) for dimension, groups in by.items()}
+
+    return _cached("metrics", compute, as_of, ",".join(dimensions))
+
+
+def metrics(*, as_of: date, dimension: str = "total") -> dict[str, Figures]:
+    return metrics_by(as_of=as_of, dimensions=[dimension])[dimension]
+
+
+def series(*, start: date, end: date, dimension: str = "agency"):
+    """``value_over_time``, from the cache when the data has not changed since."""
+    return _cached("series", lambda: value_over_time(start=start, end=end, dimension=dimension), start, end, dimension)
+
+
+def on_record_change(sender, **kwargs) -> None:
+    meta = getattr(sender, "_meta", None)
+    if meta is not None and meta.app_label == "portfolio" and meta.model_name not in UNRELATED_MODELS:
+        data_changed()

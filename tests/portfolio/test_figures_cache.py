@@ -1,0 +1,72 @@
+"""Cached portfolio figures: served from the cache while nothing changes, retired when a refresh
+step commits or a record is saved, and the same figures as computed afresh."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+from portfolio import figures_cache
+from portfolio import models as m
+from portfolio.metrics import portfolio_metrics
+from portfolio.services.demo_data import demo_data_load
+from portfolio.services.records import record_save
+from portfolio.services.refresh import refresh_request, refresh_run_execute
+
+AS_OF = dt.date(2026, 11, 27)
+
+
+def _refresh() -> None:
+    run = refresh_request(kind="pipeline", trigger="command", as_of=AS_OF)
+    assert refresh_run_execute(run_id=run.pk).status in ("succeeded", "partial")
+
+
+@pytest.mark.django_db
+def test_cached_figures_are_the_computed_ones_and_a_second_call_reads_no_table(django_assert_num_queries):
+    demo_data_load()
+    _refresh()
+    cached = figures_cache.metrics(as_of=AS_OF)["total"]
+    computed = portfolio_metrics(as_of=AS_OF)["total"]
+    assert (cached.value, cached.invested, cached.realised) == (computed.value, computed.invested, computed.realised)
+    assert cached.xirr(AS_OF) == pytest.approx(computed.xirr(AS_OF))
+    assert cached.flows == []  # kept small: the XIRR on the date is stored instead
+    with django_assert_num_queries(0):
+        again = figures_cache.metrics(as_of=AS_OF)["total"]
+    assert again.value == cached.value
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_refresh_retires_cached_figures_when_it_commits():
+    demo_data_load()
+    before = figures_cache.metrics(as_of=AS_OF)["total"]
+    assert before.positions_valued == 0
+    version = figures_cache.data_version()
+    _refresh()  # valuations are bulk-written: no signal, the refresh itself retires the figures
+    assert figures_cache.data_version() != version
+    after = figures_cache.metrics(as_of=AS_OF)["total"]
+    assert after.positions_valued == m.Position.objects.filter(valuations__as_of=AS_OF).distinct().count() > 0
+    assert after.value == portfolio_metrics(as_of=AS_OF)["total"].value
+
+
+@pytest.mark.django_db
+def test_a_record_saved_retires_cached_figures(analyst):
+    demo_data_load()
+    before = figures_cache.metrics(as_of=AS_OF)["total"]
+    position = m.Position.objects.filter(deal__status="closed").order_by("pk").first()
+    flow = m.CashFlow(position=position, kind="fee", occurred_on=dt.date(2026, 6, 30), amount=Decimal("1000"),
+                      currency_id="USD")  # fmt: skip
+    record_save(flow, user=analyst, reason="test")
+    after = figures_cache.metrics(as_of=AS_OF)["total"]
+    assert after.invested == before.invested + Decimal("1000")
+
+
+@pytest.mark.django_db
+def test_an_unreachable_cache_means_figures_computed_every_time(settings):
+    from tracker.settings.base import redis_cache
+
+    settings.CACHES = {"default": redis_cache("redis://127.0.0.1:1/0")}
+    demo_data_load()
+    assert figures_cache.data_version() is None
+    assert figures_cache.metrics(as_of=AS_OF)["total"].positions == m.Position.objects.count()
