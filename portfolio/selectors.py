@@ -6,10 +6,12 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import NamedTuple
 
 from django.db.models import QuerySet
 
 from portfolio.models import (
+    SIMULATED_SOURCE,
     FxRate,
     Listing,
     Milestone,
@@ -42,26 +44,40 @@ def listing_provider_order(listing: Listing, default_order: list[str]) -> list[s
     return names or list(default_order)
 
 
+class PriceRow(NamedTuple):
+    """A stored close, as read for valuations and charts: a plain row, not a model instance (a
+    refresh reads a year of closes for every listing)."""
+
+    listing_id: int
+    on: date
+    source: str
+    close: Decimal
+
+    @property
+    def is_simulated(self) -> bool:
+        return self.source == SIMULATED_SOURCE
+
+
 @dataclass
 class PriceHistory:
     """A listing's stored closes in a date range, from the sources it accepts (manual first, then
     its provider order): prices from any other source, such as simulated ones left from before
     a listing changed provider, are not used."""
 
-    rows: list[SecurityPrice]  # in (date, preference) order
+    rows: list[PriceRow]  # in (date, preference) order
     ranks: dict[str, int]
 
-    def daily(self) -> list[SecurityPrice]:
+    def daily(self) -> list[PriceRow]:
         """One close per day: the most preferred source's."""
-        chosen: dict[date, SecurityPrice] = {}
+        chosen: dict[date, PriceRow] = {}
         for row in self.rows:
             chosen.setdefault(row.on, row)
         return [chosen[d] for d in sorted(chosen)]
 
-    def one_source(self, *, start: date, minimum: int) -> tuple[str | None, list[SecurityPrice]]:
+    def one_source(self, *, start: date, minimum: int) -> tuple[str | None, list[PriceRow]]:
         """The closes since ``start`` of the most preferred source with at least ``minimum`` of them,
         so that a volatility never mixes two providers' prints."""
-        by_source: dict[str, list[SecurityPrice]] = defaultdict(list)
+        by_source: dict[str, list[PriceRow]] = defaultdict(list)
         for row in self.rows:
             if row.on >= start:
                 by_source[row.source].append(row)
@@ -77,8 +93,12 @@ def price_histories(
     """Each listing's closes in [start, end] from its accepted sources (one query for all)."""
     ranks = {listing.pk: source_rank(listing, default_order) for listing in listings}
     histories = {listing.pk: PriceHistory(rows=[], ranks=ranks[listing.pk]) for listing in listings}
-    rows = SecurityPrice.objects.filter(listing__in=listings, on__gte=start, on__lte=end).order_by("listing_id", "on")
-    for price in rows:
+    rows = (
+        SecurityPrice.objects.filter(listing__in=listings, on__gte=start, on__lte=end)
+        .order_by("listing_id", "on")
+        .values_list(*PriceRow._fields)
+    )
+    for price in map(PriceRow._make, rows):
         if price.source in ranks[price.listing_id]:
             histories[price.listing_id].rows.append(price)
     for history in histories.values():

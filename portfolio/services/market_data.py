@@ -192,6 +192,29 @@ def _report_revisions(result: StepResult, subject: str, existing_qs, rows: list,
     return revised
 
 
+def _report_price_revisions(result: StepResult, pending: list[tuple[str, list[SecurityPrice]]]) -> int:
+    """Note every stored close that a batch's new rows change, reading the stored closes of the
+    whole batch in one query."""
+    new = [row for _, rows in pending for row in rows]
+    if not new:
+        return 0
+    days = [row.on for row in new]
+    stored = {
+        (listing_id, source, on): close
+        for listing_id, source, on, close in SecurityPrice.objects.filter(
+            listing_id__in={row.listing_id for row in new}, on__gte=min(days), on__lte=max(days)
+        ).values_list("listing_id", "source", "on", "close")
+    }
+    revised = 0
+    for subject, rows in pending:
+        for row in rows:
+            before = stored.get((row.listing_id, row.source, row.on))
+            if before is not None and before != row.close:
+                revised += 1
+                result.error(subject, f"{row.on}: close revised from {before} to {row.close}", kind="revised")
+    return revised
+
+
 # --- Commodity prices -----------------------------------------------------------------------
 
 
@@ -273,6 +296,7 @@ def prices_refresh(
     for offset in range(0, len(listings), BATCH_SIZE):
         batch = listings[offset : offset + BATCH_SIZE]
         rows: list[SecurityPrice] = []
+        pending: list[tuple[str, list[SecurityPrice]]] = []
         statuses: dict[int, tuple[str, str]] = {}
         for listing in batch:
             result.total += 1
@@ -308,9 +332,9 @@ def prices_refresh(
                 )
                 for bar in series.points
             ]
-            stored = SecurityPrice.objects.filter(listing=listing, source=series.provider)
-            result.revised += _report_revisions(result, subject, stored, new_rows, "close")
+            pending.append((subject, new_rows))
             rows.extend(new_rows)
+        result.revised += _report_price_revisions(result, pending)
         with transaction.atomic():
             SecurityPrice.objects.bulk_create(
                 rows,

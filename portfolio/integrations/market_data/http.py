@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterable
 
 import requests
@@ -23,6 +24,17 @@ def redact(text: str, secrets: Iterable[str]) -> str:
         if secret:
             text = text.replace(secret, "[redacted]")
     return text
+
+
+_local = threading.local()
+
+
+def _session() -> requests.Session:
+    """One HTTP session per thread: connections (and TLS handshakes) are reused across calls."""
+    session = getattr(_local, "session", None)
+    if session is None:
+        session = _local.session = requests.Session()
+    return session
 
 
 def _retry_after(response: requests.Response) -> float | None:
@@ -51,7 +63,7 @@ def get(
     timeout = (settings.LODESTONE_HTTP_CONNECT_TIMEOUT, settings.LODESTONE_HTTP_READ_TIMEOUT)
     merged_headers = {"User-Agent": user_agent(), **(headers or {})}
     try:
-        response = requests.get(url, params=params, headers=merged_headers, timeout=timeout)
+        response = _session().get(url, params=params, headers=merged_headers, timeout=timeout)
     except requests.Timeout as exc:
         raise TransientProviderError(provider, f"timed out after {timeout[1]} s") from exc
     except requests.ConnectionError as exc:

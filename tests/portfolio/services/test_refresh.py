@@ -268,10 +268,20 @@ def test_a_constraint_violation_inside_a_batch_rolls_the_batch_back_and_fails_th
 @pytest.mark.django_db(transaction=True)
 def test_two_refreshes_requested_at_the_same_moment_one_is_queued_and_the_other_told_why():
     """Two requests race (two threads, two database connections, released together): the
-    database admits one active run, and the other request is refused naming it, and recorded."""
+    database admits one active run, and the other request is refused naming it, and recorded.
+
+    On PostgreSQL, as in production. The in-memory SQLite test database shares one cache between
+    threads, where a second writer fails at once instead of waiting: not what is tested here."""
+    import os
     import threading
 
-    from django.db import connections
+    from django.db import connection, connections
+
+    if connection.vendor != "postgresql":
+        reason = "two concurrent writers need PostgreSQL (CI's second pass runs this)"
+        if os.environ.get("REQUIRE_SERVICES"):
+            pytest.fail(reason)
+        pytest.skip(reason)
 
     barrier = threading.Barrier(2)
     outcomes: list[tuple[str, object]] = []
