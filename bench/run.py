@@ -212,34 +212,67 @@ def main() -> None:
 
         return call
 
+    def write_report() -> None:
+        """Write what has been measured so far (a long measure interrupted leaves the others)."""
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT version()")
+            pg_version = cursor.fetchone()[0].split(",")[0]
+        from portfolio.models import CashFlow, Deal, SecurityPrice, Valuation
+
+        report = {
+            "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "machine": {
+                "cpus": os.cpu_count(),
+                "cpu_model": _cpu_model(),
+                "memory_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
+                "platform": platform.platform(),
+                "python": platform.python_version(),
+                "postgresql": pg_version,
+            },
+            "data": {
+                "deals": Deal.objects.count(),
+                "positions": Position.objects.count(),
+                "cash_flows": CashFlow.objects.count(),
+                "prices": SecurityPrice.objects.count(),
+                "valuations": Valuation.objects.count(),
+            },
+            "latency_seconds_per_provider_request": args.latency,
+            "measures": results,
+        }
+        Path(args.out).write_text(json.dumps(report, indent=2, default=str) + "\n")
+
     params = {"as_of": AS_OF, "start": AS_OF - timedelta(days=365)}
     trivial = get("/healthz")
     results: list[dict] = []
+
+    def _append(result: dict) -> None:
+        results.append(result)
+        write_report()
 
     def wanted(name: str) -> bool:
         return not only or name in only
 
     page_target = {"max_median_seconds": 0.3, "max_ratio": 3}
     if wanted("dashboard"):
-        results.append(measure("dashboard", get(f"/?as_of={AS_OF}"), runs=args.runs,
+        _append(measure("dashboard", get(f"/?as_of={AS_OF}"), runs=args.runs,
                                floor=lambda: _sql_seconds(SUMMARY_SQL, params), target=page_target))  # fmt: skip
     if wanted("summary_api"):
         url = f"/api/v1/analytics/summary/?as_of={AS_OF}&group_by=agency"
-        results.append(measure("summary_api", get(url), runs=args.runs,
+        _append(measure("summary_api", get(url), runs=args.runs,
                                floor=lambda: _sql_seconds(SUMMARY_SQL, params), target=page_target))  # fmt: skip
     if wanted("value_series_api"):
         url = f"/api/v1/analytics/value-series/?start={params['start']}&end={AS_OF}&group_by=agency&interval=day"
-        results.append(measure("value_series_api", get(url), runs=args.runs,
+        _append(measure("value_series_api", get(url), runs=args.runs,
                                floor=lambda: _sql_seconds(SERIES_SQL, params), target={}))  # fmt: skip
     if wanted("deals_api"):
-        results.append(measure("deals_api", get("/api/v1/deals/"), runs=args.runs,
+        _append(measure("deals_api", get("/api/v1/deals/"), runs=args.runs,
                                floor=lambda: _sql_seconds(DEALS_SQL, params), target={}))  # fmt: skip
     if wanted("metrics"):
-        results.append(measure("metrics", lambda: portfolio_metrics(as_of=AS_OF), runs=args.runs,
+        _append(measure("metrics", lambda: portfolio_metrics(as_of=AS_OF), runs=args.runs,
                                floor=lambda: _sql_seconds(METRICS_SQL, params),
                                target={"max_median_seconds": 1.0}))  # fmt: skip
     if wanted("trivial_view"):
-        results.append(measure("trivial_view", trivial, runs=args.runs, floor=lambda: 0.0, target={}))
+        _append(measure("trivial_view", trivial, runs=args.runs, floor=lambda: 0.0, target={}))
 
     if wanted("refresh") or wanted("backfill"):
         server, stats = serve(args.latency)
@@ -282,7 +315,7 @@ def main() -> None:
                     "positions": Position.objects.count(),
                     "target": {"max_beyond_provider_seconds": 5, "max_peak_memory_mb": 500},
                 }
-                results.append(result)
+                _append(result)
                 print(
                     f"refresh                median {median:7.2f} s (provider {latency:.2f} s)   floor "
                     f"{floor_seconds:.2f} s   queries {result['query_count']}   peak RSS {result['peak_memory_mb']} MB"
@@ -299,7 +332,7 @@ def main() -> None:
 
                 seconds = _timed(backfill)
                 floor_seconds = _sql_seconds(VALUE_ALL_SQL, params, rollback=True)
-                results.append({
+                _append({
                     "name": "backfill_one_year", "runs": 1, "median_seconds": round(seconds, 2),
                     "floor_seconds": round(floor_seconds, 2), "ratio": round(seconds / floor_seconds, 2),
                     "query_count": None, "peak_memory_mb": None, "target": {},
@@ -307,32 +340,7 @@ def main() -> None:
                 print(f"backfill_one_year      {seconds:7.1f} s   floor {floor_seconds:.1f} s")
         server.shutdown()
 
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT version()")
-        pg_version = cursor.fetchone()[0].split(",")[0]
-    from portfolio.models import CashFlow, Deal, SecurityPrice, Valuation
-
-    report = {
-        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "machine": {
-            "cpus": os.cpu_count(),
-            "cpu_model": _cpu_model(),
-            "memory_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
-            "platform": platform.platform(),
-            "python": platform.python_version(),
-            "postgresql": pg_version,
-        },
-        "data": {
-            "deals": Deal.objects.count(),
-            "positions": Position.objects.count(),
-            "cash_flows": CashFlow.objects.count(),
-            "prices": SecurityPrice.objects.count(),
-            "valuations": Valuation.objects.count(),
-        },
-        "latency_seconds_per_provider_request": args.latency,
-        "measures": results,
-    }
-    Path(args.out).write_text(json.dumps(report, indent=2, default=str) + "\n")
+    write_report()
     print(f"written to {args.out}")
 
 
