@@ -8,7 +8,8 @@ commits and when any portfolio record is saved or deleted (signals, connected in
 entry is never read after a change: the next request computes afresh. Figures are cached without
 their cash-flow lists (their XIRR on the date is kept instead), so entries stay small.
 
-If the cache cannot be reached, figures are computed every time.
+If the cache cannot be reached, or is not shared by every process (LODESTONE_CACHE_FIGURES off,
+as on the embedded defaults), figures are computed every time.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import date
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 
@@ -50,6 +52,8 @@ def data_changed() -> None:
 
 
 def _cached(name: str, compute: Callable[[], object], *parts: object) -> object:
+    if not settings.LODESTONE_CACHE_FIGURES:
+        return compute()
     version = data_version()
     if version is None:  # the cache is unreachable
         return compute()

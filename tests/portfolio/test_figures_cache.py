@@ -7,6 +7,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.db.models import F
 
 from portfolio import figures_cache
 from portfolio import models as m
@@ -70,3 +71,17 @@ def test_an_unreachable_cache_means_figures_computed_every_time(settings):
     demo_data_load()
     assert figures_cache.data_version() is None
     assert figures_cache.metrics(as_of=AS_OF)["total"].positions == m.Position.objects.count()
+
+
+@pytest.mark.django_db
+def test_without_a_shared_cache_figures_are_computed_every_time(settings):
+    """On the embedded defaults each process has its own cache, which a refresh in the worker
+    could not retire: figures are not cached there."""
+    settings.LODESTONE_CACHE_FIGURES = False
+    demo_data_load()
+    flows = m.CashFlow.objects.filter(currency_id="USD", kind="investment", occurred_on__lte=AS_OF)
+    flow = flows.order_by("pk").first()
+    before = figures_cache.metrics(as_of=AS_OF)["total"].invested
+    m.CashFlow.objects.filter(pk=flow.pk).update(amount=F("amount") + 1000)  # a change that sends no signal
+    assert figures_cache.metrics(as_of=AS_OF)["total"].invested == before + Decimal("1000")
+    assert figures_cache.data_version() is not None  # the cache works; it is simply not used

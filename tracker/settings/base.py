@@ -139,6 +139,11 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
+# Portfolio figures are cached between requests only on a cache that every process shares (Redis):
+# a refresh in a worker must retire what the web processes cached. The embedded default's cache is
+# per process, so there they are computed on every request.
+LODESTONE_CACHE_FIGURES = env.bool("LODESTONE_CACHE_FIGURES", default=bool(REDIS_URL))
+
 # --- Auth -------------------------------------------------------------------------------------
 
 AUTH_PASSWORD_VALIDATORS = [

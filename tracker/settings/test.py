@@ -22,6 +22,7 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 WHITENOISE_AUTOREFRESH = True
+LODESTONE_CACHE_FIGURES = True  # one process: the local cache is shared by all a test does
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     # The test database is in memory, shared between threads (a worker thread, the live server)
     # through SQLite's shared cache, where a reader's table lock makes a concurrent writer fail at
