@@ -176,15 +176,12 @@ def fx_refresh(*, as_of: date, start: date | None = None) -> StepResult:
     return result
 
 
-def _report_revisions(result: StepResult, subject: str, existing_qs, rows: list, value_field: str) -> int:
-    """Note every stored value that the new rows change (a provider revising its history)."""
-    if not rows:
-        return 0
-    days = [row.on for row in rows]
-    stored = dict(existing_qs.filter(on__gte=min(days), on__lte=max(days)).values_list("on", value_field))
+def _note_revisions(result: StepResult, subject: str, rows: list, value_field: str, before_of) -> int:
+    """Note every new row whose value differs from the stored one (``before_of(row)``, None when
+    nothing is stored): a provider revising its history. Returns how many were revised."""
     revised = 0
     for row in rows:
-        before = stored.get(row.on)
+        before = before_of(row)
         after = getattr(row, value_field)
         if before is not None and before != after:
             revised += 1
@@ -192,9 +189,18 @@ def _report_revisions(result: StepResult, subject: str, existing_qs, rows: list,
     return revised
 
 
+def _report_revisions(result: StepResult, subject: str, existing_qs, rows: list, value_field: str) -> int:
+    """Note the revisions among one subject's new rows, against ``existing_qs`` (one query)."""
+    if not rows:
+        return 0
+    days = [row.on for row in rows]
+    stored = dict(existing_qs.filter(on__gte=min(days), on__lte=max(days)).values_list("on", value_field))
+    return _note_revisions(result, subject, rows, value_field, lambda row: stored.get(row.on))
+
+
 def _report_price_revisions(result: StepResult, pending: list[tuple[str, list[SecurityPrice]]]) -> int:
-    """Note every stored close that a batch's new rows change, reading the stored closes of the
-    whole batch in one query."""
+    """Note the revised closes among a batch's new rows, reading the whole batch's stored closes
+    in one query."""
     new = [row for _, rows in pending for row in rows]
     if not new:
         return 0
@@ -205,14 +211,10 @@ def _report_price_revisions(result: StepResult, pending: list[tuple[str, list[Se
             listing_id__in={row.listing_id for row in new}, on__gte=min(days), on__lte=max(days)
         ).values_list("listing_id", "source", "on", "close")
     }
-    revised = 0
-    for subject, rows in pending:
-        for row in rows:
-            before = stored.get((row.listing_id, row.source, row.on))
-            if before is not None and before != row.close:
-                revised += 1
-                result.error(subject, f"{row.on}: close revised from {before} to {row.close}", kind="revised")
-    return revised
+    return sum(
+        _note_revisions(result, subject, rows, "close", lambda row: stored.get((row.listing_id, row.source, row.on)))
+        for subject, rows in pending
+    )
 
 
 # --- Commodity prices -----------------------------------------------------------------------
