@@ -47,7 +47,7 @@ def _setup() -> None:
     from portfolio.models import Deal
 
     if not Deal.objects.exists():
-        call_command("generate_scale_data", end=AS_OF.isoformat())
+        call_command("generate_scale_data", f"--end={AS_OF.isoformat()}")
 
 
 # --- measuring ---------------------------------------------------------------------------------

@@ -19,9 +19,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from itertools import pairwise
+from typing import NamedTuple
 
 from django.db import connection
-from django.db.models import Sum
+from django.db.models import Q, Sum
 
 from portfolio.models import (
     CASH_FLOW_SIGN,
@@ -34,6 +35,7 @@ from portfolio.models import (
     Loan,
     Position,
     PriceFloor,
+    Project,
     Valuation,
 )
 from portfolio.ownership import position_new_shares
@@ -42,6 +44,7 @@ from portfolio.pricing.returns import Flow, Period, moic, time_weighted_return, 
 DIMENSIONS = ("total", "deal", "agency", "company", "country", "commodity", "stage", "instrument")
 ACQUIRING = (CashFlowKind.INVESTMENT, CashFlowKind.EXERCISE, CashFlowKind.RECEIPT, CashFlowKind.PIK_ACCRUAL)
 ZERO = Decimal("0")
+ONE = Decimal("1")
 
 
 class FxHistory:
@@ -62,14 +65,15 @@ class FxHistory:
                 by_ccy[rate.quote_id][rate.on] = rate
         for ccy, points in by_ccy.items():
             days = sorted(points)
-            self._series[ccy] = (days, [points[d].rate for d in days])
+            # Stored as USD per unit, divided once here rather than on every lookup.
+            self._series[ccy] = (days, [ONE / points[d].rate for d in days])
 
     def usd_per(self, currency: str, on: date) -> Decimal | None:
         if currency == "USD":
-            return Decimal("1")
-        days, rates = self._series.get(currency, ([], []))
+            return ONE
+        days, usd_per_unit = self._series.get(currency, ([], []))
         index = bisect.bisect_right(days, on) - 1
-        return None if index < 0 else Decimal("1") / rates[index]
+        return None if index < 0 else usd_per_unit[index]
 
 
 @dataclass
@@ -118,22 +122,63 @@ class Figures:
         return xirr([*self.flows, *terminal])
 
 
-def _keys(dimension: str, deal: Deal, kind: str | None, projects: dict[int, list]) -> list[str]:
+class DealRow(NamedTuple):
+    """What grouping needs of a deal: a plain row, read with its agency and company in one query."""
+
+    pk: int
+    reference: str
+    agency: str
+    company: str
+    country: str
+
+
+class PositionRow(NamedTuple):
+    pk: int
+    deal_id: int
+    kind: str
+    acquired_on: date | None
+    currency_id: str
+
+
+class ProjectRow(NamedTuple):
+    stage: str
+    commodities: tuple[str, ...]
+
+
+def _deal_rows() -> dict[int, DealRow]:
+    rows = Deal.objects.values_list("pk", "reference", "agency__short_name", "company__name", "company__country")
+    return {row[0]: DealRow._make(row) for row in rows}
+
+
+def _deal_projects() -> dict[int, list[ProjectRow]]:
+    """Each deal's projects, with their stage and commodity codes (two queries, plain rows)."""
+    codes: dict[int, list[str]] = defaultdict(list)
+    for project_id, code in Project.commodities.through.objects.values_list("project_id", "commodity__code"):
+        codes[project_id].append(code)
+    projects: dict[int, list[ProjectRow]] = defaultdict(list)
+    for deal_id, project_id, stage in Deal.projects.through.objects.values_list(
+        "deal_id", "project_id", "project__stage"
+    ):
+        projects[deal_id].append(ProjectRow(stage, tuple(codes.get(project_id, ()))))
+    return projects
+
+
+def _keys(dimension: str, deal: DealRow, kind: str | None, projects: dict[int, list[ProjectRow]]) -> list[str]:
     if dimension == "total":
         return ["total"]
     if dimension == "deal":
         return [deal.reference]
     if dimension == "agency":
-        return [deal.agency.short_name]
+        return [deal.agency]
     if dimension == "company":
-        return [deal.company.name]
+        return [deal.company]
     if dimension == "country":
-        return [deal.company.country]
+        return [deal.country]
     if dimension == "instrument":
         return [kind or "other"]
     deal_projects = projects.get(deal.pk, [])
     if dimension == "commodity":
-        codes = sorted({c.code for p in deal_projects for c in p.commodities.all()})
+        codes = sorted({code for p in deal_projects for code in p.commodities})
         return codes or ["unassigned"]
     if dimension == "stage":
         stages = sorted({p.stage for p in deal_projects})
@@ -169,18 +214,10 @@ def portfolio_metrics_by(
     for dimension in dimensions:
         if dimension not in DIMENSIONS:
             raise ValueError(f"unknown dimension {dimension!r}; choose one of {', '.join(DIMENSIONS)}")
-    stamps = ("created_at", "updated_at")
-    positions = list(
-        Position.objects.select_related("deal__agency", "deal__company").defer(
-            *stamps, *(f"deal__{name}" for name in (*stamps, "summary", "conditions")),
-            *(f"deal__{related}__{name}" for related in ("agency", "company") for name in stamps),
-        )
-    )  # fmt: skip
-    deals = {p.deal_id: p.deal for p in positions}
-    deals.update({d.pk: d for d in Deal.objects.select_related("agency", "company").exclude(pk__in=deals)})
-    projects: dict[int, list] = defaultdict(list)
-    for through in Deal.projects.through.objects.select_related("project").prefetch_related("project__commodities"):
-        projects[through.deal_id].append(through.project)
+    # Plain rows, not model instances: thousands of positions and deals are grouped on every call.
+    positions = [PositionRow._make(row) for row in Position.objects.order_by("pk").values_list(*PositionRow._fields)]
+    deals = _deal_rows()
+    projects = _deal_projects()
     # Plain rows, not model instances: tens of thousands of flows are read on every call.
     flows = list(
         CashFlow.objects.filter(occurred_on__lte=as_of)
@@ -197,9 +234,10 @@ def portfolio_metrics_by(
     for price in CommodityPrice.objects.filter(on__lte=as_of).order_by("commodity_id", "on"):
         commodity_prices[price.commodity_id] = price
 
-    flows_by_position: dict[int, list[CashFlow]] = defaultdict(list)
+    # Each flow with its USD rate of the day, looked up once for every dimension and the TWR.
+    flows_by_position: dict[int, list[tuple[tuple, Decimal | None]]] = defaultdict(list)
     for flow in flows:
-        flows_by_position[flow.position_id].append(flow)
+        flows_by_position[flow.position_id].append((flow, fx.usd_per(flow.currency_id, flow.occurred_on)))
     value_rows = list(
         Valuation.objects.filter(as_of__lte=as_of)
         .values("position_id", "as_of")
@@ -211,12 +249,11 @@ def portfolio_metrics_by(
         groups: dict[str, Figures] = defaultdict(Figures)
 
         for position in positions:
-            keys = _keys(dimension, position.deal, position.kind, projects)
+            keys = _keys(dimension, deals[position.deal_id], position.kind, projects)
             invested = realised = acquired_qty = sold_qty = ZERO
             position_flows: list[Flow] = []
             missing_fx = 0
-            for flow in flows_by_position.get(position.pk, []):
-                usd_per = fx.usd_per(flow.currency_id, flow.occurred_on)
+            for flow, usd_per in flows_by_position.get(position.pk, []):
                 if usd_per is None:
                     missing_fx += 1
                     continue
@@ -276,8 +313,8 @@ def portfolio_metrics_by(
                     g.simulated |= price is not None and price.is_simulated
 
         if dimension == "company":
-            _attach_ownership(groups, positions, as_of)
-        _attach_twr(groups, dimension, positions, projects, flows_by_position, fx, value_rows)
+            _attach_ownership(groups, as_of)
+        _attach_twr(groups, dimension, positions, deals, projects, flows_by_position, value_rows)
         return dict(sorted(groups.items()))
 
     results = {dimension: aggregate(dimension) for dimension in dimensions}
@@ -286,14 +323,17 @@ def portfolio_metrics_by(
     return results
 
 
-def _attach_ownership(groups: dict[str, Figures], positions: list[Position], as_of: date) -> None:
+def _attach_ownership(groups: dict[str, Figures], as_of: date) -> None:
     """As-converted, fully diluted ownership of each company from the instruments held on the date:
     shares held or obtainable / (shares outstanding + the new shares they would create), no higher
     than the lowest ownership cap among them."""
     by_company: dict[str, list[Position]] = defaultdict(list)
-    for position in positions:
-        if position.acquired_on is None or position.acquired_on <= as_of:
-            by_company[position.deal.company.name].append(position)
+    held_positions = Position.objects.filter(Q(acquired_on__isnull=True) | Q(acquired_on__lte=as_of))
+    for position in held_positions.select_related("deal__company").only(
+        "kind", "quantity", "shares_per_warrant", "stated_value", "conversion_price", "ownership_cap_pct",
+        "deal__company__name", "deal__company__shares_outstanding",
+    ):  # fmt: skip
+        by_company[position.deal.company.name].append(position)
     for name, held in by_company.items():
         outstanding = held[0].deal.company.shares_outstanding
         shares = [p.as_converted_shares for p in held if p.as_converted_shares is not None]
@@ -323,9 +363,9 @@ def _floor_liability(floor: PriceFloor, price: CommodityPrice | None, fx: FxHist
     return None if usd_per is None else shortfall * floor.covered_volume * usd_per
 
 
-def _attach_twr(groups, dimension, positions, projects, flows_by_position, fx, value_rows) -> None:
+def _attach_twr(groups, dimension, positions, deals, projects, flows_by_position, value_rows) -> None:
     """Chain each group's return over its valuation dates (from the rows loaded once)."""
-    members: dict[int, list[str]] = {p.pk: _keys(dimension, p.deal, p.kind, projects) for p in positions}
+    members: dict[int, list[str]] = {p.pk: _keys(dimension, deals[p.deal_id], p.kind, projects) for p in positions}
     values: dict[str, dict[date, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
     for row in value_rows:
         for key in members.get(row["position_id"], []):
@@ -336,9 +376,8 @@ def _attach_twr(groups, dimension, positions, projects, flows_by_position, fx, v
         for position in positions:
             if key not in members[position.pk]:
                 continue
-            for flow in flows_by_position.get(position.pk, []):
+            for flow, usd_per in flows_by_position.get(position.pk, []):
                 sign = CASH_FLOW_SIGN[flow.kind]
-                usd_per = fx.usd_per(flow.currency_id, flow.occurred_on)
                 if sign and usd_per is not None:
                     contributions.append((flow.occurred_on, float(-sign * flow.amount * usd_per)))
         contributions.sort()
@@ -357,10 +396,8 @@ def value_over_time(
     """The USD value on each valuation date in [start, end], split by ``dimension`` (three queries)."""
     if dimension not in DIMENSIONS:
         raise ValueError(f"unknown dimension {dimension!r}; choose one of {', '.join(DIMENSIONS)}")
-    deals = {d.pk: d for d in Deal.objects.select_related("agency", "company")}
-    projects: dict[int, list] = defaultdict(list)
-    for through in Deal.projects.through.objects.select_related("project").prefetch_related("project__commodities"):
-        projects[through.deal_id].append(through.project)
+    deals = _deal_rows()
+    projects = _deal_projects()
     rows = (
         Valuation.objects.filter(as_of__gte=start, as_of__lte=end)
         .values("as_of", "position__deal_id", "position__kind")
