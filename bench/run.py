@@ -243,10 +243,13 @@ def main() -> None:
 
     params = {"as_of": AS_OF, "start": AS_OF - timedelta(days=365)}
     trivial = get("/healthz")
-    results: list[dict] = []
+    # A run of some measures (--only) keeps the others' last results, each with its own date.
+    previous = Path(args.out)
+    results: list[dict] = json.loads(previous.read_text())["measures"] if only and previous.exists() else []
 
     def _append(result: dict) -> None:
-        results.append(result)
+        result["measured_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        results[:] = [kept for kept in results if kept["name"] != result["name"]] + [result]
         write_report()
 
     def wanted(name: str) -> bool:

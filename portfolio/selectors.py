@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import bisect
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import NamedTuple
@@ -62,21 +63,41 @@ class PriceRow(NamedTuple):
 class PriceHistory:
     """A listing's stored closes in a date range, from the sources it accepts (manual first, then
     its provider order): prices from any other source, such as simulated ones left from before
-    a listing changed provider, are not used."""
+    a listing changed provider, are not used. Its derived views are computed once: several
+    positions of one listing are valued from the same history."""
 
     rows: list[PriceRow]  # in (date, preference) order
     ranks: dict[str, int]
+    _daily: list[PriceRow] | None = field(default=None, init=False, repr=False, compare=False)
+    _one_source: dict[tuple[date, int], tuple[str | None, list[PriceRow]]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def daily(self) -> list[PriceRow]:
-        """One close per day: the most preferred source's."""
-        chosen: dict[date, PriceRow] = {}
-        for row in self.rows:
-            chosen.setdefault(row.on, row)
-        return [chosen[d] for d in sorted(chosen)]
+        """One close per day, in date order: the most preferred source's."""
+        if self._daily is None:
+            chosen: dict[date, PriceRow] = {}
+            for row in self.rows:
+                chosen.setdefault(row.on, row)
+            self._daily = [chosen[d] for d in sorted(chosen)]
+        return self._daily
+
+    def latest(self, *, on_or_before: date, not_before: date) -> PriceRow | None:
+        """The last daily close in [not_before, on_or_before], or None."""
+        daily = self.daily()
+        index = bisect.bisect_right(daily, on_or_before, key=lambda row: row.on) - 1
+        if index < 0 or daily[index].on < not_before:
+            return None
+        return daily[index]
 
     def one_source(self, *, start: date, minimum: int) -> tuple[str | None, list[PriceRow]]:
         """The closes since ``start`` of the most preferred source with at least ``minimum`` of them,
         so that a volatility never mixes two providers' prints."""
+        if (start, minimum) not in self._one_source:
+            self._one_source[(start, minimum)] = self._pick_source(start, minimum)
+        return self._one_source[(start, minimum)]
+
+    def _pick_source(self, start: date, minimum: int) -> tuple[str | None, list[PriceRow]]:
         by_source: dict[str, list[PriceRow]] = defaultdict(list)
         for row in self.rows:
             if row.on >= start:

@@ -63,7 +63,9 @@ class SecurityPrice(Observation):
                 "Volume cannot be negative.",
             ),
         ]
-        indexes = [models.Index(fields=["listing", "-on"], name="securityprice_latest")]
+        # The latest close of a listing is read from the unique (listing, on, source) index; the
+        # latest from one source, where each provider resumes fetching, from this one.
+        indexes = [models.Index(fields=["listing", "source", "-on"], name="securityprice_source_latest")]
 
     def __str__(self) -> str:
         return f"{self.listing} {self.on} {self.close} ({self.source})"

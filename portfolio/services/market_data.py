@@ -15,7 +15,7 @@ from datetime import date, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Max, OuterRef, Subquery
 from django.utils import timezone
 
 from portfolio.integrations import market_data as md
@@ -287,12 +287,8 @@ def prices_refresh(
     default_order = list(settings.LODESTONE_PRICE_PROVIDERS)
     listings = list(listings_to_price() if listing_ids is None else Listing.objects.filter(pk__in=listing_ids))
     # The latest stored day per listing and source: each provider resumes from its own history.
-    latest = {
-        (row["listing_id"], row["source"]): row["on"]
-        for row in SecurityPrice.objects.filter(listing__in=listings)
-        .values("listing_id", "source")
-        .annotate(on=Max("on"))
-    }
+    sources = sorted({name for listing in listings for name in listing_provider_order(listing, default_order)})
+    latest = _latest_stored(listings, sources)
     # Batched per provider: listings whose first provider is the same are fetched together.
     listings.sort(key=lambda listing: (listing_provider_order(listing, default_order)[0], listing.pk))
     for offset in range(0, len(listings), BATCH_SIZE):
@@ -352,12 +348,35 @@ def prices_refresh(
     return result
 
 
+def _latest_stored(listings: list[Listing], sources: list[str]) -> dict[tuple[int, str], date]:
+    """The latest stored day of each listing from each of ``sources``, in one query: a subquery per
+    source that descends the (listing, source, on) index once per listing, where a MAX grouped by
+    listing and source would read every stored close."""
+    if not listings or not sources:
+        return {}
+    latest = {
+        f"latest_{index}": Subquery(
+            SecurityPrice.objects.filter(listing=OuterRef("pk"), source=name).order_by("-on").values("on")[:1]
+        )
+        for index, name in enumerate(sources)
+    }
+    rows = Listing.objects.filter(pk__in=[listing.pk for listing in listings]).annotate(**latest)
+    return {
+        (pk, source): on
+        for pk, *days in rows.values_list("pk", *latest)
+        for source, on in zip(sources, days, strict=True)
+        if on is not None
+    }
+
+
 def _update_listing_status(batch: list[Listing], statuses: dict[int, tuple[str, str]], as_of: date) -> None:
+    # The latest close on or before the date, whatever its source: one descent of the unique
+    # (listing, on, source) index per listing.
+    last_close = SecurityPrice.objects.filter(listing=OuterRef("pk"), on__lte=as_of).order_by("-on").values("on")[:1]
     last = dict(
-        SecurityPrice.objects.filter(listing__in=batch, on__lte=as_of)
-        .values("listing_id")
-        .annotate(on=Max("on"))
-        .values_list("listing_id", "on")
+        Listing.objects.filter(pk__in=[listing.pk for listing in batch])
+        .annotate(last_on=Subquery(last_close))
+        .values_list("pk", "last_on")
     )
     threshold = as_of - timedelta(days=settings.LODESTONE_STALE_PRICE_DAYS)
     changed = []

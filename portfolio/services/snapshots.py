@@ -20,8 +20,17 @@ def portfolio_snapshot_record(*, as_of: date, refresh_run_id: int | None = None)
     Side effects: one PortfolioSnapshot row, upserted on its date. Idempotent.
     """
     result = StepResult("snapshot")
+    # Plain rows: every position's valuation of the day is read.
     valuations = list(
-        Valuation.objects.filter(as_of=as_of).select_related("position__deal__agency", "position__deal__company")
+        Valuation.objects.filter(as_of=as_of).values_list(
+            "value_usd",
+            "fair_value_level",
+            "is_simulated",
+            "position__kind",
+            "position__deal__agency__short_name",
+            "position__deal__company__name",
+            named=True,
+        )
     )
     # Positions held on the date (acquired by then, or with no acquisition date).
     total_positions = Position.objects.filter(Q(acquired_on__isnull=True) | Q(acquired_on__lte=as_of)).count()
@@ -32,10 +41,9 @@ def portfolio_snapshot_record(*, as_of: date, refresh_run_id: int | None = None)
         "fair_value_level": defaultdict(Decimal),
     }
     for valuation in valuations:
-        deal = valuation.position.deal
-        breakdown["agency"][deal.agency.short_name] += valuation.value_usd
-        breakdown["company"][deal.company.name] += valuation.value_usd
-        breakdown["instrument"][valuation.position.kind] += valuation.value_usd
+        breakdown["agency"][valuation.position__deal__agency__short_name] += valuation.value_usd
+        breakdown["company"][valuation.position__deal__company__name] += valuation.value_usd
+        breakdown["instrument"][valuation.position__kind] += valuation.value_usd
         breakdown["fair_value_level"][str(valuation.fair_value_level)] += valuation.value_usd
     with transaction.atomic():
         PortfolioSnapshot.objects.update_or_create(

@@ -10,14 +10,14 @@ underlying, at the latest manual mark or else at cost (level 3).
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 from django.db import transaction
 
-from portfolio.metrics import ACQUIRING, FxHistory
+from portfolio.metrics import ACQUIRING, FLOW_FIELDS, FxHistory
 from portfolio.models import (
     CashFlow,
     CashFlowKind,
@@ -25,14 +25,13 @@ from portfolio.models import (
     InstrumentKind,
     ManualMark,
     Position,
-    SecurityPrice,
     Valuation,
     ValuationMethod,
 )
 from portfolio.pricing.convertible import convertible_value
 from portfolio.pricing.options import black_scholes_call
 from portfolio.pricing.statistics import annualised_volatility
-from portfolio.selectors import FxTable, PriceHistory, positions_to_value, price_histories
+from portfolio.selectors import FxTable, PriceHistory, PriceRow, positions_to_value, price_histories
 
 from .market_data import StepResult
 
@@ -57,6 +56,7 @@ class Context:
     default_vol: float
     quantities: dict[int, Decimal]  # held on the date, from the ledger, where it records quantities
     not_held: set[int]  # positions not yet acquired, or entirely sold, on the date
+    volatilities: dict[int, tuple[float, str]] = field(default_factory=dict)  # per listing, computed once
 
 
 def _money(value: Decimal) -> Decimal:
@@ -67,15 +67,16 @@ def _fmt(value: Decimal | float, places: int = 2) -> str:
     return f"{Decimal(str(value)):,.{places}f}"
 
 
-def _latest_close(position: Position, ctx: Context) -> SecurityPrice:
-    history = ctx.histories[position.listing_id].daily()
-    usable = [p for p in history if ctx.as_of - timedelta(days=PRICE_LOOKBACK_DAYS) <= p.on <= ctx.as_of]
-    if not usable:
+def _latest_close(position: Position, ctx: Context) -> PriceRow:
+    close = ctx.histories[position.listing_id].latest(
+        on_or_before=ctx.as_of, not_before=ctx.as_of - timedelta(days=PRICE_LOOKBACK_DAYS)
+    )
+    if close is None:
         raise ValuationInputError(f"no close for {position.listing} within {PRICE_LOOKBACK_DAYS} days of {ctx.as_of}")
-    return usable[-1]
+    return close
 
 
-def _spot_in_terms_currency(position: Position, price: SecurityPrice, ctx: Context) -> tuple[Decimal, dict]:
+def _spot_in_terms_currency(position: Position, price: PriceRow, ctx: Context) -> tuple[Decimal, dict]:
     """The close converted to the currency of the position's terms (strike, stated value)."""
     listing_ccy = position.listing.currency_id
     spot = ctx.fx.convert(price.close, listing_ccy, position.currency_id)
@@ -93,6 +94,12 @@ def _spot_in_terms_currency(position: Position, price: SecurityPrice, ctx: Conte
 
 
 def _volatility(position: Position, ctx: Context) -> tuple[float, str]:
+    if position.listing_id not in ctx.volatilities:
+        ctx.volatilities[position.listing_id] = _listing_volatility(position, ctx)
+    return ctx.volatilities[position.listing_id]
+
+
+def _listing_volatility(position: Position, ctx: Context) -> tuple[float, str]:
     window_start = ctx.as_of - timedelta(days=settings.LODESTONE_VOLATILITY_WINDOW_DAYS)
     source, rows = ctx.histories[position.listing_id].one_source(start=window_start, minimum=MIN_VOL_OBSERVATIONS)
     if source is None:
@@ -306,7 +313,12 @@ def valuation_context(*, as_of: date, positions: list[Position]) -> Context:
     costs: dict[int, Decimal] = defaultdict(Decimal)
     acquired: dict[int, Decimal] = defaultdict(Decimal)
     sold: dict[int, Decimal] = defaultdict(Decimal)
-    flows = CashFlow.objects.filter(position__in=positions, occurred_on__lte=as_of).order_by("occurred_on", "pk")
+    # Plain rows: a refresh reads every cash flow of the book.
+    flows = list(
+        CashFlow.objects.filter(position__in=positions, occurred_on__lte=as_of)
+        .order_by("occurred_on", "pk")
+        .values_list(*FLOW_FIELDS, named=True)
+    )
     history = FxHistory({f.currency_id for f in flows} | {p.currency_id for p in positions})
     for flow in flows:
         position = by_pk[flow.position_id]

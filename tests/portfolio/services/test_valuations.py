@@ -186,3 +186,44 @@ def test_valuation_queries_do_not_grow_with_positions(django_assert_max_num_quer
     with CaptureQueriesContext(connection) as one:
         valuations_compute(as_of=AS_OF)
     assert len(twenty.captured_queries) == len(one.captured_queries)
+
+
+@pytest.mark.parametrize(
+    ("days_back", "valued"),
+    [(0, True), (10, True), (11, False)],
+)
+def test_the_close_used_is_the_last_within_ten_days_and_never_a_later_one(days_back, valued):
+    """Closes on the date minus ``days_back`` (30.00) and the day after the date (99.00): the
+    later one is never used; the earlier one only while it is at most 10 days old."""
+    position = f.PositionFactory(quantity=Decimal("100"))
+    _close(position.listing, "30.00", on=AS_OF - dt.timedelta(days=days_back))
+    _close(position.listing, "99.00", on=AS_OF + dt.timedelta(days=1))
+    result = valuations_compute(as_of=AS_OF)
+    if valued:
+        assert _valuation(position).value_usd == Decimal("3000.00")  # 100 x 30.00
+        assert _valuation(position).inputs["close_on"] == str(AS_OF - dt.timedelta(days=days_back))
+    else:
+        assert result.failed == 1
+        assert not m.Valuation.objects.filter(position=position).exists()
+
+
+def test_positions_of_one_listing_share_its_close_and_volatility():
+    """Two warrants on one listing, valued from the same history, get the same volatility basis
+    and each its own value (100 and 200 warrants of the same terms: the second is worth twice)."""
+    first = f.PositionFactory(warrant=True, quantity=Decimal("100"))
+    second = f.PositionFactory(
+        warrant=True,
+        quantity=Decimal("200"),
+        listing=first.listing,
+        strike=first.strike,
+        expires_on=first.expires_on,
+        shares_per_warrant=first.shares_per_warrant,
+    )
+    for n in range(30):
+        _close(first.listing, f"{40 + (n % 3)}.00", on=AS_OF - dt.timedelta(days=n))
+    valuations_compute(as_of=AS_OF)
+    a, b = _valuation(first), _valuation(second)
+    assert a.inputs["volatility"] == b.inputs["volatility"]
+    assert a.inputs["volatility_basis"] == b.inputs["volatility_basis"]
+    assert "daily closes" in a.inputs["volatility_basis"]
+    assert b.value_local == a.value_local * 2
