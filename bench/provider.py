@@ -1,16 +1,20 @@
 """A price provider on a local HTTP server, for the benchmark: it answers the Yahoo chart API's
 requests (the format portfolio/integrations/market_data/yahoo.py reads) for any symbol, with
 closes from a deterministic walk, after a fixed delay standing for the network and the provider's
-own work. It counts the requests and the time it spent waiting, so the benchmark can subtract the
-provider's latency from a refresh's time."""
+own work. It counts the requests and the time it spent waiting; ``waiting_on`` measures, on the
+client's side, the time a refresh spent blocked waiting for its answers, which the benchmark
+subtracts from the refresh's time."""
 
 from __future__ import annotations
 
+import http.client
 import json
 import math
 import threading
 import time
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
@@ -54,11 +58,44 @@ def chart(symbol: str, start: date, end: date) -> dict:
     }
 
 
+class Waited:
+    seconds = 0.0
+
+
+@contextmanager
+def waiting_on(port: int) -> Iterator[Waited]:
+    """Time spent in ``getresponse`` on connections to ``port``: from the request sent to the
+    answer's headers read. That is the provider's latency as the client lives it, with the
+    machine's own cost of waking a blocked thread, which a sleeping server does not count."""
+    waited = Waited()
+    original = http.client.HTTPConnection.getresponse
+
+    def timed(self, *args, **kwargs):
+        started = time.perf_counter()
+        try:
+            return original(self, *args, **kwargs)
+        finally:
+            if self.port == port:
+                waited.seconds += time.perf_counter() - started
+
+    http.client.HTTPConnection.getresponse = timed
+    try:
+        yield waited
+    finally:
+        http.client.HTTPConnection.getresponse = original
+
+
 def serve(latency: float) -> tuple[ThreadingHTTPServer, Stats]:
     """Start the server on a free loopback port in a thread; ``latency`` seconds per request."""
     stats = Stats()
 
     class Handler(BaseHTTPRequestHandler):
+        # As a real provider: connections kept alive, and no Nagle delay between the headers and
+        # the body (with it, the client's delayed ACK adds milliseconds per request that are not
+        # the client's own cost).
+        protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True
+
         def do_GET(self) -> None:
             time.sleep(latency)
             stats.add(latency)

@@ -9,7 +9,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import NamedTuple
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from portfolio.models import (
     SIMULATED_SOURCE,
@@ -24,8 +24,19 @@ from portfolio.models import (
 
 
 def positions_to_value() -> QuerySet[Position]:
-    """Every position, with its deal, company and listing selected (one query)."""
-    return Position.objects.select_related("deal__company", "listing").order_by("pk")
+    """Every position, with its deal, company and listing selected (one query), without the notes,
+    descriptions and timestamps that valuing them never reads."""
+    stamps = ("created_at", "updated_at")
+    return (
+        Position.objects.select_related("deal__company", "listing")
+        .defer(
+            *stamps, "notes",
+            *(f"deal__{name}" for name in (*stamps, "summary", "conditions")),
+            *(f"deal__company__{name}" for name in (*stamps, "description", "edgar_checked_at")),
+            *(f"listing__{name}" for name in stamps),
+        )
+        .order_by("pk")
+    )  # fmt: skip
 
 
 def listings_to_price() -> QuerySet[Listing]:
@@ -109,16 +120,22 @@ class PriceHistory:
 
 
 def price_histories(
-    listings: list[Listing], *, start: date, end: date, default_order: list[str]
+    listings: list[Listing],
+    *,
+    start: date,
+    end: date,
+    default_order: list[str],
+    recent_only: set[int] = frozenset(),
+    recent_start: date | None = None,
 ) -> dict[int, PriceHistory]:
-    """Each listing's closes in [start, end] from its accepted sources (one query for all)."""
+    """Each listing's closes in [start, end] from its accepted sources (one query for all); for the
+    listings in ``recent_only``, only those from ``recent_start``."""
     ranks = {listing.pk: source_rank(listing, default_order) for listing in listings}
     histories = {listing.pk: PriceHistory(rows=[], ranks=ranks[listing.pk]) for listing in listings}
-    rows = (
-        SecurityPrice.objects.filter(listing__in=listings, on__gte=start, on__lte=end)
-        .order_by("listing_id", "on")
-        .values_list(*PriceRow._fields)
-    )
+    wanted = Q(listing__in=[listing.pk for listing in listings if listing.pk not in recent_only], on__gte=start)
+    if recent_only:
+        wanted |= Q(listing__in=recent_only, on__gte=recent_start or start)
+    rows = SecurityPrice.objects.filter(wanted, on__lte=end).order_by("listing_id", "on").values_list(*PriceRow._fields)
     for price in map(PriceRow._make, rows):
         if price.source in ranks[price.listing_id]:
             histories[price.listing_id].rows.append(price)

@@ -298,12 +298,16 @@ def position_valuation(position: Position, ctx: Context) -> dict:
 def valuation_context(*, as_of: date, positions: list[Position]) -> Context:
     """Load every input for valuing ``positions`` on ``as_of`` in a fixed number of queries."""
     listings = {p.listing for p in positions if p.listing_id is not None}
+    # A year of closes only where an option's volatility needs them; the last days elsewhere.
     window = max(settings.LODESTONE_VOLATILITY_WINDOW_DAYS, PRICE_LOOKBACK_DAYS)
+    optioned = {p.listing_id for p in positions if p.kind in (InstrumentKind.WARRANT, InstrumentKind.CALL_OPTION)}
     histories = price_histories(
         list(listings),
         start=as_of - timedelta(days=window),
         end=as_of,
         default_order=list(settings.LODESTONE_PRICE_PROVIDERS),
+        recent_only={listing.pk for listing in listings} - optioned,
+        recent_start=as_of - timedelta(days=PRICE_LOOKBACK_DAYS),
     )
     marks: dict[int, ManualMark] = {}
     for mark in ManualMark.objects.filter(position__in=positions, as_of__lte=as_of).order_by("position_id", "as_of"):
