@@ -22,3 +22,9 @@ class BrokerUnavailableError(PortfolioError):
     """The message broker could not be reached; the run is recorded as failed."""
 
     code = "broker_unavailable"
+
+
+class ImportRefusedError(PortfolioError):
+    """A spreadsheet import cannot be confirmed (not a preview waiting, or another steward's)."""
+
+    code = "import_refused"

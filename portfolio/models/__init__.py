@@ -15,6 +15,7 @@ from .deals import (
     Position,
     PriceFloor,
 )
+from .imports import ImportRun
 from .market import SIMULATED_SOURCE, CommodityPrice, FxRate, SecurityPrice
 from .milestones import (
     DatePrecision,
@@ -51,6 +52,7 @@ __all__ = [
     "FilingEvent",
     "FxRate",
     "Grant",
+    "ImportRun",
     "InstrumentKind",
     "Listing",
     "Loan",

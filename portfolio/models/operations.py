@@ -37,6 +37,7 @@ class RefreshRun(TimeStampedModel):
         API = "api", "API"
         COMMAND = "command", "Command line"
         STARTUP = "startup", "Start-up"
+        IMPORT = "import", "Spreadsheet import"
 
     kind = models.CharField(max_length=12, choices=Kind.choices)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED)

@@ -1,9 +1,9 @@
 """The three roles of staff, as groups with model permissions.
 
 Viewer reads everything. Analyst also writes deals, instruments, cash flows, exposure legs,
-milestones and manual marks, and starts refreshes. Admin has every portfolio permission and
-manages users and schedules. Pages and the API check these permissions; what a role may not
-do is neither shown nor accepted.
+milestones and manual marks (by hand or by importing a spreadsheet), and starts refreshes. Admin
+has every portfolio permission and manages users and schedules. Pages and the API check these
+permissions; what a role may not do is neither shown nor accepted.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ ANALYST_WRITES = (
     "grant",
     "milestone",
     "manualmark",
+    "importrun",
 )
 
 
@@ -34,7 +35,7 @@ def _wanted() -> dict[str, set[tuple[str, str]]]:
     ]
     view = {("portfolio", f"view_{m._meta.model_name}") for m in portfolio_models}
     writes = {("portfolio", f"{action}_{name}") for name in ANALYST_WRITES for action in ("add", "change")}
-    analyst = view | writes | {("portfolio", "run_refresh")}
+    analyst = view | writes | {("portfolio", "run_refresh"), ("portfolio", "import_spreadsheet")}
     every_portfolio = {
         ("portfolio", f"{action}_{m._meta.model_name}")
         for m in portfolio_models

@@ -1,0 +1,318 @@
+"""Spreadsheet imports: check a file, then import it, all or nothing, through the records service.
+
+A check (dry run) does everything an import does, validation and history included, inside a
+transaction that is then rolled back: its report (created, updated and unchanged rows per kind,
+and every row error with its sheet, row, column and reason) is exactly what the import will do.
+An import writes only if no row has an error; otherwise nothing at all is written. Rows are
+matched by natural key, and an unchanged row is not saved, so importing the same file twice
+changes nothing the second time. Every created or updated record is saved by
+``services.records.record_save``, with the steward's name and the import in its history. Each
+check and import is recorded as an :class:`~portfolio.models.ImportRun` with the file's name,
+hash and counts. When an import changes what valuations depend on (positions, cash flows, marks,
+prices, loans or floors), a valuation refresh is requested once it commits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.db import IntegrityError, models, transaction
+from django.utils import timezone
+
+from portfolio.exceptions import BrokerUnavailableError, ImportRefusedError, RefreshRefusedError
+from portfolio.models import ImportRun, RefreshRun
+from portfolio.spreadsheets.cells import CellError, parse_cell
+from portfolio.spreadsheets.files import FileRefused, RowError, Sheet, Upload, read_upload
+from portfolio.spreadsheets.kinds import Kind, References, natural_key
+
+from .records import record_save
+
+logger = logging.getLogger(__name__)
+
+CREATED, UPDATED, UNCHANGED = "created", "updated", "unchanged"
+MAX_FILE_BYTES = 20 * 2**20
+#: Kinds whose changes alter valuations: an import that touches them requests a refresh.
+REVALUING = {"positions", "cash-flows", "manual-marks", "prices", "loans", "price-floors"}
+#: Rows listed in a run's ``changes`` (the counts cover every row).
+MAX_LISTED_CHANGES = 2000
+
+
+@dataclass
+class Outcome:
+    """What going through a file did, or would do."""
+
+    counts: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))
+    errors: list[RowError] = field(default_factory=list)
+    changes: list[dict[str, Any]] = field(default_factory=list)
+    revalue: bool = False
+
+
+def _reason(run: ImportRun) -> str:
+    """The history's change reason (at most 100 characters, the history table's limit)."""
+    prefix = f"Import #{run.pk}: "
+    return prefix + run.file_name[: 100 - len(prefix)]
+
+
+def _permission_errors(user, upload: Upload) -> list[str]:
+    if not user.has_perm("portfolio.import_spreadsheet"):
+        return ["you may not import spreadsheets"]
+    missing = []
+    for sheet in upload.sheets:
+        name = sheet.kind.model._meta.model_name
+        if not (user.has_perm(f"portfolio.add_{name}") and user.has_perm(f"portfolio.change_{name}")):
+            missing.append(sheet.kind.name)
+    return [f"your role may not add or change {', '.join(missing)}"] if missing else []
+
+
+class _Importer:
+    def __init__(self, *, user, reason: str) -> None:
+        self.user = user
+        self.reason = reason
+        self.refs = References()
+        self.outcome = Outcome()
+
+    def sheet(self, sheet: Sheet) -> None:
+        kind, present = sheet.kind, set(sheet.headers)
+        seen: dict[tuple, int] = {}
+        for number, row in sheet.rows:
+            self.row(kind, sheet.name, number, row, present, seen)
+
+    def _error(self, sheet: str, number: int, column: str, message: str) -> None:
+        self.outcome.errors.append(RowError(sheet, number, column, message))
+
+    def row(self, kind: Kind, sheet: str, number: int, row: dict[str, Any], present: set[str], seen: dict) -> None:
+        candidate = kind.new()
+        values: dict[str, Any] = {}  # attname -> value, for the columns the file has
+        failed = False
+        for name in kind.plain:
+            if name not in present:
+                continue
+            model_field = kind.model_field(name)
+            try:
+                values[model_field.attname] = parse_cell(model_field, row.get(name))
+            except CellError as exc:
+                self._error(sheet, number, name, str(exc))
+                failed = True
+        for ref in kind.refs:
+            if not present.intersection(ref.columns):
+                continue
+            try:
+                target = ref.resolve(self.refs, row)
+            except CellError as exc:
+                self._error(sheet, number, exc.column or ref.columns[0], str(exc))
+                failed = True
+                continue
+            values[kind.model_field(ref.field).attname] = None if target is None else target.pk
+            setattr(candidate, ref.field, target)
+        if failed:
+            return
+        for attname, value in values.items():
+            setattr(candidate, attname, value)
+        key = natural_key(candidate)
+        if key in seen:
+            self._error(sheet, number, kind.key[-1], f"the same record as row {seen[key]} ({', '.join(kind.key)})")
+            return
+        seen[key] = number
+        existing = self.refs.find(kind.model, key)
+        instance, changed = candidate, list(values)
+        if existing is not None:
+            instance = existing
+            changed = [name for name, value in values.items() if not _same(getattr(existing, name), value)]
+            for name in changed:
+                setattr(existing, name, values[name])
+        many = self._many(kind, sheet, number, row, present, instance)
+        if many is None:
+            return
+        action = CREATED if existing is None else UPDATED if changed or many else UNCHANGED
+        if action != UNCHANGED:
+            if not self._save(kind, sheet, number, instance, many):
+                if existing is not None:
+                    existing.refresh_from_db()  # the index must not hold values that were refused
+                return
+            self.refs.add(instance)
+            if len(self.outcome.changes) < MAX_LISTED_CHANGES:
+                self.outcome.changes.append(
+                    {"sheet": sheet, "row": number, "action": action, "record": str(instance)[:200],
+                     "columns": sorted(_columns(kind, changed, many)) if action == UPDATED else []}
+                )  # fmt: skip
+            if kind.name in REVALUING:
+                self.outcome.revalue = True
+        self.outcome.counts[kind.name][action] += 1
+
+    def _many(self, kind, sheet, number, row, present, instance) -> dict[str, list] | None:
+        """The many-to-many columns that change, with their records; None after an error."""
+        changed: dict[str, list] = {}
+        for many in kind.many:
+            if many.column not in present:
+                continue
+            try:
+                targets = many.resolve(self.refs, row, instance)
+            except CellError as exc:
+                self._error(sheet, number, many.column, str(exc))
+                return None
+            current = set() if instance.pk is None else {t.pk for t in getattr(instance, many.field).all()}
+            if {t.pk for t in targets} != current:
+                changed[many.field] = targets
+        return changed
+
+    def _save(self, kind: Kind, sheet: str, number: int, instance: models.Model, many: dict[str, list]) -> bool:
+        try:
+            with transaction.atomic():
+                record_save(instance, user=self.user, reason=self.reason)
+                for name, targets in many.items():
+                    getattr(instance, name).set(targets)
+        except ValidationError as exc:
+            for name, messages in _message_dict(exc).items():
+                columns = [] if name == NON_FIELD_ERRORS else kind.field_columns(name) or [name]
+                for message in messages:
+                    self._error(sheet, number, columns[0] if columns else "", message)
+            return False
+        except IntegrityError as exc:
+            self._error(sheet, number, "", f"the database refused the row: {exc}".splitlines()[0])
+            return False
+        return True
+
+
+def _same(current: Any, new: Any) -> bool:
+    if current is None or new is None:
+        return current is new
+    return current == new
+
+
+def _columns(kind: Kind, attnames: list[str], many: dict[str, list]) -> set[str]:
+    names = set()
+    for attname in attnames:
+        name = attname.removesuffix("_id")
+        names.update(kind.field_columns(name) or [name])
+    for name in many:
+        names.update(kind.field_columns(name))
+    return names
+
+
+def _message_dict(exc: ValidationError) -> dict[str, list[str]]:
+    return exc.message_dict if hasattr(exc, "error_dict") else {NON_FIELD_ERRORS: exc.messages}
+
+
+def _go_through(upload: Upload, *, user, reason: str, write: bool) -> Outcome:
+    """Every row of every sheet, in one transaction that is kept only if ``write`` and no row failed."""
+    importer = _Importer(user=user, reason=reason)
+    with transaction.atomic():
+        for sheet in upload.sheets:
+            importer.sheet(sheet)
+        if importer.outcome.errors or not write:
+            transaction.set_rollback(True)
+    return importer.outcome
+
+
+def _read(content: bytes, file_name: str, kind: str | None) -> Upload:
+    if len(content) > MAX_FILE_BYTES:
+        raise FileRefused(f"The file is {len(content) / 2**20:.1f} MB; at most {MAX_FILE_BYTES // 2**20} MB.")
+    return read_upload(content, file_name, kind=kind)
+
+
+def import_file(
+    *,
+    content: bytes,
+    file_name: str,
+    user,
+    trigger: str,
+    dry_run: bool,
+    kind: str | None = None,
+    keep_for_confirmation: bool = False,
+) -> ImportRun:
+    """Check a file (``dry_run``) or import it, and record the run.
+
+    A check that finds no error is ``checked``, or ``previewed`` with the file kept when
+    ``keep_for_confirmation`` (the admin's preview, confirmed by :func:`import_confirm`). A file
+    with any error is ``refused`` and nothing is written. Never raises for a bad file: the run says
+    why it was refused.
+    """
+    run = ImportRun.objects.create(
+        status=ImportRun.Status.REFUSED,
+        trigger=trigger,
+        requested_by=user,
+        file_name=file_name[:255],
+        file_sha256=hashlib.sha256(content).hexdigest(),
+        file_size=len(content),
+        file_format="xlsx" if content.startswith(b"PK") else "csv",
+    )
+    return _run(run, content, kind=kind, user=user, dry_run=dry_run, keep=keep_for_confirmation)
+
+
+def _run(run: ImportRun, content: bytes, *, kind: str | None, user, dry_run: bool, keep: bool) -> ImportRun:
+    try:
+        upload = _read(content, run.file_name, kind)
+    except FileRefused as exc:
+        run.status, run.message = ImportRun.Status.REFUSED, str(exc)
+        run.save()
+        return run
+    run.file_format = upload.file_format
+    run.kinds = [sheet.kind.name for sheet in upload.sheets]
+    run.rows = upload.row_count
+    if problems := _permission_errors(user, upload):
+        run.status, run.message = ImportRun.Status.REFUSED, "Refused: " + "; ".join(problems) + "."
+        run.save()
+        return run
+    if upload.errors:
+        outcome = Outcome(errors=upload.errors)  # the columns are wrong: the rows cannot be read
+    else:
+        outcome = _go_through(upload, user=user, reason=_reason(run), write=not dry_run)
+    run.counts = {name: dict(counter) for name, counter in outcome.counts.items()}
+    run.errors = [error.as_dict() for error in outcome.errors]
+    run.changes = outcome.changes
+    if outcome.errors:
+        run.status = ImportRun.Status.REFUSED
+        count = len(outcome.errors)
+        run.message = f"Refused: {count} error{'s' if count != 1 else ''}; nothing was written."
+        run.content = None
+    elif dry_run:
+        run.status = ImportRun.Status.PREVIEWED if keep else ImportRun.Status.CHECKED
+        run.content = content if keep else None
+        run.message = "Checked: nothing was written."
+    else:
+        run.status, run.applied_at, run.content = ImportRun.Status.APPLIED, timezone.now(), None
+        run.message = "Imported."
+        if outcome.revalue:
+            _request_revaluation(run, user)
+    run.save()
+    return run
+
+
+def import_confirm(*, run_id: int, user) -> ImportRun:
+    """Import the file of a previewed check, as checked. If the data changed since the check so that
+    a row now fails, nothing is written and the run is refused with the errors.
+
+    Raises ImportRefusedError when the run is not a preview waiting for confirmation, or is
+    another steward's.
+    """
+    with transaction.atomic():
+        run = ImportRun.objects.select_for_update().get(pk=run_id)
+        if run.status != ImportRun.Status.PREVIEWED or run.content is None:
+            raise ImportRefusedError(f"Import #{run.pk} is {run.get_status_display().lower()}: it cannot be confirmed.")
+        if run.requested_by_id != user.pk:
+            raise ImportRefusedError(f"Import #{run.pk} was checked by another steward: check the file yourself.")
+        content = bytes(run.content)
+        run.status = ImportRun.Status.REFUSED  # taken: a second confirmation finds it no longer previewed
+        run.save(update_fields=["status", "updated_at"])
+    return _run(run, content, kind=run.kinds[0] if run.file_format == "csv" and run.kinds else None,
+                user=user, dry_run=False, keep=False)  # fmt: skip
+
+
+def _request_revaluation(run: ImportRun, user) -> None:
+    """Ask for a valuation refresh once the import commits; a refresh already running, or a queue
+    that cannot be reached, is noted on the run and does not undo the import."""
+    from .refresh import refresh_start
+
+    try:
+        run.revaluation = refresh_start(kind=RefreshRun.Kind.VALUATIONS, trigger=RefreshRun.Trigger.IMPORT,
+                                        requested_by=user)  # fmt: skip
+        run.message += f" Valuations are being refreshed (refresh #{run.revaluation.pk})."
+    except RefreshRefusedError as exc:
+        run.message += f" {exc.message} The next refresh values the imported records."
+    except BrokerUnavailableError as exc:
+        run.message += f" {exc.message}"

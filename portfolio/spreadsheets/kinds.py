@@ -1,0 +1,577 @@
+"""The kinds of record a spreadsheet holds, their columns, and how rows name other records.
+
+Each kind is one CSV file or one XLSX sheet (named like the kind). A row names other records by
+their natural keys, never by database ids: an agency by its short name, a company by its SEC CIK
+(or its name when it has none), a listing by ticker and exchange, a project by its company and
+name, a deal by its reference, a position by its deal and label, a commodity by its code, a
+currency by its ISO code. The key columns of a kind identify its row: importing a row whose key
+exists updates that record; otherwise it is created. Nothing is ever deleted by an import.
+
+Server-kept fields (ids, timestamps, who recorded a row, computed milestone windows and statuses,
+a listing's price status) are not columns: the import never writes them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import models
+
+from portfolio.models import (
+    Agency,
+    CashFlow,
+    Commodity,
+    Company,
+    Currency,
+    Deal,
+    Grant,
+    Listing,
+    Loan,
+    ManualMark,
+    Milestone,
+    Offtake,
+    Position,
+    PriceFloor,
+    Project,
+    SecurityPrice,
+)
+
+from .cells import CellError, split_list, text_of
+
+MANUAL_SOURCE = "manual"
+SOURCED = ("source_url", "source_published_on", "evidence")
+
+
+@dataclass(frozen=True)
+class Ref:
+    """Columns that name another record (a foreign key) by its natural key."""
+
+    field: str
+    columns: tuple[str, ...]
+    resolve: Callable[[References, dict[str, Any]], models.Model | None]
+    render: Callable[[models.Model | None], tuple]
+
+
+@dataclass(frozen=True)
+class ManyRef:
+    """One column listing several records (a many-to-many), separated by semicolons."""
+
+    field: str
+    column: str
+    resolve: Callable[[References, dict[str, Any], models.Model], list[models.Model]]
+    render: Callable[[models.Model], str]
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str
+    model: type[models.Model]
+    key: tuple[str, ...]  # columns identifying a row
+    fields: tuple[str, ...]  # model fields, each a column of the same name
+    refs: tuple[Ref, ...] = ()
+    many: tuple[ManyRef, ...] = ()
+    fixed: dict[str, Any] = field(default_factory=dict)  # set on every row (a manual price's source)
+    required: tuple[str, ...] = ()  # columns a file must have besides the key
+
+    @property
+    def columns(self) -> list[str]:
+        """Every column, the key first, in the order of the template."""
+        names: list[str] = list(self.key)
+        for ref in self.refs:
+            names += [c for c in ref.columns if c not in names]
+        names += [name for name in self.fields if name not in names]
+        names += [m.column for m in self.many if m.column not in names]
+        return names
+
+    @property
+    def plain(self) -> list[str]:
+        """The columns that are model fields of the same name (key columns included)."""
+        ref_columns = {column for ref in self.refs for column in ref.columns}
+        names = [column for column in self.key if column not in ref_columns]
+        return names + [name for name in self.fields if name not in names]
+
+    def field_columns(self, field_name: str) -> list[str]:
+        """The columns that set a model field (a reference may span two)."""
+        for ref in self.refs:
+            if ref.field == field_name:
+                return list(ref.columns)
+        for many in self.many:
+            if many.field == field_name:
+                return [many.column]
+        return [field_name] if field_name in self.plain else []
+
+    def model_field(self, name: str) -> models.Field:
+        return self.model._meta.get_field(name)
+
+    def new(self) -> models.Model:
+        return self.model(**self.fixed)
+
+
+# --- resolving references ----------------------------------------------------------------------
+
+
+def natural_key(instance: models.Model) -> tuple:
+    """The identity of a record among its kind, from its own fields (ids of the records it names)."""
+    if isinstance(instance, Milestone):
+        # A milestone of a project is unique by project and title; one of a deal alone by deal and title.
+        if instance.project_id:
+            return ("project", instance.project_id, instance.title)
+        return ("deal", instance.deal_id, instance.title)
+    return tuple(getattr(instance, attname) for attname in NATURAL_KEYS[type(instance)])
+
+
+NATURAL_KEYS: dict[type[models.Model], tuple[str, ...]] = {
+    Agency: ("short_name",),
+    Company: ("name",),
+    Listing: ("ticker", "exchange"),
+    Project: ("company_id", "name"),
+    Deal: ("reference",),
+    Position: ("deal_id", "label"),
+    CashFlow: ("position_id", "kind", "occurred_on"),
+    Loan: ("deal_id", "label"),
+    PriceFloor: ("deal_id", "commodity_id"),
+    Offtake: ("deal_id", "product"),
+    Grant: ("deal_id", "program"),
+    ManualMark: ("position_id", "as_of"),
+    SecurityPrice: ("listing_id", "on"),
+    Commodity: ("code",),
+    Currency: ("code",),
+}
+
+
+class References:
+    """Records by natural key, loaded once per model (one query each) and kept up to date as an
+    import creates records, so a row can name a record created by an earlier row or sheet."""
+
+    def __init__(self) -> None:
+        self._index: dict[type[models.Model], dict[tuple, models.Model]] = {}
+        self._by_cik: dict[str, Company] | None = None
+
+    def index(self, model: type[models.Model]) -> dict[tuple, models.Model]:
+        if model not in self._index:
+            rows = model._default_manager.all()
+            if model is SecurityPrice:
+                rows = rows.filter(source=MANUAL_SOURCE)
+            self._index[model] = {natural_key(row): row for row in rows}
+        return self._index[model]
+
+    def add(self, instance: models.Model) -> None:
+        self.index(type(instance))[natural_key(instance)] = instance
+        if isinstance(instance, Company) and self._by_cik is not None and instance.cik:
+            self._by_cik[instance.cik] = instance
+
+    def find(self, model: type[models.Model], key: tuple) -> models.Model | None:
+        return self.index(model).get(key)
+
+    # Each returns the record a row names, or raises CellError saying what is missing.
+
+    def agency(self, short_name: str) -> Agency:
+        found = self.find(Agency, (short_name,))
+        if found is None:
+            raise CellError(f"no agency with short name {short_name!r}")
+        return found
+
+    def company(self, text: str) -> Company:
+        """A company by its CIK (digits; leading zeros may be missing, as spreadsheets drop them)
+        or, for one without a CIK, by its exact name."""
+        if text.isdigit() and len(text) <= 10:
+            if self._by_cik is None:
+                self._by_cik = {c.cik: c for c in self.index(Company).values() if c.cik}
+            found = self._by_cik.get(text.zfill(10))
+            if found is None:
+                raise CellError(f"no company with CIK {text.zfill(10)}")
+            return found
+        found = self.find(Company, (text,))
+        if found is None:
+            raise CellError(f"no company named {text!r} (name it by its CIK, or exactly as registered)")
+        return found
+
+    def listing(self, ticker: str, exchange: str) -> Listing:
+        found = self.find(Listing, (ticker.upper(), exchange.upper()))
+        if found is None:
+            raise CellError(f"no listing {ticker}:{exchange} (ticker and exchange)")
+        return found
+
+    def deal(self, reference: str) -> Deal:
+        found = self.find(Deal, (reference,))
+        if found is None:
+            raise CellError(f"no deal with reference {reference!r}")
+        return found
+
+    def project(self, company: Company, name: str) -> Project:
+        found = self.find(Project, (company.pk, name))
+        if found is None:
+            raise CellError(f"{company.name} has no project named {name!r}")
+        return found
+
+    def position(self, deal: Deal, label: str) -> Position:
+        found = self.find(Position, (deal.pk, label))
+        if found is None:
+            raise CellError(f"deal {deal.reference} has no position labelled {label!r}")
+        return found
+
+    def commodity(self, code: str) -> Commodity:
+        found = self.find(Commodity, (code.lower(),))
+        if found is None:
+            raise CellError(f"no commodity with code {code!r}")
+        return found
+
+    def currency(self, code: str) -> Currency:
+        found = self.find(Currency, (code.upper(),))
+        if found is None:
+            raise CellError(f"{code!r} is not an ISO 4217 currency code")
+        return found
+
+
+def _at(column: str, lookup: Callable[..., models.Model], *args: Any) -> models.Model:
+    """``lookup(*args)``, its error placed under ``column``."""
+    try:
+        return lookup(*args)
+    except CellError as exc:
+        exc.column = exc.column or column
+        raise
+
+
+def _one(columns: tuple[str, ...], lookup: Callable[..., models.Model], *, optional: bool = False):
+    """A resolver from the text of ``columns``: all blank gives None where the reference is
+    optional; some blank is an error naming the missing column."""
+
+    def resolve(refs: References, row: dict[str, Any]) -> models.Model | None:
+        texts = [text_of(row.get(column)) for column in columns]
+        if not any(texts):
+            if optional:
+                return None
+            raise CellError("required")
+        if missing := [column for column, text in zip(columns, texts, strict=True) if not text]:
+            raise CellError(f"{' and '.join(columns)} go together", column=missing[0])
+        return _at(columns[0], lookup, refs, *texts)
+
+    return resolve
+
+
+def _company_text(company: Company | None) -> str:
+    if company is None:
+        return ""
+    return company.cik or company.name
+
+
+def _ref_currency(name: str = "currency") -> Ref:
+    return Ref(
+        name,
+        (name,),
+        _one((name,), References.currency),
+        lambda currency: (currency.code if currency else "",),
+    )
+
+
+def _ref_deal() -> Ref:
+    return Ref("deal", ("deal",), _one(("deal",), References.deal), lambda deal: (deal.reference,))
+
+
+def _ref_position() -> Ref:
+    return Ref(
+        "position",
+        ("deal", "position"),
+        _one(
+            ("deal", "position"),
+            lambda refs, ref, label: _at("position", refs.position, _at("deal", refs.deal, ref), label),
+        ),
+        lambda position: (position.deal.reference, position.label),
+    )
+
+
+def _ref_listing(*, optional: bool, columns: tuple[str, str] = ("ticker", "exchange")) -> Ref:
+    return Ref(
+        "listing",
+        columns,
+        _one(columns, References.listing, optional=optional),
+        lambda listing: (listing.ticker, listing.exchange) if listing else ("", ""),
+    )
+
+
+def _ref_commodity(*, optional: bool = False) -> Ref:
+    return Ref(
+        "commodity",
+        ("commodity",),
+        _one(("commodity",), References.commodity, optional=optional),
+        lambda commodity: (commodity.code if commodity else "",),
+    )
+
+
+def _project_of_milestone(refs: References, row: dict[str, Any]) -> Project | None:
+    company, name = text_of(row.get("company")), text_of(row.get("project"))
+    if not name:
+        return None
+    if not company:
+        raise CellError("a project is named with its company", column="company")
+    return _at("project", refs.project, _at("company", refs.company, company), name)
+
+
+def _deal_projects(refs: References, row: dict[str, Any], deal: Deal) -> list[Project]:
+    return [refs.project(deal.company, name) for name in split_list(row.get("projects"))]
+
+
+def _project_commodities(refs: References, row: dict[str, Any], project: Project) -> list[Commodity]:
+    return [refs.commodity(code) for code in split_list(row.get("commodities"))]
+
+
+KINDS: tuple[Kind, ...] = (
+    Kind(
+        "agencies",
+        Agency,
+        key=("short_name",),
+        fields=("name", "country", "website", *SOURCED),
+        refs=(
+            Ref(
+                "parent",
+                ("parent",),
+                _one(("parent",), References.agency, optional=True),
+                lambda agency: (agency.short_name if agency else "",),
+            ),
+        ),
+        required=("name", "country"),
+    ),
+    Kind(
+        "companies",
+        Company,
+        key=("name",),
+        fields=(
+            "cik",
+            "country",
+            "is_public",
+            "website",
+            "description",
+            "shares_outstanding",
+            "shares_outstanding_as_of",
+            *SOURCED,
+        ),
+        required=("country",),
+    ),
+    Kind(
+        "listings",
+        Listing,
+        key=("ticker", "exchange"),
+        fields=("ticker", "exchange", "is_primary", "is_active", "price_providers", "provider_symbols"),
+        refs=(
+            Ref(
+                "company",
+                ("company",),
+                _one(("company",), References.company),
+                lambda company: (_company_text(company),),
+            ),
+            _ref_currency(),
+        ),
+        required=("company", "currency"),
+    ),
+    Kind(
+        "projects",
+        Project,
+        key=("company", "name"),
+        fields=(
+            "name",
+            "kind",
+            "country",
+            "region",
+            "locality",
+            "stage",
+            "capacity",
+            "capacity_unit",
+            "description",
+            *SOURCED,
+        ),
+        refs=(
+            Ref(
+                "company",
+                ("company",),
+                _one(("company",), References.company),
+                lambda company: (_company_text(company),),
+            ),
+        ),
+        many=(
+            ManyRef(
+                "commodities",
+                "commodities",
+                _project_commodities,
+                lambda project: "; ".join(sorted(c.code for c in project.commodities.all())),
+            ),
+        ),
+        required=("kind", "country", "stage"),
+    ),
+    Kind(
+        "deals",
+        Deal,
+        key=("reference",),
+        fields=(
+            "title",
+            "status",
+            "announced_on",
+            "signed_on",
+            "closed_on",
+            "long_stop_on",
+            "summary",
+            "conditions",
+            *SOURCED,
+        ),
+        refs=(
+            Ref(
+                "agency",
+                ("agency",),
+                _one(("agency",), References.agency),
+                lambda agency: (agency.short_name,),
+            ),
+            Ref(
+                "company",
+                ("company",),
+                _one(("company",), References.company),
+                lambda company: (_company_text(company),),
+            ),
+        ),
+        many=(
+            ManyRef(
+                "projects",
+                "projects",
+                _deal_projects,
+                lambda deal: "; ".join(sorted(p.name for p in deal.projects.all())),
+            ),
+        ),
+        required=("title", "agency", "company", "status"),
+    ),
+    Kind(
+        "milestones",
+        Milestone,
+        key=("company", "project", "deal", "title"),
+        fields=("kind", "sequence", "forecast_text", "achieved_on", "notes", *SOURCED),
+        refs=(
+            Ref(
+                "project",
+                ("company", "project"),
+                _project_of_milestone,
+                lambda project: (_company_text(project.company), project.name) if project else ("", ""),
+            ),
+            Ref(
+                "deal",
+                ("deal",),
+                _one(("deal",), References.deal, optional=True),
+                lambda deal: (deal.reference if deal else "",),
+            ),
+        ),
+        required=("kind",),
+    ),
+    Kind(
+        "positions",
+        Position,
+        key=("deal", "label"),
+        fields=(
+            "kind",
+            "underlying",
+            "quantity",
+            "acquired_on",
+            "strike",
+            "shares_per_warrant",
+            "expires_on",
+            "exercisable_from",
+            "exercisability_condition",
+            "counterparty",
+            "exercise_probability_pct",
+            "stated_value",
+            "conversion_price",
+            "pik_rate_pct",
+            "ownership_cap_pct",
+            "notes",
+            *SOURCED,
+        ),
+        refs=(_ref_deal(), _ref_listing(optional=True), _ref_currency()),
+        required=("kind", "currency"),
+    ),
+    Kind(
+        "cash-flows",
+        CashFlow,
+        key=("deal", "position", "kind", "occurred_on"),
+        fields=("kind", "occurred_on", "amount", "quantity", "memo", *SOURCED),
+        refs=(_ref_position(), _ref_currency()),
+        required=("amount", "currency"),
+    ),
+    Kind(
+        "loans",
+        Loan,
+        key=("deal", "label"),
+        fields=(
+            "status",
+            "principal",
+            "drawn",
+            "benchmark",
+            "spread_bps",
+            "fixed_rate_pct",
+            "term_years",
+            "starts_on",
+            "matures_on",
+            "is_secured",
+            "notes",
+            *SOURCED,
+        ),
+        refs=(_ref_deal(), _ref_currency()),
+        required=("status", "principal", "currency"),
+    ),
+    Kind(
+        "price-floors",
+        PriceFloor,
+        key=("deal", "commodity"),
+        fields=("floor_price", "covered_volume", "upside_share_pct", "starts_on", "ends_on", "notes", *SOURCED),
+        refs=(_ref_deal(), _ref_commodity(), _ref_currency()),
+        required=("floor_price", "currency"),
+    ),
+    Kind(
+        "offtakes",
+        Offtake,
+        key=("deal", "product"),
+        fields=(
+            "buyer",
+            "volume",
+            "volume_unit",
+            "share_of_output_pct",
+            "pricing_formula",
+            "starts_on",
+            "ends_on",
+            *SOURCED,
+        ),
+        refs=(_ref_deal(), _ref_commodity(optional=True)),
+        required=("buyer",),
+    ),
+    Kind(
+        "grants",
+        Grant,
+        key=("deal", "program"),
+        fields=("amount", "awarded_on", "notes", *SOURCED),
+        refs=(_ref_deal(), _ref_currency()),
+        required=("amount", "currency"),
+    ),
+    Kind(
+        "manual-marks",
+        ManualMark,
+        key=("deal", "position", "as_of"),
+        fields=("as_of", "value", "reason", "source_url"),
+        refs=(_ref_position(), _ref_currency()),
+        required=("value", "currency", "reason"),
+    ),
+    Kind(
+        "prices",
+        SecurityPrice,
+        key=("ticker", "exchange", "on"),
+        fields=("on", "close", "open", "high", "low", "volume"),
+        refs=(_ref_listing(optional=False),),
+        fixed={"source": MANUAL_SOURCE},
+        required=("close",),
+    ),
+)
+
+KIND_BY_NAME = {kind.name: kind for kind in KINDS}
+#: Accepted spellings of a kind in file and sheet names: cash-flows, cash_flows, "Cash flows".
+ALIASES = {
+    alias: kind for kind in KINDS for alias in {kind.name, kind.name.replace("-", "_"), kind.name.replace("-", " ")}
+}
+
+
+def kind_named(name: str) -> Kind | None:
+    return ALIASES.get(name.strip().lower())
