@@ -326,3 +326,16 @@ class DigestSubscriptionFactory(DjangoModelFactory):
         model = m.DigestSubscription
 
     user = factory.SubFactory(UserFactory)
+
+
+class ImportRunFactory(DjangoModelFactory):
+    class Meta:
+        model = m.ImportRun
+
+    status = m.ImportRun.Status.CHECKED
+    trigger = m.ImportRun.Trigger.COMMAND
+    file_name = factory.Sequence(lambda n: f"records-{n}.xlsx")
+    file_sha256 = factory.Sequence(lambda n: f"{n:064x}")
+    file_size = 1024
+    file_format = "xlsx"
+    counts = factory.LazyFunction(lambda: {"deals": {"created": 1, "unchanged": 2}})

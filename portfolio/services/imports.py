@@ -168,14 +168,40 @@ class _Importer:
                     getattr(instance, name).set(targets)
         except ValidationError as exc:
             for name, messages in _message_dict(exc).items():
-                columns = [] if name == NON_FIELD_ERRORS else kind.field_columns(name) or [name]
                 for message in messages:
-                    self._error(sheet, number, columns[0] if columns else "", message)
+                    self._error(sheet, number, _error_column(kind, name, message), message)
             return False
         except IntegrityError as exc:
             self._error(sheet, number, "", f"the database refused the row: {exc}".splitlines()[0])
             return False
         return True
+
+
+def _error_column(kind: Kind, field_name: str, message: str) -> str:
+    """The column a validation error belongs under: its field's, or for a rule over the whole row
+    (a check constraint) the first column among the fields the rule reads."""
+    if field_name != NON_FIELD_ERRORS:
+        return (kind.field_columns(field_name) or [field_name])[0]
+    for constraint in kind.model._meta.constraints:
+        if isinstance(constraint, models.CheckConstraint) and constraint.get_violation_error_message() == message:
+            for name in _condition_fields(constraint.condition):
+                if columns := kind.field_columns(name):
+                    return columns[0]
+    return ""
+
+
+def _condition_fields(condition: Any) -> list[str]:
+    """The fields a constraint's condition names, in order."""
+    names: list[str] = []
+    for child in getattr(condition, "children", []):
+        if isinstance(child, tuple):
+            lookup, value = child
+            names.append(lookup.split("__")[0])
+            if isinstance(value, models.F):
+                names.append(value.name.split("__")[0])
+        else:
+            names.extend(_condition_fields(child))
+    return list(dict.fromkeys(names))
 
 
 def _same(current: Any, new: Any) -> bool:

@@ -149,12 +149,14 @@ def _read_xlsx(content: bytes) -> Upload:
 
     try:
         book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+        # The same cells as written, to tell an empty cell from a formula with no stored value.
+        formulas = load_workbook(io.BytesIO(content), read_only=True, data_only=False)
     except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
         raise FileRefused(f"The file is not a readable .xlsx workbook ({type(exc).__name__}).") from None
     sheets: list[Sheet] = []
     errors: list[RowError] = []
     try:
-        for worksheet in book.worksheets:
+        for worksheet, written in zip(book.worksheets, formulas.worksheets, strict=True):
             name = worksheet.title
             if name.strip().lower() in IGNORED_SHEETS:
                 continue
@@ -175,10 +177,18 @@ def _read_xlsx(content: bytes) -> Upload:
             while headers and not headers[-1]:
                 headers.pop()
             _check_headers(name, kind, headers, errors)
+            as_written_rows = written.iter_rows(values_only=True)
+            for number, (row, as_written) in enumerate(zip(values, as_written_rows, strict=False), start=1):
+                for header, value, cell in zip(headers, row, as_written, strict=False):
+                    if value is None and isinstance(cell, str) and cell.startswith("="):
+                        errors.append(RowError(name, number, header, f"the cell holds a formula ({cell}) without "
+                                               "its value: save the file from a spreadsheet program, or paste the "
+                                               "values"))  # fmt: skip
             rows = _rows(name, headers, list(enumerate(values[1:], start=2)), errors)
             sheets.append(Sheet(kind, name, headers, rows))
     finally:
         book.close()
+        formulas.close()
     if not sheets and not errors:
         raise FileRefused("The workbook has no sheet to import.")
     return Upload("xlsx", sheets, errors)

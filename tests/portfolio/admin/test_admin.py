@@ -44,6 +44,7 @@ FACTORIES = {
     m.PortfolioSnapshot: f.PortfolioSnapshotFactory,
     m.MilestoneStatusChange: f.MilestoneStatusChangeFactory,
     m.DigestSubscription: f.DigestSubscriptionFactory,
+    m.ImportRun: f.ImportRunFactory,
 }
 PORTFOLIO_MODELS = [
     model for model in admin.site._registry if model._meta.app_label == "portfolio" and model is not m.Currency
@@ -54,7 +55,8 @@ READ_ONLY = {
     m.PortfolioSnapshot,
     m.MilestoneStatusChange,
     m.FilingEvent,
-}  # written by the refresh jobs, never added by hand
+    m.ImportRun,
+}  # written by the refresh jobs and imports, never added by hand
 
 
 def _form_values(form) -> dict:

@@ -1,0 +1,440 @@
+"""Spreadsheet imports: the round trip, all or nothing, idempotence, refused files with the row,
+column and reason, CSV and XLSX alike, history under the steward, and a revaluation on commit."""
+
+from __future__ import annotations
+
+import io
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from openpyxl import Workbook
+
+from portfolio import models as m
+from portfolio.services.demo_data import demo_data_load
+from portfolio.services.imports import import_confirm, import_file
+from portfolio.spreadsheets.files import csv_bytes, export_rows, xlsx_bytes
+from portfolio.spreadsheets.kinds import KIND_BY_NAME, KINDS
+from tests import factories as f
+
+pytestmark = pytest.mark.django_db
+
+HISTORY_MODELS = [kind.model for kind in KINDS if hasattr(kind.model, "history")]
+
+
+def _stamps() -> dict[str, list]:
+    """Each kind's rows with the time they were last written."""
+    stamps = {}
+    for kind in KINDS:
+        written = "updated_at" if hasattr(kind.model, "updated_at") else "fetched_at"
+        stamps[kind.name] = list(kind.model.objects.order_by("pk").values_list("pk", written))
+    return stamps
+
+
+def _history_rows() -> int:
+    return sum(model.history.count() for model in HISTORY_MODELS)
+
+
+def _run(content: bytes, name: str, user, *, dry_run: bool = False, kind: str | None = None) -> m.ImportRun:
+    return import_file(content=content, file_name=name, user=user, trigger="command", dry_run=dry_run, kind=kind)
+
+
+def _csv(*lines: str) -> bytes:
+    return ("\n".join(lines) + "\n").encode()
+
+
+def _xlsx(sheets: dict[str, list[list]]) -> bytes:
+    book = Workbook()
+    book.remove(book.active)
+    for name, rows in sheets.items():
+        sheet = book.create_sheet(name)
+        for row in rows:
+            sheet.append(row)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def _errors(run: m.ImportRun) -> list[tuple]:
+    return [(e["sheet"], e["row"], e["column"], e["message"]) for e in run.errors]
+
+
+@pytest.fixture
+def demo(db):
+    demo_data_load()
+
+
+@pytest.fixture
+def position(db):
+    deal = f.DealFactory(reference="acme-dod-2025")
+    listing = f.ListingFactory(company=deal.company, ticker="ACME", exchange="NASDAQ")
+    return f.PositionFactory(deal=deal, listing=listing, label="Common shares", quantity=Decimal("1000"))
+
+
+CASH_FLOWS = (
+    "deal,position,kind,occurred_on,amount,currency,quantity,memo",
+    "acme-dod-2025,Common shares,investment,2025-07-10,400000000.00,USD,1000,First tranche",
+    "acme-dod-2025,Common shares,dividend,2026-03-31,1250000.50,USD,,=Q1 dividend",
+)
+
+
+# --- the round trip and idempotence --------------------------------------------------------------
+
+
+def test_the_demo_data_exported_and_imported_back_changes_nothing(demo, steward):
+    """Every kind of the demo set, as one workbook and as a CSV per kind: all rows unchanged, no
+    history row added, no record's updated_at moved."""
+    stamps = _stamps()
+    history = _history_rows()
+    workbook = xlsx_bytes([(kind, export_rows(kind)) for kind in KINDS])
+
+    run = _run(workbook, "demo.xlsx", steward)
+
+    assert run.status == "applied", run.errors
+    assert run.total("created") == run.total("updated") == 0
+    assert run.total("unchanged") == run.rows == 111
+    assert run.counts["positions"] == {"unchanged": m.Position.objects.count()}
+    for kind in KINDS:
+        rows = export_rows(kind)
+        if not rows:
+            continue
+        again = _run(csv_bytes(kind, rows), f"{kind.name}.csv", steward)
+        assert again.status == "applied", again.errors
+        assert again.counts[kind.name] == {"unchanged": len(rows)}
+    assert _history_rows() == history
+    assert _stamps() == stamps
+
+
+def test_importing_the_same_file_twice_changes_nothing_the_second_time(position, steward):
+    first = _run(_csv(*CASH_FLOWS), "cash-flows.csv", steward)
+    assert first.counts == {"cash-flows": {"created": 2}}
+    history = m.CashFlow.history.count()
+
+    second = _run(_csv(*CASH_FLOWS), "cash-flows.csv", steward)
+
+    assert second.status == "applied"
+    assert second.counts == {"cash-flows": {"unchanged": 2}}
+    assert m.CashFlow.objects.count() == 2
+    assert m.CashFlow.history.count() == history
+    assert second.file_sha256 == first.file_sha256
+
+
+def test_a_changed_row_updates_only_that_record_and_names_its_columns(position, steward):
+    _run(_csv(*CASH_FLOWS), "cash-flows.csv", steward)
+    changed = (*CASH_FLOWS[:2], CASH_FLOWS[2].replace("1250000.50", "1300000.00"))
+
+    run = _run(_csv(*changed), "cash-flows.csv", steward)
+
+    assert run.counts == {"cash-flows": {"unchanged": 1, "updated": 1}}
+    [change] = run.changes
+    assert (change["sheet"], change["row"], change["action"]) == ("cash-flows", 3, "updated")
+    assert change["columns"] == ["amount"]
+    assert m.CashFlow.objects.get(kind="dividend").amount == Decimal("1300000.00")
+
+
+def test_rows_are_written_with_their_types_and_the_formula_guard_removed(position, steward):
+    run = _run(_csv(*CASH_FLOWS), "cash-flows.csv", steward)
+    assert run.status == "applied"
+    dividend = m.CashFlow.objects.get(kind="dividend")
+    assert dividend.occurred_on == date(2026, 3, 31)
+    assert dividend.amount == Decimal("1250000.50")
+    assert dividend.quantity is None
+    assert dividend.memo == "=Q1 dividend"
+    exported = csv_bytes(KIND_BY_NAME["cash-flows"], export_rows(KIND_BY_NAME["cash-flows"])).decode("utf-8-sig")
+    assert "'=Q1 dividend" in exported  # a spreadsheet must not run it as a formula
+    assert _run(exported.encode(), "cash-flows.csv", steward).counts == {"cash-flows": {"unchanged": 2}}
+
+
+# --- history and the record of the import ----------------------------------------------------------
+
+
+def test_changes_are_in_the_history_under_the_steward_with_the_import(position, analyst):
+    run = _run(_csv(*CASH_FLOWS), "cash-flows.csv", analyst)
+
+    flow = m.CashFlow.objects.get(kind="investment")
+    record = flow.history.latest()
+    assert record.history_user == analyst
+    assert record.history_change_reason == f"Import #{run.pk}: cash-flows.csv"
+    assert flow.recorded_by == analyst
+    assert (run.requested_by, run.file_name, run.file_format, run.rows) == (analyst, "cash-flows.csv", "csv", 2)
+    assert len(run.file_sha256) == 64
+    assert run.content is None  # the file is kept only while a check waits for confirmation
+
+
+def test_a_long_file_name_still_fits_the_history_reason(position, steward):
+    name = "cash-flows " + "x" * 200 + ".csv"
+    run = _run(_csv(*CASH_FLOWS), name, steward, kind="cash-flows")
+    assert run.status == "applied"
+    assert len(m.CashFlow.history.latest().history_change_reason) == 100
+
+
+def test_a_dry_run_reports_what_would_change_and_writes_nothing(position, steward):
+    run = _run(_csv(*CASH_FLOWS), "cash-flows.csv", steward, dry_run=True)
+
+    assert run.status == "checked"
+    assert run.counts == {"cash-flows": {"created": 2}}
+    assert not m.CashFlow.objects.exists()
+    assert m.ImportRun.objects.filter(pk=run.pk, status="checked").exists()
+
+
+# --- all or nothing ------------------------------------------------------------------------------------
+
+
+def test_a_workbook_with_one_bad_row_writes_nothing(position, steward):
+    """The agencies and deals of the first sheets are valid; one cash flow is not: nothing is kept."""
+    book = _xlsx({
+        "agencies": [["short_name", "name", "country"], ["DOE-LPO", "Loan Programs Office", "US"]],
+        "cash-flows": [
+            ["deal", "position", "kind", "occurred_on", "amount", "currency"],
+            ["acme-dod-2025", "Common shares", "investment", date(2025, 7, 10), 400, "USD"],
+            ["acme-dod-2025", "Common shares", "investment", "2025-13-01", 100, "USD"],
+        ],
+    })  # fmt: skip
+    history = _history_rows()
+
+    run = _run(book, "book.xlsx", steward)
+
+    assert run.status == "refused"
+    assert _errors(run) == [("cash-flows", 3, "occurred_on", "'2025-13-01' is not a date of the calendar")]
+    assert not m.Agency.objects.filter(short_name="DOE-LPO").exists()
+    assert not m.CashFlow.objects.exists()
+    assert _history_rows() == history
+    assert "nothing was written" in run.message
+
+
+# --- refused files --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("lines", "expected"),
+    [
+        pytest.param(
+            ("deal,position,kind,occured_on,amount,currency", "acme-dod-2025,Common shares,fee,2025-07-10,1,USD"),
+            [
+                (
+                    "cash-flows",
+                    1,
+                    "occured_on",
+                    "unknown column; the columns of cash-flows are "
+                    "deal, position, kind, occurred_on, currency, amount, quantity, memo, source_url, "
+                    "source_published_on, evidence",
+                ),
+                ("cash-flows", 1, "occurred_on", "required column missing"),
+            ],
+            id="misspelt header",
+        ),
+        pytest.param(
+            (
+                "deal,position,kind,occurred_on,amount,amount,currency",
+                "acme-dod-2025,Common shares,fee,2025-07-10,1,1,USD",
+            ),
+            [("cash-flows", 1, "amount", "this column appears twice")],
+            id="duplicate column",
+        ),
+        pytest.param(
+            ("deal,position,kind,occurred_on,amount,currency", "acme-dod-2025,Common shares,fee,03/04/2025,1,USD"),
+            [("cash-flows", 2, "occurred_on", "'03/04/2025' is not a date: write it as YYYY-MM-DD")],
+            id="ambiguous date",
+        ),
+        pytest.param(
+            (
+                "deal,position,kind,occurred_on,amount,currency",
+                'acme-dod-2025,Common shares,fee,2025-07-10,"1,000",USD',
+            ),
+            [
+                (
+                    "cash-flows",
+                    2,
+                    "amount",
+                    "'1,000' is not a number: use digits and a point for decimals, without separators",
+                )
+            ],
+            id="thousands separator",
+        ),
+        pytest.param(
+            ("deal,position,kind,occurred_on,amount,currency", "acme-dod-2025,Warrants,fee,2025-07-10,1,USD"),
+            [("cash-flows", 2, "position", "deal acme-dod-2025 has no position labelled 'Warrants'")],
+            id="unknown position",
+        ),
+        pytest.param(
+            ("deal,position,kind,occurred_on,amount,currency", "acme-2099,Common shares,fee,2025-07-10,1,USD"),
+            [("cash-flows", 2, "deal", "no deal with reference 'acme-2099'")],
+            id="unknown deal",
+        ),
+        pytest.param(
+            ("deal,position,kind,occurred_on,amount,currency", "acme-dod-2025,Common shares,gift,2025-07-10,1,XYZ"),
+            [
+                (
+                    "cash-flows",
+                    2,
+                    "kind",
+                    "'gift' is not one of investment, fee, exercise, dividend, sale, pik_accrual, conversion, receipt",
+                ),
+                ("cash-flows", 2, "currency", "'XYZ' is not an ISO 4217 currency code"),
+            ],
+            id="bad choice and currency",
+        ),
+        pytest.param(
+            (*CASH_FLOWS[:2], CASH_FLOWS[1].replace("First tranche", "Same again")),
+            [("cash-flows", 3, "occurred_on", "the same record as row 2 (deal, position, kind, occurred_on)")],
+            id="duplicate row",
+        ),
+    ],
+)
+def test_refused_cash_flow_files_name_the_row_column_and_reason(position, steward, lines, expected):
+    run = _run(_csv(*lines), "cash-flows.csv", steward)
+    assert run.status == "refused"
+    assert _errors(run) == expected
+    assert not m.CashFlow.objects.exists()
+
+
+def test_a_file_naming_an_unknown_ticker_is_refused(position, steward):
+    lines = ("ticker,exchange,on,close", "ACME,NASDAQ,2026-11-20,12.50", "ACMX,NASDAQ,2026-11-20,9.00")
+    run = _run(_csv(*lines), "prices.csv", steward)
+    assert _errors(run) == [("prices", 3, "ticker", "no listing ACMX:NASDAQ (ticker and exchange)")]
+    assert not m.SecurityPrice.objects.exists()
+
+
+def test_a_negative_quantity_is_refused_under_its_column(position, steward):
+    lines = (
+        "deal,label,kind,currency,quantity",
+        "acme-dod-2025,Common shares,common,USD,-5",
+    )
+    run = _run(_csv(*lines), "positions.csv", steward)
+    assert run.status == "refused"
+    assert _errors(run) == [("positions", 2, "quantity", "Quantity must be greater than zero.")]
+    position.refresh_from_db()
+    assert position.quantity == Decimal("1000")
+
+
+def test_a_file_in_another_encoding_is_refused_naming_the_line(position, steward):
+    content = "\n".join([*CASH_FLOWS[:2], CASH_FLOWS[2].replace("Q1 dividend", "Dividende versée")]).encode("cp1252")
+    run = _run(content, "cash-flows.csv", steward)
+    assert run.status == "refused"
+    assert run.message.startswith("The file is not UTF-8 text (line 3 has the byte 0xe9)")
+    assert not m.CashFlow.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("content", "name", "message"),
+    [
+        (b"\xd0\xcf\x11\xe0rest", "old.xls", "This is an old-format Excel file (.xls)"),
+        (b"deal;position;kind\n", "cash-flows.csv", "The columns are separated by semicolons"),
+        (b"a,b\n", "notes.csv", "A CSV file holds one kind of record"),
+        (b"PK\x03\x04 not really", "book.xlsx", "The file is not a readable .xlsx workbook"),
+    ],
+)
+def test_unreadable_files_are_refused_with_what_to_do(steward, content, name, message):
+    run = _run(content, name, steward)
+    assert run.status == "refused"
+    assert run.message.startswith(message)
+
+
+def test_an_unknown_sheet_is_refused_rather_than_skipped(position, steward):
+    book = _xlsx({"README": [["anything"]], "cashflows 2025": [["deal"]]})
+    run = _run(book, "book.xlsx", steward)
+    assert run.status == "refused"
+    assert run.errors[0]["sheet"] == "cashflows 2025"
+    assert "no kind of record is called" in run.errors[0]["message"]
+
+
+# --- CSV and XLSX alike ------------------------------------------------------------------------------------
+
+
+def test_the_csv_and_the_xlsx_of_the_same_rows_import_the_same_records(position, steward):
+    header, *rows = [line.split(",") for line in CASH_FLOWS]
+    # Typed cells, and the memo's apostrophe that keeps a spreadsheet from reading it as a formula.
+    typed = [[*row[:3], date.fromisoformat(row[3]), float(row[4]), row[5], int(row[6]) if row[6] else None,
+              "'" + row[7] if row[7].startswith("=") else row[7]] for row in rows]  # fmt: skip
+    book = _xlsx({"cash-flows": [header, *typed]})
+
+    from_csv = _run(_csv(*CASH_FLOWS), "cash-flows.csv", steward, dry_run=True)
+    from_xlsx = _run(book, "book.xlsx", steward)
+    written = list(m.CashFlow.objects.order_by("kind").values_list("kind", "occurred_on", "amount", "quantity", "memo"))
+    m.CashFlow.objects.all().delete()
+    _run(_csv(*CASH_FLOWS), "cash-flows.csv", steward)
+    from_csv_written = list(
+        m.CashFlow.objects.order_by("kind").values_list("kind", "occurred_on", "amount", "quantity", "memo")
+    )
+
+    assert from_csv.counts == from_xlsx.counts == {"cash-flows": {"created": 2}}
+    assert written == from_csv_written
+    assert _run(book, "book.xlsx", steward).counts == {"cash-flows": {"unchanged": 2}}
+
+
+# --- roles, confirmation, revaluation -------------------------------------------------------------------
+
+
+def test_a_role_without_write_access_to_a_kind_is_refused_naming_it(position, analyst, viewer):
+    companies = _csv("name,country", "Acme Minerals,US")
+    run = _run(companies, "companies.csv", analyst)
+    assert (run.status, run.message) == ("refused", "Refused: your role may not add or change companies.")
+    run = _run(_csv(*CASH_FLOWS), "cash-flows.csv", viewer)
+    assert (run.status, run.message) == ("refused", "Refused: you may not import spreadsheets.")
+    assert not m.Company.objects.filter(name="Acme Minerals").exists()
+    assert not m.CashFlow.objects.exists()
+
+
+def _preview(content: bytes, name: str, user) -> m.ImportRun:
+    return import_file(content=content, file_name=name, user=user, trigger="admin", dry_run=True,
+                       keep_for_confirmation=True)  # fmt: skip
+
+
+def test_a_preview_is_imported_once_on_confirmation_by_its_steward(position, steward, analyst):
+    preview = _preview(_csv(*CASH_FLOWS), "cash-flows.csv", steward)
+    assert (preview.status, bytes(preview.content)) == ("previewed", _csv(*CASH_FLOWS))
+    assert not m.CashFlow.objects.exists()
+
+    from portfolio.exceptions import ImportRefusedError
+
+    with pytest.raises(ImportRefusedError, match="checked by another steward"):
+        import_confirm(run_id=preview.pk, user=analyst)
+    applied = import_confirm(run_id=preview.pk, user=steward)
+
+    assert (applied.pk, applied.status, applied.content) == (preview.pk, "applied", None)
+    assert m.CashFlow.objects.count() == 2
+    with pytest.raises(ImportRefusedError, match="imported: it cannot be confirmed"):
+        import_confirm(run_id=preview.pk, user=steward)
+    assert m.CashFlow.objects.count() == 2
+
+
+def test_a_preview_that_no_longer_holds_is_refused_on_confirmation(position, steward):
+    preview = _preview(_csv(*CASH_FLOWS), "cash-flows.csv", steward)
+    position.label = "Ordinary shares"
+    position.save()
+
+    run = import_confirm(run_id=preview.pk, user=steward)
+
+    assert run.status == "refused"
+    assert {e["column"] for e in run.errors} == {"position"}
+    assert not m.CashFlow.objects.exists()
+
+
+def test_an_import_that_changes_positions_requests_a_valuation_refresh(position, steward):
+    lines = ("deal,label,kind,currency,quantity", "acme-dod-2025,Common shares,common,USD,2000")
+    run = _run(_csv(*lines), "positions.csv", steward)
+
+    assert run.status == "applied"
+    assert run.revaluation is not None
+    assert (run.revaluation.kind, run.revaluation.trigger, run.revaluation.requested_by) == (
+        "valuations", "import", steward
+    )  # fmt: skip
+    again = _run(_csv(*lines), "positions.csv", steward)
+    assert again.counts == {"positions": {"unchanged": 1}}
+    assert again.revaluation is None  # nothing changed: nothing to revalue
+
+
+def test_a_formula_without_a_computed_value_is_refused(position, steward):
+    """A workbook written by a program, never opened in a spreadsheet, has formulas but no values:
+    reading them as blanks would import wrong figures."""
+    book = _xlsx({
+        "cash-flows": [
+            ["deal", "position", "kind", "occurred_on", "amount", "currency"],
+            ["acme-dod-2025", "Common shares", "investment", date(2025, 7, 10), "=200*2", "USD"],
+        ]
+    })  # fmt: skip
+    run = _run(book, "book.xlsx", steward)
+    assert _errors(run) == [
+        ("cash-flows", 2, "amount", "the cell holds a formula (=200*2) without its value: save the file from a "
+         "spreadsheet program, or paste the values")
+    ]  # fmt: skip
