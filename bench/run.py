@@ -18,6 +18,7 @@ import time
 import tracemalloc
 from collections.abc import Callable
 from datetime import date, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -171,6 +172,63 @@ VALUE_ALL_SQL = """
 """
 
 
+IMPORT_MEMO = "benchmark import"
+
+
+def measure_import(user) -> dict:
+    """A steward's 10,000-row CSV of cash flows (two new fees for each of 5,000 positions): the check
+    (a dry run), the import, and the same file imported again (every row unchanged). The rows it
+    created, their history and the valuation refresh it requested are removed afterwards."""
+    from portfolio.models import CashFlow, Position, RefreshRun
+    from portfolio.services.imports import import_file
+    from portfolio.services.refresh import refresh_run_fail
+    from portfolio.spreadsheets.files import csv_bytes
+    from portfolio.spreadsheets.kinds import KIND_BY_NAME
+
+    positions = Position.objects.select_related("deal").order_by("pk")[:5000]
+    rows = [
+        {"deal": p.deal.reference, "position": p.label, "kind": "fee", "occurred_on": day, "amount": Decimal("1250.00"),
+         "currency": p.currency_id, "memo": IMPORT_MEMO}
+        for p in positions for day in (AS_OF - timedelta(days=3), AS_OF - timedelta(days=2))
+    ]  # fmt: skip
+    content = csv_bytes(KIND_BY_NAME["cash-flows"], rows)
+
+    def run(dry_run: bool):
+        result = import_file(content=content, file_name="cash-flows.csv", user=user, trigger="command",
+                             dry_run=dry_run)  # fmt: skip
+        if result.status == "refused":
+            raise RuntimeError(f"import refused: {result.message} {result.errors[:3]}")
+        return result
+
+    tracemalloc.start()
+    check_seconds = _timed(lambda: run(True))
+    peak = tracemalloc.get_traced_memory()[1] / 2**20
+    tracemalloc.stop()
+    query_count = _queries(lambda: run(True))
+    apply_seconds = _timed(lambda: run(False))
+    again_seconds = _timed(lambda: run(False))
+    created = CashFlow.objects.filter(memo=IMPORT_MEMO)
+    CashFlow.history.filter(memo=IMPORT_MEMO).delete()
+    created.delete()
+    for pending in RefreshRun.objects.filter(trigger="import", status__in=["queued", "running"]):
+        refresh_run_fail(run_id=pending.pk, reason="benchmark: not run")
+    print(f"import_10k             check {check_seconds:6.1f} s   import {apply_seconds:6.1f} s   "
+          f"again (unchanged) {again_seconds:6.1f} s   queries {query_count}   peak {peak:.0f} MB")  # fmt: skip
+    return {
+        "name": "import_10k",
+        "runs": 1,
+        "rows": len(rows),
+        "check_seconds": round(check_seconds, 2),
+        "median_seconds": round(apply_seconds, 2),
+        "unchanged_again_seconds": round(again_seconds, 2),
+        "floor_seconds": None,
+        "ratio": None,
+        "query_count": query_count,
+        "peak_memory_mb": round(peak, 1),
+        "target": {},
+    }
+
+
 def _cpu_model() -> str:
     for line in Path("/proc/cpuinfo").read_text().splitlines():
         if line.startswith("model name"):
@@ -276,6 +334,9 @@ def main() -> None:
                                target={"max_median_seconds": 1.0}))  # fmt: skip
     if wanted("trivial_view"):
         _append(measure("trivial_view", trivial, runs=args.runs, floor=lambda: 0.0, target={}))
+
+    if wanted("import_10k"):
+        _append(measure_import(user))
 
     if wanted("refresh") or wanted("backfill"):
         server, stats = serve(args.latency)

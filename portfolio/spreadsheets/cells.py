@@ -133,6 +133,8 @@ def parse_cell(field: models.Field, raw: Any) -> Any:
             return field.get_default()
         if field.null:
             return None
+        if field.has_default() and field.get_default() not in ("", None):
+            return field.get_default()  # e.g. evidence left blank: "unverified"
         if isinstance(field, models.CharField | models.TextField):
             return ""
         return None

@@ -438,3 +438,59 @@ def test_a_formula_without_a_computed_value_is_refused(position, steward):
         ("cash-flows", 2, "amount", "the cell holds a formula (=200*2) without its value: save the file from a "
          "spreadsheet program, or paste the values")
     ]  # fmt: skip
+
+
+def test_a_workbook_creates_every_kind_through_the_services_and_names_them_by_natural_key(steward):
+    """One record of each kind, each naming the others by natural key (a company by CIK with its
+    leading zeros dropped, as a spreadsheet does): all created, the milestone's window and first
+    revision computed by the milestone service; importing the workbook again changes nothing."""
+    f.CommodityFactory(code="lithium")
+    book = _xlsx({
+        "agencies": [["short_name", "name", "country"], ["DOE-LPO", "Loan Programs Office", "US"]],
+        "companies": [["name", "cik", "country", "is_public"], ["Acme Lithium Corp.", "0001234567", "US", "yes"]],
+        "listings": [["ticker", "exchange", "company", "currency", "is_primary"],
+                     ["ACLI", "NYSE", 1234567, "USD", "yes"]],
+        "projects": [["company", "name", "kind", "country", "stage", "commodities"],
+                     ["1234567", "Salt Flat", "mine", "US", "construction", "lithium"]],
+        "deals": [["reference", "title", "agency", "company", "status", "projects", "announced_on"],
+                  ["acli-doe-2026", "DOE loan and warrants", "DOE-LPO", "Acme Lithium Corp.", "conditional_commitment",
+                   "Salt Flat", date(2026, 3, 2)]],
+        "milestones": [["company", "project", "deal", "title", "kind", "forecast_text"],
+                       ["Acme Lithium Corp.", "Salt Flat", "", "First production", "first_production", "Q3 2027"]],
+        "positions": [["deal", "label", "kind", "ticker", "exchange", "currency", "quantity", "strike",
+                       "shares_per_warrant", "expires_on"],
+                      ["acli-doe-2026", "Warrants", "warrant", "ACLI", "NYSE", "USD", 5000000, 0.01, 1,
+                       date(2031, 3, 2)]],
+        "cash-flows": [["deal", "position", "kind", "occurred_on", "amount", "currency"],
+                       ["acli-doe-2026", "Warrants", "investment", date(2026, 3, 2), 0, "USD"]],
+        "loans": [["deal", "label", "status", "currency", "principal"],
+                  ["acli-doe-2026", "ATVM loan", "committed", "USD", 2260000000]],
+        "price-floors": [["deal", "commodity", "currency", "floor_price"], ["acli-doe-2026", "lithium", "USD", 12000]],
+        "grants": [["deal", "program", "currency", "amount"], ["acli-doe-2026", "Battery grant", "USD", 50000000]],
+        "manual-marks": [["deal", "position", "as_of", "currency", "value", "reason"],
+                         ["acli-doe-2026", "Warrants", date(2026, 6, 30), "USD", 1200000, "Broker quote"]],
+        "prices": [["ticker", "exchange", "on", "close"], ["ACLI", "NYSE", date(2026, 6, 30), 4.25]],
+    })  # fmt: skip
+
+    run = _run(book, "acme.xlsx", steward)
+
+    assert run.status == "applied", run.errors
+    assert run.total("created") == run.rows == 13
+    deal = m.Deal.objects.get(reference="acli-doe-2026")
+    assert (deal.agency.short_name, deal.company.cik) == ("DOE-LPO", "0001234567")
+    assert list(deal.projects.values_list("name", flat=True)) == ["Salt Flat"]
+    assert list(m.Project.objects.get().commodities.values_list("code", flat=True)) == ["lithium"]
+    milestone = m.Milestone.objects.get(title="First production")
+    assert (milestone.forecast_start, milestone.forecast_end) == (date(2027, 7, 1), date(2027, 9, 30))
+    assert milestone.baseline_text == "Q3 2027"
+    assert milestone.revisions.get().recorded_by == steward
+    position = m.Position.objects.get(label="Warrants")
+    assert (position.listing.ticker, position.strike, position.quantity) == ("ACLI", Decimal("0.01"), 5000000)
+    assert m.ManualMark.objects.get().marked_by == steward
+    price = m.SecurityPrice.objects.get()
+    assert (price.source, price.close) == ("manual", Decimal("4.25"))
+    assert m.Loan.objects.get().principal == Decimal("2260000000")
+
+    again = _run(book, "acme.xlsx", steward)
+    assert again.total("unchanged") == 13
+    assert again.total("created") == again.total("updated") == 0
