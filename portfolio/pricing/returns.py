@@ -9,6 +9,8 @@ from datetime import date
 from decimal import Decimal
 
 DAYS_PER_YEAR = 365.0
+#: The bracket of the bisection, and the bounds Newton's method must stay within.
+LOWEST_RATE, HIGHEST_RATE = -0.9999, 1e6
 
 
 @dataclass(frozen=True)
@@ -35,7 +37,7 @@ def xirr(flows: Sequence[Flow], *, tolerance: float = 1e-10, max_iterations: int
     """The annual rate r with sum(CF_i / (1+r)^((d_i - d_0)/365)) = 0, or None when undefined.
 
     Undefined when the flows do not contain both a payment and a receipt. Newton-Raphson from
-    10 %, falling back to bisection on [-0.9999, 1e6] when Newton leaves the domain or stalls.
+    10 %, falling back to bisection on [-0.9999, 1e6] when Newton leaves that bracket or stalls.
     """
     flows = [f for f in flows if f.amount != 0]
     if not flows or not any(f.amount < 0 for f in flows) or not any(f.amount > 0 for f in flows):
@@ -51,15 +53,15 @@ def xirr(flows: Sequence[Flow], *, tolerance: float = 1e-10, max_iterations: int
             break
         step = value / slope
         rate -= step
-        if rate <= -1.0 or not math.isfinite(rate):
-            break
+        if not LOWEST_RATE <= rate <= HIGHEST_RATE:
+            break  # diverging (towards +inf when the root is far below the start): bisect instead
         if abs(step) < tolerance:
             return rate
     return _bisect(flows, start, tolerance)
 
 
 def _bisect(flows: Sequence[Flow], start: date, tolerance: float) -> float | None:
-    low, high = -0.9999, 1e6
+    low, high = LOWEST_RATE, HIGHEST_RATE
     f_low, f_high = _npv(low, flows, start), _npv(high, flows, start)
     if f_low * f_high > 0:
         return None

@@ -71,3 +71,22 @@ def test_time_weighted_return_chains_periods():
     ]
     assert time_weighted_return(periods) == pytest.approx(-0.01)
     assert time_weighted_return([]) is None
+
+
+def test_xirr_finds_a_deep_loss_where_newton_runs_away_upwards():
+    """Six payments, then one receipt of 60 % of them: from 10 % Newton's steps grow without bound
+    (the slope tends to zero), so the bracket [-99.99 %, 1e6] is bisected instead. The NPV is
+    +315,218 at -50 % and -137,298 at -40 %: the root lies between, at about -44.29 %."""
+    flows = [
+        Flow(dt.date(2020, 1, 21), -41843.41),
+        Flow(dt.date(2021, 6, 16), -170009.92),
+        Flow(dt.date(2021, 10, 7), -80883.14),
+        Flow(dt.date(2021, 12, 29), -149347.41),
+        Flow(dt.date(2022, 10, 26), -190384.11),
+        Flow(dt.date(2022, 11, 30), -177298.67),
+        Flow(dt.date(2023, 3, 3), 487707.80),
+    ]
+    rate = xirr(flows)
+    assert rate == pytest.approx(-0.4429, abs=1e-4)
+    npv = sum(f.amount / (1 + rate) ** ((f.on - flows[0].on).days / 365) for f in flows)
+    assert abs(npv) < 0.01
