@@ -21,8 +21,7 @@ from decimal import Decimal
 from itertools import pairwise
 from typing import NamedTuple
 
-from django.db import connection
-from django.db.models import Q, Sum
+from django.db.models import OuterRef, Q, Subquery, Sum
 
 from portfolio.models import (
     CASH_FLOW_SIGN,
@@ -194,17 +193,63 @@ def portfolio_metrics(*, as_of: date, dimension: str = "total", stale_after_days
 FLOW_FIELDS = ("position_id", "currency_id", "occurred_on", "amount", "kind", "quantity")
 
 
-def latest_valuations(as_of: date) -> dict[int, tuple]:
-    """Each position's latest valuation on or before ``as_of`` (position_id, as_of, value_usd,
-    is_simulated), in one query: PostgreSQL picks one row per position with DISTINCT ON over the
-    (position, as_of) index; other databases get every row and keep the last."""
-    rows = Valuation.objects.filter(as_of__lte=as_of)
-    fields = ("position_id", "as_of", "value_usd", "is_simulated")
-    if connection.vendor == "postgresql":
-        rows = rows.order_by("position_id", "-as_of").distinct("position_id")
-    else:
-        rows = rows.order_by("position_id", "as_of")
-    return {row.position_id: row for row in rows.values_list(*fields, named=True)}
+class LatestValuation(NamedTuple):
+    position_id: int
+    as_of: date
+    value_usd: Decimal
+    is_simulated: bool
+
+
+def latest_valuations(as_of: date) -> dict[int, LatestValuation]:
+    """Each position's latest valuation on or before ``as_of``, in one query: per position, a
+    descent of the unique (position, as_of) index, so the cost does not grow with the history."""
+    latest = Valuation.objects.filter(position=OuterRef("pk"), as_of__lte=as_of).order_by("-as_of")
+    rows = (
+        Position.objects.annotate(
+            v_as_of=Subquery(latest.values("as_of")[:1]),
+            v_value=Subquery(latest.values("value_usd")[:1]),
+            v_simulated=Subquery(latest.values("is_simulated")[:1]),
+        )
+        .filter(v_as_of__isnull=False)
+        .order_by()
+        .values_list("pk", "v_as_of", "v_value", "v_simulated")
+    )
+    return {row[0]: LatestValuation._make(row) for row in rows}
+
+
+#: The column each dimension's valuations are summed by, in SQL. Commodity and stage count a deal
+#: under each of its projects' keys, so they are summed per deal and spread here.
+VALUE_GROUP = {
+    "total": None,
+    "deal": "position__deal__reference",
+    "agency": "position__deal__agency__short_name",
+    "company": "position__deal__company__name",
+    "country": "position__deal__company__country",
+    "instrument": "position__kind",
+    "commodity": "position__deal_id",
+    "stage": "position__deal_id",
+}
+
+
+def _value_series(dimension: str, as_of: date, deals, projects) -> dict[str, dict[date, Decimal]]:
+    """Each group's total value on every valuation date up to ``as_of`` (one query, summed by the
+    database: a year of daily valuations of thousands of positions is millions of rows)."""
+    column = VALUE_GROUP[dimension]
+    rows = Valuation.objects.filter(as_of__lte=as_of).order_by()
+    series: dict[str, dict[date, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
+    if column is None:
+        for day, total in rows.values("as_of").annotate(total=Sum("value_usd")).values_list("as_of", "total"):
+            series["total"][day] += total
+        return series
+    summed = rows.values("as_of", column).annotate(total=Sum("value_usd")).values_list("as_of", column, "total")
+    for day, group, total in summed:
+        if dimension in ("commodity", "stage"):
+            keys = _keys(dimension, deals[group], None, projects)
+        else:
+            keys = [group or "other"]
+        for key in keys:
+            series[key][day] += total
+    return series
 
 
 def portfolio_metrics_by(
@@ -235,51 +280,27 @@ def portfolio_metrics_by(
         commodity_prices[price.commodity_id] = price
 
     # Each flow with its USD rate of the day, looked up once for every dimension and the TWR.
-    flows_by_position: dict[int, list[tuple[tuple, Decimal | None]]] = defaultdict(list)
+    flows_by_position: dict[int, list] = defaultdict(list)
     for flow in flows:
-        flows_by_position[flow.position_id].append((flow, fx.usd_per(flow.currency_id, flow.occurred_on)))
-    value_rows = list(
-        Valuation.objects.filter(as_of__lte=as_of)
-        .values("position_id", "as_of")
-        .annotate(total=Sum("value_usd"))
-        .order_by("as_of")
-    )
+        flows_by_position[flow.position_id].append(flow)
+    # Each position's totals, computed once whatever the number of dimensions asked for.
+    totals = {position.pk: _position_totals(flows_by_position.get(position.pk, []), fx) for position in positions}
 
     def aggregate(dimension: str) -> dict[str, Figures]:
         groups: dict[str, Figures] = defaultdict(Figures)
 
         for position in positions:
             keys = _keys(dimension, deals[position.deal_id], position.kind, projects)
-            invested = realised = acquired_qty = sold_qty = ZERO
-            position_flows: list[Flow] = []
-            missing_fx = 0
-            for flow, usd_per in flows_by_position.get(position.pk, []):
-                if usd_per is None:
-                    missing_fx += 1
-                    continue
-                usd = flow.amount * usd_per
-                sign = CASH_FLOW_SIGN[flow.kind]
-                if sign < 0:
-                    invested += usd
-                elif sign > 0:
-                    realised += usd
-                if sign:
-                    position_flows.append(Flow(flow.occurred_on, float(usd * sign)))
-                if flow.quantity:
-                    if flow.kind in ACQUIRING:
-                        acquired_qty += flow.quantity
-                    elif flow.kind == CashFlowKind.SALE:
-                        sold_qty += flow.quantity
-            cost_of_sold = invested * sold_qty / acquired_qty if acquired_qty else ZERO
+            total = totals[position.pk]
             valuation = latest.get(position.pk)
             for key in keys:
                 g = groups[key]
                 g.positions += 1
-                g.invested += invested
-                g.realised += realised
-                g.cost_of_sold += cost_of_sold
-                g.flows.extend(position_flows)
-                g.missing_fx += missing_fx
+                g.invested += total.invested
+                g.realised += total.realised
+                g.cost_of_sold += total.cost_of_sold
+                g.flows.extend(total.flows)
+                g.missing_fx += total.missing_fx
                 if valuation is not None:
                     g.value += valuation.value_usd
                     g.positions_valued += 1
@@ -314,13 +335,50 @@ def portfolio_metrics_by(
 
         if dimension == "company":
             _attach_ownership(groups, as_of)
-        _attach_twr(groups, dimension, positions, deals, projects, flows_by_position, value_rows)
+        series = _value_series(dimension, as_of, deals, projects)
+        _attach_twr(groups, dimension, positions, deals, projects, totals, series)
         return dict(sorted(groups.items()))
 
     results = {dimension: aggregate(dimension) for dimension in dimensions}
     if "total" in results and not results["total"]:
         results["total"] = {"total": Figures()}  # an empty book still has (zero) totals
     return results
+
+
+@dataclass
+class _PositionTotals:
+    invested: Decimal
+    realised: Decimal
+    cost_of_sold: Decimal
+    flows: list[Flow]  # the investor's flows in USD: paid negative, received positive
+    missing_fx: int
+
+
+def _position_totals(flows: list, fx: FxHistory) -> _PositionTotals:
+    """Paid, received and the average cost of what was sold, in USD at each flow's date."""
+    invested = realised = acquired_qty = sold_qty = ZERO
+    dated: list[Flow] = []
+    missing_fx = 0
+    for flow in flows:
+        usd_per = fx.usd_per(flow.currency_id, flow.occurred_on)
+        if usd_per is None:
+            missing_fx += 1
+            continue
+        usd = flow.amount * usd_per
+        sign = CASH_FLOW_SIGN[flow.kind]
+        if sign < 0:
+            invested += usd
+        elif sign > 0:
+            realised += usd
+        if sign:
+            dated.append(Flow(flow.occurred_on, float(usd * sign)))
+        if flow.quantity:
+            if flow.kind in ACQUIRING:
+                acquired_qty += flow.quantity
+            elif flow.kind == CashFlowKind.SALE:
+                sold_qty += flow.quantity
+    cost_of_sold = invested * sold_qty / acquired_qty if acquired_qty else ZERO
+    return _PositionTotals(invested, realised, cost_of_sold, dated, missing_fx)
 
 
 def _attach_ownership(groups: dict[str, Figures], as_of: date) -> None:
@@ -363,30 +421,24 @@ def _floor_liability(floor: PriceFloor, price: CommodityPrice | None, fx: FxHist
     return None if usd_per is None else shortfall * floor.covered_volume * usd_per
 
 
-def _attach_twr(groups, dimension, positions, deals, projects, flows_by_position, value_rows) -> None:
-    """Chain each group's return over its valuation dates (from the rows loaded once)."""
-    members: dict[int, list[str]] = {p.pk: _keys(dimension, deals[p.deal_id], p.kind, projects) for p in positions}
-    values: dict[str, dict[date, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
-    for row in value_rows:
-        for key in members.get(row["position_id"], []):
-            values[key][row["as_of"]] += row["total"]
-    for key, series in values.items():
-        days = sorted(series)
-        contributions: list[tuple[date, float]] = []
-        for position in positions:
-            if key not in members[position.pk]:
-                continue
-            for flow, usd_per in flows_by_position.get(position.pk, []):
-                sign = CASH_FLOW_SIGN[flow.kind]
-                if sign and usd_per is not None:
-                    contributions.append((flow.occurred_on, float(-sign * flow.amount * usd_per)))
-        contributions.sort()
-        dates = [on for on, _ in contributions]
+def _attach_twr(groups, dimension, positions, deals, projects, totals, series) -> None:
+    """Chain each group's return over its valuation dates, with the group's flows in each period
+    (as money into the group: the opposite of the investor's flows)."""
+    contributions: dict[str, list[tuple[date, float]]] = defaultdict(list)
+    for position in positions:
+        flows = [(flow.on, -flow.amount) for flow in totals[position.pk].flows]
+        if flows:
+            for key in _keys(dimension, deals[position.deal_id], position.kind, projects):
+                contributions[key].extend(flows)
+    for key, values in series.items():
+        days = sorted(values)
+        inflows = sorted(contributions.get(key, []))
+        dates = [on for on, _ in inflows]
         periods = []
         for start, end in pairwise(days):
             # The flows in (start, end]: found by bisection in the sorted flows, not by a scan.
-            inside = contributions[bisect.bisect_right(dates, start) : bisect.bisect_right(dates, end)]
-            periods.append(Period(start, end, float(series[start]), float(series[end]), inside))
+            inside = inflows[bisect.bisect_right(dates, start) : bisect.bisect_right(dates, end)]
+            periods.append(Period(start, end, float(values[start]), float(values[end]), inside))
         groups[key].twr = time_weighted_return(periods)
 
 

@@ -64,7 +64,9 @@ class Valuation(TimeStampedModel):
                 "The fair-value level is 1, 2 or 3.",
             ),
         ]
-        indexes = [models.Index(fields=["as_of"], name="valuation_as_of")]
+        # Totals by date (value series, returns) are summed from this index alone on PostgreSQL,
+        # without reading the rows, whose inputs and formulas make them wide.
+        indexes = [models.Index(fields=["as_of"], include=["value_usd"], name="valuation_as_of_value")]
 
     def __str__(self) -> str:
         return f"{self.position_id} {self.as_of} {self.value_usd} USD"
