@@ -231,11 +231,16 @@ VALUE_GROUP = {
 }
 
 
-def _value_series(dimension: str, as_of: date, deals, projects) -> dict[str, dict[date, Decimal]]:
-    """Each group's total value on every valuation date up to ``as_of`` (one query, summed by the
-    database: a year of daily valuations of thousands of positions is millions of rows)."""
+def _value_series(
+    dimension: str, as_of: date, deals, projects, *, start: date | None = None
+) -> dict[str, dict[date, Decimal]]:
+    """Each group's total value on every valuation date up to ``as_of`` (from ``start``), in one
+    query summed by the database: a year of daily valuations of thousands of positions is
+    millions of rows."""
     column = VALUE_GROUP[dimension]
     rows = Valuation.objects.filter(as_of__lte=as_of).order_by()
+    if start is not None:
+        rows = rows.filter(as_of__gte=start)
     series: dict[str, dict[date, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
     if column is None:
         for day, total in rows.values("as_of").annotate(total=Sum("value_usd")).values_list("as_of", "total"):
@@ -450,17 +455,6 @@ def value_over_time(
         raise ValueError(f"unknown dimension {dimension!r}; choose one of {', '.join(DIMENSIONS)}")
     deals = _deal_rows()
     projects = _deal_projects()
-    rows = (
-        Valuation.objects.filter(as_of__gte=start, as_of__lte=end)
-        .values("as_of", "position__deal_id", "position__kind")
-        .annotate(total=Sum("value_usd"))
-        .order_by("as_of")
-    )
-    series: dict[str, dict[date, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
-    days: set[date] = set()
-    for row in rows:
-        days.add(row["as_of"])
-        for key in _keys(dimension, deals[row["position__deal_id"]], row["position__kind"], projects):
-            series[key][row["as_of"]] += row["total"]
-    ordered = sorted(days)
+    series = _value_series(dimension, end, deals, projects, start=start)
+    ordered = sorted({day for values in series.values() for day in values})
     return ordered, {key: [values.get(day, ZERO) for day in ordered] for key, values in sorted(series.items())}
