@@ -17,7 +17,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import date
+from datetime import date, timedelta
 
 from django.conf import settings
 from django.core.cache import cache
@@ -26,6 +26,9 @@ from django.db import transaction
 from portfolio.metrics import Figures, portfolio_metrics_by, value_over_time
 
 VERSION_KEY = "figures:data-version"
+#: The dimensions the dashboard shows, and its default value-series breakdown: warmed after a refresh.
+DASHBOARD_DIMENSIONS = ["total", "commodity", "agency", "country", "stage", "instrument"]
+DASHBOARD_BREAKDOWN = "agency"
 TIMEOUT = 6 * 3600
 
 #: Models whose rows say nothing about the portfolio's figures: saving them keeps cached figures.
@@ -94,3 +97,18 @@ def on_record_change(sender, **kwargs) -> None:
     meta = getattr(sender, "_meta", None)
     if meta is not None and meta.app_label == "portfolio" and meta.model_name not in UNRELATED_MODELS:
         data_changed()
+
+
+def dashboard_warm() -> bool:
+    """Compute and cache the figures of the dashboard as a visitor first sees it (the latest
+    valuation date, by agency), so that the first visit after a refresh is served from the cache.
+    Runs after a refresh has committed; does nothing where figures are not cached. Returns
+    whether it cached anything."""
+    from portfolio.web.selectors import default_as_of
+
+    if not settings.LODESTONE_CACHE_FIGURES or data_version() is None:
+        return False
+    as_of = default_as_of()
+    metrics_by(as_of=as_of, dimensions=DASHBOARD_DIMENSIONS)
+    series(start=as_of - timedelta(days=365), end=as_of, dimension=DASHBOARD_BREAKDOWN)
+    return True

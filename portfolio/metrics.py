@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from itertools import pairwise
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from django.db.models import OuterRef, Q, Subquery, Sum
 
@@ -247,12 +247,12 @@ def _value_series(
             series["total"][day] += total
         return series
     summed = rows.values("as_of", column).annotate(total=Sum("value_usd")).values_list("as_of", column, "total")
+    keys_of: dict[Any, list[str]] = {}
     for day, group, total in summed:
-        if dimension in ("commodity", "stage"):
-            keys = _keys(dimension, deals[group], None, projects)
-        else:
-            keys = [group or "other"]
-        for key in keys:
+        if group not in keys_of:
+            spread = dimension in ("commodity", "stage")
+            keys_of[group] = _keys(dimension, deals[group], None, projects) if spread else [group or "other"]
+        for key in keys_of[group]:
             series[key][day] += total
     return series
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -42,6 +43,12 @@ def xirr(flows: Sequence[Flow], *, tolerance: float = 1e-10, max_iterations: int
     flows = [f for f in flows if f.amount != 0]
     if not flows or not any(f.amount < 0 for f in flows) or not any(f.amount > 0 for f in flows):
         return None
+    # Flows of the same day are discounted alike: sum them first (a portfolio's tens of thousands
+    # of flows fall on a few thousand days).
+    by_day: dict[date, float] = defaultdict(float)
+    for f in flows:
+        by_day[f.on] += f.amount
+    flows = [Flow(on, amount) for on, amount in sorted(by_day.items())]
     start = min(f.on for f in flows)
     rate = 0.1
     for _ in range(max_iterations):

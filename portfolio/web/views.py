@@ -49,7 +49,7 @@ from .selectors import (
     unreviewed_filings,
 )
 
-ALLOCATION_DIMENSIONS = ["commodity", "agency", "country", "stage", "instrument"]
+ALLOCATION_DIMENSIONS = [dim for dim in figures_cache.DASHBOARD_DIMENSIONS if dim != "total"]
 
 
 def charts_simulated(by: dict) -> bool:
@@ -69,8 +69,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     form = DashboardForm(request.GET or None)
     as_of = as_of_from(form, default_as_of())
     breakdown = form.cleaned_data.get("breakdown") if form.is_valid() else ""
-    breakdown = breakdown or "agency"
-    by = figures_cache.metrics_by(as_of=as_of, dimensions=["total", *ALLOCATION_DIMENSIONS])
+    breakdown = breakdown or figures_cache.DASHBOARD_BREAKDOWN
+    by = figures_cache.metrics_by(as_of=as_of, dimensions=figures_cache.DASHBOARD_DIMENSIONS)
     total = by["total"].get("total")
     days, series = figures_cache.series(start=as_of - timedelta(days=365), end=as_of, dimension=breakdown)
     filings, filings_count = unreviewed_filings()
