@@ -54,13 +54,20 @@ def data_changed() -> None:
     transaction.on_commit(_new_version)
 
 
-def _cached(name: str, compute: Callable[[], object], *parts: object) -> object:
+def _key(name: str, *parts: object) -> str | None:
+    """The cache key of some figures under the current data version; None when not caching."""
     if not settings.LODESTONE_CACHE_FIGURES:
-        return compute()
+        return None
     version = data_version()
     if version is None:  # the cache is unreachable
+        return None
+    return ":".join(["figures", version, name, *map(str, parts)])
+
+
+def _cached(name: str, compute: Callable[[], object], *parts: object) -> object:
+    key = _key(name, *parts)
+    if key is None:
         return compute()
-    key = ":".join(["figures", version, name, *map(str, parts)])
     value = cache.get(key)
     if value is None:
         value = compute()
@@ -99,16 +106,30 @@ def on_record_change(sender, **kwargs) -> None:
         data_changed()
 
 
+def _dashboard_keys(as_of: date) -> list[str | None]:
+    start = as_of - timedelta(days=365)
+    return [
+        _key("metrics", as_of, ",".join(DASHBOARD_DIMENSIONS)),
+        _key("series", start, as_of, DASHBOARD_BREAKDOWN),
+    ]
+
+
 def dashboard_warm() -> bool:
     """Compute and cache the figures of the dashboard as a visitor first sees it (the latest
     valuation date, by agency), so that the first visit after a refresh is served from the cache.
-    Runs after a refresh has committed; does nothing where figures are not cached. Returns
+    Queued once a refresh has committed; does nothing where figures are not cached. Returns
     whether it cached anything."""
     from portfolio.web.selectors import default_as_of
 
-    if not settings.LODESTONE_CACHE_FIGURES or data_version() is None:
+    if _key("probe") is None:
         return False
     as_of = default_as_of()
     metrics_by(as_of=as_of, dimensions=DASHBOARD_DIMENSIONS)
     series(start=as_of - timedelta(days=365), end=as_of, dimension=DASHBOARD_BREAKDOWN)
     return True
+
+
+def dashboard_is_warm(as_of: date) -> bool:
+    """Whether the dashboard's figures of ``as_of`` are in the cache for the current data."""
+    keys = _dashboard_keys(as_of)
+    return all(key is not None and cache.get(key) is not None for key in keys)

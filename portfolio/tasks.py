@@ -45,10 +45,21 @@ class RefreshTask(Task):
     ignore_result=True,
 )
 def refresh_run_task(self, run_id: int) -> None:
-    """Execute a recorded refresh run (FX, prices, valuations, snapshot)."""
-    from portfolio.services.refresh import refresh_run_execute
+    """Execute a recorded refresh run (FX, prices, valuations, snapshot); then queue the warming
+    of the dashboard's figures, so that its first visitor does not wait for them."""
+    from portfolio.services.refresh import refresh_changes_figures, refresh_run_execute
 
-    refresh_run_execute(run_id=run_id)
+    run = refresh_run_execute(run_id=run_id)
+    if refresh_changes_figures(run):
+        dashboard_warm_task.delay()
+
+
+@shared_task(ignore_result=True, soft_time_limit=300, time_limit=360)
+def dashboard_warm_task() -> None:
+    """Compute and cache the dashboard's figures for the data as it is now."""
+    from portfolio.figures_cache import dashboard_warm
+
+    dashboard_warm()
 
 
 SCHEDULED_RETRY_SECONDS = 300

@@ -17,7 +17,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from portfolio.exceptions import BrokerUnavailableError, RefreshRefusedError
-from portfolio.figures_cache import dashboard_warm, data_changed
+from portfolio.figures_cache import data_changed
 from portfolio.integrations.market_data import TransientProviderError
 from portfolio.models import ACTIVE_RUN_STATUSES, RefreshRun
 
@@ -263,18 +263,12 @@ def refresh_run_execute(
         else "Completed."
     )
     run.save(update_fields=["status", "finished_at", "message", "updated_at"])
-    if LOCK_KEYS[run.kind] == "market":
-        _warm_figures(run)
     return run
 
 
-def _warm_figures(run: RefreshRun) -> None:
-    """Fill the figures cache for the dashboard now rather than on the next visit. Best effort: a
-    failure here is logged and leaves the run as it finished (the page computes on demand)."""
-    try:
-        dashboard_warm()
-    except Exception:
-        logger.exception("refresh #%s: the dashboard's figures could not be cached", run.pk)
+def refresh_changes_figures(run: RefreshRun) -> bool:
+    """Whether a finished run changed what the portfolio's figures are computed from."""
+    return LOCK_KEYS[run.kind] == "market" and run.status in (Status.SUCCEEDED, Status.PARTIAL)
 
 
 def refresh_run_fail(*, run_id: int, reason: str) -> None:

@@ -85,23 +85,3 @@ def test_without_a_shared_cache_figures_are_computed_every_time(settings):
     m.CashFlow.objects.filter(pk=flow.pk).update(amount=F("amount") + 1000)  # a change that sends no signal
     assert figures_cache.metrics(as_of=AS_OF)["total"].invested == before + Decimal("1000")
     assert figures_cache.data_version() is not None  # the cache works; it is simply not used
-
-
-@pytest.mark.django_db(transaction=True)
-def test_a_refresh_leaves_the_dashboards_figures_cached_for_the_first_visit(django_assert_num_queries):
-    """After a refresh commits, the dashboard's figures (latest date, its dimensions, a year by
-    agency) are already in the cache: reading them touches no table, and they are the figures
-    computed afresh."""
-    from portfolio.metrics import portfolio_metrics_by
-    from portfolio.web.selectors import default_as_of
-
-    demo_data_load()
-    _refresh()
-    as_of = default_as_of()
-    start = as_of - dt.timedelta(days=365)
-    with django_assert_num_queries(0):
-        by = figures_cache.metrics_by(as_of=as_of, dimensions=figures_cache.DASHBOARD_DIMENSIONS)
-        figures_cache.series(start=start, end=as_of, dimension=figures_cache.DASHBOARD_BREAKDOWN)
-    fresh = portfolio_metrics_by(as_of=as_of, dimensions=figures_cache.DASHBOARD_DIMENSIONS)
-    assert by["total"]["total"].value == fresh["total"]["total"].value > 0
-    assert by["agency"].keys() == fresh["agency"].keys()

@@ -128,16 +128,39 @@ def _wait_until_finished(run_id: int, timeout: float = 60.0) -> m.RefreshRun:
     raise AssertionError(f"run {run_id} still {run.status} after {timeout} s")
 
 
-def test_a_worker_runs_the_pipeline_through_the_broker_and_writes_to_the_database(worker):
+def _wait_until_warm(as_of: dt.date, timeout: float = 60.0) -> None:
+    from portfolio import figures_cache
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if figures_cache.dashboard_is_warm(as_of):
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"the dashboard's figures of {as_of} were not cached within {timeout} s")
+
+
+def test_a_worker_runs_the_pipeline_through_the_broker_and_writes_to_the_database(worker, django_assert_num_queries):
+    """Then the worker caches the dashboard's figures: its first visitor reads them from the cache,
+    and they are the figures computed afresh."""
+    from portfolio import figures_cache
+    from portfolio.metrics import portfolio_metrics_by
+
     # given
     demo_data_load()
+    as_of = dt.date(2026, 11, 27)
     # when
-    run = refresh_start(kind="pipeline", trigger="api", as_of=dt.date(2026, 11, 27))
+    run = refresh_start(kind="pipeline", trigger="api", as_of=as_of)
     # then
     finished = _wait_until_finished(run.pk)
     assert finished.status == "succeeded", (finished.message, finished.errors[:3])
-    assert m.Valuation.objects.filter(as_of=dt.date(2026, 11, 27)).count() == m.Position.objects.count()
-    assert m.PortfolioSnapshot.objects.filter(as_of=dt.date(2026, 11, 27)).exists()
+    assert m.Valuation.objects.filter(as_of=as_of).count() == m.Position.objects.count()
+    assert m.PortfolioSnapshot.objects.filter(as_of=as_of).exists()
+    _wait_until_warm(as_of)
+    with django_assert_num_queries(0):
+        cached = figures_cache.metrics_by(as_of=as_of, dimensions=figures_cache.DASHBOARD_DIMENSIONS)
+    fresh = portfolio_metrics_by(as_of=as_of, dimensions=figures_cache.DASHBOARD_DIMENSIONS)
+    assert cached["total"]["total"].value == fresh["total"]["total"].value > 0
+    assert cached["agency"].keys() == fresh["agency"].keys()
 
 
 @pytest.mark.django_db
