@@ -4,6 +4,7 @@ download a template per kind, or the current records in the same format."""
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse, HttpResponseRedirect
@@ -118,6 +119,7 @@ class ImportRunAdmin(admin.ModelAdmin):
                 dry_run=True,
                 kind=form.cleaned_data["kind"] or None,
                 keep_for_confirmation=True,
+                max_rows=settings.LODESTONE_IMPORT_ADMIN_MAX_ROWS,
             )
             level = messages.SUCCESS if run.status == ImportRun.Status.PREVIEWED else messages.ERROR
             self.message_user(request, run.message, level)

@@ -162,10 +162,13 @@ class _Importer:
 
     def _save(self, kind: Kind, sheet: str, number: int, instance: models.Model, many: dict[str, list]) -> bool:
         try:
-            with transaction.atomic():
-                record_save(instance, user=self.user, reason=self.reason)
-                for name, targets in many.items():
-                    getattr(instance, name).set(targets)
+            if many:
+                with transaction.atomic():
+                    record_save(instance, user=self.user, reason=self.reason)
+                    for name, targets in many.items():
+                        getattr(instance, name).set(targets)
+            else:
+                record_save(instance, user=self.user, reason=self.reason)  # atomic: a savepoint of its own
         except ValidationError as exc:
             for name, messages in _message_dict(exc).items():
                 for message in messages:
@@ -250,6 +253,7 @@ def import_file(
     dry_run: bool,
     kind: str | None = None,
     keep_for_confirmation: bool = False,
+    max_rows: int | None = None,
 ) -> ImportRun:
     """Check a file (``dry_run``) or import it, and record the run.
 
@@ -267,12 +271,19 @@ def import_file(
         file_size=len(content),
         file_format="xlsx" if content.startswith(b"PK") else "csv",
     )
-    return _run(run, content, kind=kind, user=user, dry_run=dry_run, keep=keep_for_confirmation)
+    return _run(run, content, kind=kind, user=user, dry_run=dry_run, keep=keep_for_confirmation, max_rows=max_rows)
 
 
-def _run(run: ImportRun, content: bytes, *, kind: str | None, user, dry_run: bool, keep: bool) -> ImportRun:
+def _run(
+    run: ImportRun, content: bytes, *, kind: str | None, user, dry_run: bool, keep: bool, max_rows: int | None = None
+) -> ImportRun:
     try:
         upload = _read(content, run.file_name, kind)
+        if max_rows is not None and upload.row_count > max_rows:
+            raise FileRefused(
+                f"The file has {upload.row_count:,} rows; the admin takes up to {max_rows:,} at once. Import it with "
+                f"`python manage.py import_portfolio {run.file_name} --user {user.get_username()}`, or split it."
+            )
     except FileRefused as exc:
         run.status, run.message = ImportRun.Status.REFUSED, str(exc)
         run.save()
