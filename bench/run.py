@@ -185,19 +185,26 @@ def measure_import(user) -> dict:
     from portfolio.spreadsheets.files import csv_bytes
     from portfolio.spreadsheets.kinds import KIND_BY_NAME
 
-    positions = Position.objects.select_related("deal").order_by("pk")[:5000]
-    rows = [
-        {"deal": p.deal.reference, "position": p.label, "kind": "fee", "occurred_on": day, "amount": Decimal("1250.00"),
-         "currency": p.currency_id, "memo": IMPORT_MEMO}
-        for p in positions for day in (AS_OF - timedelta(days=3), AS_OF - timedelta(days=2))
-    ]  # fmt: skip
+    # New rows only: two fee days of each position that it has no fee on yet, so that removing the
+    # rows afterwards leaves the scale data as it was.
+    days = [AS_OF - timedelta(days=n) for n in range(2, 12)]
+    taken = set(CashFlow.objects.filter(kind="fee", occurred_on__in=days).values_list("position_id", "occurred_on"))
+    rows = []
+    for p in Position.objects.select_related("deal").order_by("pk")[:5000]:
+        free = [day for day in days if (p.pk, day) not in taken][:2]
+        for day in free:
+            rows.append({"deal": p.deal.reference, "position": p.label, "kind": "fee", "occurred_on": day,
+                         "amount": Decimal("1250.00"), "currency": p.currency_id, "memo": IMPORT_MEMO})  # fmt: skip
     content = csv_bytes(KIND_BY_NAME["cash-flows"], rows)
+    flows_before = CashFlow.objects.count()
 
     def run(dry_run: bool):
         result = import_file(content=content, file_name="cash-flows.csv", user=user, trigger="command",
                              dry_run=dry_run)  # fmt: skip
         if result.status == "refused":
             raise RuntimeError(f"import refused: {result.message} {result.errors[:3]}")
+        if result.total("updated"):
+            raise RuntimeError("the benchmark import would change the scale data's cash flows")
         return result
 
     from django.db import connection
@@ -219,6 +226,8 @@ def measure_import(user) -> dict:
     created = CashFlow.objects.filter(memo=IMPORT_MEMO)
     CashFlow.history.filter(memo=IMPORT_MEMO).delete()
     created.delete()
+    if CashFlow.objects.count() != flows_before:
+        raise RuntimeError("the benchmark import changed the scale data's cash flows")
     for pending in RefreshRun.objects.filter(trigger="import", status__in=["queued", "running"]):
         refresh_run_fail(run_id=pending.pk, reason="benchmark: not run")
     print(f"import_10k             check {check_seconds:6.1f} s   import {apply_seconds:6.1f} s   "
