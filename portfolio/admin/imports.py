@@ -19,6 +19,8 @@ from portfolio.services.imports import MAX_FILE_BYTES, import_confirm, import_fi
 from portfolio.spreadsheets.files import csv_bytes, export_rows, xlsx_bytes
 from portfolio.spreadsheets.kinds import KIND_BY_NAME, KINDS
 
+from .mixins import ReadOnlyAdminMixin
+
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -44,7 +46,7 @@ def _download(content: bytes, name: str, content_type: str) -> HttpResponse:
 
 
 @admin.register(ImportRun)
-class ImportRunAdmin(admin.ModelAdmin):
+class ImportRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Every check and import, read-only; new ones start from the upload page."""
 
     list_display = ["id", "file_name", "status", "trigger", "requested_by", "created_at", "rows", "changed", "errors"]
@@ -59,15 +61,6 @@ class ImportRunAdmin(admin.ModelAdmin):
     ]  # fmt: skip
     change_list_template = "admin/portfolio/importrun/change_list.html"
     change_form_template = "admin/portfolio/importrun/change_form.html"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="Created or updated")
     def changed(self, obj: ImportRun) -> int:

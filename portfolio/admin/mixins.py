@@ -7,6 +7,19 @@ from simple_history.admin import SimpleHistoryAdmin
 from portfolio.services.records import record_save
 
 
+class ReadOnlyAdminMixin:
+    """Rows that the application writes (reference data, import records): read here, never edited."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 class SharedChoicesInlineMixin:
     """Inline foreign-key selects that load their choices once per page, not once per row.
 

@@ -2,24 +2,15 @@ from django.contrib import admin
 
 from portfolio.models import Agency, AgencyAlias, Commodity, Company, Currency, Listing, Milestone, Project
 
-from .mixins import SharedChoicesInlineMixin, StewardRecordAdmin
+from .mixins import ReadOnlyAdminMixin, SharedChoicesInlineMixin, StewardRecordAdmin
 
 
 @admin.register(Currency)
-class CurrencyAdmin(admin.ModelAdmin):
+class CurrencyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """ISO 4217 is reference data, filled from portfolio/data/iso4217.csv: read-only here."""
 
     list_display = ["code", "name", "minor_units"]
     search_fields = ["code", "name"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class AgencyAliasInline(admin.TabularInline):

@@ -266,6 +266,10 @@ def _ref_currency(name: str = "currency") -> Ref:
     )
 
 
+def _ref_company() -> Ref:
+    return Ref("company", ("company",), _one(("company",), References.company), lambda c: (_company_text(c),))
+
+
 def _ref_deal() -> Ref:
     return Ref("deal", ("deal",), _one(("deal",), References.deal), lambda deal: (deal.reference,))
 
@@ -355,12 +359,7 @@ KINDS: tuple[Kind, ...] = (
         key=("ticker", "exchange"),
         fields=("ticker", "exchange", "is_primary", "is_active", "price_providers", "provider_symbols"),
         refs=(
-            Ref(
-                "company",
-                ("company",),
-                _one(("company",), References.company),
-                lambda company: (_company_text(company),),
-            ),
+            _ref_company(),
             _ref_currency(),
         ),
         required=("company", "currency"),
@@ -381,14 +380,7 @@ KINDS: tuple[Kind, ...] = (
             "description",
             *SOURCED,
         ),
-        refs=(
-            Ref(
-                "company",
-                ("company",),
-                _one(("company",), References.company),
-                lambda company: (_company_text(company),),
-            ),
-        ),
+        refs=(_ref_company(),),
         many=(
             ManyRef(
                 "commodities",
@@ -421,12 +413,7 @@ KINDS: tuple[Kind, ...] = (
                 _one(("agency",), References.agency),
                 lambda agency: (agency.short_name,),
             ),
-            Ref(
-                "company",
-                ("company",),
-                _one(("company",), References.company),
-                lambda company: (_company_text(company),),
-            ),
+            _ref_company(),
         ),
         many=(
             ManyRef(
