@@ -153,42 +153,48 @@ def _read_xlsx(content: bytes) -> Upload:
         formulas = load_workbook(io.BytesIO(content), read_only=True, data_only=False)
     except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
         raise FileRefused(f"The file is not a readable .xlsx workbook ({type(exc).__name__}).") from None
-    sheets: list[Sheet] = []
-    errors: list[RowError] = []
     try:
-        for worksheet, written in zip(book.worksheets, formulas.worksheets, strict=True):
-            name = worksheet.title
-            if name.strip().lower() in IGNORED_SHEETS:
-                continue
-            kind = kind_named(name)
-            if kind is None:
-                errors.append(
-                    RowError(name, 1, "", f"no kind of record is called {name!r}; name sheets "
-                             f"{', '.join(k.name for k in KINDS)} (or README, which is not read)")
-                )  # fmt: skip
-                continue
-            if any(sheet.kind is kind for sheet in sheets):
-                errors.append(RowError(name, 1, "", f"a second sheet of {kind.name}"))
-                continue
-            values = [list(row) for row in worksheet.iter_rows(values_only=True)]
-            if not values or all(is_blank(v) for v in values[0]):
-                continue  # an empty sheet
-            headers = ["" if is_blank(h) else str(h).strip() for h in values[0]]
-            while headers and not headers[-1]:
-                headers.pop()
-            _check_headers(name, kind, headers, errors)
-            as_written_rows = written.iter_rows(values_only=True)
-            for number, (row, as_written) in enumerate(zip(values, as_written_rows, strict=False), start=1):
-                for header, value, cell in zip(headers, row, as_written, strict=False):
-                    if value is None and isinstance(cell, str) and cell.startswith("="):
-                        errors.append(RowError(name, number, header, f"the cell holds a formula ({cell}) without "
-                                               "its value: save the file from a spreadsheet program, or paste the "
-                                               "values"))  # fmt: skip
-            rows = _rows(name, headers, list(enumerate(values[1:], start=2)), errors)
-            sheets.append(Sheet(kind, name, headers, rows))
+        return _read_sheets(book, formulas)
+    except (KeyError, ValueError, OSError) as exc:  # a sheet's XML, read lazily (defusedxml refuses entities)
+        raise FileRefused(f"The file is not a readable .xlsx workbook ({type(exc).__name__}).") from None
     finally:
         book.close()
         formulas.close()
+
+
+def _read_sheets(book, formulas) -> Upload:
+    sheets: list[Sheet] = []
+    errors: list[RowError] = []
+    for worksheet, written in zip(book.worksheets, formulas.worksheets, strict=True):
+        name = worksheet.title
+        if name.strip().lower() in IGNORED_SHEETS:
+            continue
+        kind = kind_named(name)
+        if kind is None:
+            errors.append(
+                RowError(name, 1, "", f"no kind of record is called {name!r}; name sheets "
+                         f"{', '.join(k.name for k in KINDS)} (or README, which is not read)")
+            )  # fmt: skip
+            continue
+        if any(sheet.kind is kind for sheet in sheets):
+            errors.append(RowError(name, 1, "", f"a second sheet of {kind.name}"))
+            continue
+        values = [list(row) for row in worksheet.iter_rows(values_only=True)]
+        if not values or all(is_blank(v) for v in values[0]):
+            continue  # an empty sheet
+        headers = ["" if is_blank(h) else str(h).strip() for h in values[0]]
+        while headers and not headers[-1]:
+            headers.pop()
+        _check_headers(name, kind, headers, errors)
+        as_written_rows = written.iter_rows(values_only=True)
+        for number, (row, as_written) in enumerate(zip(values, as_written_rows, strict=False), start=1):
+            for header, value, cell in zip(headers, row, as_written, strict=False):
+                if value is None and isinstance(cell, str) and cell.startswith("="):
+                    errors.append(RowError(name, number, header, f"the cell holds a formula ({cell}) without "
+                                           "its value: save the file from a spreadsheet program, or paste the "
+                                           "values"))  # fmt: skip
+        rows = _rows(name, headers, list(enumerate(values[1:], start=2)), errors)
+        sheets.append(Sheet(kind, name, headers, rows))
     if not sheets and not errors:
         raise FileRefused("The workbook has no sheet to import.")
     return Upload("xlsx", sheets, errors)

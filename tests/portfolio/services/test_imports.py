@@ -494,3 +494,27 @@ def test_a_workbook_creates_every_kind_through_the_services_and_names_them_by_na
     again = _run(book, "acme.xlsx", steward)
     assert again.total("unchanged") == 13
     assert again.total("created") == again.total("updated") == 0
+
+
+def test_a_workbook_declaring_xml_entities_is_refused_unread(position, steward):
+    """A sheet whose XML declares entities (the billion-laughs kind of attack on a parser) is
+    refused by defusedxml, which openpyxl uses when it is installed, before anything expands."""
+    import zipfile
+
+    from openpyxl.xml import DEFUSEDXML
+
+    assert DEFUSEDXML
+    book = _xlsx({"cash-flows": [["deal", "position", "kind", "occurred_on", "amount", "currency"]]})
+    source, target = io.BytesIO(book), io.BytesIO()
+    with zipfile.ZipFile(source) as zin, zipfile.ZipFile(target, "w") as zout:
+        for item in zin.infolist():
+            data = zin.read(item.filename)
+            if item.filename.startswith("xl/worksheets/sheet"):
+                data = data.replace(
+                    b"<worksheet", b'<!DOCTYPE worksheet [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;">]><worksheet', 1
+                )
+            zout.writestr(item, data)
+    run = _run(target.getvalue(), "book.xlsx", steward)
+    assert run.status == "refused"
+    assert run.message.startswith("The file is not a readable .xlsx workbook")
+    assert not m.CashFlow.objects.exists()
