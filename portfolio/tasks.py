@@ -91,3 +91,34 @@ def digest_send_task() -> None:
     from portfolio.services.digest import digest_send
 
     digest_send(as_of=timezone.now().date())
+
+
+class ImportTask(Task):
+    """Marks the import run refused when the task fails (an error, the time limit): nothing was written."""
+
+    def on_failure(self, exc, task_id, args, kwargs, einfo):
+        from portfolio.services.imports import import_run_fail
+
+        run_id = kwargs.get("run_id", args[0] if args else None)
+        if run_id is not None:
+            import_run_fail(run_id=run_id, reason=f"the worker failed ({type(exc).__name__}: {exc})")
+
+
+IMPORT_TASK = {"base": ImportTask, "ignore_result": True, "acks_late": True, "reject_on_worker_lost": True,
+               "soft_time_limit": 1500, "time_limit": 1800}  # fmt: skip
+
+
+@shared_task(**IMPORT_TASK)
+def import_check_task(run_id: int) -> None:
+    """Check a large uploaded spreadsheet (a dry run), for the steward to confirm."""
+    from portfolio.services.imports import import_check_queued
+
+    import_check_queued(run_id=run_id)
+
+
+@shared_task(**IMPORT_TASK)
+def import_apply_task(run_id: int) -> None:
+    """Import a large spreadsheet whose check a steward confirmed (all or nothing)."""
+    from portfolio.services.imports import import_apply_queued
+
+    import_apply_queued(run_id=run_id)

@@ -4,7 +4,6 @@ download a template per kind, or the current records in the same format."""
 from __future__ import annotations
 
 from django import forms
-from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse, HttpResponseRedirect
@@ -15,7 +14,7 @@ from django.views.decorators.http import require_POST
 
 from portfolio.exceptions import ImportRefusedError
 from portfolio.models import ImportRun
-from portfolio.services.imports import MAX_FILE_BYTES, import_confirm, import_file
+from portfolio.services.imports import MAX_FILE_BYTES, import_confirm, import_upload
 from portfolio.spreadsheets.files import csv_bytes, export_rows, xlsx_bytes
 from portfolio.spreadsheets.kinds import KIND_BY_NAME, KINDS
 
@@ -104,17 +103,10 @@ class ImportRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         form = UploadForm(request.POST or None, request.FILES or None)
         if request.method == "POST" and form.is_valid():
             upload = form.cleaned_data["file"]
-            run = import_file(
-                content=upload.read(),
-                file_name=upload.name,
-                user=request.user,
-                trigger=ImportRun.Trigger.ADMIN,
-                dry_run=True,
-                kind=form.cleaned_data["kind"] or None,
-                keep_for_confirmation=True,
-                max_rows=settings.LODESTONE_IMPORT_ADMIN_MAX_ROWS,
+            run = import_upload(
+                content=upload.read(), file_name=upload.name, user=request.user, kind=form.cleaned_data["kind"] or None
             )
-            level = messages.SUCCESS if run.status == ImportRun.Status.PREVIEWED else messages.ERROR
+            level = messages.ERROR if run.status == ImportRun.Status.REFUSED else messages.SUCCESS
             self.message_user(request, run.message, level)
             return HttpResponseRedirect(reverse("admin:portfolio_importrun_change", args=[run.pk]))
         context = {
@@ -135,7 +127,7 @@ class ImportRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         except ImportRefusedError as exc:
             self.message_user(request, exc.message, messages.ERROR)
             return HttpResponseRedirect(reverse("admin:portfolio_importrun_change", args=[pk]))
-        level = messages.SUCCESS if run.status == ImportRun.Status.APPLIED else messages.ERROR
+        level = messages.ERROR if run.status == ImportRun.Status.REFUSED else messages.SUCCESS
         self.message_user(request, run.message, level)
         return HttpResponseRedirect(reverse("admin:portfolio_importrun_change", args=[run.pk]))
 

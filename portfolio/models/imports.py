@@ -14,7 +14,9 @@ class ImportRun(TimeStampedModel):
     exactly the file that was checked."""
 
     class Status(models.TextChoices):
+        CHECKING = "checking", "Being checked"
         PREVIEWED = "previewed", "Checked, waiting for confirmation"
+        IMPORTING = "importing", "Being imported"
         CHECKED = "checked", "Checked (dry run only)"
         REFUSED = "refused", "Refused: nothing written"
         APPLIED = "applied", "Imported"
@@ -59,6 +61,11 @@ class ImportRun(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"Import #{self.pk}: {self.file_name} ({self.get_status_display().lower()})"
+
+    @property
+    def in_progress(self) -> bool:
+        """Being checked or imported by the worker (large files from the admin)."""
+        return self.status in (self.Status.CHECKING, self.Status.IMPORTING)
 
     @property
     def error_count(self) -> int:

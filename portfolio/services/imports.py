@@ -20,6 +20,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
@@ -253,7 +254,6 @@ def import_file(
     dry_run: bool,
     kind: str | None = None,
     keep_for_confirmation: bool = False,
-    max_rows: int | None = None,
 ) -> ImportRun:
     """Check a file (``dry_run``) or import it, and record the run.
 
@@ -262,28 +262,91 @@ def import_file(
     with any error is ``refused`` and nothing is written. Never raises for a bad file: the run says
     why it was refused.
     """
-    run = ImportRun.objects.create(
-        status=ImportRun.Status.REFUSED,
+    run = _new_run(content=content, file_name=file_name, user=user, trigger=trigger, status=ImportRun.Status.REFUSED)
+    return _run(run, content, kind=kind, user=user, dry_run=dry_run, keep=keep_for_confirmation)
+
+
+def _new_run(*, content: bytes, file_name: str, user, trigger: str, keep_content: bool = False, **fields) -> ImportRun:
+    return ImportRun.objects.create(
+        content=content if keep_content else None,
         trigger=trigger,
         requested_by=user,
         file_name=file_name[:255],
         file_sha256=hashlib.sha256(content).hexdigest(),
         file_size=len(content),
         file_format="xlsx" if content.startswith(b"PK") else "csv",
+        **fields,
     )
-    return _run(run, content, kind=kind, user=user, dry_run=dry_run, keep=keep_for_confirmation, max_rows=max_rows)
 
 
-def _run(
-    run: ImportRun, content: bytes, *, kind: str | None, user, dry_run: bool, keep: bool, max_rows: int | None = None
-) -> ImportRun:
+def import_upload(*, content: bytes, file_name: str, user, kind: str | None = None) -> ImportRun:
+    """The admin's check of an uploaded file, kept for confirmation: done here for a file of up to
+    LODESTONE_IMPORT_INLINE_ROWS rows, else queued for the worker (status ``checking``)."""
+    try:
+        rows = _read(content, file_name, kind).row_count
+    except FileRefused:
+        rows = 0  # refused by the check itself, at once
+    if rows <= settings.LODESTONE_IMPORT_INLINE_ROWS:
+        return import_file(content=content, file_name=file_name, user=user, trigger=ImportRun.Trigger.ADMIN,
+                           dry_run=True, kind=kind, keep_for_confirmation=True)  # fmt: skip
+    run = _new_run(
+        content=content, file_name=file_name, user=user, trigger=ImportRun.Trigger.ADMIN,
+        status=ImportRun.Status.CHECKING, rows=rows, kinds=[kind] if kind else [], keep_content=True,
+        message=f"{rows:,} rows: the worker is checking the file.",
+    )  # fmt: skip
+    transaction.on_commit(lambda: _enqueue("import_check_task", run))
+    return run
+
+
+def import_run_fail(*, run_id: int, reason: str) -> None:
+    """Mark a run the worker could not finish as refused, with the reason: being all or nothing,
+    it wrote nothing. Does nothing to a run that is not in progress."""
+    ImportRun.objects.filter(pk=run_id, status__in=[ImportRun.Status.CHECKING, ImportRun.Status.IMPORTING]).update(
+        status=ImportRun.Status.REFUSED, content=None, message=f"Refused: {reason}; nothing was written."[:2000]
+    )
+
+
+def _enqueue(task_name: str, run: ImportRun) -> None:
+    from kombu.exceptions import OperationalError
+
+    from portfolio import tasks
+
+    try:
+        getattr(tasks, task_name).delay(run.pk)
+    except (OperationalError, ConnectionError, OSError) as exc:
+        ImportRun.objects.filter(pk=run.pk).update(
+            status=ImportRun.Status.REFUSED,
+            content=None,
+            message=f"Refused: the task queue could not be reached ({type(exc).__name__}); nothing was written.",
+        )
+
+
+def import_check_queued(*, run_id: int) -> ImportRun:
+    """The worker's check of a queued upload (see :func:`import_upload`). Runs again harmlessly if
+    the task is delivered twice: a run no longer being checked is left as it is."""
+    run = ImportRun.objects.select_related("requested_by").get(pk=run_id)
+    if run.status != ImportRun.Status.CHECKING:
+        return run
+    kind = run.kinds[0] if run.kinds else None
+    return _run(run, bytes(run.content), kind=kind, user=run.requested_by, dry_run=True, keep=True)
+
+
+def import_apply_queued(*, run_id: int) -> ImportRun:
+    """The worker's import of a confirmed preview (see :func:`import_confirm`). All or nothing, so a
+    worker killed midway wrote nothing, and the redelivered task imports the file again."""
+    run = ImportRun.objects.select_related("requested_by").get(pk=run_id)
+    if run.status != ImportRun.Status.IMPORTING:
+        return run
+    return _run(run, bytes(run.content), kind=_csv_kind(run), user=run.requested_by, dry_run=False, keep=False)
+
+
+def _csv_kind(run: ImportRun) -> str | None:
+    return run.kinds[0] if run.file_format == "csv" and run.kinds else None
+
+
+def _run(run: ImportRun, content: bytes, *, kind: str | None, user, dry_run: bool, keep: bool) -> ImportRun:
     try:
         upload = _read(content, run.file_name, kind)
-        if max_rows is not None and upload.row_count > max_rows:
-            raise FileRefused(
-                f"The file has {upload.row_count:,} rows; the admin takes up to {max_rows:,} at once. Import it with "
-                f"`python manage.py import_portfolio {run.file_name} --user {user.get_username()}`, or split it."
-            )
     except FileRefused as exc:
         run.status, run.message = ImportRun.Status.REFUSED, str(exc)
         run.save()
@@ -321,8 +384,10 @@ def _run(
 
 
 def import_confirm(*, run_id: int, user) -> ImportRun:
-    """Import the file of a previewed check, as checked. If the data changed since the check so that
-    a row now fails, nothing is written and the run is refused with the errors.
+    """Import the file of a previewed check, as checked: here for a file of up to
+    LODESTONE_IMPORT_INLINE_ROWS rows, else by the worker (status ``importing``). If the data
+    changed since the check so that a row now fails, nothing is written and the run is refused
+    with the errors.
 
     Raises ImportRefusedError when the run is not a preview waiting for confirmation, or is
     another steward's.
@@ -333,11 +398,15 @@ def import_confirm(*, run_id: int, user) -> ImportRun:
             raise ImportRefusedError(f"Import #{run.pk} is {run.get_status_display().lower()}: it cannot be confirmed.")
         if run.requested_by_id != user.pk:
             raise ImportRefusedError(f"Import #{run.pk} was checked by another steward: check the file yourself.")
-        content = bytes(run.content)
-        run.status = ImportRun.Status.REFUSED  # taken: a second confirmation finds it no longer previewed
+        # Taken: a second confirmation finds it no longer previewed.
+        run.status = ImportRun.Status.IMPORTING
+        if run.rows > settings.LODESTONE_IMPORT_INLINE_ROWS:
+            run.message = f"{run.rows:,} rows: the worker is importing the file."
+            run.save(update_fields=["status", "message", "updated_at"])
+            transaction.on_commit(lambda: _enqueue("import_apply_task", run))
+            return run
         run.save(update_fields=["status", "updated_at"])
-    return _run(run, content, kind=run.kinds[0] if run.file_format == "csv" and run.kinds else None,
-                user=user, dry_run=False, keep=False)  # fmt: skip
+    return _run(run, bytes(run.content), kind=_csv_kind(run), user=user, dry_run=False, keep=False)
 
 
 def _request_revaluation(run: ImportRun, user) -> None:

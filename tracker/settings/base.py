@@ -339,9 +339,9 @@ LODESTONE_PROVIDER_GATES = {
 }
 # A listing whose latest good price is older than this many days is flagged stale.
 LODESTONE_STALE_PRICE_DAYS = env.int("LODESTONE_STALE_PRICE_DAYS", default=5)
-# Rows an admin upload may hold: the admin checks and imports within the request (and its 60 s
-# limit); larger files go through `manage.py import_portfolio`, which has no such limit.
-LODESTONE_IMPORT_ADMIN_MAX_ROWS = env.int("LODESTONE_IMPORT_ADMIN_MAX_ROWS", default=3000)
+# Admin uploads of more rows than this are checked and imported by the worker, not within the
+# request (and its 60 s limit); the page follows the run until it is done.
+LODESTONE_IMPORT_INLINE_ROWS = env.int("LODESTONE_IMPORT_INLINE_ROWS", default=1000)
 # Days of price history loaded on a listing's first refresh (volatility needs a year).
 LODESTONE_PRICE_HISTORY_DAYS = env.int("LODESTONE_PRICE_HISTORY_DAYS", default=400)
 

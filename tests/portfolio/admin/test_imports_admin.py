@@ -171,15 +171,3 @@ def test_export_then_import_on_the_command_line_changes_nothing(position, stewar
     call_command("import_portfolio", str(path), "--user", "steward")
     out = capsys.readouterr().out
     assert "positions           0 created      0 updated      1 unchanged" in out
-
-
-def test_the_admin_sends_a_file_too_large_for_a_request_to_the_command(position, steward_client, settings):
-    settings.LODESTONE_IMPORT_ADMIN_MAX_ROWS = 1
-    content = CASH_FLOWS + b"acme-dod-2025,Common shares,fee,2025-07-11,10.00,USD\n"
-    response = _upload(steward_client, content)
-    run = m.ImportRun.objects.get()
-    assert run.status == "refused"
-    assert run.message.startswith("The file has 2 rows; the admin takes up to 1 at once.")
-    assert "manage.py import_portfolio cash-flows.csv --user steward" in run.message
-    assert "The file has 2 rows" in steward_client.get(response["Location"]).content.decode()
-    assert not m.CashFlow.objects.exists()
