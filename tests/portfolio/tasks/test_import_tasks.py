@@ -46,6 +46,7 @@ def _wait_for(run_id: int, status: str, timeout: float = 60.0) -> m.ImportRun:
 
 @pytest.fixture
 def worker(transactional_db):
+    app.control.purge()  # messages other tests queued for runs that no longer exist
     with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=30, loglevel="WARNING"):
         yield
 

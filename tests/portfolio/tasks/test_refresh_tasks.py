@@ -114,6 +114,7 @@ def test_a_broker_that_cannot_be_reached_fails_the_run_with_the_reason(monkeypat
 @pytest.fixture
 def worker(transactional_db):
     """A real Celery worker (in a thread, solo pool) on the project's app and configured broker."""
+    app.control.purge()  # messages other tests queued for runs that no longer exist
     with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=30, loglevel="WARNING"):
         yield
 
