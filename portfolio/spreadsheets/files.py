@@ -203,7 +203,7 @@ def _read_sheets(book, formulas) -> Upload:
 # --- writing ------------------------------------------------------------------------------------
 
 #: Deeper relations to select with a kind's references, for exporting without a query per row.
-_SELECT = {"position": "position__deal", "project": "project__company"}
+_SELECT = {"position": "position__deal", "project": "project__company", "gate_milestone": "gate_milestone__project"}
 
 
 def export_rows(kind: Kind) -> list[dict[str, Any]]:

@@ -313,6 +313,37 @@ def _project_of_milestone(refs: References, row: dict[str, Any]) -> Project | No
     return _at("project", refs.project, _at("company", refs.company, company), name)
 
 
+def _gate_milestone(refs: References, row: dict[str, Any]) -> Milestone | None:
+    """The milestone gating a position or loan: ``gate_milestone`` names it by title, among the
+    milestones of the project ``gate_project`` of the deal's company, or of the deal itself when
+    no project is named."""
+    title, project_name = text_of(row.get("gate_milestone")), text_of(row.get("gate_project"))
+    if not title:
+        if project_name:
+            raise CellError("a gate is named by its milestone's title", column="gate_milestone")
+        return None
+    deal = _at("deal", refs.deal, text_of(row.get("deal")))
+    if project_name:
+        project = _at("gate_project", refs.project, deal.company, project_name)
+        found = refs.find(Milestone, ("project", project.pk, title))
+        where = f"project {project.name}"
+    else:
+        found = refs.find(Milestone, ("deal", deal.pk, title))
+        where = f"deal {deal.reference}"
+    if found is None:
+        raise CellError(f"{where} has no milestone titled {title!r}", column="gate_milestone")
+    return found
+
+
+def _ref_gate() -> Ref:
+    return Ref(
+        "gate_milestone",
+        ("gate_project", "gate_milestone"),
+        _gate_milestone,
+        lambda m: ((m.project.name if m.project_id else ""), m.title) if m else ("", ""),
+    )
+
+
 def _deal_projects(refs: References, row: dict[str, Any], deal: Deal) -> list[Project]:
     return [refs.project(deal.company, name) for name in split_list(row.get("projects"))]
 
@@ -469,7 +500,7 @@ KINDS: tuple[Kind, ...] = (
             "notes",
             *SOURCED,
         ),
-        refs=(_ref_deal(), _ref_listing(optional=True), _ref_currency()),
+        refs=(_ref_deal(), _ref_listing(optional=True), _ref_currency(), _ref_gate()),
         required=("kind", "currency"),
     ),
     Kind(
@@ -498,7 +529,7 @@ KINDS: tuple[Kind, ...] = (
             "notes",
             *SOURCED,
         ),
-        refs=(_ref_deal(), _ref_currency()),
+        refs=(_ref_deal(), _ref_currency(), _ref_gate()),
         required=("status", "principal", "currency"),
     ),
     Kind(

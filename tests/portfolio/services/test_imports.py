@@ -458,9 +458,9 @@ def test_a_workbook_creates_every_kind_through_the_services_and_names_them_by_na
         "milestones": [["company", "project", "deal", "title", "kind", "forecast_text"],
                        ["Acme Lithium Corp.", "Salt Flat", "", "First production", "first_production", "Q3 2027"]],
         "positions": [["deal", "label", "kind", "ticker", "exchange", "currency", "quantity", "strike",
-                       "shares_per_warrant", "expires_on"],
+                       "shares_per_warrant", "expires_on", "gate_project", "gate_milestone"],
                       ["acli-doe-2026", "Warrants", "warrant", "ACLI", "NYSE", "USD", 5000000, 0.01, 1,
-                       date(2031, 3, 2)]],
+                       date(2031, 3, 2), "Salt Flat", "First production"]],
         "cash-flows": [["deal", "position", "kind", "occurred_on", "amount", "currency"],
                        ["acli-doe-2026", "Warrants", "investment", date(2026, 3, 2), 0, "USD"]],
         "loans": [["deal", "label", "status", "currency", "principal"],
@@ -486,6 +486,7 @@ def test_a_workbook_creates_every_kind_through_the_services_and_names_them_by_na
     assert milestone.revisions.get().recorded_by == steward
     position = m.Position.objects.get(label="Warrants")
     assert (position.listing.ticker, position.strike, position.quantity) == ("ACLI", Decimal("0.01"), 5000000)
+    assert position.gate_milestone == milestone
     assert m.ManualMark.objects.get().marked_by == steward
     price = m.SecurityPrice.objects.get()
     assert (price.source, price.close) == ("manual", Decimal("4.25"))
@@ -518,3 +519,22 @@ def test_a_workbook_declaring_xml_entities_is_refused_unread(position, steward):
     assert run.status == "refused"
     assert run.message.startswith("The file is not a readable .xlsx workbook")
     assert not m.CashFlow.objects.exists()
+
+
+def test_a_gate_names_a_milestone_of_the_deal_or_of_a_project_of_its_company(position, steward):
+    project = f.ProjectFactory(company=position.deal.company, name="North Pit")
+    f.MilestoneFactory(project=project, deal=None, title="Permit granted")
+    f.MilestoneFactory(project=None, deal=position.deal, title="Financing closed")
+    lines = (
+        "deal,label,kind,currency,underlying,gate_project,gate_milestone",
+        "acme-dod-2025,Common shares,common,USD,,North Pit,Permit granted",
+        "acme-dod-2025,Private stake,private_equity,USD,Acme Minerals LLC units,,Financing closed",
+        "acme-dod-2025,JV units,jv_equity,USD,North Pit JV units,North Pit,Financing closed",
+    )
+    run = _run(_csv(*lines), "positions.csv", steward)
+    assert _errors(run) == [("positions", 4, "gate_milestone", "project North Pit has no milestone titled "
+                             "'Financing closed'")]  # fmt: skip
+    run = _run(_csv(*lines[:3]), "positions.csv", steward)
+    assert run.status == "applied", run.errors
+    assert m.Position.objects.get(label="Common shares").gate_milestone.title == "Permit granted"
+    assert m.Position.objects.get(label="Private stake").gate_milestone.title == "Financing closed"
