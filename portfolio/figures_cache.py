@@ -54,14 +54,15 @@ def data_changed() -> None:
     transaction.on_commit(_new_version)
 
 
+def _version_if_caching() -> str | None:
+    """The current data version, or None when figures are not cached (off, or the cache unreachable)."""
+    return data_version() if settings.LODESTONE_CACHE_FIGURES else None
+
+
 def _key(name: str, *parts: object) -> str | None:
     """The cache key of some figures under the current data version; None when not caching."""
-    if not settings.LODESTONE_CACHE_FIGURES:
-        return None
-    version = data_version()
-    if version is None:  # the cache is unreachable
-        return None
-    return ":".join(["figures", version, name, *map(str, parts)])
+    version = _version_if_caching()
+    return None if version is None else ":".join(["figures", version, name, *map(str, parts)])
 
 
 def _cached(name: str, compute: Callable[[], object], *parts: object) -> object:
@@ -121,7 +122,7 @@ def dashboard_warm() -> bool:
     whether it cached anything."""
     from portfolio.web.selectors import default_as_of
 
-    if _key("probe") is None:
+    if _version_if_caching() is None:
         return False
     as_of = default_as_of()
     metrics_by(as_of=as_of, dimensions=DASHBOARD_DIMENSIONS)

@@ -283,12 +283,14 @@ def import_upload(*, content: bytes, file_name: str, user, kind: str | None = No
     """The admin's check of an uploaded file, kept for confirmation: done here for a file of up to
     LODESTONE_IMPORT_INLINE_ROWS rows, else queued for the worker (status ``checking``)."""
     try:
-        rows = _read(content, file_name, kind).row_count
+        upload = _read(content, file_name, kind)
     except FileRefused:
-        rows = 0  # refused by the check itself, at once
+        upload = None  # the check records the refusal, at once
+    rows = upload.row_count if upload else 0
     if rows <= settings.LODESTONE_IMPORT_INLINE_ROWS:
-        return import_file(content=content, file_name=file_name, user=user, trigger=ImportRun.Trigger.ADMIN,
-                           dry_run=True, kind=kind, keep_for_confirmation=True)  # fmt: skip
+        run = _new_run(content=content, file_name=file_name, user=user, trigger=ImportRun.Trigger.ADMIN,
+                       status=ImportRun.Status.REFUSED)  # fmt: skip
+        return _run(run, content, kind=kind, user=user, dry_run=True, keep=True, upload=upload)
     run = _new_run(
         content=content, file_name=file_name, user=user, trigger=ImportRun.Trigger.ADMIN,
         status=ImportRun.Status.CHECKING, rows=rows, kinds=[kind] if kind else [], keep_content=True,
@@ -314,11 +316,7 @@ def _enqueue(task_name: str, run: ImportRun) -> None:
     try:
         getattr(tasks, task_name).delay(run.pk)
     except (OperationalError, ConnectionError, OSError) as exc:
-        ImportRun.objects.filter(pk=run.pk).update(
-            status=ImportRun.Status.REFUSED,
-            content=None,
-            message=f"Refused: the task queue could not be reached ({type(exc).__name__}); nothing was written.",
-        )
+        import_run_fail(run_id=run.pk, reason=f"the task queue could not be reached ({type(exc).__name__})")
 
 
 def import_check_queued(*, run_id: int) -> ImportRun:
@@ -327,8 +325,7 @@ def import_check_queued(*, run_id: int) -> ImportRun:
     run = ImportRun.objects.select_related("requested_by").get(pk=run_id)
     if run.status != ImportRun.Status.CHECKING:
         return run
-    kind = run.kinds[0] if run.kinds else None
-    return _run(run, bytes(run.content), kind=kind, user=run.requested_by, dry_run=True, keep=True)
+    return _run(run, bytes(run.content), kind=_csv_kind(run), user=run.requested_by, dry_run=True, keep=True)
 
 
 def import_apply_queued(*, run_id: int) -> ImportRun:
@@ -344,9 +341,12 @@ def _csv_kind(run: ImportRun) -> str | None:
     return run.kinds[0] if run.file_format == "csv" and run.kinds else None
 
 
-def _run(run: ImportRun, content: bytes, *, kind: str | None, user, dry_run: bool, keep: bool) -> ImportRun:
+def _run(
+    run: ImportRun, content: bytes, *, kind: str | None, user, dry_run: bool, keep: bool, upload: Upload | None = None
+) -> ImportRun:
+    """Check or import ``content`` (``upload`` when already read) and record the outcome on ``run``."""
     try:
-        upload = _read(content, run.file_name, kind)
+        upload = upload or _read(content, run.file_name, kind)
     except FileRefused as exc:
         run.status, run.message = ImportRun.Status.REFUSED, str(exc)
         run.save()
