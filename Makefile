@@ -13,7 +13,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 help:
 	@echo "make run    set up, load the demo data and run web, worker and beat (Ctrl-C stops all)"
 	@echo "make test   set up and run the test suite"
-	@echo "make lint   ruff check and format check;  make format   apply ruff format and fixes"
+	@echo "make lint   ruff check, format check and the import contracts;  make format   apply ruff format and fixes"
 	@echo "make loadtest  50 users for 60 s against gunicorn and PostgreSQL on loopback (loadtest/README.md)"
 	@echo "make scan   bandit over the code, pip-audit over the pinned requirements (needs the package index)"
 	@echo "make check  everything CI checks except the PostgreSQL/Redis pass (.ci/run does both)"
@@ -49,9 +49,10 @@ demo: migrate
 
 run: demo
 	@$(BIN)/python manage.py ensure_admin
-	@# Value the portfolio as soon as the worker starts (a run already queued is kept instead).
+	@# Value the portfolio as soon as the worker starts (a run already queued is kept instead); on the
+	@# first start, value each weekday of the last year too, so that the charts have a history.
 	-@$(BIN)/python manage.py refresh --only milestones --trigger startup >/dev/null
-	-@$(BIN)/python manage.py refresh --background --trigger startup
+	-@$(BIN)/python manage.py refresh --background --trigger startup --history 365
 	@echo ""
 	@echo "  Lodestone is starting at http://127.0.0.1:$(PORT)/   (admin: http://127.0.0.1:$(PORT)/admin/)"
 	@echo "  Ctrl-C stops the web server, the worker and the scheduler."
@@ -64,6 +65,7 @@ test: setup-dev
 lint: setup-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 format: setup-dev
 	$(BIN)/ruff check --fix .

@@ -270,7 +270,7 @@ def main() -> None:
     from django.test.utils import override_settings
 
     from bench.provider import serve, waiting_on
-    from portfolio.metrics import portfolio_metrics
+    from portfolio.book import book_on
     from portfolio.models import Listing, Position
     from portfolio.services.refresh import refresh_request, refresh_run_execute
 
@@ -347,7 +347,7 @@ def main() -> None:
         _append(measure("deals_api", get("/api/v1/deals/"), runs=args.runs,
                                floor=lambda: _sql_seconds(DEALS_SQL, params), target={}))  # fmt: skip
     if wanted("metrics"):
-        _append(measure("metrics", lambda: portfolio_metrics(as_of=AS_OF), runs=args.runs,
+        _append(measure("metrics", lambda: book_on(AS_OF).figures("total"), runs=args.runs,
                                floor=lambda: _sql_seconds(METRICS_SQL, params),
                                target={"max_median_seconds": 1.0}))  # fmt: skip
     if wanted("trivial_view"):

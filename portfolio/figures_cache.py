@@ -16,14 +16,15 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 
-from portfolio.metrics import Figures, portfolio_metrics_by, value_over_time
+from portfolio.book import DEFAULT_BOOK, Basis, BasisTotal, Figures, book_on, default_as_of, value_over_time
+from portfolio.book.core import PositionState
 
 VERSION_KEY = "figures:data-version"
 #: The dimensions the dashboard shows, and its default value-series breakdown: warmed after a refresh.
@@ -76,29 +77,51 @@ def _cached(name: str, compute: Callable[[], object], *parts: object) -> object:
     return value
 
 
-def _settled(groups: dict[str, Figures], as_of: date) -> dict[str, Figures]:
-    return {
-        key: replace(figures, flows=[], settled_xirr=(as_of, figures.xirr(as_of))) for key, figures in groups.items()
-    }
+@dataclass(frozen=True)
+class BookFigures:
+    """A book's figures by dimension on a date, and the totals of every basis beside it."""
+
+    as_of: date
+    book: str
+    by: dict[str, dict[str, Figures]]
+    bases: dict[Basis, BasisTotal]
+    deal_bases: dict[str, Basis | None]  # by deal reference
+    positions: dict[int, PositionState]  # by position id: every position known on the date
 
 
-def metrics_by(*, as_of: date, dimensions: list[str]) -> dict[str, dict[str, Figures]]:
-    """``portfolio_metrics_by``, from the cache when the data has not changed since."""
+def book_figures(*, as_of: date, dimensions: list[str], book: str = DEFAULT_BOOK) -> BookFigures:
+    """The book's figures, from the cache when the data has not changed since. Figures are kept
+    without their flows (their XIRR on the date is kept instead)."""
 
     def compute():
-        by = portfolio_metrics_by(as_of=as_of, dimensions=dimensions)
-        return {dimension: _settled(groups, as_of) for dimension, groups in by.items()}
+        current = book_on(as_of)
+        by = current.figures_by(dimensions, book)
+        return BookFigures(
+            as_of=as_of,
+            book=book,
+            by={dim: {key: g.settled(as_of) for key, g in groups.items()} for dim, groups in by.items()},
+            bases=current.basis_totals(),
+            deal_bases={current.deals[pk].reference: basis for pk, basis in current.deal_bases.items()},
+            positions=current.states(),
+        )
 
-    return _cached("metrics", compute, as_of, ",".join(dimensions))
+    return _cached("book", compute, as_of, book, ",".join(dimensions))
 
 
-def metrics(*, as_of: date, dimension: str = "total") -> dict[str, Figures]:
-    return metrics_by(as_of=as_of, dimensions=[dimension])[dimension]
+def metrics(*, as_of: date, dimension: str = "total", book: str = DEFAULT_BOOK) -> dict[str, Figures]:
+    return book_figures(as_of=as_of, dimensions=[dimension], book=book).by[dimension]
 
 
-def series(*, start: date, end: date, dimension: str = "agency"):
+def series(*, start: date, end: date, dimension: str = "agency", book: str = DEFAULT_BOOK):
     """``value_over_time``, from the cache when the data has not changed since."""
-    return _cached("series", lambda: value_over_time(start=start, end=end, dimension=dimension), start, end, dimension)
+    return _cached(
+        "series",
+        lambda: value_over_time(start=start, end=end, dimension=dimension, book=book),
+        start,
+        end,
+        dimension,
+        book,
+    )
 
 
 def on_record_change(sender, **kwargs) -> None:
@@ -110,8 +133,8 @@ def on_record_change(sender, **kwargs) -> None:
 def _dashboard_keys(as_of: date) -> list[str | None]:
     start = as_of - timedelta(days=365)
     return [
-        _key("metrics", as_of, ",".join(DASHBOARD_DIMENSIONS)),
-        _key("series", start, as_of, DASHBOARD_BREAKDOWN),
+        _key("book", as_of, DEFAULT_BOOK, ",".join(DASHBOARD_DIMENSIONS)),
+        _key("series", start, as_of, DASHBOARD_BREAKDOWN, DEFAULT_BOOK),
     ]
 
 
@@ -120,12 +143,10 @@ def dashboard_warm() -> bool:
     valuation date, by agency), so that the first visit after a refresh is served from the cache.
     Queued once a refresh has committed; does nothing where figures are not cached. Returns
     whether it cached anything."""
-    from portfolio.web.selectors import default_as_of
-
     if _version_if_caching() is None:
         return False
     as_of = default_as_of()
-    metrics_by(as_of=as_of, dimensions=DASHBOARD_DIMENSIONS)
+    book_figures(as_of=as_of, dimensions=DASHBOARD_DIMENSIONS)
     series(start=as_of - timedelta(days=365), end=as_of, dimension=DASHBOARD_BREAKDOWN)
     return True
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import bisect
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 from typing import NamedTuple
 
@@ -13,7 +13,6 @@ from django.db.models import Q, QuerySet
 
 from portfolio.models import (
     SIMULATED_SOURCE,
-    FxRate,
     Listing,
     Milestone,
     MilestoneStatus,
@@ -144,39 +143,6 @@ def price_histories(
     return histories
 
 
-class FxTable:
-    """USD conversion rates as of a date, loaded once: ``usd_per(ccy)`` and ``convert``."""
-
-    def __init__(self, as_of: date, *, lookback_days: int = 10) -> None:
-        self.as_of = as_of
-        self._rates: dict[str, FxRate] = {}
-        rows = FxRate.objects.filter(base_id="USD", on__lte=as_of, on__gte=as_of - timedelta(days=lookback_days))
-        for rate in rows.order_by("quote_id", "on", "source"):
-            # Later dates replace earlier ones; on one date keep the first source alphabetically
-            # unless a non-simulated source is available.
-            current = self._rates.get(rate.quote_id)
-            if current is None or rate.on > current.on or (current.is_simulated and not rate.is_simulated):
-                self._rates[rate.quote_id] = rate
-
-    def observation(self, currency: str) -> FxRate | None:
-        return self._rates.get(currency)
-
-    def usd_per(self, currency: str) -> Decimal | None:
-        """US dollars per one unit of ``currency`` (1 for USD; None when no rate is stored)."""
-        if currency == "USD":
-            return Decimal("1")
-        rate = self._rates.get(currency)
-        return None if rate is None else Decimal("1") / rate.rate
-
-    def convert(self, amount: Decimal, from_ccy: str, to_ccy: str) -> Decimal | None:
-        if from_ccy == to_ccy:
-            return amount
-        from_usd, to_usd = self.usd_per(from_ccy), self.usd_per(to_ccy)
-        if from_usd is None or to_usd is None:
-            return None
-        return amount * from_usd / to_usd
-
-
 # --- Project progress -----------------------------------------------------------------------
 
 #: The lifecycle stage each kind of milestone marks, when achieved.
@@ -219,6 +185,19 @@ def stage_order(kind: str) -> list[str]:
     return STAGE_ORDERS["plant" if kind in PLANT_KINDS else "mine"]
 
 
+def milestone_slippage_days(milestone: Milestone, today=None) -> int | None:
+    """Days between the baseline's end and the forecast's (or the achievement's); positive is late.
+
+    With ``today``, a milestone whose window has passed unachieved has slipped at least to today.
+    """
+    current = milestone.achieved_on or milestone.forecast_end
+    if milestone.baseline_end is None or current is None:
+        return None
+    if today is not None and not milestone.achieved_on and milestone.status != MilestoneStatus.CANCELLED:
+        current = max(current, today)
+    return (current - milestone.baseline_end).days
+
+
 @dataclass(frozen=True)
 class ProjectProgress:
     stage: str  # current stage: the furthest reached by an achieved milestone, or the recorded one
@@ -238,8 +217,6 @@ class ProjectProgress:
 
 def project_progress(project: Project, milestones: list[Milestone], today: date) -> ProjectProgress:
     """Stage progress of a project from its milestones (pass them in: no query here)."""
-    from portfolio.services.milestones import milestone_slippage_days
-
     order = stage_order(project.kind)
     if project.stage not in order:
         order = [*order, project.stage]

@@ -97,6 +97,40 @@ class DealFactory(DjangoModelFactory):
     closed_on = dt.date(2025, 7, 11)
 
 
+class DealProjectWeightFactory(DjangoModelFactory):
+    """A weight of 2 on a project of the deal (linked here)."""
+
+    class Meta:
+        model = m.DealProjectWeight
+
+    deal = factory.SubFactory(DealFactory)
+    project = factory.LazyAttribute(lambda o: _linked_project(o.deal))
+    weight = Decimal("2")
+
+
+def _linked_project(deal):
+    project = ProjectFactory(company=deal.company)
+    deal.projects.add(project)
+    return project
+
+
+class ProjectCommodityWeightFactory(DjangoModelFactory):
+    """A weight of 2 on a commodity of the project (linked here)."""
+
+    class Meta:
+        model = m.ProjectCommodityWeight
+
+    project = factory.SubFactory(ProjectFactory)
+    commodity = factory.LazyAttribute(lambda o: _linked_commodity(o.project))
+    weight = Decimal("2")
+
+
+def _linked_commodity(project):
+    commodity = CommodityFactory()
+    project.commodities.add(commodity)
+    return commodity
+
+
 class DealDocumentFactory(DjangoModelFactory):
     class Meta:
         model = m.DealDocument
@@ -122,6 +156,9 @@ class PositionFactory(DjangoModelFactory):
     currency_id = "USD"
     quantity = Decimal("1000000")
     acquired_on = dt.date(2025, 7, 11)
+    # Sourced, so that it counts as held once its deal has closed (unverified facts never do).
+    evidence = m.Evidence.FILING
+    source_url = factory.Sequence(lambda n: f"https://www.sec.gov/Archives/position{n}.htm")
 
     class Params:
         warrant = factory.Trait(kind=m.InstrumentKind.WARRANT, strike=Decimal("30.03"), expires_on=dt.date(2035, 7, 10))

@@ -8,6 +8,9 @@ from portfolio.models import (
     CashFlow,
     Deal,
     DealDocument,
+    DealProjectWeight,
+    DealStatus,
+    Evidence,
     Grant,
     Loan,
     Milestone,
@@ -112,6 +115,32 @@ class DealMilestoneInline(admin.TabularInline):
         return super().get_queryset(request).select_related("deal", "project")
 
 
+class DealProjectWeightInline(admin.TabularInline):
+    model = DealProjectWeight
+    extra = 0
+    fields = ["project", "weight"]
+    verbose_name = "project weight"
+    verbose_name_plural = "Project weights (how the deal's figures split by commodity and stage; equal if none)"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("deal", "project")
+
+
+class MissingDatesFilter(admin.SimpleListFilter):
+    """Deals the figures cannot place in time until a steward gives a date."""
+
+    title = "dates to fix"
+    parameter_name = "fix"
+
+    def lookups(self, request, model_admin):
+        return [("closing", "Closed without a closing date")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "closing":
+            return queryset.filter(status__in=[DealStatus.CLOSED, DealStatus.EXITED], closed_on__isnull=True)
+        return queryset
+
+
 class DealForm(forms.ModelForm):
     status_correction = forms.BooleanField(
         label="Correct a mistaken status",
@@ -145,7 +174,7 @@ class DealAdmin(StewardRecordAdmin):
         "position_count",
         "evidence",
     ]
-    list_filter = ["status", "long_stop_passed", "agency", "evidence", "company__country"]
+    list_filter = [MissingDatesFilter, "status", "long_stop_passed", "agency", "evidence", "company__country"]
     list_select_related = ["agency", "company"]
     search_fields = ["reference", "title", "company__name", "agency__short_name", "agency__aliases__alias"]
     autocomplete_fields = ["agency", "company"]
@@ -160,6 +189,7 @@ class DealAdmin(StewardRecordAdmin):
         OfftakeInline,
         GrantInline,
         DealMilestoneInline,
+        DealProjectWeightInline,
     ]
     fieldsets = [
         (None, {"fields": ["reference", "title", "agency", "company", "projects", "status", "status_correction"]}),
@@ -225,6 +255,26 @@ class CashFlowInline(SharedChoicesInlineMixin, admin.TabularInline):
         return super().get_queryset(request).select_related("position__deal", "currency")
 
 
+class AcquisitionDateFilter(admin.SimpleListFilter):
+    """Verified instruments of closed deals without an acquisition date: not counted as held until
+    a steward gives it (the figures do not guess it)."""
+
+    title = "dates to fix"
+    parameter_name = "fix"
+
+    def lookups(self, request, model_admin):
+        return [("acquired", "Closed deal, no acquisition date")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "acquired":
+            return (
+                queryset.filter(acquired_on__isnull=True, deal__closed_on__isnull=False)
+                .exclude(evidence=Evidence.UNVERIFIED)
+                .exclude(deal__status=DealStatus.TERMINATED)
+            )
+        return queryset
+
+
 @admin.register(Position)
 class PositionAdmin(StewardRecordAdmin):
     list_display = [
@@ -239,7 +289,7 @@ class PositionAdmin(StewardRecordAdmin):
         "ownership_display",
         "evidence",
     ]
-    list_filter = ["kind", "deal__agency", "evidence"]
+    list_filter = [AcquisitionDateFilter, "kind", "deal__agency", "evidence"]
     list_select_related = ["deal__company", "listing"]
     search_fields = ["label", "deal__reference", "deal__company__name", "listing__ticker"]
     autocomplete_fields = ["deal", "listing", "currency", "gate_milestone"]
@@ -349,3 +399,11 @@ class GrantAdmin(StewardRecordAdmin):
     list_select_related = ["deal", "currency"]
     search_fields = ["program", "deal__reference"]
     autocomplete_fields = ["deal", "currency"]
+
+
+@admin.register(DealProjectWeight)
+class DealProjectWeightAdmin(StewardRecordAdmin):
+    list_display = ["deal", "project", "weight"]
+    list_select_related = ["deal", "project"]
+    search_fields = ["deal__reference", "project__name"]
+    autocomplete_fields = ["deal", "project"]

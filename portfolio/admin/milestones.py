@@ -1,8 +1,8 @@
 from django.contrib import admin
 
 from portfolio.models import FilingEvent, Milestone, MilestoneRevision, MilestoneStatusChange
+from portfolio.selectors import milestone_slippage_days
 from portfolio.services.filings import filing_record_milestone
-from portfolio.services.milestones import milestone_slippage_days
 
 from .mixins import StewardRecordAdmin
 

@@ -1,6 +1,16 @@
 from django.contrib import admin
 
-from portfolio.models import Agency, AgencyAlias, Commodity, Company, Currency, Listing, Milestone, Project
+from portfolio.models import (
+    Agency,
+    AgencyAlias,
+    Commodity,
+    Company,
+    Currency,
+    Listing,
+    Milestone,
+    Project,
+    ProjectCommodityWeight,
+)
 
 from .mixins import ReadOnlyAdminMixin, SharedChoicesInlineMixin, StewardRecordAdmin
 
@@ -114,6 +124,17 @@ class MilestoneInline(admin.TabularInline):
         return super().get_queryset(request).select_related("project", "deal")
 
 
+class ProjectCommodityWeightInline(admin.TabularInline):
+    model = ProjectCommodityWeight
+    extra = 0
+    fields = ["commodity", "weight"]
+    verbose_name = "commodity weight"
+    verbose_name_plural = "Commodity weights (how the project's figures split by commodity; equal if none)"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("project", "commodity")
+
+
 @admin.register(Project)
 class ProjectAdmin(StewardRecordAdmin):
     list_display = ["name", "company", "kind", "stage", "country", "region", "capacity_display", "evidence"]
@@ -122,8 +143,16 @@ class ProjectAdmin(StewardRecordAdmin):
     search_fields = ["name", "company__name", "region"]
     autocomplete_fields = ["company"]
     filter_horizontal = ["commodities"]
-    inlines = [MilestoneInline]
+    inlines = [MilestoneInline, ProjectCommodityWeightInline]
 
     @admin.display(description="Capacity")
     def capacity_display(self, obj: Project) -> str:
         return f"{obj.capacity.normalize():,f} {obj.capacity_unit}" if obj.capacity is not None else "-"
+
+
+@admin.register(ProjectCommodityWeight)
+class ProjectCommodityWeightAdmin(StewardRecordAdmin):
+    list_display = ["project", "commodity", "weight"]
+    list_select_related = ["project", "commodity"]
+    search_fields = ["project__name", "commodity__name"]
+    autocomplete_fields = ["project", "commodity"]

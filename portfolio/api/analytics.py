@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from django.utils import timezone
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.permissions import BasePermission
@@ -12,7 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from portfolio import figures_cache
-from portfolio.metrics import DIMENSIONS
+from portfolio.book import BOOKS, DEFAULT_BOOK, DIMENSIONS, Basis, default_as_of, today
 from portfolio.selectors import projects_with_progress
 
 
@@ -30,11 +29,17 @@ def _ratio(value, places=6):
 
 
 class SummaryQuery(serializers.Serializer):
-    as_of = serializers.DateField(required=False)
+    as_of = serializers.DateField(required=False, help_text="Default: the latest date with a completed valuation run.")
     group_by = serializers.ChoiceField(choices=DIMENSIONS, default="total")
+    basis = serializers.ChoiceField(
+        choices=list(BOOKS),
+        default=DEFAULT_BOOK,
+        help_text="The book summed in the groups: held (what the government holds on the date), committed, "
+        "pipeline, or all three.",
+    )
 
     def validate_as_of(self, value):
-        if value and value > timezone.now().date():
+        if value and value > today():
             raise serializers.ValidationError("Choose a date that is not in the future.")
         return value
 
@@ -44,9 +49,10 @@ class SeriesQuery(serializers.Serializer):
     end = serializers.DateField(required=False)
     group_by = serializers.ChoiceField(choices=[d for d in DIMENSIONS if d != "total"], default="agency")
     interval = serializers.ChoiceField(choices=["day", "week", "month"], default="day")
+    basis = serializers.ChoiceField(choices=list(BOOKS), default=DEFAULT_BOOK)
 
     def validate(self, attrs):
-        end = attrs.get("end") or timezone.now().date()
+        end = attrs.get("end") or default_as_of()
         start = attrs.get("start") or end - timedelta(days=365)
         if start > end:
             raise serializers.ValidationError({"start": "The start is after the end."})
@@ -73,13 +79,33 @@ def _figures(key, g, as_of) -> dict:
         "ownership_pct": _ratio(g.ownership_pct, 4),
         "positions": g.positions,
         "positions_valued": g.positions_valued,
+        "positions_computed_on_request": g.computed_on_request,
+        "not_valued": list(g.unvalued),
         "simulated": g.simulated,
     }
 
 
+def _basis_total(total) -> dict:
+    return {
+        "label": total.basis.label,
+        "positions": total.positions,
+        "positions_valued": total.positions_valued,
+        "value_usd": _decimal(total.value),
+        "invested_usd": _decimal(total.invested),
+        "simulated": total.simulated,
+    }
+
+
+#: What the summary shows beside the chosen book, never summed into it.
+BESIDE = (Basis.HELD, Basis.COMMITTED, Basis.PIPELINE, Basis.LAPSED, Basis.UNVERIFIED, Basis.INCOMPLETE)
+
+
 class SummaryView(APIView):
-    """Portfolio figures as of a date (default: today), for the book or grouped by a dimension.
-    Undefined figures (MOIC or XIRR where nothing was paid) are null."""
+    """Portfolio figures as of a date (default: the latest date with a completed valuation run):
+    the held book (or the book asked for with ``basis``) in its groups, and beside it the totals of
+    every basis (held, committed, pipeline, and those never counted: lapsed, unverified, without an
+    acquisition date). Figures that are undefined (MOIC or XIRR where nothing was paid) or cannot be
+    had (a position that cannot be valued on the date, listed in ``not_valued``) are null."""
 
     permission_classes = [CanViewPortfolio]
 
@@ -87,13 +113,17 @@ class SummaryView(APIView):
     def get(self, request):
         query = SummaryQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
-        as_of = query.validated_data.get("as_of") or timezone.now().date()
-        groups = figures_cache.metrics(as_of=as_of, dimension=query.validated_data["group_by"])
+        as_of = query.validated_data.get("as_of") or default_as_of()
+        book = query.validated_data["basis"]
+        group_by = query.validated_data["group_by"]
+        figures = figures_cache.book_figures(as_of=as_of, dimensions=[group_by], book=book)
         return Response(
             {
                 "as_of": as_of,
-                "group_by": query.validated_data["group_by"],
-                "groups": [_figures(k, g, as_of) for k, g in groups.items()],
+                "basis": book,
+                "group_by": group_by,
+                "groups": [_figures(k, g, as_of) for k, g in figures.by[group_by].items()],
+                "books": {basis.value: _basis_total(figures.bases[basis]) for basis in BESIDE},
             }
         )
 
@@ -108,10 +138,13 @@ class ValueSeriesView(APIView):
         query = SeriesQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
         data = query.validated_data
-        days, series = figures_cache.series(start=data["start"], end=data["end"], dimension=data["group_by"])
+        days, series = figures_cache.series(
+            start=data["start"], end=data["end"], dimension=data["group_by"], book=data["basis"]
+        )
         keep = _thin(days, data["interval"])
         return Response(
             {
+                "basis": data["basis"],
                 "group_by": data["group_by"],
                 "interval": data["interval"],
                 "dates": [days[i] for i in keep],
@@ -156,7 +189,7 @@ class ProjectProgressView(APIView):
         }
     )
     def get(self, request):
-        today = timezone.now().date()
+        on = today()
         return Response(
             [
                 {
@@ -170,6 +203,6 @@ class ProjectProgressView(APIView):
                     "days_to_next": progress.days_to_next,
                     "worst_slippage_days": progress.worst_slippage_days,
                 }
-                for project, progress in projects_with_progress(today)
+                for project, progress in projects_with_progress(on)
             ]
         )

@@ -7,6 +7,7 @@ from .deals import (
     CashFlowKind,
     Deal,
     DealDocument,
+    DealProjectWeight,
     DealStatus,
     Grant,
     InstrumentKind,
@@ -26,7 +27,18 @@ from .milestones import (
     MilestoneStatusChange,
 )
 from .operations import ACTIVE_RUN_STATUSES, DigestSubscription, FilingEvent, PortfolioSnapshot, RefreshRun
-from .registry import Agency, AgencyAlias, Commodity, Company, Exchange, Listing, PriceStatus, Project, ProjectStage
+from .registry import (
+    Agency,
+    AgencyAlias,
+    Commodity,
+    Company,
+    Exchange,
+    Listing,
+    PriceStatus,
+    Project,
+    ProjectCommodityWeight,
+    ProjectStage,
+)
 from .valuations import FairValueLevel, ManualMark, Valuation, ValuationMethod
 
 __all__ = [
@@ -44,6 +56,7 @@ __all__ = [
     "DatePrecision",
     "Deal",
     "DealDocument",
+    "DealProjectWeight",
     "DealStatus",
     "DigestSubscription",
     "Evidence",
@@ -68,6 +81,7 @@ __all__ = [
     "PriceFloor",
     "PriceStatus",
     "Project",
+    "ProjectCommodityWeight",
     "ProjectStage",
     "RefreshRun",
     "SecurityPrice",

@@ -121,6 +121,10 @@ class Deal(SourcedModel):
 
     def clean(self) -> None:
         super().clean()
+        if self.status in (DealStatus.CLOSED, DealStatus.EXITED) and self.closed_on is None:
+            raise ValidationError(
+                {"closed_on": "Give the closing date: the figures count a deal as held from the day it closed."}
+            )
         stored = Deal.objects.filter(pk=self.pk).values_list("status", flat=True).first() if self.pk else None
         if stored and self.status != stored and self.status not in DEAL_STATUS_TRANSITIONS[stored]:
             if self.status_correction:
@@ -137,6 +141,35 @@ class Deal(SourcedModel):
                     )
                 }
             )
+
+
+class DealProjectWeight(TimeStampedModel):
+    """A steward's weight of one of a deal's projects when the deal's figures are split by project
+    (commodity, stage). Projects without one weigh 1; weights are relative (1 and 3 give 25 % and 75 %)."""
+
+    deal = models.ForeignKey(Deal, on_delete=models.CASCADE, related_name="project_weights")
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    weight = models.DecimalField(max_digits=12, decimal_places=6)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["deal", "project"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["deal", "project"],
+                name="dealprojectweight_unique",
+                violation_error_message="This project already has a weight in the deal.",
+            ),
+            check("dealprojectweight_weight_positive", Q(weight__gt=0), "A weight must be greater than zero."),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.deal}: {self.project} x {self.weight}"
+
+    def clean(self) -> None:
+        super().clean()
+        if self.deal_id and self.project_id and not self.deal.projects.filter(pk=self.project_id).exists():
+            raise ValidationError({"project": "Choose one of the deal's projects."})
 
 
 class DealDocument(TimeStampedModel):
@@ -301,6 +334,26 @@ class Position(SourcedModel):
         super().clean()
         if self.listing_id and self.deal_id and self.listing.company_id != self.deal.company_id:
             raise ValidationError({"listing": "Choose a listing of the deal's company."})
+        if self.needs_acquisition_date:
+            raise ValidationError(
+                {
+                    "acquired_on": (
+                        "The deal has closed: give the date the instrument was acquired (the closing date if it "
+                        "was bought at closing). Without it the instrument is not counted as held."
+                    )
+                }
+            )
+
+    @property
+    def needs_acquisition_date(self) -> bool:
+        """A verified instrument of a closed deal must say when it was acquired to be counted as held."""
+        return bool(
+            self.deal_id
+            and self.acquired_on is None
+            and self.evidence != Evidence.UNVERIFIED
+            and self.deal.closed_on is not None
+            and self.deal.status != DealStatus.TERMINATED
+        )
 
     def is_contingent_on(self, day) -> bool:
         """Exercisable only if a condition (or a gating milestone) is met, and it was not met on ``day``."""

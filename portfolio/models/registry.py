@@ -275,3 +275,32 @@ class Project(SourcedModel):
 
     def __str__(self) -> str:
         return self.name
+
+
+class ProjectCommodityWeight(TimeStampedModel):
+    """A steward's weight of one of a project's commodities when the project's figures are split by
+    commodity. Commodities without one weigh 1; weights are relative (1 and 3 give 25 % and 75 %)."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="commodity_weights")
+    commodity = models.ForeignKey(Commodity, on_delete=models.CASCADE, related_name="+")
+    weight = models.DecimalField(max_digits=12, decimal_places=6)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["project", "commodity"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "commodity"],
+                name="projectcommodityweight_unique",
+                violation_error_message="This commodity already has a weight in the project.",
+            ),
+            check("projectcommodityweight_weight_positive", Q(weight__gt=0), "A weight must be greater than zero."),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.project}: {self.commodity} x {self.weight}"
+
+    def clean(self) -> None:
+        super().clean()
+        if self.project_id and self.commodity_id and not self.project.commodities.filter(pk=self.commodity_id).exists():
+            raise ValidationError({"commodity": "Choose one of the project's commodities."})

@@ -68,6 +68,9 @@ class Valuation(TimeStampedModel):
         # without reading the rows, whose inputs and formulas make them wide.
         indexes = [models.Index(fields=["as_of"], include=["value_usd"], name="valuation_as_of_value")]
 
+    #: A stored valuation was written by a refresh (the book computes others on request).
+    computed_on_request = False
+
     def __str__(self) -> str:
         return f"{self.position_id} {self.as_of} {self.value_usd} USD"
 

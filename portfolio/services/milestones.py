@@ -100,19 +100,6 @@ def milestone_status_on(milestone: Milestone, today, *, at_risk_days: int) -> st
     return MilestoneStatus.ON_TRACK
 
 
-def milestone_slippage_days(milestone: Milestone, today=None) -> int | None:
-    """Days between the baseline's end and the forecast's (or the achievement's); positive is late.
-
-    With ``today``, a milestone whose window has passed unachieved has slipped at least to today.
-    """
-    current = milestone.achieved_on or milestone.forecast_end
-    if milestone.baseline_end is None or current is None:
-        return None
-    if today is not None and not milestone.achieved_on and milestone.status != MilestoneStatus.CANCELLED:
-        current = max(current, today)
-    return (current - milestone.baseline_end).days
-
-
 def gates_open(*, milestone: Milestone) -> int:
     """Set what a milestone gates to match it: achieved, its instruments become exercisable and its
     loans drawable from the achievement date; no longer achieved (a correction), they close again.
@@ -149,7 +136,7 @@ def milestones_refresh(*, as_of, refresh_run_id: int | None = None, user=None):
     from django.conf import settings
     from django.utils import timezone
 
-    from portfolio.models import Deal, MilestoneStatusChange
+    from portfolio.models import MilestoneStatusChange
 
     from .market_data import StepResult
 
@@ -187,13 +174,45 @@ def milestones_refresh(*, as_of, refresh_run_id: int | None = None, user=None):
             .distinct()
         ):
             result.written += gates_open(milestone=milestone)
-        passed = Deal.objects.filter(long_stop_on__lt=as_of, status__in=OPEN_DEAL_STATUSES, long_stop_passed=False)
-        for deal in passed:
-            result.error(deal.reference, f"long-stop date {deal.long_stop_on} passed before closing", kind="long_stop")
-        passed.update(long_stop_passed=True, updated_at=now)
-        # A deal that closed, or whose long-stop date was extended, is no longer flagged.
-        Deal.objects.filter(long_stop_passed=True).filter(
-            ~models.Q(status__in=OPEN_DEAL_STATUSES) | models.Q(long_stop_on__gte=as_of) | models.Q(long_stop_on=None)
-        ).update(long_stop_passed=False, updated_at=now)
+        _flag_long_stops(as_of, result)
     result.written += len(changes)
+    return result
+
+
+def _flag_long_stops(as_of, result) -> None:
+    from django.utils import timezone
+
+    from portfolio.models import Deal
+
+    now = timezone.now()
+    passed = Deal.objects.filter(long_stop_on__lt=as_of, status__in=OPEN_DEAL_STATUSES, long_stop_passed=False)
+    for deal in passed:
+        result.error(deal.reference, f"long-stop date {deal.long_stop_on} passed before closing", kind="long_stop")
+    result.written += passed.update(long_stop_passed=True, updated_at=now)
+    # A deal that closed, or whose long-stop date was extended, is no longer flagged.
+    result.written += (
+        Deal.objects.filter(long_stop_passed=True)
+        .filter(
+            ~models.Q(status__in=OPEN_DEAL_STATUSES) | models.Q(long_stop_on__gte=as_of) | models.Q(long_stop_on=None)
+        )
+        .update(long_stop_passed=False, updated_at=now)
+    )
+
+
+def deal_deadlines_refresh(*, as_of):
+    """Flag the open deals whose long-stop date passed before ``as_of`` (and unflag those that
+    closed or were extended), as a refresh's first step, so the run that values a date reports the
+    deals that lapsed by then. The book reads the dates themselves, so a lapse changes a deal's
+    basis whether or not this ran.
+
+    Side effects: Deal.long_stop_passed. Idempotent.
+    """
+    from portfolio.models import Deal
+
+    from .market_data import StepResult
+
+    result = StepResult("deadlines")
+    with transaction.atomic():
+        result.total = Deal.objects.filter(status__in=OPEN_DEAL_STATUSES, long_stop_on__isnull=False).count()
+        _flag_long_stops(as_of, result)
     return result

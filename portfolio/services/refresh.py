@@ -1,7 +1,8 @@
 """Refresh runs: request one (one of a kind at a time), execute its steps, record what happened.
 
-A run's steps are FX, then prices and commodity prices, then valuations, then the portfolio
-snapshot (or a subset); a backfill loads the history of a date range and values each weekday.
+A run's steps are FX, then prices and commodity prices, then the deals' deadlines, then
+valuations, then the portfolio snapshot (or a subset); a backfill loads the history of a date
+range and values each weekday and its last day.
 The same ``refresh_run_execute`` serves the Celery task and the ``refresh`` command, so a run
 behaves the same in the background and in the foreground.
 """
@@ -16,6 +17,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from portfolio.book import today
 from portfolio.exceptions import BrokerUnavailableError, RefreshRefusedError
 from portfolio.figures_cache import data_changed
 from portfolio.integrations.market_data import TransientProviderError
@@ -23,7 +25,7 @@ from portfolio.models import ACTIVE_RUN_STATUSES, RefreshRun
 
 from .filings import filings_refresh
 from .market_data import StepResult, commodity_prices_refresh, fx_refresh, prices_refresh
-from .milestones import milestones_refresh
+from .milestones import deal_deadlines_refresh, milestones_refresh
 from .snapshots import portfolio_snapshot_record
 from .valuations import valuations_compute
 
@@ -42,11 +44,12 @@ LOCK_KEYS = {
     Kind.MILESTONES: "milestones",
     Kind.FILINGS: "filings",
 }
+#: A run that values checks the deals' deadlines first, so that it reports the deals that lapsed.
 STEPS = {
-    Kind.PIPELINE: ["fx", "prices", "commodities", "valuations", "snapshot"],
+    Kind.PIPELINE: ["fx", "prices", "commodities", "deadlines", "valuations", "snapshot"],
     Kind.FX: ["fx"],
     Kind.PRICES: ["prices", "commodities"],
-    Kind.VALUATIONS: ["valuations", "snapshot"],
+    Kind.VALUATIONS: ["deadlines", "valuations", "snapshot"],
     Kind.SNAPSHOT: ["snapshot"],
     Kind.MILESTONES: ["milestones"],
     Kind.FILINGS: ["filings"],
@@ -55,11 +58,6 @@ FINISHED = (Status.SUCCEEDED, Status.PARTIAL, Status.FAILED, Status.REFUSED)
 #: A run started this many times without finishing is given up: a run that kills its worker
 #: (out of memory, a crash) would otherwise be redelivered for ever.
 MAX_ATTEMPTS = 6
-
-
-def default_as_of() -> date:
-    """Today in UTC: prices of days not yet closed are simply the latest available."""
-    return timezone.now().date()
 
 
 def _abandon_after() -> timedelta:
@@ -92,7 +90,7 @@ def refresh_request(
     fields = {
         "kind": kind,
         "trigger": trigger,
-        "as_of": as_of or default_as_of(),
+        "as_of": as_of or today(),
         "requested_by": requested_by,
         "parameters": parameters or {},
         "lock_key": lock_key,
@@ -118,13 +116,15 @@ def refresh_request(
         ) from None
 
 
-def refresh_start(*, kind: str, trigger: str, as_of: date | None = None, requested_by=None) -> RefreshRun:
+def refresh_start(
+    *, kind: str, trigger: str, as_of: date | None = None, requested_by=None, parameters: dict | None = None
+) -> RefreshRun:
     """Request a run and queue its task once the run row is committed.
 
     Raises RefreshRefusedError (another run active) or BrokerUnavailableError (the run is then
     recorded as failed with the reason, so nothing is silently lost).
     """
-    run = refresh_request(kind=kind, trigger=trigger, as_of=as_of, requested_by=requested_by)
+    run = refresh_request(kind=kind, trigger=trigger, as_of=as_of, requested_by=requested_by, parameters=parameters)
     transaction.on_commit(lambda: _enqueue(run.pk))
     return run
 
@@ -155,6 +155,7 @@ def _plan(run: RefreshRun) -> list[tuple[str, Callable[[], StepResult]]]:
         "fx": lambda: fx_refresh(as_of=run.as_of),
         "prices": lambda: prices_refresh(as_of=run.as_of, heartbeat=beat),
         "commodities": lambda: commodity_prices_refresh(as_of=run.as_of),
+        "deadlines": lambda: deal_deadlines_refresh(as_of=run.as_of),
         "valuations": lambda: valuations_compute(as_of=run.as_of, refresh_run_id=run.pk),
         "snapshot": lambda: portfolio_snapshot_record(as_of=run.as_of, refresh_run_id=run.pk),
         "milestones": lambda: milestones_refresh(as_of=run.as_of, refresh_run_id=run.pk),
@@ -168,10 +169,12 @@ def _plan(run: RefreshRun) -> list[tuple[str, Callable[[], StepResult]]]:
         ("fx", lambda: fx_refresh(as_of=end, start=start)),
         ("prices", lambda: prices_refresh(as_of=end, start=start, heartbeat=beat)),
         ("commodities", lambda: commodity_prices_refresh(as_of=end, start=start)),
+        ("deadlines", lambda: deal_deadlines_refresh(as_of=end)),
     ]
     day = start
     while day <= end:
-        if day.weekday() < 5:
+        # Markets close on weekdays; the last day is valued whatever it is, as the run's own date.
+        if day.weekday() < 5 or day == end:
             plan.append((f"valuations {day}", lambda d=day: _value_day(d, run.pk)))
         day += timedelta(days=1)
     return plan

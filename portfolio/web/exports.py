@@ -13,11 +13,13 @@ from django.shortcuts import render
 from openpyxl import Workbook
 
 from portfolio import figures_cache
+from portfolio.book import BOOK_LABELS, Basis, default_as_of
+from portfolio.book.values import valuations_on
 from portfolio.models import CashFlow, Milestone, Position
-from portfolio.services.milestones import milestone_slippage_days
+from portfolio.selectors import milestone_slippage_days
 
-from .params import AsOfForm, as_of_from
-from .selectors import default_as_of, freshness, latest_valuations, milestones_late
+from .params import AsOfForm, BasisForm, as_of_from, basis_from
+from .selectors import freshness, milestones_late
 
 FORMATS = {
     "csv": "text/csv; charset=utf-8",
@@ -61,24 +63,32 @@ def _respond(name: str, fmt: str, headers: list[str], rows: list[list]) -> HttpR
 
 @permission_required("portfolio.view_position", raise_exception=True)
 def positions_export(request: HttpRequest, fmt: str) -> HttpResponse:
+    """Every position known on the date, with its basis and its valuation of that date (stored, or
+    computed on request); the basis column says which book, if any, counts it."""
     as_of = as_of_from(AsOfForm(request.GET or None), default_as_of())
-    positions = list(
-        Position.objects.select_related("deal__agency", "deal__company", "listing").order_by("deal__reference", "label")
-    )
-    valuations = latest_valuations(positions, as_of)
+    states = figures_cache.book_figures(as_of=as_of, dimensions=["total"]).positions
+    positions = [
+        p
+        for p in Position.objects.select_related("deal__agency", "deal__company", "listing").order_by(
+            "deal__reference", "label"
+        )
+        if p.pk in states
+    ]
+    valuations, _ = valuations_on([p for p in positions if states[p.pk].value is not None], as_of)
     headers = [
-        "deal", "agency", "company", "instrument", "kind", "listing", "currency", "quantity", "strike", "expires_on",
-        "as_converted_shares", "valued_on", "method", "fair_value_level", "value_local", "value_usd", "contingent",
-        "simulated", "evidence", "formula",
+        "deal", "agency", "company", "instrument", "kind", "basis", "listing", "currency", "quantity", "strike",
+        "expires_on", "as_converted_shares", "valued_on", "method", "fair_value_level", "value_local", "value_usd",
+        "computed_on_request", "not_valued_because", "contingent", "simulated", "evidence", "formula",
     ]  # fmt: skip
     rows = []
     for p in positions:
-        v = valuations.get(p.pk)
+        v, state = valuations.get(p.pk), states[p.pk]
         rows.append([
-            p.deal.reference, p.deal.agency.short_name, p.deal.company.name, p.label, p.kind,
+            p.deal.reference, p.deal.agency.short_name, p.deal.company.name, p.label, p.kind, state.basis,
             str(p.listing) if p.listing_id else p.underlying, p.currency_id, p.quantity, p.strike, p.expires_on,
             p.as_converted_shares, v.as_of if v else None, v.method if v else None, v.fair_value_level if v else None,
-            v.value_local if v else None, v.value_usd if v else None, v.is_contingent if v else None,
+            v.value_local if v else None, v.value_usd if v else None, v.computed_on_request if v else None,
+            None if v else state.note or Basis(state.basis).label, v.is_contingent if v else None,
             v.is_simulated if v else None, p.evidence, v.formula if v else None,
         ])  # fmt: skip
     return _respond("positions", fmt, headers, rows)
@@ -125,18 +135,25 @@ def milestones_export(request: HttpRequest, fmt: str) -> HttpResponse:
 
 @permission_required("portfolio.view_deal", raise_exception=True)
 def report(request: HttpRequest) -> HttpResponse:
-    """A one-page portfolio report for printing."""
-    form = AsOfForm(request.GET or None)
+    """A one-page portfolio report for printing: the chosen book (held by default), with the
+    other bases' totals beside it."""
+    form = BasisForm(request.GET or None)
     as_of: date = as_of_from(form, default_as_of())
-    by = figures_cache.metrics_by(as_of=as_of, dimensions=["total", "agency", "instrument"])
+    book = basis_from(form)
+    figures = figures_cache.book_figures(as_of=as_of, dimensions=["total", "agency", "instrument"], book=book)
+    by = figures.by
     total = by["total"].get("total")
     instruments = {k: g for k, g in by["instrument"].items() if k not in ("loan", "price_floor")}
+    beside = (Basis.COMMITTED, Basis.PIPELINE, Basis.LAPSED, Basis.UNVERIFIED, Basis.INCOMPLETE)
     return render(
         request,
         "portfolio/web/report.html",
         {
             "form": form,
             "as_of": as_of,
+            "book": book,
+            "book_label": BOOK_LABELS[book],
+            "beside": [figures.bases[b] for b in beside if figures.bases[b].positions],
             "total": total,
             "xirr": total.xirr(as_of) if total else None,
             "by_agency": {k: (g, g.xirr(as_of)) for k, g in by["agency"].items()},

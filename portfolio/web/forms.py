@@ -13,7 +13,7 @@ SORTS = {
     "company": ("company__name", "Company"),
     "agency": ("agency__short_name", "Agency"),
     "status": ("status", "Status"),
-    "value": ("-value_usd", "Value (highest first)"),
+    "value": ("", "Value (highest first)"),  # from the book: sorted by the view
 }
 
 
@@ -51,10 +51,14 @@ class DealFilterForm(forms.Form):
             queryset = queryset.filter(pk__in=with_commodity.values("deal_id"))
         if data.get("country"):
             queryset = queryset.filter(company__country=data["country"].upper())
-        order = SORTS.get(data.get("sort") or "announced")[0]
+        order = SORTS.get(data.get("sort") or "announced")[0] or SORTS["announced"][0]
         field = order.lstrip("-")
         expression = F(field).desc(nulls_last=True) if order.startswith("-") else F(field).asc(nulls_last=True)
         return queryset.order_by(expression, "reference")
+
+    @property
+    def sorts_by_value(self) -> bool:
+        return self.is_valid() and self.cleaned_data.get("sort") == "value"
 
 
 class MilestoneFilterForm(forms.Form):

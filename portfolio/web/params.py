@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import date
 
 from django import forms
-from django.utils import timezone
+
+from portfolio.book import BOOK_LABELS, BOOKS, DEFAULT_BOOK, today
 
 
 class AsOfForm(forms.Form):
@@ -13,12 +14,28 @@ class AsOfForm(forms.Form):
 
     def clean_as_of(self):
         value = self.cleaned_data.get("as_of")
-        if value and value > timezone.now().date():
+        if value and value > today():
             raise forms.ValidationError("Choose a date that is not in the future.")
         return value
 
 
-class DashboardForm(AsOfForm):
+class BasisForm(AsOfForm):
+    basis = forms.ChoiceField(
+        required=False,
+        label="Book",
+        choices=[(name, BOOK_LABELS[name]) for name in BOOKS],
+        help_text="Held counts what the government holds on the date; the others are shown beside it.",
+    )
+
+
+def basis_from(form: forms.Form) -> str:
+    """The valid book of a bound form, or the held book."""
+    if form.is_valid() and form.cleaned_data.get("basis"):
+        return form.cleaned_data["basis"]
+    return DEFAULT_BOOK
+
+
+class DashboardForm(BasisForm):
     breakdown = forms.ChoiceField(
         required=False,
         label="Value over time by",

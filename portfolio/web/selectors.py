@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from django.db.models import Max, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
+from django.db.models import Prefetch, Q, QuerySet
 
 from portfolio.models import (
     CashFlow,
@@ -18,49 +18,15 @@ from portfolio.models import (
     PriceFloor,
     PriceStatus,
     RefreshRun,
-    Valuation,
 )
 
 #: Late first on the milestones board.
 STATUS_ORDER = ["late", "at_risk", "on_track", "planned", "achieved", "cancelled"]
 
 
-def default_as_of() -> date:
-    """The latest date with valuations, or today when there are none."""
-    from django.utils import timezone
-
-    return Valuation.objects.aggregate(latest=Max("as_of"))["latest"] or timezone.now().date()
-
-
-def latest_valuations(positions: list[Position], as_of: date) -> dict[int, Valuation]:
-    """Each position's latest valuation on or before ``as_of`` (one query)."""
-    latest_day = (
-        Valuation.objects.filter(position=OuterRef("position_id"), as_of__lte=as_of)
-        .order_by("-as_of")
-        .values("as_of")[:1]
-    )
-    rows = Valuation.objects.filter(position__in=positions, as_of=Subquery(latest_day)).select_related("currency")
-    return {v.position_id: v for v in rows}
-
-
-def deal_list(*, as_of: date) -> QuerySet[Deal]:
-    """Deals with agency and company, annotated with their USD value: the sum of each position's
-    latest valuation on or before ``as_of`` (one query; filtering it adds no row)."""
-    latest_value = (
-        Valuation.objects.filter(position=OuterRef("pk"), as_of__lte=as_of).order_by("-as_of").values("value_usd")[:1]
-    )
-    per_deal = (
-        Position.objects.filter(deal=OuterRef("pk"))
-        .annotate(latest=Subquery(latest_value))
-        .values("deal")
-        .annotate(total=Sum("latest"))
-        .values("total")
-    )
-    return (
-        Deal.objects.select_related("agency", "company")
-        .order_by("-announced_on", "reference")
-        .annotate(value_usd=Subquery(per_deal))
-    )
+def deal_list() -> QuerySet[Deal]:
+    """Deals with their agency and company, the latest announced first (one query)."""
+    return Deal.objects.select_related("agency", "company").order_by("-announced_on", "reference")
 
 
 def deal_detail(reference: str) -> Deal:

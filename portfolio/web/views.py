@@ -16,6 +16,8 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from portfolio import figures_cache
+from portfolio.book import BOOK_LABELS, Basis, default_as_of
+from portfolio.book.values import valuations_on
 from portfolio.exceptions import BrokerUnavailableError, RefreshRefusedError
 from portfolio.models import (
     Agency,
@@ -26,22 +28,19 @@ from portfolio.models import (
     RefreshRun,
 )
 from portfolio.ownership import position_ownership_pct
-from portfolio.selectors import price_histories, project_progress
-from portfolio.services.milestones import milestone_slippage_days
+from portfolio.selectors import milestone_slippage_days, price_histories, project_progress
 from portfolio.services.refresh import refresh_start
 
 from . import charts
 from .forms import DealFilterForm, MilestoneFilterForm
-from .params import AsOfForm, DashboardForm, as_of_from
+from .params import AsOfForm, DashboardForm, as_of_from, basis_from
 from .selectors import (
     DASHBOARD_LIST_LIMIT,
     STATUS_ORDER,
     deal_cash_flows,
     deal_detail,
     deal_list,
-    default_as_of,
     freshness,
-    latest_valuations,
     milestones_due,
     milestones_due_count,
     milestones_late,
@@ -64,25 +63,33 @@ def login_view(request: HttpRequest) -> HttpResponse:
     return LoginView.as_view(template_name="portfolio/web/login.html", redirect_authenticated_user=True)(request)
 
 
+#: The bases shown beside the headline, with what each says.
+BESIDE = (Basis.COMMITTED, Basis.PIPELINE, Basis.LAPSED, Basis.UNVERIFIED, Basis.INCOMPLETE)
+
+
 @permission_required("portfolio.view_deal", raise_exception=True)
 def dashboard(request: HttpRequest) -> HttpResponse:
     form = DashboardForm(request.GET or None)
     as_of = as_of_from(form, default_as_of())
+    book = basis_from(form)
     breakdown = form.cleaned_data.get("breakdown") if form.is_valid() else ""
     breakdown = breakdown or figures_cache.DASHBOARD_BREAKDOWN
-    by = figures_cache.metrics_by(as_of=as_of, dimensions=figures_cache.DASHBOARD_DIMENSIONS)
+    figures = figures_cache.book_figures(as_of=as_of, dimensions=figures_cache.DASHBOARD_DIMENSIONS, book=book)
+    by = figures.by
     total = by["total"].get("total")
-    days, series = figures_cache.series(start=as_of - timedelta(days=365), end=as_of, dimension=breakdown)
+    days, series = figures_cache.series(start=as_of - timedelta(days=365), end=as_of, dimension=breakdown, book=book)
     filings, filings_count = unreviewed_filings()
     value_rows = [(day, [values[i] for values in series.values()]) for i, day in enumerate(days)]
     context = {
         "form": form,
         "as_of": as_of,
+        "book": book,
+        "book_label": BOOK_LABELS[book],
+        "beside": [figures.bases[basis] for basis in BESIDE if figures.bases[basis].positions],
         "total": total,
         "allocations": {dim: by[dim] for dim in ALLOCATION_DIMENSIONS},
         "charts": {
-            # A deal counts under each of its commodities: those series overlap, so they are not stacked.
-            "value": charts.stacked_series(days, series, stacked=breakdown != "commodity"),
+            "value": charts.stacked_series(days, series, stacked=True),
             **{f"allocation_{dim}": charts.allocation(by[dim]) for dim in ALLOCATION_DIMENSIONS},
         },
         "breakdown": breakdown,
@@ -100,14 +107,37 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     return render(request, "portfolio/web/dashboard.html", context)
 
 
+def _deal_rows(deals, as_of) -> list:
+    """Each deal with its basis on the date and the value of its counted positions (from the book)."""
+    figures = figures_cache.book_figures(as_of=as_of, dimensions=["deal"], book="all")
+    for item in deals:
+        item.basis = figures.deal_bases.get(item.reference)
+        item.basis_label = Basis(item.basis).label if item.basis else "Not yet announced"
+        item.figures = figures.by["deal"].get(item.reference)
+    return deals
+
+
+def _by_value(deal) -> tuple:
+    """Highest value first; deals without a value (lapsed, n/a) last."""
+    value = deal.figures.value if deal.figures else None
+    return (value is None, -(value or 0))
+
+
 @permission_required("portfolio.view_deal", raise_exception=True)
 def deals(request: HttpRequest) -> HttpResponse:
     form = DealFilterForm(request.GET or None)
     as_of = default_as_of()
-    queryset = deal_list(as_of=as_of)
+    queryset = deal_list()
     if form.is_valid():
         queryset = form.filter(queryset)
-    page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+    if form.sorts_by_value:
+        # Values come from the book, not from a column: every matching deal is read and sorted here.
+        items = _deal_rows(list(queryset), as_of)
+        items.sort(key=_by_value)
+        page = Paginator(items, PAGE_SIZE).get_page(request.GET.get("page"))
+    else:
+        page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+        page.object_list = _deal_rows(list(page.object_list), as_of)
     return render(request, "portfolio/web/deals.html", {"form": form, "page": page, "as_of": as_of})
 
 
@@ -119,20 +149,27 @@ def deal(request: HttpRequest, reference: str) -> HttpResponse:
         raise Http404("No deal with that reference.") from None
     form = AsOfForm(request.GET or None)
     as_of = as_of_from(form, default_as_of())
-    # Only what was held on the date: instruments acquired later are not part of the deal yet.
-    positions = [p for p in item.positions.all() if p.acquired_on is None or p.acquired_on <= as_of]
-    valuations = latest_valuations(positions, as_of)
-    rows = [
-        {
-            "position": p,
-            "valuation": valuations.get(p.pk),
-            "as_converted": p.as_converted_shares,
-            "ownership": position_ownership_pct(p),
-        }
-        for p in positions
-    ]
+    figures = figures_cache.book_figures(as_of=as_of, dimensions=["deal"], book="all")
+    # Only what is known on the date: the instruments of a deal not yet announced are not shown.
+    positions = [p for p in item.positions.all() if p.pk in figures.positions]
+    shown = [p for p in positions if figures.positions[p.pk].value is not None]
+    valuations, _ = valuations_on(shown, as_of) if shown else ({}, {})
+    rows = []
+    for p in positions:
+        state = figures.positions[p.pk]
+        rows.append(
+            {
+                "position": p,
+                "state": state,
+                "basis_label": Basis(state.basis).label,
+                "valuation": valuations.get(p.pk),
+                "as_converted": p.as_converted_shares,
+                "ownership": position_ownership_pct(p),
+            }
+        )
     history = list(item.history.select_related("history_user").order_by("-history_date")[:20])
-    figures = figures_cache.metrics(as_of=as_of, dimension="deal").get(item.reference)
+    deal_figures = figures.by["deal"].get(item.reference)
+    basis = figures.deal_bases.get(item.reference)
     return render(
         request,
         "portfolio/web/deal.html",
@@ -140,9 +177,11 @@ def deal(request: HttpRequest, reference: str) -> HttpResponse:
             "deal": item,
             "form": form,
             "as_of": as_of,
+            "basis": basis,
+            "basis_label": Basis(basis).label if basis else "Not yet announced on this date",
             "rows": rows,
-            "figures": figures,
-            "xirr": figures.xirr(as_of) if figures else None,
+            "figures": deal_figures,
+            "xirr": deal_figures.xirr(as_of) if deal_figures else None,
             "cash_flows": deal_cash_flows(item, as_of),
             "history": history,
         },
@@ -197,7 +236,7 @@ def project(request: HttpRequest, pk: int) -> HttpResponse:
 def agency(request: HttpRequest, short_name: str) -> HttpResponse:
     item = get_object_or_404(Agency.objects.select_related("parent").prefetch_related("aliases"), short_name=short_name)
     as_of = default_as_of()
-    deals_of = deal_list(as_of=as_of).filter(agency=item).order_by("-announced_on")
+    deals_of = _deal_rows(list(deal_list().filter(agency=item).order_by("-announced_on")), as_of)
     figures = figures_cache.metrics(as_of=as_of, dimension="agency").get(item.short_name)
     context = {"agency": item, "deals": deals_of, "figures": figures, "as_of": as_of}
     context["xirr"] = figures.xirr(as_of) if figures else None

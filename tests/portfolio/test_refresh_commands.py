@@ -30,7 +30,7 @@ def test_refresh_runs_the_pipeline_and_prints_a_summary(capsys):
     call_command("refresh", "--date", "2026-11-27")
     out = capsys.readouterr().out
     assert re.search(r"Full pipeline #\d+ succeeded \(SIMULATED prices\)\.", out)
-    assert "valuations: 16 written, 0 of 16 failed" in out
+    assert "valuations: 12 written, 0 of 12 failed" in out  # the lapsed Trilogy LOI's four are not valued
     run = m.RefreshRun.objects.get(kind="pipeline")
     assert (run.trigger, run.status, run.as_of) == ("command", "succeeded", dt.date(2026, 11, 27))
 
@@ -92,15 +92,17 @@ def test_refresh_exits_non_zero_and_says_why_when_items_fail(settings):
     assert second.listing.price_status == "unknown_symbol"
 
 
-def test_backfill_values_each_weekday_of_the_range(capsys):
+def test_backfill_values_each_weekday_of_the_range_and_its_last_day(capsys):
+    """Monday 2026-11-16 to Sunday 2026-11-22: the five weekdays, and the Sunday as the run's own date
+    (the pages' default date), so that it has stored valuations."""
     demo_data_load()
     call_command("backfill", "--from", "2026-11-16", "--to", "2026-11-22")
     run = m.RefreshRun.objects.get(kind="backfill")
     assert run.status == "succeeded"
     assert run.parameters == {"from": "2026-11-16", "to": "2026-11-22"}
     days = sorted(set(m.Valuation.objects.values_list("as_of", flat=True)))
-    assert days == [dt.date(2026, 11, d) for d in (16, 17, 18, 19, 20)]
-    assert m.PortfolioSnapshot.objects.count() == 5
+    assert days == [dt.date(2026, 11, d) for d in (16, 17, 18, 19, 20, 22)]
+    assert m.PortfolioSnapshot.objects.count() == 6
 
 
 @pytest.mark.parametrize(
@@ -115,3 +117,24 @@ def test_backfill_refuses_bad_ranges(args, message):
     with pytest.raises(CommandError, match=message):
         call_command("backfill", *args)
     assert not m.RefreshRun.objects.exists()
+
+
+def test_the_first_start_queues_a_year_of_history_and_later_starts_a_refresh(
+    capsys, django_capture_on_commit_callbacks
+):
+    """``make run``'s start-up call: with no completed valuation run, a backfill of the last year
+    (ending on the date) is queued; once one has completed, the plain pipeline is."""
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        call_command("refresh", "--background", "--trigger", "startup", "--history", "365", "--date", "2026-11-27")
+    run = m.RefreshRun.objects.get()
+    assert (run.kind, run.as_of, run.parameters) == (
+        "backfill",
+        dt.date(2026, 11, 27),
+        {"from": "2025-11-27", "to": "2026-11-27"},
+    )
+    assert len(queued) == 1  # its task is sent once the run is committed
+    assert "Backfill #" in capsys.readouterr().out
+    m.RefreshRun.objects.filter(pk=run.pk).update(status="succeeded")
+    with django_capture_on_commit_callbacks(execute=False):
+        call_command("refresh", "--background", "--trigger", "startup", "--history", "365", "--date", "2026-11-28")
+    assert m.RefreshRun.objects.latest("pk").kind == "pipeline"

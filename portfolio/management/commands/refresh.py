@@ -6,6 +6,7 @@ import datetime as dt
 
 from django.core.management.base import BaseCommand, CommandError
 
+from portfolio.book.dates import has_completed_valuation_run
 from portfolio.exceptions import PortfolioError
 from portfolio.integrations.market_data import TransientProviderError
 from portfolio.models import RefreshRun
@@ -40,6 +41,13 @@ class Command(BaseCommand):
             "--background", action="store_true", help="Queue the run for the Celery worker instead of running it here."
         )
         parser.add_argument(
+            "--history",
+            type=int,
+            metavar="DAYS",
+            help="With --background on a new installation (no valuation run has completed): queue a backfill "
+            "that values each weekday of the last DAYS days too, so that the charts have a history.",
+        )
+        parser.add_argument(
             "--trigger",
             choices=[RefreshRun.Trigger.COMMAND, RefreshRun.Trigger.STARTUP],
             default="command",
@@ -52,6 +60,17 @@ class Command(BaseCommand):
         if as_of and as_of > dt.datetime.now(tz=dt.UTC).date():
             raise CommandError(f"--date {as_of} is in the future")
         try:
+            if options["background"] and options["history"] and not has_completed_valuation_run():
+                end = as_of or dt.datetime.now(tz=dt.UTC).date()
+                start = end - dt.timedelta(days=options["history"])
+                run = refresh_start(
+                    kind=RefreshRun.Kind.BACKFILL,
+                    trigger=options["trigger"],
+                    as_of=end,
+                    parameters={"from": start.isoformat(), "to": end.isoformat()},
+                )
+                self.stdout.write(f"Backfill #{run.pk} ({start} to {end}) queued.")
+                return
             if options["background"]:
                 run = refresh_start(kind=kind, trigger=options["trigger"], as_of=as_of)
                 self.stdout.write(f"Refresh #{run.pk} ({run.get_kind_display().lower()}, {run.as_of}) queued.")

@@ -26,6 +26,8 @@ FACTORIES = {
     m.Project: f.ProjectFactory,
     m.Deal: f.DealFactory,
     m.DealDocument: f.DealDocumentFactory,
+    m.DealProjectWeight: f.DealProjectWeightFactory,
+    m.ProjectCommodityWeight: f.ProjectCommodityWeightFactory,
     m.Position: f.PositionFactory,
     m.CashFlow: f.CashFlowFactory,
     m.Loan: f.LoanFactory,
@@ -189,7 +191,8 @@ def _deal_form_data(client, deal, **changes):
     url = _url(m.Deal, "change", deal.pk)
     form = client.get(url).context["adminform"].form
     data = _form_values(form)
-    for prefix in ("documents", "positions", "loans", "price_floors", "offtakes", "grants", "milestones"):
+    inlines = ("documents", "positions", "loans", "price_floors", "offtakes", "grants", "milestones", "project_weights")
+    for prefix in inlines:
         data.update({f"{prefix}-TOTAL_FORMS": "0", f"{prefix}-INITIAL_FORMS": "0"})
     data["projects"] = []
     data["status_correction"] = ""

@@ -88,3 +88,48 @@ def test_analytics_need_a_role():
     api = APIClient()
     api.force_authenticate(nobody)
     assert api.get("/api/v1/analytics/summary/").status_code == HTTPStatus.FORBIDDEN
+
+
+def test_summary_counts_the_held_book_and_shows_the_others_beside_it(client):
+    """A closed deal held (900) and a definitive agreement not yet closed (valued 300): the summary's
+    groups are the held book alone; ``books`` gives the committed one beside it; ``basis=committed``
+    sums that one; ``basis=all`` both (1,200). An unknown basis is refused by name."""
+    _book()
+    signed = f.PositionFactory(deal__status="definitive", deal__closed_on=None, acquired_on=None)
+    f.ValuationFactory(position=signed, as_of=dt.date(2026, 1, 1), value_local=D("300"), value_usd=D("300"))
+    url = "/api/v1/analytics/summary/"
+    body = client.get(url, {"as_of": "2026-01-01"}).json()
+    assert body["basis"] == "held"
+    assert body["groups"][0]["value_usd"] == "900.00"
+    assert body["books"]["committed"] == {
+        "label": "Committed (signed, not closed)",
+        "positions": 1,
+        "positions_valued": 1,
+        "value_usd": "300.00",
+        "invested_usd": "0.00",
+        "simulated": False,
+    }
+    assert client.get(url, {"as_of": "2026-01-01", "basis": "committed"}).json()["groups"][0]["value_usd"] == "300.00"
+    assert client.get(url, {"as_of": "2026-01-01", "basis": "all"}).json()["groups"][0]["value_usd"] == "1200.00"
+    refused = client.get(url, {"basis": "everything"})
+    assert refused.status_code == HTTPStatus.BAD_REQUEST
+    assert "basis" in str(refused.json())
+
+
+def test_summary_defaults_to_the_latest_completed_valuation_run(client):
+    """Runs of 2026-01-01 (succeeded) and 2026-01-02 (failed): the default date is 2026-01-01."""
+    _book()
+    f.RefreshRunFactory(kind="pipeline", status="succeeded", as_of=dt.date(2026, 1, 1))
+    f.RefreshRunFactory(kind="pipeline", status="failed", as_of=dt.date(2026, 1, 2))
+    body = client.get("/api/v1/analytics/summary/").json()
+    assert body["as_of"] == "2026-01-01"
+    assert body["groups"][0]["value_usd"] == "900.00"
+
+
+def test_a_past_date_that_cannot_be_valued_answers_null_with_the_reason(client):
+    """2025-12-15 has no stored valuation and no price: value null, the reason listed, never 0."""
+    _book()
+    (group,) = client.get("/api/v1/analytics/summary/", {"as_of": "2025-12-15"}).json()["groups"]
+    assert (group["value_usd"], group["moic"], group["unrealised_gain_usd"]) == (None, None, None)
+    assert group["invested_usd"] == "1000.00"
+    assert "no close for" in group["not_valued"][0]

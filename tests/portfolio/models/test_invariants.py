@@ -369,6 +369,18 @@ BAD_VALUES += [
 
 BAD_VALUES += [
     (
+        "deal project weight zero",
+        (f.DealProjectWeightFactory, {}),
+        {"weight": D("0")},
+        "A weight must be greater than zero.",
+    ),
+    (
+        "project commodity weight negative",
+        (f.ProjectCommodityWeightFactory, {}),
+        {"weight": D("-1")},
+        "A weight must be greater than zero.",
+    ),
+    (
         "status change to the same status",
         (f.MilestoneStatusChangeFactory, {}),
         {"to_status": "on_track"},

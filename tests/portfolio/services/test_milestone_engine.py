@@ -10,8 +10,8 @@ from django.core.management import call_command
 from freezegun import freeze_time
 
 from portfolio import models as m
-from portfolio.selectors import project_progress
-from portfolio.services.milestones import milestone_save, milestone_slippage_days, milestones_refresh
+from portfolio.selectors import milestone_slippage_days, project_progress
+from portfolio.services.milestones import milestone_save, milestones_refresh
 from portfolio.services.valuations import valuations_compute
 from tests import factories as f
 

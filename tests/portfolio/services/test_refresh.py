@@ -56,13 +56,16 @@ def test_pipeline_values_the_demo_portfolio_and_a_rerun_changes_nothing():
     run = _run(as_of=dt.date(2026, 11, 27))
     # then
     assert run.status == "succeeded", run.errors
-    assert set(run.counts) == {"fx", "prices", "commodities", "valuations", "snapshot", "simulated"}
-    assert run.counts["valuations"]["written"] == m.Position.objects.count()
+    assert set(run.counts) == {"fx", "prices", "commodities", "deadlines", "valuations", "snapshot", "simulated"}
+    # The four positions of the Trilogy letter of intent, lapsed on 2026-03-31, are not valued.
+    lapsed = m.Position.objects.filter(deal__reference="tmq-dow-2025").count()
+    assert run.counts["valuations"]["written"] == m.Position.objects.count() - lapsed == 12
     assert run.started_at <= run.finished_at
-    assert (run.progress_done, run.progress_total) == (5, 5)
+    assert (run.progress_done, run.progress_total) == (6, 6)
     snapshot = m.PortfolioSnapshot.objects.get(as_of=dt.date(2026, 11, 27))
     assert snapshot.is_simulated
-    assert snapshot.positions_valued == m.Position.objects.count()
+    # Held: MP's two, LAC's two warrants, NMG's four (two deals), ATALCO's preferred.
+    assert (snapshot.positions_valued, snapshot.positions_missing) == (9, 0)
     assert m.Listing.objects.filter(positions__isnull=False).exclude(price_status="ok").count() == 0
     before = (
         _table(m.Valuation, "position_id", "as_of", "value_usd", "formula"),

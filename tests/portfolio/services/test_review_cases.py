@@ -13,7 +13,7 @@ import responses
 from django.core.cache import cache
 
 from portfolio import models as m
-from portfolio.metrics import portfolio_metrics
+from portfolio.book import book_on
 from portfolio.services.digest import digest_compose
 from portfolio.services.filings import filings_refresh, form_is_watched
 from portfolio.services.milestones import milestone_save, milestones_refresh
@@ -41,8 +41,8 @@ def _flat_prices(listing, start, end, close="10"):
         day += dt.timedelta(days=1)
 
 
-def test_a_position_is_not_valued_before_it_was_acquired_and_flat_prices_give_a_flat_return(settings):
-    """Bought on 2026-03-04 at the flat price of 10: nothing is valued before, and the
+def test_a_position_is_not_held_before_it_was_acquired_and_flat_prices_give_a_flat_return(settings):
+    """Bought on 2026-03-04 at the flat price of 10: nothing is held before, and the held book's
     time-weighted return across the purchase is 0, not -100 %."""
     settings.LODESTONE_PRICE_PROVIDERS = ["csv"]  # nothing to fetch: the stored manual prices are used
     settings.LODESTONE_PRICE_CSV_DIR = str(FIXTURES)
@@ -53,9 +53,11 @@ def test_a_position_is_not_valued_before_it_was_acquired_and_flat_prices_give_a_
         as_of = D(2026, 3, day)
         if as_of.weekday() < 5:
             valuations_compute(as_of=as_of)
-    assert not m.Valuation.objects.filter(as_of__lt=D(2026, 3, 4)).exists()
+    # Before its acquisition the position is committed (its deal closed earlier): valued, never held.
+    assert book_on(D(2026, 3, 3)).figures()["total"].positions == 0
+    assert book_on(D(2026, 3, 3)).figures(book="committed")["total"].value == Decimal("1000.00")
     assert m.Valuation.objects.get(as_of=D(2026, 3, 13)).value_usd == Decimal("1000.00")
-    total = portfolio_metrics(as_of=D(2026, 3, 13))["total"]
+    total = book_on(D(2026, 3, 13)).figures()["total"]
     assert total.twr == pytest.approx(0.0)
     assert total.moic == Decimal("1")
 
@@ -189,7 +191,7 @@ def test_a_later_same_day_filing_from_another_agent_is_not_lost():
 
 
 def test_an_empty_book_has_zero_totals():
-    total = portfolio_metrics(as_of=D(2026, 11, 27))["total"]
+    total = book_on(D(2026, 11, 27)).figures()["total"]
     assert (total.invested, total.value, total.moic) == (0, 0, None)
 
 

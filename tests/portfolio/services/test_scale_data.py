@@ -14,9 +14,11 @@ from django.db import transaction
 from django.db.models import Count, F, Max, Min, Sum
 
 from portfolio import models as m
+from portfolio.book import Basis, book_on
+from portfolio.book.basis import VALUED_BASES
 from portfolio.selectors import positions_to_value
 from portfolio.services.scale_data import ScaleDataError, scale_data_generate, scale_plan
-from portfolio.services.valuations import valuation_context, valuations_compute
+from portfolio.services.valuations import valuations_compute
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db
@@ -258,22 +260,25 @@ def test_the_valuation_service_values_every_generated_position():
     # given
     scale_data_generate(**SMALL)
     positions = list(positions_to_value())
-    not_held = valuation_context(as_of=END, positions=positions).not_held
+    states = book_on(END).states()
+    not_valued = {pk for pk, state in states.items() if state.basis not in VALUED_BASES}
     # when: the valuation step of the refresh pipeline
     result = valuations_compute(as_of=END)
-    # then: every position is valued, or was sold in full before the date, or its failure is explained
+    # then: every position is valued, or is not valued on its basis (sold in full, lapsed, not yet
+    # announced), or its failure is explained
     valued = dict(m.Valuation.objects.filter(as_of=END).values_list("position_id", "method"))
     errors = {error["subject"]: error for error in result.errors}
     for position in positions:
         if position.pk in valued:
             continue
-        if position.pk in not_held:
-            assert position.deal.status == m.DealStatus.EXITED, f"{position} is neither held nor exited"
+        if position.pk not in states or position.pk in not_valued:
+            basis = states[position.pk].basis if position.pk in states else None
+            assert basis in (Basis.EXITED, Basis.LAPSED, None), f"{position} is {basis} and not valued"
             continue
         error = errors.get(str(position))
         assert error is not None, f"{position} was neither valued nor explained"
         assert error["message"], error
-    assert result.total == len(positions) - len(not_held)
+    assert result.total == len([pk for pk in states if pk not in not_valued])
     assert result.written == len(valued) == result.total - result.failed
     assert result.failed == 0, result.errors
     assert set(valued.values()) == {"market", "black_scholes", "convertible", "cost"}

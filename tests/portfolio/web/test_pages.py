@@ -155,9 +155,13 @@ def test_the_deal_page_as_of_a_past_date(viewer_client):
         value_usd=Decimal("7000"),
         formula="past value",
     )
-    page = viewer_client.get(reverse("deal", args=[deal.reference]), {"as_of": "2026-07-15"}).content.decode()
+    page = viewer_client.get(reverse("deal", args=[deal.reference]), {"as_of": "2026-06-30"}).content.decode()
     assert "past value" in page
     assert "US$7,000" in page
+    # No valuation stored for 2026-07-15 and no close within ten days of it: said, not guessed.
+    page = viewer_client.get(reverse("deal", args=[deal.reference]), {"as_of": "2026-07-15"}).content.decode()
+    assert "No value on 2026-07-15: no close for" in page
+    assert "US$7,000" not in page
 
 
 @pytest.mark.parametrize(
@@ -261,8 +265,9 @@ def test_query_count_is_the_same_with_1_and_30_deals(viewer_client, url_name):
     assert count() == with_one
 
 
-def test_a_deals_value_sums_each_positions_latest_valuation(viewer_client):
-    """One position valued on the day, another only the day before: the deal is worth both, and
+def test_a_deals_value_sums_each_positions_value_of_the_day(viewer_client):
+    """One position valued by a refresh (10,000), another with no stored valuation of the day,
+    computed on request from the day's close (10 units x 10 = 100): the deal is worth 10,100, and
     filtering by commodity (two projects with it) does not count anything twice."""
     deal = _deal(title="Two-position deal")
     second = f.PositionFactory(deal=deal, quantity=Decimal("10"))
@@ -274,7 +279,7 @@ def test_a_deals_value_sums_each_positions_latest_valuation(viewer_client):
     deal.projects.add(other_project)
     for params in ({}, {"commodity": "ndpr-oxide"}):
         page = viewer_client.get(reverse("deals"), params).content.decode()
-        assert "US$10,500" in page, params
+        assert "US$10,100" in page, params
 
 
 def test_deals_sorted_by_value_put_unvalued_deals_last(viewer_client):
@@ -322,9 +327,10 @@ def test_a_milestone_past_its_window_is_late_on_the_dashboard_before_the_daily_j
 
 def test_the_dashboard_says_how_many_positions_are_valued_on_a_past_date(viewer_client):
     deal = _deal()
-    f.PositionFactory(deal=deal)  # never valued
+    f.PositionFactory(deal=deal, listing=f.ListingFactory(company=deal.company, is_primary=False))  # no prices
     page = viewer_client.get(reverse("dashboard"), {"as_of": str(AS_OF)}).content.decode()
-    assert "1 of 2 positions have a valuation on or before this date" in page
+    assert "1 of 2 positions could be valued on this date" in page
+    assert "no close for" in page
 
 
 def test_the_report_shows_returns_and_freshness(viewer_client):

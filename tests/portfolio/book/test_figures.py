@@ -1,4 +1,4 @@
-"""Portfolio metrics on a hand-worked book: two agencies, a sale, a free warrant, a loan and a floor."""
+"""The held book's figures on a hand-worked book: two agencies, a sale, a free warrant, a loan and a floor."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from portfolio.metrics import portfolio_metrics
+from portfolio.book import book_on
 from portfolio.pricing.returns import Flow, xirr
 from tests import factories as f
 
@@ -40,7 +40,7 @@ def book():
 
 
 def test_figures_of_an_agency_that_paid(book):
-    x = portfolio_metrics(as_of=AS_OF, dimension="agency")["X"]
+    x = book_on(AS_OF).figures("agency")["X"]
     assert (x.invested, x.realised, x.value) == (D("1000"), D("600"), D("900"))
     assert x.moic == D("1.5")  # (600 + 900) / 1000
     assert x.realised_gain == D("100")  # 600 - 1000 x 50/100
@@ -55,7 +55,7 @@ def test_figures_of_an_agency_that_paid(book):
 
 
 def test_figures_of_an_agency_that_paid_nothing_are_not_applicable(book):
-    y = portfolio_metrics(as_of=AS_OF, dimension="agency")["Y"]
+    y = book_on(AS_OF).figures("agency")["Y"]
     assert y.invested == 0
     assert y.moic is None
     assert y.xirr(AS_OF) is None
@@ -63,17 +63,20 @@ def test_figures_of_an_agency_that_paid_nothing_are_not_applicable(book):
 
 
 def test_totals_and_the_past(book):
-    total = portfolio_metrics(as_of=AS_OF)["total"]
+    """Both positions valued on 2026-01-01: 900 + 500. On 2025-12-01 only the shares have a value
+    (800): the total is n/a rather than 800. Before the deals were announced, nothing is held."""
+    total = book_on(AS_OF).figures()["total"]
     assert (total.invested, total.value, total.positions, total.positions_valued) == (D("1000"), D("1400"), 2, 2)
-    earlier = portfolio_metrics(as_of=dt.date(2025, 12, 15))["total"]
-    assert earlier.value == D("800")  # the valuation of 2025-12-01; the warrant had none yet
+    earlier = book_on(dt.date(2025, 12, 1)).figures()["total"]
+    assert earlier.value is None  # the shares were worth 800; the warrant has no value of that day, nor a price
+    assert earlier.known_value == D("800")
     assert earlier.positions_valued == 1
-    before_any = portfolio_metrics(as_of=dt.date(2024, 12, 31))["total"]
-    assert (before_any.invested, before_any.value) == (0, 0)
+    before_any = book_on(dt.date(2024, 12, 31)).figures()["total"]
+    assert (before_any.invested, before_any.value, before_any.positions) == (0, 0, 0)  # nothing announced yet
 
 
 def test_by_instrument_keeps_exposure_legs_apart(book):
-    groups = portfolio_metrics(as_of=AS_OF, dimension="instrument")
+    groups = book_on(AS_OF).figures("instrument")
     assert groups["common"].value == D("900")
     assert groups["warrant"].value == D("500")
     assert groups["loan"].loans_outstanding == D("1000000")
@@ -82,7 +85,7 @@ def test_by_instrument_keeps_exposure_legs_apart(book):
 
 def test_an_unknown_dimension_is_refused():
     with pytest.raises(ValueError, match="unknown dimension 'planet'"):
-        portfolio_metrics(as_of=AS_OF, dimension="planet")
+        book_on(AS_OF).figures("planet")
 
 
 def _linked_deal_with_a_flow():
@@ -96,11 +99,11 @@ def _linked_deal_with_a_flow():
 def test_query_count_does_not_grow_with_the_book():
     _linked_deal_with_a_flow()
     with CaptureQueriesContext(connection) as small:
-        portfolio_metrics(as_of=AS_OF, dimension="commodity")
+        book_on(AS_OF).figures("commodity")
     for _ in range(10):
         _linked_deal_with_a_flow()
     with CaptureQueriesContext(connection) as large:
-        portfolio_metrics(as_of=AS_OF, dimension="commodity")
+        book_on(AS_OF).figures("commodity")
     assert len(large.captured_queries) == len(small.captured_queries)
 
 
@@ -108,7 +111,7 @@ def test_ownership_per_company_is_as_converted_and_fully_diluted():
     """10M common + warrants over 25M on 100M outstanding: 35M / (100M + 25M) = 28 %."""
     common = f.PositionFactory(quantity=D("10000000"))  # the company has 100M shares outstanding
     f.PositionFactory(deal=common.deal, warrant=True, quantity=D("25000000"))
-    groups = portfolio_metrics(as_of=AS_OF, dimension="company")
+    groups = book_on(AS_OF).figures("company")
     assert groups[common.deal.company.name].ownership_pct == D("28")
 
 
@@ -131,8 +134,12 @@ def test_a_plant_reaches_construction_after_its_site_is_chosen():
 
 def test_a_providers_fx_rate_wins_over_a_simulated_one_on_the_same_day():
     """Cost conversion and metrics pick the same rate as valuations: boc 1.25 rather than simulated 2.0."""
-    from portfolio.metrics import FxHistory
+    from portfolio.book.fx import FxRates
 
     f.FxRateFactory(on=dt.date(2026, 1, 5), quote_id="CAD", rate=D("2.0"), source="simulated")
     f.FxRateFactory(on=dt.date(2026, 1, 5), quote_id="CAD", rate=D("1.25"), source="zz-provider")
-    assert FxHistory({"CAD"}).usd_per("CAD", dt.date(2026, 1, 6)) == D("0.8")
+    rates = FxRates({"CAD"})
+    assert rates.usd_per("CAD", dt.date(2026, 1, 6)) == D("0.8")
+    assert rates.usd_per("CAD", dt.date(2026, 1, 15)) == D("0.8")  # ten days on: still the last fixing
+    assert rates.usd_per("CAD", dt.date(2026, 1, 16)) is None  # eleven: too old to use
+    assert rates.usd_per("CAD", dt.date(2026, 1, 4)) is None  # before the first fixing

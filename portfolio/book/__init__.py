@@ -1,0 +1,26 @@
+"""The book: what the government holds, has committed and is negotiating on any date, at what cost
+and what value. The read side's one home for the held rule (``basis``), the FX lookup (``fx``),
+the cost ledger (``ledger``), the valuation methods (``valuing``), the stored and computed values
+(``values``), the default date (``dates``) and the figures (``core``). Valuations, pages, the API,
+exports, the report and the digest read it; it writes nothing and imports no service.
+"""
+
+from .basis import BOOK_LABELS, BOOKS, DEFAULT_BOOK, Basis
+from .core import DIMENSIONS, BasisTotal, Book, Figures, Holding, book_on, value_over_time
+from .dates import default_as_of, today
+
+__all__ = [
+    "BOOKS",
+    "BOOK_LABELS",
+    "DEFAULT_BOOK",
+    "DIMENSIONS",
+    "Basis",
+    "BasisTotal",
+    "Book",
+    "Figures",
+    "Holding",
+    "book_on",
+    "default_as_of",
+    "today",
+    "value_over_time",
+]

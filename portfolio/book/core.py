@@ -1,0 +1,581 @@
+"""The book as of a date: every position with its basis, ledger and value, and the figures of a book.
+
+``book_on(as_of)`` loads what the figures need in a fixed number of queries: plain rows of
+positions and deals, every cash flow up to the date, the FX rates, the valuations stored for the
+date and, for positions that should have a value and have none stored, values computed on request
+with the refresh's own code. ``Book.figures`` sums a book (held by default) by a dimension.
+
+A value that cannot be had is never taken as zero: a group with a position that should be valued
+and is not has no value, unrealised gain, MOIC, XIRR or exposure ("n/a"), and says why.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections import defaultdict
+from dataclasses import dataclass, field, replace
+from datetime import date
+from decimal import Decimal
+from itertools import pairwise
+from typing import NamedTuple
+
+from django.db.models import F, Sum
+
+from portfolio.models import (
+    CommodityPrice,
+    Deal,
+    DealProjectWeight,
+    Loan,
+    Position,
+    PriceFloor,
+    Project,
+    ProjectCommodityWeight,
+    Valuation,
+)
+from portfolio.ownership import position_new_shares
+from portfolio.pricing.returns import Flow, Period, moic, time_weighted_return, xirr
+
+from .allocation import PROJECT_DIMENSIONS, DealRow, ProjectShare, key_weights, normalised, split
+from .basis import BOOK_FLOWS, BOOKS, DEAL_TERM_FIELDS, VALUED_BASES, Basis, DealTerms, book_q, deal_basis
+from .basis import position_basis as basis_of_position
+from .fx import FxRates
+from .ledger import PositionLedger, flow_rows, ledgers
+from .values import computed_values
+
+DIMENSIONS = ("total", "deal", "agency", "company", "country", "commodity", "stage", "instrument")
+ZERO = Decimal("0")
+CENT = Decimal("0.01")
+
+
+def check_dimension(dimension: str) -> None:
+    if dimension not in DIMENSIONS:
+        raise ValueError(f"unknown dimension {dimension!r}; choose one of {', '.join(DIMENSIONS)}")
+
+
+def check_book(book: str) -> None:
+    if book not in BOOKS:
+        raise ValueError(f"unknown basis {book!r}; choose one of {', '.join(BOOKS)}")
+
+
+class PositionRow(NamedTuple):
+    pk: int
+    deal_id: int
+    kind: str
+    label: str
+    acquired_on: date | None
+    currency_id: str
+    evidence: str
+
+
+@dataclass
+class Holding:
+    """One position in the book on the date."""
+
+    row: PositionRow
+    basis: Basis
+    ledger: PositionLedger
+    value: Decimal | None = None  # USD, to the cent; None when not valued
+    value_note: str = ""  # why there is no value, or "computed on request"
+    simulated: bool = False
+
+    @property
+    def valued(self) -> bool:
+        return self.value is not None
+
+
+@dataclass
+class Figures:
+    """The figures of one group of a book. Amounts in USD, to the cent."""
+
+    invested: Decimal = ZERO
+    realised: Decimal = ZERO
+    known_value: Decimal = ZERO  # the sum of the values that could be had
+    cost_of_sold: Decimal = ZERO
+    loans_outstanding: Decimal = ZERO
+    floor_liability: Decimal = ZERO
+    floor_liability_unknown: int = 0  # floors whose liability cannot be computed (no price or no volume)
+    positions: int = 0
+    positions_valued: int = 0
+    computed_on_request: int = 0
+    unvalued: list[str] = field(default_factory=list)  # "<position>: <reason>" of each position not valued
+    simulated: bool = False
+    missing_fx: int = 0
+    flows: list[Flow] = field(default_factory=list)
+    twr: float | None = None
+    ownership_pct: Decimal | None = None
+    # (date, XIRR on that date), kept when the flows are dropped to cache the figures.
+    settled_xirr: tuple[date, float | None] | None = field(default=None, repr=False)
+
+    @property
+    def value(self) -> Decimal | None:
+        """The value of the group, or None ("n/a") when a position in it could not be valued."""
+        return None if self.unvalued else self.known_value
+
+    @property
+    def moic(self) -> Decimal | None:
+        value = self.value
+        return None if value is None else moic(invested=self.invested, realised=self.realised, value=value)
+
+    @property
+    def unrealised_gain(self) -> Decimal | None:
+        value = self.value
+        return None if value is None else value - (self.invested - self.cost_of_sold)
+
+    @property
+    def realised_gain(self) -> Decimal:
+        return self.realised - self.cost_of_sold
+
+    @property
+    def exposure(self) -> Decimal | None:
+        """Equity value + loans outstanding + the floor liabilities that can be computed."""
+        value = self.value
+        return None if value is None else value + self.loans_outstanding + self.floor_liability
+
+    def xirr(self, as_of: date) -> float | None:
+        if self.settled_xirr is not None and self.settled_xirr[0] == as_of:
+            return self.settled_xirr[1]
+        value = self.value
+        if value is None:
+            return None
+        terminal = [Flow(as_of, float(value))] if value else []
+        return xirr([*self.flows, *terminal])
+
+    def settled(self, as_of: date) -> Figures:
+        """A copy without its flows (small enough to cache), its XIRR on ``as_of`` kept."""
+        return replace(self, flows=[], settled_xirr=(as_of, self.xirr(as_of)))
+
+
+class PositionState(NamedTuple):
+    """A position's place in the book on the date, for pages that list positions."""
+
+    deal_id: int
+    basis: Basis
+    value: Decimal | None
+    note: str  # why there is no value, or "computed on request"
+
+    @property
+    def counted(self) -> bool:
+        """Whether the position counts in one of the books (held, committed, pipeline)."""
+        return self.basis in BOOKS["all"]
+
+
+@dataclass(frozen=True)
+class BasisTotal:
+    """What the book holds on one basis, for the totals shown beside the headline."""
+
+    basis: Basis
+    positions: int
+    positions_valued: int
+    value: Decimal | None
+    known_value: Decimal
+    invested: Decimal
+    simulated: bool
+
+
+@dataclass
+class Book:
+    as_of: date
+    holdings: list[Holding]
+    deals: dict[int, DealRow]
+    deal_bases: dict[int, Basis | None]
+    projects: dict[int, list[ProjectShare]]
+    loans: list[Loan]
+    floors: list[PriceFloor]
+    commodity_prices: dict[int, CommodityPrice]
+    fx: FxRates
+
+    # --- Figures ------------------------------------------------------------------------------
+
+    def figures(self, dimension: str = "total", book: str = "held") -> dict[str, Figures]:
+        return self.figures_by([dimension], book)[dimension]
+
+    def figures_by(self, dimensions: list[str], book: str = "held") -> dict[str, dict[str, Figures]]:
+        """Each dimension's groups of ``book`` (held, committed, pipeline or all)."""
+        check_book(book)
+        for dimension in dimensions:
+            check_dimension(dimension)
+        counted, flowing = BOOKS[book], BOOK_FLOWS[book]
+        members = [h for h in self.holdings if h.basis in flowing]
+        deal_bases_in = {deal_id for deal_id, basis in self.deal_bases.items() if basis in counted}
+        results: dict[str, dict[str, Figures]] = {}
+        for dimension in dimensions:
+            groups: dict[str, Figures] = defaultdict(Figures)
+            for holding in members:
+                self._add_holding(groups, dimension, holding, counted=holding.basis in counted)
+            self._add_exposure_legs(groups, dimension, deal_bases_in)
+            if dimension == "company":
+                self._attach_ownership(groups, [h for h in members if h.basis == Basis.HELD])
+            self._attach_twr(groups, dimension, members, book)
+            results[dimension] = dict(sorted(groups.items()))
+        if "total" in results and not results["total"]:
+            results["total"] = {"total": Figures()}  # an empty book still has (zero) totals
+        return results
+
+    def _weights(self, dimension: str, deal_id: int, kind: str) -> list[tuple[str, Decimal]]:
+        return key_weights(dimension, self.deals[deal_id], kind, self.projects.get(deal_id, []))
+
+    def _add_holding(self, groups: dict[str, Figures], dimension: str, holding: Holding, *, counted: bool) -> None:
+        weights = self._weights(dimension, holding.row.deal_id, holding.row.kind)
+        ledger = holding.ledger
+        parts = {
+            "invested": dict(split(ledger.invested, weights)),
+            "realised": dict(split(ledger.realised, weights)),
+            "cost_of_sold": dict(split(ledger.cost_of_sold, weights)),
+            "value": dict(split(holding.value, weights)) if holding.value is not None else {},
+        }
+        for key, weight in weights:
+            g = groups[key]
+            g.invested += parts["invested"][key]
+            g.realised += parts["realised"][key]
+            g.cost_of_sold += parts["cost_of_sold"][key]
+            g.missing_fx += ledger.missing_fx
+            g.flows.extend(Flow(flow.on, flow.amount * float(weight)) for flow in ledger.flows)
+            if not counted:
+                continue  # sold in full: its flows stay in the record, it holds nothing
+            g.positions += 1
+            if holding.value is None:
+                g.unvalued.append(
+                    f"{self.deals[holding.row.deal_id].reference}: {holding.row.label}: {holding.value_note}"
+                )
+                continue
+            g.known_value += parts["value"][key]
+            g.positions_valued += 1
+            g.simulated |= holding.simulated
+            g.computed_on_request += bool(holding.value_note)
+
+    def _add_exposure_legs(self, groups: dict[str, Figures], dimension: str, deals_in: set[int]) -> None:
+        as_of = self.as_of
+        for loan in self.loans:
+            # The drawn amount recorded today, for loans in their term on the date.
+            if loan.deal_id not in deals_in:
+                continue
+            if (loan.starts_on and loan.starts_on > as_of) or (loan.matures_on and loan.matures_on < as_of):
+                continue
+            usd_per = self.fx.usd_per(loan.currency_id, as_of)
+            weights = self._weights(dimension, loan.deal_id, "loan")
+            if usd_per is None:
+                for key, _ in weights:
+                    groups[key].missing_fx += 1
+                continue
+            for key, amount in split(loan.drawn * usd_per, weights):
+                groups[key].loans_outstanding += amount
+        for floor in self.floors:
+            if floor.deal_id not in deals_in:
+                continue
+            if (floor.starts_on and floor.starts_on > as_of) or (floor.ends_on and floor.ends_on < as_of):
+                continue
+            price = self.commodity_prices.get(floor.commodity_id)
+            liability = self._floor_liability(floor, price)
+            weights = self._weights(dimension, floor.deal_id, "price_floor")
+            if liability is None:
+                for key, _ in weights:
+                    groups[key].floor_liability_unknown += 1
+                continue
+            for key, amount in split(liability, weights):
+                groups[key].floor_liability += amount
+                groups[key].simulated |= price is not None and price.is_simulated
+
+    def _floor_liability(self, floor: PriceFloor, price: CommodityPrice | None) -> Decimal | None:
+        """(floor - price) x covered volume when the price is below the floor, in USD; None if unknown."""
+        if price is None:
+            return None
+        price_in_floor_ccy = self.fx.convert(price.price, price.currency_id, floor.currency_id, self.as_of)
+        if price_in_floor_ccy is None:
+            return None
+        shortfall = floor.floor_price - price_in_floor_ccy
+        if shortfall <= 0:
+            return ZERO
+        if floor.covered_volume is None:
+            return None
+        usd_per = self.fx.usd_per(floor.currency_id, self.as_of)
+        return None if usd_per is None else shortfall * floor.covered_volume * usd_per
+
+    def _attach_ownership(self, groups: dict[str, Figures], held: list[Holding]) -> None:
+        """As-converted, fully diluted ownership of each company from the instruments held on the date:
+        shares held or obtainable / (shares outstanding + the new shares they would create), no higher
+        than the lowest ownership cap among them."""
+        by_company: dict[str, list[Position]] = defaultdict(list)
+        positions = Position.objects.filter(pk__in=[h.row.pk for h in held]).select_related("deal__company").only(
+            "kind", "quantity", "shares_per_warrant", "stated_value", "conversion_price", "ownership_cap_pct",
+            "deal__company__name", "deal__company__shares_outstanding",
+        )  # fmt: skip
+        for position in positions:
+            by_company[position.deal.company.name].append(position)
+        for name, items in by_company.items():
+            outstanding = items[0].deal.company.shares_outstanding
+            shares = [p.as_converted_shares for p in items if p.as_converted_shares is not None]
+            if not outstanding or not shares or name not in groups:
+                continue
+            pct = sum(shares) / (outstanding + sum(position_new_shares(p) for p in items)) * Decimal("100")
+            caps = [p.ownership_cap_pct for p in items if p.ownership_cap_pct is not None]
+            groups[name].ownership_pct = min([pct, *caps])
+
+    def _attach_twr(self, groups: dict[str, Figures], dimension: str, members: list[Holding], book: str) -> None:
+        """Chain each group's return over its valuation dates, with the group's flows in each period
+        (as money into the group: the opposite of the investor's flows). The date's own values close
+        the chain where they were computed on request rather than stored."""
+        series = value_series(dimension, self.as_of, book=book, deals=self.deals, projects=self.projects)
+        contributions: dict[str, list[tuple[date, float]]] = defaultdict(list)
+        for holding in members:
+            if not holding.ledger.flows:
+                continue
+            for key, weight in self._weights(dimension, holding.row.deal_id, holding.row.kind):
+                contributions[key].extend((flow.on, -flow.amount * float(weight)) for flow in holding.ledger.flows)
+        for key, g in groups.items():
+            values = dict(series.get(key, {}))
+            if g.value is not None and g.positions:
+                values[self.as_of] = g.value
+            days = sorted(values)
+            inflows = sorted(contributions.get(key, []))
+            dates = [on for on, _ in inflows]
+            periods = []
+            for start, end in pairwise(days):
+                # The flows in (start, end]: found by bisection in the sorted flows, not by a scan.
+                inside = inflows[bisect.bisect_right(dates, start) : bisect.bisect_right(dates, end)]
+                periods.append(Period(start, end, float(values[start]), float(values[end]), inside))
+            g.twr = time_weighted_return(periods)
+
+    # --- Bases --------------------------------------------------------------------------------
+
+    def basis_totals(self) -> dict[Basis, BasisTotal]:
+        """Positions, value and invested on each basis (sold-in-full positions are not listed)."""
+        totals = {}
+        for basis in Basis:
+            if basis == Basis.EXITED:
+                continue
+            items = [h for h in self.holdings if h.basis == basis]
+            known = sum((h.value for h in items if h.value is not None), ZERO)
+            valued = sum(1 for h in items if h.value is not None)
+            totals[basis] = BasisTotal(
+                basis=basis,
+                positions=len(items),
+                positions_valued=valued,
+                value=known if valued == len(items) else None,
+                known_value=known,
+                invested=sum((h.ledger.invested for h in items), ZERO).quantize(CENT),
+                simulated=any(h.simulated for h in items),
+            )
+        return totals
+
+    def states(self) -> dict[int, PositionState]:
+        """Every position known on the date, with its basis and value."""
+        return {h.row.pk: PositionState(h.row.deal_id, h.basis, h.value, h.value_note) for h in self.holdings}
+
+
+# --- Loading --------------------------------------------------------------------------------------
+
+
+class _DealLoad(NamedTuple):
+    pk: int
+    reference: str
+    agency: str
+    company: str
+    country: str
+    status: str
+    announced_on: date | None
+    signed_on: date | None
+    closed_on: date | None
+    long_stop_on: date | None
+
+
+def _deals() -> tuple[dict[int, DealRow], dict[int, DealTerms]]:
+    fields = ("pk", "reference", "agency__short_name", "company__name", "company__country", *DEAL_TERM_FIELDS)
+    rows, terms = {}, {}
+    for row in map(_DealLoad._make, Deal.objects.order_by().values_list(*fields)):
+        rows[row.pk] = DealRow(*row[:5])
+        terms[row.pk] = DealTerms(*row[5:])
+    return rows, terms
+
+
+def deal_projects() -> dict[int, list[ProjectShare]]:
+    """Each deal's projects with their weights, stage and commodity shares (four queries, plain rows)."""
+    commodity_weights = {
+        (p, c): w for p, c, w in ProjectCommodityWeight.objects.values_list("project_id", "commodity_id", "weight")
+    }
+    codes: dict[int, list[tuple[str, Decimal]]] = defaultdict(list)
+    for project_id, commodity_id, code in Project.commodities.through.objects.order_by("commodity__code").values_list(
+        "project_id", "commodity_id", "commodity__code"
+    ):
+        codes[project_id].append((code, commodity_weights.get((project_id, commodity_id), Decimal("1"))))
+    project_weights = {
+        (d, p): w for d, p, w in DealProjectWeight.objects.values_list("deal_id", "project_id", "weight")
+    }
+    linked: dict[int, list[tuple[int, str]]] = defaultdict(list)
+    for deal_id, project_id, stage in Deal.projects.through.objects.order_by("project_id").values_list(
+        "deal_id", "project_id", "project__stage"
+    ):
+        linked[deal_id].append((project_id, stage))
+    projects: dict[int, list[ProjectShare]] = {}
+    for deal_id, items in linked.items():
+        weights = normalised([project_weights.get((deal_id, project_id), Decimal("1")) for project_id, _ in items])
+        projects[deal_id] = []
+        for (project_id, stage), weight in zip(items, weights, strict=True):
+            shares = normalised([w for _, w in codes.get(project_id, [])])
+            commodities = tuple(
+                (code, share) for (code, _), share in zip(codes.get(project_id, []), shares, strict=True)
+            )
+            projects[deal_id].append(ProjectShare(weight=weight, stage=stage, commodities=commodities))
+    return projects
+
+
+def book_on(as_of: date) -> Book:
+    """The book on ``as_of``: every position known by then with its basis, ledger and value."""
+    deals, terms = _deals()
+    deal_bases = {pk: deal_basis(t, as_of) for pk, t in terms.items()}
+    positions = [
+        PositionRow._make(row)
+        for row in Position.objects.order_by("pk").values_list(*PositionRow._fields)
+        if deal_bases.get(row[1]) is not None
+    ]
+    flows = flow_rows(as_of=as_of)
+    loans = list(Loan.objects.filter(status__in=[Loan.Status.COMMITTED]))
+    floors = list(PriceFloor.objects.select_related("commodity"))
+    currencies = {p.currency_id for p in positions} | {f.currency_id for f in flows}
+    currencies |= {loan.currency_id for loan in loans} | {floor.currency_id for floor in floors}
+    commodity_prices: dict[int, CommodityPrice] = {}
+    for price in CommodityPrice.objects.filter(on__lte=as_of).order_by("commodity_id", "on"):
+        commodity_prices[price.commodity_id] = price
+    currencies |= {price.currency_id for price in commodity_prices.values()}
+    first_flow = min((f.occurred_on for f in flows), default=as_of)
+    fx = FxRates(currencies, start=min(first_flow, as_of), end=as_of)
+    by_position = ledgers(flows, {p.pk: p.currency_id for p in positions}, fx)
+    stored = {
+        pk: (value, simulated)
+        for pk, value, simulated in Valuation.objects.filter(as_of=as_of)
+        .order_by()
+        .values_list("position_id", "value_usd", "is_simulated")
+    }
+    holdings = []
+    for row in positions:
+        ledger = by_position.get(row.pk) or PositionLedger()
+        basis = basis_of_position(
+            deal_bases[row.deal_id],
+            evidence=row.evidence,
+            acquired_on=row.acquired_on,
+            on=as_of,
+            sold_out=ledger.sold_out,
+        )
+        ledger.invested, ledger.realised = ledger.invested.quantize(CENT), ledger.realised.quantize(CENT)
+        holding = Holding(row=row, basis=basis, ledger=ledger)
+        if row.pk in stored and basis in VALUED_BASES:  # a lapsed deal's old valuations are not its value
+            holding.value, holding.simulated = stored[row.pk]
+        holdings.append(holding)
+    missing = [h for h in holdings if h.basis in VALUED_BASES and h.value is None]
+    if missing:
+        computed, reasons = computed_values([h.row.pk for h in missing], as_of)
+        for holding in missing:
+            valuation = computed.get(holding.row.pk)
+            if valuation is None:
+                holding.value_note = reasons.get(holding.row.pk, "not valued")
+            else:
+                holding.value, holding.simulated = valuation.value_usd, valuation.is_simulated
+                holding.value_note = "computed on request"
+    return Book(
+        as_of=as_of,
+        holdings=holdings,
+        deals=deals,
+        deal_bases=deal_bases,
+        projects=deal_projects(),
+        loans=loans,
+        floors=floors,
+        commodity_prices=commodity_prices,
+        fx=fx,
+    )
+
+
+# --- The value series ---------------------------------------------------------------------------
+
+#: The column each dimension's valuations are summed by, in SQL. Commodity and stage spread a
+#: deal's sum across its projects' keys, so they are summed per deal.
+VALUE_GROUP = {
+    "total": None,
+    "deal": "position__deal_id",
+    "agency": "position__deal__agency__short_name",
+    "company": "position__deal__company__name",
+    "country": "position__deal__company__country",
+    "instrument": "position__kind",
+    "commodity": "position__deal_id",
+    "stage": "position__deal_id",
+}
+
+
+def value_series(
+    dimension: str,
+    end: date,
+    *,
+    book: str = "held",
+    start: date | None = None,
+    deals: dict[int, DealRow] | None = None,
+    projects: dict[int, list[ProjectShare]] | None = None,
+) -> dict[str, dict[date, Decimal]]:
+    """Each group's value in ``book`` on every date with stored valuations in [start, end], summed
+    by the database (a year of daily valuations of thousands of positions is millions of rows)."""
+    check_dimension(dimension)
+    check_book(book)
+    column = VALUE_GROUP[dimension]
+    rows = Valuation.objects.filter(book_q(book, day=F("as_of"), prefix="position__"), as_of__lte=end).order_by()
+    if start is not None:
+        rows = rows.filter(as_of__gte=start)
+    series: dict[str, dict[date, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
+    if column is None:
+        for day, total in rows.values("as_of").annotate(total=Sum("value_usd")).values_list("as_of", "total"):
+            series["total"][day] += total
+        return series
+    summed = rows.values("as_of", column).annotate(total=Sum("value_usd")).values_list("as_of", column, "total")
+    if dimension in ("deal", *PROJECT_DIMENSIONS):
+        deals = deals if deals is not None else _deals()[0]
+        projects = projects if projects is not None else deal_projects()
+    keys_of: dict[object, list[tuple[str, Decimal]]] = {}
+    for day, group, total in summed:
+        if group not in keys_of:
+            if dimension in ("deal", *PROJECT_DIMENSIONS):
+                keys_of[group] = key_weights(dimension, deals[group], "", projects.get(group, []))
+            else:
+                keys_of[group] = [(group, Decimal("1"))]
+        for key, amount in split(total, keys_of[group]):
+            series[key][day] += amount
+    return series
+
+
+def value_over_time(
+    *, start: date, end: date, dimension: str = "agency", book: str = "held"
+) -> tuple[list[date], dict[str, list[Decimal]]]:
+    """The USD value of ``book`` on each date with stored valuations in [start, end], by ``dimension``."""
+    series = value_series(dimension, end, book=book, start=start)
+    ordered = sorted({day for values in series.values() for day in values})
+    return ordered, {key: [values.get(day, ZERO) for day in ordered] for key, values in sorted(series.items())}
+
+
+@dataclass(frozen=True)
+class HeldTotals:
+    """The held book's stored value on a date, summed by the database (for the daily snapshot)."""
+
+    value: Decimal
+    positions_held: int
+    positions_valued: int
+    simulated: bool
+    breakdown: dict[str, dict[str, Decimal]]
+
+
+def held_totals(as_of: date) -> HeldTotals:
+    """The held book's value on ``as_of`` from the valuations stored for that date, by agency,
+    company, instrument and fair-value level (a fixed number of queries)."""
+    held = book_q("held", day=as_of, prefix="position__")
+    stored = Valuation.objects.filter(held, as_of=as_of).order_by()
+    breakdown: dict[str, dict[str, Decimal]] = {}
+    columns = {
+        "agency": "position__deal__agency__short_name",
+        "company": "position__deal__company__name",
+        "instrument": "position__kind",
+        "fair_value_level": "fair_value_level",
+    }
+    for name, column in columns.items():
+        summed = stored.values(column).annotate(total=Sum("value_usd")).values_list(column, "total")
+        breakdown[name] = {str(key): total for key, total in sorted(summed, key=lambda row: str(row[0]))}
+    return HeldTotals(
+        value=sum(breakdown["agency"].values(), ZERO),
+        positions_held=Position.objects.filter(book_q("held", day=as_of)).count(),
+        positions_valued=stored.count(),
+        simulated=stored.filter(is_simulated=True).exists(),
+        breakdown=breakdown,
+    )

@@ -1,0 +1,33 @@
+"""The dates the figures are shown for."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.db.models import Max
+from django.utils import timezone
+
+from portfolio.models import RefreshRun, Valuation
+
+#: Runs that store valuations, and the outcomes after which their date is complete.
+VALUING_KINDS = (RefreshRun.Kind.PIPELINE, RefreshRun.Kind.VALUATIONS, RefreshRun.Kind.BACKFILL)
+COMPLETED = (RefreshRun.Status.SUCCEEDED, RefreshRun.Status.PARTIAL)
+
+
+def today() -> date:
+    """Today in UTC: the date a refresh values when asked for none (prices of days not yet
+    closed are simply the latest available)."""
+    return timezone.now().date()
+
+
+def has_completed_valuation_run() -> bool:
+    return RefreshRun.objects.filter(kind__in=VALUING_KINDS, status__in=COMPLETED).exists()
+
+
+def default_as_of() -> date:
+    """The date pages, the API and exports show when none is asked for: the latest date with a
+    completed valuation run; without any run, the latest stored valuation; without any, today."""
+    completed = RefreshRun.objects.filter(kind__in=VALUING_KINDS, status__in=COMPLETED).aggregate(latest=Max("as_of"))
+    if completed["latest"] is not None:
+        return min(completed["latest"], today())
+    return Valuation.objects.aggregate(latest=Max("as_of"))["latest"] or today()

@@ -1,0 +1,413 @@
+"""Value positions as of a date, by the method their instrument calls for, with a trail.
+
+The one implementation of the product's valuation rules: the refresh stores what it computes
+(``portfolio.services.valuations``), and the book computes on request the values of a date that
+no refresh stored. Methods: common shares at the close; warrants and calls by Black-Scholes with
+volatility from the stored history, never below intrinsic, flagged (and optionally weighted)
+while contingent; convertible preferred at the greater of as-converted value and accreted
+liquidation preference; private, preferred and JV equity, and anything without a quoted
+underlying, at the latest manual mark or else at cost (level 3).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from typing import ClassVar
+
+from django.conf import settings
+
+from portfolio.models import (
+    FairValueLevel,
+    InstrumentKind,
+    ManualMark,
+    Position,
+    ValuationMethod,
+)
+from portfolio.pricing.convertible import convertible_value
+from portfolio.pricing.options import black_scholes_call
+from portfolio.pricing.statistics import annualised_volatility
+from portfolio.selectors import PriceHistory, PriceRow, price_histories
+
+from .fx import FxObservation, FxRates
+from .ledger import PositionLedger, flow_rows, ledgers
+
+ZERO = Decimal("0")
+
+CENT = Decimal("0.01")
+MIN_VOL_OBSERVATIONS = 20
+PRICE_LOOKBACK_DAYS = 10  # a close older than this on the valuation date is not used
+
+
+class ValuationInputError(Exception):
+    """A position cannot be valued on this date (no price, no FX rate, ...); says which input is missing."""
+
+
+@dataclass
+class Context:
+    """Every input for valuing a set of positions on one date, loaded once (``valuation_context``)."""
+
+    as_of: date
+    fx: FxRates
+    histories: dict[int, PriceHistory]
+    marks: dict[int, ManualMark]
+    ledgers: dict[int, PositionLedger]
+    rate: float
+    default_vol: float
+    volatilities: dict[int, tuple[float, str]] = field(default_factory=dict)  # per listing, computed once
+
+    def quantity(self, position: Position) -> Decimal:
+        """Units held on the date: from the ledger where its flows record units, else the terms'."""
+        ledger = self.ledgers.get(position.pk)
+        quantity = position.quantity if ledger is None else ledger.quantity(position.quantity)
+        if quantity is None:
+            raise ValuationInputError("the quantity is not recorded")
+        return quantity
+
+    def cost(self, position: Position) -> Decimal:
+        ledger = self.ledgers.get(position.pk)
+        return ZERO if ledger is None else ledger.cost_local
+
+    def convert(self, amount: Decimal, from_ccy: str, to_ccy: str) -> Decimal | None:
+        return self.fx.convert(amount, from_ccy, to_ccy, self.as_of)
+
+
+@dataclass
+class ValuationFigures:
+    """What a valuation method gives: the value in the position's currency and its trail."""
+
+    method: str
+    level: int
+    value: Decimal
+    inputs: dict
+    formula: str
+    simulated: bool
+    contingent: bool = False
+
+
+def _money(value: Decimal) -> Decimal:
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def _fmt(value: Decimal | float, places: int = 2) -> str:
+    return f"{Decimal(str(value)):,.{places}f}"
+
+
+def _latest_close(position: Position, ctx: Context) -> PriceRow:
+    close = ctx.histories[position.listing_id].latest(
+        on_or_before=ctx.as_of, not_before=ctx.as_of - timedelta(days=PRICE_LOOKBACK_DAYS)
+    )
+    if close is None:
+        raise ValuationInputError(f"no close for {position.listing} within {PRICE_LOOKBACK_DAYS} days of {ctx.as_of}")
+    return close
+
+
+def _spot_in_terms_currency(position: Position, price: PriceRow, ctx: Context) -> tuple[Decimal, dict]:
+    """The close converted to the currency of the position's terms (strike, stated value)."""
+    listing_ccy = position.listing.currency_id
+    spot = ctx.convert(price.close, listing_ccy, position.currency_id)
+    if spot is None:
+        raise ValuationInputError(f"no FX rate to convert {listing_ccy} to {position.currency_id} on {ctx.as_of}")
+    inputs = {
+        "close": str(price.close),
+        "close_currency": listing_ccy,
+        "close_on": str(price.on),
+        "price_source": price.source,
+    }
+    if listing_ccy != position.currency_id:
+        inputs["spot_in_terms_currency"] = str(spot)
+    return spot, inputs
+
+
+def _volatility(position: Position, ctx: Context) -> tuple[float, str]:
+    if position.listing_id not in ctx.volatilities:
+        ctx.volatilities[position.listing_id] = _listing_volatility(position, ctx)
+    return ctx.volatilities[position.listing_id]
+
+
+def _listing_volatility(position: Position, ctx: Context) -> tuple[float, str]:
+    window_start = ctx.as_of - timedelta(days=settings.LODESTONE_VOLATILITY_WINDOW_DAYS)
+    source, rows = ctx.histories[position.listing_id].one_source(start=window_start, minimum=MIN_VOL_OBSERVATIONS)
+    if source is None:
+        return (
+            ctx.default_vol,
+            f"default {ctx.default_vol:.0%} (fewer than {MIN_VOL_OBSERVATIONS} closes of one source)",
+        )
+    vol = annualised_volatility([float(p.close) for p in rows])
+    return vol, f"{vol:.2%} from {len(rows)} daily closes ({source}) since {window_start}"
+
+
+def _value_common(position: Position, ctx: Context) -> ValuationFigures:
+    price = _latest_close(position, ctx)
+    spot, inputs = _spot_in_terms_currency(position, price, ctx)
+    quantity = ctx.quantity(position)
+    value = quantity * spot
+    formula = f"{_fmt(quantity, 0)} shares x {_fmt(spot, 4)} {position.currency_id} = {_fmt(value)}"
+    return ValuationFigures(
+        method=ValuationMethod.MARKET,
+        level=FairValueLevel.LEVEL_1,
+        value=value,
+        inputs=inputs,
+        formula=formula,
+        simulated=price.is_simulated,
+    )
+
+
+def _value_option(position: Position, ctx: Context) -> ValuationFigures:
+    price = _latest_close(position, ctx)
+    spot, inputs = _spot_in_terms_currency(position, price, ctx)
+    shares = ctx.quantity(position) * position.shares_per_warrant
+    strike = position.strike
+    if position.expires_on is not None and position.expires_on < ctx.as_of:
+        return ValuationFigures(
+            method=ValuationMethod.BLACK_SCHOLES,
+            level=FairValueLevel.LEVEL_2,
+            value=ZERO,
+            inputs=inputs,
+            formula=f"expired on {position.expires_on}: 0",
+            simulated=price.is_simulated,
+        )
+    vol, vol_note = _volatility(position, ctx)
+    if position.expires_on is None:
+        per_share = max(spot - strike, Decimal("0"))
+        formula = (
+            f"expiry not disclosed: intrinsic value only. {_fmt(shares, 0)} shares x max({_fmt(spot, 4)} - "
+            f"{_fmt(strike, 4)}, 0) = {_fmt(shares * per_share)}"
+        )
+        inputs.update(strike=str(strike), shares=str(shares))
+        level = FairValueLevel.LEVEL_3
+    else:
+        years = (position.expires_on - ctx.as_of).days / 365
+        call = black_scholes_call(
+            spot=float(spot), strike=float(strike), rate=ctx.rate, dividend_yield=0.0, years=years, vol=vol
+        )
+        per_share = Decimal(str(call.value))
+        inputs.update(
+            strike=str(strike),
+            shares=str(shares),
+            years=f"{years:.4f}",
+            volatility=f"{vol:.6f}",
+            volatility_basis=vol_note,
+            rate=f"{ctx.rate:.6f}",
+            dividend_yield="0",
+            d1=None if call.d1 is None else f"{call.d1:.6f}",
+            d2=None if call.d2 is None else f"{call.d2:.6f}",
+            model_value=f"{call.model_value:.6f}",
+            intrinsic=f"{call.intrinsic:.6f}",
+        )
+        floor_note = " (floored at intrinsic value)" if call.floored_at_intrinsic else ""
+        formula = (
+            f"Black-Scholes call: S={_fmt(spot, 4)}, K={_fmt(strike, 4)}, T={years:.2f} y, vol={vol:.1%}, "
+            f"r={ctx.rate:.2%}, q=0 -> {_fmt(per_share, 4)} per share{floor_note}; x {_fmt(shares, 0)} shares "
+            f"= {_fmt(shares * per_share)}"
+        )
+        level = FairValueLevel.LEVEL_2
+    value = shares * per_share
+    contingent = position.is_contingent_on(ctx.as_of)
+    if contingent:
+        inputs["condition"] = position.exercisability_condition
+        if position.exercise_probability_pct is not None:
+            weight = position.exercise_probability_pct / Decimal("100")
+            value *= weight
+            inputs["probability_pct"] = str(position.exercise_probability_pct)
+            formula += f"; contingent, weighted by {_fmt(position.exercise_probability_pct, 1)} % = {_fmt(value)}"
+        else:
+            formula += "; contingent (not yet exercisable), unweighted"
+        level = FairValueLevel.LEVEL_3
+    return ValuationFigures(
+        method=ValuationMethod.BLACK_SCHOLES,
+        level=level,
+        value=value,
+        inputs=inputs,
+        formula=formula,
+        simulated=price.is_simulated,
+        contingent=contingent,
+    )
+
+
+def _value_convertible(position: Position, ctx: Context) -> ValuationFigures:
+    price = _latest_close(position, ctx)
+    spot, inputs = _spot_in_terms_currency(position, price, ctx)
+    issued_on = position.acquired_on or position.deal.closed_on or position.deal.signed_on
+    if issued_on is None:
+        raise ValuationInputError("the issue date (acquired on) is needed to accrete the stated value")
+    result = convertible_value(
+        quantity=ctx.quantity(position),
+        stated_value=position.stated_value,
+        conversion_price=position.conversion_price,
+        pik_rate_pct=position.pik_rate_pct,
+        issued_on=issued_on,
+        as_of=ctx.as_of,
+        share_price=spot,
+    )
+    inputs.update(
+        stated_value=str(position.stated_value),
+        conversion_price=str(position.conversion_price),
+        pik_rate_pct=str(position.pik_rate_pct or 0),
+        issued_on=str(issued_on),
+        years_accrued=f"{result.years_accrued:.4f}",
+        accreted_stated_value=str(_money(result.accreted_stated_value)),
+        conversion_shares=f"{result.conversion_shares:.2f}",
+        as_converted_value=str(_money(result.as_converted_value)),
+        liquidation_preference=str(_money(result.liquidation_preference)),
+        carried=result.carried,
+    )
+    formula = (
+        f"accreted stated value {_fmt(position.stated_value)} x (1 + {_fmt(position.pik_rate_pct or 0, 2)} %)^"
+        f"{result.years_accrued:.2f} = {_fmt(result.accreted_stated_value)}; as converted "
+        f"{_fmt(ctx.quantity(position), 0)} x {_fmt(result.accreted_stated_value)} / "
+        f"{_fmt(position.conversion_price, 2)} "
+        f"x {_fmt(spot, 4)} = {_fmt(result.as_converted_value)}; liquidation preference "
+        f"{_fmt(ctx.quantity(position), 0)} x {_fmt(result.accreted_stated_value)} = "
+        f"{_fmt(result.liquidation_preference)}; "
+        f"carried: the greater, {_fmt(result.value)}"
+    )
+    return ValuationFigures(
+        method=ValuationMethod.CONVERTIBLE,
+        level=FairValueLevel.LEVEL_2,
+        value=result.value,
+        inputs=inputs,
+        formula=formula,
+        simulated=price.is_simulated,
+    )
+
+
+def _value_unquoted(position: Position, ctx: Context) -> ValuationFigures:
+    mark = ctx.marks.get(position.pk)
+    if mark is not None:
+        value = ctx.convert(mark.value, mark.currency_id, position.currency_id)
+        if value is None:
+            raise ValuationInputError(f"no FX rate to convert the mark from {mark.currency_id}")
+        return ValuationFigures(
+            method=ValuationMethod.MANUAL_MARK,
+            level=FairValueLevel.LEVEL_3,
+            value=value,
+            inputs={
+                "mark_on": str(mark.as_of),
+                "mark_value": str(mark.value),
+                "mark_currency": mark.currency_id,
+                "reason": mark.reason,
+                "source_url": mark.source_url,
+            },
+            formula=f"manual mark of {mark.as_of}: {_fmt(mark.value)} {mark.currency_id} ({mark.reason})",
+            simulated=False,
+        )
+    cost = ctx.cost(position)
+    basis = "no observable price" if position.listing_id is None else "unquoted instrument"
+    return ValuationFigures(
+        method=ValuationMethod.COST,
+        level=FairValueLevel.LEVEL_3,
+        value=cost,
+        inputs={"cost": str(cost), "basis": basis},
+        formula=f"{basis}: carried at cost, {_fmt(cost)} {position.currency_id} paid up to {ctx.as_of}",
+        simulated=False,
+    )
+
+
+def position_valuation(position: Position, ctx: Context) -> ValuationFigures:
+    """The valuation figures of one position (no database access: everything comes from ``ctx``)."""
+    if position.listing_id is None or position.kind in (
+        InstrumentKind.PREFERRED,
+        InstrumentKind.PRIVATE_EQUITY,
+        InstrumentKind.JV_EQUITY,
+    ):
+        return _value_unquoted(position, ctx)
+    if position.kind == InstrumentKind.COMMON:
+        return _value_common(position, ctx)
+    if position.kind in (InstrumentKind.WARRANT, InstrumentKind.CALL_OPTION):
+        return _value_option(position, ctx)
+    if position.kind == InstrumentKind.CONVERTIBLE_PREFERRED:
+        return _value_convertible(position, ctx)
+    raise ValuationInputError(f"no valuation method for {position.kind}")
+
+
+def valuation_context(*, as_of: date, positions: list[Position]) -> Context:
+    """Load every input for valuing ``positions`` on ``as_of`` in a fixed number of queries.
+    ``positions`` come with their deal and listing selected (``positions_to_value``)."""
+    listings = {p.listing for p in positions if p.listing_id is not None}
+    # A year of closes only where an option's volatility needs them; the last days elsewhere.
+    window = max(settings.LODESTONE_VOLATILITY_WINDOW_DAYS, PRICE_LOOKBACK_DAYS)
+    optioned = {p.listing_id for p in positions if p.kind in (InstrumentKind.WARRANT, InstrumentKind.CALL_OPTION)}
+    histories = price_histories(
+        list(listings),
+        start=as_of - timedelta(days=window),
+        end=as_of,
+        default_order=list(settings.LODESTONE_PRICE_PROVIDERS),
+        recent_only={listing.pk for listing in listings} - optioned,
+        recent_start=as_of - timedelta(days=PRICE_LOOKBACK_DAYS),
+    )
+    marks: dict[int, ManualMark] = {}
+    for mark in ManualMark.objects.filter(position__in=positions, as_of__lte=as_of).order_by("position_id", "as_of"):
+        marks[mark.position_id] = mark  # the latest wins
+    flows = flow_rows(as_of=as_of, positions=[p.pk for p in positions])
+    currencies = {p.currency_id for p in positions} | {f.currency_id for f in flows}
+    currencies |= {listing.currency_id for listing in listings} | {m.currency_id for m in marks.values()}
+    first_flow = min((f.occurred_on for f in flows), default=as_of)
+    fx = FxRates(currencies, start=min(first_flow, as_of), end=as_of)
+    return Context(
+        as_of=as_of,
+        fx=fx,
+        histories=histories,
+        marks=marks,
+        ledgers=ledgers(flows, {p.pk: p.currency_id for p in positions}, fx),
+        rate=settings.LODESTONE_RISK_FREE_RATE,
+        default_vol=settings.LODESTONE_DEFAULT_VOLATILITY,
+    )
+
+
+@dataclass(frozen=True)
+class ComputedValuation:
+    """A position's valuation on a date, as a refresh stores it and the book shows it."""
+
+    position_id: int
+    as_of: date
+    method: str
+    fair_value_level: int
+    inputs: dict
+    formula: str
+    currency_id: str
+    value_local: Decimal
+    fx_rate_to_usd: Decimal
+    value_usd: Decimal
+    is_contingent: bool
+    is_simulated: bool
+    #: Pages say so beside a value no refresh stored.
+    computed_on_request: ClassVar[bool] = True
+
+    def get_method_display(self) -> str:
+        return str(ValuationMethod(self.method).label)
+
+
+def position_value(position: Position, ctx: Context) -> ComputedValuation:
+    """Value one position on the context's date, in its currency and in US dollars, with the FX
+    rate in its trail. Raises ValuationInputError naming the missing input, and ValueError or
+    ArithmeticError on terms the methods cannot use."""
+    figures = position_valuation(position, ctx)
+    usd_per = ctx.fx.usd_per(position.currency_id, ctx.as_of)
+    if usd_per is None:
+        raise ValuationInputError(f"no FX rate for {position.currency_id} on {ctx.as_of}")
+    inputs = dict(figures.inputs)
+    fx_obs: FxObservation | None = ctx.fx.observation(position.currency_id, ctx.as_of)
+    if fx_obs is not None:
+        inputs["fx"] = {
+            "pair": f"USD/{position.currency_id}",
+            "rate": str(fx_obs.rate),
+            "on": str(fx_obs.on),
+            "source": fx_obs.source,
+        }
+    value_local = _money(figures.value)
+    return ComputedValuation(
+        position_id=position.pk,
+        as_of=ctx.as_of,
+        method=figures.method,
+        fair_value_level=figures.level,
+        inputs=inputs,
+        formula=figures.formula,
+        currency_id=position.currency_id,
+        value_local=value_local,
+        fx_rate_to_usd=usd_per.quantize(Decimal("0.0000000001")),
+        value_usd=_money(value_local * usd_per),
+        is_contingent=figures.contingent,
+        is_simulated=figures.simulated or bool(fx_obs and fx_obs.is_simulated),
+    )
