@@ -11,7 +11,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from portfolio import figures_cache
-from portfolio.book import BOOKS, DEFAULT_BOOK, DIMENSIONS, Basis, default_as_of, today
+from portfolio.book import BOOKS, DEFAULT_BOOK, DIMENSIONS, default_as_of, today
+from portfolio.book.basis import SHOWN_BASES
 from portfolio.selectors import projects_with_progress
 
 
@@ -96,10 +97,6 @@ def _basis_total(total) -> dict:
     }
 
 
-#: What the summary shows beside the chosen book, never summed into it.
-BESIDE = (Basis.HELD, Basis.COMMITTED, Basis.PIPELINE, Basis.LAPSED, Basis.UNVERIFIED, Basis.INCOMPLETE)
-
-
 class SummaryView(APIView):
     """Portfolio figures as of a date (default: the latest date with a completed valuation run):
     the held book (or the book asked for with ``basis``) in its groups, and beside it the totals of
@@ -123,7 +120,7 @@ class SummaryView(APIView):
                 "basis": book,
                 "group_by": group_by,
                 "groups": [_figures(k, g, as_of) for k, g in figures.by[group_by].items()],
-                "books": {basis.value: _basis_total(figures.bases[basis]) for basis in BESIDE},
+                "books": {basis.value: _basis_total(figures.bases[basis]) for basis in SHOWN_BASES},
             }
         )
 

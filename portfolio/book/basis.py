@@ -60,6 +60,15 @@ BOOK_LABELS = {
     "pipeline": "Pipeline (talks, letters of intent, conditional)",
     "all": "Held, committed and pipeline together",
 }
+#: The bases a page lists, in order (sold-in-full positions are in their book's record only).
+SHOWN_BASES = (Basis.HELD, Basis.COMMITTED, Basis.PIPELINE, Basis.LAPSED, Basis.UNVERIFIED, Basis.INCOMPLETE)
+
+
+def beside(book: str) -> tuple[Basis, ...]:
+    """The bases shown beside ``book``, never summed into it."""
+    return tuple(basis for basis in SHOWN_BASES if basis not in BOOKS[book])
+
+
 #: The bases whose flows count in a book's invested and realised figures.
 BOOK_FLOWS = {name: (*bases, Basis.EXITED) if Basis.HELD in bases else bases for name, bases in BOOKS.items()}
 #: Positions that a refresh values on a date: everything shown with a value.

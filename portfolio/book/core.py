@@ -19,7 +19,8 @@ from decimal import Decimal
 from itertools import pairwise
 from typing import NamedTuple
 
-from django.db.models import F, Sum
+from django.db.models import F, OuterRef, Subquery, Sum
+from django.db.models.functions import Greatest
 
 from portfolio.models import (
     CommodityPrice,
@@ -311,16 +312,26 @@ class Book:
             groups[name].ownership_pct = min([pct, *caps])
 
     def _attach_twr(self, groups: dict[str, Figures], dimension: str, members: list[Holding], book: str) -> None:
-        """Chain each group's return over its valuation dates, with the group's flows in each period
-        (as money into the group: the opposite of the investor's flows). The date's own values close
-        the chain where they were computed on request rather than stored."""
+        """Chain each group's return over its valuation dates (the held book only: the other books
+        hold nothing yet, so their return means nothing). The money into a group in each period is
+        what joined the book, at its first stored value once held (a deal closing, an instrument
+        acquired or received), then the opposite of the investor's flows after that. The date's own
+        values close the chain where they were computed on request rather than stored."""
+        if book != "held":
+            return
         series = value_series(dimension, self.as_of, book=book, deals=self.deals, projects=self.projects)
+        entries = _entry_values([h for h in members if h.basis == Basis.HELD], self.as_of)
         contributions: dict[str, list[tuple[date, float]]] = defaultdict(list)
         for holding in members:
-            if not holding.ledger.flows:
-                continue
+            entry = entries.get(holding.row.pk)
+            if entry is None and holding.basis == Basis.HELD and holding.value is not None:
+                entry = (self.as_of, holding.value)  # held from today, valued on request
+            joined_on = entry[0] if entry else date.min
+            flows = [(flow.on, -flow.amount) for flow in holding.ledger.flows if flow.on > joined_on]
+            if entry:
+                flows.append((entry[0], float(entry[1])))
             for key, weight in self._weights(dimension, holding.row.deal_id, holding.row.kind):
-                contributions[key].extend((flow.on, -flow.amount * float(weight)) for flow in holding.ledger.flows)
+                contributions[key].extend((on, amount * float(weight)) for on, amount in flows)
         for key, g in groups.items():
             values = dict(series.get(key, {}))
             if g.value is not None and g.positions:
@@ -481,6 +492,28 @@ def book_on(as_of: date) -> Book:
         commodity_prices=commodity_prices,
         fx=fx,
     )
+
+
+def _entry_values(held: list[Holding], as_of: date) -> dict[int, tuple[date, Decimal]]:
+    """Each held position's first stored valuation on or after the day it joined the held book (its
+    deal's closing or its acquisition, whichever is later), in one query of index descents."""
+    if not held:
+        return {}
+    joined = Greatest(F("deal__closed_on"), F("acquired_on"))
+    first = Valuation.objects.filter(position=OuterRef("pk"), as_of__gte=OuterRef("joined_on"), as_of__lte=as_of)
+    first = first.order_by("as_of")
+    rows = (
+        Position.objects.filter(pk__in=[h.row.pk for h in held])
+        .annotate(joined_on=joined)
+        .annotate(
+            entry_on=Subquery(first.values("as_of")[:1]),
+            entry_value=Subquery(first.values("value_usd")[:1]),
+        )
+        .filter(entry_on__isnull=False)
+        .order_by()
+        .values_list("pk", "entry_on", "entry_value")
+    )
+    return {pk: (on, value) for pk, on, value in rows}
 
 
 # --- The value series ---------------------------------------------------------------------------

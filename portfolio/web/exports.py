@@ -14,6 +14,7 @@ from openpyxl import Workbook
 
 from portfolio import figures_cache
 from portfolio.book import BOOK_LABELS, Basis, default_as_of
+from portfolio.book.basis import beside
 from portfolio.book.values import valuations_on
 from portfolio.models import CashFlow, Milestone, Position
 from portfolio.selectors import milestone_slippage_days
@@ -144,7 +145,6 @@ def report(request: HttpRequest) -> HttpResponse:
     by = figures.by
     total = by["total"].get("total")
     instruments = {k: g for k, g in by["instrument"].items() if k not in ("loan", "price_floor")}
-    beside = (Basis.COMMITTED, Basis.PIPELINE, Basis.LAPSED, Basis.UNVERIFIED, Basis.INCOMPLETE)
     return render(
         request,
         "portfolio/web/report.html",
@@ -153,7 +153,7 @@ def report(request: HttpRequest) -> HttpResponse:
             "as_of": as_of,
             "book": book,
             "book_label": BOOK_LABELS[book],
-            "beside": [figures.bases[b] for b in beside if figures.bases[b].positions],
+            "beside": [figures.bases[b] for b in beside(book) if figures.bases[b].positions],
             "total": total,
             "xirr": total.xirr(as_of) if total else None,
             "by_agency": {k: (g, g.xirr(as_of)) for k, g in by["agency"].items()},

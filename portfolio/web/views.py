@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 
 from portfolio import figures_cache
 from portfolio.book import BOOK_LABELS, Basis, default_as_of
+from portfolio.book.basis import BOOKS, DealTerms, beside, deal_basis
 from portfolio.book.values import valuations_on
 from portfolio.exceptions import BrokerUnavailableError, RefreshRefusedError
 from portfolio.models import (
@@ -63,10 +64,6 @@ def login_view(request: HttpRequest) -> HttpResponse:
     return LoginView.as_view(template_name="portfolio/web/login.html", redirect_authenticated_user=True)(request)
 
 
-#: The bases shown beside the headline, with what each says.
-BESIDE = (Basis.COMMITTED, Basis.PIPELINE, Basis.LAPSED, Basis.UNVERIFIED, Basis.INCOMPLETE)
-
-
 @permission_required("portfolio.view_deal", raise_exception=True)
 def dashboard(request: HttpRequest) -> HttpResponse:
     form = DashboardForm(request.GET or None)
@@ -85,7 +82,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "as_of": as_of,
         "book": book,
         "book_label": BOOK_LABELS[book],
-        "beside": [figures.bases[basis] for basis in BESIDE if figures.bases[basis].positions],
+        "beside": [figures.bases[basis] for basis in beside(book) if figures.bases[basis].positions],
         "total": total,
         "allocations": {dim: by[dim] for dim in ALLOCATION_DIMENSIONS},
         "charts": {
@@ -149,7 +146,10 @@ def deal(request: HttpRequest, reference: str) -> HttpResponse:
         raise Http404("No deal with that reference.") from None
     form = AsOfForm(request.GET or None)
     as_of = as_of_from(form, default_as_of())
-    figures = figures_cache.book_figures(as_of=as_of, dimensions=["deal"], book="all")
+    basis = deal_basis(DealTerms.of(item), as_of)
+    # The deal's figures are those of the book it is in that day (its held instruments, if held).
+    book = basis if basis in BOOKS else "all"
+    figures = figures_cache.book_figures(as_of=as_of, dimensions=["deal"], book=book)
     # Only what is known on the date: the instruments of a deal not yet announced are not shown.
     positions = [p for p in item.positions.all() if p.pk in figures.positions]
     shown = [p for p in positions if figures.positions[p.pk].value is not None]
@@ -168,8 +168,7 @@ def deal(request: HttpRequest, reference: str) -> HttpResponse:
             }
         )
     history = list(item.history.select_related("history_user").order_by("-history_date")[:20])
-    deal_figures = figures.by["deal"].get(item.reference)
-    basis = figures.deal_bases.get(item.reference)
+    deal_figures = figures.by["deal"].get(item.reference) if basis in BOOKS else None
     return render(
         request,
         "portfolio/web/deal.html",

@@ -143,3 +143,19 @@ def test_a_providers_fx_rate_wins_over_a_simulated_one_on_the_same_day():
     assert rates.usd_per("CAD", dt.date(2026, 1, 15)) == D("0.8")  # ten days on: still the last fixing
     assert rates.usd_per("CAD", dt.date(2026, 1, 16)) is None  # eleven: too old to use
     assert rates.usd_per("CAD", dt.date(2026, 1, 4)) is None  # before the first fixing
+
+
+def test_a_position_joining_the_book_is_money_in_not_a_return():
+    """Shares worth 100, 110, 121 on three dates (+10 % twice); warrants received free on the second
+    date, worth 50 then 55. The held book reads 100, 160, 176: without counting the warrants' arrival
+    as money in, the first period would show +60 %. With it: (160 - 100 - 50) / 100 = 10 %, then
+    (176 - 160) / 160 = 10 %: 1.1 x 1.1 - 1 = 21 %."""
+    d1, d2, d3 = dt.date(2026, 1, 5), dt.date(2026, 1, 6), dt.date(2026, 1, 7)
+    shares = f.PositionFactory(acquired_on=dt.date(2025, 12, 1))
+    for day, value in ((d1, "100"), (d2, "110"), (d3, "121")):
+        f.ValuationFactory(position=shares, as_of=day, value_local=D(value), value_usd=D(value))
+    warrants = f.PositionFactory(deal=shares.deal, warrant=True, acquired_on=d2)
+    for day, value in ((d2, "50"), (d3, "55")):
+        f.ValuationFactory(position=warrants, as_of=day, value_local=D(value), value_usd=D(value))
+    assert book_on(d3).figures()["total"].twr == pytest.approx(0.21)
+    assert book_on(d3).figures(book="all")["total"].twr is None  # only the held book has a return
