@@ -58,7 +58,8 @@ def test_a_year_ago_mp_was_held_at_its_value_then(demo):
     pipeline (its long-stop had not passed)."""
     book = book_on(dt.date(2025, 11, 21))
     mp = book.figures("deal")["mp-dod-2025"]
-    assert mp.value is not None and mp.value > 0
+    assert mp.value is not None
+    assert mp.value > 0
     assert mp.computed_on_request == 2
     assert "usar-doc-2026" not in {book.deals[h.row.deal_id].reference for h in book.holdings}
     assert _deals_on(book, Basis.PIPELINE) >= {"tmq-dow-2025"}
