@@ -34,6 +34,22 @@ os.environ.setdefault("DJANGO_LOG_LEVEL", "WARNING")
 AS_OF = date(2026, 11, 27)  # the end of the scale data (generate_scale_data --end)
 
 
+def _create_database(settings: dict) -> None:
+    """Create the benchmark's database when it does not exist yet."""
+    import psycopg
+    from psycopg import sql
+
+    server = {
+        "host": settings["HOST"] or None,
+        "port": settings["PORT"] or None,
+        "user": settings["USER"] or None,
+        "password": settings["PASSWORD"] or None,
+    }
+    with psycopg.connect(dbname="postgres", autocommit=True, **server) as admin:
+        if not admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [settings["NAME"]]).fetchone():
+            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(settings["NAME"])))
+
+
 def _setup() -> None:
     import django
 
@@ -43,6 +59,7 @@ def _setup() -> None:
 
     if connection.vendor != "postgresql":
         sys.exit("The benchmark runs on PostgreSQL: set DATABASE_URL.")
+    _create_database(connection.settings_dict)
     call_command("migrate", verbosity=0)
     call_command("collectstatic", interactive=False, verbosity=0)
     from portfolio.models import Deal

@@ -143,7 +143,8 @@ def _deal_q(prefix: str, day: F | date) -> dict[str, Q]:
     )
     open_deal = known & live & ~closed & ~lapsed_stop
     return {
-        "held": known & live & closed,
+        # A deal cannot close before it was announced (a database constraint): closed implies known.
+        "held": live & closed,
         "committed": open_deal & signed,
         "pipeline": open_deal & ~signed,
         "lapsed": known & (~live | (~closed & lapsed_stop)),

@@ -40,7 +40,7 @@ from .allocation import PROJECT_DIMENSIONS, DealRow, ProjectShare, key_weights, 
 from .basis import BOOK_FLOWS, BOOKS, DEAL_TERM_FIELDS, VALUED_BASES, Basis, DealTerms, book_q, deal_basis
 from .basis import position_basis as basis_of_position
 from .fx import FxRates
-from .ledger import PositionLedger, flow_rows, ledgers
+from .ledger import CURRENCY, OCCURRED_ON, PositionLedger, flow_rows, ledgers
 from .values import computed_values
 
 DIMENSIONS = ("total", "deal", "agency", "company", "country", "commodity", "stage", "instrument")
@@ -179,11 +179,13 @@ class Book:
     holdings: list[Holding]
     deals: dict[int, DealRow]
     deal_bases: dict[int, Basis | None]
+    terms: dict[int, DealTerms]
     projects: dict[int, list[ProjectShare]]
     loans: list[Loan]
     floors: list[PriceFloor]
     commodity_prices: dict[int, CommodityPrice]
     fx: FxRates
+    _entries: tuple[date | None, dict[int, tuple[date, Decimal]]] | None = field(default=None, init=False, repr=False)
 
     # --- Figures ------------------------------------------------------------------------------
 
@@ -320,13 +322,18 @@ class Book:
         if book != "held":
             return
         series = value_series(dimension, self.as_of, book=book, deals=self.deals, projects=self.projects)
-        entries = _entry_values([h for h in members if h.basis == Basis.HELD], self.as_of)
+        if self._entries is None:  # the same for every dimension: read once
+            self._entries = self._entry_values()
+        first, entries = self._entries
         contributions: dict[str, list[tuple[date, float]]] = defaultdict(list)
         for holding in members:
-            entry = entries.get(holding.row.pk)
-            if entry is None and holding.basis == Basis.HELD and holding.value is not None:
-                entry = (self.as_of, holding.value)  # held from today, valued on request
-            joined_on = entry[0] if entry else date.min
+            joined_on = self._joined_on(holding)
+            entry = None
+            if first is not None and joined_on > first:  # it joined within the chain: its arrival is money in
+                entry = entries.get(holding.row.pk)
+                if entry is None and holding.value is not None and holding.basis == Basis.HELD:
+                    entry = (self.as_of, holding.value)  # held from a date no refresh stored: valued on request
+                joined_on = entry[0] if entry else joined_on
             flows = [(flow.on, -flow.amount) for flow in holding.ledger.flows if flow.on > joined_on]
             if entry:
                 flows.append((entry[0], float(entry[1])))
@@ -345,6 +352,37 @@ class Book:
                 inside = inflows[bisect.bisect_right(dates, start) : bisect.bisect_right(dates, end)]
                 periods.append(Period(start, end, float(values[start]), float(values[end]), inside))
             g.twr = time_weighted_return(periods)
+
+    def _joined_on(self, holding: Holding) -> date:
+        """The day a held (or since sold) position joined the held book: its deal's closing or its
+        acquisition, whichever is later."""
+        return max(self.terms[holding.row.deal_id].closed_on, holding.row.acquired_on)
+
+    def _entry_values(self) -> tuple[date | None, dict[int, tuple[date, Decimal]]]:
+        """The first date with a stored valuation, and each position that joined the held book after
+        it with its first stored valuation on or after the day it joined (one query of index
+        descents). Positions that joined before that date arrived before any period of the chain."""
+        first = Valuation.objects.order_by("as_of").values_list("as_of", flat=True).first()
+        if first is None:
+            return None, {}
+        joining = [
+            h.row.pk for h in self.holdings if h.basis in (Basis.HELD, Basis.EXITED) and self._joined_on(h) > first
+        ]
+        if not joining:
+            return first, {}
+        joined = Greatest(F("deal__closed_on"), F("acquired_on"))
+        entry = Valuation.objects.filter(
+            position=OuterRef("pk"), as_of__gte=OuterRef("joined_on"), as_of__lte=self.as_of
+        ).order_by("as_of")
+        rows = (
+            Position.objects.filter(pk__in=joining)
+            .annotate(joined_on=joined)
+            .annotate(entry_on=Subquery(entry.values("as_of")[:1]), entry_value=Subquery(entry.values("value_usd")[:1]))
+            .filter(entry_on__isnull=False)
+            .order_by()
+            .values_list("pk", "entry_on", "entry_value")
+        )
+        return first, {pk: (on, value) for pk, on, value in rows}
 
     # --- Bases --------------------------------------------------------------------------------
 
@@ -441,13 +479,13 @@ def book_on(as_of: date) -> Book:
     flows = flow_rows(as_of=as_of)
     loans = list(Loan.objects.filter(status__in=[Loan.Status.COMMITTED]))
     floors = list(PriceFloor.objects.select_related("commodity"))
-    currencies = {p.currency_id for p in positions} | {f.currency_id for f in flows}
+    currencies = {p.currency_id for p in positions} | {f[CURRENCY] for f in flows}
     currencies |= {loan.currency_id for loan in loans} | {floor.currency_id for floor in floors}
     commodity_prices: dict[int, CommodityPrice] = {}
     for price in CommodityPrice.objects.filter(on__lte=as_of).order_by("commodity_id", "on"):
         commodity_prices[price.commodity_id] = price
     currencies |= {price.currency_id for price in commodity_prices.values()}
-    first_flow = min((f.occurred_on for f in flows), default=as_of)
+    first_flow = min((f[OCCURRED_ON] for f in flows), default=as_of)
     fx = FxRates(currencies, start=min(first_flow, as_of), end=as_of)
     by_position = ledgers(flows, {p.pk: p.currency_id for p in positions}, fx)
     stored = {
@@ -486,34 +524,13 @@ def book_on(as_of: date) -> Book:
         holdings=holdings,
         deals=deals,
         deal_bases=deal_bases,
+        terms=terms,
         projects=deal_projects(),
         loans=loans,
         floors=floors,
         commodity_prices=commodity_prices,
         fx=fx,
     )
-
-
-def _entry_values(held: list[Holding], as_of: date) -> dict[int, tuple[date, Decimal]]:
-    """Each held position's first stored valuation on or after the day it joined the held book (its
-    deal's closing or its acquisition, whichever is later), in one query of index descents."""
-    if not held:
-        return {}
-    joined = Greatest(F("deal__closed_on"), F("acquired_on"))
-    first = Valuation.objects.filter(position=OuterRef("pk"), as_of__gte=OuterRef("joined_on"), as_of__lte=as_of)
-    first = first.order_by("as_of")
-    rows = (
-        Position.objects.filter(pk__in=[h.row.pk for h in held])
-        .annotate(joined_on=joined)
-        .annotate(
-            entry_on=Subquery(first.values("as_of")[:1]),
-            entry_value=Subquery(first.values("value_usd")[:1]),
-        )
-        .filter(entry_on__isnull=False)
-        .order_by()
-        .values_list("pk", "entry_on", "entry_value")
-    )
-    return {pk: (on, value) for pk, on, value in rows}
 
 
 # --- The value series ---------------------------------------------------------------------------

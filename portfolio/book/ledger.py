@@ -13,7 +13,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import NamedTuple
 
 from portfolio.models import CASH_FLOW_SIGN, CashFlow, CashFlowKind
 from portfolio.pricing.returns import Flow
@@ -25,16 +24,11 @@ ZERO = Decimal("0")
 ACQUIRING = (CashFlowKind.INVESTMENT, CashFlowKind.EXERCISE, CashFlowKind.RECEIPT, CashFlowKind.PIK_ACCRUAL)
 
 
-class FlowRow(NamedTuple):
-    position_id: int
-    currency_id: str
-    occurred_on: date
-    amount: Decimal
-    kind: str
-    quantity: Decimal | None
-
-
-FLOW_FIELDS = FlowRow._fields
+#: A cash flow as the ledger reads it: (position_id, currency_id, occurred_on, amount, kind, quantity).
+#: Plain tuples: the whole book's flows (tens of thousands) are read for every set of figures.
+FlowRow = tuple[int, str, date, Decimal, str, Decimal | None]
+FLOW_FIELDS = ("position_id", "currency_id", "occurred_on", "amount", "kind", "quantity")
+CURRENCY, OCCURRED_ON = 1, 2
 
 
 def flow_rows(*, as_of: date, positions: Iterable[int] | None = None) -> list[FlowRow]:
@@ -42,7 +36,7 @@ def flow_rows(*, as_of: date, positions: Iterable[int] | None = None) -> list[Fl
     rows = CashFlow.objects.filter(occurred_on__lte=as_of)
     if positions is not None:
         rows = rows.filter(position__in=list(positions))
-    return [FlowRow._make(row) for row in rows.order_by("occurred_on", "pk").values_list(*FLOW_FIELDS)]
+    return list(rows.order_by("occurred_on", "pk").values_list(*FLOW_FIELDS))
 
 
 @dataclass
@@ -78,30 +72,34 @@ class PositionLedger:
 def ledgers(flows: Iterable[FlowRow], currencies: dict[int, str], fx: FxRates) -> dict[int, PositionLedger]:
     """Each position's ledger from its flows; ``currencies`` gives each position's own currency."""
     books: dict[int, PositionLedger] = defaultdict(PositionLedger)
-    for flow in flows:
-        entry = books[flow.position_id]
-        if flow.quantity:
+    for position_id, currency, on, amount, kind, quantity in flows:
+        entry = books[position_id]
+        if quantity:
             entry.records_quantity = True
-            if flow.kind in ACQUIRING:
-                entry.acquired_quantity += flow.quantity
-            elif flow.kind == CashFlowKind.SALE:
-                entry.sold_quantity += flow.quantity
-        sign = CASH_FLOW_SIGN[flow.kind]
+            if kind in ACQUIRING:
+                entry.acquired_quantity += quantity
+            elif kind == CashFlowKind.SALE:
+                entry.sold_quantity += quantity
+        sign = CASH_FLOW_SIGN[kind]
         if not sign:
             continue
         if sign < 0:
-            own = currencies.get(flow.position_id, "USD")
-            local = fx.convert(flow.amount, flow.currency_id, own, flow.occurred_on)
+            own = currencies.get(position_id, "USD")
+            local = amount if currency == own else fx.convert(amount, currency, own, on)
             if local is not None:
                 entry.cost_local += local
-        usd_per = fx.usd_per(flow.currency_id, flow.occurred_on)
-        if usd_per is None:
-            entry.missing_fx += 1
-            continue
-        usd = flow.amount * usd_per
+        if currency == "USD":
+            usd = amount
+        else:
+            usd_per = fx.usd_per(currency, on)
+            if usd_per is None:
+                entry.missing_fx += 1
+                continue
+            usd = amount * usd_per
         if sign < 0:
             entry.invested += usd
+            entry.flows.append(Flow(on, -float(usd)))
         else:
             entry.realised += usd
-        entry.flows.append(Flow(flow.occurred_on, float(usd * sign)))
+            entry.flows.append(Flow(on, float(usd)))
     return dict(books)

@@ -31,7 +31,7 @@ from portfolio.pricing.statistics import annualised_volatility
 from portfolio.selectors import PriceHistory, PriceRow, price_histories
 
 from .fx import FxObservation, FxRates
-from .ledger import PositionLedger, flow_rows, ledgers
+from .ledger import CURRENCY, OCCURRED_ON, PositionLedger, flow_rows, ledgers
 
 ZERO = Decimal("0")
 
@@ -341,9 +341,9 @@ def valuation_context(*, as_of: date, positions: list[Position]) -> Context:
     for mark in ManualMark.objects.filter(position__in=positions, as_of__lte=as_of).order_by("position_id", "as_of"):
         marks[mark.position_id] = mark  # the latest wins
     flows = flow_rows(as_of=as_of, positions=[p.pk for p in positions])
-    currencies = {p.currency_id for p in positions} | {f.currency_id for f in flows}
+    currencies = {p.currency_id for p in positions} | {f[CURRENCY] for f in flows}
     currencies |= {listing.currency_id for listing in listings} | {m.currency_id for m in marks.values()}
-    first_flow = min((f.occurred_on for f in flows), default=as_of)
+    first_flow = min((f[OCCURRED_ON] for f in flows), default=as_of)
     fx = FxRates(currencies, start=min(first_flow, as_of), end=as_of)
     return Context(
         as_of=as_of,

@@ -8,15 +8,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import NamedTuple
 
 DAYS_PER_YEAR = 365.0
 #: The bracket of the bisection, and the bounds Newton's method must stay within.
 LOWEST_RATE, HIGHEST_RATE = -0.9999, 1e6
 
 
-@dataclass(frozen=True)
-class Flow:
-    """A dated amount from the investor's side: negative paid out, positive received."""
+class Flow(NamedTuple):
+    """A dated amount from the investor's side: negative paid out, positive received. A named
+    tuple: a portfolio's figures build tens of thousands of them."""
 
     on: date
     amount: float

@@ -359,3 +359,20 @@ def test_the_dashboard_lists_the_most_urgent_milestones_and_counts_them_all(view
     assert "Overdue 14" in page
     assert "Overdue 15" not in page
     assert "The 15 longest overdue are shown" in page
+
+
+def test_the_dashboard_heads_with_the_held_book_and_shows_the_others_beside_it(viewer_client):
+    """A held deal worth 10,000 and a signed one worth 2,500 (not closed): the headline is the held
+    book's 10,000; the committed 2,500 is beside it, never summed; *Book* = committed shows it."""
+    _deal()
+    signed = f.PositionFactory(deal__status="definitive", deal__closed_on=None, acquired_on=None)
+    f.ValuationFactory(position=signed, as_of=AS_OF, value_local=Decimal("2500"), value_usd=Decimal("2500"))
+    page = viewer_client.get(reverse("dashboard"), {"as_of": str(AS_OF)}).content.decode()
+    assert "Held book" in page
+    assert "Beside the held book, never summed into it" in page
+    assert "Committed (signed, not closed)" in page
+    assert "US$10,000" in page
+    assert "US$12,500" not in page
+    page = viewer_client.get(reverse("dashboard"), {"as_of": str(AS_OF), "basis": "committed"}).content.decode()
+    assert "Committed (signed, not closed) book" in page
+    assert "US$2,500" in page
