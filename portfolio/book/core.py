@@ -41,7 +41,7 @@ from .basis import BOOK_FLOWS, BOOKS, DEAL_TERM_FIELDS, VALUED_BASES, Basis, Dea
 from .basis import position_basis as basis_of_position
 from .fx import FxRates
 from .ledger import CURRENCY, OCCURRED_ON, PositionLedger, flow_rows, ledgers
-from .values import computed_values
+from .values import computed_values, stored_values
 
 DIMENSIONS = ("total", "deal", "agency", "company", "country", "commodity", "stage", "instrument")
 ZERO = Decimal("0")
@@ -488,12 +488,7 @@ def book_on(as_of: date) -> Book:
     first_flow = min((f[OCCURRED_ON] for f in flows), default=as_of)
     fx = FxRates(currencies, start=min(first_flow, as_of), end=as_of)
     by_position = ledgers(flows, {p.pk: p.currency_id for p in positions}, fx)
-    stored = {
-        pk: (value, simulated)
-        for pk, value, simulated in Valuation.objects.filter(as_of=as_of)
-        .order_by()
-        .values_list("position_id", "value_usd", "is_simulated")
-    }
+    stored = stored_values(as_of)
     holdings = []
     for row in positions:
         ledger = by_position.get(row.pk) or PositionLedger()

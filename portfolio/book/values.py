@@ -1,14 +1,23 @@
-"""Positions' valuations on a date: the one read of stored valuations, and values computed on
-request (with the refresh's own code) where none is stored."""
+"""Positions' valuations on a date: the reads of stored valuations (their values for the whole
+book; their trails for some positions), and values computed on request (with the refresh's own
+code) where none is stored."""
 
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 
 from portfolio.models import Position, Valuation
 from portfolio.selectors import positions_to_value
 
 from .valuing import ComputedValuation, ValuationInputError, position_value, valuation_context
+
+
+def stored_values(as_of: date) -> dict[int, tuple[Decimal, bool]]:
+    """The USD value and the simulated flag of every valuation stored for ``as_of``, by position
+    (one query of plain rows: the book reads every position's)."""
+    rows = Valuation.objects.filter(as_of=as_of).order_by().values_list("position_id", "value_usd", "is_simulated")
+    return {pk: (value, simulated) for pk, value, simulated in rows}
 
 
 def computed_values(position_ids: list[int], as_of: date) -> tuple[dict[int, ComputedValuation], dict[int, str]]:
