@@ -15,37 +15,43 @@ help:
 	@echo "make test   set up and run the test suite"
 	@echo "make lint   ruff check, format check and the import contracts;  make format   apply ruff format and fixes"
 	@echo "make loadtest  50 users for 60 s against gunicorn and PostgreSQL on loopback (loadtest/README.md)"
-	@echo "make scan   bandit over the code, pip-audit over the pinned requirements (needs the package index)"
+	@echo "make scan   bandit over the code, pip-audit over the installed packages (says NOT AUDITED without the index's data)"
 	@echo "make check  everything CI checks except the PostgreSQL/Redis pass (.ci/run does both)"
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (set PYTHON=...)")'
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+	@echo "==> Creating the Python environment in $(VENV)/"
+	@$(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install --quiet --upgrade pip
 
 # Stamps: reinstall only when the requirement files change.
 $(VENV)/.runtime-installed: requirements.txt | $(BIN)/python
-	$(BIN)/pip install --quiet -r requirements.txt
+	@echo "==> Installing the Python packages of requirements.txt (about a minute on a new machine)"
+	@$(BIN)/pip install --quiet -r requirements.txt
 	@touch $@
 
 $(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(BIN)/python
-	$(BIN)/pip install --quiet -r requirements-dev.txt
+	@echo "==> Installing the Python packages of requirements-dev.txt (a minute or two on a new machine)"
+	@$(BIN)/pip install --quiet -r requirements-dev.txt
 	@touch $@ $(VENV)/.runtime-installed
 
 # Front-end libraries (chart.js, htmx) from the npm registry, pinned by package-lock.json.
 node_modules/.installed: package.json package-lock.json
 	@command -v npm >/dev/null || { echo "npm (Node.js) is needed for the front-end libraries"; exit 1; }
-	npm ci --no-audit --no-fund --loglevel=error
+	@echo "==> Installing the front-end libraries (npm ci)"
+	@npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
 setup: $(VENV)/.runtime-installed node_modules/.installed
 setup-dev: $(VENV)/.dev-installed node_modules/.installed
 
 migrate: setup
-	$(BIN)/python manage.py migrate --noinput
+	@echo "==> Migrating the database"
+	@$(BIN)/python manage.py migrate --noinput --verbosity 0
 
 demo: migrate
-	$(BIN)/python manage.py load_demo --if-empty
+	@echo "==> Loading the demo data (into an empty database only)"
+	@$(BIN)/python manage.py load_demo --if-empty
 
 run: demo
 	@$(BIN)/python manage.py ensure_admin
@@ -81,7 +87,7 @@ loadtest: setup-dev $(VENV)/.load-installed
 
 scan: setup-dev
 	$(BIN)/bandit -c pyproject.toml -q -r portfolio tracker manage.py --severity-level medium
-	$(BIN)/pip-audit --progress-spinner off
+	$(BIN)/python .ci/audit.py $(BIN)/python
 
 check: lint
 	$(BIN)/python manage.py makemigrations --check --dry-run

@@ -14,7 +14,13 @@ def _int(name: str, default: int) -> int:
 
 
 # Where to listen: loopback unless told otherwise (the proxy in front connects to it).
-bind = [os.environ.get("WEB_BIND", "127.0.0.1") + ":" + os.environ.get("PORT", "8000")]
+_port = os.environ.get("PORT", "8000")
+bind = [os.environ.get("WEB_BIND", "127.0.0.1") + ":" + _port]
+
+# gunicornc's control socket: one per port in the project's var/ folder, so that two servers on one
+# machine (two `make run`s on different ports) never share one; WEB_CONTROL_SOCKET chooses another.
+_var_dir = os.environ.get("LODESTONE_VAR_DIR") or os.path.join(os.path.dirname(os.path.dirname(__file__)), "var")
+control_socket = os.environ.get("WEB_CONTROL_SOCKET") or os.path.join(_var_dir, f"gunicorn-{_port}.ctl")
 
 # Synchronous workers, one request at a time each: the usual choice for Django behind a buffering
 # proxy. 2 x cores + 1 is the common starting point; each holds one database connection.

@@ -11,7 +11,7 @@ from tests.tracker.test_settings import PRODUCTION_ENV, ROOT, _environment_witho
 
 
 def _config(monkeypatch, **env):
-    for name in ("WEB_BIND", "PORT", "WEB_CONCURRENCY", "WEB_TIMEOUT"):
+    for name in ("WEB_BIND", "PORT", "WEB_CONCURRENCY", "WEB_TIMEOUT", "WEB_CONTROL_SOCKET", "LODESTONE_VAR_DIR"):
         monkeypatch.delenv(name, raising=False)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
@@ -33,6 +33,16 @@ def test_the_environment_sets_address_workers_and_timeout(monkeypatch):
     config = _config(monkeypatch, WEB_BIND="0.0.0.0", PORT="9000", WEB_CONCURRENCY="3", WEB_TIMEOUT="30")  # noqa: S104
     assert config.bind == ["0.0.0.0:9000"]
     assert (config.workers, config.timeout) == (3, 30)
+
+
+def test_each_port_has_its_own_control_socket_in_the_var_folder(monkeypatch, tmp_path):
+    """Two servers on one machine never share gunicornc's socket (its default is one per user)."""
+    first = _config(monkeypatch, PORT="8000").control_socket
+    second = _config(monkeypatch, PORT="8080").control_socket
+    assert first == str(ROOT / "var" / "gunicorn-8000.ctl")
+    assert second == str(ROOT / "var" / "gunicorn-8080.ctl")
+    assert _config(monkeypatch, LODESTONE_VAR_DIR=str(tmp_path)).control_socket == str(tmp_path / "gunicorn-8000.ctl")
+    assert _config(monkeypatch, WEB_CONTROL_SOCKET="/run/web.ctl").control_socket == "/run/web.ctl"
 
 
 def test_gunicorn_accepts_the_settings_and_loads_the_application():

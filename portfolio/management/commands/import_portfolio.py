@@ -18,10 +18,12 @@ REFUSED_EXIT = 1
 def report_lines(run: ImportRun) -> list[str]:
     """The report of a check or import, as lines of text."""
     lines = [f"Import #{run.pk} of {run.file_name} ({run.file_format}, {run.rows:,} rows, sha256 {run.file_sha256})"]
+    # Only an applied import created anything; a check or a refusal says what it would have done.
+    would = "" if run.status == ImportRun.Status.APPLIED else "would have "
     for kind, counts in run.counts.items():
         lines.append(
-            f"  {kind:<14} {counts.get('created', 0):>6} created {counts.get('updated', 0):>6} updated "
-            f"{counts.get('unchanged', 0):>6} unchanged"
+            f"  {kind:<14} {would}{counts.get('created', 0):,} created, {counts.get('updated', 0):,} updated, "
+            f"{counts.get('unchanged', 0):,} unchanged"
         )
     for error in run.errors:
         column = f", column {error['column']}" if error["column"] else ""

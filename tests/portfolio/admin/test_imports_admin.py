@@ -129,7 +129,7 @@ def test_the_command_imports_a_file_and_reports(position, steward, tmp_path, cap
     path.write_bytes(CASH_FLOWS)
     call_command("import_portfolio", str(path), "--user", "steward")
     out = capsys.readouterr().out
-    assert "cash-flows          1 created      0 updated      0 unchanged" in out
+    assert "cash-flows     1 created, 0 updated, 0 unchanged" in out
     assert out.rstrip().endswith("Imported. Valuations are being refreshed (refresh #"
                                  f"{m.RefreshRun.objects.get().pk}).")  # fmt: skip
     assert m.CashFlow.objects.count() == 1
@@ -139,7 +139,9 @@ def test_the_command_dry_run_writes_nothing(position, steward, tmp_path, capsys)
     path = tmp_path / "cash-flows.csv"
     path.write_bytes(CASH_FLOWS)
     call_command("import_portfolio", str(path), "--user", "steward", "--dry-run")
-    assert "Checked: nothing was written." in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "cash-flows     would have 1 created, 0 updated, 0 unchanged" in out  # a check creates nothing
+    assert "Checked: nothing was written." in out
     assert not m.CashFlow.objects.exists()
     assert m.ImportRun.objects.get().status == "checked"
 
@@ -153,6 +155,21 @@ def test_the_command_exits_non_zero_on_a_refused_file(position, steward, tmp_pat
     err = capsys.readouterr().err
     assert "cash-flows, row 2, column amount: 'lots' is not a number" in err
     assert not m.CashFlow.objects.exists()
+
+
+def test_a_refused_report_says_what_would_have_been_done():
+    """A file refused after its rows were read (a constraint broken by one row) still reports the
+    rows it holds, as what the import would have done, above "nothing was written"."""
+    from portfolio.management.commands.import_portfolio import report_lines
+
+    run = m.ImportRun(
+        pk=7, file_name="prices.csv", file_format="csv", rows=2, file_sha256="0" * 64, status="refused",
+        counts={"prices": {"created": 1}}, errors=[], message="Refused: 1 error; nothing was written.",
+    )  # fmt: skip
+    assert report_lines(run)[1:] == [
+        "  prices         would have 1 created, 0 updated, 0 unchanged",
+        "Refused: 1 error; nothing was written.",
+    ]
 
 
 def test_the_command_needs_a_known_user_and_a_readable_file(position, steward, tmp_path):
@@ -170,4 +187,4 @@ def test_export_then_import_on_the_command_line_changes_nothing(position, stewar
     assert "Wrote " in capsys.readouterr().out
     call_command("import_portfolio", str(path), "--user", "steward")
     out = capsys.readouterr().out
-    assert "positions           0 created      0 updated      1 unchanged" in out
+    assert "positions      0 created, 0 updated, 1 unchanged" in out
