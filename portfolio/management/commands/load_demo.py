@@ -27,7 +27,15 @@ class Command(BaseCommand):
             report = demo_data_load(path=options["file"])
         except DemoDataError as exc:
             raise CommandError(f"Demo data not loaded: {exc}") from exc
-        for model_name, actions in report.summary().items():
-            parts = ", ".join(f"{count} {action}" for action, count in sorted(actions.items()))
-            self.stdout.write(f"  {model_name}: {parts}")
-        self.stdout.write(self.style.SUCCESS("Demo data loaded."))
+        summary = report.summary()
+        if options["verbosity"] > 1:
+            for model_name, actions in summary.items():
+                parts = ", ".join(f"{count} {action}" for action, count in sorted(actions.items()))
+                self.stdout.write(f"  {model_name}: {parts}")
+        counts = {name: sum(actions.values()) for name, actions in summary.items()}
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Demo data loaded: {counts.get('deal', 0)} deals, {counts.get('position', 0)} positions, "
+                f"{counts.get('milestone', 0)} milestones (-v 2 lists every kind)."
+            )
+        )

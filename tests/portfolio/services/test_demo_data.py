@@ -30,14 +30,17 @@ def _snapshot() -> dict[str, list[tuple]]:
 def test_loading_twice_leaves_exactly_the_same_rows(capsys):
     # given
     call_command("load_demo")
+    assert capsys.readouterr().out.strip() == (
+        "Demo data loaded: 10 deals, 16 positions, 34 milestones (-v 2 lists every kind)."
+    )
     first = _snapshot()
     # when
-    call_command("load_demo")
+    call_command("load_demo", verbosity=2)
     # then
     second = _snapshot()
     assert first == second
     assert sum(len(rows) for rows in first.values()) > 200
-    assert "unchanged" in capsys.readouterr().out
+    assert "deal: 10 unchanged" in capsys.readouterr().out
     assert first["portfolio_deal_projects"], "the deal-project links are compared too"
 
 
