@@ -17,7 +17,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
 from django.conf import settings
 from django.core.cache import cache
@@ -25,6 +25,7 @@ from django.db import transaction
 
 from portfolio.book import DEFAULT_BOOK, Basis, BasisTotal, Figures, book_on, default_as_of, value_over_time
 from portfolio.book.core import PositionState
+from portfolio.book.dates import year_before
 
 VERSION_KEY = "figures:data-version"
 #: The dimensions the dashboard shows, and its default value-series breakdown: warmed after a refresh.
@@ -131,7 +132,7 @@ def on_record_change(sender, **kwargs) -> None:
 
 
 def _dashboard_keys(as_of: date) -> list[str | None]:
-    start = as_of - timedelta(days=365)
+    start = year_before(as_of)
     return [
         _key("book", as_of, DEFAULT_BOOK, ",".join(DASHBOARD_DIMENSIONS)),
         _key("series", start, as_of, DASHBOARD_BREAKDOWN, DEFAULT_BOOK),
@@ -147,7 +148,7 @@ def dashboard_warm() -> bool:
         return False
     as_of = default_as_of()
     book_figures(as_of=as_of, dimensions=DASHBOARD_DIMENSIONS)
-    series(start=as_of - timedelta(days=365), end=as_of, dimension=DASHBOARD_BREAKDOWN)
+    series(start=year_before(as_of), end=as_of, dimension=DASHBOARD_BREAKDOWN)
     return True
 
 

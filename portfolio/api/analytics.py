@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.permissions import BasePermission
@@ -13,6 +11,7 @@ from rest_framework.views import APIView
 from portfolio import figures_cache
 from portfolio.book import BOOKS, DEFAULT_BOOK, DIMENSIONS, default_as_of, today
 from portfolio.book.basis import SHOWN_BASES
+from portfolio.book.dates import shown_date_error, year_before
 from portfolio.selectors import projects_with_progress
 
 
@@ -40,8 +39,9 @@ class SummaryQuery(serializers.Serializer):
     )
 
     def validate_as_of(self, value):
-        if value and value > today():
-            raise serializers.ValidationError("Choose a date that is not in the future.")
+        error = value and shown_date_error(value)
+        if error:
+            raise serializers.ValidationError(error)
         return value
 
 
@@ -53,8 +53,12 @@ class SeriesQuery(serializers.Serializer):
     basis = serializers.ChoiceField(choices=list(BOOKS), default=DEFAULT_BOOK)
 
     def validate(self, attrs):
+        for name in ("start", "end"):
+            error = attrs.get(name) and shown_date_error(attrs[name])
+            if error:
+                raise serializers.ValidationError({name: error})
         end = attrs.get("end") or default_as_of()
-        start = attrs.get("start") or end - timedelta(days=365)
+        start = attrs.get("start") or year_before(end)
         if start > end:
             raise serializers.ValidationError({"start": "The start is after the end."})
         if (end - start).days > 3660:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from django.db.models import Max
 from django.utils import timezone
@@ -12,6 +12,23 @@ from portfolio.models import RefreshRun, Valuation
 #: Runs that store valuations, and the outcomes after which their date is complete.
 VALUING_KINDS = (RefreshRun.Kind.PIPELINE, RefreshRun.Kind.VALUATIONS, RefreshRun.Kind.BACKFILL)
 COMPLETED = (RefreshRun.Status.SUCCEEDED, RefreshRun.Status.PARTIAL)
+
+
+#: The earliest date figures are shown for: the government's stakes in these projects are recent,
+#: and dates before it are typing errors (a year 26 for 2026).
+EARLIEST = date(1990, 1, 1)
+
+
+def shown_date_error(value: date) -> str | None:
+    """Why figures cannot be shown as of ``value`` (before 1990 or after today), or None."""
+    if value < EARLIEST or value > today():
+        return f"Choose a date from {EARLIEST.isoformat()} to today ({today().isoformat()})."
+    return None
+
+
+def year_before(day: date) -> date:
+    """The start of the year ending on ``day`` (never before the earliest shown date)."""
+    return max(day - timedelta(days=365), EARLIEST)
 
 
 def today() -> date:

@@ -24,22 +24,32 @@ class Flow(NamedTuple):
 
 
 def _npv(rate: float, flows: Sequence[Flow], start: date) -> float:
-    return sum(f.amount / (1.0 + rate) ** ((f.on - start).days / DAYS_PER_YEAR) for f in flows)
+    """The flows' value at ``start``; NaN where a discount factor overflows or vanishes (flows
+    centuries apart)."""
+    try:
+        return sum(f.amount / (1.0 + rate) ** ((f.on - start).days / DAYS_PER_YEAR) for f in flows)
+    except (OverflowError, ZeroDivisionError):
+        return math.nan
 
 
 def _npv_derivative(rate: float, flows: Sequence[Flow], start: date) -> float:
     total = 0.0
-    for f in flows:
-        t = (f.on - start).days / DAYS_PER_YEAR
-        total -= t * f.amount / (1.0 + rate) ** (t + 1.0)
+    try:
+        for f in flows:
+            t = (f.on - start).days / DAYS_PER_YEAR
+            total -= t * f.amount / (1.0 + rate) ** (t + 1.0)
+    except (OverflowError, ZeroDivisionError):
+        return math.nan
     return total
 
 
 def xirr(flows: Sequence[Flow], *, tolerance: float = 1e-10, max_iterations: int = 200) -> float | None:
     """The annual rate r with sum(CF_i / (1+r)^((d_i - d_0)/365)) = 0, or None when undefined.
 
-    Undefined when the flows do not contain both a payment and a receipt. Newton-Raphson from
-    10 %, falling back to bisection on [-0.9999, 1e6] when Newton leaves that bracket or stalls.
+    Undefined when the flows do not contain both a payment and a receipt, or when no rate in
+    [-0.9999, 1e6] can be computed (flows so far apart that every discount factor overflows).
+    Newton-Raphson from 10 %, falling back to bisection on that bracket when Newton leaves it or
+    stalls. Never raises.
     """
     flows = [f for f in flows if f.amount != 0]
     if not flows or not any(f.amount < 0 for f in flows) or not any(f.amount > 0 for f in flows):
@@ -54,6 +64,8 @@ def xirr(flows: Sequence[Flow], *, tolerance: float = 1e-10, max_iterations: int
     rate = 0.1
     for _ in range(max_iterations):
         value = _npv(rate, flows, start)
+        if not math.isfinite(value):
+            break
         if abs(value) < tolerance:
             return rate
         slope = _npv_derivative(rate, flows, start)
@@ -68,14 +80,29 @@ def xirr(flows: Sequence[Flow], *, tolerance: float = 1e-10, max_iterations: int
     return _bisect(flows, start, tolerance)
 
 
+#: Bracket ends tried in turn, widest first: flows decades or centuries apart overflow at the
+#: widest rates, and a narrower bracket still holds their rate.
+HIGH_ENDS = (HIGHEST_RATE, 1e3, 10.0, 1.0, 0.1, 0.01, 0.001)
+LOW_ENDS = (LOWEST_RATE, -0.99, -0.9, -0.5, -0.1, -0.01, -0.001)
+
+
+def _finite_end(ends: Sequence[float], flows: Sequence[Flow], start: date) -> tuple[float, float]:
+    for end in ends:
+        value = _npv(end, flows, start)
+        if math.isfinite(value):
+            return end, value
+    return ends[-1], math.nan
+
+
 def _bisect(flows: Sequence[Flow], start: date, tolerance: float) -> float | None:
-    low, high = LOWEST_RATE, HIGHEST_RATE
-    f_low, f_high = _npv(low, flows, start), _npv(high, flows, start)
-    if f_low * f_high > 0:
+    (low, f_low), (high, f_high) = _finite_end(LOW_ENDS, flows, start), _finite_end(HIGH_ENDS, flows, start)
+    if not (math.isfinite(f_low) and math.isfinite(f_high)) or f_low * f_high > 0:
         return None
     for _ in range(500):
         mid = (low + high) / 2.0
         f_mid = _npv(mid, flows, start)
+        if not math.isfinite(f_mid):
+            return None
         if abs(f_mid) < tolerance or (high - low) / 2.0 < tolerance:
             return mid
         if f_low * f_mid < 0:

@@ -6,7 +6,8 @@ from datetime import date
 
 from django import forms
 
-from portfolio.book import BOOK_LABELS, BOOKS, DEFAULT_BOOK, today
+from portfolio.book import BOOK_LABELS, BOOKS, DEFAULT_BOOK
+from portfolio.book.dates import shown_date_error
 
 
 class AsOfForm(forms.Form):
@@ -14,8 +15,9 @@ class AsOfForm(forms.Form):
 
     def clean_as_of(self):
         value = self.cleaned_data.get("as_of")
-        if value and value > today():
-            raise forms.ValidationError("Choose a date that is not in the future.")
+        error = value and shown_date_error(value)
+        if error:
+            raise forms.ValidationError(error)
         return value
 
 

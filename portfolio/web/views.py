@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST
 from portfolio import figures_cache
 from portfolio.book import BOOK_LABELS, Basis, default_as_of
 from portfolio.book.basis import BOOKS, DealTerms, beside, deal_basis
+from portfolio.book.dates import year_before
 from portfolio.book.values import valuations_on
 from portfolio.exceptions import BrokerUnavailableError, RefreshRefusedError
 from portfolio.models import (
@@ -74,7 +75,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     figures = figures_cache.book_figures(as_of=as_of, dimensions=figures_cache.DASHBOARD_DIMENSIONS, book=book)
     by = figures.by
     total = by["total"].get("total")
-    days, series = figures_cache.series(start=as_of - timedelta(days=365), end=as_of, dimension=breakdown, book=book)
+    days, series = figures_cache.series(start=year_before(as_of), end=as_of, dimension=breakdown, book=book)
     filings, filings_count = unreviewed_filings()
     value_rows = [(day, [values[i] for values in series.values()]) for i, day in enumerate(days)]
     context = {

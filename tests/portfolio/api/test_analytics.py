@@ -133,3 +133,21 @@ def test_a_past_date_that_cannot_be_valued_answers_null_with_the_reason(client):
     assert (group["value_usd"], group["moic"], group["unrealised_gain_usd"]) == (None, None, None)
     assert group["invested_usd"] == "1000.00"
     assert "no close for" in group["not_valued"][0]
+
+
+@pytest.mark.parametrize(
+    ("url", "params", "field"),
+    [
+        ("/api/v1/analytics/summary/", {"as_of": "0001-01-01"}, "as_of"),
+        ("/api/v1/analytics/value-series/", {"end": "0001-01-01"}, "end"),
+        ("/api/v1/analytics/value-series/", {"start": "1900-01-01"}, "start"),
+    ],
+)
+def test_an_implausible_date_gets_a_400_naming_the_field(client, url, params, field):
+    """Year 1 used to make the value series answer 500 (a year before it is no date)."""
+    response = client.get(url, params)
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    body = response.json()
+    assert body["error"]["fields"][field] == [
+        f"Choose a date from 1990-01-01 to today ({dt.datetime.now(tz=dt.UTC).date().isoformat()})."
+    ]

@@ -90,3 +90,17 @@ def test_xirr_finds_a_deep_loss_where_newton_runs_away_upwards():
     assert rate == pytest.approx(-0.4429, abs=1e-4)
     npv = sum(f.amount / (1 + rate) ** ((f.on - flows[0].on).days / 365) for f in flows)
     assert abs(npv) < 0.01
+
+
+@pytest.mark.parametrize("first", [D(26, 1, 1), D(1900, 1, 1), D(1, 1, 1)])
+def test_flows_centuries_apart_never_raise(first):
+    """A flow dated in year 26 (a typo for 2026) or 1900 makes the widest rates' discount factors
+    overflow or vanish: the rate is found in a narrower bracket, (1.5)^(1/years) - 1, rather than
+    raising ZeroDivisionError or OverflowError."""
+    years = (D(2026, 1, 1) - first).days / 365
+    assert xirr([Flow(first, -1000.0), Flow(D(2026, 1, 1), 1500.0)]) == pytest.approx(1.5 ** (1 / years) - 1)
+
+
+def test_flows_whose_every_rate_overflows_have_no_rate():
+    """Amounts so large that no discount factor keeps the value finite: n/a, not an error."""
+    assert xirr([Flow(D(1, 1, 1), -1e308), Flow(D(9999, 1, 1), 1e308)]) is None

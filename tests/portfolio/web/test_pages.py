@@ -167,7 +167,7 @@ def test_the_deal_page_as_of_a_past_date(viewer_client):
 @pytest.mark.parametrize(
     ("url_name", "params", "message"),
     [
-        ("dashboard", {"as_of": "2999-01-01"}, "Choose a date that is not in the future."),
+        ("dashboard", {"as_of": "2999-01-01"}, "Choose a date from 1990-01-01 to today"),
         ("dashboard", {"as_of": "yesterday"}, "Enter a valid date."),
         ("deals", {"country": "USA"}, "Use a two-letter country code"),
         ("deals", {"agency": "NOPE"}, "Select a valid choice"),
@@ -376,3 +376,13 @@ def test_the_dashboard_heads_with_the_held_book_and_shows_the_others_beside_it(v
     page = viewer_client.get(reverse("dashboard"), {"as_of": str(AS_OF), "basis": "committed"}).content.decode()
     assert "Committed (signed, not closed) book" in page
     assert "US$2,500" in page
+
+
+@pytest.mark.parametrize("as_of", ["0001-01-01", "1989-12-31", "2999-01-01"])
+@pytest.mark.parametrize("url_name", ["dashboard", "report"])
+def test_an_implausible_date_is_refused_with_a_message_not_a_server_error(viewer_client, url_name, as_of):
+    """Year 1 used to fail the dashboard (a year before it is no date); 1990 to today is the range."""
+    _deal()
+    response = viewer_client.get(reverse(url_name), {"as_of": as_of})
+    assert response.status_code == HTTPStatus.OK
+    assert "Choose a date from 1990-01-01 to today" in response.content.decode()
