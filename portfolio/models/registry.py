@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 from simple_history.models import HistoricalRecords
@@ -23,10 +24,24 @@ from .base import (
 )
 
 
+#: A short name is part of its agency's web address: letters and digits, joined by single
+#: hyphens, dots or underscores.
+SHORT_NAME_PATTERN = r"^[A-Za-z0-9]+([._-][A-Za-z0-9]+)*$"
+SHORT_NAME_MESSAGE = (
+    "Use letters and digits, joined by single hyphens, dots or underscores (e.g. DOD-OSC): "
+    "the short name is part of the agency's web address."
+)
+
+
 class Agency(SourcedModel):
     """A government body that invests (DoD Office of Strategic Capital, DOE LPO, Canada Growth Fund, ...)."""
 
-    short_name = models.CharField(max_length=40, unique=True, help_text="Natural key, e.g. DOD-OSC.")
+    short_name = models.CharField(
+        max_length=40,
+        unique=True,
+        help_text="Natural key, e.g. DOD-OSC.",
+        validators=[RegexValidator(SHORT_NAME_PATTERN, SHORT_NAME_MESSAGE)],
+    )
     name = models.CharField(max_length=200)
     country = models.CharField(max_length=2, validators=[country_validator])
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
@@ -36,7 +51,11 @@ class Agency(SourcedModel):
     class Meta:
         ordering = ["short_name"]
         verbose_name_plural = "agencies"
-        constraints = [sourced("agency"), country_code("country", "agency")]
+        constraints = [
+            sourced("agency"),
+            country_code("country", "agency"),
+            check("agency_short_name_in_urls", Q(short_name__regex=SHORT_NAME_PATTERN), SHORT_NAME_MESSAGE),
+        ]
 
     def __str__(self) -> str:
         return self.short_name

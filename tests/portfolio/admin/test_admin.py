@@ -287,3 +287,16 @@ def test_change_pages_with_inlines_keep_their_query_count(steward_client):
         f.MilestoneFactory(project=project)
     after = {model: _change_page_queries(steward_client, model, pk) for model, pk in pages}
     assert after == before
+
+
+def test_an_agency_short_name_that_would_break_its_address_is_refused(steward_client):
+    """A short name with "/" was accepted and then took the deals list down (no address for the
+    agency's page): the admin now refuses it with the rule, and nothing is saved."""
+    response = steward_client.post(
+        _url(m.Agency, "add"),
+        {"short_name": "DOE/LPO", "name": "Loan Programs Office", "country": "US", "evidence": "unverified",
+         "aliases-TOTAL_FORMS": "0", "aliases-INITIAL_FORMS": "0"},
+    )  # fmt: skip
+    assert response.status_code == HTTPStatus.OK
+    assert "the short name is part of the agency" in response.content.decode()
+    assert not m.Agency.objects.filter(name="Loan Programs Office").exists()

@@ -270,6 +270,13 @@ BAD_VALUES = [
 
 BAD_VALUES += [
     (
+        "agency short name with a slash",
+        (f.AgencyFactory, {}),
+        {"short_name": "DOE/LPO"},
+        "Use letters and digits, joined by single hyphens, dots or underscores (e.g. DOD-OSC): "
+        "the short name is part of the agency's web address.",
+    ),
+    (
         "agency country malformed",
         (f.AgencyFactory, {}),
         {"country": "u1"},
