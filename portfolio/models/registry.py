@@ -23,7 +23,6 @@ from .base import (
     sourced,
 )
 
-
 #: A short name is part of its agency's web address: letters and digits, joined by single
 #: hyphens, dots or underscores.
 SHORT_NAME_PATTERN = r"^[A-Za-z0-9]+([._-][A-Za-z0-9]+)*$"
