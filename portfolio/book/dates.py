@@ -8,15 +8,15 @@ from django.db.models import Max
 from django.utils import timezone
 
 from portfolio.models import RefreshRun, Valuation
+from portfolio.models.base import EARLIEST_DATE
 
 #: Runs that store valuations, and the outcomes after which their date is complete.
 VALUING_KINDS = (RefreshRun.Kind.PIPELINE, RefreshRun.Kind.VALUATIONS, RefreshRun.Kind.BACKFILL)
 COMPLETED = (RefreshRun.Status.SUCCEEDED, RefreshRun.Status.PARTIAL)
 
 
-#: The earliest date figures are shown for: the government's stakes in these projects are recent,
-#: and dates before it are typing errors (a year 26 for 2026).
-EARLIEST = date(1990, 1, 1)
+#: The earliest date figures are shown for: the earliest a record may carry.
+EARLIEST = EARLIEST_DATE
 
 
 def shown_date_error(value: date) -> str | None:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
+from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 # Decimal shapes. Money and quantities are never floats.
 MONEY = {"max_digits": 20, "decimal_places": 2}  # up to 10^18 in the instrument's currency
@@ -63,6 +67,35 @@ class SourcedModel(TimeStampedModel):
 
 # --- Validators (model validation; the database checks mirror them) ---------------------------
 
+#: The dates a record may carry. The government's stakes in these projects are recent, and terms
+#: run decades at most: a date outside this range is a typing error (a year 26 for 2026).
+EARLIEST_DATE = date(1990, 1, 1)
+LATEST_DATE = date(2100, 12, 31)
+#: How far ahead an event (a cash flow, an acquisition, a closing, an achievement) may be dated: a
+#: steward may record one that is due, not one years away.
+EVENT_HORIZON_DAYS = 366
+
+
+def plausible_date(value: date) -> None:
+    """Refuse a date outside 1990-2100."""
+    if not EARLIEST_DATE <= value <= LATEST_DATE:
+        raise ValidationError(
+            f"Enter a date from {EARLIEST_DATE.isoformat()} to {LATEST_DATE.isoformat()}; {value.isoformat()} "
+            "looks like a typing error."
+        )
+
+
+def plausible_event_date(value: date) -> None:
+    """Refuse an event dated outside 1990 to a year from today."""
+    plausible_date(value)
+    latest = timezone.now().date() + timedelta(days=EVENT_HORIZON_DAYS)
+    if value > latest:
+        raise ValidationError(
+            f"An event can be dated at most {EVENT_HORIZON_DAYS} days ahead (until {latest.isoformat()}); "
+            f"{value.isoformat()} is later."
+        )
+
+
 cik_validator = RegexValidator(r"^\d{10}$", "A CIK is the SEC's 10-digit number, zero-padded (e.g. 0001801368).")
 country_validator = RegexValidator(r"^[A-Z]{2}$", "Use the two-letter ISO 3166 country code, e.g. US or CA.")
 accession_validator = RegexValidator(
@@ -114,6 +147,15 @@ def not_before(later: str, earlier: str, message: str, prefix: str) -> models.Ch
         Q(**{f"{later}__isnull": True}) | Q(**{f"{earlier}__isnull": True}) | Q(**{f"{later}__gte": models.F(earlier)})
     )
     return check(f"{prefix}_{later}_not_before_{earlier}", cond, message)
+
+
+def date_in_range(field: str, prefix: str) -> models.CheckConstraint:
+    """``field`` is empty or within 1990-2100 (the database's half of ``plausible_date``)."""
+    return check(
+        f"{prefix}_{field}_in_range",
+        Q(**{f"{field}__isnull": True}) | Q(**{f"{field}__gte": EARLIEST_DATE, f"{field}__lte": LATEST_DATE}),
+        f"Enter a date from {EARLIEST_DATE.isoformat()} to {LATEST_DATE.isoformat()}.",
+    )
 
 
 def country_code(field: str, prefix: str, *, blank: bool = False) -> models.CheckConstraint:

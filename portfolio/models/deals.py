@@ -22,9 +22,12 @@ from .base import (
     accession_validator,
     check,
     currency_field,
+    date_in_range,
     non_negative,
     not_before,
     percent,
+    plausible_date,
+    plausible_event_date,
     positive,
     sourced,
 )
@@ -89,11 +92,14 @@ class Deal(SourcedModel):
     company = models.ForeignKey(Company, on_delete=models.PROTECT, related_name="deals")
     projects = models.ManyToManyField(Project, blank=True, related_name="deals")
     status = models.CharField(max_length=24, choices=DealStatus.choices)
-    announced_on = models.DateField(null=True, blank=True)
-    signed_on = models.DateField(null=True, blank=True)
-    closed_on = models.DateField(null=True, blank=True)
+    announced_on = models.DateField(null=True, blank=True, validators=[plausible_event_date])
+    signed_on = models.DateField(null=True, blank=True, validators=[plausible_event_date])
+    closed_on = models.DateField(null=True, blank=True, validators=[plausible_event_date])
     long_stop_on = models.DateField(
-        null=True, blank=True, help_text="Date the agreement lapses if its conditions are not met."
+        null=True,
+        blank=True,
+        help_text="Date the agreement lapses if its conditions are not met.",
+        validators=[plausible_date],
     )
     summary = models.TextField(blank=True)
     conditions = models.TextField(blank=True, help_text="Conditions to closing, if any.")
@@ -110,6 +116,7 @@ class Deal(SourcedModel):
             not_before("closed_on", "signed_on", "A deal cannot close before it was signed.", "deal"),
             not_before("closed_on", "announced_on", "A deal cannot close before it was announced.", "deal"),
             not_before("long_stop_on", "announced_on", "The long-stop date cannot be before the announcement.", "deal"),
+            *(date_in_range(name, "deal") for name in ("announced_on", "signed_on", "closed_on", "long_stop_on")),
         ]
         indexes = [models.Index(fields=["status"], name="deal_status")]
 
@@ -244,11 +251,11 @@ class Position(SourcedModel):
     quantity = models.DecimalField(
         **QUANTITY, null=True, blank=True, help_text="Left empty only for unquoted equity whose size is undisclosed."
     )
-    acquired_on = models.DateField(null=True, blank=True)
+    acquired_on = models.DateField(null=True, blank=True, validators=[plausible_event_date])
     # Options (warrants and calls)
     strike = models.DecimalField(**PRICE, null=True, blank=True, help_text="Exercise price per underlying share.")
     shares_per_warrant = models.DecimalField(**QUANTITY, default=Decimal("1"))
-    expires_on = models.DateField(null=True, blank=True)
+    expires_on = models.DateField(null=True, blank=True, validators=[plausible_date])
     exercisable_from = models.DateField(null=True, blank=True)
     exercisability_condition = models.CharField(
         max_length=300, blank=True, help_text='e.g. "after Ambler Road construction is complete".'
@@ -320,6 +327,8 @@ class Position(SourcedModel):
                 | Q(stated_value__isnull=False, conversion_price__isnull=False),
                 "A convertible preferred needs a stated value and a conversion price.",
             ),
+            date_in_range("acquired_on", "position"),
+            date_in_range("expires_on", "position"),
             check(
                 "position_priced_or_described",
                 Q(listing__isnull=False) | ~Q(underlying=""),
@@ -409,7 +418,7 @@ class CashFlow(SourcedModel):
 
     position = models.ForeignKey(Position, on_delete=models.PROTECT, related_name="cash_flows")
     kind = models.CharField(max_length=16, choices=CashFlowKind.choices)
-    occurred_on = models.DateField()
+    occurred_on = models.DateField(validators=[plausible_event_date])
     amount = models.DecimalField(**MONEY)
     currency = currency_field()
     quantity = models.DecimalField(
@@ -433,6 +442,7 @@ class CashFlow(SourcedModel):
                 ),
             ),
             non_negative("amount", "The amount", "cashflow"),
+            date_in_range("occurred_on", "cashflow"),
             positive("quantity", "The quantity", "cashflow", nullable=True),
         ]
         indexes = [models.Index(fields=["position", "occurred_on"])]

@@ -8,7 +8,16 @@ from django.db import models
 from django.db.models import F, Q
 from simple_history.models import HistoricalRecords
 
-from .base import SourcedModel, TimeStampedModel, URLField, check, not_before, sourced
+from .base import (
+    SourcedModel,
+    TimeStampedModel,
+    URLField,
+    check,
+    date_in_range,
+    not_before,
+    plausible_event_date,
+    sourced,
+)
 from .deals import Deal
 from .registry import Project
 
@@ -83,7 +92,7 @@ class Milestone(SourcedModel):
     forecast_start = models.DateField(null=True, blank=True)
     forecast_end = models.DateField(null=True, blank=True)
     forecast_precision = models.CharField(max_length=12, choices=DatePrecision.choices, blank=True)
-    achieved_on = models.DateField(null=True, blank=True)
+    achieved_on = models.DateField(null=True, blank=True, validators=[plausible_event_date])
     status = models.CharField(max_length=12, choices=MilestoneStatus.choices, default=MilestoneStatus.PLANNED)
     needs_review = models.BooleanField(default=False, help_text="The date text could not be read.")
     notes = models.TextField(blank=True)
@@ -93,6 +102,7 @@ class Milestone(SourcedModel):
         ordering = ["project", "deal", "sequence", "forecast_end", "title"]
         constraints = [
             sourced("milestone"),
+            date_in_range("achieved_on", "milestone"),
             models.UniqueConstraint(
                 fields=["project", "title"],
                 condition=Q(project__isnull=False),

@@ -6,7 +6,18 @@ from django.conf import settings
 from django.db import models
 from simple_history.models import HistoricalRecords
 
-from .base import MONEY, RATE, TimeStampedModel, URLField, check, currency_field, non_negative, positive
+from .base import (
+    MONEY,
+    RATE,
+    TimeStampedModel,
+    URLField,
+    check,
+    currency_field,
+    date_in_range,
+    non_negative,
+    plausible_event_date,
+    positive,
+)
 from .deals import Position
 
 
@@ -79,7 +90,7 @@ class ManualMark(TimeStampedModel):
     """An analyst's value for an unquoted position (private or JV equity), with reason and source."""
 
     position = models.ForeignKey(Position, on_delete=models.CASCADE, related_name="manual_marks")
-    as_of = models.DateField()
+    as_of = models.DateField(validators=[plausible_event_date])
     currency = currency_field()
     value = models.DecimalField(**MONEY, help_text="Value of the whole position.")
     reason = models.TextField(
@@ -101,6 +112,7 @@ class ManualMark(TimeStampedModel):
                 violation_error_message="This position already has a manual mark on that date.",
             ),
             non_negative("value", "A mark", "manualmark"),
+            date_in_range("as_of", "manualmark"),
             check("manualmark_reason_given", ~models.Q(reason=""), "Give the reason for the mark."),
         ]
 

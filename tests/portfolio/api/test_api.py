@@ -320,3 +320,22 @@ def test_a_session_needs_its_csrf_token_to_write(analyst):
     response = api.post("/api/v1/refresh-runs/", {}, format="json")
     assert response.status_code == HTTPStatus.FORBIDDEN
     assert "CSRF" in response.json()["error"]["message"]
+
+
+@pytest.mark.parametrize("day", ["0026-01-01", "1900-06-30"])
+def test_a_cash_flow_dated_centuries_ago_is_refused_and_every_page_still_answers(api, analyst, client, day):
+    """A flow in year 26 (for 2026) used to be accepted, and then the XIRR of every page that shows
+    it failed: it is refused with the range, nothing is written, and the pages answer."""
+    deal = _book()
+    position = deal.positions.filter(kind="common").first()
+    response = _as(api, analyst).post(
+        "/api/v1/cash-flows/",
+        {"position": position.pk, "kind": "investment", "occurred_on": day, "amount": "5", "currency": "USD"},
+        format="json",
+    )
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert "looks like a typing error" in str(response.json()["error"]["fields"]["occurred_on"])
+    assert not m.CashFlow.objects.filter(occurred_on__lt=dt.date(1990, 1, 1)).exists()
+    client.force_login(analyst)
+    for url in ("/", "/deals/", f"/deals/{deal.reference}/", "/report/", "/api/v1/analytics/summary/"):
+        assert client.get(url).status_code == HTTPStatus.OK, url

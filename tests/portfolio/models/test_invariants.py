@@ -418,9 +418,51 @@ BAD_VALUES += [
     for factory in SOURCED_FACTORIES
 ]
 # Checked by the database only: model validation stops earlier, at the field (the value is not a choice).
+OUT_OF_RANGE = "Enter a date from 1990-01-01 to 2100-12-31."
 DATABASE_ONLY = [
     ("valuation level 4", (f.ValuationFactory, {}), {"fair_value_level": 4}, "The fair-value level is 1, 2 or 3."),
+    # Dates outside 1990-2100: model validation says so with the value (see the test below).
+    ("cash flow in year 26", (f.CashFlowFactory, {}), {"occurred_on": dt.date(26, 1, 1)}, OUT_OF_RANGE),
+    ("position acquired in 1900", (f.PositionFactory, {}), {"acquired_on": dt.date(1900, 1, 1)}, OUT_OF_RANGE),
+    ("position expiring in 9999", (f.PositionFactory, {}), {"expires_on": dt.date(9999, 12, 31)}, OUT_OF_RANGE),
+    ("deal announced in year 1", (f.DealFactory, {}), {"announced_on": dt.date(1, 1, 1)}, OUT_OF_RANGE),
+    (
+        "deal signed in 1989",
+        (f.DealFactory, {"announced_on": None}),
+        {"signed_on": dt.date(1989, 12, 31)},
+        OUT_OF_RANGE,
+    ),
+    (
+        "deal closed in 1989",
+        (f.DealFactory, {"announced_on": None, "signed_on": None}),
+        {"closed_on": dt.date(1989, 12, 31)},
+        OUT_OF_RANGE,
+    ),
+    ("deal long-stop in 2101", (f.DealFactory, {}), {"long_stop_on": dt.date(2101, 1, 1)}, OUT_OF_RANGE),
+    ("mark in 1900", (f.ManualMarkFactory, {}), {"as_of": dt.date(1900, 1, 1)}, OUT_OF_RANGE),
+    ("milestone achieved in year 1", (f.MilestoneFactory, {}), {"achieved_on": dt.date(1, 1, 1)}, OUT_OF_RANGE),
 ]
+
+
+@pytest.mark.parametrize(
+    ("make", "field", "value", "message"),
+    [
+        (f.CashFlowFactory, "occurred_on", dt.date(26, 1, 1), "0026-01-01 looks like a typing error"),
+        (f.PositionFactory, "acquired_on", dt.date(1900, 1, 1), "1900-01-01 looks like a typing error"),
+        (f.PositionFactory, "expires_on", dt.date(9999, 12, 31), "9999-12-31 looks like a typing error"),
+        (f.CashFlowFactory, "occurred_on", dt.date(2099, 1, 1), "An event can be dated at most 366 days ahead"),
+        (f.DealFactory, "closed_on", dt.date(2099, 1, 1), "An event can be dated at most 366 days ahead"),
+        (f.MilestoneFactory, "achieved_on", dt.date(2099, 1, 1), "An event can be dated at most 366 days ahead"),
+    ],
+)
+def test_implausible_dates_are_refused_with_the_range(make, field, value, message):
+    """Model validation (admin, API, imports) refuses dates outside 1990-2100, and events (flows,
+    acquisitions, closings, achievements) more than a year ahead, naming the value."""
+    instance = make()
+    setattr(instance, field, value)
+    with pytest.raises(ValidationError) as excinfo:
+        instance.full_clean()
+    assert any(message in text for text in excinfo.value.message_dict[field])
 
 
 def _constraint_names(model, message: str) -> set[str]:

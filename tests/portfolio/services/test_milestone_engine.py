@@ -75,13 +75,13 @@ def test_achieved_cancelled_and_undated_milestones():
 
 def test_slippage_in_days():
     """Baseline "2028" (ends 2028-12-31), now "2029-30" (ends 2030-12-31): 730 days late.
-    Achieved on 2028-06-30 against a baseline ending 2028-12-31: 184 days early."""
+    Achieved on 2025-06-30 against a baseline "2025" ending 2025-12-31: 184 days early."""
     milestone = _milestone("2028")
     milestone.forecast_text = "2029-30"
     milestone = milestone_save(milestone=milestone)
     assert milestone_slippage_days(milestone) == 730
     assert list(milestone.revisions.values_list("forecast_text", flat=True)) == ["2028", "2029-30"]
-    early = _milestone("2028", achieved_on=D(2028, 6, 30))
+    early = _milestone("2025", achieved_on=D(2025, 6, 30))
     assert milestone_slippage_days(early) == -184
 
 
