@@ -7,6 +7,7 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
+from portfolio.book.dates import shown_date_error
 from portfolio.models import RefreshRun
 from portfolio.services.refresh import refresh_start
 
@@ -30,7 +31,13 @@ class RefreshStartSerializer(serializers.Serializer):
                  RefreshRun.Kind.MILESTONES, RefreshRun.Kind.FILINGS],
         default=RefreshRun.Kind.PIPELINE,
     )  # fmt: skip
-    as_of = serializers.DateField(required=False)
+    as_of = serializers.DateField(required=False, help_text="The date to value: from 1990-01-01 to today.")
+
+    def validate_as_of(self, value):
+        error = shown_date_error(value)
+        if error:
+            raise serializers.ValidationError(error)
+        return value
 
 
 class RefreshRunViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):

@@ -48,6 +48,7 @@ def test_refresh_only_fx(capsys):
     [
         (["--date", "27/11/2026"], "is not a date"),
         (["--date", "2999-01-01"], "is in the future"),
+        (["--date", "0001-01-01"], "Choose a date from 1990-01-01 to today"),
     ],
 )
 def test_refresh_refuses_bad_input(args, message):
@@ -110,6 +111,7 @@ def test_backfill_values_each_weekday_of_the_range_and_its_last_day(capsys):
     [
         (["--from", "2026-11-20", "--to", "2026-11-10"], "is before --from"),
         (["--from", "2000-01-01", "--to", "2026-11-10"], "longer than"),
+        (["--from", "0001-01-01", "--to", "0001-12-31"], "Choose a date from 1990-01-01 to today"),
         (["--from", "2026-13-01", "--to", "2026-11-10"], "is not a date"),
     ],
 )

@@ -6,6 +6,7 @@ import datetime as dt
 
 from django.core.management.base import CommandError
 
+from portfolio.book.dates import shown_date_error
 from portfolio.exceptions import PortfolioError
 from portfolio.models import RefreshRun
 from portfolio.services.refresh import refresh_request
@@ -29,6 +30,8 @@ class Command(RefreshCommand):
             raise CommandError(f"--to {end} is before --from {start}")
         if end > dt.datetime.now(tz=dt.UTC).date():
             raise CommandError(f"--to {end} is in the future")
+        if shown_date_error(start):
+            raise CommandError(f"--from {start}: {shown_date_error(start)}")
         if (end - start).days > MAX_DAYS:
             raise CommandError(f"the range is longer than {MAX_DAYS} days; split it")
         try:

@@ -6,7 +6,7 @@ import datetime as dt
 
 from django.core.management.base import BaseCommand, CommandError
 
-from portfolio.book.dates import has_completed_valuation_run
+from portfolio.book.dates import has_completed_valuation_run, shown_date_error
 from portfolio.exceptions import PortfolioError
 from portfolio.integrations.market_data import TransientProviderError
 from portfolio.models import RefreshRun
@@ -59,6 +59,8 @@ class Command(BaseCommand):
         as_of = options["date"]
         if as_of and as_of > dt.datetime.now(tz=dt.UTC).date():
             raise CommandError(f"--date {as_of} is in the future")
+        if as_of and shown_date_error(as_of):
+            raise CommandError(f"--date {as_of}: {shown_date_error(as_of)}")
         try:
             if options["background"] and options["history"] and not has_completed_valuation_run():
                 end = as_of or dt.datetime.now(tz=dt.UTC).date()

@@ -339,3 +339,13 @@ def test_a_cash_flow_dated_centuries_ago_is_refused_and_every_page_still_answers
     client.force_login(analyst)
     for url in ("/", "/deals/", f"/deals/{deal.reference}/", "/report/", "/api/v1/analytics/summary/"):
         assert client.get(url).status_code == HTTPStatus.OK, url
+
+
+@pytest.mark.parametrize("as_of", ["2999-01-29", "0001-01-01"])
+def test_a_refresh_for_an_implausible_date_is_refused_and_nothing_is_queued(api, analyst, as_of):
+    """A refresh for 2999 used to write FX rates dated then, and one for year 1 failed in the run:
+    both are answered 400 naming the range, and no run is recorded."""
+    response = _as(api, analyst).post("/api/v1/refresh-runs/", {"kind": "pipeline", "as_of": as_of}, format="json")
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert "Choose a date from 1990-01-01 to today" in str(response.json()["error"]["fields"]["as_of"])
+    assert not m.RefreshRun.objects.exists()
