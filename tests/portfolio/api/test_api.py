@@ -349,3 +349,30 @@ def test_a_refresh_for_an_implausible_date_is_refused_and_nothing_is_queued(api,
     assert response.status_code == HTTPStatus.BAD_REQUEST
     assert "Choose a date from 1990-01-01 to today" in str(response.json()["error"]["fields"]["as_of"])
     assert not m.RefreshRun.objects.exists()
+
+
+def test_a_nul_character_in_any_string_is_refused_in_the_error_format(api):
+    """PostgreSQL cannot store or compare NUL: a string holding one (here the user name sent to the
+    token endpoint, which looks it up) is refused before anything reaches the database."""
+    response = api.post("/api/v1/auth/token/", {"username": "admin\u0000", "password": "x"}, format="json")
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert response.json()["error"]["message"] == "Text may not contain NUL characters (\\u0000)."
+
+
+@pytest.mark.parametrize("depth", [17, 50_000])
+def test_deeply_nested_json_is_refused_even_before_logging_in(api, depth):
+    """A body nested 50,000 levels deep made the token endpoint fail with RecursionError: any body
+    deeper than 16 levels is a 400 in the error format."""
+    body = "[" * depth + "]" * depth
+    response = api.post("/api/v1/auth/token/", data=body, content_type="application/json")
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert response.json()["error"]["message"] == "The JSON body is nested more than 16 levels deep."
+
+
+def test_an_oversized_body_is_answered_in_the_error_format(api, analyst, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 10_000
+    response = _as(api, analyst).post(
+        "/api/v1/cash-flows/", data='{"memo": "' + "x" * 20_000 + '"}', content_type="application/json"
+    )
+    assert response.status_code == HTTPStatus.REQUEST_ENTITY_TOO_LARGE
+    assert response.json()["error"] == {"code": "too_large", "message": "The request body is larger than 10,000 bytes."}
