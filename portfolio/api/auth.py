@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib.auth import authenticate
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema, inline_serializer
 from knox.auth import TokenAuthentication
 from knox.models import AuthToken
@@ -46,6 +47,16 @@ class TokenView(APIView):
                 error_body("authentication_failed", "Unknown user name or wrong password."),
                 status=status.HTTP_401_UNAUTHORIZED,
                 headers={"WWW-Authenticate": knox_settings.AUTH_HEADER_PREFIX},
+            )
+        limit = knox_settings.TOKEN_LIMIT_PER_USER
+        if limit is not None and AuthToken.objects.filter(user=user, expiry__gt=timezone.now()).count() >= limit:
+            return Response(
+                error_body(
+                    "token_limit",
+                    f"This user already holds {limit} live tokens: end one (POST /api/v1/auth/logout/) or wait "
+                    "for one to expire.",
+                ),
+                status=status.HTTP_403_FORBIDDEN,
             )
         instance, token = AuthToken.objects.create(user=user, expiry=knox_settings.TOKEN_TTL)
         token_issued(request._request, user)

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from rest_framework.permissions import DjangoModelPermissions
+from rest_framework.permissions import BasePermission, DjangoModelPermissions
+
+
+class HasARole(BasePermission):
+    """A logged-in user with a role (one that may at least read the portfolio): the API's schema
+    and its documentation pages, like the API, are not for users without one."""
+
+    def has_permission(self, request, view):
+        user = request.user
+        return bool(user and user.is_authenticated and user.has_perm("portfolio.view_deal"))
 
 
 class RolePermission(DjangoModelPermissions):

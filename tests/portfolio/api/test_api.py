@@ -376,3 +376,30 @@ def test_an_oversized_body_is_answered_in_the_error_format(api, analyst, setting
     )
     assert response.status_code == HTTPStatus.REQUEST_ENTITY_TOO_LARGE
     assert response.json()["error"] == {"code": "too_large", "message": "The request body is larger than 10,000 bytes."}
+
+
+def test_the_schema_and_the_docs_are_for_users_with_a_role(django_user_model):
+    """A logged-in user without a role could read the API's schema and docs: 403 now, as for the API."""
+    nobody = django_user_model.objects.create_user("no-role")
+    client = APIClient()
+    client.force_authenticate(nobody)
+    for url in ("/api/schema/", "/api/docs/", "/api/docs/redoc/"):
+        assert client.get(url).status_code == HTTPStatus.FORBIDDEN, url
+
+
+def test_a_user_holds_at_most_twenty_live_tokens(api, viewer, settings):
+    """The token view issued tokens without limit (25 live ones seen): the 21st is refused, and
+    ending one makes room."""
+    from knox.models import AuthToken
+
+    viewer.set_password("correct horse battery staple")
+    viewer.save()
+    for _ in range(20):
+        AuthToken.objects.create(user=viewer)
+    credentials = {"username": viewer.username, "password": "correct horse battery staple"}
+    refused = api.post("/api/v1/auth/token/", credentials, format="json")
+    assert refused.status_code == HTTPStatus.FORBIDDEN
+    assert refused.json()["error"]["code"] == "token_limit"
+    assert AuthToken.objects.filter(user=viewer).count() == 20
+    AuthToken.objects.filter(user=viewer).first().delete()
+    assert api.post("/api/v1/auth/token/", credentials, format="json").status_code == HTTPStatus.OK
