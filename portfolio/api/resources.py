@@ -210,7 +210,19 @@ def _serializer(model, fields: list[str], *, writable: bool) -> type[serializers
     read_only = [f for f in fields if f in SERVER_FIELDS] if writable else fields
     meta = type("Meta", (), {"model": model, "fields": fields, "read_only_fields": read_only})
     name = f"{model.__name__}Serializer"
-    return type(name, (serializers.ModelSerializer,), {"Meta": meta})
+    return type(name, (serializers.ModelSerializer,), {"Meta": meta, **_blank_choices(model, read_only)})
+
+
+def _blank_choices(model, read_only: list[str]) -> dict[str, serializers.ChoiceField]:
+    """Read-only choice fields that may be blank, declared so: DRF drops ``allow_blank`` from the
+    fields it builds read-only, and the schema then leaves the blank value out of their enum
+    (a milestone's ``forecast_precision`` is blank until its text gives a window)."""
+    declared = {}
+    for name in read_only:
+        field = model._meta.get_field(name) if name in {f.name for f in model._meta.get_fields()} else None
+        if field is not None and getattr(field, "choices", None) and getattr(field, "blank", False):
+            declared[name] = serializers.ChoiceField(choices=field.choices, allow_blank=True, read_only=True)
+    return declared
 
 
 class WriteThroughServices:

@@ -403,3 +403,17 @@ def test_a_user_holds_at_most_twenty_live_tokens(api, viewer, settings):
     assert AuthToken.objects.filter(user=viewer).count() == 20
     AuthToken.objects.filter(user=viewer).first().delete()
     assert api.post("/api/v1/auth/token/", credentials, format="json").status_code == HTTPStatus.OK
+
+
+def test_a_blank_forecast_precision_is_in_the_schema_as_it_is_in_the_answers(api, viewer):
+    """A milestone whose text gives no window answers ``forecast_precision: ""``; the schema used to
+    leave the blank value out of that field's enum."""
+    from drf_spectacular.generators import SchemaGenerator
+
+    f.MilestoneFactory(forecast_text="", forecast_precision="", forecast_start=None, forecast_end=None)
+    (row,) = _as(api, viewer).get("/api/v1/milestones/").json()["results"]
+    assert row["forecast_precision"] == ""
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    field = schema["components"]["schemas"]["Milestone"]["properties"]["forecast_precision"]
+    enums = [schema["components"]["schemas"][ref["$ref"].rsplit("/", 1)[1]]["enum"] for ref in field["oneOf"]]
+    assert [""] in enums
