@@ -417,3 +417,20 @@ def test_a_blank_forecast_precision_is_in_the_schema_as_it_is_in_the_answers(api
     field = schema["components"]["schemas"]["Milestone"]["properties"]["forecast_precision"]
     enums = [schema["components"]["schemas"][ref["$ref"].rsplit("/", 1)[1]]["enum"] for ref in field["oneOf"]]
     assert [""] in enums
+
+
+@pytest.mark.parametrize(
+    ("params", "field", "message"),
+    [
+        ({"limit": "abc"}, "limit", "Give a whole number from 1 to 500."),
+        ({"limit": "0"}, "limit", "Give a whole number from 1 to 500."),
+        ({"limit": "501"}, "limit", "Give a whole number from 1 to 500."),
+        ({"offset": "-1"}, "offset", "Give a whole number of 0 or more."),
+        ({"ordering": "password"}, "ordering", "Cannot order by password; choose from: "),
+    ],
+)
+def test_an_invalid_query_parameter_gets_a_400_naming_it(api, viewer, params, field, message):
+    """These used to be ignored quietly (the default page, the default order)."""
+    response = _as(api, viewer).get("/api/v1/deals/", params)
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert response.json()["error"]["fields"][field][0].startswith(message)
