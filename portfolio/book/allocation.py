@@ -1,9 +1,10 @@
 """How a deal's figures are split across the keys of a dimension, so that the parts add up.
 
 A deal's amounts go to its projects by weight, and a project's to its commodities by weight;
-each project has one stage. Weights are equal unless a steward set them (``DealProject.weight``,
-``ProjectCommodity.weight``). Every amount is split in cents by the largest remainder, so the
-parts of every dimension add up to the total to the cent.
+each project has one stage. Weights are equal unless a steward set them (``DealProjectWeight``,
+``ProjectCommodityWeight``, edited on the deal's and the project's admin pages). Every amount is
+split in cents by the largest remainder, so the parts of every dimension add up to the total to
+the cent.
 """
 
 from __future__ import annotations
