@@ -63,7 +63,15 @@ def test_analyst_reads_the_dashboard_a_deal_and_filters_and_exports(page, demo, 
     assert chart["labels"] == 6  # the weekdays 2026-11-20 to 2026-11-27
     assert chart["total"] > 0
     assert page.locator("canvas[data-drawn='true']").count() == 6
+    # the headline is the held book; the others are beside it, and the Book control switches
+    assert page.get_by_role("heading", name=re.compile("^Held book")).is_visible()
+    beside = page.get_by_role("region", name="Not in the headline")
+    assert "Lapsed or terminated" in beside.inner_text()  # the Trilogy letter of intent
     screenshot(page, "dashboard")
+    page.get_by_label("Book").select_option("committed")
+    page.get_by_role("button", name="Show").click()
+    assert page.get_by_role("heading", name=re.compile("^Committed \\(signed, not closed\\) book")).is_visible()
+    page.goto("/")
 
     # a deal and its valuation trail
     page.get_by_role("link", name="Deals", exact=True).click()
