@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models, transaction
+from django.utils import timezone
 
 from portfolio.date_phrases import parse_date_phrase
-from portfolio.models import Milestone, MilestoneRevision, MilestoneStatus
+from portfolio.models import Deal, Milestone, MilestoneRevision, MilestoneStatus, MilestoneStatusChange
+
+from .market_data import StepResult
 
 
 def milestone_forecast_fields(text: str) -> dict:
@@ -133,13 +137,6 @@ def milestones_refresh(*, as_of, refresh_run_id: int | None = None, user=None):
     MilestoneStatusChange row for each change; gated positions and loans; Deal.long_stop_passed.
     Idempotent: a second run on the same day changes nothing.
     """
-    from django.conf import settings
-    from django.utils import timezone
-
-    from portfolio.models import MilestoneStatusChange
-
-    from .market_data import StepResult
-
     result = StepResult("milestones")
     at_risk_days = settings.LODESTONE_MILESTONE_AT_RISK_DAYS
     changes: list[MilestoneStatusChange] = []
@@ -180,10 +177,6 @@ def milestones_refresh(*, as_of, refresh_run_id: int | None = None, user=None):
 
 
 def _flag_long_stops(as_of, result) -> None:
-    from django.utils import timezone
-
-    from portfolio.models import Deal
-
     now = timezone.now()
     passed = Deal.objects.filter(long_stop_on__lt=as_of, status__in=OPEN_DEAL_STATUSES, long_stop_passed=False)
     for deal in passed:
@@ -207,10 +200,6 @@ def deal_deadlines_refresh(*, as_of):
 
     Side effects: Deal.long_stop_passed. Idempotent.
     """
-    from portfolio.models import Deal
-
-    from .market_data import StepResult
-
     result = StepResult("deadlines")
     with transaction.atomic():
         result.total = Deal.objects.filter(status__in=OPEN_DEAL_STATUSES, long_stop_on__isnull=False).count()
