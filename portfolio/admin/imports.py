@@ -3,6 +3,8 @@ download a template per kind, or the current records in the same format."""
 
 from __future__ import annotations
 
+import hashlib
+
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -14,7 +16,7 @@ from django.views.decorators.http import require_POST
 
 from portfolio.exceptions import ImportRefusedError
 from portfolio.models import ImportRun
-from portfolio.services.imports import MAX_FILE_BYTES, import_confirm, import_upload
+from portfolio.services.imports import MAX_FILE_BYTES, import_confirm, import_refuse_unread, import_upload
 from portfolio.spreadsheets.files import csv_bytes, export_rows, xlsx_bytes
 from portfolio.spreadsheets.kinds import KIND_BY_NAME, KINDS
 
@@ -30,12 +32,6 @@ class UploadForm(forms.Form):
         choices=[("", "From the file name"), *[(kind.name, kind.name) for kind in KINDS]],
         help_text="For a CSV file: the kind of record it holds.",
     )
-
-    def clean_file(self):
-        upload = self.cleaned_data["file"]
-        if upload.size > MAX_FILE_BYTES:
-            raise forms.ValidationError(f"The file is larger than {MAX_FILE_BYTES // 2**20} MB.")
-        return upload
 
 
 def _download(content: bytes, name: str, content_type: str) -> HttpResponse:
@@ -103,9 +99,20 @@ class ImportRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         form = UploadForm(request.POST or None, request.FILES or None)
         if request.method == "POST" and form.is_valid():
             upload = form.cleaned_data["file"]
-            run = import_upload(
-                content=upload.read(), file_name=upload.name, user=request.user, kind=form.cleaned_data["kind"] or None
-            )
+            if upload.size > MAX_FILE_BYTES:  # not taken into memory: recorded as refused with its hash
+                digest = hashlib.sha256()
+                for chunk in upload.chunks():
+                    digest.update(chunk)
+                run = import_refuse_unread(
+                    file_name=upload.name,
+                    size=upload.size,
+                    sha256=digest.hexdigest(),
+                    user=request.user,
+                    reason=f"The file is {upload.size / 2**20:,.1f} MB; at most {MAX_FILE_BYTES // 2**20} MB.",
+                )
+            else:
+                run = import_upload(content=upload.read(), file_name=upload.name, user=request.user,
+                                    kind=form.cleaned_data["kind"] or None)  # fmt: skip
             level = messages.ERROR if run.status == ImportRun.Status.REFUSED else messages.SUCCESS
             self.message_user(request, run.message, level)
             return HttpResponseRedirect(reverse("admin:portfolio_importrun_change", args=[run.pk]))

@@ -18,6 +18,7 @@ import hashlib
 import logging
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from pathlib import PurePath
 from typing import Any
 
 from django.conf import settings
@@ -28,7 +29,7 @@ from django.utils import timezone
 from portfolio.exceptions import BrokerUnavailableError, ImportRefusedError, RefreshRefusedError
 from portfolio.models import ImportRun, RefreshRun
 from portfolio.spreadsheets.cells import CellError, parse_cell
-from portfolio.spreadsheets.files import FileRefused, RowError, Sheet, Upload, read_upload
+from portfolio.spreadsheets.files import FileRefused, Limits, OverInlineLimits, RowError, Sheet, Upload, read_upload
 from portfolio.spreadsheets.kinds import Kind, References, natural_key
 
 from .records import record_save
@@ -239,10 +240,20 @@ def _go_through(upload: Upload, *, user, reason: str, write: bool) -> Outcome:
     return importer.outcome
 
 
-def _read(content: bytes, file_name: str, kind: str | None) -> Upload:
+def _read(content: bytes, file_name: str, kind: str | None, limits: Limits | None = None) -> Upload:
     if len(content) > MAX_FILE_BYTES:
         raise FileRefused(f"The file is {len(content) / 2**20:.1f} MB; at most {MAX_FILE_BYTES // 2**20} MB.")
-    return read_upload(content, file_name, kind=kind)
+    return read_upload(content, file_name, kind=kind, limits=limits or Limits())
+
+
+def inline_limits() -> Limits:
+    """What the web request may spend reading an upload itself: a file over these is read by the
+    worker instead, within the full limits."""
+    rows = settings.LODESTONE_IMPORT_INLINE_ROWS
+    return Limits(
+        rows=rows, cells=rows * 64, sheet_bytes=8 * 2**20, shared_strings_bytes=2**20, other_bytes=2**20,
+        seconds=settings.LODESTONE_IMPORT_INLINE_SECONDS, refusal=OverInlineLimits,
+    )  # fmt: skip
 
 
 def import_file(
@@ -280,24 +291,36 @@ def _new_run(*, content: bytes, file_name: str, user, trigger: str, keep_content
 
 
 def import_upload(*, content: bytes, file_name: str, user, kind: str | None = None) -> ImportRun:
-    """The admin's check of an uploaded file, kept for confirmation: done here for a file of up to
-    LODESTONE_IMPORT_INLINE_ROWS rows, else queued for the worker (status ``checking``)."""
+    """The admin's check of an uploaded file, kept for confirmation, always recorded as a run.
+
+    The request reads the file itself only within :func:`inline_limits` (by default 1,000 rows,
+    read in a few seconds); a file over them is queued for the worker (status ``checking``), which
+    reads it within the full limits. A file refused at once (too large, not a spreadsheet) is
+    recorded as a refused run with the reason.
+    """
+    fields = {"content": content, "file_name": file_name, "user": user, "trigger": ImportRun.Trigger.ADMIN}
     try:
-        upload = _read(content, file_name, kind)
-    except FileRefused:
-        upload = None  # the check records the refusal, at once
-    rows = upload.row_count if upload else 0
-    if rows <= settings.LODESTONE_IMPORT_INLINE_ROWS:
-        run = _new_run(content=content, file_name=file_name, user=user, trigger=ImportRun.Trigger.ADMIN,
-                       status=ImportRun.Status.REFUSED)  # fmt: skip
-        return _run(run, content, kind=kind, user=user, dry_run=True, keep=True, upload=upload)
-    run = _new_run(
-        content=content, file_name=file_name, user=user, trigger=ImportRun.Trigger.ADMIN,
-        status=ImportRun.Status.CHECKING, rows=rows, kinds=[kind] if kind else [], keep_content=True,
-        message=f"{rows:,} rows: the worker is checking the file.",
+        upload = _read(content, file_name, kind, inline_limits())
+    except OverInlineLimits:
+        run = _new_run(**fields, status=ImportRun.Status.CHECKING, kinds=[kind] if kind else [], keep_content=True,
+                       message="The worker is checking the file.")  # fmt: skip
+        transaction.on_commit(lambda: _enqueue("import_check_task", run))
+        return run
+    except FileRefused as exc:
+        run = _new_run(**fields, status=ImportRun.Status.REFUSED, message=str(exc))
+        return run
+    run = _new_run(**fields, status=ImportRun.Status.REFUSED)
+    return _run(run, content, kind=kind, user=user, dry_run=True, keep=True, upload=upload)
+
+
+def import_refuse_unread(*, file_name: str, size: int, sha256: str, user, reason: str) -> ImportRun:
+    """Record an upload refused before it was read (too large to take in): its name, size and
+    hash, and the reason."""
+    return ImportRun.objects.create(
+        trigger=ImportRun.Trigger.ADMIN, requested_by=user, file_name=file_name[:255], file_sha256=sha256,
+        file_size=min(size, 2**31 - 1), file_format=PurePath(file_name).suffix.lower().lstrip(".")[:4],
+        status=ImportRun.Status.REFUSED, message=reason,
     )  # fmt: skip
-    transaction.on_commit(lambda: _enqueue("import_check_task", run))
-    return run
 
 
 def import_run_fail(*, run_id: int, reason: str) -> None:
@@ -348,7 +371,7 @@ def _run(
     try:
         upload = upload or _read(content, run.file_name, kind)
     except FileRefused as exc:
-        run.status, run.message = ImportRun.Status.REFUSED, str(exc)
+        run.status, run.message, run.content = ImportRun.Status.REFUSED, str(exc), None
         run.save()
         return run
     run.file_format = upload.file_format
@@ -356,6 +379,7 @@ def _run(
     run.rows = upload.row_count
     if problems := _permission_errors(user, upload):
         run.status, run.message = ImportRun.Status.REFUSED, "Refused: " + "; ".join(problems) + "."
+        run.content = None
         run.save()
         return run
     if upload.errors:

@@ -346,6 +346,8 @@ LODESTONE_STALE_PRICE_DAYS = env.int("LODESTONE_STALE_PRICE_DAYS", default=5)
 # Admin uploads of more rows than this are checked and imported by the worker, not within the
 # request (and its 60 s limit); the page follows the run until it is done.
 LODESTONE_IMPORT_INLINE_ROWS = env.int("LODESTONE_IMPORT_INLINE_ROWS", default=1000)
+# ... and uploads the request cannot read within this many seconds (rows count blank ones too).
+LODESTONE_IMPORT_INLINE_SECONDS = env.float("LODESTONE_IMPORT_INLINE_SECONDS", default=5.0)
 # Days of price history loaded on a listing's first refresh (volatility needs a year).
 LODESTONE_PRICE_HISTORY_DAYS = env.int("LODESTONE_PRICE_HISTORY_DAYS", default=400)
 
