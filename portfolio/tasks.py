@@ -93,6 +93,16 @@ def digest_send_task() -> None:
     digest_send(as_of=timezone.now().date())
 
 
+@shared_task(ignore_result=True, soft_time_limit=50, time_limit=55)
+def runs_recover_task() -> None:
+    """Beat entry point: run again the refreshes and imports whose worker stopped."""
+    from portfolio.services.imports import import_runs_recover
+    from portfolio.services.refresh import refresh_runs_recover
+
+    refresh_runs_recover()
+    import_runs_recover()
+
+
 class ImportTask(Task):
     """Marks the import run refused when the task fails (an error, the time limit): nothing was written."""
 

@@ -39,6 +39,14 @@ class ImportRun(TimeStampedModel):
     )
     kinds = models.JSONField(default=list, blank=True, help_text="The kinds of record in the file, in import order.")
     rows = models.PositiveIntegerField(default=0, help_text="Data rows read.")
+    progress_done = models.PositiveIntegerField(default=0, help_text="Rows gone through so far, while in progress.")
+    attempts = models.PositiveSmallIntegerField(default=0, help_text="Times a worker started checking or importing it.")
+    worker = models.CharField(
+        max_length=120,
+        blank=True,
+        default="",
+        help_text="The process working on it (host:pid); its sign of life is updated_at.",
+    )
     counts = models.JSONField(
         default=dict, blank=True, help_text="Per kind: rows created, updated and unchanged (or that would be)."
     )

@@ -38,6 +38,7 @@ class RefreshRun(TimeStampedModel):
         COMMAND = "command", "Command line"
         STARTUP = "startup", "Start-up"
         IMPORT = "import", "Spreadsheet import"
+        RECOVERY = "recovery", "Recovery of a run whose worker stopped"
 
     kind = models.CharField(max_length=12, choices=Kind.choices)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED)
@@ -56,6 +57,12 @@ class RefreshRun(TimeStampedModel):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0, help_text="Times a worker started this run.")
+    worker = models.CharField(
+        max_length=120,
+        blank=True,
+        default="",
+        help_text="The process running it (host:pid); its sign of life is updated_at.",
+    )
     progress_done = models.PositiveIntegerField(default=0)
     progress_total = models.PositiveIntegerField(default=0)
     counts = models.JSONField(default=dict, blank=True)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections import Counter, defaultdict
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import PurePath
 from typing import Any
@@ -32,6 +33,7 @@ from portfolio.spreadsheets.cells import CellError, parse_cell
 from portfolio.spreadsheets.files import FileRefused, Limits, OverInlineLimits, RowError, Sheet, Upload, read_upload
 from portfolio.spreadsheets.kinds import Kind, References, natural_key
 
+from .liveness import abandoned, heartbeat, stale_before, this_worker
 from .records import record_save
 
 logger = logging.getLogger(__name__)
@@ -77,12 +79,14 @@ class _Importer:
         self.reason = reason
         self.refs = References()
         self.outcome = Outcome()
+        self.done = 0  # rows gone through, read by the heartbeat thread as the run's progress
 
     def sheet(self, sheet: Sheet) -> None:
         kind, present = sheet.kind, set(sheet.headers)
         seen: dict[tuple, int] = {}
         for number, row in sheet.rows:
             self.row(kind, sheet.name, number, row, present, seen)
+            self.done += 1
 
     def _error(self, sheet: str, number: int, column: str, message: str) -> None:
         self.outcome.errors.append(RowError(sheet, number, column, message))
@@ -229,10 +233,19 @@ def _message_dict(exc: ValidationError) -> dict[str, list[str]]:
     return exc.message_dict if hasattr(exc, "error_dict") else {NON_FIELD_ERRORS: exc.messages}
 
 
-def _go_through(upload: Upload, *, user, reason: str, write: bool) -> Outcome:
-    """Every row of every sheet, in one transaction that is kept only if ``write`` and no row failed."""
+def _go_through(upload: Upload, *, user, reason: str, write: bool, run_id: int | None = None) -> Outcome:
+    """Every row of every sheet, in one transaction that is kept only if ``write`` and no row failed.
+
+    With ``run_id`` (the worker's runs), the rows gone through are recorded on the run as it goes,
+    with its signs of life, by the heartbeat thread's own connection (outside the transaction).
+    """
     importer = _Importer(user=user, reason=reason)
-    with transaction.atomic():
+    beat = (
+        (lambda: ImportRun.objects.filter(pk=run_id, worker=this_worker()).update(
+            progress_done=importer.done, updated_at=timezone.now()))
+        if run_id is not None else (lambda: None)
+    )  # fmt: skip
+    with heartbeat(beat) if run_id is not None else nullcontext(), transaction.atomic():
         for sheet in upload.sheets:
             importer.sheet(sheet)
         if importer.outcome.errors or not write:
@@ -342,22 +355,71 @@ def _enqueue(task_name: str, run: ImportRun) -> None:
         import_run_fail(run_id=run.pk, reason=f"the task queue could not be reached ({type(exc).__name__})")
 
 
+#: A queued import started this many times without finishing is refused.
+MAX_IMPORT_ATTEMPTS = 3
+
+
+def _claim(run_id: int, status: str) -> ImportRun | None:
+    """Take a queued run for this worker process, or None when it is no longer ``status``, or is
+    being worked on by another process that is alive (a second delivery of its task)."""
+    me = this_worker()
+    with transaction.atomic():
+        run = ImportRun.objects.select_for_update().select_related("requested_by").get(pk=run_id)
+        if run.status != status:
+            return None
+        if run.worker and run.worker != me and not abandoned(run.worker, run.updated_at):
+            logger.info("Import #%s is being worked on by %s: this delivery leaves it", run.pk, run.worker)
+            return None
+        if run.attempts >= MAX_IMPORT_ATTEMPTS:
+            import_run_fail(run_id=run.pk, reason=f"given up after {run.attempts} attempts that did not finish")
+            return None
+        run.attempts += 1
+        run.worker, run.progress_done = me, 0
+        run.save(update_fields=["attempts", "worker", "progress_done", "updated_at"])
+    return run
+
+
 def import_check_queued(*, run_id: int) -> ImportRun:
     """The worker's check of a queued upload (see :func:`import_upload`). Runs again harmlessly if
-    the task is delivered twice: a run no longer being checked is left as it is."""
-    run = ImportRun.objects.select_related("requested_by").get(pk=run_id)
-    if run.status != ImportRun.Status.CHECKING:
-        return run
-    return _run(run, bytes(run.content), kind=_csv_kind(run), user=run.requested_by, dry_run=True, keep=True)
+    the task is delivered twice: a run no longer being checked, or being checked by a live
+    process, is left as it is."""
+    run = _claim(run_id, ImportRun.Status.CHECKING)
+    if run is None:
+        return ImportRun.objects.get(pk=run_id)
+    return _run(run, bytes(run.content), kind=_csv_kind(run), user=run.requested_by, dry_run=True, keep=True,
+                worker=True)  # fmt: skip
 
 
 def import_apply_queued(*, run_id: int) -> ImportRun:
     """The worker's import of a confirmed preview (see :func:`import_confirm`). All or nothing, so a
     worker killed midway wrote nothing, and the redelivered task imports the file again."""
-    run = ImportRun.objects.select_related("requested_by").get(pk=run_id)
-    if run.status != ImportRun.Status.IMPORTING:
-        return run
-    return _run(run, bytes(run.content), kind=_csv_kind(run), user=run.requested_by, dry_run=False, keep=False)
+    run = _claim(run_id, ImportRun.Status.IMPORTING)
+    if run is None:
+        return ImportRun.objects.get(pk=run_id)
+    return _run(run, bytes(run.content), kind=_csv_kind(run), user=run.requested_by, dry_run=False, keep=False,
+                worker=True)  # fmt: skip
+
+
+def import_runs_recover() -> list[ImportRun]:
+    """Queue again the task of each run being checked or imported whose worker stopped (its process
+    gone, or no sign of life for LODESTONE_RUN_STALE_SECONDS), or that no worker took that long.
+    Being all or nothing, the stopped worker wrote nothing. Called every minute by the scheduler;
+    returns the runs queued again."""
+    queued = []
+    for run in ImportRun.objects.filter(status__in=[ImportRun.Status.CHECKING, ImportRun.Status.IMPORTING]):
+        if not abandoned(run.worker, run.updated_at):
+            continue
+        if run.worker == "" and run.updated_at >= stale_before():
+            continue  # queued recently: a worker has not taken it yet
+        retaken = ImportRun.objects.filter(pk=run.pk, status=run.status, updated_at=run.updated_at).update(
+            worker="", updated_at=timezone.now()
+        )
+        if retaken:
+            logger.warning("Import #%s: its worker stopped; its task is queued again", run.pk)
+            task = "import_check_task" if run.status == ImportRun.Status.CHECKING else "import_apply_task"
+            transaction.on_commit(lambda task=task, run=run: _enqueue(task, run))
+            queued.append(run)
+    return queued
 
 
 def _csv_kind(run: ImportRun) -> str | None:
@@ -365,9 +427,18 @@ def _csv_kind(run: ImportRun) -> str | None:
 
 
 def _run(
-    run: ImportRun, content: bytes, *, kind: str | None, user, dry_run: bool, keep: bool, upload: Upload | None = None
+    run: ImportRun,
+    content: bytes,
+    *,
+    kind: str | None,
+    user,
+    dry_run: bool,
+    keep: bool,
+    upload: Upload | None = None,
+    worker: bool = False,
 ) -> ImportRun:
-    """Check or import ``content`` (``upload`` when already read) and record the outcome on ``run``."""
+    """Check or import ``content`` (``upload`` when already read) and record the outcome on ``run``
+    (``worker``: a worker's run, with its progress and signs of life recorded as it goes)."""
     try:
         upload = upload or _read(content, run.file_name, kind)
     except FileRefused as exc:
@@ -377,6 +448,8 @@ def _run(
     run.file_format = upload.file_format
     run.kinds = [sheet.kind.name for sheet in upload.sheets]
     run.rows = upload.row_count
+    if worker:  # the total, for the run's page while the rows are gone through
+        ImportRun.objects.filter(pk=run.pk).update(rows=run.rows, kinds=run.kinds, updated_at=timezone.now())
     if problems := _permission_errors(user, upload):
         run.status, run.message = ImportRun.Status.REFUSED, "Refused: " + "; ".join(problems) + "."
         run.content = None
@@ -385,7 +458,9 @@ def _run(
     if upload.errors:
         outcome = Outcome(errors=upload.errors)  # the columns are wrong: the rows cannot be read
     else:
-        outcome = _go_through(upload, user=user, reason=_reason(run), write=not dry_run)
+        outcome = _go_through(upload, user=user, reason=_reason(run), write=not dry_run,
+                              run_id=run.pk if worker else None)  # fmt: skip
+    run.progress_done = run.rows
     run.counts = {name: dict(counter) for name, counter in outcome.counts.items()}
     run.errors = [error.as_dict() for error in outcome.errors]
     run.changes = outcome.changes

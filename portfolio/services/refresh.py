@@ -24,6 +24,7 @@ from portfolio.integrations.market_data import TransientProviderError
 from portfolio.models import ACTIVE_RUN_STATUSES, RefreshRun
 
 from .filings import filings_refresh
+from .liveness import abandoned, heartbeat, stale_before, this_worker
 from .market_data import StepResult, commodity_prices_refresh, fx_refresh, prices_refresh
 from .milestones import deal_deadlines_refresh, milestones_refresh
 from .snapshots import portfolio_snapshot_record
@@ -32,6 +33,7 @@ from .valuations import valuations_compute
 logger = logging.getLogger(__name__)
 Kind = RefreshRun.Kind
 Status = RefreshRun.Status
+Trigger = RefreshRun.Trigger
 
 #: Runs that share a lock key never run at the same time.
 LOCK_KEYS = {
@@ -60,15 +62,75 @@ FINISHED = (Status.SUCCEEDED, Status.PARTIAL, Status.FAILED, Status.REFUSED)
 MAX_ATTEMPTS = 6
 
 
-def _abandon_after() -> timedelta:
-    """An active run with no progress for longer than the hard time limit (plus a margin) is dead."""
+def _queued_too_long() -> timedelta:
+    """A queued run no worker took within the hard time limit (plus a margin) has lost its message."""
     return timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 300)
 
 
 def _expire_abandoned(lock_key: str) -> None:
-    cutoff = timezone.now() - _abandon_after()
-    for run in RefreshRun.objects.filter(lock_key=lock_key, status__in=ACTIVE_RUN_STATUSES, updated_at__lt=cutoff):
-        refresh_run_fail(run_id=run.pk, reason=f"abandoned: no progress since {run.updated_at:%Y-%m-%d %H:%M} UTC")
+    """Release the lock of a run whose worker stopped (its process gone, or no sign of life for
+    LODESTONE_RUN_STALE_SECONDS), and of a queued run no worker took."""
+    queued_cutoff = timezone.now() - _queued_too_long()
+    for run in RefreshRun.objects.filter(lock_key=lock_key, status__in=ACTIVE_RUN_STATUSES):
+        if run.status == Status.RUNNING and abandoned(run.worker, run.updated_at):
+            _abandon(run, f"its worker stopped (no sign of life since {run.updated_at:%Y-%m-%d %H:%M:%S} UTC)")
+        elif run.status == Status.QUEUED and run.updated_at < queued_cutoff:
+            _abandon(run, f"no worker took it since {run.updated_at:%Y-%m-%d %H:%M} UTC")
+
+
+def _abandon(run: RefreshRun, reason: str) -> bool:
+    """Fail ``run`` as abandoned, unless it showed a sign of life since it was read."""
+    now = timezone.now()
+    failed = RefreshRun.objects.filter(pk=run.pk, status=run.status, updated_at=run.updated_at).update(
+        status=Status.FAILED, finished_at=now, message=f"Failed: abandoned: {reason}."[:2000], updated_at=now
+    )
+    RefreshRun.objects.filter(pk=run.pk, started_at__isnull=True).update(started_at=now)
+    if failed:
+        logger.warning("Refresh #%s abandoned: %s", run.pk, reason)
+    return bool(failed)
+
+
+def refresh_runs_recover() -> list[RefreshRun]:
+    """Start again the work of runs whose worker stopped, without waiting for the broker to
+    deliver their task again (Redis does so only after its visibility timeout, an hour).
+
+    A running run whose process is gone, or that showed no sign of life for
+    LODESTONE_RUN_STALE_SECONDS, is failed as abandoned (releasing its lock) and a new run of the
+    same kind, date and parameters is queued in its place, carrying its attempts (so a run that
+    kills its worker is still given up after MAX_ATTEMPTS). A run queued that long is queued
+    again: its message may have been lost with a worker that had reserved it (a run is only ever
+    executed once at a time, so a second message is harmless). Called every minute by the
+    scheduler; returns the runs queued.
+    """
+    queued: list[RefreshRun] = []
+    for run in RefreshRun.objects.filter(status=Status.RUNNING):
+        since = f"{run.updated_at:%Y-%m-%d %H:%M:%S} UTC"
+        if not abandoned(run.worker, run.updated_at) or not _abandon(run, f"its worker stopped (no sign of life "
+                                                                          f"since {since}); run again"):  # fmt: skip
+            continue
+        try:
+            again = refresh_request(kind=run.kind, trigger=Trigger.RECOVERY, as_of=run.as_of,
+                                    requested_by=run.requested_by, parameters=run.parameters,
+                                    attempts=run.attempts, message=f"Runs again refresh #{run.pk}, whose worker "
+                                    f"stopped.")  # fmt: skip
+        except RefreshRefusedError:
+            continue  # another run of its lock was requested meanwhile
+        transaction.on_commit(lambda pk=again.pk: _enqueue_quietly(pk))
+        queued.append(again)
+    for run in RefreshRun.objects.filter(status=Status.QUEUED, updated_at__lt=stale_before()):
+        if RefreshRun.objects.filter(pk=run.pk, status=Status.QUEUED, updated_at=run.updated_at).update(
+            updated_at=timezone.now()
+        ):
+            transaction.on_commit(lambda pk=run.pk: _enqueue_quietly(pk))
+            queued.append(run)
+    return queued
+
+
+def _enqueue_quietly(run_id: int) -> None:
+    try:
+        _enqueue(run_id)
+    except BrokerUnavailableError:
+        logger.warning("Refresh #%s could not be queued: the broker is unreachable", run_id)
 
 
 def refresh_request(
@@ -78,6 +140,8 @@ def refresh_request(
     as_of: date | None = None,
     requested_by=None,
     parameters: dict | None = None,
+    attempts: int = 0,
+    message: str = "",
 ) -> RefreshRun:
     """Record a queued run, or refuse it (recording the refusal) while one of its kind is active.
 
@@ -97,7 +161,7 @@ def refresh_request(
     }
     try:
         with transaction.atomic():
-            return RefreshRun.objects.create(status=Status.QUEUED, **fields)
+            return RefreshRun.objects.create(status=Status.QUEUED, attempts=attempts, message=message, **fields)
     except IntegrityError:
         active = RefreshRun.objects.filter(lock_key=lock_key, status__in=ACTIVE_RUN_STATUSES).first()
         now = timezone.now()
@@ -144,7 +208,7 @@ def _enqueue(run_id: int) -> None:
 
 
 def _heartbeat(run_id: int) -> Callable[[], None]:
-    """Show the run is alive (its lock's TTL counts from the last sign of life)."""
+    """Show the run is alive between the heartbeat thread's signs of life (after each listing)."""
     return lambda: RefreshRun.objects.filter(pk=run_id).update(updated_at=timezone.now())
 
 
@@ -210,33 +274,38 @@ def refresh_run_execute(
     A transient provider outage that failed every subject of a step is re-raised so that the
     task can retry later; any other error marks the run failed with the reason and is re-raised.
     """
-    run = RefreshRun.objects.get(pk=run_id)
-    if run.status in FINISHED:
-        return run
-    if run.attempts >= MAX_ATTEMPTS:
-        refresh_run_fail(run_id=run.pk, reason=f"given up after {run.attempts} attempts that did not finish")
-        run.refresh_from_db()
-        return run
-    run.attempts += 1
-    run.save(update_fields=["attempts", "updated_at"])
-    steps = _plan(run)
-    run.status = Status.RUNNING
-    run.started_at = run.started_at or timezone.now()
-    run.progress_total = len(steps)
-    run.progress_done = 0
-    run.counts, run.errors, run.message = {}, [], ""
-    run.save(
-        update_fields=[
-            "status",
-            "started_at",
-            "progress_total",
-            "progress_done",
-            "counts",
-            "errors",
-            "message",
-            "updated_at",
-        ]
-    )
+    me = this_worker()
+    with transaction.atomic():
+        run = RefreshRun.objects.select_for_update().get(pk=run_id)
+        if run.status in FINISHED:
+            return run
+        if run.status == Status.RUNNING and run.worker != me and not abandoned(run.worker, run.updated_at):
+            logger.info("Refresh #%s is being run by %s: this delivery leaves it to it", run.pk, run.worker)
+            return run
+        if run.attempts >= MAX_ATTEMPTS:
+            refresh_run_fail(run_id=run.pk, reason=f"given up after {run.attempts} attempts that did not finish")
+            run.refresh_from_db()
+            return run
+        steps = _plan(run)
+        run.attempts += 1
+        run.worker = me
+        run.status = Status.RUNNING
+        run.started_at = run.started_at or timezone.now()
+        run.progress_total = len(steps)
+        run.progress_done = 0
+        run.counts, run.errors, run.message = {}, [], ""
+        run.save(update_fields=["attempts", "worker", "status", "started_at", "progress_total", "progress_done",
+                                "counts", "errors", "message", "updated_at"])  # fmt: skip
+    alive = RefreshRun.objects.filter(pk=run.pk, status=Status.RUNNING, worker=me)
+    with heartbeat(lambda: alive.update(updated_at=timezone.now())):
+        return _run_steps(run, steps, on_progress)
+
+
+def _run_steps(
+    run: RefreshRun,
+    steps: list[tuple[str, Callable[[], StepResult]]],
+    on_progress: Callable[[RefreshRun, str, StepResult | None], None] | None,
+) -> RefreshRun:
     failed_subjects = total_subjects = 0
     try:
         for label, call in steps:
@@ -252,8 +321,9 @@ def refresh_run_execute(
             if result.all_failed_transiently:
                 raise TransientProviderError(label, f"every {label} provider call failed; will retry")
     except TransientProviderError as exc:
-        run.message = f"Waiting to retry: {exc}"
-        run.save(update_fields=["message", "updated_at"])
+        # Queued again for the retry, which any worker may take.
+        run.status, run.worker, run.message = Status.QUEUED, "", f"Waiting to retry: {exc}"
+        run.save(update_fields=["status", "worker", "message", "updated_at"])
         raise
     except BaseException as exc:
         refresh_run_fail(run_id=run.pk, reason=f"{type(exc).__name__}: {exc}")

@@ -43,6 +43,15 @@ DEFAULT_SCHEDULES = [
         "New filings of the watched forms for every company with a CIK, queued for review.",
     ),
     (
+        "Recover runs whose worker stopped, every minute",
+        "portfolio.tasks.runs_recover_task",
+        {},
+        # https://crontab.guru/#*_*_*_*_* : a stopped worker's run is started again within minutes
+        {"minute": "*", "hour": "*", "day_of_week": "*", "day_of_month": "*", "month_of_year": "*"},
+        55,
+        "Refreshes and imports whose worker shows no sign of life are run again.",
+    ),
+    (
         "Daily digest",
         "portfolio.tasks.digest_send_task",
         {},

@@ -129,3 +129,13 @@ def test_production_loads_its_urls_before_static_files_are_collected():
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "/favicon.ico"
+
+
+def test_workers_reserve_no_more_tasks_than_they_have_processes_on_redis():
+    """With prefetch disabled, a refresh queued behind a long job goes to an idle process."""
+    probe = "import django; django.setup(); from tracker.celery import app; print(app.conf.worker_disable_prefetch)"
+    env = {**_environment_without_settings(), **PRODUCTION_ENV, "DJANGO_SETTINGS_MODULE": "tracker.settings.production"}
+    result = subprocess.run(  # noqa: S603 - fixed interpreter and arguments
+        [sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.stdout.strip() == "True", result.stderr[-2000:]

@@ -250,6 +250,9 @@ else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": VISIBILITY_TIMEOUT}
     CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"visibility_timeout": VISIBILITY_TIMEOUT}
     CELERY_VISIBILITY_TIMEOUT = VISIBILITY_TIMEOUT
+    # A worker reserves no more tasks than it has processes free: a queued refresh never waits
+    # behind a long job while another process is idle (Redis only; other transports ignore it).
+    CELERY_WORKER_DISABLE_PREFETCH = CELERY_BROKER_URL.startswith(("redis://", "rediss://"))
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=None)
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_SERIALIZER = "json"
@@ -346,6 +349,11 @@ LODESTONE_STALE_PRICE_DAYS = env.int("LODESTONE_STALE_PRICE_DAYS", default=5)
 # Admin uploads of more rows than this are checked and imported by the worker, not within the
 # request (and its 60 s limit); the page follows the run until it is done.
 LODESTONE_IMPORT_INLINE_ROWS = env.int("LODESTONE_IMPORT_INLINE_ROWS", default=1000)
+# A running job (refresh, large import) shows a sign of life this often, from a thread of its
+# own; one that shows none for LODESTONE_RUN_STALE_SECONDS (or whose process is gone) is
+# abandoned, and the recovery task (every minute) runs its work again.
+LODESTONE_HEARTBEAT_SECONDS = env.float("LODESTONE_HEARTBEAT_SECONDS", default=20.0)
+LODESTONE_RUN_STALE_SECONDS = env.float("LODESTONE_RUN_STALE_SECONDS", default=180.0)
 # ... and uploads the request cannot read within this many seconds (rows count blank ones too).
 LODESTONE_IMPORT_INLINE_SECONDS = env.float("LODESTONE_IMPORT_INLINE_SECONDS", default=5.0)
 # Days of price history loaded on a listing's first refresh (volatility needs a year).

@@ -51,6 +51,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5, "interval_max": 1}
 CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"visibility_timeout": VISIBILITY_TIMEOUT}
 CELERY_VISIBILITY_TIMEOUT = VISIBILITY_TIMEOUT
+# A worker reserves no more tasks than it has processes free (see base.py).
+CELERY_WORKER_DISABLE_PREFETCH = CELERY_BROKER_URL.startswith(("redis://", "rediss://"))
 
 # HTTPS only. The proxy in front terminates TLS and says so in X-Forwarded-Proto; the health
 # checks answer plain HTTP too, for load balancers that probe the instance directly.

@@ -163,13 +163,14 @@ def test_a_failing_provider_leaves_earlier_prices_intact_and_is_recorded(priced_
 
 @responses.activate
 def test_a_transient_outage_of_every_provider_asks_for_a_retry(priced_listing):
-    """The run is not marked failed: the task retries it with backoff."""
+    """The run is not marked failed: it is queued again, for the task's retry with backoff, which
+    any worker may take."""
     responses.get(YAHOO, body=requests.ConnectionError("down"))
     run = refresh_request(kind="prices", trigger="command", as_of=AS_OF)
     with pytest.raises(TransientProviderError):
         refresh_run_execute(run_id=run.pk)
     run.refresh_from_db()
-    assert run.status == "running"
+    assert (run.status, run.worker) == ("queued", "")
     assert run.message.startswith("Waiting to retry")
     assert run.errors[0]["kind"] == "transient"
 

@@ -1,5 +1,7 @@
 """A real Celery worker process (prefork pool) killed with SIGKILL in the middle of a refresh: the
-task is delivered again, runs again, and its result is written exactly once.
+task is delivered again, runs again, and its result is written exactly once. A whole worker killed
+(its main process too, so nothing tells the broker, which would deliver the task again only after
+its visibility timeout, an hour): a new refresh is accepted at once and run by another worker.
 
 The worker is a separate process, so it needs a database and a broker another process can reach:
 PostgreSQL and Redis, as in CI's second pass (which sets REQUIRE_SERVICES, so that there the test
@@ -29,6 +31,7 @@ from django.db import connection
 
 from portfolio import models as m
 from portfolio.services.demo_data import demo_data_load
+from portfolio.services.liveness import process_gone
 from portfolio.services.refresh import refresh_start
 from tracker.celery import app
 
@@ -135,3 +138,70 @@ def _kill_mid_refresh_and_wait(worker, positions: int, log: Path):
         log,
     )
     return finished, first
+
+
+def _worker(log: Path, name: str) -> subprocess.Popen:
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tracker.settings.test", "DATABASE_URL": _database_url()}
+    command = [sys.executable, "-m", "celery", "-A", "tracker", "worker", "--pool", "prefork", "--concurrency", "1",
+               "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel", "INFO",
+               "--hostname", f"{name}-{os.getpid()}@%h"]  # fmt: skip
+    with log.open("w") as out:  # a session of its own: the test can kill the worker and its pool at once
+        return subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,  # noqa: S603
+                                start_new_session=True)  # fmt: skip
+
+
+def _stop(worker: subprocess.Popen) -> None:
+    if worker.poll() is None:
+        worker.send_signal(signal.SIGTERM)
+        try:
+            worker.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(worker.pid, signal.SIGKILL)
+            worker.wait()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_whole_worker_killed_mid_refresh_lets_a_new_refresh_in_at_once(tmp_path):
+    _require_services()
+    demo_data_load()
+    app.control.purge()
+    first_log, second_log = tmp_path / "killed.log", tmp_path / "second.log"
+    worker = _worker(first_log, "whole")
+    lock = psycopg.connect(_database_url().replace("postgres://", "postgresql://", 1))
+    try:
+        lock.execute("LOCK TABLE portfolio_portfoliosnapshot IN SHARE ROW EXCLUSIVE MODE")
+        run = refresh_start(kind="pipeline", trigger="api", as_of=AS_OF)
+        _wait_for(_backend_waiting_on_a_lock, 120, "the worker waiting to write the snapshot", first_log)
+        run.refresh_from_db()
+        assert run.status == "running"
+        assert run.worker  # the pool process running it, host:pid
+        os.killpg(worker.pid, signal.SIGKILL)  # the main process and its pool: nobody tells the broker
+        worker.wait(timeout=30)
+    finally:
+        lock.rollback()
+        lock.close()
+        _stop(worker)
+    killed = time.monotonic()
+    _wait_for(lambda: process_gone(run.worker), 30, "the killed pool process gone", first_log)
+    run.refresh_from_db()
+    assert run.status == "running"  # as the killed process left it
+
+    again = refresh_start(kind="pipeline", trigger="api", as_of=AS_OF)  # accepted, not refused
+
+    accepted_after = time.monotonic() - killed
+    run.refresh_from_db()
+    assert run.status == "failed"
+    assert run.message.startswith("Failed: abandoned: its worker stopped"), run.message
+    assert accepted_after < 300
+    second = _worker(second_log, "second")
+    try:
+        finished = _wait_for(
+            lambda: m.RefreshRun.objects.exclude(status__in=["queued", "running"]).filter(pk=again.pk).first(),
+            180,
+            "the new run finished",
+            second_log,
+        )
+    finally:
+        _stop(second)
+    assert finished.status == "succeeded", (finished.message, second_log.read_text()[-4000:])
+    assert m.PortfolioSnapshot.objects.filter(as_of=AS_OF).count() == 1
