@@ -170,11 +170,12 @@ class _Importer:
         try:
             if many:
                 with transaction.atomic():
-                    record_save(instance, user=self.user, reason=self.reason)
+                    record_save(instance, user=self.user, reason=self.reason, constraints_by_database=True)
                     for name, targets in many.items():
                         getattr(instance, name).set(targets)
             else:
-                record_save(instance, user=self.user, reason=self.reason)  # atomic: a savepoint of its own
+                # atomic: a savepoint of its own
+                record_save(instance, user=self.user, reason=self.reason, constraints_by_database=True)
         except ValidationError as exc:
             for name, messages in _message_dict(exc).items():
                 for message in messages:

@@ -8,11 +8,13 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from django.core.exceptions import ValidationError
 from openpyxl import Workbook
 
 from portfolio import models as m
 from portfolio.services.demo_data import demo_data_load
 from portfolio.services.imports import import_confirm, import_file
+from portfolio.services.records import record_save
 from portfolio.spreadsheets.files import csv_bytes, export_rows, xlsx_bytes
 from portfolio.spreadsheets.kinds import KIND_BY_NAME, KINDS
 from tests import factories as f
@@ -538,3 +540,33 @@ def test_a_gate_names_a_milestone_of_the_deal_or_of_a_project_of_its_company(pos
     assert run.status == "applied", run.errors
     assert m.Position.objects.get(label="Common shares").gate_milestone.title == "Permit granted"
     assert m.Position.objects.get(label="Private stake").gate_milestone.title == "Financing closed"
+
+
+def test_a_rule_the_database_enforces_is_reported_like_model_validation(position, steward):
+    """Imports leave check and unique constraints to the database (no query per rule per row): a
+    row it refuses is reported with the rule's own message, under the first column the rule
+    reads, and the rows after it are still checked."""
+    lines = (
+        "deal,position,kind,occurred_on,amount,currency,evidence,source_url",
+        "acme-dod-2025,Common shares,investment,2025-07-10,-5.00,USD,unverified,",
+        "acme-dod-2025,Common shares,fee,2025-07-11,5.00,USD,filing,",
+        "acme-dod-2025,Common shares,fee,2025-07-12,5.00,USD,unverified,",
+    )
+    run = _run(_csv(*lines), "cash-flows.csv", steward, dry_run=True)
+    assert _errors(run) == [
+        ("cash-flows", 2, "amount", "The amount cannot be negative."),
+        ("cash-flows", 3, "evidence", "Give the source URL, or mark the record unverified."),
+    ]
+    assert run.counts == {"cash-flows": {"created": 1}}
+    assert not m.CashFlow.objects.exists()
+
+
+def test_the_database_and_model_validation_refuse_a_record_with_the_same_message(position, steward):
+    def refusal(**checks) -> list[str]:
+        flow = m.CashFlow(position=position, kind="fee", occurred_on=date(2025, 7, 10), amount=Decimal("-1"),
+                          currency_id="USD")  # fmt: skip
+        with pytest.raises(ValidationError) as caught:
+            record_save(flow, user=steward, reason="test", **checks)
+        return caught.value.messages
+
+    assert refusal() == refusal(constraints_by_database=True) == ["The amount cannot be negative."]
