@@ -63,7 +63,7 @@ run: demo
 	@echo "  Lodestone is starting at http://127.0.0.1:$(PORT)/   (admin: http://127.0.0.1:$(PORT)/admin/)"
 	@echo "  Ctrl-C stops the web server, the worker and the scheduler."
 	@echo ""
-	@DJANGO_SETTINGS_MODULE=tracker.settings.local WEB_CONCURRENCY=$${WEB_CONCURRENCY:-2} PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start --port $(PORT) --procfile Procfile || [ $$? -eq 130 ]
+	@DJANGO_SETTINGS_MODULE=tracker.settings.local WEB_CONCURRENCY=$${WEB_CONCURRENCY:-2} PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m tracker.processes start --port $(PORT) --procfile Procfile
 
 test: setup-dev
 	$(BIN)/pytest

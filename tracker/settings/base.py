@@ -406,8 +406,9 @@ LOGGING = {
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
     },
+    "filters": {"quiet_routine_tasks": {"()": "tracker.log_filters.QuietRoutineTasks"}},
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["quiet_routine_tasks"]},
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
