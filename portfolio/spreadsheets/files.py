@@ -80,8 +80,9 @@ class _Budget:
     def refuse(self, message: str) -> FileRefused:
         return self.limits.refusal(message)
 
-    def row(self, width: int) -> None:
-        self.rows += 1
+    def row(self, width: int, *, header: bool = False) -> None:
+        """Count a row read (a header row counts its cells, not as a row)."""
+        self.rows += 0 if header else 1
         self.cells += width
         if self.rows > self.limits.rows:
             raise self.refuse(f"The file has more than {self.limits.rows:,} rows (blank rows count); "
@@ -251,7 +252,7 @@ def _read_csv(content: bytes, file_name: str, kind_name: str | None, budget: _Bu
         header_row = next(records, None)
         if header_row is None:
             raise FileRefused("The file is empty: the first row must name the columns.")
-        budget.row(len(header_row))
+        budget.row(len(header_row), header=True)
         headers = [header.strip() for header in header_row]
         if len([h for h in headers if h]) == 1 and ";" in headers[0]:
             raise FileRefused("The columns are separated by semicolons: save the file as CSV UTF-8 (comma-separated).")
@@ -345,7 +346,7 @@ class _SheetScan:
         elif name == "row":
             self.rows += 1
             self.row_cells = 0
-            if self.rows > self.limits.rows:
+            if self.rows > self.limits.rows + 1:  # the header row is not counted
                 raise self.budget.refuse(f"The file has more than {self.limits.rows:,} rows (blank rows count); "
                                          "split it into smaller files.")  # fmt: skip
             if self.rows % 1000 == 0:
@@ -415,7 +416,7 @@ def _read_sheets(book, formulas, budget: _Budget) -> Upload:
         next(as_written, None)
         if header_row is None or all(is_blank(v) for v in header_row):
             continue  # an empty sheet (or one whose first row is blank)
-        budget.row(len(header_row))
+        budget.row(len(header_row), header=True)
         headers = ["" if is_blank(h) else str(h).strip() for h in header_row]
         while headers and not headers[-1]:
             headers.pop()

@@ -295,7 +295,7 @@ def test_a_file_over_the_size_limit_is_recorded_refused_without_being_read(uploa
 def test_the_request_hands_a_file_over_its_limits_to_the_worker(position, steward, settings,
                                                                  django_capture_on_commit_callbacks):  # fmt: skip
     settings.LODESTONE_IMPORT_INLINE_ROWS = 3
-    content = (",".join(HEADER) + "\n").encode() + b"acme-dod-2025,Common shares,investment,2025-07-10,1,USD\n" * 3
+    content = (",".join(HEADER) + "\n").encode() + b"acme-dod-2025,Common shares,investment,2025-07-10,1,USD\n" * 4
     with django_capture_on_commit_callbacks(execute=False) as queued:
         run = import_upload(content=content, file_name="cash-flows.csv", user=steward)
     assert (run.status, run.content) == ("checking", content)
@@ -319,3 +319,16 @@ def test_the_inline_limits_count_blank_rows(settings):
     with pytest.raises(OverInlineLimits):
         read_upload(content, "cash-flows.csv", limits=inline_limits())
     assert read_upload(content, "cash-flows.csv", limits=Limits()).row_count == 0
+
+
+@pytest.mark.parametrize("make", ["csv", "xlsx"])
+def test_the_row_limit_counts_data_rows_not_the_header(make):
+    def content(rows: int) -> bytes:
+        if make == "xlsx":
+            return _workbook([ROW] * rows)
+        return (",".join(HEADER) + "\n").encode() + b"acme-dod-2025,Common shares,investment,2025-07-10,1,USD\n" * rows
+
+    name = "cash-flows.csv" if make == "csv" else "records.xlsx"
+    assert read_upload(content(3), name, limits=Limits(rows=3)).row_count == 3
+    with pytest.raises(FileRefused, match="more than 3 rows"):
+        read_upload(content(4), name, limits=Limits(rows=3))
