@@ -365,7 +365,7 @@ def _claim(run_id: int, status: str) -> ImportRun | None:
     being worked on by another process that is alive (a second delivery of its task)."""
     me = this_worker()
     with transaction.atomic():
-        run = ImportRun.objects.select_for_update().select_related("requested_by").get(pk=run_id)
+        run = ImportRun.objects.select_for_update(of=("self",)).select_related("requested_by").get(pk=run_id)
         if run.status != status:
             return None
         if run.worker and run.worker != me and not abandoned(run.worker, run.updated_at):

@@ -9,12 +9,14 @@ alone.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import threading
 from datetime import date, timedelta
 
 import pytest
+from django.db import connection, connections
 from django.utils import timezone
 
 from portfolio import models as m
@@ -213,3 +215,45 @@ def test_an_import_that_keeps_stopping_its_worker_is_given_up(gone):
     outcome = import_check_queued(run_id=run.pk)
     assert outcome.status == "refused"
     assert "given up after 3 attempts" in outcome.message
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_check_shows_its_progress_while_it_goes(settings):
+    """The rows gone through reach the run's row while the check's transaction is still open (the
+    heartbeat writes them on its own connection). SQLite holds such a write back until the
+    transaction ends, so this needs PostgreSQL (CI's second pass)."""
+    if connection.vendor != "postgresql":
+        reason = "a second connection writing during an open transaction needs PostgreSQL"
+        if os.environ.get("REQUIRE_SERVICES"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    settings.LODESTONE_HEARTBEAT_SECONDS = 0.05
+    deal = f.DealFactory(reference="acme-dod-2025")
+    f.PositionFactory(deal=deal, label="Common shares")
+    days = [date(2020, 1, 1) + timedelta(days=n) for n in range(1500)]
+    content = "deal,position,kind,occurred_on,amount,currency\n" + "".join(
+        f"acme-dod-2025,Common shares,fee,{day},1.00,USD\n" for day in days
+    )
+    run = _checking("")
+    m.ImportRun.objects.filter(pk=run.pk).update(content=content.encode())
+    seen: list[tuple[int, int]] = []
+    done = threading.Event()
+
+    def watch():
+        try:
+            while not done.is_set():
+                seen.append(m.ImportRun.objects.values_list("progress_done", "rows").get(pk=run.pk))
+                done.wait(0.05)
+        finally:
+            connections.close_all()
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        outcome = import_check_queued(run_id=run.pk)
+    finally:
+        done.set()
+        watcher.join()
+    assert outcome.status == "previewed", outcome.message
+    assert outcome.progress_done == outcome.rows == 1500
+    assert any(0 < progress < 1500 and rows == 1500 for progress, rows in seen), seen[-5:]
