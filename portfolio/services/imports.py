@@ -31,7 +31,7 @@ from portfolio.exceptions import BrokerUnavailableError, ImportRefusedError, Ref
 from portfolio.models import ImportRun, RefreshRun
 from portfolio.spreadsheets.cells import CellError, parse_cell
 from portfolio.spreadsheets.files import FileRefused, Limits, OverInlineLimits, RowError, Sheet, Upload, read_upload
-from portfolio.spreadsheets.kinds import Kind, References, natural_key
+from portfolio.spreadsheets.kinds import NAMED_BY_ROWS, Kind, References, natural_key
 
 from .liveness import abandoned, heartbeat, stale_before, this_worker
 from .records import record_save
@@ -140,7 +140,8 @@ class _Importer:
                 if existing is not None:
                     existing.refresh_from_db()  # the index must not hold values that were refused
                 return
-            self.refs.add(instance)
+            if kind.model in NAMED_BY_ROWS:
+                self.refs.add(instance)
             if len(self.outcome.changes) < MAX_LISTED_CHANGES:
                 self.outcome.changes.append(
                     {"sheet": sheet, "row": number, "action": action, "record": str(instance)[:200],

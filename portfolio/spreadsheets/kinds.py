@@ -585,6 +585,11 @@ KINDS: tuple[Kind, ...] = (
 )
 
 KIND_BY_NAME = {kind.name: kind for kind in KINDS}
+#: The models a row of some kind can name (through a reference or a list): an import keeps the
+#: records it creates of these at hand for the rows after; the others no later row can name.
+NAMED_BY_ROWS: frozenset[type[models.Model]] = frozenset(
+    kind.model_field(ref.field).related_model for kind in KINDS for ref in kind.refs
+) | frozenset(kind.model_field(many.field).related_model for kind in KINDS for many in kind.many)
 #: Accepted spellings of a kind in file and sheet names: cash-flows, cash_flows, "Cash flows".
 ALIASES = {
     alias: kind for kind in KINDS for alias in {kind.name, kind.name.replace("-", "_"), kind.name.replace("-", " ")}
