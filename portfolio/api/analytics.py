@@ -14,6 +14,9 @@ from portfolio.book.basis import SHOWN_BASES
 from portfolio.book.dates import shown_date_error, year_before
 from portfolio.selectors import projects_with_progress
 
+from . import fields as strict
+from .query import CheckedQuery
+
 
 class CanViewPortfolio(BasePermission):
     def has_permission(self, request, view):
@@ -29,9 +32,9 @@ def _ratio(value, places=6):
 
 
 class SummaryQuery(serializers.Serializer):
-    as_of = serializers.DateField(required=False, help_text="Default: the latest date with a completed valuation run.")
-    group_by = serializers.ChoiceField(choices=DIMENSIONS, default="total")
-    basis = serializers.ChoiceField(
+    as_of = strict.DateField(required=False, help_text="Default: the latest date with a completed valuation run.")
+    group_by = strict.ChoiceField(choices=DIMENSIONS, default="total")
+    basis = strict.ChoiceField(
         choices=list(BOOKS),
         default=DEFAULT_BOOK,
         help_text="The book summed in the groups: held (what the government holds on the date), committed, "
@@ -46,11 +49,11 @@ class SummaryQuery(serializers.Serializer):
 
 
 class SeriesQuery(serializers.Serializer):
-    start = serializers.DateField(required=False)
-    end = serializers.DateField(required=False)
-    group_by = serializers.ChoiceField(choices=[d for d in DIMENSIONS if d != "total"], default="agency")
-    interval = serializers.ChoiceField(choices=["day", "week", "month"], default="day")
-    basis = serializers.ChoiceField(choices=list(BOOKS), default=DEFAULT_BOOK)
+    start = strict.DateField(required=False)
+    end = strict.DateField(required=False)
+    group_by = strict.ChoiceField(choices=[d for d in DIMENSIONS if d != "total"], default="agency")
+    interval = strict.ChoiceField(choices=["day", "week", "month"], default="day")
+    basis = strict.ChoiceField(choices=list(BOOKS), default=DEFAULT_BOOK)
 
     def validate(self, attrs):
         for name in ("start", "end"):
@@ -101,7 +104,7 @@ def _basis_total(total) -> dict:
     }
 
 
-class SummaryView(APIView):
+class SummaryView(CheckedQuery, APIView):
     """Portfolio figures as of a date (default: the latest date with a completed valuation run):
     the held book (or the book asked for with ``basis``) in its groups, and beside it the totals of
     every basis (held, committed, pipeline, and those never counted: lapsed, unverified, without an
@@ -109,6 +112,7 @@ class SummaryView(APIView):
     had (a position that cannot be valued on the date, listed in ``not_valued``) are null."""
 
     permission_classes = [CanViewPortfolio]
+    query_serializer = SummaryQuery
 
     @extend_schema(parameters=[SummaryQuery], responses={200: dict})
     def get(self, request):
@@ -129,10 +133,11 @@ class SummaryView(APIView):
         )
 
 
-class ValueSeriesView(APIView):
+class ValueSeriesView(CheckedQuery, APIView):
     """USD value on each valuation date in a range, by a dimension, at daily, weekly or monthly points."""
 
     permission_classes = [CanViewPortfolio]
+    query_serializer = SeriesQuery
 
     @extend_schema(parameters=[SeriesQuery], responses={200: dict})
     def get(self, request):
@@ -165,7 +170,7 @@ def _thin(days, interval: str) -> list[int]:
     return sorted(last.values())
 
 
-class ProjectProgressView(APIView):
+class ProjectProgressView(CheckedQuery, APIView):
     """Stage progress of every project: current stage, milestones achieved, next one, slippage."""
 
     permission_classes = [CanViewPortfolio]

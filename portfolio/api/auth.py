@@ -15,16 +15,18 @@ from rest_framework.views import APIView
 
 from portfolio.security import token_ended, token_issued
 
+from . import fields as strict
 from .errors import error_body
+from .query import CheckedQuery
 from .throttling import ClientScopedRateThrottle
 
 
 class TokenRequestSerializer(serializers.Serializer):
-    username = serializers.CharField(max_length=150)
-    password = serializers.CharField(max_length=128, style={"input_type": "password"})
+    username = strict.CharField(max_length=150)
+    password = strict.CharField(max_length=128, style={"input_type": "password"})
 
 
-class TokenView(APIView):
+class TokenView(CheckedQuery, APIView):
     """POST a user name and password; get a token to send as ``Authorization: Token <token>``."""
 
     authentication_classes = []
@@ -63,7 +65,7 @@ class TokenView(APIView):
         return Response({"token": token, "expiry": instance.expiry})
 
 
-class LogoutView(APIView):
+class LogoutView(CheckedQuery, APIView):
     """POST with a token: that token stops working."""
 
     authentication_classes = [TokenAuthentication]

@@ -11,7 +11,11 @@ from portfolio.book.dates import shown_date_error
 from portfolio.models import RefreshRun
 from portfolio.services.refresh import refresh_start
 
+from . import fields as strict
+from .filters import FILTER_BACKENDS
 from .permissions import CanRunRefresh
+from .query import CheckedQuery
+from .resources import location
 from .throttling import ClientScopedRateThrottle
 
 
@@ -26,12 +30,12 @@ class RefreshRunSerializer(serializers.ModelSerializer):
 
 
 class RefreshStartSerializer(serializers.Serializer):
-    kind = serializers.ChoiceField(
+    kind = strict.ChoiceField(
         choices=[RefreshRun.Kind.PIPELINE, RefreshRun.Kind.FX, RefreshRun.Kind.PRICES, RefreshRun.Kind.VALUATIONS,
                  RefreshRun.Kind.MILESTONES, RefreshRun.Kind.FILINGS],
         default=RefreshRun.Kind.PIPELINE,
     )  # fmt: skip
-    as_of = serializers.DateField(required=False, help_text="The date to value: from 1990-01-01 to today.")
+    as_of = strict.DateField(required=False, help_text="The date to value: from 1990-01-01 to today.")
 
     def validate_as_of(self, value):
         error = shown_date_error(value)
@@ -40,13 +44,14 @@ class RefreshStartSerializer(serializers.Serializer):
         return value
 
 
-class RefreshRunViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+class RefreshRunViewSet(CheckedQuery, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     """Refresh runs. POST starts one: 202 with its id and location; 409 while one of its kind runs;
     503 when the task queue cannot be reached (the run is recorded as failed)."""
 
     queryset = RefreshRun.objects.select_related("requested_by")
     serializer_class = RefreshRunSerializer
     permission_classes = [CanRunRefresh]
+    filter_backends = FILTER_BACKENDS
     filterset_fields = ["kind", "status", "trigger"]
     ordering_fields = ["created_at"]
     throttle_scope = "refresh"
@@ -56,6 +61,7 @@ class RefreshRunViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
 
     @extend_schema(
         request=RefreshStartSerializer,
+        parameters=[location(202)],
         responses={
             202: inline_serializer(
                 "RefreshAccepted",

@@ -6,10 +6,17 @@ history are the same as in the admin.
 
 from __future__ import annotations
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, viewsets
+from rest_framework.reverse import reverse
 
 from portfolio import models as m
 from portfolio.services.records import record_create, record_update
+
+from . import fields as strict
+from .filters import FILTER_BACKENDS
+from .query import CheckedQuery
 
 # (model, fields, select_related, prefetch_related, filterset_fields, search_fields, ordering_fields)
 RESOURCES = {
@@ -210,7 +217,7 @@ def _serializer(model, fields: list[str], *, writable: bool) -> type[serializers
     read_only = [f for f in fields if f in SERVER_FIELDS] if writable else fields
     meta = type("Meta", (), {"model": model, "fields": fields, "read_only_fields": read_only})
     name = f"{model.__name__}Serializer"
-    return type(name, (serializers.ModelSerializer,), {"Meta": meta, **_blank_choices(model, read_only)})
+    return type(name, (strict.ModelSerializer,), {"Meta": meta, **_blank_choices(model, read_only)})
 
 
 def _blank_choices(model, read_only: list[str]) -> dict[str, serializers.ChoiceField]:
@@ -239,13 +246,33 @@ class WriteThroughServices:
         )
 
 
-class WritableViewSet(
-    WriteThroughServices,
-    mixins.CreateModelMixin,
-    mixins.UpdateModelMixin,
-    viewsets.ReadOnlyModelViewSet,
-):
+class ReadOnlyViewSet(CheckedQuery, viewsets.ReadOnlyModelViewSet):
+    """List and read; the query parameters are those the schema lists."""
+
+    filter_backends = FILTER_BACKENDS
+
+
+def location(status: int) -> OpenApiParameter:
+    """The ``Location`` header of an answer that made a resource: the resource's address."""
+    return OpenApiParameter(
+        "Location",
+        OpenApiTypes.URI,
+        OpenApiParameter.HEADER,
+        required=True,
+        response=[status],
+        description="The new resource.",
+    )
+
+
+class WritableViewSet(WriteThroughServices, mixins.CreateModelMixin, mixins.UpdateModelMixin, ReadOnlyViewSet):
     """List, read, create and change; rows are not deleted through the API."""
+
+    @extend_schema(parameters=[location(201)])
+    def create(self, request, *args, **kwargs):
+        return super().create(request, *args, **kwargs)
+
+    def get_success_headers(self, data):
+        return {"Location": reverse(f"api:{self.basename}-detail", args=[data["id"]], request=self.request)}
 
 
 def _viewset(prefix, model, fields, select, prefetch, filters, search, ordering) -> type[viewsets.GenericViewSet]:
@@ -257,7 +284,7 @@ def _viewset(prefix, model, fields, select, prefetch, filters, search, ordering)
     writable = prefix in WRITABLE
     return type(
         f"{model.__name__}ViewSet",
-        (WritableViewSet if writable else viewsets.ReadOnlyModelViewSet,),
+        (WritableViewSet if writable else ReadOnlyViewSet,),
         {
             "queryset": queryset,
             "serializer_class": _serializer(model, fields, writable=writable),

@@ -1,14 +1,24 @@
 from django.urls import include, path
-from rest_framework.routers import DefaultRouter
+from rest_framework.routers import APIRootView, DefaultRouter
 
 from .analytics import ProjectProgressView, SummaryView, ValueSeriesView
 from .auth import LogoutView, TokenView
 from .jobs import RefreshRunViewSet
+from .query import CheckedQuery
 from .resources import VIEWSETS
 
 app_name = "api"
 
-router = DefaultRouter()
+
+class RootView(CheckedQuery, APIRootView):
+    """The API's root: the address of each list. It takes no query parameters."""
+
+
+class Router(DefaultRouter):
+    APIRootView = RootView
+
+
+router = Router()
 for prefix, viewset in VIEWSETS.items():
     router.register(prefix, viewset)
 router.register("refresh-runs", RefreshRunViewSet)
