@@ -11,6 +11,7 @@ from django.contrib.auth.decorators import permission_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from portfolio import figures_cache
 from portfolio.book import BOOK_LABELS, Basis, default_as_of
@@ -38,6 +39,16 @@ def _cell(value):
     return value
 
 
+def _sheet_cell(value):
+    """A value as a worksheet holds it: amounts as numbers; in text, the control characters a
+    worksheet cannot hold (a pasted form feed or escape) shown as the replacement character."""
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, str):
+        return ILLEGAL_CHARACTERS_RE.sub("\ufffd", value)
+    return value
+
+
 def _respond(name: str, fmt: str, headers: list[str], rows: list[list]) -> HttpResponse:
     if fmt not in FORMATS:
         raise Http404("Exports come as csv or xlsx.")
@@ -53,7 +64,7 @@ def _respond(name: str, fmt: str, headers: list[str], rows: list[list]) -> HttpR
         sheet = workbook.create_sheet(name)
         sheet.append(headers)
         for row in rows:
-            sheet.append([float(v) if isinstance(v, Decimal) else v for v in row])
+            sheet.append([_sheet_cell(v) for v in row])
         stream = io.BytesIO()
         workbook.save(stream)
         body = stream.getvalue()

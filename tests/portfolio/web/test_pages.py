@@ -299,6 +299,21 @@ def test_text_that_a_spreadsheet_would_run_is_neutralised(viewer_client):
     assert ",=HYPERLINK" not in body
 
 
+def test_control_characters_that_a_worksheet_cannot_hold_are_replaced_in_xlsx(viewer_client):
+    """A memo pasted with a form feed and an escape took the XLSX export down (openpyxl refuses
+    them); the worksheet shows each as the replacement character, the CSV keeps them as they are."""
+    deal = _deal()
+    flow = m.CashFlow.objects.get(position__deal=deal)
+    flow.memo = "Tranche\x0c1\x1b"
+    flow.save()
+    response = viewer_client.get(reverse("export-cash-flows", args=["xlsx"]))
+    assert response.status_code == HTTPStatus.OK
+    values = list(load_workbook(io.BytesIO(response.content)).active.iter_rows(values_only=True))
+    assert values[1][8] == "Tranche\ufffd1\ufffd"
+    body = viewer_client.get(reverse("export-cash-flows", args=["csv"])).content.decode()
+    assert "Tranche\x0c1\x1b" in body
+
+
 def test_the_milestones_board_says_when_a_filter_is_not_understood(viewer_client):
     page = viewer_client.get(reverse("milestones"), {"status": "bogus"}).content.decode()
     assert "Select a valid choice" in page
