@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import decimal
 from datetime import date, timedelta
 
 from django.core.exceptions import ValidationError
@@ -9,6 +10,7 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.functional import cached_property
 
 # Decimal shapes. Money and quantities are never floats.
 MONEY = {"max_digits": 20, "decimal_places": 2}  # up to 10^18 in the instrument's currency
@@ -16,6 +18,43 @@ PRICE = {"max_digits": 20, "decimal_places": 8}  # penny strikes such as 0.0001 
 QUANTITY = {"max_digits": 24, "decimal_places": 6}  # JV units run to billions
 PERCENT = {"max_digits": 9, "decimal_places": 6}  # 0-100
 RATE = {"max_digits": 20, "decimal_places": 10}  # FX rates
+
+
+class DecimalField(models.DecimalField):
+    """A decimal column whose stored values always read back.
+
+    SQLite keeps decimals as 8-byte floats, to 15 significant digits (a limitation Django
+    documents): a value at the top of a column's range, such as 999,999,999,999,999,999.99 in a
+    money column, comes back rounded up to 10^18, a digit more than the column holds, and
+    Django's SQLite reader then raises InvalidOperation, taking down every page and API answer
+    that reads the row. On SQLite this field reads with a digit of headroom and brings such a
+    value back to the largest the column holds (as near the stored value as SQLite's own
+    rounding). PostgreSQL stores decimals exactly and is unaffected. Deconstructed as Django's
+    own field: the schema and the migrations are the same.
+    """
+
+    @cached_property
+    def context(self) -> decimal.Context:
+        return decimal.Context(prec=self.max_digits + 1)
+
+    @cached_property
+    def largest(self) -> decimal.Decimal:
+        """The largest value the column holds, e.g. 999,999,999,999,999,999.99 for money."""
+        unit = decimal.Decimal(1).scaleb(-self.decimal_places)
+        return decimal.Decimal(10) ** (self.max_digits - self.decimal_places) - unit
+
+    def get_db_converters(self, connection):
+        converters = super().get_db_converters(connection)
+        return [*converters, self._within_column] if connection.vendor == "sqlite" else converters
+
+    def _within_column(self, value, expression, connection):
+        if value is not None and abs(value) > self.largest:
+            return self.largest.copy_sign(value)
+        return value
+
+    def deconstruct(self):
+        name, _, args, kwargs = super().deconstruct()
+        return name, "django.db.models.DecimalField", args, kwargs
 
 
 class URLField(models.URLField):

@@ -15,6 +15,7 @@ from .base import (
     PERCENT,
     PRICE,
     QUANTITY,
+    DecimalField,
     Evidence,
     SourcedModel,
     TimeStampedModel,
@@ -156,7 +157,7 @@ class DealProjectWeight(TimeStampedModel):
 
     deal = models.ForeignKey(Deal, on_delete=models.CASCADE, related_name="project_weights")
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
-    weight = models.DecimalField(max_digits=12, decimal_places=6)
+    weight = DecimalField(max_digits=12, decimal_places=6)
     history = HistoricalRecords()
 
     class Meta:
@@ -248,13 +249,13 @@ class Position(SourcedModel):
         max_length=200, blank=True, help_text="What the instrument is over when no listing applies (JV units)."
     )
     currency = currency_field(help_text="Currency of the terms (strike, stated value).")
-    quantity = models.DecimalField(
+    quantity = DecimalField(
         **QUANTITY, null=True, blank=True, help_text="Left empty only for unquoted equity whose size is undisclosed."
     )
     acquired_on = models.DateField(null=True, blank=True, validators=[plausible_event_date])
     # Options (warrants and calls)
-    strike = models.DecimalField(**PRICE, null=True, blank=True, help_text="Exercise price per underlying share.")
-    shares_per_warrant = models.DecimalField(**QUANTITY, default=Decimal("1"))
+    strike = DecimalField(**PRICE, null=True, blank=True, help_text="Exercise price per underlying share.")
+    shares_per_warrant = DecimalField(**QUANTITY, default=Decimal("1"))
     expires_on = models.DateField(null=True, blank=True, validators=[plausible_date])
     exercisable_from = models.DateField(null=True, blank=True)
     exercisability_condition = models.CharField(
@@ -272,7 +273,7 @@ class Position(SourcedModel):
         related_name="gated_positions",
         help_text="The milestone whose achievement makes the instrument exercisable.",
     )
-    exercise_probability_pct = models.DecimalField(
+    exercise_probability_pct = DecimalField(
         "Probability the condition is met (%)",
         **PERCENT,
         null=True,
@@ -280,10 +281,10 @@ class Position(SourcedModel):
         help_text="Analyst's weighting of a contingent instrument's value; empty means unweighted.",
     )
     # Convertible preferred
-    stated_value = models.DecimalField(**PRICE, null=True, blank=True, help_text="Stated value per share.")
-    conversion_price = models.DecimalField(**PRICE, null=True, blank=True)
-    pik_rate_pct = models.DecimalField("PIK rate (%)", **PERCENT, null=True, blank=True)
-    ownership_cap_pct = models.DecimalField("Ownership cap (%)", **PERCENT, null=True, blank=True)
+    stated_value = DecimalField(**PRICE, null=True, blank=True, help_text="Stated value per share.")
+    conversion_price = DecimalField(**PRICE, null=True, blank=True)
+    pik_rate_pct = DecimalField("PIK rate (%)", **PERCENT, null=True, blank=True)
+    ownership_cap_pct = DecimalField("Ownership cap (%)", **PERCENT, null=True, blank=True)
     notes = models.TextField(blank=True)
     history = HistoricalRecords()
 
@@ -419,9 +420,9 @@ class CashFlow(SourcedModel):
     position = models.ForeignKey(Position, on_delete=models.PROTECT, related_name="cash_flows")
     kind = models.CharField(max_length=16, choices=CashFlowKind.choices)
     occurred_on = models.DateField(validators=[plausible_event_date])
-    amount = models.DecimalField(**MONEY)
+    amount = DecimalField(**MONEY)
     currency = currency_field()
-    quantity = models.DecimalField(
+    quantity = DecimalField(
         **QUANTITY, null=True, blank=True, help_text="Units acquired or disposed of by this flow, if any."
     )
     memo = models.CharField(max_length=300, blank=True)
@@ -469,12 +470,12 @@ class Loan(SourcedModel):
     label = models.CharField(max_length=200)
     status = models.CharField(max_length=20, choices=Status.choices)
     currency = currency_field()
-    principal = models.DecimalField(**MONEY, help_text="Committed principal.")
-    drawn = models.DecimalField(**MONEY, default=Decimal("0"), help_text="Principal drawn and outstanding.")
+    principal = DecimalField(**MONEY, help_text="Committed principal.")
+    drawn = DecimalField(**MONEY, default=Decimal("0"), help_text="Principal drawn and outstanding.")
     benchmark = models.CharField(max_length=80, blank=True, help_text='e.g. "10-year US Treasury".')
-    spread_bps = models.DecimalField("Spread (bp)", max_digits=8, decimal_places=2, null=True, blank=True)
-    fixed_rate_pct = models.DecimalField("Fixed rate (%)", **PERCENT, null=True, blank=True)
-    term_years = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
+    spread_bps = DecimalField("Spread (bp)", max_digits=8, decimal_places=2, null=True, blank=True)
+    fixed_rate_pct = DecimalField("Fixed rate (%)", **PERCENT, null=True, blank=True)
+    term_years = DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
     starts_on = models.DateField(null=True, blank=True)
     matures_on = models.DateField(null=True, blank=True)
     is_secured = models.BooleanField(null=True, blank=True)
@@ -522,11 +523,11 @@ class PriceFloor(SourcedModel):
     deal = models.ForeignKey(Deal, on_delete=models.PROTECT, related_name="price_floors")
     commodity = models.ForeignKey(Commodity, on_delete=models.PROTECT, related_name="price_floors")
     currency = currency_field()
-    floor_price = models.DecimalField(**PRICE, help_text="Per the commodity's price unit.")
-    covered_volume = models.DecimalField(
+    floor_price = DecimalField(**PRICE, help_text="Per the commodity's price unit.")
+    covered_volume = DecimalField(
         **QUANTITY, null=True, blank=True, help_text="Volume covered per year, in the commodity's price unit."
     )
-    upside_share_pct = models.DecimalField("Upside share (%)", **PERCENT, null=True, blank=True)
+    upside_share_pct = DecimalField("Upside share (%)", **PERCENT, null=True, blank=True)
     starts_on = models.DateField(null=True, blank=True)
     ends_on = models.DateField(null=True, blank=True)
     notes = models.TextField(blank=True)
@@ -558,9 +559,9 @@ class Offtake(SourcedModel):
     product = models.CharField(max_length=200)
     commodity = models.ForeignKey(Commodity, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     buyer = models.CharField(max_length=200)
-    volume = models.DecimalField(**QUANTITY, null=True, blank=True)
+    volume = DecimalField(**QUANTITY, null=True, blank=True)
     volume_unit = models.CharField(max_length=40, blank=True)
-    share_of_output_pct = models.DecimalField("Share of output (%)", **PERCENT, null=True, blank=True)
+    share_of_output_pct = DecimalField("Share of output (%)", **PERCENT, null=True, blank=True)
     pricing_formula = models.TextField(blank=True)
     starts_on = models.DateField(null=True, blank=True)
     ends_on = models.DateField(null=True, blank=True)
@@ -595,7 +596,7 @@ class Grant(SourcedModel):
     deal = models.ForeignKey(Deal, on_delete=models.PROTECT, related_name="grants")
     program = models.CharField(max_length=200)
     currency = currency_field()
-    amount = models.DecimalField(**MONEY)
+    amount = DecimalField(**MONEY)
     awarded_on = models.DateField(null=True, blank=True)
     notes = models.TextField(blank=True)
     history = HistoricalRecords()

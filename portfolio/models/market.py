@@ -9,7 +9,7 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import F, Q
 
-from .base import PRICE, RATE, check, currency_field, positive
+from .base import PRICE, RATE, DecimalField, check, currency_field, positive
 from .registry import Commodity, Listing
 
 SIMULATED_SOURCE = "simulated"
@@ -34,10 +34,10 @@ class SecurityPrice(Observation):
     """A daily close of a listing, in the listing's currency."""
 
     listing = models.ForeignKey(Listing, on_delete=models.CASCADE, related_name="prices")
-    close = models.DecimalField(**PRICE)
-    open = models.DecimalField(**PRICE, null=True, blank=True)
-    high = models.DecimalField(**PRICE, null=True, blank=True)
-    low = models.DecimalField(**PRICE, null=True, blank=True)
+    close = DecimalField(**PRICE)
+    open = DecimalField(**PRICE, null=True, blank=True)
+    high = DecimalField(**PRICE, null=True, blank=True)
+    low = DecimalField(**PRICE, null=True, blank=True)
     volume = models.BigIntegerField(null=True, blank=True)
 
     class Meta:
@@ -76,7 +76,7 @@ class FxRate(Observation):
 
     base = currency_field(related_name="+")
     quote = currency_field(related_name="+", default="CAD")
-    rate = models.DecimalField(**RATE)
+    rate = DecimalField(**RATE)
 
     class Meta:
         ordering = ["base", "quote", "-on", "source"]
@@ -100,7 +100,7 @@ class CommodityPrice(Observation):
 
     commodity = models.ForeignKey(Commodity, on_delete=models.CASCADE, related_name="prices")
     currency = currency_field()
-    price = models.DecimalField(**PRICE)
+    price = DecimalField(**PRICE)
 
     class Meta:
         ordering = ["commodity", "-on", "source"]

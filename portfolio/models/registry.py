@@ -10,6 +10,7 @@ from simple_history.models import HistoricalRecords
 
 from .base import (
     QUANTITY,
+    DecimalField,
     SourcedModel,
     TimeStampedModel,
     URLField,
@@ -89,7 +90,7 @@ class Company(SourcedModel):
     cik = models.CharField("SEC CIK", max_length=10, null=True, blank=True, unique=True, validators=[cik_validator])
     website = URLField(blank=True)
     description = models.TextField(blank=True)
-    shares_outstanding = models.DecimalField(
+    shares_outstanding = DecimalField(
         **QUANTITY, null=True, blank=True, help_text="Common shares outstanding, for ownership percentages."
     )
     shares_outstanding_as_of = models.DateField(null=True, blank=True)
@@ -268,7 +269,7 @@ class Project(SourcedModel):
     locality = models.CharField(max_length=120, blank=True)
     commodities = models.ManyToManyField(Commodity, blank=True, related_name="projects")
     stage = models.CharField(max_length=24, choices=ProjectStage.choices)
-    capacity = models.DecimalField(**QUANTITY, null=True, blank=True)
+    capacity = DecimalField(**QUANTITY, null=True, blank=True)
     capacity_unit = models.CharField(max_length=40, blank=True, help_text="e.g. t/yr Li2CO3")
     description = models.TextField(blank=True)
     history = HistoricalRecords(m2m_fields=[commodities])
@@ -301,7 +302,7 @@ class ProjectCommodityWeight(TimeStampedModel):
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="commodity_weights")
     commodity = models.ForeignKey(Commodity, on_delete=models.CASCADE, related_name="+")
-    weight = models.DecimalField(max_digits=12, decimal_places=6)
+    weight = DecimalField(max_digits=12, decimal_places=6)
     history = HistoricalRecords()
 
     class Meta:

@@ -9,6 +9,7 @@ from simple_history.models import HistoricalRecords
 from .base import (
     MONEY,
     RATE,
+    DecimalField,
     TimeStampedModel,
     URLField,
     check,
@@ -49,9 +50,9 @@ class Valuation(TimeStampedModel):
     inputs = models.JSONField(default=dict, blank=True)
     formula = models.TextField(blank=True)
     currency = currency_field()
-    value_local = models.DecimalField(**MONEY)
-    fx_rate_to_usd = models.DecimalField(**RATE, help_text="USD per one unit of the local currency.")
-    value_usd = models.DecimalField(**MONEY)
+    value_local = DecimalField(**MONEY)
+    fx_rate_to_usd = DecimalField(**RATE, help_text="USD per one unit of the local currency.")
+    value_usd = DecimalField(**MONEY)
     is_contingent = models.BooleanField(default=False, help_text="Exercisable only if a condition is met.")
     is_simulated = models.BooleanField(default=False, help_text="Priced from the simulated provider.")
     refresh_run = models.ForeignKey(
@@ -92,7 +93,7 @@ class ManualMark(TimeStampedModel):
     position = models.ForeignKey(Position, on_delete=models.CASCADE, related_name="manual_marks")
     as_of = models.DateField(validators=[plausible_event_date])
     currency = currency_field()
-    value = models.DecimalField(**MONEY, help_text="Value of the whole position.")
+    value = DecimalField(**MONEY, help_text="Value of the whole position.")
     reason = models.TextField(
         help_text="Why this value: a new round, an impairment, ...",
         error_messages={"blank": "Give the reason for the mark."},

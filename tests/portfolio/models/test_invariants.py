@@ -768,3 +768,31 @@ def test_listing_with_a_provider_order_and_symbols_is_valid():
     listing.full_clean()
     assert listing.symbol_for("yahoo") == "TMQ.TO"
     assert listing.symbol_for("alphavantage") == listing.ticker
+
+
+@pytest.mark.parametrize(
+    ("make", "field", "largest"),
+    [
+        (f.CompanyFactory, "shares_outstanding", "999999999999999999.999999"),
+        (f.CashFlowFactory, "amount", "999999999999999999.99"),
+        (f.SecurityPriceFactory, "close", "999999999999.99999999"),
+        (f.FxRateFactory, "rate", "9999999999.9999999999"),
+        (f.ManualMarkFactory, "value", "999999999999999999.99"),
+    ],
+)
+def test_the_largest_value_a_decimal_column_holds_reads_back(make, field, largest):
+    """SQLite keeps 15 significant digits: 999,999,999,999,999,999.999999 shares came back as 10^18,
+    a digit more than the column holds, and reading the company raised InvalidOperation (its page
+    and the API answered 500). The largest value of a column reads back as it was stored, and the
+    record still passes validation as it is."""
+    record = make(**{field: Decimal(largest)})
+    assert type(record).objects.values_list(field, flat=True).get(pk=record.pk) == Decimal(largest)
+    record.refresh_from_db()
+    assert getattr(record, field) == Decimal(largest)
+    record.full_clean()
+
+
+def test_the_decimal_columns_read_back_with_no_change_to_the_schema():
+    """The columns that read their largest value back are Django's own in the migrations."""
+    field = m.Company._meta.get_field("shares_outstanding")
+    assert field.deconstruct()[1] == "django.db.models.DecimalField"
