@@ -25,6 +25,7 @@ from portfolio.models import (
     Position,
     ValuationMethod,
 )
+from portfolio.models.base import MONEY, RATE
 from portfolio.pricing.convertible import convertible_value
 from portfolio.pricing.options import black_scholes_call
 from portfolio.pricing.statistics import annualised_volatility
@@ -42,6 +43,23 @@ PRICE_LOOKBACK_DAYS = 10  # a close older than this on the valuation date is not
 
 class ValuationInputError(Exception):
     """A position cannot be valued on this date (no price, no FX rate, ...); says which input is missing."""
+
+
+def _places(shape: dict) -> tuple[Decimal, Decimal]:
+    """The unit of the last place a column of ``shape`` holds, and the amount it stays below."""
+    return Decimal(1).scaleb(-shape["decimal_places"]), Decimal(10) ** (shape["max_digits"] - shape["decimal_places"])
+
+
+def _recorded(amount: Decimal, shape: dict, what: str) -> Decimal:
+    """``amount`` rounded as a valuation records it; a ValuationInputError when it is beyond what
+    the valuation's columns hold (terms or rates at the edges of their own columns can give one
+    far larger): such a value can be neither stored nor summed, so the position is not valued."""
+    unit, limit = _places(shape)
+    if amount.is_finite() and abs(amount) < limit:
+        rounded = amount.quantize(unit, rounding=ROUND_HALF_UP)
+        if abs(rounded) < limit:
+            return rounded
+    raise ValuationInputError(f"{what} ({amount:.6E}) is beyond what a valuation records (below {limit:.0E})")
 
 
 @dataclass
@@ -396,7 +414,9 @@ def position_value(position: Position, ctx: Context) -> ComputedValuation:
             "on": str(fx_obs.on),
             "source": fx_obs.source,
         }
-    value_local = _money(figures.value)
+    value_local = _recorded(figures.value, MONEY, f"the value in {position.currency_id}")
+    fx_rate_to_usd = _recorded(usd_per, RATE, f"the FX rate in USD per {position.currency_id}")
+    value_usd = _recorded(value_local * usd_per, MONEY, "the value in USD")
     return ComputedValuation(
         position_id=position.pk,
         as_of=ctx.as_of,
@@ -406,8 +426,8 @@ def position_value(position: Position, ctx: Context) -> ComputedValuation:
         formula=figures.formula,
         currency_id=position.currency_id,
         value_local=value_local,
-        fx_rate_to_usd=usd_per.quantize(Decimal("0.0000000001")),
-        value_usd=_money(value_local * usd_per),
+        fx_rate_to_usd=fx_rate_to_usd,
+        value_usd=value_usd,
         is_contingent=figures.contingent,
         is_simulated=figures.simulated or bool(fx_obs and fx_obs.is_simulated),
     )

@@ -9,6 +9,7 @@ import pytest
 from django.test import override_settings
 
 from portfolio import models as m
+from portfolio.book import book_on
 from portfolio.pricing.options import black_scholes_call
 from portfolio.services.valuations import valuations_compute
 from tests import factories as f
@@ -227,3 +228,32 @@ def test_positions_of_one_listing_share_its_close_and_volatility():
     assert a.inputs["volatility_basis"] == b.inputs["volatility_basis"]
     assert "daily closes" in a.inputs["volatility_basis"]
     assert b.value_local == a.value_local * 2
+
+
+def test_a_value_beyond_what_a_valuation_records_is_reported_not_stored():
+    """10^17 shares at a close of 10^11 are worth 10^28, beyond a money column (below 10^18): the
+    position is reported with the reason, nothing is stored (on PostgreSQL the insert overflowed
+    and took every other position's valuation with it), and the book shows it n/a, saying why."""
+    huge = f.PositionFactory(quantity=Decimal("1e17"))
+    _close(huge.listing, "100000000000")
+    other = f.PositionFactory(quantity=Decimal("10"))
+    _close(other.listing, "5")
+    result = valuations_compute(as_of=AS_OF)
+    assert (result.total, result.failed, result.written) == (2, 1, 1)
+    assert "the value in USD (1.000000E+28) is beyond what a valuation records" in result.errors[0]["message"]
+    assert not m.Valuation.objects.filter(position=huge).exists()
+    assert _valuation(other).value_usd == Decimal("50.00")
+    total = book_on(AS_OF).figures()["total"]
+    assert total.value is None
+    assert [reason for reason in total.unvalued if "beyond what a valuation records" in reason]
+
+
+def test_a_rate_beyond_what_a_valuation_records_is_reported_not_stored():
+    """At 0.0000000001 CAD per dollar a Canadian dollar is worth 10^10 dollars: more than the
+    valuation's rate column holds (below 10^10), so the position is not valued and says why."""
+    position = f.PositionFactory(currency_id="CAD", quantity=Decimal("1"))
+    _close(position.listing, "1")
+    f.FxRateFactory(quote_id="CAD", on=AS_OF, rate=Decimal("0.0000000001"))
+    result = valuations_compute(as_of=AS_OF)
+    assert (result.total, result.failed, result.written) == (1, 1, 0)
+    assert "the FX rate in USD per CAD (1.000000E+10) is beyond" in result.errors[0]["message"]
