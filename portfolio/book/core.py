@@ -254,13 +254,13 @@ class Book:
                 continue
             if (loan.starts_on and loan.starts_on > as_of) or (loan.matures_on and loan.matures_on < as_of):
                 continue
-            usd_per = self.fx.usd_per(loan.currency_id, as_of)
+            drawn = self.fx.to_usd(loan.drawn, loan.currency_id, as_of)
             weights = self._weights(dimension, loan.deal_id, "loan")
-            if usd_per is None:
+            if drawn is None:
                 for key, _ in weights:
                     groups[key].missing_fx += 1
                 continue
-            for key, amount in split(loan.drawn * usd_per, weights):
+            for key, amount in split(drawn, weights):
                 groups[key].loans_outstanding += amount
         for floor in self.floors:
             if floor.deal_id not in deals_in:
@@ -279,7 +279,8 @@ class Book:
                 groups[key].simulated |= price is not None and price.is_simulated
 
     def _floor_liability(self, floor: PriceFloor, price: CommodityPrice | None) -> Decimal | None:
-        """(floor - price) x covered volume when the price is below the floor, in USD; None if unknown."""
+        """(floor - price) x covered volume when the price is below the floor, in USD; None if unknown
+        (no price, volume or FX rate, or a liability beyond what the book records)."""
         if price is None:
             return None
         price_in_floor_ccy = self.fx.convert(price.price, price.currency_id, floor.currency_id, self.as_of)
@@ -290,8 +291,7 @@ class Book:
             return ZERO
         if floor.covered_volume is None:
             return None
-        usd_per = self.fx.usd_per(floor.currency_id, self.as_of)
-        return None if usd_per is None else shortfall * floor.covered_volume * usd_per
+        return self.fx.to_usd(shortfall * floor.covered_volume, floor.currency_id, self.as_of)
 
     def _attach_ownership(self, groups: dict[str, Figures], held: list[Holding]) -> None:
         """As-converted, fully diluted ownership of each company from the instruments held on the date:

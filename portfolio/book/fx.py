@@ -14,9 +14,14 @@ from decimal import Decimal
 from typing import NamedTuple
 
 from portfolio.models import SIMULATED_SOURCE, FxRate
+from portfolio.models.base import MONEY
 
 FX_LOOKBACK_DAYS = 10
 ONE = Decimal("1")
+#: The book's amounts in US dollars stay below what a money column holds (10^18): an amount at the
+#: top of its column converted at a rate at the bottom of its own (a flow of 10^17 at 10^-10 per
+#: dollar) would be far beyond it, a figure that can be neither rounded to the cent nor stored.
+LARGEST_USD = Decimal(10) ** (MONEY["max_digits"] - MONEY["decimal_places"])
 
 
 class FxObservation(NamedTuple):
@@ -71,6 +76,16 @@ class FxRates:
             return ONE
         rate = self.observation(currency, on)
         return None if rate is None else ONE / rate.rate
+
+    def to_usd(self, amount: Decimal, currency: str, on: date) -> Decimal | None:
+        """``amount`` of ``currency`` in US dollars on ``on``; None when no rate is stored, or when
+        the rate would put it beyond ``LARGEST_USD``: such an amount is left out of the figures
+        as one without a rate is, and counted as such."""
+        usd_per = self.usd_per(currency, on)
+        if usd_per is None:
+            return None
+        usd = amount * usd_per
+        return usd if abs(usd) < LARGEST_USD else None
 
     def convert(self, amount: Decimal, from_ccy: str, to_ccy: str, on: date) -> Decimal | None:
         if from_ccy == to_ccy:

@@ -49,7 +49,7 @@ class PositionLedger:
     sold_quantity: Decimal = ZERO
     records_quantity: bool = False  # some flow records units
     cost_local: Decimal = ZERO  # paid, in the position's currency
-    missing_fx: int = 0  # flows left out: no FX rate on their date
+    missing_fx: int = 0  # flows left out: no usable FX rate on their date (none, or one beyond LARGEST_USD)
     flows: list[Flow] = field(default_factory=list)  # USD, paid negative, received positive
 
     @property
@@ -88,14 +88,10 @@ def ledgers(flows: Iterable[FlowRow], currencies: dict[int, str], fx: FxRates) -
             local = amount if currency == own else fx.convert(amount, currency, own, on)
             if local is not None:
                 entry.cost_local += local
-        if currency == "USD":
-            usd = amount
-        else:
-            usd_per = fx.usd_per(currency, on)
-            if usd_per is None:
-                entry.missing_fx += 1
-                continue
-            usd = amount * usd_per
+        usd = fx.to_usd(amount, currency, on)
+        if usd is None:
+            entry.missing_fx += 1
+            continue
         if sign < 0:
             entry.invested += usd
             entry.flows.append(Flow(on, -float(usd)))
