@@ -119,14 +119,33 @@ def gates_open(*, milestone: Milestone) -> int:
         if gated.condition_met_on == met_on:
             continue
         gated.condition_met_on = met_on
-        gated._change_reason = (
-            f"Gate opened: milestone {milestone.title!r} achieved on {met_on}"
-            if met_on
-            else f"Gate closed: milestone {milestone.title!r} is not achieved"
-        )
+        gated._change_reason = _gate_reason(milestone.title, met_on, type(gated))
         gated.save(update_fields=["condition_met_on", "updated_at"])
         changed += 1
     return changed
+
+
+def _gate_reason(title: str, met_on, gated: type[models.Model]) -> str:
+    """Why a gate opened or closed, for the gated row's audit history, whose reason column is
+    short (100 characters): a long milestone title is shortened to fit (a 250-character title
+    made the save fail on PostgreSQL)."""
+    limit = gated.history.model._meta.get_field("history_change_reason").max_length
+
+    def reason(name: str) -> str:
+        if met_on:
+            return f"Gate opened: milestone {name!r} achieved on {met_on}"
+        return f"Gate closed: milestone {name!r} is not achieved"
+
+    if len(reason(title)) <= limit:
+        return reason(title)
+    shortest, longest = 0, len(title)  # the longest beginning of the title that fits
+    while shortest < longest:
+        middle = (shortest + longest + 1) // 2
+        if len(reason(f"{title[:middle]}\u2026")) <= limit:
+            shortest = middle
+        else:
+            longest = middle - 1
+    return reason(f"{title[:shortest]}\u2026")[:limit]
 
 
 def milestones_refresh(*, as_of, refresh_run_id: int | None = None, user=None):

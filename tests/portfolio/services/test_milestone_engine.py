@@ -160,3 +160,22 @@ def test_a_long_stop_date_passed_unmet_flags_the_deal():
     assert not closed_deal.long_stop_passed
     assert [e["subject"] for e in result.errors if e["kind"] == "long_stop"] == [open_deal.reference]
     assert result.failed == 0
+
+
+@pytest.mark.parametrize("title", ["R" * 250, "'\x01" * 60, "Access road complete"])
+def test_a_gate_opened_by_a_milestone_with_a_long_title_says_so_within_its_history(title):
+    """The history's reason column holds 100 characters: a milestone titled with 250 characters
+    made opening its gate fail on PostgreSQL. A long title is shortened to fit; a short one is
+    given whole."""
+    road = _milestone("2027", kind="construction_complete", title=title)
+    warrant = f.PositionFactory(warrant=True, deal__company=road.project.company, gate_milestone=road)
+    road.achieved_on = D(2026, 11, 20)
+    milestone_save(milestone=road)
+    warrant.refresh_from_db()
+    assert warrant.condition_met_on == D(2026, 11, 20)
+    reason = warrant.history.first().history_change_reason
+    assert reason.startswith("Gate opened: milestone '") or reason.startswith('Gate opened: milestone "')
+    assert len(reason) <= 100
+    assert reason.endswith("achieved on 2026-11-20") or len(reason) == 100
+    if len(title) < 40:
+        assert reason == f"Gate opened: milestone {title!r} achieved on 2026-11-20"
