@@ -1,8 +1,16 @@
 """Shared fixtures. The network is blocked for the whole suite (pytest-socket, see pyproject.toml)."""
 
 import pytest
+from hypothesis import settings
 
 from tests.factories import UserFactory
+
+# Property-based tests draw the same examples on every run, so that a failure in CI is the one a
+# developer gets again; `pytest --hypothesis-profile=explore` draws new ones (and keeps failures
+# in .hypothesis/ to replay them first).
+settings.register_profile("ci", derandomize=True, database=None)
+settings.register_profile("explore", derandomize=False)
+settings.load_profile("ci")
 
 
 @pytest.fixture(autouse=True)
