@@ -163,7 +163,7 @@ def test_a_position_joining_the_book_is_money_in_not_a_return():
 
 def test_amounts_converted_beyond_what_the_book_records_are_left_out_and_counted():
     """At 0.0000000001 CAD per dollar a payment of 10^17 CAD is 10^27 dollars, and so is a loan's
-    10^17 CAD drawn; a floor's shortfall of about 10^12 $/kg on 10^18 kg is 10^30 dollars. None can
+    10^17 CAD drawn; a floor's shortfall of about 10^12 $/kg on 10^17 kg is 10^29 dollars. None can
     be rounded to the cent (the dashboard, the report and the summary answered 500): the payment
     and the loan are left out as amounts without a rate are, and counted; the floor is not
     computable."""
@@ -172,7 +172,7 @@ def test_amounts_converted_beyond_what_the_book_records_are_left_out_and_counted
     f.FxRateFactory(quote_id="CAD", on=dt.date(2025, 7, 11), rate=D("0.0000000001"))
     f.FxRateFactory(quote_id="CAD", on=AS_OF, rate=D("0.0000000001"))
     f.LoanFactory(deal=position.deal, currency_id="CAD", principal=D("1e17"), drawn=D("1e17"))
-    floor = f.PriceFloorFactory(deal=position.deal, floor_price=D("999999999999"), covered_volume=D("1e18"))
+    floor = f.PriceFloorFactory(deal=position.deal, floor_price=D("999999999999"), covered_volume=D("1e17"))
     f.CommodityPriceFactory(commodity=floor.commodity, on=AS_OF, price=D("0.00000001"))
     total = book_on(AS_OF).figures()["total"]
     assert (total.invested, total.loans_outstanding, total.floor_liability) == (0, 0, 0)
