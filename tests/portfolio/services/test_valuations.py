@@ -7,10 +7,12 @@ from decimal import Decimal
 
 import pytest
 from django.test import override_settings
+from django.urls import reverse
 
 from portfolio import models as m
 from portfolio.book import book_on
 from portfolio.pricing.options import black_scholes_call
+from portfolio.services.snapshots import portfolio_snapshot_record
 from portfolio.services.valuations import valuations_compute
 from tests import factories as f
 
@@ -257,3 +259,17 @@ def test_a_rate_beyond_what_a_valuation_records_is_reported_not_stored():
     result = valuations_compute(as_of=AS_OF)
     assert (result.total, result.failed, result.written) == (1, 1, 0)
     assert "the FX rate in USD per CAD (1.000000E+10) is beyond" in result.errors[0]["message"]
+
+
+def test_a_held_value_beyond_what_a_snapshot_records_is_reported_not_stored(steward_client):
+    """Two holdings worth 9 x 10^17 each make 1.8 x 10^18, beyond a snapshot's money column: on
+    PostgreSQL writing the snapshot failed; on SQLite it was stored, and every dashboard and
+    report then failed to read it. The snapshot step reports it and stores nothing."""
+    for _ in range(2):
+        value = Decimal("900000000000000000.00")
+        f.ValuationFactory(position=f.PositionFactory(), as_of=AS_OF, value_local=value, value_usd=value)
+    result = portfolio_snapshot_record(as_of=AS_OF)
+    assert (result.total, result.failed, result.written) == (1, 1, 0)
+    assert "the held book's value (1.800000E+18 USD) is beyond what a snapshot records" in result.errors[0]["message"]
+    assert not m.PortfolioSnapshot.objects.exists()
+    assert steward_client.get(reverse("dashboard"), {"as_of": AS_OF.isoformat()}).status_code == 200
