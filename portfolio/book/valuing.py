@@ -37,6 +37,7 @@ from .ledger import CURRENCY, OCCURRED_ON, PositionLedger, flow_rows, ledgers
 ZERO = Decimal("0")
 
 CENT = Decimal("0.01")
+LARGEST_IN_TRAIL = Decimal("1e25")  # rounded to the cent, 27 digits: within the default precision
 MIN_VOL_OBSERVATIONS = 20
 PRICE_LOOKBACK_DAYS = 10  # a close older than this on the valuation date is not used
 
@@ -104,8 +105,13 @@ class ValuationFigures:
     contingent: bool = False
 
 
-def _money(value: Decimal) -> Decimal:
-    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+def _money(value: Decimal) -> str:
+    """An amount of a trail, to the cent; one too large to round so (terms at the edges of their
+    columns give such) in scientific notation, so that the trail is written and the value itself
+    is then refused with its reason (``_recorded``)."""
+    if abs(value) >= LARGEST_IN_TRAIL:
+        return f"{value:.6E}"
+    return str(value.quantize(CENT, rounding=ROUND_HALF_UP))
 
 
 def _fmt(value: Decimal | float, places: int = 2) -> str:
@@ -265,10 +271,10 @@ def _value_convertible(position: Position, ctx: Context) -> ValuationFigures:
         pik_rate_pct=str(position.pik_rate_pct or 0),
         issued_on=str(issued_on),
         years_accrued=f"{result.years_accrued:.4f}",
-        accreted_stated_value=str(_money(result.accreted_stated_value)),
+        accreted_stated_value=_money(result.accreted_stated_value),
         conversion_shares=f"{result.conversion_shares:.2f}",
-        as_converted_value=str(_money(result.as_converted_value)),
-        liquidation_preference=str(_money(result.liquidation_preference)),
+        as_converted_value=_money(result.as_converted_value),
+        liquidation_preference=_money(result.liquidation_preference),
         carried=result.carried,
     )
     formula = (

@@ -250,6 +250,24 @@ def test_a_value_beyond_what_a_valuation_records_is_reported_not_stored():
     assert [reason for reason in total.unvalued if "beyond what a valuation records" in reason]
 
 
+def test_a_convertible_worth_more_than_its_trail_can_round_says_why_it_is_not_valued():
+    """10^17 preferred shares converting 10^12 of stated value at 0.00000001 into shares at 10^11
+    are worth 10^48: the trail rounded that to the cent, which raised InvalidOperation and left
+    "cannot be valued: InvalidOperation: [...]" as the reason. The trail writes it in scientific
+    notation and the value is refused with what it is."""
+    position = f.PositionFactory(
+        convertible=True,
+        quantity=Decimal("1e17"),
+        stated_value=Decimal("999999999999"),
+        conversion_price=Decimal("0.00000001"),
+        acquired_on=dt.date(2025, 7, 10),
+    )
+    _close(position.listing, "100000000000")
+    result = valuations_compute(as_of=AS_OF)
+    assert (result.total, result.failed, result.written) == (1, 1, 0)
+    assert "the value in USD (1.070000E+48) is beyond what a valuation records" in result.errors[0]["message"]
+
+
 def test_a_rate_beyond_what_a_valuation_records_is_reported_not_stored():
     """At 0.0000000001 CAD per dollar a Canadian dollar is worth 10^10 dollars: more than the
     valuation's rate column holds (below 10^10), so the position is not valued and says why."""
