@@ -6,7 +6,16 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
-from .base import MONEY, TimeStampedModel, URLField, accession_validator, check, non_negative, not_before
+from .base import (
+    MONEY,
+    DecimalField,
+    TimeStampedModel,
+    URLField,
+    accession_validator,
+    check,
+    non_negative,
+    not_before,
+)
 from .registry import Company
 
 
@@ -99,7 +108,7 @@ class PortfolioSnapshot(TimeStampedModel):
     """The portfolio's totals on a date, written at the end of each valuation refresh."""
 
     as_of = models.DateField(unique=True)
-    value_usd = models.DecimalField(**MONEY)
+    value_usd = DecimalField(**MONEY)
     positions_valued = models.PositiveIntegerField(default=0)
     positions_missing = models.PositiveIntegerField(default=0, help_text="Positions that could not be valued.")
     is_simulated = models.BooleanField(default=False)
