@@ -26,7 +26,8 @@ from django.utils import timezone
 from portfolio.models import RefreshRun
 
 OK, DEGRADED, DOWN, STALE, NEVER = "ok", "degraded", "down", "stale", "never"
-REFRESH_KINDS = (RefreshRun.Kind.PIPELINE, RefreshRun.Kind.VALUATIONS)
+# The runs that value the portfolio: a backfill values each weekday of its range, its last day included.
+REFRESH_KINDS = (RefreshRun.Kind.PIPELINE, RefreshRun.Kind.VALUATIONS, RefreshRun.Kind.BACKFILL)
 
 
 @dataclass(frozen=True)

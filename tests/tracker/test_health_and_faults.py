@@ -139,3 +139,11 @@ def test_with_redis_down_pages_and_api_reads_answer_and_a_refresh_is_refused_and
     assert "The task queue is unreachable" in page.content.decode()
     assert m.RefreshRun.objects.filter(status="failed").count() == 2
     assert not m.RefreshRun.objects.filter(status__in=["queued", "running"]).exists()
+
+
+@pytest.mark.django_db
+def test_a_backfill_counts_as_a_valuation_refresh(client):
+    """The first start of make run values the last year by a backfill: the instance is then ready
+    with a fresh valuation, not 'never'."""
+    RefreshRunFactory(kind="backfill", status="succeeded", finished_at=timezone.now(), started_at=None)
+    assert _checks(client.get("/readyz").json())["last_refresh"] == "ok"
