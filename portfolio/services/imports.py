@@ -33,7 +33,7 @@ from portfolio.spreadsheets.cells import CellError, parse_cell
 from portfolio.spreadsheets.files import FileRefused, Limits, OverInlineLimits, RowError, Sheet, Upload, read_upload
 from portfolio.spreadsheets.kinds import NAMED_BY_ROWS, Kind, References, natural_key
 
-from .liveness import abandoned, heartbeat, stale_before, this_worker
+from .liveness import abandoned, heartbeat, held_elsewhere, stale_before, this_worker
 from .records import record_save
 
 logger = logging.getLogger(__name__)
@@ -242,12 +242,11 @@ def _go_through(upload: Upload, *, user, reason: str, write: bool, run_id: int |
     with its signs of life, by the heartbeat thread's own connection (outside the transaction).
     """
     importer = _Importer(user=user, reason=reason)
-    beat = (
-        (lambda: ImportRun.objects.filter(pk=run_id, worker=this_worker()).update(
-            progress_done=importer.done, updated_at=timezone.now()))
-        if run_id is not None else (lambda: None)
-    )  # fmt: skip
-    with heartbeat(beat) if run_id is not None else nullcontext(), transaction.atomic():
+    beating = nullcontext()
+    if run_id is not None:
+        alive = ImportRun.objects.filter(pk=run_id, worker=this_worker())
+        beating = heartbeat(lambda: alive.update(progress_done=importer.done, updated_at=timezone.now()))
+    with beating, transaction.atomic():
         for sheet in upload.sheets:
             importer.sheet(sheet)
         if importer.outcome.errors or not write:
@@ -369,7 +368,7 @@ def _claim(run_id: int, status: str) -> ImportRun | None:
         run = ImportRun.objects.select_for_update(of=("self",)).select_related("requested_by").get(pk=run_id)
         if run.status != status:
             return None
-        if run.worker and run.worker != me and not abandoned(run.worker, run.updated_at):
+        if held_elsewhere(run.worker, run.updated_at):
             logger.info("Import #%s is being worked on by %s: this delivery leaves it", run.pk, run.worker)
             return None
         if run.attempts >= MAX_IMPORT_ATTEMPTS:
@@ -409,10 +408,10 @@ def import_runs_recover() -> list[ImportRun]:
     returns the runs queued again."""
     queued = []
     for run in ImportRun.objects.filter(status__in=[ImportRun.Status.CHECKING, ImportRun.Status.IMPORTING]):
-        if not abandoned(run.worker, run.updated_at):
+        stopped = bool(run.worker) and abandoned(run.worker, run.updated_at)
+        never_taken = not run.worker and run.updated_at < stale_before()
+        if not (stopped or never_taken):
             continue
-        if run.worker == "" and run.updated_at >= stale_before():
-            continue  # queued recently: a worker has not taken it yet
         retaken = ImportRun.objects.filter(pk=run.pk, status=run.status, updated_at=run.updated_at).update(
             worker="", updated_at=timezone.now()
         )

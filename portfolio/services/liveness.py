@@ -66,6 +66,12 @@ def abandoned(worker: str, updated_at: datetime) -> bool:
     return not worker or updated_at < stale_before() or process_gone(worker)
 
 
+def held_elsewhere(worker: str, updated_at: datetime) -> bool:
+    """Whether a job's row is held by another process that is alive: a second delivery of its task
+    must leave it."""
+    return bool(worker) and worker != this_worker() and not abandoned(worker, updated_at)
+
+
 @contextmanager
 def heartbeat(beat: Callable[[], object], every: float | None = None) -> Iterator[None]:
     """Call ``beat`` every ``every`` seconds from a thread while the block runs.

@@ -275,7 +275,6 @@ def prices_refresh(
     as_of: date,
     start: date | None = None,
     listing_ids: list[int] | None = None,
-    heartbeat: Callable[[], None] | None = None,
 ) -> StepResult:
     """Fetch daily closes up to ``as_of`` for every listing that prices a position and store them.
 
@@ -344,8 +343,6 @@ def prices_refresh(
             )
             _update_listing_status(batch, statuses, as_of)
         result.written += len(rows)
-        if heartbeat:
-            heartbeat()
     return result
 
 

@@ -24,7 +24,7 @@ from portfolio.integrations.market_data import TransientProviderError
 from portfolio.models import ACTIVE_RUN_STATUSES, RefreshRun
 
 from .filings import filings_refresh
-from .liveness import abandoned, heartbeat, stale_before, this_worker
+from .liveness import abandoned, heartbeat, held_elsewhere, stale_before, this_worker
 from .market_data import StepResult, commodity_prices_refresh, fx_refresh, prices_refresh
 from .milestones import deal_deadlines_refresh, milestones_refresh
 from .snapshots import portfolio_snapshot_record
@@ -207,17 +207,11 @@ def _enqueue(run_id: int) -> None:
         ) from exc
 
 
-def _heartbeat(run_id: int) -> Callable[[], None]:
-    """Show the run is alive between the heartbeat thread's signs of life (after each listing)."""
-    return lambda: RefreshRun.objects.filter(pk=run_id).update(updated_at=timezone.now())
-
-
 def _plan(run: RefreshRun) -> list[tuple[str, Callable[[], StepResult]]]:
     """The steps of a run, in order, each a label and a call."""
-    beat = _heartbeat(run.pk)
     steps = {
         "fx": lambda: fx_refresh(as_of=run.as_of),
-        "prices": lambda: prices_refresh(as_of=run.as_of, heartbeat=beat),
+        "prices": lambda: prices_refresh(as_of=run.as_of),
         "commodities": lambda: commodity_prices_refresh(as_of=run.as_of),
         "deadlines": lambda: deal_deadlines_refresh(as_of=run.as_of),
         "valuations": lambda: valuations_compute(as_of=run.as_of, refresh_run_id=run.pk),
@@ -231,7 +225,7 @@ def _plan(run: RefreshRun) -> list[tuple[str, Callable[[], StepResult]]]:
     start, end = date.fromisoformat(run.parameters["from"]), run.as_of
     plan: list[tuple[str, Callable[[], StepResult]]] = [
         ("fx", lambda: fx_refresh(as_of=end, start=start)),
-        ("prices", lambda: prices_refresh(as_of=end, start=start, heartbeat=beat)),
+        ("prices", lambda: prices_refresh(as_of=end, start=start)),
         ("commodities", lambda: commodity_prices_refresh(as_of=end, start=start)),
         ("deadlines", lambda: deal_deadlines_refresh(as_of=end)),
     ]
@@ -279,7 +273,7 @@ def refresh_run_execute(
         run = RefreshRun.objects.select_for_update().get(pk=run_id)
         if run.status in FINISHED:
             return run
-        if run.status == Status.RUNNING and run.worker != me and not abandoned(run.worker, run.updated_at):
+        if run.status == Status.RUNNING and held_elsewhere(run.worker, run.updated_at):
             logger.info("Refresh #%s is being run by %s: this delivery leaves it to it", run.pk, run.worker)
             return run
         if run.attempts >= MAX_ATTEMPTS:

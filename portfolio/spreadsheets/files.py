@@ -85,14 +85,24 @@ class _Budget:
         self.rows += 0 if header else 1
         self.cells += width
         if self.rows > self.limits.rows:
-            raise self.refuse(f"The file has more than {self.limits.rows:,} rows (blank rows count); "
-                              "split it into smaller files.")  # fmt: skip
+            raise self.too_many_rows()
         if width > self.limits.columns:
-            raise self.refuse(f"A row has {width:,} cells; at most {self.limits.columns} columns are read.")
+            raise self.too_wide()
         if self.cells > self.limits.cells:
-            raise self.refuse(f"The file has more than {self.limits.cells:,} cells; split it into smaller files.")
+            raise self.too_many_cells()
         if self.rows % 1000 == 0:
             self.clock()
+
+    def too_many_rows(self) -> FileRefused:
+        return self.refuse(f"The file has more than {self.limits.rows:,} rows (blank rows count); split it into "
+                           "smaller files.")  # fmt: skip
+
+    def too_wide(self) -> FileRefused:
+        return self.refuse(f"A row has cells beyond column {self.limits.columns}; at most {self.limits.columns} "
+                           "columns are read.")  # fmt: skip
+
+    def too_many_cells(self) -> FileRefused:
+        return self.refuse(f"The file has more than {self.limits.cells:,} cells; split it into smaller files.")
 
     def clock(self) -> None:
         if time.monotonic() > self.deadline:
@@ -338,17 +348,14 @@ class _SheetScan:
             self.cells += 1
             ref = CELL_REF.match(attributes.get("r", ""))
             if self.row_cells > self.limits.columns or (ref and _column_number(ref.group(1)) > self.limits.columns):
-                raise self.budget.refuse(f"A row has cells beyond column {self.limits.columns}; at most "
-                                         f"{self.limits.columns} columns are read.")  # fmt: skip
+                raise self.budget.too_wide()
             if self.cells > self.limits.cells:
-                raise self.budget.refuse(f"The file has more than {self.limits.cells:,} cells; split it into "
-                                         "smaller files.")  # fmt: skip
+                raise self.budget.too_many_cells()
         elif name == "row":
             self.rows += 1
             self.row_cells = 0
             if self.rows > self.limits.rows + 1:  # the header row is not counted
-                raise self.budget.refuse(f"The file has more than {self.limits.rows:,} rows (blank rows count); "
-                                         "split it into smaller files.")  # fmt: skip
+                raise self.budget.too_many_rows()
             if self.rows % 1000 == 0:
                 self.budget.clock()
 
