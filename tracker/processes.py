@@ -2,6 +2,11 @@
 
 - Each process gets 20 seconds to stop before it is killed (honcho's own wait is 5 seconds; the
   worker's warm shutdown on the embedded broker takes about 6).
+- The stop signal goes to the process the ``Procfile`` names (each line ``exec``s it), not to its
+  whole process group as honcho's does: gunicorn's and Celery's own processes are stopped by their
+  parent. A Celery pool process that gets SIGTERM itself dies while the worker still waits on it,
+  and the worker's warm shutdown then hangs until it is killed. Only the kill, after the wait,
+  goes to the whole group.
 - The processes run in a process group of their own that holds the terminal while they run, so
   that Ctrl-C reaches them and honcho, not ``make``, which would otherwise report the interrupt
   as an error of its own. The terminal is handed back when they stop.
@@ -11,14 +16,24 @@ Usage: ``python -m tracker.processes start --procfile Procfile``, with honcho's 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
 
+import honcho.compat
 import honcho.manager
 from honcho.command import main
 
 STOP_SECONDS = 20
+
+
+class _StopTheLeader(honcho.compat.ProcessManager):
+    """Honcho's signalling, with SIGTERM sent to the started process alone."""
+
+    def terminate(self, pid: int) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
 
 
 def _hold_terminal() -> int | None:
@@ -57,6 +72,7 @@ def _give_back(group: int | None) -> None:
 
 def run(argv: list[str]) -> int:
     honcho.manager.KILL_WAIT = STOP_SECONDS
+    honcho.manager.ProcessManager = _StopTheLeader
     previous = _hold_terminal()
     try:
         code = main(argv)

@@ -22,7 +22,7 @@ def test_ctrl_c_waits_for_a_slow_clean_stop_and_exits_quietly(tmp_path):
         "print('ready', flush=True)\n"
         "while True: time.sleep(1)\n"
     )
-    (tmp_path / "Procfile").write_text(f"slow: {sys.executable} -u {slow}\n")
+    (tmp_path / "Procfile").write_text(f"slow: exec {sys.executable} -u {slow}\n")
     manager = subprocess.Popen(  # noqa: S603 - fixed interpreter and arguments
         [sys.executable, "-m", "tracker.processes", "start", "--procfile", str(tmp_path / "Procfile")],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
@@ -40,3 +40,52 @@ def test_ctrl_c_waits_for_a_slow_clean_stop_and_exits_quietly(tmp_path):
     assert manager.returncode == 0, text
     assert "stopped cleanly" in text
     assert "SIGKILL" not in text
+
+
+def test_ctrl_c_signals_the_started_process_and_leaves_its_children_to_it(tmp_path):
+    """A Celery worker stops its pool processes itself: a pool process that got SIGTERM from the
+    process manager too would die under the worker's warm shutdown, which then hangs until killed."""
+    parent = tmp_path / "parent.py"
+    parent.write_text(
+        "import signal, subprocess, sys, time\n"
+        "child = subprocess.Popen([sys.executable, '-u', '-c', '''\n"
+        "import signal, sys, time\n"
+        "signal.signal(signal.SIGTERM, lambda *a: (print('child got SIGTERM', flush=True), sys.exit(1)))\n"
+        "signal.signal(signal.SIGUSR1, lambda *a: (print('child stopped by its parent', flush=True), sys.exit(0)))\n"
+        "print('child ready', flush=True)\n"
+        "while True: time.sleep(1)\n"
+        "'''])\n"
+        "def stop(*args):\n"
+        "    child.send_signal(signal.SIGUSR1)\n"
+        "    sys.exit(child.wait())\n"
+        "signal.signal(signal.SIGTERM, stop)\n"
+        "while True: time.sleep(1)\n"
+    )
+    (tmp_path / "Procfile").write_text(f"parent: exec {sys.executable} -u {parent}\n")
+    manager = subprocess.Popen(  # noqa: S603 - fixed interpreter and arguments
+        [sys.executable, "-m", "tracker.processes", "start", "--procfile", str(tmp_path / "Procfile")],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 30
+    lines = []
+    while time.monotonic() < deadline:
+        line = manager.stdout.readline()
+        lines.append(line)
+        if "child ready" in line:
+            break
+    manager.send_signal(signal.SIGINT)
+    output, _ = manager.communicate(timeout=60)
+    text = "".join(lines) + output
+    assert "child stopped by its parent" in text, text
+    assert "child got SIGTERM" not in text
+    assert "parent.1 stopped (rc=0)" in text
+    assert manager.returncode == 0
+
+
+def test_each_procfile_role_replaces_its_shell():
+    """The stop signal reaches the named program only if the shell honcho starts it with has handed
+    its process over (``exec``); a shell would swallow the signal."""
+    roles = [line for line in (ROOT / "Procfile").read_text().splitlines() if line.strip()]
+    assert [line.split(":", 1)[0] for line in roles] == ["web", "worker", "beat"]
+    for line in roles:
+        assert line.split(":", 1)[1].strip().startswith("exec "), line
