@@ -1,5 +1,6 @@
 from django import forms
 from django.contrib import admin
+from django.core.exceptions import ValidationError
 from django.db.models import Count
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
@@ -19,6 +20,7 @@ from portfolio.models import (
     PriceFloor,
 )
 from portfolio.ownership import position_ownership_pct
+from portfolio.services.records import deal_status_check
 
 from .formatting import number
 from .mixins import SharedChoicesInlineMixin, StewardRecordAdmin
@@ -153,9 +155,14 @@ class DealForm(forms.ModelForm):
         fields = "__all__"  # noqa: DJ007 - the admin form edits every field of the deal
 
     def clean(self):
+        """The deal lifecycle, checked here so that a refused change is shown on the form; the
+        records service checks it again when the admin saves (with this form's correction box)."""
         cleaned = super().clean()
-        # Read by Deal.clean(), which the form runs after this method.
-        self.instance.status_correction = bool(cleaned.get("status_correction"))
+        if cleaned.get("status"):
+            try:
+                deal_status_check(self.instance, cleaned["status"], correction=bool(cleaned.get("status_correction")))
+            except ValidationError as exc:
+                self.add_error(None, exc)
         return cleaned
 
 
@@ -237,7 +244,7 @@ class DealAdmin(StewardRecordAdmin):
 
 
 @admin.register(DealDocument)
-class DealDocumentAdmin(admin.ModelAdmin):
+class DealDocumentAdmin(StewardRecordAdmin):
     list_display = ["title", "deal", "published_on", "accession_number", "evidence"]
     list_filter = ["evidence"]
     list_select_related = ["deal"]

@@ -2,11 +2,14 @@ from django.contrib import admin
 
 from portfolio.models import CommodityPrice, FxRate, ManualMark, SecurityPrice, Valuation
 
-from .mixins import StewardRecordAdmin
+from .mixins import ReadOnlyAdminMixin, StewardRecordAdmin
 
 
 @admin.register(SecurityPrice)
-class SecurityPriceAdmin(admin.ModelAdmin):
+class SecurityPriceAdmin(StewardRecordAdmin):
+    """Prices the providers do not give are entered here (source "manual"); saved through the records
+    service, which derives the listing's price status again, as the provider's refresh does."""
+
     list_display = ["listing", "on", "close", "source", "fetched_at"]
     list_filter = ["source", "listing__exchange"]
     list_select_related = ["listing"]
@@ -17,7 +20,7 @@ class SecurityPriceAdmin(admin.ModelAdmin):
 
 
 @admin.register(FxRate)
-class FxRateAdmin(admin.ModelAdmin):
+class FxRateAdmin(StewardRecordAdmin):
     list_select_related = ["base", "quote"]
     list_display = ["base", "quote", "on", "rate", "source", "fetched_at"]
     list_filter = ["source", "base", "quote"]
@@ -28,7 +31,7 @@ class FxRateAdmin(admin.ModelAdmin):
 
 
 @admin.register(CommodityPrice)
-class CommodityPriceAdmin(admin.ModelAdmin):
+class CommodityPriceAdmin(StewardRecordAdmin):
     list_display = ["commodity", "on", "price", "currency", "source", "fetched_at"]
     list_filter = ["source", "commodity"]
     list_select_related = ["commodity", "currency"]
@@ -39,7 +42,7 @@ class CommodityPriceAdmin(admin.ModelAdmin):
 
 
 @admin.register(Valuation)
-class ValuationAdmin(admin.ModelAdmin):
+class ValuationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Valuations are written by the refresh jobs; the admin shows them and their trail."""
 
     list_display = [
@@ -58,12 +61,6 @@ class ValuationAdmin(admin.ModelAdmin):
     search_fields = ["position__label", "position__deal__reference"]
     date_hierarchy = "as_of"
     readonly_fields = [field.name for field in Valuation._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(ManualMark)

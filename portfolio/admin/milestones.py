@@ -4,7 +4,7 @@ from portfolio.models import FilingEvent, Milestone, MilestoneRevision, Mileston
 from portfolio.selectors import milestone_slippage_days
 from portfolio.services.filings import filing_record_milestone
 
-from .mixins import StewardRecordAdmin
+from .mixins import ReadOnlyAdminMixin, StewardRecordAdmin
 
 
 class MilestoneRevisionInline(admin.TabularInline):
@@ -77,15 +77,16 @@ class MilestoneAdmin(StewardRecordAdmin):
 
 
 @admin.register(MilestoneRevision)
-class MilestoneRevisionAdmin(admin.ModelAdmin):
+class MilestoneRevisionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """The audit trail of forecasts, kept by the milestone service: read here, never edited."""
+
     list_display = ["milestone", "created_at", "forecast_text", "forecast_start", "forecast_end", "recorded_by"]
     list_select_related = ["milestone", "recorded_by"]
     search_fields = ["milestone__title", "forecast_text"]
-    autocomplete_fields = ["milestone"]
 
 
 @admin.register(MilestoneStatusChange)
-class MilestoneStatusChangeAdmin(admin.ModelAdmin):
+class MilestoneStatusChangeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Derived by the daily milestone job; read-only."""
 
     list_display = ["created_at", "milestone", "from_status", "to_status", "on", "changed_by"]
@@ -94,9 +95,3 @@ class MilestoneStatusChangeAdmin(admin.ModelAdmin):
     search_fields = ["milestone__title"]
     date_hierarchy = "on"
     readonly_fields = [field.name for field in MilestoneStatusChange._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False

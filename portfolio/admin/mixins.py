@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from django.db import transaction
 from simple_history.admin import SimpleHistoryAdmin
 
-from portfolio.services.records import record_save
+from portfolio.services.records import record_delete, record_save
 
 
 class ReadOnlyAdminMixin:
@@ -43,24 +44,37 @@ class SharedChoicesInlineMixin:
 
 
 class RecordServiceAdminMixin:
-    """Saves made in the admin go through the records service, as the API's do.
+    """Saves and deletes made in the admin go through the records service, as the API's and
+    imports' do.
 
     The form has already validated the input; the service validates again with the model's rules,
     names the steward in the audit history and the record's author fields, and, for milestones,
-    keeps the forecast windows and revisions. Inline rows go through the same service.
+    keeps the forecast windows and revisions. Inline rows, deletes from a record's page, from the
+    "delete selected" action and from an inline go through the same service, so each deleted row
+    has a history row naming the steward.
     """
 
     change_reason = "Edited in the admin"
+    delete_reason = "Deleted in the admin"
 
     def save_model(self, request, obj, form, change):
-        record_save(obj, user=request.user, reason=self.change_reason)
+        correction = bool(getattr(form, "cleaned_data", {}).get("status_correction"))
+        record_save(obj, user=request.user, reason=self.change_reason, status_correction=correction)
 
     def save_formset(self, request, form, formset, change):
         for obj in formset.save(commit=False):
             record_save(obj, user=request.user, reason=self.change_reason)
         for obj in formset.deleted_objects:
-            obj.delete()
+            record_delete(obj, user=request.user, reason=self.delete_reason)
         formset.save_m2m()
+
+    def delete_model(self, request, obj):
+        record_delete(obj, user=request.user, reason=self.delete_reason)
+
+    @transaction.atomic
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:
+            record_delete(obj, user=request.user, reason=self.delete_reason)
 
 
 class StewardRecordAdmin(RecordServiceAdminMixin, SimpleHistoryAdmin):

@@ -7,10 +7,13 @@ from django.utils.html import format_html
 
 from portfolio.models import DigestSubscription, FilingEvent, PortfolioSnapshot, RefreshRun
 from portfolio.services.filings import filing_mark_reviewed, filing_record_milestone
+from portfolio.services.records import record_save
+
+from .mixins import ReadOnlyAdminMixin, StewardRecordAdmin
 
 
 @admin.register(RefreshRun)
-class RefreshRunAdmin(admin.ModelAdmin):
+class RefreshRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Runs are written by the refresh jobs; operators read them here."""
 
     list_display = ["id", "kind", "status", "trigger", "as_of", "requested_by", "started_at", "finished_at", "progress"]
@@ -19,9 +22,6 @@ class RefreshRunAdmin(admin.ModelAdmin):
     search_fields = ["message"]
     date_hierarchy = "created_at"
     readonly_fields = [field.name for field in RefreshRun._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
 
     @admin.display(description="Progress")
     def progress(self, obj: RefreshRun) -> str:
@@ -59,6 +59,9 @@ class FilingEventAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False
 
+    def has_delete_permission(self, request, obj=None):
+        return False  # the filings job records them; a reviewed filing stays as the milestone's source
+
     @admin.display(description="Document")
     def link(self, obj: FilingEvent) -> str:
         return format_html('<a href="{}" rel="noopener noreferrer">{}</a>', obj.url, obj.primary_document or "open")
@@ -89,11 +92,11 @@ class FilingEventAdmin(admin.ModelAdmin):
         if "milestone" in form.changed_data and obj.milestone_id:
             filing_record_milestone(filing=obj, milestone=obj.milestone, user=request.user)
         else:
-            super().save_model(request, obj, form, change)
+            record_save(obj, user=request.user, reason="Edited in the admin")
 
 
 @admin.register(DigestSubscription)
-class DigestSubscriptionAdmin(admin.ModelAdmin):
+class DigestSubscriptionAdmin(StewardRecordAdmin):
     list_display = ["user", "is_active", "email"]
     list_select_related = ["user"]
     list_filter = ["is_active"]
@@ -106,7 +109,7 @@ class DigestSubscriptionAdmin(admin.ModelAdmin):
 
 
 @admin.register(PortfolioSnapshot)
-class PortfolioSnapshotAdmin(admin.ModelAdmin):
+class PortfolioSnapshotAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Snapshots are written at the end of each valuation refresh."""
 
     list_display = ["as_of", "value_usd", "positions_valued", "positions_missing", "is_simulated", "refresh_run"]
@@ -114,6 +117,3 @@ class PortfolioSnapshotAdmin(admin.ModelAdmin):
     list_select_related = ["refresh_run"]
     date_hierarchy = "as_of"
     readonly_fields = [field.name for field in PortfolioSnapshot._meta.fields]
-
-    def has_add_permission(self, request):
-        return False

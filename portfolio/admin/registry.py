@@ -40,7 +40,7 @@ class AgencyAdmin(StewardRecordAdmin):
 
 
 @admin.register(AgencyAlias)
-class AgencyAliasAdmin(admin.ModelAdmin):
+class AgencyAliasAdmin(StewardRecordAdmin):
     list_display = ["alias", "agency", "used_from", "used_until"]
     list_select_related = ["agency"]
     search_fields = ["alias", "agency__short_name", "agency__name"]
@@ -106,7 +106,7 @@ class ListingAdmin(StewardRecordAdmin):
 
 
 @admin.register(Commodity)
-class CommodityAdmin(admin.ModelAdmin):
+class CommodityAdmin(StewardRecordAdmin):
     list_display = ["name", "code", "group", "price_unit"]
     list_filter = ["group"]
     search_fields = ["name", "code"]

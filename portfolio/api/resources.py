@@ -215,9 +215,19 @@ WRITABLE = {"deals", "positions", "cash-flows", "loans", "price-floors", "offtak
 
 def _serializer(model, fields: list[str], *, writable: bool) -> type[serializers.ModelSerializer]:
     read_only = [f for f in fields if f in SERVER_FIELDS] if writable else fields
+    declared: dict[str, serializers.Field] = {**_blank_choices(model, read_only)}
+    if writable and model is m.Deal:
+        fields = [*fields, "status_correction"]
+        declared["status_correction"] = serializers.BooleanField(
+            write_only=True,
+            required=False,
+            default=False,
+            help_text="Set to true to move the status outside the usual lifecycle, undoing a status entered "
+            "by mistake (say why in the deal's summary or source).",
+        )
     meta = type("Meta", (), {"model": model, "fields": fields, "read_only_fields": read_only})
     name = f"{model.__name__}Serializer"
-    return type(name, (strict.ModelSerializer,), {"Meta": meta, **_blank_choices(model, read_only)})
+    return type(name, (strict.ModelSerializer,), {"Meta": meta, **declared})
 
 
 def _blank_choices(model, read_only: list[str]) -> dict[str, serializers.ChoiceField]:

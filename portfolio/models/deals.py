@@ -124,30 +124,13 @@ class Deal(SourcedModel):
     def __str__(self) -> str:
         return self.title
 
-    #: Set (by the admin's "correction" box) to allow a status change outside the lifecycle.
-    status_correction = False
-
     def clean(self) -> None:
+        """The closing date a closed deal needs. The lifecycle of its status (which changes are
+        allowed, and corrections) is the records service's, which knows the stored status."""
         super().clean()
         if self.status in (DealStatus.CLOSED, DealStatus.EXITED) and self.closed_on is None:
             raise ValidationError(
                 {"closed_on": "Give the closing date: the figures count a deal as held from the day it closed."}
-            )
-        stored = Deal.objects.filter(pk=self.pk).values_list("status", flat=True).first() if self.pk else None
-        if stored and self.status != stored and self.status not in DEAL_STATUS_TRANSITIONS[stored]:
-            if self.status_correction:
-                return
-            allowed = ", ".join(
-                str(DealStatus(s).label) for s in DealStatus if s in DEAL_STATUS_TRANSITIONS[stored] and s != stored
-            )
-            raise ValidationError(
-                {
-                    "status": (
-                        f"A deal cannot go from {DealStatus(stored).label} to {DealStatus(self.status).label}; "
-                        f"from {DealStatus(stored).label} it can go to: {allowed or 'nothing (final)'}. To undo "
-                        'a status entered by mistake, tick "Correct a mistaken status".'
-                    )
-                }
             )
 
 
@@ -191,6 +174,8 @@ class DealDocument(TimeStampedModel):
         "SEC accession number", max_length=20, blank=True, validators=[accession_validator]
     )
     evidence = models.CharField(max_length=12, choices=Evidence.choices, default=Evidence.NEWS)
+
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["deal", "published_on", "title"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.db.models import F, Q
+from simple_history.models import HistoricalRecords
 
 from .base import PRICE, RATE, DecimalField, check, currency_field, positive
 from .registry import Commodity, Listing
@@ -39,6 +40,8 @@ class SecurityPrice(Observation):
     high = DecimalField(**PRICE, null=True, blank=True)
     low = DecimalField(**PRICE, null=True, blank=True)
     volume = models.BigIntegerField(null=True, blank=True)
+
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["listing", "-on", "source"]
@@ -78,6 +81,8 @@ class FxRate(Observation):
     quote = currency_field(related_name="+", default="CAD")
     rate = DecimalField(**RATE)
 
+    history = HistoricalRecords()
+
     class Meta:
         ordering = ["base", "quote", "-on", "source"]
         constraints = [
@@ -101,6 +106,8 @@ class CommodityPrice(Observation):
     commodity = models.ForeignKey(Commodity, on_delete=models.CASCADE, related_name="prices")
     currency = currency_field()
     price = DecimalField(**PRICE)
+
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["commodity", "-on", "source"]

@@ -70,6 +70,8 @@ class AgencyAlias(TimeStampedModel):
     used_until = models.DateField(null=True, blank=True)
     note = models.CharField(max_length=300, blank=True)
 
+    history = HistoricalRecords()
+
     class Meta:
         ordering = ["agency__short_name", "alias"]
         verbose_name_plural = "agency aliases"
@@ -220,6 +222,8 @@ class Commodity(TimeStampedModel):
     name = models.CharField(max_length=120)
     group = models.CharField(max_length=20, choices=Group.choices)
     price_unit = models.CharField(max_length=20, default="kg", help_text="Unit prices are quoted per, e.g. kg or t.")
+
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["name"]

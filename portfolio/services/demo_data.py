@@ -30,15 +30,14 @@ from portfolio.models import (
     Listing,
     Loan,
     Milestone,
-    MilestoneStatus,
+    MilestoneRevision,
     Offtake,
     Position,
     PriceFloor,
     Project,
 )
 
-from .milestones import milestone_forecast_fields, milestone_revision_record
-from .upsert import CREATED, set_m2m, upsert
+from .upsert import set_m2m, upsert
 
 DEMO_DATA_FILE = Path(__file__).resolve().parent.parent / "data" / "demo" / "public_deals.yaml"
 REASON = "Loaded from the public-deals demo data set"
@@ -158,26 +157,14 @@ class _Loader:
         data = dict(item)
         (title,) = _pop(data, "title")
         where = f"{where} milestone {title!r}"
-        data.update(milestone_forecast_fields(data.get("forecast_text", "")))
-        if data.get("achieved_on") and "status" not in data:
-            data["status"] = MilestoneStatus.ACHIEVED
-        existing = Milestone.objects.filter(**owner, title=title).first()
-        if existing is None:
-            # The first committed target is the baseline.
-            data.update(
-                baseline_text=data.get("forecast_text", ""),
-                baseline_start=data["forecast_start"],
-                baseline_end=data["forecast_end"],
-            )
-        milestone, action = self.put(Milestone, where, {**owner, "title": title}, data)
-        forecast_changed = existing is not None and (
-            existing.forecast_text,
-            existing.forecast_start,
-            existing.forecast_end,
-        ) != (milestone.forecast_text, milestone.forecast_start, milestone.forecast_end)
-        if action == CREATED or forecast_changed:
-            milestone_revision_record(milestone=milestone, note=REASON)
-            self.report.tally["milestonerevision created"] += 1
+        # The milestone service reads the window from the text, sets the baseline, keeps a revision
+        # of each new forecast and opens the gates an achieved milestone holds.
+        revisions = MilestoneRevision.objects.filter(
+            milestone__title=title, **{f"milestone__{k}": v for k, v in owner.items()}
+        )
+        before = revisions.count()
+        self.put(Milestone, where, {**owner, "title": title}, data)
+        self.report.tally["milestonerevision created"] += revisions.count() - before
 
     def deal(self, item: dict[str, Any]) -> None:
         data = dict(item)

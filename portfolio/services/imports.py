@@ -28,12 +28,13 @@ from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from portfolio.exceptions import BrokerUnavailableError, ImportRefusedError, RefreshRefusedError
-from portfolio.models import ImportRun, RefreshRun
+from portfolio.models import ImportRun, RefreshRun, SecurityPrice
 from portfolio.spreadsheets.cells import CellError, parse_cell
 from portfolio.spreadsheets.files import FileRefused, Limits, OverInlineLimits, RowError, Sheet, Upload, read_upload
 from portfolio.spreadsheets.kinds import NAMED_BY_ROWS, Kind, References, natural_key
 
 from .liveness import abandoned, heartbeat, held_elsewhere, stale_before, this_worker
+from .market_data import listing_price_status_refresh
 from .records import record_save
 
 logger = logging.getLogger(__name__)
@@ -80,6 +81,7 @@ class _Importer:
         self.refs = References()
         self.outcome = Outcome()
         self.done = 0  # rows gone through, read by the heartbeat thread as the run's progress
+        self.priced_listings: set[int] = set()  # listings given a price, whose status is derived at the end
 
     def sheet(self, sheet: Sheet) -> None:
         kind, present = sheet.kind, set(sheet.headers)
@@ -135,8 +137,15 @@ class _Importer:
         if many is None:
             return
         action = CREATED if existing is None else UPDATED if changed or many else UNCHANGED
+        correction = False
+        if "status_correction" in kind.options and "status_correction" in present:
+            try:
+                correction = bool(parse_cell(models.BooleanField(), row.get("status_correction")))
+            except CellError as exc:
+                self._error(sheet, number, "status_correction", str(exc))
+                return
         if action != UNCHANGED:
-            if not self._save(kind, sheet, number, instance, many):
+            if not self._save(kind, sheet, number, instance, many, status_correction=correction):
                 if existing is not None:
                     existing.refresh_from_db()  # the index must not hold values that were refused
                 return
@@ -167,16 +176,30 @@ class _Importer:
                 changed[many.field] = targets
         return changed
 
-    def _save(self, kind: Kind, sheet: str, number: int, instance: models.Model, many: dict[str, list]) -> bool:
+    def _save(
+        self,
+        kind: Kind,
+        sheet: str,
+        number: int,
+        instance: models.Model,
+        many: dict[str, list],
+        *,
+        status_correction: bool = False,
+    ) -> bool:
+        # The price status of listings given prices is derived once, when the import ends.
+        options = {"constraints_by_database": True, "status_correction": status_correction, "listing_status": False}
+        reason = f"{self.reason} (status corrected)" if status_correction else self.reason
         try:
             if many:
                 with transaction.atomic():
-                    record_save(instance, user=self.user, reason=self.reason, constraints_by_database=True)
+                    record_save(instance, user=self.user, reason=reason, **options)
                     for name, targets in many.items():
                         getattr(instance, name).set(targets)
             else:
                 # atomic: a savepoint of its own
-                record_save(instance, user=self.user, reason=self.reason, constraints_by_database=True)
+                record_save(instance, user=self.user, reason=reason, **options)
+            if isinstance(instance, SecurityPrice):
+                self.priced_listings.add(instance.listing_id)
         except ValidationError as exc:
             for name, messages in _message_dict(exc).items():
                 for message in messages:
@@ -249,6 +272,8 @@ def _go_through(upload: Upload, *, user, reason: str, write: bool, run_id: int |
     with beating, transaction.atomic():
         for sheet in upload.sheets:
             importer.sheet(sheet)
+        if importer.priced_listings:
+            listing_price_status_refresh(listing_ids=sorted(importer.priced_listings), as_of=timezone.localdate())
         if importer.outcome.errors or not write:
             transaction.set_rollback(True)
     return importer.outcome

@@ -367,6 +367,15 @@ def _latest_stored(listings: list[Listing], sources: list[str]) -> dict[tuple[in
     }
 
 
+def listing_price_status_refresh(*, listing_ids: list[int], as_of: date) -> None:
+    """Derive the price status of the given listings on ``as_of`` from the closes stored, whatever
+    their source: after a steward enters or removes a price, as after the provider's refresh.
+
+    Side effects: Listing.price_status, price_status_note and last_price_on.
+    """
+    _update_listing_status(list(Listing.objects.filter(pk__in=listing_ids)), {}, as_of)
+
+
 def _update_listing_status(batch: list[Listing], statuses: dict[int, tuple[str, str]], as_of: date) -> None:
     # The latest close on or before the date, whatever its source: one descent of the unique
     # (listing, on, source) index per listing.

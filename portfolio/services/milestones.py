@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models, transaction
+from django.db.models import Q
 from django.utils import timezone
+from simple_history.utils import bulk_update_with_history
 
 from portfolio.date_phrases import parse_date_phrase
 from portfolio.models import Deal, Milestone, MilestoneRevision, MilestoneStatus, MilestoneStatusChange
@@ -104,6 +106,12 @@ def milestone_status_on(milestone: Milestone, today, *, at_risk_days: int) -> st
     return MilestoneStatus.ON_TRACK
 
 
+def gate_met_on(milestone: Milestone):
+    """The day what a milestone gates opened: its achievement date, or None while it is not
+    achieved or once it is cancelled."""
+    return milestone.achieved_on if milestone.status != MilestoneStatus.CANCELLED else None
+
+
 def gates_open(*, milestone: Milestone) -> int:
     """Set what a milestone gates to match it: achieved, its instruments become exercisable and its
     loans drawable from the achievement date; no longer achieved (a correction), they close again.
@@ -113,7 +121,7 @@ def gates_open(*, milestone: Milestone) -> int:
     """
     if milestone.pk is None:
         return 0
-    met_on = milestone.achieved_on if milestone.status != MilestoneStatus.CANCELLED else None
+    met_on = gate_met_on(milestone)
     changed = 0
     for gated in [*milestone.gated_positions.all(), *milestone.gated_loans.all()]:
         if gated.condition_met_on == met_on:
@@ -178,8 +186,11 @@ def milestones_refresh(*, as_of, refresh_run_id: int | None = None, user=None):
             by_status.setdefault(status, []).append(milestone.pk)
     with transaction.atomic():
         now = timezone.now()
-        for status, ids in by_status.items():
-            Milestone.objects.filter(pk__in=ids).update(status=status, updated_at=now)
+        derived = {pk: status for status, ids in by_status.items() for pk in ids}
+        changed = list(Milestone.objects.filter(pk__in=derived)) if derived else []
+        for milestone in changed:
+            milestone.status, milestone.updated_at = derived[milestone.pk], now
+        _update_with_history(changed, Milestone, ["status", "updated_at"], user, f"Status derived on {as_of}")
         MilestoneStatusChange.objects.bulk_create(changes)
         for milestone in (
             Milestone.objects.filter(achieved_on__isnull=False)
@@ -190,25 +201,37 @@ def milestones_refresh(*, as_of, refresh_run_id: int | None = None, user=None):
             .distinct()
         ):
             result.written += gates_open(milestone=milestone)
-        _flag_long_stops(as_of, result)
+        _flag_long_stops(as_of, result, user)
     result.written += len(changes)
     return result
 
 
-def _flag_long_stops(as_of, result) -> None:
+def _flag_long_stops(as_of, result, user=None) -> None:
     now = timezone.now()
-    passed = Deal.objects.filter(long_stop_on__lt=as_of, status__in=OPEN_DEAL_STATUSES, long_stop_passed=False)
+    open_ = Q(status__in=OPEN_DEAL_STATUSES)
+    passed = list(Deal.objects.filter(open_, long_stop_on__lt=as_of, long_stop_passed=False))
     for deal in passed:
         result.error(deal.reference, f"long-stop date {deal.long_stop_on} passed before closing", kind="long_stop")
-    result.written += passed.update(long_stop_passed=True, updated_at=now)
+        deal.long_stop_passed, deal.updated_at = True, now
     # A deal that closed, or whose long-stop date was extended, is no longer flagged.
-    result.written += (
-        Deal.objects.filter(long_stop_passed=True)
-        .filter(
-            ~models.Q(status__in=OPEN_DEAL_STATUSES) | models.Q(long_stop_on__gte=as_of) | models.Q(long_stop_on=None)
-        )
-        .update(long_stop_passed=False, updated_at=now)
+    cleared = list(
+        Deal.objects.filter(long_stop_passed=True).filter(~open_ | Q(long_stop_on__gte=as_of) | Q(long_stop_on=None))
     )
+    for deal in cleared:
+        deal.long_stop_passed, deal.updated_at = False, now
+    fields = ["long_stop_passed", "updated_at"]
+    _update_with_history(passed, Deal, fields, user, f"Long-stop date passed before closing (on {as_of})")
+    _update_with_history(cleared, Deal, fields, user, f"Long-stop flag cleared: closed or extended (on {as_of})")
+    result.written += len(passed) + len(cleared)
+
+
+def _update_with_history(rows: list, model: type[models.Model], fields: list[str], user, reason: str) -> None:
+    """Write a derived change to many rows in a few statements, with an audit-history row for each
+    (who: the user who asked for the refresh, or nobody for the scheduled one; why: ``reason``)."""
+    if rows:
+        bulk_update_with_history(
+            rows, model, fields, batch_size=500, default_user=user, default_change_reason=reason[:100]
+        )
 
 
 def deal_deadlines_refresh(*, as_of):

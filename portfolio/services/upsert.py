@@ -7,6 +7,8 @@ from typing import Any, TypeVar
 
 from django.db import models
 
+from .records import record_save
+
 M = TypeVar("M", bound=models.Model)
 
 CREATED, UPDATED, UNCHANGED = "created", "updated", "unchanged"
@@ -20,13 +22,14 @@ def _attname_and_value(model: type[models.Model], name: str, value: Any) -> tupl
 
 
 def upsert(
-    model: type[M], *, lookup: dict[str, Any], values: dict[str, Any], tally: Counter | None = None, reason: str = ""
+    model: type[M], *, lookup: dict[str, Any], values: dict[str, Any], tally: Counter | None = None, reason: str
 ) -> tuple[M, str]:
     """Find the row by ``lookup``; create it, or save only the fields whose value differs.
 
-    Every write is validated with ``full_clean()`` first, so model rules and constraints apply
-    with their messages. An unchanged row is not saved at all: its ``updated_at`` and its audit
-    history stay as they are. ``reason`` is stored as the history's change reason.
+    Every write goes through the records service (``record_save``), so the model's rules, the deal
+    lifecycle, milestone windows, revisions and gates apply as they do to a steward's entry. An
+    unchanged row is not saved at all: its ``updated_at`` and its audit history stay as they are.
+    ``reason`` is stored as the history's change reason.
     """
     instance = model._default_manager.filter(**lookup).first()
     if instance is None:
@@ -43,14 +46,7 @@ def upsert(
                 changed.append(attname)
         action = UPDATED if changed else UNCHANGED
     if action != UNCHANGED:
-        if reason:
-            instance._change_reason = reason
-        instance.full_clean()
-        if changed is None:
-            instance.save()
-        else:
-            update_fields = changed + (["updated_at"] if hasattr(instance, "updated_at") else [])
-            instance.save(update_fields=update_fields)
+        record_save(instance, user=None, reason=reason)
     if tally is not None:
         tally[f"{model._meta.model_name} {action}"] += 1
     return instance, action

@@ -503,6 +503,8 @@ def xlsx_bytes(sheets: list[tuple[Kind, list[dict[str, Any]]]], *, readme: bool 
 
 def describe(kind: Kind, column: str) -> str:
     """What a column holds, for the README sheet of a template."""
+    if column in kind.options:
+        return kind.options[column]
     for ref in kind.refs:
         if column in ref.columns:
             target = kind.model._meta.get_field(ref.field).related_model._meta.verbose_name

@@ -74,6 +74,9 @@ class Kind:
     many: tuple[ManyRef, ...] = ()
     fixed: dict[str, Any] = field(default_factory=dict)  # set on every row (a manual price's source)
     required: tuple[str, ...] = ()  # columns a file must have besides the key
+    # Columns that qualify a row's write rather than hold a value (a deal's status_correction): what
+    # each means, for the template's README. Read on import, blank on export.
+    options: dict[str, str] = field(default_factory=dict)
 
     @property
     def columns(self) -> list[str]:
@@ -83,6 +86,7 @@ class Kind:
             names += [c for c in ref.columns if c not in names]
         names += [name for name in self.fields if name not in names]
         names += [m.column for m in self.many if m.column not in names]
+        names += [name for name in self.options if name not in names]
         return names
 
     @property
@@ -425,6 +429,10 @@ KINDS: tuple[Kind, ...] = (
     Kind(
         "deals",
         Deal,
+        options={
+            "status_correction": "yes to move the status outside the usual lifecycle, undoing a status entered by "
+            "mistake; blank or no otherwise"
+        },
         key=("reference",),
         fields=(
             "title",

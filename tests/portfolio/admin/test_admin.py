@@ -58,7 +58,8 @@ READ_ONLY = {
     m.MilestoneStatusChange,
     m.FilingEvent,
     m.ImportRun,
-}  # written by the refresh jobs and imports, never added by hand
+    m.MilestoneRevision,
+}  # written by the refresh jobs, imports and the milestone service, never added by hand
 
 
 def _form_values(form) -> dict:

@@ -240,6 +240,30 @@ def test_the_model_rules_answer_in_the_error_format_and_nothing_is_written(api, 
     assert not m.CashFlow.objects.filter(kind="fee").exists()
 
 
+def test_a_status_entered_by_mistake_is_corrected_through_the_api(api, analyst):
+    """A deal's status goes back off the lifecycle only when the request marks it a correction; the
+    refusal changes nothing, the correction is saved with the analyst and the reason in the history,
+    and ``status_correction`` is never read back (it describes the request, not the deal)."""
+    deal = _book()
+    client = _as(api, analyst)
+    refused = client.patch(f"/api/v1/deals/{deal.pk}/", {"status": "definitive"}, format="json")
+    assert refused.status_code == HTTPStatus.BAD_REQUEST
+    assert "status_correction" in str(refused.json()["error"]["fields"]["status"])
+    deal.refresh_from_db()
+    assert deal.status == "closed"
+    corrected = client.patch(
+        f"/api/v1/deals/{deal.pk}/", {"status": "definitive", "status_correction": True}, format="json"
+    )
+    assert corrected.status_code == HTTPStatus.OK, corrected.content
+    assert corrected.json()["status"] == "definitive"
+    assert "status_correction" not in corrected.json()
+    deal.refresh_from_db()
+    assert deal.status == "definitive"
+    latest = deal.history.first()
+    assert latest.history_user == analyst
+    assert latest.history_change_reason == "Changed through the API (status corrected)"
+
+
 def test_a_milestone_written_through_the_api_gets_its_window_and_a_revision(api, analyst):
     project = f.ProjectFactory()
     response = _as(api, analyst).post("/api/v1/milestones/", {

@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, models, transaction
 
 from portfolio import models as m
+from portfolio.services.records import record_save
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db
@@ -704,15 +705,21 @@ def test_valid_rows_pass_both():
     ],
 )
 def test_deal_status_follows_the_lifecycle(before, after, allowed):
-    deal = f.DealFactory(status=before)
+    """The records service (every way in: admin, API, imports, demo loader) refuses a status change
+    off the lifecycle, leaving the stored status; marked a correction, the same change is saved."""
+    deal = f.DealFactory(status=before, closed_on=dt.date(2025, 7, 10))
     deal.refresh_from_db()
     deal.status = after
     if allowed:
-        deal.full_clean()
+        record_save(deal, user=None, reason="Lifecycle")
     else:
         with pytest.raises(ValidationError) as excinfo:
-            deal.full_clean()
+            record_save(deal, user=None, reason="Lifecycle")
         assert "A deal cannot go from" in excinfo.value.message_dict["status"][0]
+        assert m.Deal.objects.get(pk=deal.pk).status == before
+        record_save(deal, user=None, reason="Entered by mistake", status_correction=True)
+    deal.refresh_from_db()
+    assert deal.status == after
 
 
 def test_a_new_deal_may_start_at_any_status():

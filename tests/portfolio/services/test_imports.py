@@ -570,3 +570,48 @@ def test_the_database_and_model_validation_refuse_a_record_with_the_same_message
         return caught.value.messages
 
     assert refusal() == refusal(constraints_by_database=True) == ["The amount cannot be negative."]
+
+
+def test_a_deal_status_entered_by_mistake_is_corrected_by_its_column(position, steward):
+    """A deals file moving a closed deal back is refused under its status column unless the row
+    says status_correction yes; then the deal is saved, and its history says it was a correction.
+    An export leaves the column blank, so a file exported and imported back corrects nothing."""
+    deal = position.deal
+    deal.status, deal.closed_on = "closed", date(2025, 7, 10)
+    record_save(deal, user=steward, reason="Closed")
+    kind = KIND_BY_NAME["deals"]
+    (row,) = export_rows(kind)
+    assert "status_correction" in kind.columns
+    assert row.get("status_correction") is None
+
+    def deals_file(**changes) -> bytes:
+        return csv_bytes(kind, [{**row, **changes}])
+
+    refused = _run(deals_file(status="definitive"), "deals.csv", steward)
+    assert [(sheet, number, column) for sheet, number, column, _ in _errors(refused)] == [("deals", 2, "status")]
+    assert "status_correction" in _errors(refused)[0][3]
+    deal.refresh_from_db()
+    assert deal.status == "closed"
+    unreadable = _run(deals_file(status="definitive", status_correction="perhaps"), "deals.csv", steward)
+    assert [column for _, _, column, _ in _errors(unreadable)] == ["status_correction"]
+    corrected = _run(deals_file(status="definitive", status_correction="yes"), "deals.csv", steward)
+    assert _errors(corrected) == []
+    deal.refresh_from_db()
+    assert deal.status == "definitive"
+    assert deal.history.first().history_change_reason.endswith("(status corrected)")
+
+
+def test_imported_prices_update_their_listings_status_once(position, steward):
+    """A stale listing given today's close by an import is current afterwards, as after the
+    provider's refresh; a dry run leaves it stale."""
+    listing = position.listing
+    m.Listing.objects.filter(pk=listing.pk).update(price_status=m.PriceStatus.STALE, last_price_on=None)
+    today = date.today().isoformat()
+    lines = ("ticker,exchange,on,close", f"ACME,NASDAQ,{today},4.25")
+    _run(_csv(*lines), "prices.csv", steward, dry_run=True)
+    listing.refresh_from_db()
+    assert listing.price_status == m.PriceStatus.STALE
+    run = _run(_csv(*lines), "prices.csv", steward)
+    assert _errors(run) == []
+    listing.refresh_from_db()
+    assert (listing.price_status, listing.last_price_on) == (m.PriceStatus.OK, date.today())
