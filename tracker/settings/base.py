@@ -304,7 +304,6 @@ SPECTACULAR_SETTINGS = {
     "SERVE_PERMISSIONS": ["portfolio.api.permissions.HasARole"],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-    "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
