@@ -58,6 +58,6 @@ def test_gunicorn_accepts_the_settings_and_loads_the_application():
 
 def test_the_procfile_runs_web_worker_and_beat():
     roles = dict(line.split(": ", 1) for line in (ROOT / "Procfile").read_text().splitlines() if line.strip())
-    assert roles["web"] == "gunicorn -c python:tracker.gunicorn tracker.wsgi"
-    assert roles["worker"].startswith("celery -A tracker worker")
-    assert roles["beat"].startswith("celery -A tracker beat")
+    assert roles["web"] == "exec gunicorn -c python:tracker.gunicorn tracker.wsgi"
+    assert roles["worker"].startswith("exec celery -A tracker worker")
+    assert roles["beat"].startswith("exec celery -A tracker beat")
