@@ -50,6 +50,9 @@ def _log_in(page, username: str) -> None:
 
 
 def test_analyst_reads_the_dashboard_a_deal_and_filters_and_exports(page, demo, tmp_path):
+    """In a real browser an analyst reads the dashboard's drawn charts and the held book, switches book,
+    follows a deal's valuation trail, filters deals by agency, downloads the positions CSV whole, and
+    sees every other page draw without a console error or CSP violation."""
     _user("Analyst", "ana")
     _log_in(page, "ana")
     # the dashboard: tiles and drawn charts with data
@@ -123,6 +126,8 @@ def test_analyst_reads_the_dashboard_a_deal_and_filters_and_exports(page, demo, 
 
 
 def test_analyst_starts_a_refresh_and_watches_it_finish(page, demo):
+    """An analyst presses Refresh now and the run's page follows a real worker's run until it shows
+    succeeded, without reloading by hand."""
     _user("Analyst", "ana")
     with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=30, loglevel="WARNING"):
         _log_in(page, "ana")
@@ -135,6 +140,8 @@ def test_analyst_starts_a_refresh_and_watches_it_finish(page, demo):
 
 
 def test_a_viewer_cannot_start_a_refresh(page, demo):
+    """A viewer sees no refresh button, and a refresh posted from the browser with a valid CSRF token is
+    still refused 403 with no run recorded."""
     _user("Viewer", "vic")
     _log_in(page, "vic")
     page.goto("/refresh-runs/")
@@ -147,6 +154,7 @@ def test_a_viewer_cannot_start_a_refresh(page, demo):
 
 
 def test_a_wrong_password_is_told_and_nothing_opens(page, transactional_db):
+    """A wrong password shows an alert on the login page and opens nothing."""
     _user("Viewer", "vic")
     page.goto("/accounts/login/")
     page.get_by_label("User name").fill("vic")
@@ -222,6 +230,8 @@ def test_the_api_docs_run_under_the_policy(page, transactional_db):
 
 
 def test_repeated_wrong_passwords_lock_the_login_and_say_for_how_long(page, transactional_db):
+    """Five wrong passwords lock the login page, which says for how long; the right password is refused
+    while the lock lasts."""
     _user("Viewer", "vic")
     page.goto("/accounts/login/")
     for attempt in range(5):

@@ -39,6 +39,8 @@ CASES = [
 
 @pytest.mark.parametrize(("text", "start", "end", "precision"), CASES, ids=[c[0] for c in CASES])
 def test_phrase_becomes_window(text, start, end, precision):
+    """Each phrase written as sources write it (seasons, halves, quarters, years, ranges, months, days)
+    becomes the window and precision worked out by hand."""
     window = parse_date_phrase(text)
     assert (window.start, window.end, window.precision) == (start, end, precision)
     assert window.text == text
@@ -47,6 +49,8 @@ def test_phrase_becomes_window(text, start, end, precision):
 
 @pytest.mark.parametrize("text", ["soon", "", "TBD", "Feb 30 2026", "2030-29", "foo 2026", "Q5 2026", "2026-13"])
 def test_unreadable_text_is_kept_and_flagged(text):
+    """Text that names no real date is kept as written, flagged unparsed, with no window, rather than
+    guessed."""
     window = parse_date_phrase(text)
     assert window.precision == P.UNPARSED
     assert (window.start, window.end) == (None, None)
@@ -65,10 +69,14 @@ def test_unreadable_text_is_kept_and_flagged(text):
     ],
 )
 def test_odd_spacing_case_and_punctuation(text, start, end):
+    """Capitals, surrounding spaces, a trailing full stop and wordier forms of a phrase give the same
+    window as the plain one."""
     window = parse_date_phrase(text)
     assert (window.start, window.end) == (start, end)
 
 
 @pytest.mark.parametrize("text", ["late", "2027 maybe", "Q4", "H3 2026", "mid-27", "19999", "late 2027 or 2028"])
 def test_partial_or_ambiguous_text_is_not_guessed(text):
+    """A phrase without a year, with an impossible half, a two-digit year or two choices is left
+    unparsed rather than guessed."""
     assert parse_date_phrase(text).precision == P.UNPARSED

@@ -8,6 +8,8 @@ pytestmark = pytest.mark.django_db
 
 
 def test_password_from_environment(monkeypatch, capsys):
+    """With DJANGO_SUPERUSER_PASSWORD set, the admin account is created as a superuser with that
+    password, which is never printed."""
     monkeypatch.setenv("DJANGO_SUPERUSER_PASSWORD", "a long test password 123")
     call_command("ensure_admin")
     user = get_user_model().objects.get(username="admin")
@@ -17,6 +19,8 @@ def test_password_from_environment(monkeypatch, capsys):
 
 
 def test_generated_password_is_printed_once_and_account_kept(monkeypatch, capsys):
+    """Without a password in the environment one is generated and printed once; a second call keeps the
+    account and its password and prints no password."""
     monkeypatch.delenv("DJANGO_SUPERUSER_PASSWORD", raising=False)
     call_command("ensure_admin")
     first = capsys.readouterr().out

@@ -26,6 +26,8 @@ def _refresh() -> None:
 
 @pytest.mark.django_db
 def test_cached_figures_are_the_computed_ones_and_a_second_call_reads_no_table(django_assert_num_queries):
+    """After a refresh the cached figures equal those computed from the book, and asking again reads
+    them from the cache with no database query at all."""
     demo_data_load()
     _refresh()
     cached = figures_cache.metrics(as_of=AS_OF)["total"]
@@ -40,6 +42,8 @@ def test_cached_figures_are_the_computed_ones_and_a_second_call_reads_no_table(d
 
 @pytest.mark.django_db(transaction=True)
 def test_a_refresh_retires_cached_figures_when_it_commits():
+    """A refresh that bulk-writes valuations (no model signals) still retires the cached figures, so the
+    next read shows the new values, not the unvalued ones cached before."""
     demo_data_load()
     before = figures_cache.metrics(as_of=AS_OF)["total"]
     assert before.value is None  # no prices stored yet: the listed positions cannot be valued
@@ -53,6 +57,8 @@ def test_a_refresh_retires_cached_figures_when_it_commits():
 
 @pytest.mark.django_db
 def test_a_record_saved_retires_cached_figures(analyst):
+    """A cash flow saved through the records service retires the cached figures: the next read counts
+    the new amount."""
     demo_data_load()
     before = figures_cache.metrics(as_of=AS_OF)["total"]
     position = m.Position.objects.filter(deal__status="closed").order_by("pk").first()
@@ -65,6 +71,7 @@ def test_a_record_saved_retires_cached_figures(analyst):
 
 @pytest.mark.django_db
 def test_an_unreachable_cache_means_figures_computed_every_time(settings):
+    """With the cache unreachable the figures are computed from the database instead of failing."""
     from tracker.settings.base import redis_cache
 
     settings.CACHES = {"default": redis_cache("redis://127.0.0.1:1/0")}

@@ -40,6 +40,8 @@ def test_warrant_shares_per_warrant():
 
 
 def test_ownership_is_undefined_without_a_share_count():
+    """Without the company's share count, or for private shares with no quantity, ownership is undefined
+    (None), never 0."""
     position = f.PositionFactory(deal__company__shares_outstanding=None)
     assert position_ownership_pct(position) is None
     private = f.PositionFactory(kind="private_equity", listing=None, underlying="Private shares", quantity=None)

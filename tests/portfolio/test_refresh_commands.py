@@ -26,6 +26,9 @@ def _fresh_cache():
 
 
 def test_refresh_runs_the_pipeline_and_prints_a_summary(capsys):
+    """The refresh command runs the pipeline in the foreground on the demo data, prints its summary (12
+    valuations written, the lapsed letter of intent's four left out) and records the run as the
+    command's."""
     demo_data_load()
     call_command("refresh", "--date", "2026-11-27")
     out = capsys.readouterr().out
@@ -36,6 +39,7 @@ def test_refresh_runs_the_pipeline_and_prints_a_summary(capsys):
 
 
 def test_refresh_only_fx(capsys):
+    """--only fx runs only the FX step: the day's CAD rate is stored and nothing is valued."""
     f.PositionFactory(currency_id="CAD")
     call_command("refresh", "--only", "fx", "--date", "2026-11-27")
     assert m.RefreshRun.objects.get().kind == "fx"
@@ -52,12 +56,15 @@ def test_refresh_only_fx(capsys):
     ],
 )
 def test_refresh_refuses_bad_input(args, message):
+    """An unreadable, future or implausibly old date is refused with a message saying why, and no run is
+    recorded."""
     with pytest.raises(CommandError, match=message):
         call_command("refresh", *args)
     assert not m.RefreshRun.objects.exists()
 
 
 def test_refresh_refuses_while_another_runs():
+    """The command refuses to start while another refresh is active, naming that run."""
     active = refresh_request(kind="pipeline", trigger="web")
     with pytest.raises(CommandError, match=f"refresh #{active.pk}"):
         call_command("refresh")
@@ -65,6 +72,8 @@ def test_refresh_refuses_while_another_runs():
 
 @responses.activate
 def test_refresh_exits_non_zero_and_says_why_when_items_fail(settings):
+    """A price refresh where one ticker is unknown to the provider exits 2 saying it succeeded with
+    errors, and the listing is marked as an unknown symbol."""
     settings.LODESTONE_PRICE_PROVIDERS = ["yahoo"]
     position = f.PositionFactory()
     f.SecurityPriceFactory(listing=position.listing, on=dt.date(2026, 11, 26), source="yahoo")
@@ -116,6 +125,8 @@ def test_backfill_values_each_weekday_of_the_range_and_its_last_day(capsys):
     ],
 )
 def test_backfill_refuses_bad_ranges(args, message):
+    """A backfill whose end is before its start, that is too long, implausibly old or not a date is
+    refused with the reason, and no run is recorded."""
     with pytest.raises(CommandError, match=message):
         call_command("backfill", *args)
     assert not m.RefreshRun.objects.exists()

@@ -753,6 +753,8 @@ def reader(steward):
 )
 @given(data=st.data())
 def test_every_read_survives_every_accepted_write(reader, data):
+    """For portfolios written at random through the write services, with values at the edges of what
+    they accept, every staff page and API read answers without a server error."""
     user, client = reader
     cache.clear()  # the figures are computed afresh from this example's records
     with transaction.atomic():

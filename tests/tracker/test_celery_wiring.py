@@ -6,6 +6,8 @@ from tracker import celery_app
 
 
 def test_celery_app_reads_django_settings():
+    """The worker runs the project's Celery app with the broker from Django's settings, JSON only
+    (nothing a message could smuggle code through) and UTC times."""
     assert celery_app.main == "tracker"
     assert celery_app.conf.broker_url == settings.CELERY_BROKER_URL
     assert celery_app.conf.accept_content == ["json"]
@@ -20,4 +22,6 @@ def test_time_limits_stay_below_the_visibility_timeout():
 
 
 def test_beat_uses_the_database_scheduler():
+    """Beat reads its schedules from the database, so operators edit them in the admin and the edits
+    survive restarts."""
     assert celery_app.conf.beat_scheduler == "django_celery_beat.schedulers:DatabaseScheduler"

@@ -22,6 +22,8 @@ def test_nothing_audited_says_so():
 
 
 def test_a_vulnerable_package_fails_the_scan_and_is_named():
+    """A package with a known vulnerability fails the scan (exit 1), named with its version, the
+    advisory and the fixed version, and the summary counts it."""
     code, lines = audit.verdict(
         [
             {"name": "django", "version": "5.2.0", "vulns": [{"id": "PYSEC-1", "fix_versions": ["5.2.1"]}]},
@@ -34,6 +36,8 @@ def test_a_vulnerable_package_fails_the_scan_and_is_named():
 
 
 def test_a_partial_audit_names_what_was_not_audited():
+    """Packages the index had no data for are named as not audited, so a pass on the rest does not read
+    as a pass on everything."""
     code, lines = audit.verdict([{"name": "a", "version": "1", "vulns": []}, {"name": "b", "skip_reason": "x"}])
     assert code == 0
     assert lines[-1] == "pip-audit: 1 NOT AUDITED (no vulnerability data): b"

@@ -25,6 +25,7 @@ def _production_env(**extra: str) -> dict[str, str]:
 
 
 def test_production_settings_pass_the_deploy_checks_at_warning_level():
+    """Django's own deployment checks find nothing, not even a warning, in the production settings."""
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         cwd=ROOT, env=_production_env(), capture_output=True, text=True, timeout=120, check=False,
@@ -49,11 +50,15 @@ def deployed(tmp_path_factory):
 
 
 def test_plain_http_is_sent_to_https_except_the_health_checks(deployed):
+    """Plain HTTP is redirected permanently to HTTPS, but /healthz answers as it is, so a load
+    balancer's probe over HTTP still works."""
     assert deployed["plain_http"] == HTTPStatus.MOVED_PERMANENTLY
     assert deployed["plain_http_healthz"] == HTTPStatus.OK
 
 
 def test_cookies_are_secure_httponly_samesite_and_host_only(deployed):
+    """The session and CSRF cookies are sent over HTTPS only, with the __Host- prefix (no domain, path
+    /), SameSite=Lax; the session one is hidden from scripts and ends with the browser."""
     session = deployed["login"]["cookies"]["__Host-sessionid"]
     assert deployed["login"]["status"] == HTTPStatus.FOUND
     assert session["secure"]
@@ -82,6 +87,8 @@ EXPECTED_STATUS = {
 
 @pytest.mark.parametrize("url", list(EXPECTED_STATUS))
 def test_every_kind_of_response_carries_the_security_headers(deployed, url):
+    """Pages, admin, API, API docs, health check and 404 alike carry HSTS, nosniff, same-origin
+    referrer, no framing and a CSP that allows no inline script, no plugins and no <base>."""
     page = deployed["pages"][url]
     headers = page["headers"]
     assert page["status"] == EXPECTED_STATUS[url]

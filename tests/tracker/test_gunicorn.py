@@ -21,6 +21,8 @@ def _config(monkeypatch, **env):
 
 
 def test_defaults_listen_on_loopback_with_two_workers_per_core(monkeypatch):
+    """With nothing set, the web server listens on loopback only, with 2 sync workers per usable core
+    plus one, a 60 s timeout and workers recycled after a number of requests."""
     config = _config(monkeypatch)
     assert config.bind == ["127.0.0.1:8000"]
     assert config.workers == len(os.sched_getaffinity(0)) * 2 + 1
@@ -30,6 +32,8 @@ def test_defaults_listen_on_loopback_with_two_workers_per_core(monkeypatch):
 
 
 def test_the_environment_sets_address_workers_and_timeout(monkeypatch):
+    """WEB_BIND, PORT, WEB_CONCURRENCY and WEB_TIMEOUT override the address, the worker count and the
+    timeout."""
     config = _config(monkeypatch, WEB_BIND="0.0.0.0", PORT="9000", WEB_CONCURRENCY="3", WEB_TIMEOUT="30")  # noqa: S104
     assert config.bind == ["0.0.0.0:9000"]
     assert (config.workers, config.timeout) == (3, 30)
@@ -46,6 +50,8 @@ def test_each_port_has_its_own_control_socket_in_the_var_folder(monkeypatch, tmp
 
 
 def test_gunicorn_accepts_the_settings_and_loads_the_application():
+    """gunicorn itself accepts the configuration file and loads the WSGI application under production
+    settings."""
     env = {**_environment_without_settings(), **PRODUCTION_ENV, "DJANGO_SETTINGS_MODULE": "tracker.settings.production"}
     gunicorn = str(ROOT / ".venv" / "bin" / "gunicorn") if (ROOT / ".venv" / "bin" / "gunicorn").exists() else None
     command = [gunicorn] if gunicorn else [sys.executable, "-m", "gunicorn"]
@@ -57,6 +63,8 @@ def test_gunicorn_accepts_the_settings_and_loads_the_application():
 
 
 def test_the_procfile_runs_web_worker_and_beat():
+    """The Procfile starts the three roles: gunicorn with the project's configuration, a Celery worker
+    and Celery beat."""
     roles = dict(line.split(": ", 1) for line in (ROOT / "Procfile").read_text().splitlines() if line.strip())
     assert roles["web"] == "exec gunicorn -c python:tracker.gunicorn tracker.wsgi"
     assert roles["worker"].startswith("exec celery -A tracker worker")

@@ -45,6 +45,7 @@ def _checks(report: dict) -> dict:
 
 @pytest.mark.django_db
 def test_healthz_answers_without_a_login(client):
+    """/healthz answers 200 ok to an anonymous probe and is never cached."""
     response = client.get("/healthz")
     assert response.status_code == HTTPStatus.OK
     assert response.json() == {"status": "ok"}
@@ -53,6 +54,8 @@ def test_healthz_answers_without_a_login(client):
 
 @pytest.mark.django_db
 def test_readyz_reports_each_dependency_and_the_age_of_the_last_refresh(client):
+    """/readyz names the state of the database, broker and cache, and the last valuation refresh:
+    'never' at first, then its age in seconds."""
     response = client.get("/readyz")
     assert response.status_code == HTTPStatus.OK
     assert _checks(response.json()) == {"database": "ok", "broker": "ok", "cache": "ok", "last_refresh": "never"}
@@ -66,6 +69,8 @@ def test_readyz_reports_each_dependency_and_the_age_of_the_last_refresh(client):
 
 @pytest.mark.django_db
 def test_a_refresh_older_than_the_limit_is_stale_but_the_instance_stays_ready(client, settings):
+    """A last pipeline run older than LODESTONE_REFRESH_STALE_HOURS reads as stale (a later milestones
+    run does not count), yet /readyz still answers 200."""
     settings.LODESTONE_REFRESH_STALE_HOURS = 36
     RefreshRunFactory(kind="pipeline", status="succeeded", finished_at=timezone.now() - dt.timedelta(hours=40))
     RefreshRunFactory(kind="milestones", status="succeeded", finished_at=timezone.now())  # not a valuation
@@ -76,6 +81,7 @@ def test_a_refresh_older_than_the_limit_is_stale_but_the_instance_stays_ready(cl
 
 @pytest.mark.django_db
 def test_the_health_command_prints_the_checks(capsys):
+    """The health command prints one line per check: the database, broker and cache ok, no refresh yet."""
     call_command("health")
     out = capsys.readouterr().out
     assert [line.split()[:2] for line in out.splitlines()] == [
@@ -102,6 +108,8 @@ def test_with_redis_down_readyz_says_degraded_and_keeps_the_instance_in_service(
 
 @pytest.mark.django_db
 def test_with_redis_down_the_provider_gate_lets_calls_through_and_counts_nothing(redis_down):
+    """With Redis down the shared provider gate does not block calls nor open on failures, and the
+    provider's own error still reaches the retry logic."""
     from portfolio.integrations.market_data import TransientProviderError, provider_gate
 
     gate = provider_gate("yahoo")
@@ -118,6 +126,9 @@ def test_with_redis_down_the_provider_gate_lets_calls_through_and_counts_nothing
 
 @pytest.mark.django_db(transaction=True)
 def test_with_redis_down_pages_and_api_reads_answer_and_a_refresh_is_refused_and_recorded(redis_down, analyst):
+    """With Redis down, pages and API reads still answer; a refresh asked through the API is refused
+    with 503 and one asked on the page says the queue is unreachable, each recorded as failed, none
+    left queued."""
     demo_data_load()
     client = APIClient()
     client.force_login(analyst)

@@ -46,6 +46,8 @@ def _token(client, username, password, address="10.0.0.1"):
 
 
 def test_the_policy_is_five_failures_and_a_fifteen_minute_cool_off():
+    """The lockout policy as documented: five failures lock out one user name from one address for
+    fifteen minutes."""
     assert settings.AXES_FAILURE_LIMIT == 5
     assert dt.timedelta(minutes=15) == settings.AXES_COOLOFF_TIME
     assert settings.AXES_LOCKOUT_PARAMETERS == [["username", "ip_address"]]
@@ -53,6 +55,8 @@ def test_the_policy_is_five_failures_and_a_fifteen_minute_cool_off():
 
 @pytest.mark.parametrize("login", [_web_login, _admin_login], ids=["web", "admin"])
 def test_a_pages_login_locks_after_the_limit_and_opens_after_the_cool_off(client, login):
+    """The web and admin logins answer 429 on the fifth failure and then refuse even the right password,
+    with Retry-After 900, until the cool-off has passed."""
     UserFactory(username="ada", is_staff=True)
     with freeze_time("2026-03-02 09:00:00") as clock:
         for _ in range(LIMIT - 1):
@@ -71,6 +75,8 @@ def test_a_pages_login_locks_after_the_limit_and_opens_after_the_cool_off(client
 
 
 def test_the_token_endpoint_locks_after_the_limit_with_the_api_error_format():
+    """The API token endpoint locks out in the same way, answering 429 in the API's error format and
+    issuing no token until the cool-off has passed."""
     UserFactory(username="ada")
     api = APIClient()
     with freeze_time("2026-03-02 09:00:00") as clock:
@@ -87,6 +93,8 @@ def test_the_token_endpoint_locks_after_the_limit_with_the_api_error_format():
 
 
 def test_a_lockout_holds_one_user_name_from_one_address_only(client):
+    """Someone guessing from one address locks out that user name from that address only: another user
+    there, and the same user elsewhere, still log in."""
     UserFactory(username="ada")
     UserFactory(username="grace")
     for _ in range(LIMIT):
@@ -99,6 +107,8 @@ def test_a_lockout_holds_one_user_name_from_one_address_only(client):
 
 
 def test_a_success_before_the_limit_clears_the_count(client):
+    """A successful login before the limit starts the count again, so a user who mistypes now and then
+    is never locked out."""
     UserFactory(username="ada")
     for _ in range(LIMIT - 1):
         _web_login(client, "ada", "wrong")
@@ -110,6 +120,8 @@ def test_a_success_before_the_limit_clears_the_count(client):
 
 
 def test_behind_trusted_proxies_the_address_is_read_from_the_right(settings, rf):
+    """The client's address is the peer's unless it is a trusted proxy; then it is the rightmost
+    untrusted X-Forwarded-For entry, so a client cannot choose its address by writing the header."""
     from portfolio.security import client_ip
 
     via_proxy = rf.get("/", HTTP_X_FORWARDED_FOR="1.2.3.4, 203.0.113.9", REMOTE_ADDR="10.0.0.2")
@@ -124,6 +136,8 @@ def test_behind_trusted_proxies_the_address_is_read_from_the_right(settings, rf)
 
 
 def test_a_token_issued_is_logged_and_clears_the_failure_count(caplog):
+    """Issuing a token clears the failure count like a web login does, and the token's login and logout
+    are in the security log."""
     UserFactory(username="ada")
     api = APIClient()
     caplog.set_level(logging.INFO, logger="lodestone.security")
@@ -140,6 +154,8 @@ def test_a_token_issued_is_logged_and_clears_the_failure_count(caplog):
 
 
 def test_failed_logins_lockouts_and_refusals_are_logged_with_user_and_address(client, caplog, viewer):
+    """The security log has every failed login, the lockout and each 403 and 401 refusal with the user
+    and address, and never the password tried."""
     UserFactory(username="ada")
     caplog.set_level(logging.INFO, logger="lodestone.security")
     for _ in range(LIMIT + 1):
@@ -157,6 +173,7 @@ def test_failed_logins_lockouts_and_refusals_are_logged_with_user_and_address(cl
 
 
 def test_log_lines_cannot_be_forged_through_a_user_name(client, caplog):
+    """A user name holding a newline cannot add a forged line to the security log."""
     caplog.set_level(logging.INFO, logger="lodestone.security")
     _web_login(client, "ada\nlogin user=admin address=1.1.1.1", "wrong")
     lines = [record.getMessage() for record in caplog.records if record.name == "lodestone.security"]
@@ -176,6 +193,8 @@ def _viewer_named(username: str):
 
 
 def test_a_session_ends_after_an_hour_idle(client):
+    """A session stays open while used at least once an hour and ends after more than an hour idle,
+    sending the user to the login page."""
     _viewer_named("ada")
     with freeze_time("2026-03-02 09:00:00") as clock:
         assert _web_login(client, "ada", PASSWORD).status_code == HTTPStatus.FOUND
@@ -190,6 +209,7 @@ def test_a_session_ends_after_an_hour_idle(client):
 
 
 def test_a_session_ends_ten_hours_after_login_however_active(client):
+    """A session ends ten hours after login even when it was used every half hour."""
     _viewer_named("ada")
     with freeze_time("2026-03-02 09:00:00") as clock:
         _web_login(client, "ada", PASSWORD)
@@ -201,6 +221,8 @@ def test_a_session_ends_ten_hours_after_login_however_active(client):
 
 
 def test_logging_in_gives_a_new_session_key_and_logging_out_ends_it(client):
+    """Logging in changes the session key (no session fixation) and the key is worthless once the user
+    has logged out."""
     _viewer_named("ada")
     client.get(reverse("login"))
     client.session.save()
@@ -215,6 +237,7 @@ def test_logging_in_gives_a_new_session_key_and_logging_out_ends_it(client):
 
 
 def test_a_deactivated_user_loses_sessions_and_tokens(client):
+    """Deactivating a user ends their open session and invalidates their API tokens at once."""
     user = _viewer_named("ada")
     _web_login(client, "ada", PASSWORD)
     token = _token(APIClient(), "ada", PASSWORD).json()["token"]

@@ -13,7 +13,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_ctrl_c_waits_for_a_slow_clean_stop_and_exits_quietly(tmp_path):
-    # A process that takes 7 seconds to stop after SIGTERM, as the worker's warm shutdown does.
+    """Ctrl-C waits for a process that takes 7 seconds to stop after SIGTERM, as the worker's warm
+    shutdown does, lets it stop cleanly without SIGKILL, and exits 0."""
     slow = tmp_path / "slow.py"
     slow.write_text(
         "import signal, sys, time\n"

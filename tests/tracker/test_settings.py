@@ -50,6 +50,8 @@ PRODUCTION_ENV = {
     "missing", ["DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL", "LODESTONE_TRUSTED_PROXIES"]
 )
 def test_production_without_a_required_variable_fails_loudly(missing):
+    """Production refuses to start without each required variable, naming the missing one, rather than
+    falling back to an unsafe default."""
     env = {k: v for k, v in PRODUCTION_ENV.items() if k != missing}
     result = _start("tracker.settings.production", **env)
     assert result.returncode != 0
@@ -58,12 +60,14 @@ def test_production_without_a_required_variable_fails_loudly(missing):
 
 
 def test_production_starts_with_its_variables_and_debug_off():
+    """Given its variables, production starts with DEBUG off and the secret key from the environment."""
     result = _start("tracker.settings.production", **PRODUCTION_ENV)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["False", "s3cr"]
 
 
 def test_production_accepts_secret_key_as_the_variable_name():
+    """SECRET_KEY is read when DJANGO_SECRET_KEY is absent, as many hosting platforms name it."""
     env = {k: v for k, v in PRODUCTION_ENV.items() if k != "DJANGO_SECRET_KEY"}
     result = _start("tracker.settings.production", SECRET_KEY="k3y" + "y" * 60, **env)
     assert result.returncode == 0, result.stderr
@@ -78,6 +82,8 @@ def test_servers_default_to_production_settings():
 
 
 def test_local_settings_create_a_secret_key_once_and_reuse_it(tmp_path):
+    """Local settings create a secret key file readable by its owner only and reuse it on the next
+    start, so sessions survive a restart; DEBUG is on there."""
     first = _start("tracker.settings.local", LODESTONE_VAR_DIR=str(tmp_path))
     second = _start("tracker.settings.local", LODESTONE_VAR_DIR=str(tmp_path))
     assert first.returncode == 0, first.stderr
@@ -104,6 +110,7 @@ def test_debug_defaults_to_off():
 
 
 def test_time_is_utc_and_aware():
+    """Times are stored and compared as aware UTC datetimes."""
     assert settings.TIME_ZONE == "UTC"
     assert settings.USE_TZ is True
 

@@ -40,6 +40,8 @@ def _upload(client, content: bytes, name: str = "cash-flows.csv", kind: str = ""
 
 
 def test_an_analyst_checks_a_file_reads_the_report_and_confirms_it(position, analyst, analyst_client):
+    """An analyst's upload is only checked at first (nothing written, the report counts what would be
+    created); confirming it imports the rows in their name and withdraws the confirm button."""
     analyst.is_staff = True
     analyst.save()
     assert analyst_client.get(reverse("admin:portfolio_importrun_upload")).status_code == HTTPStatus.OK
@@ -65,6 +67,8 @@ def test_an_analyst_checks_a_file_reads_the_report_and_confirms_it(position, ana
 
 
 def test_a_refused_file_shows_each_error_and_offers_no_confirmation(position, steward_client):
+    """A file with a bad date is refused: the report names the sheet, row and column of each error, says
+    nothing was written and offers no confirmation."""
     content = CASH_FLOWS.replace(b"2025-07-10", b"10/07/2025")
     response = _upload(steward_client, content)
     page = steward_client.get(response["Location"]).content.decode()
@@ -74,6 +78,8 @@ def test_a_refused_file_shows_each_error_and_offers_no_confirmation(position, st
 
 
 def test_a_viewer_cannot_upload_or_confirm(position, viewer, viewer_client, steward):
+    """A viewer, even with staff status, can neither open the upload page, upload a file, nor confirm a
+    checked one."""
     viewer.is_staff = True
     viewer.save()
     run = f.ImportRunFactory(status="previewed", requested_by=steward, content=CASH_FLOWS)
@@ -85,12 +91,15 @@ def test_a_viewer_cannot_upload_or_confirm(position, viewer, viewer_client, stew
 
 
 def test_confirming_needs_a_post(position, steward_client, steward):
+    """Confirming an import is refused on a GET, so a link or a prefetch can never apply a file."""
     run = f.ImportRunFactory(status="previewed", requested_by=steward, content=CASH_FLOWS)
     response = steward_client.get(reverse("admin:portfolio_importrun_confirm", args=[run.pk]))
     assert response.status_code == HTTPStatus.METHOD_NOT_ALLOWED
 
 
 def test_templates_have_every_kind_and_its_columns(steward_client):
+    """The template workbook has a README and a sheet per kind headed by its columns; each kind's CSV
+    template is its header row, and an unknown kind is a 404."""
     response = steward_client.get(reverse("admin:portfolio_importrun_template"))
     assert response.status_code == HTTPStatus.OK
     book = load_workbook(io.BytesIO(response.content), read_only=True)
@@ -104,6 +113,7 @@ def test_templates_have_every_kind_and_its_columns(steward_client):
 
 
 def test_the_current_records_download_imports_back_unchanged(position, steward, steward_client):
+    """The current records downloaded and uploaded again change nothing: every row reads as unchanged."""
     response = steward_client.get(reverse("admin:portfolio_importrun_current"))
     upload = _upload(steward_client, response.content, name="lodestone-records.xlsx")
     run = m.ImportRun.objects.get(pk=upload["Location"].rstrip("/").split("/")[-2])
@@ -113,6 +123,8 @@ def test_the_current_records_download_imports_back_unchanged(position, steward, 
 
 
 def test_the_upload_and_report_pages_hold_no_inline_script_or_style(position, steward_client):
+    """The upload and report pages carry no inline script, style or handler, which the content security
+    policy would block."""
     response = _upload(steward_client, CASH_FLOWS)
     for url in (reverse("admin:portfolio_importrun_upload"), response["Location"]):
         page = steward_client.get(url).content.decode()
@@ -125,6 +137,8 @@ def test_the_upload_and_report_pages_hold_no_inline_script_or_style(position, st
 
 
 def test_the_command_imports_a_file_and_reports(position, steward, tmp_path, capsys):
+    """import_portfolio imports a file, prints its counts per kind and the refresh it queued for the
+    valuations."""
     path = tmp_path / "cash-flows.csv"
     path.write_bytes(CASH_FLOWS)
     call_command("import_portfolio", str(path), "--user", "steward")
@@ -136,6 +150,7 @@ def test_the_command_imports_a_file_and_reports(position, steward, tmp_path, cap
 
 
 def test_the_command_dry_run_writes_nothing(position, steward, tmp_path, capsys):
+    """With --dry-run the command reports what it would create and writes nothing but a checked run."""
     path = tmp_path / "cash-flows.csv"
     path.write_bytes(CASH_FLOWS)
     call_command("import_portfolio", str(path), "--user", "steward", "--dry-run")
@@ -147,6 +162,8 @@ def test_the_command_dry_run_writes_nothing(position, steward, tmp_path, capsys)
 
 
 def test_the_command_exits_non_zero_on_a_refused_file(position, steward, tmp_path, capsys):
+    """A refused file makes the command exit 1, naming the kind, row, column and reason on standard
+    error, with nothing written."""
     path = tmp_path / "flows.csv"
     path.write_bytes(CASH_FLOWS.replace(b"400000000.00", b"lots"))
     with pytest.raises(CommandError) as excinfo:
@@ -173,6 +190,7 @@ def test_a_refused_report_says_what_would_have_been_done():
 
 
 def test_the_command_needs_a_known_user_and_a_readable_file(position, steward, tmp_path):
+    """The command refuses an unknown user and a file it cannot read, with a message saying which."""
     path = tmp_path / "cash-flows.csv"
     path.write_bytes(CASH_FLOWS)
     with pytest.raises(CommandError, match="no active user 'nobody'"):
@@ -182,6 +200,7 @@ def test_the_command_needs_a_known_user_and_a_readable_file(position, steward, t
 
 
 def test_export_then_import_on_the_command_line_changes_nothing(position, steward, tmp_path, capsys):
+    """export_portfolio's workbook, imported back with import_portfolio, leaves every record unchanged."""
     path = tmp_path / "records.xlsx"
     call_command("export_portfolio", str(path))
     assert "Wrote " in capsys.readouterr().out

@@ -53,6 +53,8 @@ def test_no_admin_form_offers_the_admin_role_a_privilege(role_admin_client):
 
 
 def test_the_admin_role_cannot_make_itself_superuser(role_admin_client):
+    """The Admin role posting superuser, staff and permission fields for itself has its other changes
+    saved and the privileges ignored."""
     user = role_admin_client.user
     url = reverse("admin:auth_user_change", args=[user.pk])
     page = role_admin_client.get(url)
@@ -71,6 +73,8 @@ def test_the_admin_role_cannot_make_itself_superuser(role_admin_client):
 
 
 def test_the_admin_role_cannot_touch_a_superuser_or_change_a_role(role_admin_client):
+    """The Admin role can neither edit a superuser nor set their password, nor change a role's
+    permissions."""
     root = UserFactory(username="root", is_staff=True, is_superuser=True)
     password_page = role_admin_client.get(reverse("admin:auth_user_password_change", args=[root.pk]))
     assert password_page.status_code == HTTPStatus.FORBIDDEN
@@ -86,6 +90,8 @@ def test_the_admin_role_cannot_touch_a_superuser_or_change_a_role(role_admin_cli
 
 
 def test_a_superuser_still_grants_privileges(client):
+    """A superuser still sees the privilege fields on a user's form: the restriction is the Admin role's
+    alone."""
     root = UserFactory(username="root", is_staff=True, is_superuser=True)
     client.force_login(root)
     page = client.get(reverse("admin:auth_user_change", args=[UserFactory(username="analyst2").pk]))

@@ -35,6 +35,8 @@ def _book():
 
 
 def test_summary_by_agency(client):
+    """The summary grouped by agency gives, for 1,000 paid and worth 900, invested, value, MOIC 0.9,
+    exposure with the drawn loan, the 800 to 900 time-weighted return and an XIRR of about -10 %."""
     _book()
     body = client.get("/api/v1/analytics/summary/", {"as_of": "2026-01-01", "group_by": "agency"}).json()
     (group,) = body["groups"]
@@ -46,6 +48,8 @@ def test_summary_by_agency(client):
 
 
 def test_summary_of_nothing_paid_is_null_not_infinite(client):
+    """A warrant received for nothing has no MOIC or XIRR: the summary answers null rather than dividing
+    by zero."""
     position = f.PositionFactory(warrant=True)
     f.ValuationFactory(position=position, as_of=dt.date(2026, 1, 1))
     (group,) = client.get("/api/v1/analytics/summary/", {"as_of": "2026-01-01"}).json()["groups"]
@@ -53,6 +57,8 @@ def test_summary_of_nothing_paid_is_null_not_infinite(client):
 
 
 def test_value_series_at_monthly_points(client):
+    """The value series over a range gives the agency's value at each monthly point that has one, as
+    decimal strings."""
     _book()
     params = {"start": "2025-06-01", "end": "2026-01-31", "interval": "month", "group_by": "agency"}
     body = client.get("/api/v1/analytics/value-series/", params).json()
@@ -70,12 +76,15 @@ def test_value_series_at_monthly_points(client):
     ],
 )
 def test_bad_parameters_are_refused_per_field(client, url, params, field):
+    """An unknown grouping, a future date, a start after the end or an unknown interval is answered 400
+    naming the parameter at fault."""
     response = client.get(url, params)
     assert response.status_code == HTTPStatus.BAD_REQUEST
     assert field in response.json()["error"]["fields"]
 
 
 def test_project_progress(client):
+    """Project progress lists each project with its stage and the number of milestones planned."""
     project = f.ProjectFactory(stage="construction")
     f.MilestoneFactory(project=project)
     (row,) = client.get("/api/v1/analytics/project-progress/").json()
@@ -83,6 +92,8 @@ def test_project_progress(client):
 
 
 def test_analytics_need_a_role():
+    """Analytics answer 401 without credentials and 403 to a user without a role, like the rest of the
+    API."""
     assert APIClient().get("/api/v1/analytics/summary/").status_code == HTTPStatus.UNAUTHORIZED
     nobody = f.UserFactory(username="nobody")
     api = APIClient()

@@ -49,6 +49,8 @@ def _expected(role, resource, method) -> set[int]:
 @pytest.mark.parametrize("role", ROLES, ids=lambda r: r or "anonymous")
 @pytest.mark.parametrize("resource", list(RESOURCES))
 def test_permission_matrix(role, resource):
+    """Each role gets exactly its rights on each resource: anonymous 401, viewers read only, analysts
+    write what is writable, admins too, nobody deletes, and nothing is deleted."""
     _book()
     api = _client(role)
     model = RESOURCES[resource][0]

@@ -65,16 +65,20 @@ def test_every_endpoint_refuses_a_parameter_it_does_not_take_and_names_those_the
 
 
 def test_a_parameter_given_twice_is_refused(admin):
+    """A parameter given twice is refused rather than one of its values being picked silently."""
     response = admin.get("/api/v1/deals/?status=closed&status=exited")
     assert _refused(response, "status") == "Give this parameter once."
 
 
 def test_the_format_parameter_is_not_one_either(admin):
+    """DRF's format parameter is refused like any other parameter the schema does not list."""
     for value in ("json", "xml", "api"):
         assert _refused(admin.get("/api/v1/deals/", {"format": value}), "format").startswith("Not a query parameter")
 
 
 def test_without_credentials_401_comes_first_and_an_unanswered_method_405(admin):
+    """An unknown parameter does not change the answer to a request without credentials (401) or with a
+    method the endpoint does not answer (405)."""
     assert APIClient().get("/api/v1/deals/", {"colour": "blue"}).status_code == HTTPStatus.UNAUTHORIZED
     refused = admin.put("/api/v1/deals/?colour=blue", {}, format="json")
     assert refused.status_code == HTTPStatus.METHOD_NOT_ALLOWED
@@ -132,10 +136,14 @@ def test_without_credentials_401_comes_first_and_an_unanswered_method_405(admin)
     ],
 )
 def test_a_value_a_parameter_cannot_take_gets_400_naming_it(admin, url, params, name, message):
+    """Ids, booleans, choices, dates, codes, lengths, orderings and pages outside what the schema allows
+    are refused 400 naming the parameter and what it takes."""
     assert _refused(admin.get(url, params), name).startswith(message)
 
 
 def test_valid_values_filter_and_an_id_that_names_no_row_matches_nothing(admin, book):
+    """Valid values filter as asked; an id or code that names no row matches nothing rather than being
+    refused, and an empty search filters nothing out."""
     listed = admin.get("/api/v1/deals/", {"company": book.company_id, "ordering": "-title,reference", "limit": 5})
     assert listed.status_code == HTTPStatus.OK
     assert [row["id"] for row in listed.json()["results"]] == [book.pk]
@@ -150,6 +158,8 @@ def test_valid_values_filter_and_an_id_that_names_no_row_matches_nothing(admin, 
 
 
 def test_the_schema_lists_search_and_ordering_only_where_a_list_has_them():
+    """The schema lists search and ordering only on lists that take them, with the ordering fields, the
+    limit's range and the country's pattern, and no query parameter on a detail."""
     schema = SchemaGenerator().get_schema(request=None, public=True)
 
     def query(path):
@@ -194,6 +204,7 @@ def test_a_body_value_of_another_type_or_form_gets_400_naming_it(admin, book, fi
 
 
 def test_a_created_row_is_answered_with_its_address(admin, book):
+    """A created cash flow is answered with a Location header that reads back the row created."""
     position = book.positions.get()
     body = {"position": position.pk, "kind": "investment", "occurred_on": "2025-06-30", "amount": "5.00",
             "currency": "USD", "evidence": "unverified"}  # fmt: skip

@@ -238,6 +238,9 @@ def test_a_closed_deal_needs_its_closing_date_and_its_instruments_their_acquisit
 
 
 def test_the_admin_lists_the_rows_the_figures_cannot_place(steward_client):
+    """The admin's 'fix' filters list exactly the positions with no acquisition date and the closed
+    deals with no closing date, which the book cannot place in time, so a steward can find and date
+    them."""
     from django.urls import reverse
 
     dateless = f.PositionFactory(label="No date", acquired_on=None)

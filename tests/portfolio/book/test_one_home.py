@@ -48,6 +48,8 @@ def _offences(path: Path, root: Path = PORTFOLIO.parent) -> list[str]:
 
 
 def test_the_book_is_the_one_home_of_its_rules():
+    """No module outside the book defines one of its rules, compares acquisition or closing dates, or
+    reads the cash-flow signs: the held rule cannot drift between two copies."""
     offences = [offence for path in _modules() for offence in _offences(path)]
     assert offences == []
 

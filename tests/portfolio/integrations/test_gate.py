@@ -34,6 +34,8 @@ def _gate(clock: FakeClock, **policy) -> ProviderGate:
 
 
 def test_calls_beyond_the_rate_wait_for_the_next_second():
+    """Five calls at two a second wait twice, two seconds in all, so a provider's published rate is
+    never exceeded."""
     clock = FakeClock()
     gate = _gate(clock, calls_per_second=2)
     for _ in range(5):
@@ -44,6 +46,8 @@ def test_calls_beyond_the_rate_wait_for_the_next_second():
 
 
 def test_slow_rates_space_calls_out():
+    """A rate below one call a second spaces calls out: at 0.2 a second the second call waits five
+    seconds."""
     clock = FakeClock()
     gate = _gate(clock, calls_per_second=0.2)  # one call every 5 s
     gate.call(lambda: 1)
@@ -56,6 +60,8 @@ def _fail():
 
 
 def test_circuit_opens_after_repeated_transient_failures_and_closes_after_the_pause():
+    """After three transient failures in a row the circuit opens and calls are refused without reaching
+    the provider; once the pause has expired calls go through again."""
     clock = FakeClock()
     gate = _gate(clock, calls_per_second=100, failure_threshold=3, open_seconds=60)
     for _ in range(3):
@@ -68,6 +74,8 @@ def test_circuit_opens_after_repeated_transient_failures_and_closes_after_the_pa
 
 
 def test_a_success_resets_the_failure_count():
+    """A success between two failures starts the count again, so occasional failures never open the
+    circuit."""
     clock = FakeClock()
     gate = _gate(clock, calls_per_second=100, failure_threshold=2)
     with pytest.raises(TransientProviderError):
@@ -79,6 +87,8 @@ def test_a_success_resets_the_failure_count():
 
 
 def test_a_rate_limited_answer_pauses_the_provider_for_every_worker():
+    """One 429 answer opens the circuit at once, and the pause is shared: another worker's gate on the
+    same provider refuses calls too."""
     from portfolio.integrations.market_data import RateLimitedError
 
     clock = FakeClock()

@@ -35,6 +35,8 @@ def fixture(name: str) -> str:
 
 
 def test_simulated_prices_are_deterministic_and_business_days_only():
+    """The simulated provider gives the same positive closes on every run, on weekdays only, and
+    different ones for different tickers."""
     first = SimulatedProvider().daily_bars("MP", dt.date(2026, 11, 16), dt.date(2026, 11, 22))
     second = SimulatedProvider().daily_bars("MP", dt.date(2026, 11, 16), dt.date(2026, 11, 22))
     assert first.points == second.points
@@ -45,6 +47,7 @@ def test_simulated_prices_are_deterministic_and_business_days_only():
 
 
 def test_simulated_fx_is_near_its_anchor():
+    """Simulated USD/CAD rates stay within a plausible band around their anchor."""
     rates = SimulatedProvider().daily_rates("USD", "CAD", dt.date(2026, 1, 1), dt.date(2026, 1, 31)).points
     assert rates
     assert all(Decimal("0.9") < r.rate < Decimal("2") for r in rates)
@@ -55,6 +58,8 @@ def test_simulated_fx_is_near_its_anchor():
 
 @responses.activate
 def test_yahoo_chart_parses_closes_skips_nulls_and_uses_exchange_dates():
+    """Yahoo's chart answer gives one close per trading day on the exchange's date, with the day whose
+    close is null left out rather than read as zero."""
     responses.get(YAHOO, body=fixture("yahoo_chart_mp.json"), content_type="application/json")
     series = YahooChartProvider().daily_bars("MP", START, END)
     assert [(b.on, b.close) for b in series.points] == [
@@ -68,6 +73,8 @@ def test_yahoo_chart_parses_closes_skips_nulls_and_uses_exchange_dates():
 
 @responses.activate
 def test_provider_calls_have_connect_and_read_timeouts():
+    """Provider calls are made with the configured connect and read timeouts, so a hung provider cannot
+    block a worker, and name the application in the User-Agent."""
     responses.get(YAHOO, body=fixture("yahoo_chart_mp.json"), content_type="application/json")
     with override_settings(LODESTONE_HTTP_CONNECT_TIMEOUT=3.0, LODESTONE_HTTP_READ_TIMEOUT=7.0):
         YahooChartProvider().daily_bars("MP", START, END)
@@ -77,6 +84,7 @@ def test_provider_calls_have_connect_and_read_timeouts():
 
 @responses.activate
 def test_yahoo_unknown_symbol_is_permanent():
+    """An unknown ticker is an UnknownSymbolError that is not retried."""
     responses.get(YAHOO, body=fixture("yahoo_chart_not_found.json"), status=404, content_type="application/json")
     with pytest.raises(md.UnknownSymbolError) as excinfo:
         YahooChartProvider().daily_bars("NOPE", START, END)
@@ -85,6 +93,8 @@ def test_yahoo_unknown_symbol_is_permanent():
 
 @responses.activate
 def test_garbage_numbers_are_an_invalid_response():
+    """A close that is not a number makes the whole answer invalid, naming the bad value, rather than
+    storing a wrong price."""
     responses.get(YAHOO, body=fixture("yahoo_chart_garbage.json"), content_type="application/json")
     with pytest.raises(md.InvalidResponseError, match="'abc' is not a number"):
         YahooChartProvider().daily_bars("MP", START, END)
@@ -92,6 +102,8 @@ def test_garbage_numbers_are_an_invalid_response():
 
 @responses.activate
 def test_negative_and_absurd_prices_are_rejected_and_noted():
+    """Negative and absurd closes are left out of the series and each one is noted as rejected; the
+    plausible ones are kept."""
     responses.get(YAHOO, body=fixture("yahoo_chart_absurd.json"), content_type="application/json")
     series = YahooChartProvider().daily_bars("MP", START, END)
     assert [b.close for b in series.points] == [Decimal("30.49"), Decimal("30.1"), Decimal("44.75")]
@@ -111,6 +123,8 @@ def test_negative_and_absurd_prices_are_rejected_and_noted():
     ],
 )
 def test_http_failures_are_classified(status, body, error):
+    """HTML or non-JSON answers are invalid, 429 is rate limited, 503 is transient (retried), 403 is
+    permanent (not retried)."""
     responses.get(YAHOO, body=body, status=status)
     with pytest.raises(error) as excinfo:
         YahooChartProvider().daily_bars("MP", START, END)
@@ -119,6 +133,8 @@ def test_http_failures_are_classified(status, body, error):
 
 @responses.activate
 def test_rate_limit_carries_retry_after():
+    """A 429's Retry-After header is carried on the error, so the pause lasts as long as the provider
+    asked."""
     responses.get(YAHOO, body="slow down", status=429, headers={"Retry-After": "30"})
     with pytest.raises(md.RateLimitedError) as excinfo:
         YahooChartProvider().daily_bars("MP", START, END)
@@ -127,6 +143,8 @@ def test_rate_limit_carries_retry_after():
 
 @responses.activate
 def test_timeouts_and_connection_errors_are_transient():
+    """A timeout and a refused connection are transient errors, retried later, each saying what
+    happened."""
     responses.get(YAHOO, body=requests.Timeout("read timed out"))
     with pytest.raises(md.TransientProviderError, match="timed out"):
         YahooChartProvider().daily_bars("MP", START, END)
@@ -142,6 +160,7 @@ KEY = "AVTESTKEY0123456"
 
 @responses.activate
 def test_alphavantage_daily_series():
+    """Alpha Vantage's daily series gives the closes and volumes of the days asked for."""
     responses.get(AV, body=fixture("alphavantage_daily_mp.json"), content_type="application/json")
     series = AlphaVantageProvider(api_key=KEY).daily_bars("MP", START, END)
     assert [(b.on, b.close) for b in series.points] == [
@@ -154,6 +173,8 @@ def test_alphavantage_daily_series():
 
 @responses.activate
 def test_alphavantage_quota_message_is_rate_limited_and_the_key_is_redacted():
+    """Alpha Vantage's quota message (sent with HTTP 200) is read as rate limited, and the API key is
+    redacted from the error."""
     responses.get(AV, body=fixture("alphavantage_information.json"), content_type="application/json")
     with pytest.raises(md.RateLimitedError) as excinfo:
         AlphaVantageProvider(api_key=KEY).daily_bars("MP", START, END)
@@ -163,6 +184,7 @@ def test_alphavantage_quota_message_is_rate_limited_and_the_key_is_redacted():
 
 @responses.activate
 def test_alphavantage_error_message_is_permanent():
+    """Alpha Vantage's error message for an unknown ticker is an UnknownSymbolError."""
     responses.get(AV, body=fixture("alphavantage_error.json"), content_type="application/json")
     with pytest.raises(md.UnknownSymbolError):
         AlphaVantageProvider(api_key=KEY).daily_bars("NOPE", START, END)
@@ -170,6 +192,7 @@ def test_alphavantage_error_message_is_permanent():
 
 @responses.activate
 def test_alphavantage_key_never_appears_in_connection_errors():
+    """A connection error whose text holds the request's URL does not leak the API key into the error."""
     responses.get(AV, body=requests.ConnectionError(f"https://www.alphavantage.co/query?apikey={KEY}"))
     with pytest.raises(md.TransientProviderError) as excinfo:
         AlphaVantageProvider(api_key=KEY).daily_bars("MP", START, END)
@@ -177,6 +200,8 @@ def test_alphavantage_key_never_appears_in_connection_errors():
 
 
 def test_alphavantage_without_a_key_is_a_configuration_error():
+    """Alpha Vantage without an API key fails at once with a permanent error saying so, without calling
+    out."""
     with pytest.raises(md.PermanentProviderError, match="no API key"):
         AlphaVantageProvider(api_key="").daily_bars("MP", START, END)
 
@@ -186,6 +211,7 @@ def test_alphavantage_without_a_key_is_a_configuration_error():
 
 @responses.activate
 def test_stooq_csv():
+    """Stooq's CSV gives the closes of the days asked for."""
     responses.get(STOOQ, body=fixture("stooq_mp.csv"), content_type="text/csv")
     series = StooqProvider().daily_bars("MP.US", START, END)
     assert [b.close for b in series.points] == [Decimal("30.61"), Decimal("30.03"), Decimal("44.75")]
@@ -201,6 +227,8 @@ def test_stooq_csv():
     ],
 )
 def test_stooq_non_csv_answers(name, error):
+    """Stooq's answers that are not price CSV (an HTML page, 'no data', the daily limit) are invalid,
+    unknown symbol and rate limited respectively, although all come with HTTP 200."""
     responses.get(STOOQ, body=fixture(name), status=200)
     with pytest.raises(error):
         StooqProvider().daily_bars("MP.US", START, END)
@@ -210,6 +238,8 @@ def test_stooq_non_csv_answers(name, error):
 
 
 def test_csv_file_provider(tmp_path):
+    """A local CSV file gives its closes, skipping empty ones; a missing file is an unknown symbol and a
+    file without date and close columns is invalid."""
     (tmp_path / "MP.csv").write_text("date,close\n2025-07-10,30.03\n2025-07-11,44.75\n2025-07-12,\n", encoding="utf-8")
     series = CsvFileProvider(tmp_path).daily_bars("MP", START, END)
     assert [(b.on, b.close) for b in series.points] == [
@@ -228,6 +258,7 @@ def test_csv_file_provider(tmp_path):
 
 @responses.activate
 def test_bank_of_canada_usd_cad_and_its_inverse():
+    """The Bank of Canada's USD/CAD series gives the published rate, and CAD/USD is its inverse."""
     responses.get(
         re.compile(r"https://www\.bankofcanada\.ca/valet/observations/FXUSDCAD/json.*"),
         body=fixture("boc_fxusdcad.json"),
@@ -241,6 +272,7 @@ def test_bank_of_canada_usd_cad_and_its_inverse():
 
 @responses.activate
 def test_bank_of_canada_unknown_series():
+    """A currency the Bank of Canada has no series for is an UnknownSymbolError."""
     responses.get(re.compile(r"https://www\.bankofcanada\.ca/valet/.*"), body=fixture("boc_not_found.json"), status=404)
     with pytest.raises(md.UnknownSymbolError):
         BankOfCanadaProvider().daily_rates("XYZ", "CAD", START, END)

@@ -525,6 +525,8 @@ def test_every_check_constraint_has_a_case():
 
 
 def test_currency_codes_are_three_capitals():
+    """A currency code that is not three capitals fails validation with a message and is refused by the
+    database's own constraint."""
     with pytest.raises(ValidationError) as excinfo:
         m.Currency(code="us1", name="Bad").full_clean()
     assert "A currency code is three capital letters." in excinfo.value.messages
@@ -723,10 +725,13 @@ def test_deal_status_follows_the_lifecycle(before, after, allowed):
 
 
 def test_a_new_deal_may_start_at_any_status():
+    """A deal entered for the first time may start at any status, closed included, since it is often
+    recorded after the fact."""
     f.DealFactory.build(status="closed", agency=f.AgencyFactory(), company=f.CompanyFactory()).full_clean()
 
 
 def test_a_position_is_priced_on_a_listing_of_its_deals_company():
+    """A position cannot be priced on another company's listing: validation names the listing field."""
     position = f.PositionFactory()
     position.listing = f.ListingFactory()  # another company's listing
     with pytest.raises(ValidationError) as excinfo:
@@ -735,6 +740,7 @@ def test_a_position_is_priced_on_a_listing_of_its_deals_company():
 
 
 def test_a_milestone_project_and_deal_belong_to_one_company():
+    """A milestone cannot join a project and a deal of different companies."""
     milestone = f.MilestoneFactory()
     milestone.deal = f.DealFactory()  # a deal with another company
     with pytest.raises(ValidationError) as excinfo:
@@ -743,6 +749,7 @@ def test_a_milestone_project_and_deal_belong_to_one_company():
 
 
 def test_milestone_titles_are_unique_per_project():
+    """Two milestones of one project cannot share a title, by validation and by the database."""
     milestone = f.MilestoneFactory(title="FID")
     duplicate = f.MilestoneFactory.build(project=milestone.project, title="FID")
     with pytest.raises(ValidationError) as excinfo:
@@ -762,6 +769,8 @@ def test_milestone_titles_are_unique_per_project():
     ],
 )
 def test_listing_pricing_settings_are_checked(changes, field, message):
+    """A listing's provider order and symbols are checked: unknown providers and symbols not given as
+    provider to symbol are refused with the field named."""
     listing = f.ListingFactory()
     for name, value in changes.items():
         setattr(listing, name, value)
@@ -771,6 +780,8 @@ def test_listing_pricing_settings_are_checked(changes, field, message):
 
 
 def test_listing_with_a_provider_order_and_symbols_is_valid():
+    """A listing with a provider order and its own symbols is valid, uses its symbol for a provider that
+    has one and its ticker for the others."""
     listing = f.ListingFactory(price_providers="yahoo,stooq", provider_symbols={"yahoo": "TMQ.TO", "stooq": "tmq.us"})
     listing.full_clean()
     assert listing.symbol_for("yahoo") == "TMQ.TO"

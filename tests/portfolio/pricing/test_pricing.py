@@ -21,6 +21,7 @@ def test_black_scholes_textbook_case():
 
 
 def test_dividend_yield_lowers_the_value():
+    """A dividend yield lowers the call's value below the textbook case without one."""
     with_q = black_scholes_call(spot=42, strike=40, rate=0.10, dividend_yield=0.03, years=0.5, vol=0.20)
     assert with_q.value < 4.759422
 
@@ -41,11 +42,13 @@ def test_never_below_intrinsic():
 
 
 def test_expired_or_zero_vol_is_intrinsic():
+    """An expired call is worth its intrinsic value: S - K in the money, 0 out of it."""
     assert black_scholes_call(spot=42, strike=40, rate=0.1, dividend_yield=0, years=0, vol=0.2).value == 2
     assert black_scholes_call(spot=38, strike=40, rate=0.1, dividend_yield=0, years=0, vol=0.2).value == 0
 
 
 def test_bad_inputs_are_refused():
+    """A share price of zero or a negative strike is refused with an error naming it, not valued."""
     with pytest.raises(ValueError, match="share price"):
         black_scholes_call(spot=0, strike=1, rate=0, dividend_yield=0, years=1, vol=0.2)
     with pytest.raises(ValueError, match="negative"):
@@ -59,6 +62,8 @@ def test_volatility_of_alternating_returns():
 
 
 def test_volatility_needs_enough_positive_closes():
+    """Volatility needs at least three closes, all positive; fewer, or a zero close, is refused rather
+    than giving a meaningless figure."""
     with pytest.raises(ValueError, match="three"):
         annualised_volatility([1, 2])
     with pytest.raises(ValueError, match="positive"):

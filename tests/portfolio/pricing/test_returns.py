@@ -29,6 +29,7 @@ def test_xirr_five_flows():
 
 
 def test_xirr_the_common_spreadsheet_example():
+    """XIRR of the five-flow example spreadsheets document is 37.34 %, as they give it."""
     flows = [
         Flow(D(2008, 1, 1), -10000),
         Flow(D(2008, 3, 1), 2750),
@@ -46,12 +47,16 @@ def test_xirr_exactly_one_year_doubling_and_a_loss():
 
 
 def test_xirr_is_undefined_without_a_payment_and_a_receipt():
+    """Without both a payment and a receipt there is no rate: no flows, only a receipt (warrants
+    received for nothing) or only payments give None."""
     assert xirr([]) is None
     assert xirr([Flow(D(2025, 1, 1), 100)]) is None  # received for nothing paid (e.g. warrants as consideration)
     assert xirr([Flow(D(2025, 1, 1), -100), Flow(D(2025, 6, 1), -5)]) is None
 
 
 def test_moic():
+    """MOIC is (realised + value) / invested, 1.5 for 400 in, 20 out and 580 held; with nothing invested
+    it is None, not infinite."""
     assert moic(invested=Decimal("400"), realised=Decimal("20"), value=Decimal("580")) == Decimal("1.5")
     assert moic(invested=Decimal("0"), realised=Decimal("0"), value=Decimal("52000000")) is None
 

@@ -28,6 +28,8 @@ def _snapshot() -> dict[str, list[tuple]]:
 
 
 def test_loading_twice_leaves_exactly_the_same_rows(capsys):
+    """Loading the demo data a second time leaves every row of every table, history and deal-project
+    links included, exactly as the first load wrote it, and reports every deal unchanged."""
     # given
     call_command("load_demo")
     assert capsys.readouterr().out.strip() == (
@@ -45,6 +47,7 @@ def test_loading_twice_leaves_exactly_the_same_rows(capsys):
 
 
 def test_the_required_public_deals_are_loaded():
+    """The demo data holds each public deal it is meant to show, by company and agency."""
     demo_data_load()
     expected = {
         ("MP Materials Corp.", "DOD"),
@@ -105,6 +108,8 @@ def test_unverified_facts_are_flagged_not_stated():
 
 
 def test_every_sourced_record_names_its_source():
+    """Every record of a sourced kind, and every deal document, names the public source it was taken
+    from."""
     demo_data_load()
     for model in apps.get_app_config("portfolio").get_models():
         if issubclass(model, SourcedModel):
@@ -114,6 +119,8 @@ def test_every_sourced_record_names_its_source():
 
 
 def test_milestones_keep_the_source_wording_and_get_windows():
+    """Milestones keep the source's wording with the window read from it as their baseline and a first
+    revision; every achieved one has its date."""
     demo_data_load()
     milestone = m.Milestone.objects.get(project__name="Thacker Pass", forecast_text="late 2027")
     assert (milestone.forecast_start, milestone.forecast_end) == (dt.date(2027, 9, 1), dt.date(2027, 12, 31))
@@ -136,6 +143,8 @@ def _demo_document() -> dict:
 
 
 def test_a_bad_record_refuses_the_whole_file_and_names_the_record(tmp_path):
+    """A negative quantity in the file's last deal refuses the whole file with the steward's message
+    naming the position, and nothing is written, earlier sections included."""
     # given: the demo file with one negative quantity in its last deal
     document = _demo_document()
     position = next(p for deal in reversed(document["deals"]) for p in deal.get("positions", []) if "quantity" in p)
@@ -152,6 +161,7 @@ def test_a_bad_record_refuses_the_whole_file_and_names_the_record(tmp_path):
 
 
 def test_an_unknown_reference_is_refused(tmp_path):
+    """A deal naming an agency the file does not define is refused with a message saying so."""
     document = _demo_document()
     document["deals"][0]["agency"] = "NO-SUCH-AGENCY"
     with pytest.raises(DemoDataError, match="'NO-SUCH-AGENCY' is not defined earlier in the file"):
@@ -159,6 +169,8 @@ def test_an_unknown_reference_is_refused(tmp_path):
 
 
 def test_the_command_exits_non_zero_on_a_bad_file(tmp_path):
+    """load_demo fails with a CommandError on a file that is not valid YAML, saying the demo data was
+    not loaded."""
     path = tmp_path / "broken.yaml"
     path.write_text("deals: [unclosed", encoding="utf-8")
     with pytest.raises(CommandError, match="Demo data not loaded"):
@@ -166,6 +178,8 @@ def test_the_command_exits_non_zero_on_a_bad_file(tmp_path):
 
 
 def test_a_changed_forecast_is_recorded_as_a_revision_and_keeps_the_baseline(tmp_path):
+    """Loading a file where a milestone's forecast has changed moves its window, keeps the baseline and
+    records the change as a second revision."""
     # given
     demo_data_load()
     document = _demo_document()

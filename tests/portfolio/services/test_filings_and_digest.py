@@ -40,6 +40,9 @@ def mp():
 
 @responses.activate
 def test_new_watched_filings_are_recorded_once(mp, settings):
+    """Only the watched forms of the last 30 days are recorded, once however often EDGAR is asked, as
+    new for review with their document's address; a later filing is added on the next check; the SEC
+    is told who is calling."""
     # given: a first check, then the same answer again, then one newer filing
     settings.LODESTONE_CONTACT_EMAIL = "ops@agency.example.gov"
     responses.get(SUBMISSIONS, body=(FIXTURES / "submissions_mp.json").read_text())
@@ -69,6 +72,8 @@ def test_new_watched_filings_are_recorded_once(mp, settings):
 
 @responses.activate
 def test_an_edgar_outage_is_recorded_and_changes_nothing(mp):
+    """EDGAR answering 503 is counted as a transient failure; nothing is recorded and the company's last
+    seen filing stays as it was, so the next check starts from the same place."""
     responses.get(SUBMISSIONS, status=503)
     result = filings_refresh(as_of=TODAY)
     assert (result.failed, result.transient_failures) == (1, 1)
@@ -78,6 +83,8 @@ def test_an_edgar_outage_is_recorded_and_changes_nothing(mp):
 
 
 def test_watched_forms():
+    """The watched forms are matched whatever their case and amendment suffix (8-K, 424B3, SC 13D/A),
+    while S-8 and a bare 424 are not watched."""
     assert form_is_watched("8-K")
     assert form_is_watched("424B3")
     assert form_is_watched("sc 13d/a")
@@ -86,10 +93,14 @@ def test_watched_forms():
 
 
 def test_edgar_is_called_at_most_ten_times_a_second(settings):
+    """EDGAR's gate allows ten calls a second, the SEC's published fair-access limit."""
     assert settings.LODESTONE_PROVIDER_GATES["edgar"]["calls_per_second"] == 10
 
 
 def test_the_review_queue_in_the_admin(steward_client, steward):
+    """In the admin a steward marks a filing reviewed, or creates a milestone from one with the form
+    prefilled from the filing; the filing then points at the milestone, which has its window and a
+    revision in the steward's name."""
     filing = f.FilingEventFactory(form="8-K", items="1.01")
     other = f.FilingEventFactory()
     changelist = reverse("admin:portfolio_filingevent_changelist")
@@ -132,6 +143,8 @@ def test_the_review_queue_in_the_admin(steward_client, steward):
 
 
 def test_the_digest_lists_what_changed_and_what_needs_review():
+    """The digest lists the milestones newly late, the letters of intent whose long-stop is near (not
+    closed deals) and the filings not yet reviewed."""
     # given
     late = f.MilestoneFactory(
         title="Mechanical completion",
@@ -164,6 +177,8 @@ def test_the_digest_lists_what_changed_and_what_needs_review():
 
 
 def test_the_digest_is_mailed_to_active_subscribers_with_an_address():
+    """The digest is mailed only to active subscribers with an e-mail address, listing the filings to
+    review and the milestone changes."""
     f.DigestSubscriptionFactory(user__email="analyst@agency.example.gov")
     f.DigestSubscriptionFactory(user__email="left@agency.example.gov", is_active=False)
     f.DigestSubscriptionFactory(user__email="")
@@ -177,6 +192,7 @@ def test_the_digest_is_mailed_to_active_subscribers_with_an_address():
 
 
 def test_no_digest_when_there_is_nothing_to_say():
+    """With nothing to report no digest is sent."""
     f.DigestSubscriptionFactory(user__email="analyst@agency.example.gov")
     assert digest_send(as_of=TODAY) == 0
     assert mail.outbox == []

@@ -176,6 +176,9 @@ def hostile_files(tmp_path_factory) -> dict[str, Path]:
 
 @pytest.mark.parametrize("name", HOSTILE)
 def test_a_hostile_file_is_refused_by_the_full_read_with_the_reason(name, hostile_files):
+    """Each hostile file is refused by the reader with its own reason (rows, columns, unpacked size,
+    text run, text table, entities, line length); the workbook that only declares a huge sheet is
+    read for its one row."""
     path = hostile_files[name]
     expected = HOSTILE[name][2]
     if expected is None:
@@ -272,6 +275,8 @@ def test_the_admin_records_each_hostile_upload_and_the_worker_refuses_it(
 
 
 def test_a_declared_huge_sheet_is_read_for_what_it_holds(hostile_files, position, upload_as):
+    """Uploaded in the admin, a workbook that declares a million-row sheet but holds one row is checked
+    like any other: its one cash flow is previewed."""
     path = hostile_files["huge_dimension"]
     upload_as(path.read_bytes(), path.name)
     run = m.ImportRun.objects.get()
@@ -280,6 +285,8 @@ def test_a_declared_huge_sheet_is_read_for_what_it_holds(hostile_files, position
 
 
 def test_a_file_over_the_size_limit_is_recorded_refused_without_being_read(upload_as, steward):
+    """A file over 20 MB is refused before it is read, and the refusal is recorded with its size,
+    format, digest and the steward who sent it."""
     content = b"deal,position\n" + b"x" * (MAX_FILE_BYTES + 10)
     response = upload_as(content, "cash-flows.csv")
     assert response.status_code == HTTPStatus.FOUND
@@ -294,6 +301,8 @@ def test_a_file_over_the_size_limit_is_recorded_refused_without_being_read(uploa
 
 def test_the_request_hands_a_file_over_its_limits_to_the_worker(position, steward, settings,
                                                                  django_capture_on_commit_callbacks):  # fmt: skip
+    """A file with more rows than the request reads itself is stored and queued for the worker to check,
+    once the run is committed."""
     settings.LODESTONE_IMPORT_INLINE_ROWS = 3
     content = (",".join(HEADER) + "\n").encode() + b"acme-dod-2025,Common shares,investment,2025-07-10,1,USD\n" * 4
     with django_capture_on_commit_callbacks(execute=False) as queued:
@@ -303,6 +312,8 @@ def test_the_request_hands_a_file_over_its_limits_to_the_worker(position, stewar
 
 
 def test_the_command_refuses_a_hostile_file_and_records_it(hostile_files, position, steward):
+    """import_portfolio refuses a hostile file with the same reason as the admin, and records the
+    refused run."""
     path = hostile_files["blank_rows"]
     run = import_file(content=path.read_bytes(), file_name=path.name, user=steward,
                       trigger=m.ImportRun.Trigger.COMMAND, dry_run=True)  # fmt: skip
@@ -311,6 +322,8 @@ def test_the_command_refuses_a_hostile_file_and_records_it(hostile_files, positi
 
 
 def test_the_inline_limits_count_blank_rows(settings):
+    """Blank rows count towards the request's own row limit, so a file of empty lines is handed to the
+    worker rather than read in the request; the worker's limits read it as holding no rows."""
     settings.LODESTONE_IMPORT_INLINE_ROWS = 10
     from portfolio.services.imports import inline_limits
     from portfolio.spreadsheets.files import OverInlineLimits
@@ -323,6 +336,9 @@ def test_the_inline_limits_count_blank_rows(settings):
 
 @pytest.mark.parametrize("make", ["csv", "xlsx"])
 def test_the_row_limit_counts_data_rows_not_the_header(make):
+    """In CSV and in a workbook, a file of exactly the row limit is read and one row more is refused:
+    the header is not counted."""
+
     def content(rows: int) -> bytes:
         if make == "xlsx":
             return _workbook([ROW] * rows)

@@ -108,6 +108,8 @@ def test_the_demo_data_exported_and_imported_back_changes_nothing(demo, steward)
 
 
 def test_importing_the_same_file_twice_changes_nothing_the_second_time(position, steward):
+    """The same file imported twice creates its rows once: the second run finds them unchanged, adds no
+    history and records the same file digest."""
     first = _run(_csv(*CASH_FLOWS), "cash-flows.csv", steward)
     assert first.counts == {"cash-flows": {"created": 2}}
     history = m.CashFlow.history.count()
@@ -122,6 +124,8 @@ def test_importing_the_same_file_twice_changes_nothing_the_second_time(position,
 
 
 def test_a_changed_row_updates_only_that_record_and_names_its_columns(position, steward):
+    """A file with one amount changed updates that one record and reports its row and the column that
+    changed; the other row is unchanged."""
     _run(_csv(*CASH_FLOWS), "cash-flows.csv", steward)
     changed = (*CASH_FLOWS[:2], CASH_FLOWS[2].replace("1250000.50", "1300000.00"))
 
@@ -135,6 +139,9 @@ def test_a_changed_row_updates_only_that_record_and_names_its_columns(position, 
 
 
 def test_rows_are_written_with_their_types_and_the_formula_guard_removed(position, steward):
+    """Cells are stored as dates and decimals, an empty quantity as none; a memo starting with '=' is
+    stored as written but exported with the apostrophe that stops a spreadsheet running it, and that
+    export imports back unchanged."""
     run = _run(_csv(*CASH_FLOWS), "cash-flows.csv", steward)
     assert run.status == "applied"
     dividend = m.CashFlow.objects.get(kind="dividend")
@@ -151,6 +158,8 @@ def test_rows_are_written_with_their_types_and_the_formula_guard_removed(positio
 
 
 def test_changes_are_in_the_history_under_the_steward_with_the_import(position, analyst):
+    """Each imported record's history names the user and the import run and file; the run records who
+    sent which file, its format, rows and digest, and keeps no copy of the file."""
     run = _run(_csv(*CASH_FLOWS), "cash-flows.csv", analyst)
 
     flow = m.CashFlow.objects.get(kind="investment")
@@ -164,6 +173,8 @@ def test_changes_are_in_the_history_under_the_steward_with_the_import(position, 
 
 
 def test_a_long_file_name_still_fits_the_history_reason(position, steward):
+    """A file name of over 200 characters is cut to fit the history's 100-character reason rather than
+    failing the import."""
     name = "cash-flows " + "x" * 200 + ".csv"
     run = _run(_csv(*CASH_FLOWS), name, steward, kind="cash-flows")
     assert run.status == "applied"
@@ -171,6 +182,8 @@ def test_a_long_file_name_still_fits_the_history_reason(position, steward):
 
 
 def test_a_dry_run_reports_what_would_change_and_writes_nothing(position, steward):
+    """A dry run counts what the file would create, writes no record, and is itself recorded as a
+    checked run."""
     run = _run(_csv(*CASH_FLOWS), "cash-flows.csv", steward, dry_run=True)
 
     assert run.status == "checked"
@@ -284,6 +297,9 @@ def test_a_workbook_with_one_bad_row_writes_nothing(position, steward):
     ],
 )
 def test_refused_cash_flow_files_name_the_row_column_and_reason(position, steward, lines, expected):
+    """Each kind of mistake in a cash-flow file (misspelt or repeated column, ambiguous date, thousands
+    separator, unknown position or deal, bad choice or currency, repeated row) is refused with its
+    row, column and a reason a steward can act on, and nothing is written."""
     run = _run(_csv(*lines), "cash-flows.csv", steward)
     assert run.status == "refused"
     assert _errors(run) == expected
@@ -291,6 +307,8 @@ def test_refused_cash_flow_files_name_the_row_column_and_reason(position, stewar
 
 
 def test_a_file_naming_an_unknown_ticker_is_refused(position, steward):
+    """A price for a ticker and exchange with no listing refuses the file, naming its row, and no price
+    is stored, not even the good row's."""
     lines = ("ticker,exchange,on,close", "ACME,NASDAQ,2026-11-20,12.50", "ACMX,NASDAQ,2026-11-20,9.00")
     run = _run(_csv(*lines), "prices.csv", steward)
     assert _errors(run) == [("prices", 3, "ticker", "no listing ACMX:NASDAQ (ticker and exchange)")]
@@ -298,6 +316,8 @@ def test_a_file_naming_an_unknown_ticker_is_refused(position, steward):
 
 
 def test_a_negative_quantity_is_refused_under_its_column(position, steward):
+    """A negative quantity is refused with the model's own message under the quantity column, and the
+    position keeps its quantity."""
     lines = (
         "deal,label,kind,currency,quantity",
         "acme-dod-2025,Common shares,common,USD,-5",
@@ -310,6 +330,8 @@ def test_a_negative_quantity_is_refused_under_its_column(position, steward):
 
 
 def test_a_file_in_another_encoding_is_refused_naming_the_line(position, steward):
+    """A CSV saved in Windows-1252 is refused as not UTF-8, naming the line and byte, rather than
+    imported with its accents garbled."""
     content = "\n".join([*CASH_FLOWS[:2], CASH_FLOWS[2].replace("Q1 dividend", "Dividende versée")]).encode("cp1252")
     run = _run(content, "cash-flows.csv", steward)
     assert run.status == "refused"
@@ -327,12 +349,16 @@ def test_a_file_in_another_encoding_is_refused_naming_the_line(position, steward
     ],
 )
 def test_unreadable_files_are_refused_with_what_to_do(steward, content, name, message):
+    """An old .xls file, a semicolon-separated CSV, a CSV whose name is no kind, and a damaged workbook
+    are each refused with a message saying what is wrong and what to do."""
     run = _run(content, name, steward)
     assert run.status == "refused"
     assert run.message.startswith(message)
 
 
 def test_an_unknown_sheet_is_refused_rather_than_skipped(position, steward):
+    """A workbook sheet named after no kind is refused, naming the sheet, rather than skipped and its
+    rows silently lost; a README sheet is allowed."""
     book = _xlsx({"README": [["anything"]], "cashflows 2025": [["deal"]]})
     run = _run(book, "book.xlsx", steward)
     assert run.status == "refused"
@@ -344,6 +370,8 @@ def test_an_unknown_sheet_is_refused_rather_than_skipped(position, steward):
 
 
 def test_the_csv_and_the_xlsx_of_the_same_rows_import_the_same_records(position, steward):
+    """The same rows as CSV and as a workbook of typed cells give the same counts and the same stored
+    records, and each reads back as unchanged after the other."""
     header, *rows = [line.split(",") for line in CASH_FLOWS]
     # Typed cells, and the memo's apostrophe that keeps a spreadsheet from reading it as a formula.
     typed = [[*row[:3], date.fromisoformat(row[3]), float(row[4]), row[5], int(row[6]) if row[6] else None,
@@ -368,6 +396,8 @@ def test_the_csv_and_the_xlsx_of_the_same_rows_import_the_same_records(position,
 
 
 def test_a_role_without_write_access_to_a_kind_is_refused_naming_it(position, analyst, viewer):
+    """An analyst importing companies is refused naming the kind, and a viewer may not import at all;
+    nothing is written."""
     companies = _csv("name,country", "Acme Minerals,US")
     run = _run(companies, "companies.csv", analyst)
     assert (run.status, run.message) == ("refused", "Refused: your role may not add or change companies.")
@@ -383,6 +413,9 @@ def _preview(content: bytes, name: str, user) -> m.ImportRun:
 
 
 def test_a_preview_is_imported_once_on_confirmation_by_its_steward(position, steward, analyst):
+    """A checked file is kept for confirmation and written only when the steward who checked it
+    confirms; another user cannot confirm it, and a second confirmation is refused without writing
+    twice."""
     preview = _preview(_csv(*CASH_FLOWS), "cash-flows.csv", steward)
     assert (preview.status, bytes(preview.content)) == ("previewed", _csv(*CASH_FLOWS))
     assert not m.CashFlow.objects.exists()
@@ -401,6 +434,8 @@ def test_a_preview_is_imported_once_on_confirmation_by_its_steward(position, ste
 
 
 def test_a_preview_that_no_longer_holds_is_refused_on_confirmation(position, steward):
+    """A checked file is checked again on confirmation: once the position it names has been relabelled,
+    the confirmation is refused under the position column and nothing is written."""
     preview = _preview(_csv(*CASH_FLOWS), "cash-flows.csv", steward)
     position.label = "Ordinary shares"
     position.save()
@@ -413,6 +448,8 @@ def test_a_preview_that_no_longer_holds_is_refused_on_confirmation(position, ste
 
 
 def test_an_import_that_changes_positions_requests_a_valuation_refresh(position, steward):
+    """An import that changes a position requests a valuation refresh in the steward's name; importing
+    it again, with nothing changed, requests none."""
     lines = ("deal,label,kind,currency,quantity", "acme-dod-2025,Common shares,common,USD,2000")
     run = _run(_csv(*lines), "positions.csv", steward)
 
@@ -524,6 +561,8 @@ def test_a_workbook_declaring_xml_entities_is_refused_unread(position, steward):
 
 
 def test_a_gate_names_a_milestone_of_the_deal_or_of_a_project_of_its_company(position, steward):
+    """A position's gate may name a milestone of the deal or of a project of its company; one that names
+    a project without that milestone is refused naming the row."""
     project = f.ProjectFactory(company=position.deal.company, name="North Pit")
     f.MilestoneFactory(project=project, deal=None, title="Permit granted")
     f.MilestoneFactory(project=None, deal=position.deal, title="Financing closed")
@@ -562,6 +601,9 @@ def test_a_rule_the_database_enforces_is_reported_like_model_validation(position
 
 
 def test_the_database_and_model_validation_refuse_a_record_with_the_same_message(position, steward):
+    """A negative amount is refused with the same message whether the model checks it or the database's
+    constraint does."""
+
     def refusal(**checks) -> list[str]:
         flow = m.CashFlow(position=position, kind="fee", occurred_on=date(2025, 7, 10), amount=Decimal("-1"),
                           currency_id="USD")  # fmt: skip

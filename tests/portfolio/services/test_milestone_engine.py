@@ -41,6 +41,8 @@ def _milestone(text, **kwargs):
     ],
 )
 def test_status_follows_the_window_and_the_clock(today, expected):
+    """Run by the refresh command on a frozen day, a 'late 2027' milestone is on track months ahead, at
+    risk within 30 days of its window's end and on its last day, and late once the window has passed."""
     milestone = _milestone("late 2027")
     with freeze_time(today):
         call_command("refresh", "--only", "milestones")
@@ -49,6 +51,8 @@ def test_status_follows_the_window_and_the_clock(today, expected):
 
 
 def test_every_status_change_is_recorded_once():
+    """Each status change is recorded once with its day, from planned to on track, at risk and late;
+    running again on the same day records nothing new."""
     milestone = _milestone("Q1 2027")
     milestones_refresh(as_of=D(2026, 6, 1))
     milestones_refresh(as_of=D(2026, 6, 1))  # the same day again: nothing new
@@ -63,6 +67,8 @@ def test_every_status_change_is_recorded_once():
 
 
 def test_achieved_cancelled_and_undated_milestones():
+    """Achieved and cancelled milestones keep their status whatever the date; one whose text gives no
+    date stays planned and is flagged for review."""
     achieved = _milestone("March 2025", achieved_on=D(2025, 3, 31))
     cancelled = _milestone("2026", status="cancelled")
     undated = _milestone("when the permits come")
@@ -151,6 +157,8 @@ def test_gates_of_milestones_achieved_elsewhere_are_opened_by_the_daily_job():
 
 
 def test_a_long_stop_date_passed_unmet_flags_the_deal():
+    """A letter of intent whose long-stop date has passed unclosed is flagged and reported; a closed
+    deal with the same date is not, and neither counts as a failure."""
     open_deal = f.DealFactory(status="binding_loi", closed_on=None, signed_on=None, long_stop_on=D(2026, 3, 31))
     closed_deal = f.DealFactory(status="closed", long_stop_on=D(2026, 3, 31))
     result = milestones_refresh(as_of=D(2026, 4, 1))

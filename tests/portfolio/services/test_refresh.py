@@ -50,6 +50,9 @@ def _table(model, *fields):
 
 
 def test_pipeline_values_the_demo_portfolio_and_a_rerun_changes_nothing():
+    """The full pipeline on the demo data runs every step, values every position but the lapsed letter
+    of intent's and snapshots the held book; running it again for the same day leaves valuations,
+    prices, rates and snapshot exactly as they were."""
     # given
     demo_data_load()
     # when
@@ -86,6 +89,8 @@ def test_pipeline_values_the_demo_portfolio_and_a_rerun_changes_nothing():
 
 
 def test_a_second_refresh_of_the_same_kind_is_refused_and_recorded():
+    """While a pipeline is active, a prices refresh (same lock) is refused naming the active run and
+    recorded as refused; a milestones refresh, under another lock, is still accepted."""
     active = refresh_request(kind="pipeline", trigger="command")
     with pytest.raises(RefreshRefusedError) as excinfo:
         refresh_request(kind="prices", trigger="web")
@@ -98,6 +103,8 @@ def test_a_second_refresh_of_the_same_kind_is_refused_and_recorded():
 
 
 def test_a_run_abandoned_by_a_dead_worker_stops_blocking_after_the_time_limit():
+    """A run left 'running' for two hours with no sign of life is marked failed as abandoned when a new
+    refresh is asked for, and the new one is queued."""
     stuck = refresh_request(kind="pipeline", trigger="command")
     m.RefreshRun.objects.filter(pk=stuck.pk).update(status="running", updated_at=timezone.now() - dt.timedelta(hours=2))
     fresh = refresh_request(kind="pipeline", trigger="command")
@@ -108,6 +115,7 @@ def test_a_run_abandoned_by_a_dead_worker_stops_blocking_after_the_time_limit():
 
 
 def test_the_database_allows_one_active_run_per_lock():
+    """The database itself refuses a second active run under the same lock, whatever path writes it."""
     from django.db import IntegrityError, transaction
 
     f.RefreshRunFactory(status="running", lock_key="market")
@@ -146,6 +154,9 @@ def _prices_now(listing):
     ids=["timeout", "429", "html-with-200", "garbage-numbers", "unknown-symbol"],
 )
 def test_a_failing_provider_leaves_earlier_prices_intact_and_is_recorded(priced_listing, answer, kind):
+    """A timeout, a 429, an HTML page, garbage numbers or an unknown symbol leave the stored prices
+    untouched and are recorded as a failure of the right kind against the provider; only an unknown
+    symbol changes the listing's status."""
     # given
     responses.get(YAHOO, **answer)
     before = _prices_now(priced_listing)
@@ -177,6 +188,8 @@ def test_a_transient_outage_of_every_provider_asks_for_a_retry(priced_listing):
 
 @responses.activate
 def test_the_next_provider_is_tried_when_one_fails(priced_listing):
+    """When the first provider fails, the listing's next one is asked, with the listing's own symbol for
+    it, and its prices are stored with no failure counted."""
     priced_listing.price_providers = "yahoo,stooq"
     priced_listing.provider_symbols = {"stooq": "T.US"}
     priced_listing.save()
@@ -200,6 +213,8 @@ def test_a_revised_price_is_updated_and_reported(priced_listing):
 
 
 def test_a_listing_whose_last_price_is_old_is_flagged_stale(priced_listing):
+    """A listing no provider knows is flagged unknown; one whose provider is down and whose last price
+    is weeks old is flagged stale, the note giving that price's date."""
     priced_listing.price_providers = "csv"
     priced_listing.save()
     with override_settings(LODESTONE_PRICE_CSV_DIR=str(FIXTURES)):  # no file for this ticker

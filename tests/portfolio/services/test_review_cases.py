@@ -63,6 +63,8 @@ def test_a_position_is_not_held_before_it_was_acquired_and_flat_prices_give_a_fl
 
 
 def test_the_ledger_quantity_is_valued_after_a_partial_sale():
+    """After 40 of 100 shares are sold, the valuation counts the 60 the ledger says are held, not the
+    position's original quantity."""
     position = f.PositionFactory(quantity=Decimal("100"))
     f.CashFlowFactory(
         position=position, kind="investment", amount=Decimal("1000"), occurred_on=D(2026, 1, 5), quantity=Decimal("100")
@@ -110,6 +112,9 @@ def test_a_cost_paid_in_another_currency_is_converted_at_the_rate_of_its_day():
 
 
 def test_a_gated_warrant_is_contingent_even_without_condition_text_and_the_gate_closes_on_correction():
+    """A warrant gated on a milestone is contingent until the milestone is achieved, even with no
+    condition text; when the achievement is withdrawn as wrong, the gate closes again and the history
+    says so."""
     road = milestone_save(
         milestone=f.MilestoneFactory.build(
             project=f.ProjectFactory(), forecast_text="2027", baseline_end=None, baseline_start=None, baseline_text=""
@@ -130,6 +135,8 @@ def test_a_gated_warrant_is_contingent_even_without_condition_text_and_the_gate_
 
 
 def test_a_long_stop_flag_clears_when_the_date_is_extended():
+    """A deal flagged for a passed long-stop is cleared on the next run once its long-stop date has been
+    extended."""
     deal = f.DealFactory(status="binding_loi", signed_on=None, closed_on=None, long_stop_on=D(2026, 3, 31))
     milestones_refresh(as_of=D(2026, 4, 1))
     deal.refresh_from_db()
@@ -142,6 +149,8 @@ def test_a_long_stop_flag_clears_when_the_date_is_extended():
 
 
 def test_the_first_dated_forecast_becomes_the_baseline():
+    """A milestone first entered without a readable date gets its baseline from the first forecast that
+    gives one."""
     milestone = milestone_save(
         milestone=f.MilestoneFactory.build(
             project=f.ProjectFactory(),
@@ -158,6 +167,7 @@ def test_the_first_dated_forecast_becomes_the_baseline():
 
 
 def test_the_digest_reports_a_status_change_on_its_day_only():
+    """The digest reports a milestone's status change on the day it happened and not on later days."""
     f.MilestoneStatusChangeFactory(on=D(2026, 11, 27))
     assert len(digest_compose(as_of=D(2026, 11, 27)).status_changes) == 1
     assert digest_compose(as_of=D(2026, 11, 28)).status_changes == []
@@ -191,11 +201,14 @@ def test_a_later_same_day_filing_from_another_agent_is_not_lost():
 
 
 def test_an_empty_book_has_zero_totals():
+    """An empty book totals zero invested and zero value, with no MOIC, rather than failing."""
     total = book_on(D(2026, 11, 27)).figures()["total"]
     assert (total.invested, total.value, total.moic) == (0, 0, None)
 
 
 def test_the_refresh_run_records_a_failing_provider(settings):
+    """A prices run where the provider does not know a ticker ends partial, counting the failure and
+    naming its kind and provider."""
     settings.LODESTONE_PRICE_PROVIDERS = ["csv"]
     settings.LODESTONE_PRICE_CSV_DIR = str(FIXTURES)  # no file for the ticker: unknown symbol
     f.PositionFactory()

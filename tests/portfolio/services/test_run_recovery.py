@@ -48,6 +48,9 @@ def _running(worker: str, seconds_ago: float = 0, **fields) -> m.RefreshRun:
 
 
 def test_liveness_of_a_worker(gone):
+    """A worker of this host is gone when its process has ended and alive while it runs; one of another
+    host cannot be looked at, so it is abandoned only after three minutes without a sign of life; no
+    worker at all counts as abandoned."""
     now = timezone.now()
     assert not process_gone(this_worker())
     assert process_gone(gone)
@@ -60,6 +63,8 @@ def test_liveness_of_a_worker(gone):
 
 
 def test_a_run_whose_process_is_gone_lets_a_new_refresh_in_at_once(gone):
+    """A run whose worker process has ended no longer blocks: a new refresh is queued at once and the
+    old run is failed as abandoned, saying since when."""
     dead = _running(gone)
 
     new = refresh_request(kind="pipeline", trigger="api", as_of=AS_OF)
@@ -71,6 +76,8 @@ def test_a_run_whose_process_is_gone_lets_a_new_refresh_in_at_once(gone):
 
 
 def test_a_run_elsewhere_is_abandoned_after_three_minutes_without_a_sign_of_life():
+    """A run on another host still blocks a new refresh 170 seconds after its last sign of life, and is
+    failed as abandoned once 190 seconds have passed."""
     alive = _running("elsewhere:1", seconds_ago=170)
     with pytest.raises(RefreshRefusedError):
         refresh_request(kind="pipeline", trigger="api", as_of=AS_OF)
@@ -83,12 +90,17 @@ def test_a_run_elsewhere_is_abandoned_after_three_minutes_without_a_sign_of_life
 
 
 def test_the_stale_limit_is_a_setting(settings):
+    """LODESTONE_RUN_STALE_SECONDS sets how long a silent run elsewhere blocks: at 30 seconds, one
+    silent for 40 no longer does."""
     settings.LODESTONE_RUN_STALE_SECONDS = 30
     _running("elsewhere:1", seconds_ago=40)
     assert refresh_request(kind="pipeline", trigger="api", as_of=AS_OF).status == "queued"
 
 
 def test_recovery_fails_the_abandoned_run_and_queues_its_work_again(gone, django_capture_on_commit_callbacks):
+    """Recovery fails the abandoned run and queues a new one with the same kind, date, parameters and
+    requester, carrying the attempts made and naming the run it replaces; a second pass finds nothing
+    to do."""
     user = f.UserFactory()
     dead = _running(gone, requested_by=user, parameters={"note": "kept"})
     m.RefreshRun.objects.filter(pk=dead.pk).update(attempts=2)
@@ -108,6 +120,7 @@ def test_recovery_fails_the_abandoned_run_and_queues_its_work_again(gone, django
 
 
 def test_recovery_leaves_a_live_run_alone():
+    """Recovery leaves a run whose worker is alive running."""
     live = _running(this_worker())
     assert refresh_runs_recover() == []
     live.refresh_from_db()
@@ -115,6 +128,8 @@ def test_recovery_leaves_a_live_run_alone():
 
 
 def test_recovery_queues_again_a_run_queued_too_long(django_capture_on_commit_callbacks):
+    """A run just queued is left for a worker; one still queued after four minutes (its message lost) is
+    sent to the queue again, as the same run."""
     run = refresh_request(kind="valuations", trigger="api", as_of=AS_OF)
     assert refresh_runs_recover() == []  # just queued: a worker will take it
     m.RefreshRun.objects.filter(pk=run.pk).update(updated_at=timezone.now() - timedelta(minutes=4))
@@ -130,24 +145,31 @@ def test_recovery_queues_again_a_run_queued_too_long(django_capture_on_commit_ca
 
 
 def test_a_second_delivery_leaves_a_run_that_a_live_process_is_running():
+    """A task delivered twice leaves alone a run that a live process on another host is running: no
+    second attempt, same worker."""
     run = _running("elsewhere:1")
     outcome = refresh_run_execute(run_id=run.pk)
     assert (outcome.status, outcome.attempts, outcome.worker) == ("running", 1, "elsewhere:1")
 
 
 def test_a_delivery_takes_over_a_run_whose_process_is_gone(gone):
+    """A delivery of a run whose process has ended takes it over, runs it to the end and counts a second
+    attempt."""
     run = _running(gone)
     outcome = refresh_run_execute(run_id=run.pk)
     assert (outcome.status, outcome.attempts, outcome.worker) == ("succeeded", 2, this_worker())
 
 
 def test_refresh_start_names_no_worker_until_one_takes_the_run(django_capture_on_commit_callbacks):
+    """A run just started names no worker, so it is never mistaken for one that a live process holds."""
     with django_capture_on_commit_callbacks(execute=False):
         run = refresh_start(kind="valuations", trigger="api", as_of=AS_OF)
     assert run.worker == ""
 
 
 def test_the_heartbeat_touches_the_run_from_its_own_thread_while_the_block_runs(transactional_db):
+    """The heartbeat touches the run from a thread of its own while the work runs, so a long step still
+    shows signs of life."""
     run = _running(this_worker(), seconds_ago=600)
     seen = threading.Event()
     threads = set()
@@ -175,6 +197,8 @@ def _checking(worker: str, seconds_ago: float = 0) -> m.ImportRun:
 
 
 def test_an_import_whose_worker_stopped_is_queued_again(gone, django_capture_on_commit_callbacks):
+    """Import recovery queues again only the check whose worker has ended, clearing its worker; a live
+    worker's check and one just queued are left alone."""
     stopped, live, just_queued = _checking(gone), _checking(this_worker()), _checking("")
 
     with django_capture_on_commit_callbacks(execute=False) as queued:
@@ -191,18 +215,23 @@ def test_an_import_whose_worker_stopped_is_queued_again(gone, django_capture_on_
 
 
 def test_an_import_queued_too_long_is_queued_again(django_capture_on_commit_callbacks):
+    """An import check queued for over three minutes with no worker is sent to the queue again."""
     waiting = _checking("", seconds_ago=200)
     with django_capture_on_commit_callbacks(execute=False):
         assert [run.pk for run in import_runs_recover()] == [waiting.pk]
 
 
 def test_a_second_delivery_leaves_an_import_a_live_process_is_checking():
+    """A second delivery of an import check leaves alone the run a live process elsewhere is checking,
+    counting no attempt."""
     run = _checking("elsewhere:1")
     outcome = import_check_queued(run_id=run.pk)
     assert (outcome.status, outcome.attempts) == ("checking", 0)
 
 
 def test_a_delivery_checks_an_import_whose_worker_is_gone_and_records_its_progress(gone):
+    """A delivery takes over an import whose worker has ended, checks it to a preview and records its
+    progress and attempt."""
     run = _checking(gone)
     outcome = import_check_queued(run_id=run.pk)
     assert (outcome.status, outcome.attempts, outcome.worker) == ("previewed", 1, this_worker())
@@ -210,6 +239,8 @@ def test_a_delivery_checks_an_import_whose_worker_is_gone_and_records_its_progre
 
 
 def test_an_import_that_keeps_stopping_its_worker_is_given_up(gone):
+    """An import whose check has stopped its worker three times is refused as given up, rather than
+    tried for ever."""
     run = _checking(gone)
     m.ImportRun.objects.filter(pk=run.pk).update(attempts=3)
     outcome = import_check_queued(run_id=run.pk)

@@ -144,6 +144,8 @@ def _generate_and_roll_back(seed: int) -> dict[str, list[tuple]]:
 
 
 def test_the_plan_at_scale_one_has_the_benchmark_sizes():
+    """At scale 1 the plan has the benchmark's sizes: 500 companies and listings, 12 agencies, thousands
+    of deals and positions, ten years of weekday prices for every listing, whatever the end date."""
     plan = scale_plan(1.0, end=END)
     assert plan["company"] == plan["listing"] == 500
     assert plan["agency"] == 12
@@ -160,11 +162,16 @@ def test_the_plan_at_scale_one_has_the_benchmark_sizes():
 
 @pytest.mark.parametrize(("scale", "years"), [(0, 10), (-1, 10), (float("nan"), 10), (1.0, 0)])
 def test_the_plan_refuses_meaningless_arguments(scale, years):
+    """A scale of zero, below zero or not a number, or zero years, is refused rather than planning
+    nothing."""
     with pytest.raises(ValueError, match="must be"):
         scale_plan(scale, years=years)
 
 
 def test_a_small_scale_writes_exactly_the_planned_rows():
+    """At scale 0.01 the generator writes exactly the planned rows in every table, the same number of
+    prices for each listing within the year to the end date, and FX rates for every listing's
+    currency."""
     # when
     counts = scale_data_generate(**SMALL)
     # then
@@ -181,6 +188,8 @@ def test_a_small_scale_writes_exactly_the_planned_rows():
 
 
 def test_the_same_seed_writes_the_same_rows_and_another_seed_does_not():
+    """The same seed writes the same values, so benchmark runs compare like with like; another seed
+    writes other prices, cash flows and milestones."""
     first = _generate_and_roll_back(seed=7)
     second = _generate_and_roll_back(seed=7)
     other = _generate_and_roll_back(seed=8)
@@ -191,6 +200,8 @@ def test_the_same_seed_writes_the_same_rows_and_another_seed_does_not():
 
 
 def test_a_sample_of_every_table_passes_full_clean():
+    """A sample of every generated table, with one position of each kind of instrument, passes model
+    validation: the data could have been entered by hand."""
     scale_data_generate(**SMALL)
     for model in (
         m.Commodity,
@@ -215,6 +226,9 @@ def test_a_sample_of_every_table_passes_full_clean():
 
 
 def test_the_rows_are_consistent_with_each_other():
+    """Generated rows agree with each other: flows within their positions' lives, quantities matching
+    the ledger, exited deals sold in full, revisions ending at each milestone's forecast, gates
+    following their milestones."""
     scale_data_generate(**SMALL)
     # Cash flows fall within the lives of positions acquired under closed deals, never after the end.
     flows = m.CashFlow.objects.all()
@@ -257,6 +271,8 @@ def test_the_rows_are_consistent_with_each_other():
 
 
 def test_the_valuation_service_values_every_generated_position():
+    """The valuation step values every generated position the book holds, by each method, or explains
+    why not; the only ones left out are those sold in full, lapsed or not yet announced."""
     # given
     scale_data_generate(**SMALL)
     positions = list(positions_to_value())
@@ -288,6 +304,8 @@ def test_the_valuation_service_values_every_generated_position():
 
 
 def test_the_command_refuses_a_database_with_deals_and_writes_nothing():
+    """The command refuses to add scale data to a database that already has deals, saying --force would,
+    and writes nothing."""
     # given
     f.DealFactory()
     before = _row_counts()
@@ -299,6 +317,8 @@ def test_the_command_refuses_a_database_with_deals_and_writes_nothing():
 
 
 def test_the_command_adds_to_a_database_with_deals_when_forced_and_prints_a_summary():
+    """With --force the command adds the planned deals beside the existing one and prints its progress
+    and a summary of rows per table."""
     # given
     f.DealFactory()
     out = StringIO()
@@ -315,6 +335,7 @@ def test_the_command_adds_to_a_database_with_deals_when_forced_and_prints_a_summ
 
 
 def test_a_second_run_is_refused_without_writing():
+    """Scale data is generated once: a second run, even forced, is refused and writes nothing."""
     scale_data_generate(**SMALL)
     before = _row_counts()
     with pytest.raises(ScaleDataError, match="already in this database"):
@@ -325,6 +346,7 @@ def test_a_second_run_is_refused_without_writing():
 
 
 def test_the_command_refuses_bad_arguments():
+    """The command refuses a zero scale and a future end date with a message, writing nothing."""
     with pytest.raises(CommandError, match="argument --scale: '0' is not a number greater than zero"):
         call_command("generate_scale_data", "--scale", "0")
     with pytest.raises(CommandError, match="is in the future"):

@@ -52,6 +52,8 @@ def worker(transactional_db):
 
 
 def test_a_large_upload_is_checked_then_imported_by_the_worker(worker, client, settings):
+    """A file over the request's row limit is checked by a real worker through the broker, writing
+    nothing; once confirmed, the worker imports it in the steward's name and drops the stored file."""
     settings.LODESTONE_IMPORT_INLINE_ROWS = 1  # a header and two rows: more than the request reads itself
     position = _position()
     steward = f.UserFactory(username="steward", is_staff=True, is_superuser=True)
@@ -76,6 +78,8 @@ def test_a_large_upload_is_checked_then_imported_by_the_worker(worker, client, s
 
 @pytest.mark.django_db
 def test_a_run_in_progress_shows_it_and_reloads(steward_client, steward):
+    """The page of an import being checked says what the worker is doing, reloads itself every few
+    seconds and offers no confirmation yet."""
     run = f.ImportRunFactory(status="checking", requested_by=steward, content=FLOWS, counts={},
                              message="2 rows: the worker is checking the file.")  # fmt: skip
     page = steward_client.get(reverse("admin:portfolio_importrun_change", args=[run.pk])).content.decode()
@@ -87,6 +91,8 @@ def test_a_run_in_progress_shows_it_and_reloads(steward_client, steward):
 @pytest.mark.django_db
 def test_an_unreachable_queue_refuses_a_large_upload(steward_client, settings, monkeypatch,
                                                       django_capture_on_commit_callbacks):  # fmt: skip
+    """When the task queue cannot be reached, a large upload is recorded as refused with the reason, its
+    stored file dropped and nothing written."""
     settings.LODESTONE_IMPORT_INLINE_ROWS = 1
     _position()
 
@@ -105,6 +111,8 @@ def test_an_unreachable_queue_refuses_a_large_upload(steward_client, settings, m
 
 @pytest.mark.django_db
 def test_a_task_delivered_again_leaves_a_finished_run_as_it_is(steward):
+    """A check or import task delivered again for a run already applied leaves the run as it is: nothing
+    is imported twice."""
     run = f.ImportRunFactory(status="applied", requested_by=steward, content=None)
     tasks.import_check_task.apply(args=[run.pk])
     tasks.import_apply_task.apply(args=[run.pk])

@@ -1,39 +1,58 @@
-"""Refresh tasks: their retry and acknowledgement policy, the schedules, and a real worker
-running the pipeline against the configured broker and database."""
+"""Refresh tasks: how they are retried, the schedules, and a real worker running the pipeline
+against the configured broker and database (a worker killed mid-run: test_worker_killed.py)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import inspect
+import re
 import time
 
 import pytest
+import requests
+import responses
 from celery.contrib.testing.worker import start_worker
 from django_celery_beat.models import PeriodicTask
 
 from portfolio import models as m
-from portfolio.integrations.market_data import PermanentProviderError, TransientProviderError
+from portfolio.integrations.market_data import TransientProviderError
 from portfolio.services.demo_data import demo_data_load
 from portfolio.services.refresh import refresh_start
 from portfolio.tasks import refresh_run_task, refresh_scheduled_task
+from tests import factories as f
 from tracker.celery import app
 
 
-def test_refresh_task_retries_transient_errors_only_with_capped_jittered_backoff():
-    task = refresh_run_task
-    assert task.autoretry_for == (TransientProviderError,)
-    assert not issubclass(PermanentProviderError, TransientProviderError)
-    assert task.retry_backoff
-    assert task.retry_jitter is True
-    assert 0 < task.retry_backoff_max <= 600
-    assert task.max_retries is not None
-    assert task.max_retries <= 5
+@pytest.mark.django_db
+@responses.activate
+def test_each_retry_after_a_transient_outage_waits_a_random_delay_that_doubles():
+    """Every price provider unreachable: the task is retried by Celery's own machinery, each retry
+    after a random delay of at most 30 s x 2^n (30 s, 1, 2, 4 minutes), so workers that failed
+    together do not all come back at once; after the fourth retry the run is failed."""
+    from celery.signals import task_retry
 
+    from portfolio.services.refresh import refresh_request
 
-def test_refresh_task_acknowledges_late_and_is_requeued_if_its_worker_dies():
-    """It is idempotent (every step upserts), so running it again after a crash is safe."""
-    assert refresh_run_task.acks_late is True
-    assert refresh_run_task.reject_on_worker_lost is True
+    listing = f.PositionFactory().listing
+    listing.price_providers = "yahoo"
+    listing.save()
+    responses.get(re.compile(r"https://query1\.finance\.yahoo\.com/.*"), body=requests.ConnectionError("down"))
+    delays = []
+
+    def record(sender=None, reason=None, **kwargs):
+        delays.append(reason.when)  # the countdown the retry was scheduled with
+
+    task_retry.connect(record, sender=refresh_run_task, weak=False)
+    try:
+        run = refresh_request(kind="prices", trigger="command", as_of=dt.date(2025, 7, 11))
+        assert refresh_run_task.apply(args=[run.pk]).state == "FAILURE"  # apply runs the retries at once
+    finally:
+        task_retry.disconnect(record, sender=refresh_run_task)
+    assert len(delays) == 4
+    for n, delay in enumerate(delays):
+        assert 0 <= delay <= 30 * 2**n, delays
+    run.refresh_from_db()
+    assert (run.status, run.attempts) == ("failed", 5)
 
 
 def test_time_limits_are_below_the_visibility_timeout():
@@ -60,6 +79,8 @@ def test_tasks_take_ids_not_objects():
 
 @pytest.mark.django_db
 def test_every_schedule_names_a_registered_task_and_expires():
+    """Every beat schedule names a task the worker has, in UTC, with an expiry, so a backlog after an
+    outage does not replay stale refreshes."""
     app.loader.import_default_modules()
     entries = PeriodicTask.objects.exclude(task__startswith="celery.")
     assert entries.count() >= 2
@@ -71,6 +92,8 @@ def test_every_schedule_names_a_registered_task_and_expires():
 
 @pytest.mark.django_db
 def test_default_schedules_are_created_once_and_operator_edits_are_kept():
+    """Ensuring the default schedules again creates none and keeps an operator's change (a schedule
+    turned off stays off)."""
     from portfolio.services.schedules import schedules_ensure
 
     entry = PeriodicTask.objects.get(name="FX rates, daily")
@@ -83,6 +106,8 @@ def test_default_schedules_are_created_once_and_operator_edits_are_kept():
 
 @pytest.mark.django_db
 def test_refresh_start_queues_the_run_id_after_commit(django_capture_on_commit_callbacks, monkeypatch):
+    """Starting a refresh queues its task only once the run's row is committed, and sends the run's id,
+    never the object."""
     queued = []
     monkeypatch.setattr(refresh_run_task, "delay", lambda run_id: queued.append(run_id))
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
@@ -96,6 +121,8 @@ def test_refresh_start_queues_the_run_id_after_commit(django_capture_on_commit_c
 
 @pytest.mark.django_db
 def test_a_broker_that_cannot_be_reached_fails_the_run_with_the_reason(monkeypatch, django_capture_on_commit_callbacks):
+    """When the broker cannot be reached, starting a refresh raises a clear error and the run is
+    recorded as failed, saying the task queue could not be reached."""
     from kombu.exceptions import OperationalError
 
     from portfolio.exceptions import BrokerUnavailableError
@@ -200,6 +227,8 @@ def test_a_transient_outage_makes_the_task_retry_and_an_error_fails_the_run(monk
 
 @pytest.mark.django_db
 def test_a_run_that_keeps_killing_its_worker_is_given_up():
+    """A run already attempted the maximum number of times is failed as given up when delivered again,
+    rather than killing workers for ever."""
     from portfolio.services.refresh import MAX_ATTEMPTS, refresh_request, refresh_run_execute
 
     run = refresh_request(kind="fx", trigger="command")
@@ -211,6 +240,8 @@ def test_a_run_that_keeps_killing_its_worker_is_given_up():
 
 @pytest.mark.django_db
 def test_a_scheduled_refresh_refused_by_a_running_one_is_tried_again_later():
+    """A scheduled pipeline refused because another refresh holds the lock is tried again, each refusal
+    recorded, until the task's retries run out, all within an hour."""
     from portfolio.services.refresh import refresh_request
 
     refresh_request(kind="fx", trigger="schedule")

@@ -81,6 +81,9 @@ def _children(pid: int) -> list[int]:
 
 @pytest.mark.django_db(transaction=True)
 def test_a_worker_killed_mid_refresh_runs_the_task_again_and_writes_once(tmp_path):
+    """A pool process killed with SIGKILL after committing the valuations: the task, acknowledged only
+    once done, is delivered again, and the second attempt succeeds, rewriting the same valuation rows
+    and one snapshot."""
     _require_services()
     demo_data_load()
     # Every position is valued but the four of the Trilogy letter of intent, lapsed before AS_OF.
@@ -162,6 +165,9 @@ def _stop(worker: subprocess.Popen) -> None:
 
 @pytest.mark.django_db(transaction=True)
 def test_a_whole_worker_killed_mid_refresh_lets_a_new_refresh_in_at_once(tmp_path):
+    """A whole worker killed mid-refresh, so nothing tells the broker: a new refresh is accepted at once
+    (the dead run failed as abandoned) and run to the end by another worker, without waiting for the
+    visibility timeout."""
     _require_services()
     demo_data_load()
     app.control.purge()
