@@ -32,7 +32,7 @@ from typing import NamedTuple
 from django.db import models
 from django.db.models import F, Q
 
-from portfolio.models import DealStatus, Evidence
+from portfolio.models import Deal, DealStatus, Evidence
 
 
 class Basis(models.TextChoices):
@@ -88,7 +88,7 @@ class DealTerms(NamedTuple):
     long_stop_on: date | None
 
     @classmethod
-    def of(cls, deal) -> DealTerms:
+    def of(cls, deal: Deal) -> DealTerms:
         """The terms of a Deal instance."""
         return cls(deal.status, deal.announced_on, deal.signed_on, deal.closed_on, deal.long_stop_on)
 

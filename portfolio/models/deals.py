@@ -402,7 +402,7 @@ class CashFlowKind(models.TextChoices):
 
 
 #: Sign of each kind's amount from the government's point of view (-1 paid, +1 received, 0 non-cash).
-CASH_FLOW_SIGN = {
+CASH_FLOW_SIGN: dict[str, int] = {
     CashFlowKind.INVESTMENT: -1,
     CashFlowKind.FEE: -1,
     CashFlowKind.EXERCISE: -1,
