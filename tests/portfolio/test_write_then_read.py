@@ -692,7 +692,8 @@ def api_urls(draw: Callable, day: dt.date) -> list[str]:
     and by every dimension, the value series in every book and by every dimension (each as of one
     of the edge dates or a date of the records, drawn), and the projects' progress."""
     urls = []
-    for prefix, (model, *_) in [*RESOURCES.items(), ("refresh-runs", (m.RefreshRun,))]:
+    served = [(prefix, resource.model) for prefix, resource in RESOURCES.items()]
+    for prefix, model in [*served, ("refresh-runs", m.RefreshRun)]:
         last = model._default_manager.order_by("pk").values_list("pk", flat=True).last()
         urls += [f"/api/v1/{prefix}/", *([f"/api/v1/{prefix}/{last}/"] if last else [])]
     urls.append("/api/v1/deals/?search=%2F%27%22&ordering=-announced_on")

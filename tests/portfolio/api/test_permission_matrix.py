@@ -51,7 +51,7 @@ def _expected(role, resource, method) -> set[int]:
 def test_permission_matrix(role, resource):
     _book()
     api = _client(role)
-    model = RESOURCES[resource][0]
+    model = RESOURCES[resource].model
     pk = model._default_manager.order_by("pk").values_list("pk", flat=True).first()
     calls = {
         "list": lambda: api.get(f"/api/v1/{resource}/"),
