@@ -27,7 +27,7 @@ from __future__ import annotations
 import functools
 import operator
 from datetime import date
-from typing import NamedTuple
+from typing import NamedTuple, overload
 
 from django.db import models
 from django.db.models import F, Q
@@ -111,6 +111,14 @@ def deal_basis(deal: DealTerms, on: date) -> Basis | None:
     return Basis.PIPELINE
 
 
+@overload
+def position_basis(
+    deal: Basis, *, evidence: str, acquired_on: date | None, on: date, sold_out: bool = False
+) -> Basis: ...
+@overload
+def position_basis(
+    deal: Basis | None, *, evidence: str, acquired_on: date | None, on: date, sold_out: bool = False
+) -> Basis | None: ...
 def position_basis(
     deal: Basis | None, *, evidence: str, acquired_on: date | None, on: date, sold_out: bool = False
 ) -> Basis | None:
