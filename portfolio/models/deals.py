@@ -75,7 +75,7 @@ def _next_statuses(status: str) -> set[str]:
     if status == DealStatus.AMENDED:
         allowed = set(_PATH[1:]) | _FINAL
     else:
-        index = _PATH.index(status)
+        index = _PATH.index(DealStatus(status))
         allowed = set(_PATH[index:]) | {DealStatus.AMENDED}
         allowed |= {DealStatus.TERMINATED} if index < _PATH.index(DealStatus.CLOSED) else {DealStatus.EXITED}
     return allowed | {status}
@@ -342,7 +342,8 @@ class Position(SourcedModel):
 
     def clean(self) -> None:
         super().clean()
-        if self.listing_id and self.deal_id and self.listing.company_id != self.deal.company_id:
+        listing = self.listing if self.listing_id else None
+        if listing is not None and self.deal_id and listing.company_id != self.deal.company_id:
             raise ValidationError({"listing": "Choose a listing of the deal's company."})
         if self.needs_acquisition_date:
             raise ValidationError(

@@ -42,8 +42,8 @@ def record_save(instance: models.Model, *, user, reason: str, constraints_by_dat
 @transaction.atomic
 def _save(instance: models.Model, *, user, reason: str, checked_by_database: bool) -> models.Model:
     # Set on the instance because API requests authenticate after the history middleware has run.
-    instance._history_user = user
-    instance._change_reason = reason
+    instance._history_user = user  # type: ignore[attr-defined]  # simple_history's hooks, untyped
+    instance._change_reason = reason  # type: ignore[attr-defined]
     if isinstance(instance, Milestone):
         return milestone_save(milestone=instance, user=user, note=reason)
     if isinstance(instance, ManualMark):
@@ -63,7 +63,7 @@ def _references_in_hand(instance: models.Model) -> list[str]:
     that they exist would ask the database again."""
     in_hand = []
     for field in instance._meta.concrete_fields:
-        if field.many_to_one and field.is_cached(instance):
+        if isinstance(field, models.ForeignKey) and field.is_cached(instance):
             target = field.get_cached_value(instance)
             if target is not None and target.pk is not None and target.pk == getattr(instance, field.attname):
                 in_hand.append(field.name)
