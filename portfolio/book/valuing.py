@@ -131,7 +131,7 @@ class ValuationTrail(TypedDict, total=False):
     volatility_basis: str
     rate: str
     dividend_yield: str
-    d1: str | None  # None where the model is not defined (at or past expiry, zero volatility)
+    d1: str | None  # None where the model has no d1 (a zero strike, no time left, zero volatility)
     d2: str | None
     model_value: str
     intrinsic: str
