@@ -13,7 +13,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 help:
 	@echo "make run    set up, load the demo data and run web, worker and beat (Ctrl-C stops all)"
 	@echo "make test   set up and run the test suite"
-	@echo "make lint   ruff check, format check and the import contracts;  make format   apply ruff format and fixes"
+	@echo "make lint   ruff check, format check, the import contracts and the types (mypy);  make format   apply ruff format and fixes"
 	@echo "make loadtest  50 users for 60 s against gunicorn and PostgreSQL on loopback (loadtest/README.md)"
 	@echo "make scan   bandit over the code, pip-audit over the installed packages (says NOT AUDITED without the index's data)"
 	@echo "make check  everything CI checks except the PostgreSQL/Redis pass (.ci/run does both)"
@@ -72,6 +72,7 @@ lint: setup-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 format: setup-dev
 	$(BIN)/ruff check --fix .
@@ -95,4 +96,4 @@ check: lint
 	$(BIN)/pytest
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

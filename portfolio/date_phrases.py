@@ -99,7 +99,7 @@ def parse_date_phrase(text: str) -> DateWindow:
             break
         if window is None:  # the words did not name a month, or the years run backwards
             continue
-        if deadline and kind == "year_end":
+        if deadline and kind == "year_end" and window.end is not None:
             # "by end of 2026": any time up to the end of 2026.
             return DateWindow(raw, date(window.end.year, 1, 1), window.end, DatePrecision.YEAR)
         return window

@@ -18,6 +18,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from typing import TypeVar
 
 from django.conf import settings
 from django.core.cache import cache
@@ -67,11 +68,14 @@ def _key(name: str, *parts: object) -> str | None:
     return None if version is None else ":".join(["figures", version, name, *map(str, parts)])
 
 
-def _cached(name: str, compute: Callable[[], object], *parts: object) -> object:
+T = TypeVar("T")
+
+
+def _cached(name: str, compute: Callable[[], T], *parts: object) -> T:
     key = _key(name, *parts)
     if key is None:
         return compute()
-    value = cache.get(key)
+    value: T | None = cache.get(key)  # what compute() gave under this key
     if value is None:
         value = compute()
         cache.set(key, value, timeout=TIMEOUT)

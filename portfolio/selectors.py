@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import bisect
 from collections import defaultdict
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -124,7 +125,7 @@ def price_histories(
     start: date,
     end: date,
     default_order: list[str],
-    recent_only: set[int] = frozenset(),
+    recent_only: AbstractSet[int] = frozenset(),
     recent_start: date | None = None,
 ) -> dict[int, PriceHistory]:
     """Each listing's closes in [start, end] from its accepted sources (one query for all); for the
@@ -227,8 +228,8 @@ def project_progress(project: Project, milestones: list[Milestone], today: date)
         stage = max(furthest, project.stage, key=order.index)
     live = [m for m in milestones if m.status != MilestoneStatus.CANCELLED]
     pending = sorted(
-        (m for m in live if not m.achieved_on and m.forecast_end is not None),
-        key=lambda m: (m.forecast_end, m.sequence),
+        ((m.forecast_end, m) for m in live if not m.achieved_on and m.forecast_end is not None),
+        key=lambda pair: (pair[0], pair[1].sequence),
     )
     slippages = [s for s in (milestone_slippage_days(m, today) for m in live) if s is not None]
     final = max(live, key=lambda m: (m.sequence, m.forecast_end or date.min), default=None)
@@ -238,8 +239,8 @@ def project_progress(project: Project, milestones: list[Milestone], today: date)
         stage_count=len(order),
         achieved=sum(1 for m in live if m.achieved_on),
         planned=len(live),
-        next_milestone=pending[0] if pending else None,
-        days_to_next=(pending[0].forecast_end - today).days if pending else None,
+        next_milestone=pending[0][1] if pending else None,
+        days_to_next=(pending[0][0] - today).days if pending else None,
         worst_slippage_days=max(slippages) if slippages else None,
         final_slippage_days=milestone_slippage_days(final, today) if final else None,
     )

@@ -8,6 +8,7 @@ re-queued if their worker dies; their time limits stay below the broker's visibi
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from celery import Task, shared_task
 
@@ -114,8 +115,8 @@ class ImportTask(Task):
             import_run_fail(run_id=run_id, reason=f"the worker failed ({type(exc).__name__}: {exc})")
 
 
-IMPORT_TASK = {"base": ImportTask, "ignore_result": True, "acks_late": True, "reject_on_worker_lost": True,
-               "soft_time_limit": 1500, "time_limit": 1800}  # fmt: skip
+IMPORT_TASK: dict[str, Any] = {"base": ImportTask, "ignore_result": True, "acks_late": True,
+                               "reject_on_worker_lost": True, "soft_time_limit": 1500, "time_limit": 1800}  # fmt: skip
 
 
 @shared_task(**IMPORT_TASK)

@@ -26,7 +26,7 @@ def _empty_cache():
 def _user_with_role(role: str, username: str):
     from django.contrib.auth.models import Group
 
-    user = UserFactory(username=username)
+    user = UserFactory.create(username=username)
     user.groups.add(Group.objects.get(name=role))
     return user
 

@@ -7,12 +7,13 @@ from decimal import Decimal
 
 import factory
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
 from factory.django import DjangoModelFactory
 
 from portfolio import models as m
 
 
-class UserFactory(DjangoModelFactory):
+class UserFactory(DjangoModelFactory[User]):
     class Meta:
         model = get_user_model()
         django_get_or_create = ["username"]
@@ -365,7 +366,7 @@ class DigestSubscriptionFactory(DjangoModelFactory):
     user = factory.SubFactory(UserFactory)
 
 
-class ImportRunFactory(DjangoModelFactory):
+class ImportRunFactory(DjangoModelFactory[m.ImportRun]):
     class Meta:
         model = m.ImportRun
 

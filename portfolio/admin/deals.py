@@ -211,7 +211,7 @@ class DealAdmin(StewardRecordAdmin):
 
     @admin.display(description="Positions", ordering="_position_count")
     def position_count(self, obj: Deal) -> int:
-        return obj._position_count
+        return obj._position_count  # type: ignore[attr-defined]  # annotated by get_queryset
 
     @admin.display(description="Cash flows")
     def cash_flow_ledger(self, obj: Deal) -> str:

@@ -10,7 +10,7 @@ from .mixins import ReadOnlyAdminMixin, StewardRecordAdmin
 class MilestoneRevisionInline(admin.TabularInline):
     model = MilestoneRevision
     extra = 0
-    fields = [
+    fields = readonly_fields = (
         "created_at",
         "forecast_text",
         "forecast_start",
@@ -19,8 +19,7 @@ class MilestoneRevisionInline(admin.TabularInline):
         "recorded_by",
         "source_url",
         "note",
-    ]
-    readonly_fields = fields
+    )
     can_delete = False
 
     def get_queryset(self, request):

@@ -24,7 +24,7 @@ DOMAIN_STATUS = {
 
 
 def error_body(code: str, message: str, fields: dict | None = None, **extra) -> dict:
-    body = {"code": code, "message": message}
+    body: dict[str, object] = {"code": code, "message": message}
     if fields:
         body["fields"] = fields
     body.update(extra)

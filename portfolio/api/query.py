@@ -13,7 +13,8 @@ import datetime as dt
 import re
 
 from rest_framework.exceptions import ValidationError
-from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.negotiation import BaseContentNegotiation, DefaultContentNegotiation
+from rest_framework.serializers import Serializer
 from rest_framework.settings import APISettings
 
 WHOLE_NUMBER = re.compile(r"[0-9]+")
@@ -71,16 +72,18 @@ class JSONWithoutFormatParameter(DefaultContentNegotiation):
     """The API answers JSON alone, chosen by no ``?format=``: that name is refused like any other
     unknown one (DRF would otherwise answer 404 for ``?format=xml`` before the parameters are read)."""
 
-    settings = APISettings(user_settings={"URL_FORMAT_OVERRIDE": None})
+    # The stubs type this as DRF's own settings object, and the setting as a str: DRF documents
+    # None as turning the parameter off, and reads the setting from any APISettings.
+    settings = APISettings(user_settings={"URL_FORMAT_OVERRIDE": None})  # type: ignore[assignment, arg-type]
 
 
 class CheckedQuery:
     """Views of the API: after authentication, permissions and throttles, the query parameters of a
     method the view answers are checked against those it takes (``check_query``)."""
 
-    content_negotiation_class = JSONWithoutFormatParameter
+    content_negotiation_class: type[BaseContentNegotiation] = JSONWithoutFormatParameter
     #: The serializer a view that is not a list reads its query parameters with, if any.
-    query_serializer = None
+    query_serializer: type[Serializer] | None = None
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)

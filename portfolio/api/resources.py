@@ -6,6 +6,9 @@ history are the same as in the admin.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
+from django.db import models
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, viewsets
@@ -18,188 +21,168 @@ from . import fields as strict
 from .filters import FILTER_BACKENDS
 from .query import CheckedQuery
 
-# (model, fields, select_related, prefetch_related, filterset_fields, search_fields, ordering_fields)
-RESOURCES = {
-    "agencies": (
-        m.Agency,
-        ["id", "short_name", "name", "country", "parent", "website", "evidence", "source_url", "source_published_on"],
-        ["parent"],
-        [],
-        ["country", "evidence"],
-        ["short_name", "name", "aliases__alias"],
-        ["short_name", "name"],
+
+@dataclass(frozen=True, slots=True)
+class Resource:
+    """One model served under ``/api/v1/<prefix>/``: the fields it shows, the related rows read
+    with it, and what a list may be filtered by (exact fields, or lookups per field), searched
+    for and ordered by."""
+
+    model: type[models.Model]
+    fields: list[str]
+    filterset_fields: list[str] | dict[str, list[str]]
+    ordering_fields: list[str]
+    search_fields: list[str] = field(default_factory=list)
+    select_related: list[str] = field(default_factory=list)
+    prefetch_related: list[str] = field(default_factory=list)
+
+
+RESOURCES: dict[str, Resource] = {
+    "agencies": Resource(
+        model=m.Agency,
+        fields=["id", "short_name", "name", "country", "parent", "website", "evidence", "source_url",
+                "source_published_on"],
+        select_related=["parent"],
+        filterset_fields=["country", "evidence"],
+        search_fields=["short_name", "name", "aliases__alias"],
+        ordering_fields=["short_name", "name"],
     ),
-    "companies": (
-        m.Company,
-        ["id", "name", "country", "is_public", "cik", "website", "description", "shares_outstanding",
-         "shares_outstanding_as_of", "evidence", "source_url", "source_published_on"],
-        [],
-        [],
-        ["country", "is_public", "cik"],
-        ["name", "cik"],
-        ["name"],
+    "companies": Resource(
+        model=m.Company,
+        fields=["id", "name", "country", "is_public", "cik", "website", "description", "shares_outstanding",
+                "shares_outstanding_as_of", "evidence", "source_url", "source_published_on"],
+        filterset_fields=["country", "is_public", "cik"],
+        search_fields=["name", "cik"],
+        ordering_fields=["name"],
     ),
-    "listings": (
-        m.Listing,
-        ["id", "company", "ticker", "exchange", "currency", "is_primary", "is_active", "price_status",
-         "price_status_note", "last_price_on"],
-        [],
-        [],
-        ["company", "exchange", "currency", "is_primary", "price_status"],
-        ["ticker"],
-        ["ticker", "last_price_on"],
+    "listings": Resource(
+        model=m.Listing,
+        fields=["id", "company", "ticker", "exchange", "currency", "is_primary", "is_active", "price_status",
+                "price_status_note", "last_price_on"],
+        filterset_fields=["company", "exchange", "currency", "is_primary", "price_status"],
+        search_fields=["ticker"],
+        ordering_fields=["ticker", "last_price_on"],
     ),
-    "projects": (
-        m.Project,
-        ["id", "company", "name", "kind", "country", "region", "locality", "commodities", "stage", "capacity",
-         "capacity_unit", "description", "evidence", "source_url", "source_published_on"],
-        [],
-        ["commodities"],
-        ["company", "kind", "country", "stage"],
-        ["name", "company__name"],
-        ["name"],
+    "projects": Resource(
+        model=m.Project,
+        fields=["id", "company", "name", "kind", "country", "region", "locality", "commodities", "stage", "capacity",
+                "capacity_unit", "description", "evidence", "source_url", "source_published_on"],
+        prefetch_related=["commodities"],
+        filterset_fields=["company", "kind", "country", "stage"],
+        search_fields=["name", "company__name"],
+        ordering_fields=["name"],
     ),
-    "deals": (
-        m.Deal,
-        ["id", "reference", "title", "agency", "company", "projects", "status", "announced_on", "signed_on",
-         "closed_on", "long_stop_on", "long_stop_passed", "summary", "conditions", "evidence", "source_url",
-         "source_published_on"],
-        [],
-        ["projects"],
-        ["agency", "company", "status", "long_stop_passed", "evidence"],
-        ["reference", "title", "company__name"],
-        ["announced_on", "reference", "title"],
+    "deals": Resource(
+        model=m.Deal,
+        fields=["id", "reference", "title", "agency", "company", "projects", "status", "announced_on", "signed_on",
+                "closed_on", "long_stop_on", "long_stop_passed", "summary", "conditions", "evidence", "source_url",
+                "source_published_on"],
+        prefetch_related=["projects"],
+        filterset_fields=["agency", "company", "status", "long_stop_passed", "evidence"],
+        search_fields=["reference", "title", "company__name"],
+        ordering_fields=["announced_on", "reference", "title"],
     ),
-    "positions": (
-        m.Position,
-        ["id", "deal", "kind", "label", "listing", "underlying", "currency", "quantity", "acquired_on", "strike",
-         "shares_per_warrant", "expires_on", "exercisable_from", "exercisability_condition", "gate_milestone",
-         "condition_met_on", "exercise_probability_pct", "counterparty", "stated_value", "conversion_price",
-         "pik_rate_pct", "ownership_cap_pct", "notes", "evidence", "source_url", "source_published_on"],
-        [],
-        [],
-        ["deal", "kind", "listing", "currency", "evidence"],
-        ["label", "deal__reference"],
-        ["label", "acquired_on"],
+    "positions": Resource(
+        model=m.Position,
+        fields=["id", "deal", "kind", "label", "listing", "underlying", "currency", "quantity", "acquired_on", "strike",
+                "shares_per_warrant", "expires_on", "exercisable_from", "exercisability_condition", "gate_milestone",
+                "condition_met_on", "exercise_probability_pct", "counterparty", "stated_value", "conversion_price",
+                "pik_rate_pct", "ownership_cap_pct", "notes", "evidence", "source_url", "source_published_on"],
+        filterset_fields=["deal", "kind", "listing", "currency", "evidence"],
+        search_fields=["label", "deal__reference"],
+        ordering_fields=["label", "acquired_on"],
     ),
-    "cash-flows": (
-        m.CashFlow,
-        ["id", "position", "kind", "occurred_on", "amount", "currency", "quantity", "memo", "evidence",
-         "source_url", "source_published_on"],
-        [],
-        [],
-        ["position", "position__deal", "kind", "currency"],
-        ["memo"],
-        ["occurred_on", "amount"],
+    "cash-flows": Resource(
+        model=m.CashFlow,
+        fields=["id", "position", "kind", "occurred_on", "amount", "currency", "quantity", "memo", "evidence",
+                "source_url", "source_published_on"],
+        filterset_fields=["position", "position__deal", "kind", "currency"],
+        search_fields=["memo"],
+        ordering_fields=["occurred_on", "amount"],
     ),
-    "loans": (
-        m.Loan,
-        ["id", "deal", "label", "status", "currency", "principal", "drawn", "benchmark", "spread_bps",
-         "fixed_rate_pct", "term_years", "starts_on", "matures_on", "is_secured", "gate_milestone",
-         "condition_met_on", "notes", "evidence", "source_url", "source_published_on"],
-        [],
-        [],
-        ["deal", "status", "currency"],
-        ["label"],
-        ["principal", "label"],
+    "loans": Resource(
+        model=m.Loan,
+        fields=["id", "deal", "label", "status", "currency", "principal", "drawn", "benchmark", "spread_bps",
+                "fixed_rate_pct", "term_years", "starts_on", "matures_on", "is_secured", "gate_milestone",
+                "condition_met_on", "notes", "evidence", "source_url", "source_published_on"],
+        filterset_fields=["deal", "status", "currency"],
+        search_fields=["label"],
+        ordering_fields=["principal", "label"],
     ),
-    "price-floors": (
-        m.PriceFloor,
-        ["id", "deal", "commodity", "currency", "floor_price", "covered_volume", "upside_share_pct", "starts_on",
-         "ends_on", "notes", "evidence", "source_url", "source_published_on"],
-        [],
-        [],
-        ["deal", "commodity"],
-        [],
-        ["floor_price"],
+    "price-floors": Resource(
+        model=m.PriceFloor,
+        fields=["id", "deal", "commodity", "currency", "floor_price", "covered_volume", "upside_share_pct", "starts_on",
+                "ends_on", "notes", "evidence", "source_url", "source_published_on"],
+        filterset_fields=["deal", "commodity"],
+        ordering_fields=["floor_price"],
     ),
-    "offtakes": (
-        m.Offtake,
-        ["id", "deal", "product", "commodity", "buyer", "volume", "volume_unit", "share_of_output_pct",
-         "pricing_formula", "starts_on", "ends_on", "evidence", "source_url", "source_published_on"],
-        [],
-        [],
-        ["deal", "commodity"],
-        ["product", "buyer"],
-        ["product"],
+    "offtakes": Resource(
+        model=m.Offtake,
+        fields=["id", "deal", "product", "commodity", "buyer", "volume", "volume_unit", "share_of_output_pct",
+                "pricing_formula", "starts_on", "ends_on", "evidence", "source_url", "source_published_on"],
+        filterset_fields=["deal", "commodity"],
+        search_fields=["product", "buyer"],
+        ordering_fields=["product"],
     ),
-    "grants": (
-        m.Grant,
-        ["id", "deal", "program", "currency", "amount", "awarded_on", "notes", "evidence", "source_url",
-         "source_published_on"],
-        [],
-        [],
-        ["deal", "currency"],
-        ["program"],
-        ["amount"],
+    "grants": Resource(
+        model=m.Grant,
+        fields=["id", "deal", "program", "currency", "amount", "awarded_on", "notes", "evidence", "source_url",
+                "source_published_on"],
+        filterset_fields=["deal", "currency"],
+        search_fields=["program"],
+        ordering_fields=["amount"],
     ),
-    "prices": (
-        m.SecurityPrice,
-        ["id", "listing", "on", "source", "close", "open", "high", "low", "volume", "fetched_at"],
-        [],
-        [],
-        {"listing": ["exact"], "source": ["exact"], "on": ["exact", "gte", "lte"]},
-        [],
-        ["on"],
+    "prices": Resource(
+        model=m.SecurityPrice,
+        fields=["id", "listing", "on", "source", "close", "open", "high", "low", "volume", "fetched_at"],
+        filterset_fields={"listing": ["exact"], "source": ["exact"], "on": ["exact", "gte", "lte"]},
+        ordering_fields=["on"],
     ),
-    "fx-rates": (
-        m.FxRate,
-        ["id", "base", "quote", "on", "source", "rate", "fetched_at"],
-        [],
-        [],
-        {"base": ["exact"], "quote": ["exact"], "source": ["exact"], "on": ["exact", "gte", "lte"]},
-        [],
-        ["on"],
+    "fx-rates": Resource(
+        model=m.FxRate,
+        fields=["id", "base", "quote", "on", "source", "rate", "fetched_at"],
+        filterset_fields={"base": ["exact"], "quote": ["exact"], "source": ["exact"], "on": ["exact", "gte", "lte"]},
+        ordering_fields=["on"],
     ),
-    "valuations": (
-        m.Valuation,
-        ["id", "position", "as_of", "method", "fair_value_level", "inputs", "formula", "currency", "value_local",
-         "fx_rate_to_usd", "value_usd", "is_contingent", "is_simulated", "refresh_run"],
-        [],
-        [],
-        {"position": ["exact"], "position__deal": ["exact"], "method": ["exact"], "as_of": ["exact", "gte", "lte"]},
-        [],
-        ["as_of", "value_usd"],
+    "valuations": Resource(
+        model=m.Valuation,
+        fields=["id", "position", "as_of", "method", "fair_value_level", "inputs", "formula", "currency", "value_local",
+                "fx_rate_to_usd", "value_usd", "is_contingent", "is_simulated", "refresh_run"],
+        filterset_fields={"position": ["exact"], "position__deal": ["exact"], "method": ["exact"],
+                          "as_of": ["exact", "gte", "lte"]},
+        ordering_fields=["as_of", "value_usd"],
     ),
-    "milestones": (
-        m.Milestone,
-        ["id", "project", "deal", "kind", "title", "sequence", "baseline_text", "baseline_start", "baseline_end",
-         "forecast_text", "forecast_start", "forecast_end", "forecast_precision", "achieved_on", "status",
-         "needs_review", "notes", "evidence", "source_url", "source_published_on"],
-        [],
-        [],
-        ["project", "deal", "kind", "status", "needs_review"],
-        ["title", "forecast_text"],
-        ["forecast_end", "sequence"],
+    "milestones": Resource(
+        model=m.Milestone,
+        fields=["id", "project", "deal", "kind", "title", "sequence", "baseline_text", "baseline_start", "baseline_end",
+                "forecast_text", "forecast_start", "forecast_end", "forecast_precision", "achieved_on", "status",
+                "needs_review", "notes", "evidence", "source_url", "source_published_on"],
+        filterset_fields=["project", "deal", "kind", "status", "needs_review"],
+        search_fields=["title", "forecast_text"],
+        ordering_fields=["forecast_end", "sequence"],
     ),
-    "milestone-revisions": (
-        m.MilestoneRevision,
-        ["id", "milestone", "forecast_text", "forecast_start", "forecast_end", "forecast_precision", "source_url",
-         "source_published_on", "recorded_by", "note", "created_at"],
-        [],
-        [],
-        ["milestone"],
-        [],
-        ["created_at"],
+    "milestone-revisions": Resource(
+        model=m.MilestoneRevision,
+        fields=["id", "milestone", "forecast_text", "forecast_start", "forecast_end", "forecast_precision",
+                "source_url", "source_published_on", "recorded_by", "note", "created_at"],
+        filterset_fields=["milestone"],
+        ordering_fields=["created_at"],
     ),
-    "manual-marks": (
-        m.ManualMark,
-        ["id", "position", "as_of", "currency", "value", "reason", "source_url", "marked_by", "created_at"],
-        [],
-        [],
-        ["position"],
-        ["reason"],
-        ["as_of"],
+    "manual-marks": Resource(
+        model=m.ManualMark,
+        fields=["id", "position", "as_of", "currency", "value", "reason", "source_url", "marked_by", "created_at"],
+        filterset_fields=["position"],
+        search_fields=["reason"],
+        ordering_fields=["as_of"],
     ),
-    "filing-events": (
-        m.FilingEvent,
-        ["id", "company", "accession_number", "form", "items", "filed_on", "report_date", "accepted_at",
-         "primary_document", "description", "url", "review_status", "reviewed_by", "reviewed_at", "milestone"],
-        [],
-        [],
-        {"company": ["exact"], "form": ["exact"], "review_status": ["exact"], "filed_on": ["gte", "lte"]},
-        ["accession_number", "description"],
-        ["filed_on"],
+    "filing-events": Resource(
+        model=m.FilingEvent,
+        fields=["id", "company", "accession_number", "form", "items", "filed_on", "report_date", "accepted_at",
+                "primary_document", "description", "url", "review_status", "reviewed_by", "reviewed_at", "milestone"],
+        filterset_fields={"company": ["exact"], "form": ["exact"], "review_status": ["exact"],
+                          "filed_on": ["gte", "lte"]},
+        search_fields=["accession_number", "description"],
+        ordering_fields=["filed_on"],
     ),
 }  # fmt: skip
 
@@ -285,25 +268,26 @@ class WritableViewSet(WriteThroughServices, mixins.CreateModelMixin, mixins.Upda
         return {"Location": reverse(f"api:{self.basename}-detail", args=[data["id"]], request=self.request)}
 
 
-def _viewset(prefix, model, fields, select, prefetch, filters, search, ordering) -> type[viewsets.GenericViewSet]:
+def _viewset(prefix: str, resource: Resource) -> type[viewsets.GenericViewSet]:
+    model = resource.model
     queryset = model._default_manager.all()
-    if select:
-        queryset = queryset.select_related(*select)
-    if prefetch:
-        queryset = queryset.prefetch_related(*prefetch)
+    if resource.select_related:
+        queryset = queryset.select_related(*resource.select_related)
+    if resource.prefetch_related:
+        queryset = queryset.prefetch_related(*resource.prefetch_related)
     writable = prefix in WRITABLE
     return type(
         f"{model.__name__}ViewSet",
         (WritableViewSet if writable else ReadOnlyViewSet,),
         {
             "queryset": queryset,
-            "serializer_class": _serializer(model, fields, writable=writable),
-            "filterset_fields": filters,
-            "search_fields": search,
-            "ordering_fields": ordering,
+            "serializer_class": _serializer(model, resource.fields, writable=writable),
+            "filterset_fields": resource.filterset_fields,
+            "search_fields": resource.search_fields,
+            "ordering_fields": resource.ordering_fields,
             "__doc__": (model.__doc__ or model.__name__).strip().splitlines()[0],
         },
     )
 
 
-VIEWSETS = {prefix: _viewset(prefix, *spec) for prefix, spec in RESOURCES.items()}
+VIEWSETS = {prefix: _viewset(prefix, resource) for prefix, resource in RESOURCES.items()}

@@ -91,9 +91,9 @@ def _reference_links(paths: dict) -> None:
     create rows that refer to rows that exist."""
     from .resources import RESOURCES, WRITABLE
 
-    prefix_of = {spec[0]: prefix for prefix, spec in RESOURCES.items()}
+    prefix_of = {resource.model: prefix for prefix, resource in RESOURCES.items()}
     for prefix in sorted(WRITABLE):
-        model, fields = RESOURCES[prefix][:2]
+        model, fields = RESOURCES[prefix].model, RESOURCES[prefix].fields
         create = paths.get(f"/api/v1/{prefix}/", {}).get("post")
         if create is None:
             continue

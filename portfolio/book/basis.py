@@ -27,12 +27,12 @@ from __future__ import annotations
 import functools
 import operator
 from datetime import date
-from typing import NamedTuple
+from typing import NamedTuple, overload
 
 from django.db import models
 from django.db.models import F, Q
 
-from portfolio.models import DealStatus, Evidence
+from portfolio.models import Deal, DealStatus, Evidence
 
 
 class Basis(models.TextChoices):
@@ -88,7 +88,7 @@ class DealTerms(NamedTuple):
     long_stop_on: date | None
 
     @classmethod
-    def of(cls, deal) -> DealTerms:
+    def of(cls, deal: Deal) -> DealTerms:
         """The terms of a Deal instance."""
         return cls(deal.status, deal.announced_on, deal.signed_on, deal.closed_on, deal.long_stop_on)
 
@@ -111,6 +111,14 @@ def deal_basis(deal: DealTerms, on: date) -> Basis | None:
     return Basis.PIPELINE
 
 
+@overload
+def position_basis(
+    deal: Basis, *, evidence: str, acquired_on: date | None, on: date, sold_out: bool = False
+) -> Basis: ...
+@overload
+def position_basis(
+    deal: Basis | None, *, evidence: str, acquired_on: date | None, on: date, sold_out: bool = False
+) -> Basis | None: ...
 def position_basis(
     deal: Basis | None, *, evidence: str, acquired_on: date | None, on: date, sold_out: bool = False
 ) -> Basis | None:

@@ -356,7 +356,10 @@ class Book:
     def _joined_on(self, holding: Holding) -> date:
         """The day a held (or since sold) position joined the held book: its deal's closing or its
         acquisition, whichever is later."""
-        return max(self.terms[holding.row.deal_id].closed_on, holding.row.acquired_on)
+        closed_on, acquired_on = self.terms[holding.row.deal_id].closed_on, holding.row.acquired_on
+        if closed_on is None or acquired_on is None:  # a held position's deal has closed, and it was acquired
+            raise ValueError(f"position {holding.row.pk} was never held: no closing or acquisition date")
+        return max(closed_on, acquired_on)
 
     def _entry_values(self) -> tuple[date | None, dict[int, tuple[date, Decimal]]]:
         """The first date with a stored valuation, and each position that joined the held book after
@@ -388,7 +391,7 @@ class Book:
 
     def basis_totals(self) -> dict[Basis, BasisTotal]:
         """Positions, value and invested on each basis (sold-in-full positions are not listed)."""
-        totals = {}
+        totals: dict[Basis, BasisTotal] = {}
         for basis in Basis:
             if basis == Basis.EXITED:
                 continue
@@ -492,8 +495,11 @@ def book_on(as_of: date) -> Book:
     holdings = []
     for row in positions:
         ledger = by_position.get(row.pk) or PositionLedger()
+        deal_basis_on = deal_bases[row.deal_id]
+        if deal_basis_on is None:  # not announced by then: left out of ``positions`` above
+            continue
         basis = basis_of_position(
-            deal_bases[row.deal_id],
+            deal_basis_on,
             evidence=row.evidence,
             acquired_on=row.acquired_on,
             on=as_of,
@@ -567,14 +573,16 @@ def value_series(
             series["total"][day] += total
         return series
     summed = rows.values("as_of", column).annotate(total=Sum("value_usd")).values_list("as_of", column, "total")
+    deal_rows: dict[int, DealRow] = {}
+    deal_shares: dict[int, list[ProjectShare]] = {}
     if dimension in ("deal", *PROJECT_DIMENSIONS):
-        deals = deals if deals is not None else _deals()[0]
-        projects = projects if projects is not None else deal_projects()
+        deal_rows = deals if deals is not None else _deals()[0]
+        deal_shares = projects if projects is not None else deal_projects()
     keys_of: dict[object, list[tuple[str, Decimal]]] = {}
     for day, group, total in summed:
         if group not in keys_of:
             if dimension in ("deal", *PROJECT_DIMENSIONS):
-                keys_of[group] = key_weights(dimension, deals[group], "", projects.get(group, []))
+                keys_of[group] = key_weights(dimension, deal_rows[group], "", deal_shares.get(group, []))
             else:
                 keys_of[group] = [(group, Decimal("1"))]
         for key, amount in split(total, keys_of[group]):

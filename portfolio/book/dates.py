@@ -45,6 +45,8 @@ def default_as_of() -> date:
     """The date pages, the API and exports show when none is asked for: the latest date with a
     completed valuation run; without any run, the latest stored valuation; without any, today."""
     completed = RefreshRun.objects.filter(kind__in=VALUING_KINDS, status__in=COMPLETED).aggregate(latest=Max("as_of"))
-    if completed["latest"] is not None:
-        return min(completed["latest"], today())
-    return Valuation.objects.aggregate(latest=Max("as_of"))["latest"] or today()
+    completed_on: date | None = completed["latest"]
+    if completed_on is not None:
+        return min(completed_on, today())
+    latest: date | None = Valuation.objects.aggregate(latest=Max("as_of"))["latest"]
+    return latest or today()

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from typing import Final
 
 from portfolio.models import CASH_FLOW_SIGN, CashFlow, CashFlowKind
 from portfolio.pricing.returns import Flow
@@ -28,7 +29,8 @@ ACQUIRING = (CashFlowKind.INVESTMENT, CashFlowKind.EXERCISE, CashFlowKind.RECEIP
 #: Plain tuples: the whole book's flows (tens of thousands) are read for every set of figures.
 FlowRow = tuple[int, str, date, Decimal, str, Decimal | None]
 FLOW_FIELDS = ("position_id", "currency_id", "occurred_on", "amount", "kind", "quantity")
-CURRENCY, OCCURRED_ON = 1, 2
+CURRENCY: Final = 1
+OCCURRED_ON: Final = 2
 
 
 def flow_rows(*, as_of: date, positions: Iterable[int] | None = None) -> list[FlowRow]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from typing import ClassVar
+from typing import ClassVar, TypedDict, TypeVar
 
 from django.conf import settings
 
@@ -25,7 +25,7 @@ from portfolio.models import (
     Position,
     ValuationMethod,
 )
-from portfolio.models.base import MONEY, RATE
+from portfolio.models.base import MONEY, RATE, DecimalShape
 from portfolio.pricing.convertible import convertible_value
 from portfolio.pricing.options import black_scholes_call
 from portfolio.pricing.statistics import annualised_volatility
@@ -46,12 +46,23 @@ class ValuationInputError(Exception):
     """A position cannot be valued on this date (no price, no FX rate, ...); says which input is missing."""
 
 
-def _places(shape: dict) -> tuple[Decimal, Decimal]:
+T = TypeVar("T")
+
+
+def _recorded_term(value: T | None, what: str) -> T:
+    """A term the method needs (the database requires it of the instrument's kind), or a
+    ValuationInputError naming it."""
+    if value is None:
+        raise ValuationInputError(f"{what} is not recorded")
+    return value
+
+
+def _places(shape: DecimalShape) -> tuple[Decimal, Decimal]:
     """The unit of the last place a column of ``shape`` holds, and the amount it stays below."""
     return Decimal(1).scaleb(-shape["decimal_places"]), Decimal(10) ** (shape["max_digits"] - shape["decimal_places"])
 
 
-def _recorded(amount: Decimal, shape: dict, what: str) -> Decimal:
+def _recorded(amount: Decimal, shape: DecimalShape, what: str) -> Decimal:
     """``amount`` rounded as a valuation records it; a ValuationInputError when it is beyond what
     the valuation's columns hold (terms or rates at the edges of their own columns can give one
     far larger): such a value can be neither stored nor summed, so the position is not valued."""
@@ -92,14 +103,72 @@ class Context:
         return self.fx.convert(amount, from_ccy, to_ccy, self.as_of)
 
 
-@dataclass
+class FxTrail(TypedDict):
+    """The FX rate a value in US dollars was converted at."""
+
+    pair: str  # USD/<the position's currency>
+    rate: str
+    on: str
+    source: str
+
+
+class ValuationTrail(TypedDict, total=False):
+    """The inputs a valuation method used, as stored with the valuation (``Valuation.inputs``) and
+    shown beside it: amounts and rates as strings, exactly as they were used. Each method gives the
+    keys of its own inputs; ``fx`` is added to every valued position with a rate."""
+
+    # the close (market, Black-Scholes and convertible methods)
+    close: str
+    close_currency: str
+    close_on: str
+    price_source: str
+    spot_in_terms_currency: str  # only when the close is in another currency than the terms
+    # options
+    strike: str
+    shares: str
+    years: str
+    volatility: str
+    volatility_basis: str
+    rate: str
+    dividend_yield: str
+    d1: str | None  # None where the model has no d1 (a zero strike, no time left, zero volatility)
+    d2: str | None
+    model_value: str
+    intrinsic: str
+    condition: str  # contingent options: the condition not yet met
+    probability_pct: str  # ... and the weight applied, when one is recorded
+    # convertible preferred
+    stated_value: str
+    conversion_price: str
+    pik_rate_pct: str
+    issued_on: str
+    years_accrued: str
+    accreted_stated_value: str
+    conversion_shares: str
+    as_converted_value: str
+    liquidation_preference: str
+    carried: str  # "as_converted" or "liquidation_preference"
+    # manual mark
+    mark_on: str
+    mark_value: str
+    mark_currency: str
+    reason: str
+    source_url: str
+    # at cost
+    cost: str
+    basis: str
+    # every position valued with an FX rate
+    fx: FxTrail
+
+
+@dataclass(frozen=True, slots=True)
 class ValuationFigures:
     """What a valuation method gives: the value in the position's currency and its trail."""
 
     method: str
     level: int
     value: Decimal
-    inputs: dict
+    inputs: ValuationTrail
     formula: str
     simulated: bool
     contingent: bool = False
@@ -119,7 +188,7 @@ def _fmt(value: Decimal | float, places: int = 2) -> str:
 
 
 def _latest_close(position: Position, ctx: Context) -> PriceRow:
-    close = ctx.histories[position.listing_id].latest(
+    close = ctx.histories[_recorded_term(position.listing_id, "the listing")].latest(
         on_or_before=ctx.as_of, not_before=ctx.as_of - timedelta(days=PRICE_LOOKBACK_DAYS)
     )
     if close is None:
@@ -127,13 +196,13 @@ def _latest_close(position: Position, ctx: Context) -> PriceRow:
     return close
 
 
-def _spot_in_terms_currency(position: Position, price: PriceRow, ctx: Context) -> tuple[Decimal, dict]:
+def _spot_in_terms_currency(position: Position, price: PriceRow, ctx: Context) -> tuple[Decimal, ValuationTrail]:
     """The close converted to the currency of the position's terms (strike, stated value)."""
-    listing_ccy = position.listing.currency_id
+    listing_ccy = _recorded_term(position.listing, "the listing").currency_id
     spot = ctx.convert(price.close, listing_ccy, position.currency_id)
     if spot is None:
         raise ValuationInputError(f"no FX rate to convert {listing_ccy} to {position.currency_id} on {ctx.as_of}")
-    inputs = {
+    inputs: ValuationTrail = {
         "close": str(price.close),
         "close_currency": listing_ccy,
         "close_on": str(price.on),
@@ -145,14 +214,15 @@ def _spot_in_terms_currency(position: Position, price: PriceRow, ctx: Context) -
 
 
 def _volatility(position: Position, ctx: Context) -> tuple[float, str]:
-    if position.listing_id not in ctx.volatilities:
-        ctx.volatilities[position.listing_id] = _listing_volatility(position, ctx)
-    return ctx.volatilities[position.listing_id]
+    listing_id = _recorded_term(position.listing_id, "the listing")
+    if listing_id not in ctx.volatilities:
+        ctx.volatilities[listing_id] = _listing_volatility(listing_id, ctx)
+    return ctx.volatilities[listing_id]
 
 
-def _listing_volatility(position: Position, ctx: Context) -> tuple[float, str]:
+def _listing_volatility(listing_id: int, ctx: Context) -> tuple[float, str]:
     window_start = ctx.as_of - timedelta(days=settings.LODESTONE_VOLATILITY_WINDOW_DAYS)
-    source, rows = ctx.histories[position.listing_id].one_source(start=window_start, minimum=MIN_VOL_OBSERVATIONS)
+    source, rows = ctx.histories[listing_id].one_source(start=window_start, minimum=MIN_VOL_OBSERVATIONS)
     if source is None:
         return (
             ctx.default_vol,
@@ -182,7 +252,7 @@ def _value_option(position: Position, ctx: Context) -> ValuationFigures:
     price = _latest_close(position, ctx)
     spot, inputs = _spot_in_terms_currency(position, price, ctx)
     shares = ctx.quantity(position) * position.shares_per_warrant
-    strike = position.strike
+    strike = _recorded_term(position.strike, "the strike")
     if position.expires_on is not None and position.expires_on < ctx.as_of:
         return ValuationFigures(
             method=ValuationMethod.BLACK_SCHOLES,
@@ -199,7 +269,7 @@ def _value_option(position: Position, ctx: Context) -> ValuationFigures:
             f"expiry not disclosed: intrinsic value only. {_fmt(shares, 0)} shares x max({_fmt(spot, 4)} - "
             f"{_fmt(strike, 4)}, 0) = {_fmt(shares * per_share)}"
         )
-        inputs.update(strike=str(strike), shares=str(shares))
+        inputs.update({"strike": str(strike), "shares": str(shares)})
         level = FairValueLevel.LEVEL_3
     else:
         years = (position.expires_on - ctx.as_of).days / 365
@@ -208,17 +278,19 @@ def _value_option(position: Position, ctx: Context) -> ValuationFigures:
         )
         per_share = Decimal(str(call.value))
         inputs.update(
-            strike=str(strike),
-            shares=str(shares),
-            years=f"{years:.4f}",
-            volatility=f"{vol:.6f}",
-            volatility_basis=vol_note,
-            rate=f"{ctx.rate:.6f}",
-            dividend_yield="0",
-            d1=None if call.d1 is None else f"{call.d1:.6f}",
-            d2=None if call.d2 is None else f"{call.d2:.6f}",
-            model_value=f"{call.model_value:.6f}",
-            intrinsic=f"{call.intrinsic:.6f}",
+            {
+                "strike": str(strike),
+                "shares": str(shares),
+                "years": f"{years:.4f}",
+                "volatility": f"{vol:.6f}",
+                "volatility_basis": vol_note,
+                "rate": f"{ctx.rate:.6f}",
+                "dividend_yield": "0",
+                "d1": None if call.d1 is None else f"{call.d1:.6f}",
+                "d2": None if call.d2 is None else f"{call.d2:.6f}",
+                "model_value": f"{call.model_value:.6f}",
+                "intrinsic": f"{call.intrinsic:.6f}",
+            }
         )
         floor_note = " (floored at intrinsic value)" if call.floored_at_intrinsic else ""
         formula = (
@@ -256,32 +328,36 @@ def _value_convertible(position: Position, ctx: Context) -> ValuationFigures:
     issued_on = position.acquired_on or position.deal.closed_on or position.deal.signed_on
     if issued_on is None:
         raise ValuationInputError("the issue date (acquired on) is needed to accrete the stated value")
+    stated_value = _recorded_term(position.stated_value, "the stated value")
+    conversion_price = _recorded_term(position.conversion_price, "the conversion price")
     result = convertible_value(
         quantity=ctx.quantity(position),
-        stated_value=position.stated_value,
-        conversion_price=position.conversion_price,
+        stated_value=stated_value,
+        conversion_price=conversion_price,
         pik_rate_pct=position.pik_rate_pct,
         issued_on=issued_on,
         as_of=ctx.as_of,
         share_price=spot,
     )
     inputs.update(
-        stated_value=str(position.stated_value),
-        conversion_price=str(position.conversion_price),
-        pik_rate_pct=str(position.pik_rate_pct or 0),
-        issued_on=str(issued_on),
-        years_accrued=f"{result.years_accrued:.4f}",
-        accreted_stated_value=_money(result.accreted_stated_value),
-        conversion_shares=f"{result.conversion_shares:.2f}",
-        as_converted_value=_money(result.as_converted_value),
-        liquidation_preference=_money(result.liquidation_preference),
-        carried=result.carried,
+        {
+            "stated_value": str(stated_value),
+            "conversion_price": str(conversion_price),
+            "pik_rate_pct": str(position.pik_rate_pct or 0),
+            "issued_on": str(issued_on),
+            "years_accrued": f"{result.years_accrued:.4f}",
+            "accreted_stated_value": _money(result.accreted_stated_value),
+            "conversion_shares": f"{result.conversion_shares:.2f}",
+            "as_converted_value": _money(result.as_converted_value),
+            "liquidation_preference": _money(result.liquidation_preference),
+            "carried": result.carried,
+        }
     )
     formula = (
-        f"accreted stated value {_fmt(position.stated_value)} x (1 + {_fmt(position.pik_rate_pct or 0, 2)} %)^"
+        f"accreted stated value {_fmt(stated_value)} x (1 + {_fmt(position.pik_rate_pct or 0, 2)} %)^"
         f"{result.years_accrued:.2f} = {_fmt(result.accreted_stated_value)}; as converted "
         f"{_fmt(ctx.quantity(position), 0)} x {_fmt(result.accreted_stated_value)} / "
-        f"{_fmt(position.conversion_price, 2)} "
+        f"{_fmt(conversion_price, 2)} "
         f"x {_fmt(spot, 4)} = {_fmt(result.as_converted_value)}; liquidation preference "
         f"{_fmt(ctx.quantity(position), 0)} x {_fmt(result.accreted_stated_value)} = "
         f"{_fmt(result.liquidation_preference)}; "
@@ -349,7 +425,7 @@ def position_valuation(position: Position, ctx: Context) -> ValuationFigures:
 def valuation_context(*, as_of: date, positions: list[Position]) -> Context:
     """Load every input for valuing ``positions`` on ``as_of`` in a fixed number of queries.
     ``positions`` come with their deal and listing selected (``positions_to_value``)."""
-    listings = {p.listing for p in positions if p.listing_id is not None}
+    listings = {p.listing for p in positions if p.listing is not None}
     # A year of closes only where an option's volatility needs them; the last days elsewhere.
     window = max(settings.LODESTONE_VOLATILITY_WINDOW_DAYS, PRICE_LOOKBACK_DAYS)
     optioned = {p.listing_id for p in positions if p.kind in (InstrumentKind.WARRANT, InstrumentKind.CALL_OPTION)}
@@ -388,7 +464,7 @@ class ComputedValuation:
     as_of: date
     method: str
     fair_value_level: int
-    inputs: dict
+    inputs: ValuationTrail
     formula: str
     currency_id: str
     value_local: Decimal
@@ -411,7 +487,7 @@ def position_value(position: Position, ctx: Context) -> ComputedValuation:
     usd_per = ctx.fx.usd_per(position.currency_id, ctx.as_of)
     if usd_per is None:
         raise ValuationInputError(f"no FX rate for {position.currency_id} on {ctx.as_of}")
-    inputs = dict(figures.inputs)
+    inputs = figures.inputs.copy()
     fx_obs: FxObservation | None = ctx.fx.observation(position.currency_id, ctx.as_of)
     if fx_obs is not None:
         inputs["fx"] = {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import decimal
 from datetime import date, timedelta
+from typing import Any, TypedDict
 
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
@@ -12,12 +13,20 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.functional import cached_property
 
+
+class DecimalShape(TypedDict):
+    """The digits of a decimal column, spread into its field: DecimalField(**MONEY)."""
+
+    max_digits: int
+    decimal_places: int
+
+
 # Decimal shapes. Money and quantities are never floats.
-MONEY = {"max_digits": 20, "decimal_places": 2}  # up to 10^18 in the instrument's currency
-PRICE = {"max_digits": 20, "decimal_places": 8}  # penny strikes such as 0.0001 per unit
-QUANTITY = {"max_digits": 24, "decimal_places": 6}  # JV units run to billions
-PERCENT = {"max_digits": 9, "decimal_places": 6}  # 0-100
-RATE = {"max_digits": 20, "decimal_places": 10}  # FX rates
+MONEY: DecimalShape = {"max_digits": 20, "decimal_places": 2}  # up to 10^18 in the instrument's currency
+PRICE: DecimalShape = {"max_digits": 20, "decimal_places": 8}  # penny strikes such as 0.0001 per unit
+QUANTITY: DecimalShape = {"max_digits": 24, "decimal_places": 6}  # JV units run to billions
+PERCENT: DecimalShape = {"max_digits": 9, "decimal_places": 6}  # 0-100
+RATE: DecimalShape = {"max_digits": 20, "decimal_places": 10}  # FX rates
 
 
 class DecimalField(models.DecimalField):
@@ -222,7 +231,7 @@ class Currency(models.Model):
         return self.code
 
 
-def currency_field(**kwargs) -> models.ForeignKey:
+def currency_field(**kwargs: Any) -> models.ForeignKey[Currency, Currency]:
     """A reference to an ISO 4217 currency; the database rejects codes that are not in the table."""
     kwargs.setdefault("on_delete", models.PROTECT)
     kwargs.setdefault("related_name", "+")

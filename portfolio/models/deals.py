@@ -75,7 +75,7 @@ def _next_statuses(status: str) -> set[str]:
     if status == DealStatus.AMENDED:
         allowed = set(_PATH[1:]) | _FINAL
     else:
-        index = _PATH.index(status)
+        index = _PATH.index(DealStatus(status))
         allowed = set(_PATH[index:]) | {DealStatus.AMENDED}
         allowed |= {DealStatus.TERMINATED} if index < _PATH.index(DealStatus.CLOSED) else {DealStatus.EXITED}
     return allowed | {status}
@@ -327,7 +327,8 @@ class Position(SourcedModel):
 
     def clean(self) -> None:
         super().clean()
-        if self.listing_id and self.deal_id and self.listing.company_id != self.deal.company_id:
+        listing = self.listing if self.listing_id else None
+        if listing is not None and self.deal_id and listing.company_id != self.deal.company_id:
             raise ValidationError({"listing": "Choose a listing of the deal's company."})
         if self.needs_acquisition_date:
             raise ValidationError(
@@ -387,7 +388,7 @@ class CashFlowKind(models.TextChoices):
 
 
 #: Sign of each kind's amount from the government's point of view (-1 paid, +1 received, 0 non-cash).
-CASH_FLOW_SIGN = {
+CASH_FLOW_SIGN: dict[str, int] = {
     CashFlowKind.INVESTMENT: -1,
     CashFlowKind.FEE: -1,
     CashFlowKind.EXERCISE: -1,

@@ -139,7 +139,8 @@ class Milestone(SourcedModel):
 
     def clean(self) -> None:
         super().clean()
-        if self.project_id and self.deal_id and self.project.company_id != self.deal.company_id:
+        project, deal = (self.project, self.deal) if self.project_id and self.deal_id else (None, None)
+        if project is not None and deal is not None and project.company_id != deal.company_id:
             raise ValidationError({"deal": "The deal and the project belong to different companies."})
 
 

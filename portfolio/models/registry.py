@@ -108,7 +108,7 @@ class Company(SourcedModel):
         constraints = [
             sourced("company"),
             country_code("country", "company"),
-            check("company_cik_format", Q(cik__isnull=True) | Q(cik__regex=r"^\d{10}$"), cik_validator.message),
+            check("company_cik_format", Q(cik__isnull=True) | Q(cik__regex=r"^\d{10}$"), str(cik_validator.message)),
             positive("shares_outstanding", "Shares outstanding", "company", nullable=True),
         ]
 

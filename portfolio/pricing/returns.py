@@ -27,9 +27,11 @@ def _npv(rate: float, flows: Sequence[Flow], start: date) -> float:
     """The flows' value at ``start``; NaN where a discount factor overflows or vanishes (flows
     centuries apart)."""
     try:
-        return sum(f.amount / (1.0 + rate) ** ((f.on - start).days / DAYS_PER_YEAR) for f in flows)
+        # float ** float is typed Any (a negative base gives a complex number): the result is a float here
+        value: float = sum(f.amount / (1.0 + rate) ** ((f.on - start).days / DAYS_PER_YEAR) for f in flows)
     except (OverflowError, ZeroDivisionError):
         return math.nan
+    return value
 
 
 def _npv_derivative(rate: float, flows: Sequence[Flow], start: date) -> float:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 from datetime import date, timedelta
+from functools import partial
 
 from django.conf import settings
 from django.db import transaction
@@ -36,10 +37,12 @@ def filings_refresh(*, as_of: date, refresh_run_id: int | None = None) -> StepRe
     result = StepResult("filings")
     gate = provider_gate(edgar.NAME)
     for company in Company.objects.exclude(cik=None).exclude(cik="").order_by("pk"):
+        if not company.cik:  # left out by the query
+            continue
         result.total += 1
         subject = f"{company.name} (CIK {company.cik})"
         try:
-            filings = gate.call(lambda cik=company.cik: edgar.recent_filings(cik))
+            filings = gate.call(partial(edgar.recent_filings, company.cik))
         except ProviderError as exc:
             result.failed += 1
             result.error(subject, exc.detail, provider=edgar.NAME, kind="transient" if exc.retryable else "permanent")

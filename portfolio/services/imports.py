@@ -17,8 +17,9 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections import Counter, defaultdict
-from contextlib import nullcontext
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import PurePath
 from typing import Any
 
@@ -232,7 +233,7 @@ def _condition_fields(condition: Any) -> list[str]:
             lookup, value = child
             names.append(lookup.split("__")[0])
             if isinstance(value, models.F):
-                names.append(value.name.split("__")[0])
+                names.append(value.name.split("__")[0])  # type: ignore[attr-defined]  # F keeps its name; the stubs omit it
         else:
             names.extend(_condition_fields(child))
     return list(dict.fromkeys(names))
@@ -265,7 +266,7 @@ def _go_through(upload: Upload, *, user, reason: str, write: bool, run_id: int |
     with its signs of life, by the heartbeat thread's own connection (outside the transaction).
     """
     importer = _Importer(user=user, reason=reason)
-    beating = nullcontext()
+    beating: AbstractContextManager[object] = nullcontext()
     if run_id is not None:
         alive = ImportRun.objects.filter(pk=run_id, worker=this_worker())
         beating = heartbeat(lambda: alive.update(progress_done=importer.done, updated_at=timezone.now()))
@@ -412,8 +413,15 @@ def import_check_queued(*, run_id: int) -> ImportRun:
     run = _claim(run_id, ImportRun.Status.CHECKING)
     if run is None:
         return ImportRun.objects.get(pk=run_id)
-    return _run(run, bytes(run.content), kind=_csv_kind(run), user=run.requested_by, dry_run=True, keep=True,
+    return _run(run, _stored_upload(run), kind=_csv_kind(run), user=run.requested_by, dry_run=True, keep=True,
                 worker=True)  # fmt: skip
+
+
+def _stored_upload(run: ImportRun) -> bytes:
+    """The uploaded file a queued run keeps until it is checked or applied."""
+    if run.content is None:
+        raise ValueError(f"import #{run.pk} no longer keeps its file")
+    return bytes(run.content)
 
 
 def import_apply_queued(*, run_id: int) -> ImportRun:
@@ -422,7 +430,7 @@ def import_apply_queued(*, run_id: int) -> ImportRun:
     run = _claim(run_id, ImportRun.Status.IMPORTING)
     if run is None:
         return ImportRun.objects.get(pk=run_id)
-    return _run(run, bytes(run.content), kind=_csv_kind(run), user=run.requested_by, dry_run=False, keep=False,
+    return _run(run, _stored_upload(run), kind=_csv_kind(run), user=run.requested_by, dry_run=False, keep=False,
                 worker=True)  # fmt: skip
 
 
@@ -443,7 +451,7 @@ def import_runs_recover() -> list[ImportRun]:
         if retaken:
             logger.warning("Import #%s: its worker stopped; its task is queued again", run.pk)
             task = "import_check_task" if run.status == ImportRun.Status.CHECKING else "import_apply_task"
-            transaction.on_commit(lambda task=task, run=run: _enqueue(task, run))
+            transaction.on_commit(partial(_enqueue, task, run))
             queued.append(run)
     return queued
 

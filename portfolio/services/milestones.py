@@ -9,7 +9,7 @@ from django.utils import timezone
 from simple_history.utils import bulk_update_with_history
 
 from portfolio.date_phrases import parse_date_phrase
-from portfolio.models import Deal, Milestone, MilestoneRevision, MilestoneStatus, MilestoneStatusChange
+from portfolio.models import Deal, Loan, Milestone, MilestoneRevision, MilestoneStatus, MilestoneStatusChange, Position
 
 from .market_data import StepResult
 
@@ -123,17 +123,18 @@ def gates_open(*, milestone: Milestone) -> int:
         return 0
     met_on = gate_met_on(milestone)
     changed = 0
-    for gated in [*milestone.gated_positions.all(), *milestone.gated_loans.all()]:
+    gated_rows: list[Position | Loan] = [*milestone.gated_positions.all(), *milestone.gated_loans.all()]
+    for gated in gated_rows:
         if gated.condition_met_on == met_on:
             continue
         gated.condition_met_on = met_on
-        gated._change_reason = _gate_reason(milestone.title, met_on, type(gated))
+        gated._change_reason = _gate_reason(milestone.title, met_on, type(gated))  # type: ignore[union-attr]  # simple_history's hook, untyped
         gated.save(update_fields=["condition_met_on", "updated_at"])
         changed += 1
     return changed
 
 
-def _gate_reason(title: str, met_on, gated: type[models.Model]) -> str:
+def _gate_reason(title: str, met_on, gated: type[Position | Loan]) -> str:
     """Why a gate opened or closed, for the gated row's audit history, whose reason column is
     short (100 characters): a long milestone title is shortened to fit (a 250-character title
     made the save fail on PostgreSQL)."""

@@ -68,9 +68,7 @@ def _save(
     status_correction: bool,
     listing_status: bool,
 ) -> models.Model:
-    # Set on the instance because API requests authenticate after the history middleware has run.
-    instance._history_user = user
-    instance._change_reason = reason
+    _name_in_history(instance, user=user, reason=reason)
     if isinstance(instance, Milestone):
         return milestone_save(milestone=instance, user=user, note=reason)
     if isinstance(instance, Deal):
@@ -79,8 +77,8 @@ def _save(
         instance.marked_by = user
     if isinstance(instance, CashFlow) and instance.pk is None:
         instance.recorded_by = user
-    if isinstance(instance, Position | Loan) and instance.gate_milestone_id is not None:
-        instance.condition_met_on = gate_met_on(instance.gate_milestone)
+    if isinstance(instance, Position | Loan) and (gate := instance.gate_milestone) is not None:
+        instance.condition_met_on = gate_met_on(gate)
     if checked_by_database:
         instance.full_clean(exclude=_references_in_hand(instance), validate_unique=False, validate_constraints=False)
     else:
@@ -89,6 +87,14 @@ def _save(
     if isinstance(instance, SecurityPrice) and listing_status:
         listing_price_status_refresh(listing_ids=[instance.listing_id], as_of=timezone.localdate())
     return instance
+
+
+def _name_in_history(row: models.Model, *, user, reason: str) -> None:
+    """Who made a change and why, for the audit-history row simple_history writes when ``row`` is
+    saved or deleted. Set on the row itself: API requests authenticate after the history
+    middleware has run, and a cascade's rows are not the ones the caller holds."""
+    row._history_user = user  # type: ignore[attr-defined]  # simple_history's hooks, untyped
+    row._change_reason = reason  # type: ignore[attr-defined]
 
 
 def deal_status_check(deal: Deal, status: str, *, correction: bool = False) -> None:
@@ -132,19 +138,17 @@ def record_delete(instance: models.Model, *, user, reason: str) -> None:
     except (ProtectedError, RestrictedError) as exc:
         needed = sorted({f"{type(row)._meta.verbose_name}: {row}" for row in exc.args[1]})[:5]
         raise ValidationError(
-            f"{type(instance)._meta.verbose_name.capitalize()} \u201c{instance}\u201d cannot be deleted while "
+            f"{str(type(instance)._meta.verbose_name).capitalize()} \u201c{instance}\u201d cannot be deleted while "
             f"other records refer to it ({'; '.join(needed)}). Delete or change those first."
         ) from exc
     for rows in collector.data.values():
         for row in rows:
-            row._history_user = user
-            row._change_reason = reason
+            _name_in_history(row, user=user, reason=reason)
     collector.delete()
     for row in gated:
         # The milestone's delete cleared the gate in one UPDATE; the history says so row by row.
         row.refresh_from_db(fields=["gate_milestone", "condition_met_on", "updated_at"])
-        row._history_user = user
-        row._change_reason = f"Gate removed: its milestone was deleted ({reason})"[:100]
+        _name_in_history(row, user=user, reason=f"Gate removed: its milestone was deleted ({reason})"[:100])
         row.save(update_fields=["updated_at"])
     if isinstance(instance, SecurityPrice):
         listing_price_status_refresh(listing_ids=[instance.listing_id], as_of=timezone.localdate())
@@ -155,7 +159,7 @@ def _references_in_hand(instance: models.Model) -> list[str]:
     that they exist would ask the database again."""
     in_hand = []
     for field in instance._meta.concrete_fields:
-        if field.many_to_one and field.is_cached(instance):
+        if isinstance(field, models.ForeignKey) and field.is_cached(instance):
             target = field.get_cached_value(instance)
             if target is not None and target.pk is not None and target.pk == getattr(instance, field.attname):
                 in_hand.append(field.name)

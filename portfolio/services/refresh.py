@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import date, timedelta
+from functools import partial
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -36,7 +37,7 @@ Status = RefreshRun.Status
 Trigger = RefreshRun.Trigger
 
 #: Runs that share a lock key never run at the same time.
-LOCK_KEYS = {
+LOCK_KEYS: dict[str, str] = {
     Kind.PIPELINE: "market",
     Kind.FX: "market",
     Kind.PRICES: "market",
@@ -47,7 +48,7 @@ LOCK_KEYS = {
     Kind.FILINGS: "filings",
 }
 #: A run that values checks the deals' deadlines first, so that it reports the deals that lapsed.
-STEPS = {
+STEPS: dict[str, list[str]] = {
     Kind.PIPELINE: ["fx", "prices", "commodities", "deadlines", "valuations", "snapshot"],
     Kind.FX: ["fx"],
     Kind.PRICES: ["prices", "commodities"],
@@ -115,13 +116,13 @@ def refresh_runs_recover() -> list[RefreshRun]:
                                     f"stopped.")  # fmt: skip
         except RefreshRefusedError:
             continue  # another run of its lock was requested meanwhile
-        transaction.on_commit(lambda pk=again.pk: _enqueue_quietly(pk))
+        transaction.on_commit(partial(_enqueue_quietly, again.pk))
         queued.append(again)
     for run in RefreshRun.objects.filter(status=Status.QUEUED, updated_at__lt=stale_before()):
         if RefreshRun.objects.filter(pk=run.pk, status=Status.QUEUED, updated_at=run.updated_at).update(
             updated_at=timezone.now()
         ):
-            transaction.on_commit(lambda pk=run.pk: _enqueue_quietly(pk))
+            transaction.on_commit(partial(_enqueue_quietly, run.pk))
             queued.append(run)
     return queued
 
@@ -209,20 +210,23 @@ def _enqueue(run_id: int) -> None:
 
 def _plan(run: RefreshRun) -> list[tuple[str, Callable[[], StepResult]]]:
     """The steps of a run, in order, each a label and a call."""
-    steps = {
-        "fx": lambda: fx_refresh(as_of=run.as_of),
-        "prices": lambda: prices_refresh(as_of=run.as_of),
-        "commodities": lambda: commodity_prices_refresh(as_of=run.as_of),
-        "deadlines": lambda: deal_deadlines_refresh(as_of=run.as_of),
-        "valuations": lambda: valuations_compute(as_of=run.as_of, refresh_run_id=run.pk),
-        "snapshot": lambda: portfolio_snapshot_record(as_of=run.as_of, refresh_run_id=run.pk),
-        "milestones": lambda: milestones_refresh(as_of=run.as_of, refresh_run_id=run.pk),
-        "filings": lambda: filings_refresh(as_of=run.as_of, refresh_run_id=run.pk),
+    as_of = run.as_of
+    if as_of is None:  # every run is requested with its date (refresh_request)
+        raise ValueError(f"refresh #{run.pk} has no date to run for")
+    steps: dict[str, Callable[[], StepResult]] = {
+        "fx": lambda: fx_refresh(as_of=as_of),
+        "prices": lambda: prices_refresh(as_of=as_of),
+        "commodities": lambda: commodity_prices_refresh(as_of=as_of),
+        "deadlines": lambda: deal_deadlines_refresh(as_of=as_of),
+        "valuations": lambda: valuations_compute(as_of=as_of, refresh_run_id=run.pk),
+        "snapshot": lambda: portfolio_snapshot_record(as_of=as_of, refresh_run_id=run.pk),
+        "milestones": lambda: milestones_refresh(as_of=as_of, refresh_run_id=run.pk),
+        "filings": lambda: filings_refresh(as_of=as_of, refresh_run_id=run.pk),
     }
     if run.kind != Kind.BACKFILL:
         return [(name, steps[name]) for name in STEPS[run.kind]]
     # Backfill: load the history of the whole range once, then value each weekday in it.
-    start, end = date.fromisoformat(run.parameters["from"]), run.as_of
+    start, end = date.fromisoformat(run.parameters["from"]), as_of
     plan: list[tuple[str, Callable[[], StepResult]]] = [
         ("fx", lambda: fx_refresh(as_of=end, start=start)),
         ("prices", lambda: prices_refresh(as_of=end, start=start)),
@@ -233,7 +237,7 @@ def _plan(run: RefreshRun) -> list[tuple[str, Callable[[], StepResult]]]:
     while day <= end:
         # Markets close on weekdays; the last day is valued whatever it is, as the run's own date.
         if day.weekday() < 5 or day == end:
-            plan.append((f"valuations {day}", lambda d=day: _value_day(d, run.pk)))
+            plan.append((f"valuations {day}", partial(_value_day, day, run.pk)))
         day += timedelta(days=1)
     return plan
 

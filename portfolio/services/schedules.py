@@ -3,62 +3,84 @@
 from __future__ import annotations
 
 import json
+from typing import NamedTuple, TypedDict
 
-DEFAULT_SCHEDULES = [
-    # (name, task, kwargs, crontab fields, expire_seconds, description)
-    (
-        "Market data and valuations, daily after the US close",
-        "portfolio.tasks.refresh_scheduled_task",
-        {"kind": "pipeline"},
+
+class Crontab(TypedDict):
+    """The fields of a django-celery-beat crontab schedule, as its model names them."""
+
+    minute: str
+    hour: str
+    day_of_week: str
+    day_of_month: str
+    month_of_year: str
+
+
+class Schedule(NamedTuple):
+    """A periodic task created on migrate unless one of its name exists."""
+
+    name: str
+    task: str
+    kwargs: dict[str, str]  # the task's keyword arguments, stored as JSON
+    crontab: Crontab  # UTC
+    expire_seconds: int  # a run not started by then is dropped
+    description: str
+
+
+DEFAULT_SCHEDULES: list[Schedule] = [
+    Schedule(
+        name="Market data and valuations, daily after the US close",
+        task="portfolio.tasks.refresh_scheduled_task",
+        kwargs={"kind": "pipeline"},
         # https://crontab.guru/#30_22_*_*_1-5 : 22:30 UTC, after the 16:00 New York close in winter and summer
-        {"minute": "30", "hour": "22", "day_of_week": "1-5", "day_of_month": "*", "month_of_year": "*"},
-        6 * 3600,
-        "FX, prices, commodity prices, valuations and the portfolio snapshot.",
+        crontab={"minute": "30", "hour": "22", "day_of_week": "1-5", "day_of_month": "*", "month_of_year": "*"},
+        expire_seconds=6 * 3600,
+        description="FX, prices, commodity prices, valuations and the portfolio snapshot.",
     ),
-    (
-        "FX rates, daily",
-        "portfolio.tasks.refresh_scheduled_task",
-        {"kind": "fx"},
+    Schedule(
+        name="FX rates, daily",
+        task="portfolio.tasks.refresh_scheduled_task",
+        kwargs={"kind": "fx"},
         # https://crontab.guru/#0_22_*_*_1-5 : after the Bank of Canada's 16:30 ET publication
-        {"minute": "0", "hour": "22", "day_of_week": "1-5", "day_of_month": "*", "month_of_year": "*"},
-        6 * 3600,
-        "USD rates of every currency in use.",
+        crontab={"minute": "0", "hour": "22", "day_of_week": "1-5", "day_of_month": "*", "month_of_year": "*"},
+        expire_seconds=6 * 3600,
+        description="USD rates of every currency in use.",
     ),
-    (
-        "Milestone statuses, daily",
-        "portfolio.tasks.refresh_scheduled_task",
-        {"kind": "milestones"},
+    Schedule(
+        name="Milestone statuses, daily",
+        task="portfolio.tasks.refresh_scheduled_task",
+        kwargs={"kind": "milestones"},
         # https://crontab.guru/#0_5_*_*_* : before the working day in North America
-        {"minute": "0", "hour": "5", "day_of_week": "*", "day_of_month": "*", "month_of_year": "*"},
-        12 * 3600,
-        "On track, at risk, late; gates opened by achieved milestones; long-stop dates passed.",
+        crontab={"minute": "0", "hour": "5", "day_of_week": "*", "day_of_month": "*", "month_of_year": "*"},
+        expire_seconds=12 * 3600,
+        description="On track, at risk, late; gates opened by achieved milestones; long-stop dates passed.",
     ),
-    (
-        "SEC filings, hourly",
-        "portfolio.tasks.refresh_scheduled_task",
-        {"kind": "filings"},
+    Schedule(
+        name="SEC filings, hourly",
+        task="portfolio.tasks.refresh_scheduled_task",
+        kwargs={"kind": "filings"},
         # https://crontab.guru/#15_*_*_*_* : a quarter past every hour
-        {"minute": "15", "hour": "*", "day_of_week": "*", "day_of_month": "*", "month_of_year": "*"},
-        3000,
-        "New filings of the watched forms for every company with a CIK, queued for review.",
+        crontab={"minute": "15", "hour": "*", "day_of_week": "*", "day_of_month": "*", "month_of_year": "*"},
+        expire_seconds=3000,
+        description="New filings of the watched forms for every company with a CIK, queued for review.",
     ),
-    (
-        "Recover runs whose worker stopped, every minute",
-        "portfolio.tasks.runs_recover_task",
-        {},
+    Schedule(
+        name="Recover runs whose worker stopped, every minute",
+        task="portfolio.tasks.runs_recover_task",
+        kwargs={},
         # https://crontab.guru/#*_*_*_*_* : a stopped worker's run is started again within minutes
-        {"minute": "*", "hour": "*", "day_of_week": "*", "day_of_month": "*", "month_of_year": "*"},
-        55,
-        "Refreshes and imports whose worker shows no sign of life are run again.",
+        crontab={"minute": "*", "hour": "*", "day_of_week": "*", "day_of_month": "*", "month_of_year": "*"},
+        expire_seconds=55,
+        description="Refreshes and imports whose worker shows no sign of life are run again.",
     ),
-    (
-        "Daily digest",
-        "portfolio.tasks.digest_send_task",
-        {},
+    Schedule(
+        name="Daily digest",
+        task="portfolio.tasks.digest_send_task",
+        kwargs={},
         # https://crontab.guru/#30_5_*_*_* : after the milestone statuses
-        {"minute": "30", "hour": "5", "day_of_week": "*", "day_of_month": "*", "month_of_year": "*"},
-        12 * 3600,
-        "Status changes, newly late milestones, long-stop dates ahead and filings to review, by e-mail.",
+        crontab={"minute": "30", "hour": "5", "day_of_week": "*", "day_of_month": "*", "month_of_year": "*"},
+        expire_seconds=12 * 3600,
+        description="Status changes, newly late milestones, long-stop dates ahead and filings to review, by e-mail.",
     ),
 ]
 
@@ -72,17 +94,17 @@ def schedules_ensure(**kwargs) -> int:
     from django_celery_beat.models import CrontabSchedule, PeriodicTask, PeriodicTasks
 
     created = 0
-    for name, task, task_kwargs, cron, expire_seconds, description in DEFAULT_SCHEDULES:
-        if PeriodicTask.objects.filter(name=name).exists():
+    for default in DEFAULT_SCHEDULES:
+        if PeriodicTask.objects.filter(name=default.name).exists():
             continue
-        schedule, _ = CrontabSchedule.objects.get_or_create(**cron, timezone="UTC")
+        schedule, _ = CrontabSchedule.objects.get_or_create(**default.crontab, timezone="UTC")
         PeriodicTask.objects.create(
-            name=name,
-            task=task,
-            kwargs=json.dumps(task_kwargs),
+            name=default.name,
+            task=default.task,
+            kwargs=json.dumps(default.kwargs),
             crontab=schedule,
-            expire_seconds=expire_seconds,
-            description=description,
+            expire_seconds=default.expire_seconds,
+            description=default.description,
         )
         created += 1
     if created:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from typing import Any, TypeVar
 
 from django.db import models
@@ -16,6 +17,8 @@ CREATED, UPDATED, UNCHANGED = "created", "updated", "unchanged"
 
 def _attname_and_value(model: type[models.Model], name: str, value: Any) -> tuple[str, Any]:
     field = model._meta.get_field(name)
+    if not isinstance(field, models.Field):
+        raise TypeError(f"{model.__name__}.{name} is the reverse side of a relation, not a column")
     if field.is_relation and field.many_to_one:
         return field.attname, value.pk if isinstance(value, models.Model) else value
     return field.attname, value
@@ -52,7 +55,7 @@ def upsert(
     return instance, action
 
 
-def set_m2m(instance: models.Model, name: str, targets: list[models.Model]) -> bool:
+def set_m2m(instance: models.Model, name: str, targets: Sequence[models.Model]) -> bool:
     """Make a many-to-many relation hold exactly ``targets``; return whether anything changed."""
     manager = getattr(instance, name)
     wanted = {target.pk for target in targets}

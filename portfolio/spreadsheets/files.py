@@ -507,12 +507,12 @@ def describe(kind: Kind, column: str) -> str:
         return kind.options[column]
     for ref in kind.refs:
         if column in ref.columns:
-            target = kind.model._meta.get_field(ref.field).related_model._meta.verbose_name
+            target = kind.related_model(ref.field)._meta.verbose_name
             return f"names the {target} ({', '.join(ref.columns)})"
     for many in kind.many:
         if column == many.column:
             return "names, separated by semicolons"
-    model_field = kind.model._meta.get_field(column)
+    model_field = kind.model_field(column)
     if model_field.choices:
         return "one of: " + ", ".join(str(value) for value, _ in model_field.flatchoices)
     if isinstance(model_field, models.DateField):

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db import models
 
@@ -40,6 +40,8 @@ from portfolio.models import (
 
 from .cells import CellError, split_list, text_of
 
+M = TypeVar("M", bound=models.Model)
+
 MANUAL_SOURCE = "manual"
 SOURCED = ("source_url", "source_published_on", "evidence")
 
@@ -51,7 +53,7 @@ class Ref:
     field: str
     columns: tuple[str, ...]
     resolve: Callable[[References, dict[str, Any]], models.Model | None]
-    render: Callable[[models.Model | None], tuple]
+    render: Callable[[Any], tuple[str, ...]]  # the cells of the record named (of the field's model), or of None
 
 
 @dataclass(frozen=True)
@@ -60,8 +62,8 @@ class ManyRef:
 
     field: str
     column: str
-    resolve: Callable[[References, dict[str, Any], models.Model], list[models.Model]]
-    render: Callable[[models.Model], str]
+    resolve: Callable[[References, dict[str, Any], Any], list[Any]]  # the row's record: the records it lists
+    render: Callable[[Any], str]  # the cell of a record of the kind's model
 
 
 @dataclass(frozen=True)
@@ -107,7 +109,17 @@ class Kind:
         return [field_name] if field_name in self.plain else []
 
     def model_field(self, name: str) -> models.Field:
-        return self.model._meta.get_field(name)
+        field = self.model._meta.get_field(name)
+        if not isinstance(field, models.Field):
+            raise TypeError(f"{self.model.__name__}.{name} is a relation's reverse side, not a column")
+        return field
+
+    def related_model(self, name: str) -> type[models.Model]:
+        """The model a reference or list column names records of."""
+        related = self.model_field(name).related_model
+        if related is None or isinstance(related, str):  # a relation's target is resolved once the apps load
+            raise TypeError(f"{self.model.__name__}.{name} names no model")
+        return related
 
     def new(self) -> models.Model:
         return self.model(**self.fixed)
@@ -150,10 +162,10 @@ class References:
     import creates records, so a row can name a record created by an earlier row or sheet."""
 
     def __init__(self) -> None:
-        self._index: dict[type[models.Model], dict[tuple, models.Model]] = {}
+        self._index: dict[type[models.Model], dict[tuple, Any]] = {}  # each model's own records
         self._by_cik: dict[str, Company] | None = None
 
-    def index(self, model: type[models.Model]) -> dict[tuple, models.Model]:
+    def index(self, model: type[M]) -> dict[tuple, M]:
         if model not in self._index:
             rows = model._default_manager.all()
             if model is SecurityPrice:
@@ -166,7 +178,7 @@ class References:
         if isinstance(instance, Company) and self._by_cik is not None and instance.cik:
             self._by_cik[instance.cik] = instance
 
-    def find(self, model: type[models.Model], key: tuple) -> models.Model | None:
+    def find(self, model: type[M], key: tuple) -> M | None:
         return self.index(model).get(key)
 
     # Each returns the record a row names, or raises CellError saying what is missing.
@@ -229,7 +241,7 @@ class References:
         return found
 
 
-def _at(column: str, lookup: Callable[..., models.Model], *args: Any) -> models.Model:
+def _at(column: str, lookup: Callable[..., M], *args: Any) -> M:
     """``lookup(*args)``, its error placed under ``column``."""
     try:
         return lookup(*args)
@@ -596,8 +608,8 @@ KIND_BY_NAME = {kind.name: kind for kind in KINDS}
 #: The models a row of some kind can name (through a reference or a list): an import keeps the
 #: records it creates of these at hand for the rows after; the others no later row can name.
 NAMED_BY_ROWS: frozenset[type[models.Model]] = frozenset(
-    kind.model_field(ref.field).related_model for kind in KINDS for ref in kind.refs
-) | frozenset(kind.model_field(many.field).related_model for kind in KINDS for many in kind.many)
+    kind.related_model(ref.field) for kind in KINDS for ref in kind.refs
+) | frozenset(kind.related_model(many.field) for kind in KINDS for many in kind.many)
 #: Accepted spellings of a kind in file and sheet names: cash-flows, cash_flows, "Cash flows".
 ALIASES = {
     alias: kind for kind in KINDS for alias in {kind.name, kind.name.replace("-", "_"), kind.name.replace("-", " ")}

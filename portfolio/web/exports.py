@@ -137,7 +137,7 @@ def milestones_export(request: HttpRequest, fmt: str) -> HttpResponse:
         "baseline_end", "achieved_on", "status", "slippage_days", "needs_review", "source_url",
     ]  # fmt: skip
     rows = [
-        [m.project.name if m.project_id else "", m.deal.reference if m.deal_id else "", m.kind, m.title,
+        [m.project.name if m.project else "", m.deal.reference if m.deal else "", m.kind, m.title,
          m.forecast_text, m.forecast_start, m.forecast_end, m.baseline_start, m.baseline_end, m.achieved_on, m.status,
          milestone_slippage_days(m), m.needs_review, m.source_url]
         for m in milestones

@@ -51,7 +51,7 @@ class DealFilterForm(forms.Form):
             queryset = queryset.filter(pk__in=with_commodity.values("deal_id"))
         if data.get("country"):
             queryset = queryset.filter(company__country=data["country"].upper())
-        order = SORTS.get(data.get("sort") or "announced")[0] or SORTS["announced"][0]
+        order = SORTS.get(data.get("sort") or "announced", SORTS["announced"])[0] or SORTS["announced"][0]
         field = order.lstrip("-")
         expression = F(field).desc(nulls_last=True) if order.startswith("-") else F(field).asc(nulls_last=True)
         return queryset.order_by(expression, "reference")

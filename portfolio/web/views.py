@@ -11,6 +11,7 @@ from django.contrib.auth.views import LoginView
 from django.core.paginator import Paginator
 from django.db.models import Case, IntegerField, Value, When
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
@@ -61,7 +62,7 @@ PAGE_SIZE = 25
 
 
 @login_not_required
-def login_view(request: HttpRequest) -> HttpResponse:
+def login_view(request: HttpRequest) -> HttpResponseBase:
     return LoginView.as_view(template_name="portfolio/web/login.html", redirect_authenticated_user=True)(request)
 
 
@@ -258,7 +259,7 @@ def milestones(request: HttpRequest) -> HttpResponse:
     page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
     today = timezone.now().date()
     for milestone in page:
-        milestone.slippage = milestone_slippage_days(milestone, today)
+        milestone.slippage = milestone_slippage_days(milestone, today)  # type: ignore[attr-defined]  # for the template
     return render(request, "portfolio/web/milestones.html", {"form": form, "page": page})
 
 

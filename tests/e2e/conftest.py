@@ -50,8 +50,12 @@ class Console:
     def __init__(self) -> None:
         self.problems: list[str] = []
 
+    def _console(self, msg) -> None:
+        if msg.type == "error":
+            self.problems.append(f"console: {msg.text}")
+
     def watch(self, page) -> None:
-        page.on("console", lambda msg: msg.type == "error" and self.problems.append(f"console: {msg.text}"))
+        page.on("console", self._console)
         page.on("pageerror", lambda exc: self.problems.append(f"page error: {exc}"))
 
 

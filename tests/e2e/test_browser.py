@@ -35,7 +35,7 @@ def demo(transactional_db):
 
 
 def _user(role: str, username: str):
-    user = UserFactory(username=username, password=PASSWORD)
+    user = UserFactory.create(username=username, password=PASSWORD)
     user.groups.add(Group.objects.get(name=role))
     return user
 

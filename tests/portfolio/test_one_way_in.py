@@ -37,7 +37,8 @@ WRITES = {
 def _ours(method) -> bool:
     """Whether a method is written in this project (a service call), not inherited from Django or a
     library (whose save and delete write the row directly, without the service's rules)."""
-    return inspect.getmodule(method).__name__.startswith("portfolio.")
+    module = inspect.getmodule(method)
+    return module is not None and module.__name__.startswith("portfolio.")
 
 
 def _allowed(model_admin, permission: str, request) -> bool:

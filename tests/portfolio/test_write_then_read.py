@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import datetime as dt
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from decimal import Decimal
+from typing import TypeVar
 
 import pytest
 from django.core.cache import cache
@@ -29,12 +30,14 @@ from hypothesis import strategies as st
 from portfolio import models as m
 from portfolio.api.resources import RESOURCES
 from portfolio.book import BOOKS, DIMENSIONS
-from portfolio.models.base import EARLIEST_DATE, LATEST_DATE, MONEY, PERCENT, PRICE, QUANTITY, RATE
+from portfolio.models.base import EARLIEST_DATE, LATEST_DATE, MONEY, PERCENT, PRICE, QUANTITY, RATE, DecimalShape
 from portfolio.models.deals import OPTION_KINDS, UNQUOTED_KINDS
 from portfolio.services.milestones import milestone_save
 from portfolio.services.records import record_create, record_save
 from portfolio.services.snapshots import portfolio_snapshot_record
 from portfolio.services.valuations import valuations_compute
+
+M = TypeVar("M", bound=models.Model)
 
 TODAY = timezone.now().date()
 DAY = dt.timedelta(days=1)
@@ -101,7 +104,7 @@ any_dates = st.one_of(term_dates, st.sampled_from([dt.date.min, dt.date.max]), s
 at_the_edges = st.shared(st.booleans(), key="amounts at the edges")
 
 
-def numbers(shape: dict, *, zero: bool = False) -> st.SearchStrategy[Decimal]:
+def numbers(shape: DecimalShape, *, zero: bool = False) -> st.SearchStrategy[Decimal]:
     """Decimals of a column's shape: the smallest and largest it holds, every power of ten in
     between, and any value; zero where the column takes it. Now and then one it refuses: zero
     where it must be positive, a negative, one with a digit too many."""
@@ -230,7 +233,7 @@ class Writer:
         self.draw, self.user = draw, user
         self.dates: set[dt.date] = set()
 
-    def _accepted(self, write: Callable[[], models.Model], kind: str) -> models.Model | None:
+    def _accepted(self, write: Callable[[], M], kind: str) -> M | None:
         """The record ``write`` saved, or None when the service refused it (a ValidationError).
         Each is counted (``pytest --hypothesis-show-statistics`` lists what was accepted)."""
         try:
@@ -245,14 +248,14 @@ class Writer:
                 self.dates.add(value)
         return record
 
-    def save(self, model: type[models.Model], **data) -> models.Model | None:
+    def save(self, model: type[M], **data) -> M | None:
         """Create one record through ``record_create`` (many-to-many fields included)."""
         kind = model.__name__
         if model in (m.Deal, m.Position, m.CashFlow, m.Loan):  # every status and kind is counted
             kind += f" {data.get('status') or data.get('kind')}"
         return self._accepted(lambda: record_create(model=model, data=data, user=self.user, reason=REASON), kind)
 
-    def change(self, record: models.Model, **data) -> models.Model | None:
+    def change(self, record: M, **data) -> M | None:
         """Change a saved record through ``record_save``; a refused change leaves it as it was."""
 
         def write():
@@ -277,7 +280,7 @@ class Writer:
         strategy = st.sampled_from(items)
         return self.draw(optional(strategy) if allow_none else strategy)
 
-    def subset(self, items: list) -> list:
+    def subset(self, items: Iterable[M]) -> list[M]:
         items = list(items)
         return self.draw(st.lists(st.sampled_from(items), unique=True, max_size=3)) if items else []
 
@@ -303,7 +306,7 @@ class Writer:
 
 def write_portfolio(w: Writer) -> None:
     draw = w.draw
-    agencies = []
+    agencies: list[m.Agency] = []
     for _ in range(draw(st.integers(1, 2))):
         parent = w.pick(agencies, allow_none=True)
         agency = w.save(
@@ -692,7 +695,9 @@ def api_urls(draw: Callable, day: dt.date) -> list[str]:
     and by every dimension, the value series in every book and by every dimension (each as of one
     of the edge dates or a date of the records, drawn), and the projects' progress."""
     urls = []
-    for prefix, (model, *_) in [*RESOURCES.items(), ("refresh-runs", (m.RefreshRun,))]:
+    served: list[tuple[str, type[models.Model]]] = [(prefix, resource.model) for prefix, resource in RESOURCES.items()]
+    served.append(("refresh-runs", m.RefreshRun))
+    for prefix, model in served:
         last = model._default_manager.order_by("pk").values_list("pk", flat=True).last()
         urls += [f"/api/v1/{prefix}/", *([f"/api/v1/{prefix}/{last}/"] if last else [])]
     urls.append("/api/v1/deals/?search=%2F%27%22&ordering=-announced_on")
@@ -722,9 +727,12 @@ def read(client: Client, url: str) -> str | None:
     if response.status_code < 500:
         return None
     reason = f"GET {url} answered {response.status_code}"
-    if response.exc_info:
-        _, exc, tb = response.exc_info
-        frames = [frame for frame in traceback.extract_tb(tb) if "/portfolio/" in frame.filename] or [None]
+    exc_info = getattr(response, "exc_info", None)  # the test client's, which the stubs leave out
+    if exc_info:
+        _, exc, tb = exc_info
+        frames: list[traceback.FrameSummary | None] = [
+            frame for frame in traceback.extract_tb(tb) if "/portfolio/" in frame.filename
+        ] or [None]
         where = f" at {frames[-1].filename}:{frames[-1].lineno}" if frames[-1] else ""
         reason += f": {type(exc).__name__}: {exc}{where}"
     return reason

@@ -7,6 +7,8 @@ from pathlib import Path
 
 SCRIPT = Path(__file__).resolve().parents[2] / ".ci" / "audit.py"
 spec = importlib.util.spec_from_file_location("ci_audit", SCRIPT)
+if spec is None or spec.loader is None:
+    raise ImportError(f"cannot load {SCRIPT}")
 audit = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(audit)
 

@@ -187,7 +187,7 @@ def test_log_lines_cannot_be_forged_through_a_user_name(client, caplog):
 def _viewer_named(username: str):
     from django.contrib.auth.models import Group
 
-    user = UserFactory(username=username)
+    user = UserFactory.create(username=username)
     user.groups.add(Group.objects.get(name="Viewer"))
     return user
 

@@ -8,6 +8,7 @@ to start without the secrets that have no safe default.
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import environ
 
@@ -98,7 +99,7 @@ TEMPLATES = [
 
 # --- Database ---------------------------------------------------------------------------------
 
-DATABASES = {
+DATABASES: dict[str, dict[str, Any]] = {
     "default": env.db_url("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'lodestone.sqlite3'}"),
 }
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
@@ -333,7 +334,7 @@ LODESTONE_PRICE_CSV_DIR = env.str("LODESTONE_PRICE_CSV_DIR", default=str(VAR_DIR
 LODESTONE_HTTP_CONNECT_TIMEOUT = env.float("LODESTONE_HTTP_CONNECT_TIMEOUT", default=5.0)
 LODESTONE_HTTP_READ_TIMEOUT = env.float("LODESTONE_HTTP_READ_TIMEOUT", default=20.0)
 # Per-provider rate limit (calls a second) and circuit breaker, shared through the cache.
-LODESTONE_PROVIDER_GATES = {
+LODESTONE_PROVIDER_GATES: dict[str, dict[str, Any]] = {  # GatePolicy fields by provider
     "yahoo": {"calls_per_second": 2},
     "alphavantage": {"calls_per_second": 0.2},
     "stooq": {"calls_per_second": 1},
@@ -399,7 +400,7 @@ LODESTONE_DEFAULT_VOLATILITY = env.float("LODESTONE_DEFAULT_VOLATILITY", default
 # --- Logging ----------------------------------------------------------------------------------
 
 LOG_LEVEL = env.str("DJANGO_LOG_LEVEL", default="INFO")
-LOGGING = {
+LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {

@@ -27,6 +27,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     # The test database is in memory, shared between threads (a worker thread, the live server)
     # through SQLite's shared cache, where a reader's table lock makes a concurrent writer fail at
     # once ("database table is locked") instead of waiting. Readers take no such lock here.
-    _options = DATABASES["default"].setdefault("OPTIONS", {})  # noqa: F405
-    _options["init_command"] = _options.get("init_command", "") + "PRAGMA read_uncommitted=1;"
+    _options: dict[str, object] = DATABASES["default"].setdefault("OPTIONS", {})  # noqa: F405
+    _options["init_command"] = f"{_options.get('init_command', '')}PRAGMA read_uncommitted=1;"
 LOGGING["root"]["level"] = "WARNING"  # noqa: F405

@@ -22,18 +22,18 @@ from .simulated import SimulatedProvider
 from .stooq import StooqProvider
 from .yahoo import YahooChartProvider
 
-PRICE_PROVIDERS = {
+PRICE_PROVIDERS: dict[str, type[PriceProvider]] = {
     "simulated": SimulatedProvider,
     "csv": CsvFileProvider,
     "yahoo": YahooChartProvider,
     "alphavantage": AlphaVantageProvider,
     "stooq": StooqProvider,
 }
-COMMODITY_PROVIDERS = {
+COMMODITY_PROVIDERS: dict[str, type[PriceProvider]] = {  # commodity prices: the same interface
     "simulated": SimulatedProvider,
     "csv": CsvFileProvider,
 }
-FX_PROVIDERS = {
+FX_PROVIDERS: dict[str, type[FxProvider]] = {
     "simulated": SimulatedProvider,
     "boc": BankOfCanadaProvider,
     "ecb": EcbProvider,
@@ -54,7 +54,7 @@ def fx_provider(name: str) -> FxProvider:
         raise PermanentProviderError(name, f"no FX provider named {name!r}") from None
 
 
-def commodity_provider(name: str):
+def commodity_provider(name: str) -> PriceProvider:
     try:
         return COMMODITY_PROVIDERS[name]()
     except KeyError:

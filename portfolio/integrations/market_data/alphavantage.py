@@ -56,7 +56,7 @@ class AlphaVantageProvider:
             if not isinstance(row, dict):
                 raise InvalidResponseError(self.name, f"row for {on} is not an object")
             close = to_decimal(self.name, row.get("4. close"), f"close on {on}")
-            if accept_price(series, on, close):
+            if close is not None and accept_price(series, on, close):
                 series.points.append(
                     Bar(
                         on=on,

@@ -45,6 +45,6 @@ class CsvFileProvider:
                 except ValueError as exc:
                     raise InvalidResponseError(self.name, f"{path.name} line {line}: bad date {row['date']!r}") from exc
                 close = to_decimal(self.name, row["close"], f"{path.name} line {line} close")
-                if accept_price(series, on, close) and start <= on <= end:
+                if close is not None and accept_price(series, on, close) and start <= on <= end:
                     series.points.append(Bar(on=on, close=close))
         return series

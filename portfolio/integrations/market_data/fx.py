@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from datetime import date
+from decimal import Decimal
 
 from . import http
 from .base import MAX_FX, Rate, Series, accept_price, to_decimal
@@ -44,7 +45,7 @@ class BankOfCanadaProvider:
             value = to_decimal(self.name, (row.get(series_name) or {}).get("v"), f"{series_name} on {on}")
             if value is not None and invert and value > 0:
                 value = 1 / value
-            if accept_price(series, on, value, bound=MAX_FX) and start <= on <= end:
+            if value is not None and accept_price(series, on, value, bound=MAX_FX) and start <= on <= end:
                 series.points.append(Rate(on=on, rate=value))
         return series
 
@@ -56,7 +57,7 @@ class EcbProvider:
     simulated = False
     URL = "https://data-api.ecb.europa.eu/service/data/EXR/D.{currency}.EUR.SP00.A"
 
-    def _per_euro(self, currency: str, start: date, end: date, series: Series) -> dict[date, object]:
+    def _per_euro(self, currency: str, start: date, end: date, series: Series) -> dict[date, Decimal]:
         if currency == "EUR":
             return {}
         response = http.get(
@@ -70,14 +71,14 @@ class EcbProvider:
         reader = csv.DictReader(io.StringIO(response.text.lstrip("\ufeff")))
         if not {"TIME_PERIOD", "OBS_VALUE"} <= set(reader.fieldnames or []):
             raise InvalidResponseError(self.name, "answer is not the expected SDMX CSV")
-        rates = {}
+        rates: dict[date, Decimal] = {}
         for row in reader:
             try:
                 on = date.fromisoformat(row["TIME_PERIOD"])
             except ValueError as exc:
                 raise InvalidResponseError(self.name, f"{row['TIME_PERIOD'][:20]!r} is not a date") from exc
             value = to_decimal(self.name, row["OBS_VALUE"], f"{currency} per EUR on {on}")
-            if accept_price(series, on, value, bound=MAX_FX):
+            if value is not None and accept_price(series, on, value, bound=MAX_FX):
                 rates[on] = value
         return rates
 
@@ -87,10 +88,10 @@ class EcbProvider:
         quote_per_eur = self._per_euro(quote, start, end, series)
         days = sorted(set(base_per_eur) | set(quote_per_eur))
         for on in days:
-            b = base_per_eur.get(on, 1 if base == "EUR" else None)
-            q = quote_per_eur.get(on, 1 if quote == "EUR" else None)
+            b = base_per_eur.get(on, Decimal(1) if base == "EUR" else None)
+            q = quote_per_eur.get(on, Decimal(1) if quote == "EUR" else None)
             if b is None or q is None or not (start <= on <= end):
                 continue
             # quote per base = (quote per EUR) / (base per EUR)
-            series.points.append(Rate(on=on, rate=(q / b).quantize(q.__class__("0.0000000001"))))
+            series.points.append(Rate(on=on, rate=(q / b).quantize(Decimal("0.0000000001"))))
         return series

@@ -9,10 +9,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from django.core.cache import cache
 
 from .errors import CircuitOpenError, RateLimitedError, TransientProviderError
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -83,7 +86,7 @@ class ProviderGate:
                 return
             self.sleep((window + 1) * interval - now)
 
-    def call(self, fn: Callable[[], object]) -> object:
+    def call(self, fn: Callable[[], T]) -> T:
         if self.is_open:
             raise CircuitOpenError(self.provider, "paused after repeated failures; trying again later")
         self._take_slot()

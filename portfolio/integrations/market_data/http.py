@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterable
+from typing import Any
 
 import requests
 from django.conf import settings
@@ -84,7 +85,8 @@ def get(
     return response
 
 
-def json_body(provider: str, response: requests.Response) -> object:
+def json_body(provider: str, response: requests.Response) -> Any:
+    """The parsed JSON body, of whatever shape the provider sent: the caller checks the shape."""
     try:
         return response.json()
     except ValueError as exc:

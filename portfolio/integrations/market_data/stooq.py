@@ -42,6 +42,6 @@ class StooqProvider:
             except (KeyError, ValueError) as exc:
                 raise InvalidResponseError(self.name, f"{row.get('Date', '')[:20]!r} is not a date") from exc
             close = to_decimal(self.name, row.get("Close"), f"close on {on}")
-            if accept_price(series, on, close) and start <= on <= end:
+            if close is not None and accept_price(series, on, close) and start <= on <= end:
                 series.points.append(Bar(on=on, close=close))
         return series

@@ -49,6 +49,6 @@ class YahooChartProvider:
         for stamp, raw_close in zip(timestamps, closes, strict=True):
             on = datetime.fromtimestamp(int(stamp) + offset, tz=UTC).date()
             close = to_decimal(self.name, raw_close, f"close on {on}")
-            if accept_price(series, on, close) and start <= on <= end:
+            if close is not None and accept_price(series, on, close) and start <= on <= end:
                 series.points.append(Bar(on=on, close=close))
         return series

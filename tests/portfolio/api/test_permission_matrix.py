@@ -53,7 +53,7 @@ def test_permission_matrix(role, resource):
     write what is writable, admins too, nobody deletes, and nothing is deleted."""
     _book()
     api = _client(role)
-    model = RESOURCES[resource][0]
+    model = RESOURCES[resource].model
     pk = model._default_manager.order_by("pk").values_list("pk", flat=True).first()
     calls = {
         "list": lambda: api.get(f"/api/v1/{resource}/"),

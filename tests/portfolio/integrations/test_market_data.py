@@ -286,3 +286,13 @@ def test_ecb_cross_rate_through_the_euro():
     series = EcbProvider().daily_rates("USD", "CAD", START, END)
     assert series.points[0] == md.Rate(on=dt.date(2025, 7, 9), rate=Decimal("1.3663341008"))
     assert len(series.points) == 2
+
+
+@responses.activate
+def test_ecb_rate_of_the_euro_itself():
+    """USD/EUR is the inverse of the USD reference rate: 1 / 1.1727 = 0.8527330093 on 2025-07-09
+    (the euro's side of the cross is the number 1, which the rate is then rounded like)."""
+    responses.get(re.compile(r".*/EXR/D\.USD\.EUR\.SP00\.A.*"), body=fixture("ecb_usd.csv"))
+    series = EcbProvider().daily_rates("USD", "EUR", START, END)
+    assert series.points[0] == md.Rate(on=dt.date(2025, 7, 9), rate=Decimal("0.8527330093"))
+    assert len(series.points) == 2

@@ -22,6 +22,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from openpyxl import Workbook
+from openpyxl.worksheet.worksheet import Worksheet
 
 from portfolio import models as m
 from portfolio.services.imports import MAX_FILE_BYTES, import_check_queued, import_file, import_upload
@@ -37,6 +38,7 @@ MEMORY_LIMIT_MB = 150
 def _workbook(rows: list[list] | None = None) -> bytes:
     book = Workbook()
     sheet = book.active
+    assert isinstance(sheet, Worksheet)  # a new workbook has one sheet
     sheet.title = "cash-flows"
     for row in [HEADER, *(rows if rows is not None else [ROW])]:
         sheet.append(row)

@@ -29,7 +29,7 @@ def _stamps() -> dict[str, list]:
     stamps = {}
     for kind in KINDS:
         written = "updated_at" if hasattr(kind.model, "updated_at") else "fetched_at"
-        stamps[kind.name] = list(kind.model.objects.order_by("pk").values_list("pk", written))
+        stamps[kind.name] = list(kind.model._default_manager.order_by("pk").values_list("pk", written))
     return stamps
 
 
@@ -47,6 +47,7 @@ def _csv(*lines: str) -> bytes:
 
 def _xlsx(sheets: dict[str, list[list]]) -> bytes:
     book = Workbook()
+    assert book.active is not None  # a new workbook has one sheet
     book.remove(book.active)
     for name, rows in sheets.items():
         sheet = book.create_sheet(name)

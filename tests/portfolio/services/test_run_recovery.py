@@ -188,9 +188,9 @@ def test_the_heartbeat_touches_the_run_from_its_own_thread_while_the_block_runs(
 
 def _checking(worker: str, seconds_ago: float = 0) -> m.ImportRun:
     content = b"deal,position,kind,occurred_on,amount,currency\n"
-    run = f.ImportRunFactory(status="checking", content=content, file_name="cash-flows.csv", file_format="csv",
-                             kinds=["cash-flows"], counts={}, worker=worker, requested_by=f.UserFactory(
-                                 is_staff=True, is_superuser=True))  # fmt: skip
+    run = f.ImportRunFactory.create(status="checking", content=content, file_name="cash-flows.csv", file_format="csv",
+                                    kinds=["cash-flows"], counts={}, worker=worker, requested_by=f.UserFactory(
+                                        is_staff=True, is_superuser=True))  # fmt: skip
     m.ImportRun.objects.filter(pk=run.pk).update(updated_at=timezone.now() - timedelta(seconds=seconds_ago))
     run.refresh_from_db()
     return run

@@ -123,9 +123,9 @@ def test_a_task_delivered_again_leaves_a_finished_run_as_it_is(steward):
 @pytest.mark.django_db
 def test_a_task_that_fails_refuses_its_run(steward):
     """A checking run whose file has vanished (say, a bad row in the database): the task fails and
-    the run says so, rather than staying "being checked" for ever."""
+    the run says so, naming the missing file, rather than staying "being checked" for ever."""
     run = f.ImportRunFactory(status="checking", requested_by=steward, content=None)
     assert tasks.import_check_task.apply(args=[run.pk]).state == "FAILURE"
     run.refresh_from_db()
     assert run.status == "refused"
-    assert run.message.startswith("Refused: the worker failed (TypeError")
+    assert run.message.startswith(f"Refused: the worker failed (ValueError: import #{run.pk} no longer keeps its file)")
