@@ -189,8 +189,8 @@ def _refusal(instance: models.Model, exc: IntegrityError) -> Exception:
 @transaction.atomic
 def record_create(*, model: type[models.Model], data: dict, user, reason: str = "Created through the API"):
     """Create a row of ``model`` from validated field values; model validation and constraints apply."""
-    m2m = {name: data.pop(name) for name in list(data) if model._meta.get_field(name).many_to_many}
     data.pop("status_correction", None)  # a new deal may start at any status
+    m2m = {name: data.pop(name) for name in list(data) if model._meta.get_field(name).many_to_many}
     instance = record_save(model(**data), user=user, reason=reason)
     for name, values in m2m.items():
         getattr(instance, name).set(values)

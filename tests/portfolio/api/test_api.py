@@ -286,6 +286,13 @@ def test_a_status_entered_by_mistake_is_corrected_through_the_api(api, analyst):
     latest = deal.history.first()
     assert latest.history_user == analyst
     assert latest.history_change_reason == "Changed through the API (status corrected)"
+    # A new deal may start at any status: the flag is accepted, and read by nothing, on a create.
+    created = client.post("/api/v1/deals/", {
+        "reference": "new-deal", "title": "New deal", "agency": deal.agency_id, "company": deal.company_id,
+        "status": "reported_talks", "evidence": "news", "source_url": "https://example.gov/a",
+        "source_published_on": "2026-01-05", "status_correction": False,
+    }, format="json")  # fmt: skip
+    assert created.status_code == HTTPStatus.CREATED, created.content
 
 
 def test_a_milestone_written_through_the_api_gets_its_window_and_a_revision(api, analyst):
