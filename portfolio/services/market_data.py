@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from django.conf import settings
@@ -34,31 +33,10 @@ from portfolio.models import (
 )
 from portfolio.selectors import listing_provider_order, listings_to_price
 
+from .steps import StepResult
+
 logger = logging.getLogger(__name__)
 BATCH_SIZE = 50  # listings fetched before one write
-
-
-@dataclass
-class StepResult:
-    """What a refresh step did: rows written, subjects attempted and failed, errors for the run."""
-
-    step: str
-    total: int = 0
-    failed: int = 0
-    written: int = 0
-    revised: int = 0
-    simulated: bool = False
-    errors: list[dict] = field(default_factory=list)
-    transient_failures: int = 0
-
-    def error(self, subject: str, message: str, *, provider: str = "", kind: str = "error") -> None:
-        self.errors.append(
-            {"step": self.step, "subject": subject, "provider": provider, "kind": kind, "message": message}
-        )
-
-    @property
-    def all_failed_transiently(self) -> bool:
-        return self.total > 0 and self.transient_failures == self.total
 
 
 def _fetch_with_fallback(

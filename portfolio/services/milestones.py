@@ -11,7 +11,7 @@ from simple_history.utils import bulk_update_with_history
 from portfolio.date_phrases import parse_date_phrase
 from portfolio.models import Deal, Milestone, MilestoneRevision, MilestoneStatus, MilestoneStatusChange
 
-from .market_data import StepResult
+from .steps import StepResult
 
 
 def milestone_forecast_fields(text: str) -> dict:

@@ -25,9 +25,10 @@ from portfolio.models import ACTIVE_RUN_STATUSES, RefreshRun
 
 from .filings import filings_refresh
 from .liveness import abandoned, heartbeat, held_elsewhere, stale_before, this_worker
-from .market_data import StepResult, commodity_prices_refresh, fx_refresh, prices_refresh
+from .market_data import commodity_prices_refresh, fx_refresh, prices_refresh
 from .milestones import deal_deadlines_refresh, milestones_refresh
 from .snapshots import portfolio_snapshot_record
+from .steps import StepResult
 from .valuations import valuations_compute
 
 logger = logging.getLogger(__name__)
