@@ -13,12 +13,12 @@ from celery import Task, shared_task
 from django.conf import settings
 from django.utils import timezone
 
+from portfolio.digest import digest_send
 from portfolio.exceptions import RefreshRefusedError
 from portfolio.figures_cache import dashboard_warm
 from portfolio.integrations.market_data import TransientProviderError
 from portfolio.models import RefreshRun
 from portfolio.services import queue
-from portfolio.services.digest import digest_send
 from portfolio.services.imports import import_apply_queued, import_check_queued, import_run_fail, import_runs_recover
 from portfolio.services.refresh import (
     refresh_changes_figures,

@@ -3,6 +3,9 @@
 from .base import Currency, Evidence
 from .deals import (
     CASH_FLOW_SIGN,
+    DEAL_STATUS_PATH,
+    OPEN_DEAL_STATUSES,
+    OPTION_KINDS,
     CashFlow,
     CashFlowKind,
     Deal,
@@ -44,6 +47,9 @@ from .valuations import FairValueLevel, ManualMark, Valuation, ValuationMethod
 __all__ = [
     "ACTIVE_RUN_STATUSES",
     "CASH_FLOW_SIGN",
+    "DEAL_STATUS_PATH",
+    "OPEN_DEAL_STATUSES",
+    "OPTION_KINDS",
     "SIMULATED_SOURCE",
     "Agency",
     "AgencyAlias",
