@@ -1,5 +1,8 @@
 """Domain models, split by subdomain and re-exported here."""
 
+from portfolio.sources import MANUAL as MANUAL_SOURCE
+from portfolio.sources import SIMULATED as SIMULATED_SOURCE
+
 from .base import Currency, Evidence
 from .deals import (
     CASH_FLOW_SIGN,
@@ -20,7 +23,7 @@ from .deals import (
     PriceFloor,
 )
 from .imports import ImportRun
-from .market import SIMULATED_SOURCE, CommodityPrice, FxRate, SecurityPrice
+from .market import CommodityPrice, FxRate, SecurityPrice
 from .milestones import (
     DatePrecision,
     Milestone,
@@ -48,6 +51,7 @@ __all__ = [
     "ACTIVE_RUN_STATUSES",
     "CASH_FLOW_SIGN",
     "DEAL_STATUS_PATH",
+    "MANUAL_SOURCE",
     "OPEN_DEAL_STATUSES",
     "OPTION_KINDS",
     "SIMULATED_SOURCE",

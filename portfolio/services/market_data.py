@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from portfolio.integrations import market_data as md
 from portfolio.models import (
+    SIMULATED_SOURCE,
     Commodity,
     CommodityPrice,
     FxRate,
@@ -140,7 +141,7 @@ def fx_refresh(*, as_of: date, start: date | None = None) -> StepResult:
             FxRate(base_id="USD", quote_id=currency, on=point.on, source=series.provider, rate=point.rate)
             for point in series.points
         ]
-        result.simulated |= series.provider == "simulated"
+        result.simulated |= series.provider == SIMULATED_SOURCE
         stored = FxRate.objects.filter(base_id="USD", quote_id=currency, source=series.provider)
         result.revised += _report_revisions(result, subject, stored, rows, "rate")
         with transaction.atomic():
@@ -226,7 +227,7 @@ def commodity_prices_refresh(*, as_of: date, start: date | None = None) -> StepR
         )
         if series is None:
             continue
-        result.simulated |= series.provider == "simulated"
+        result.simulated |= series.provider == SIMULATED_SOURCE
         rows = [
             CommodityPrice(commodity=commodity, on=bar.on, source=series.provider, currency_id="USD", price=bar.close)
             for bar in series.points
@@ -294,7 +295,7 @@ def prices_refresh(
                 if unknown and kinds <= {"unknown_symbol", "permanent"}:
                     statuses[listing.pk] = (PriceStatus.UNKNOWN_SYMBOL, "No provider recognises this symbol.")
                 continue
-            result.simulated |= series.provider == "simulated"
+            result.simulated |= series.provider == SIMULATED_SOURCE
             new_rows = [
                 SecurityPrice(
                     listing=listing,

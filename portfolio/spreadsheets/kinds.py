@@ -20,6 +20,7 @@ from typing import Any
 from django.db import models
 
 from portfolio.models import (
+    MANUAL_SOURCE,
     Agency,
     CashFlow,
     Commodity,
@@ -40,7 +41,6 @@ from portfolio.models import (
 
 from .cells import CellError, split_list, text_of
 
-MANUAL_SOURCE = "manual"
 SOURCED = ("source_url", "source_published_on", "evidence")
 
 
