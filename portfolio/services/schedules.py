@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+from django_celery_beat.models import CrontabSchedule, PeriodicTask, PeriodicTasks
+
 DEFAULT_SCHEDULES = [
     # (name, task, kwargs, crontab fields, expire_seconds, description)
     (
@@ -69,8 +71,6 @@ def schedules_ensure(**kwargs) -> int:
     Existing entries (found by name) are left exactly as an operator may have edited them.
     Connected to ``post_migrate`` so it runs after every migrate, and after a test flush.
     """
-    from django_celery_beat.models import CrontabSchedule, PeriodicTask, PeriodicTasks
-
     created = 0
     for name, task, task_kwargs, cron, expire_seconds, description in DEFAULT_SCHEDULES:
         if PeriodicTask.objects.filter(name=name).exists():
