@@ -9,7 +9,9 @@ class PortfolioConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_migrate
 
-        import portfolio.security  # noqa: F401 - connects the security log to the login signals
+        # Imported for what importing them does: the security log connects to the login signals,
+        # and the tasks module registers the task that runs each job the services queue.
+        from portfolio import security, tasks  # noqa: F401
         from portfolio.services.reference import currencies_ensure
         from portfolio.services.roles import roles_ensure
         from portfolio.services.schedules import schedules_ensure

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from portfolio.models.milestones import DatePrecision
+from django.db import models
 
 MONTHS = {name.lower(): number for number, name in enumerate(calendar.month_name) if name}
 MONTHS.update({name.lower(): number for number, name in enumerate(calendar.month_abbr) if name})
@@ -20,6 +20,19 @@ MONTHS["sept"] = 9
 
 # Parts of a year, as thirds: early = Jan-Apr, mid = May-Aug, late = Sep-Dec.
 SEASONS = {"early": (1, 4), "mid": (5, 8), "late": (9, 12)}
+
+
+class DatePrecision(models.TextChoices):
+    """How precisely a source stated a date; the window's width follows from it."""
+
+    DAY = "day", "Day"
+    MONTH = "month", "Month"
+    QUARTER = "quarter", "Quarter"
+    HALF = "half", "Half year"
+    SEASON = "season", "Part of a year (early, mid, late)"
+    YEAR = "year", "Year"
+    MULTI_YEAR = "multi_year", "Range of years"
+    UNPARSED = "unparsed", "Not understood (needs a steward)"
 
 
 @dataclass(frozen=True)

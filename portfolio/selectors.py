@@ -13,6 +13,7 @@ from typing import NamedTuple
 from django.db.models import Q, QuerySet
 
 from portfolio.models import (
+    MANUAL_SOURCE,
     SIMULATED_SOURCE,
     Listing,
     Milestone,
@@ -47,7 +48,7 @@ def listings_to_price() -> QuerySet[Listing]:
 def source_rank(listing: Listing, default_order: list[str]) -> dict[str, int]:
     """Preference among sources for a listing's price on a day: a steward's manual price first,
     then the listing's provider order (or the default), then anything else."""
-    order = ["manual", *listing_provider_order(listing, default_order)]
+    order = [MANUAL_SOURCE, *listing_provider_order(listing, default_order)]
     return {name: rank for rank, name in enumerate(order)}
 
 

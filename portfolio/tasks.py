@@ -11,21 +11,31 @@ import logging
 from typing import Any
 
 from celery import Task, shared_task
+from django.conf import settings
+from django.utils import timezone
 
+from portfolio.digest import digest_send
+from portfolio.exceptions import RefreshRefusedError
+from portfolio.figures_cache import dashboard_warm
 from portfolio.integrations.market_data import TransientProviderError
+from portfolio.models import RefreshRun
+from portfolio.services import queue
+from portfolio.services.imports import import_apply_queued, import_check_queued, import_run_fail, import_runs_recover
+from portfolio.services.refresh import (
+    refresh_changes_figures,
+    refresh_run_execute,
+    refresh_run_fail,
+    refresh_runs_recover,
+    refresh_start,
+)
 
 logger = logging.getLogger(__name__)
-
-REFRESH_SOFT_TIME_LIMIT = 15 * 60
-REFRESH_TIME_LIMIT = 20 * 60
 
 
 class RefreshTask(Task):
     """Marks the run failed when the task gives up (retries exhausted, time limit, an error)."""
 
     def on_failure(self, exc, task_id, args, kwargs, einfo):
-        from portfolio.services.refresh import refresh_run_fail
-
         run_id = kwargs.get("run_id", args[0] if args else None)
         if run_id is not None:
             refresh_run_fail(run_id=run_id, reason=f"{type(exc).__name__}: {exc}")
@@ -41,15 +51,13 @@ class RefreshTask(Task):
     retry_backoff_max=600,
     retry_jitter=True,
     max_retries=4,
-    soft_time_limit=REFRESH_SOFT_TIME_LIMIT,
-    time_limit=REFRESH_TIME_LIMIT,
+    soft_time_limit=settings.CELERY_TASK_SOFT_TIME_LIMIT,
+    time_limit=settings.CELERY_TASK_TIME_LIMIT,
     ignore_result=True,
 )
 def refresh_run_task(self, run_id: int) -> None:
     """Execute a recorded refresh run (FX, prices, valuations, snapshot); then queue the warming
     of the dashboard's figures, so that its first visitor does not wait for them."""
-    from portfolio.services.refresh import refresh_changes_figures, refresh_run_execute
-
     run = refresh_run_execute(run_id=run_id)
     if refresh_changes_figures(run):
         dashboard_warm_task.delay()
@@ -58,8 +66,6 @@ def refresh_run_task(self, run_id: int) -> None:
 @shared_task(ignore_result=True, soft_time_limit=300, time_limit=360)
 def dashboard_warm_task() -> None:
     """Compute and cache the dashboard's figures for the data as it is now."""
-    from portfolio.figures_cache import dashboard_warm
-
     dashboard_warm()
 
 
@@ -73,10 +79,6 @@ def refresh_scheduled_task(self, kind: str) -> None:
     While another run of the same lock is active (say the FX run before the evening pipeline),
     the refusal is recorded and the request tried again every 5 minutes, for up to an hour.
     """
-    from portfolio.exceptions import RefreshRefusedError
-    from portfolio.models import RefreshRun
-    from portfolio.services.refresh import refresh_start
-
     try:
         refresh_start(kind=kind, trigger=RefreshRun.Trigger.SCHEDULE)
     except RefreshRefusedError as exc:
@@ -87,19 +89,12 @@ def refresh_scheduled_task(self, kind: str) -> None:
 @shared_task(ignore_result=True)
 def digest_send_task() -> None:
     """Beat entry point: e-mail today's digest to the subscribed staff."""
-    from django.utils import timezone
-
-    from portfolio.services.digest import digest_send
-
     digest_send(as_of=timezone.now().date())
 
 
 @shared_task(ignore_result=True, soft_time_limit=50, time_limit=55)
 def runs_recover_task() -> None:
     """Beat entry point: run again the refreshes and imports whose worker stopped."""
-    from portfolio.services.imports import import_runs_recover
-    from portfolio.services.refresh import refresh_runs_recover
-
     refresh_runs_recover()
     import_runs_recover()
 
@@ -108,8 +103,6 @@ class ImportTask(Task):
     """Marks the import run refused when the task fails (an error, the time limit): nothing was written."""
 
     def on_failure(self, exc, task_id, args, kwargs, einfo):
-        from portfolio.services.imports import import_run_fail
-
         run_id = kwargs.get("run_id", args[0] if args else None)
         if run_id is not None:
             import_run_fail(run_id=run_id, reason=f"the worker failed ({type(exc).__name__}: {exc})")
@@ -122,14 +115,16 @@ IMPORT_TASK: dict[str, Any] = {"base": ImportTask, "ignore_result": True, "acks_
 @shared_task(**IMPORT_TASK)
 def import_check_task(run_id: int) -> None:
     """Check a large uploaded spreadsheet (a dry run), for the steward to confirm."""
-    from portfolio.services.imports import import_check_queued
-
     import_check_queued(run_id=run_id)
 
 
 @shared_task(**IMPORT_TASK)
 def import_apply_task(run_id: int) -> None:
     """Import a large spreadsheet whose check a steward confirmed (all or nothing)."""
-    from portfolio.services.imports import import_apply_queued
-
     import_apply_queued(run_id=run_id)
+
+
+# The jobs services queue (see portfolio.services.queue), and the task that runs each.
+queue.register(queue.Job.REFRESH_RUN, refresh_run_task)
+queue.register(queue.Job.IMPORT_CHECK, import_check_task)
+queue.register(queue.Job.IMPORT_APPLY, import_apply_task)

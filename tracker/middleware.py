@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from django.contrib.auth import logout
 from django.contrib.auth.middleware import LoginRequiredMiddleware as DjangoLoginRequiredMiddleware
+from django.http import JsonResponse
 from django.urls import reverse
+
+from portfolio.security import log_session_end, session_expired
 
 
 class LoginRequiredMiddleware(DjangoLoginRequiredMiddleware):
@@ -31,8 +35,6 @@ class RejectNulBytesMiddleware:
     def __call__(self, request):
         values = [request.path, *request.GET.keys(), *(v for vs in request.GET.lists() for v in vs[1])]
         if any("\x00" in value for value in values):
-            from django.http import JsonResponse
-
             body = {"error": {"code": "invalid", "message": "The request contains a NUL character."}}
             return JsonResponse(body, status=400)
         return self.get_response(request)
@@ -47,10 +49,6 @@ class SessionTimeoutMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        from django.contrib.auth import logout
-
-        from portfolio.security import log_session_end, session_expired
-
         reason = session_expired(request)
         if reason is not None:
             log_session_end(request, reason)

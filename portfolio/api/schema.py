@@ -4,6 +4,8 @@ the writes that name that row."""
 
 from __future__ import annotations
 
+from .resources import RESOURCES, WRITABLE
+
 ERROR_SCHEMA = {
     "type": "object",
     "required": ["error"],
@@ -89,8 +91,6 @@ def _reference_links(paths: dict) -> None:
     row of another resource names it (a position's ``deal``, a cash flow's
     ``position``). Clients read them as documentation; schemathesis's stateful phase follows them to
     create rows that refer to rows that exist."""
-    from .resources import RESOURCES, WRITABLE
-
     prefix_of = {resource.model: prefix for prefix, resource in RESOURCES.items()}
     for prefix in sorted(WRITABLE):
         model, fields = RESOURCES[prefix].model, RESOURCES[prefix].fields

@@ -19,6 +19,7 @@ from typing import ClassVar, TypedDict, TypeVar
 from django.conf import settings
 
 from portfolio.models import (
+    OPTION_KINDS,
     FairValueLevel,
     InstrumentKind,
     ManualMark,
@@ -415,7 +416,7 @@ def position_valuation(position: Position, ctx: Context) -> ValuationFigures:
         return _value_unquoted(position, ctx)
     if position.kind == InstrumentKind.COMMON:
         return _value_common(position, ctx)
-    if position.kind in (InstrumentKind.WARRANT, InstrumentKind.CALL_OPTION):
+    if position.kind in OPTION_KINDS:
         return _value_option(position, ctx)
     if position.kind == InstrumentKind.CONVERTIBLE_PREFERRED:
         return _value_convertible(position, ctx)
@@ -428,7 +429,7 @@ def valuation_context(*, as_of: date, positions: list[Position]) -> Context:
     listings = {p.listing for p in positions if p.listing is not None}
     # A year of closes only where an option's volatility needs them; the last days elsewhere.
     window = max(settings.LODESTONE_VOLATILITY_WINDOW_DAYS, PRICE_LOOKBACK_DAYS)
-    optioned = {p.listing_id for p in positions if p.kind in (InstrumentKind.WARRANT, InstrumentKind.CALL_OPTION)}
+    optioned = {p.listing_id for p in positions if p.kind in OPTION_KINDS}
     histories = price_histories(
         list(listings),
         start=as_of - timedelta(days=window),

@@ -1,8 +1,14 @@
 """Domain models, split by subdomain and re-exported here."""
 
+from portfolio.sources import MANUAL as MANUAL_SOURCE
+from portfolio.sources import SIMULATED as SIMULATED_SOURCE
+
 from .base import Currency, Evidence
 from .deals import (
     CASH_FLOW_SIGN,
+    DEAL_STATUS_PATH,
+    OPEN_DEAL_STATUSES,
+    OPTION_KINDS,
     CashFlow,
     CashFlowKind,
     Deal,
@@ -17,7 +23,7 @@ from .deals import (
     PriceFloor,
 )
 from .imports import ImportRun
-from .market import SIMULATED_SOURCE, CommodityPrice, FxRate, SecurityPrice
+from .market import CommodityPrice, FxRate, SecurityPrice
 from .milestones import (
     DatePrecision,
     Milestone,
@@ -44,6 +50,10 @@ from .valuations import FairValueLevel, ManualMark, Valuation, ValuationMethod
 __all__ = [
     "ACTIVE_RUN_STATUSES",
     "CASH_FLOW_SIGN",
+    "DEAL_STATUS_PATH",
+    "MANUAL_SOURCE",
+    "OPEN_DEAL_STATUSES",
+    "OPTION_KINDS",
     "SIMULATED_SOURCE",
     "Agency",
     "AgencyAlias",

@@ -50,7 +50,8 @@ class DealStatus(models.TextChoices):
     EXITED = "exited", "Exited"
 
 
-_PATH = [
+#: The usual path of a deal, in order (steps may be skipped); closing ends it.
+DEAL_STATUS_PATH = (
     DealStatus.REPORTED_TALKS,
     DealStatus.NON_BINDING_LOI,
     DealStatus.BINDING_LOI,
@@ -58,7 +59,9 @@ _PATH = [
     DealStatus.CONDITIONAL_COMMITMENT,
     DealStatus.DEFINITIVE,
     DealStatus.CLOSED,
-]
+)
+#: A deal on its way to closing: any stage of the path before closed.
+OPEN_DEAL_STATUSES = DEAL_STATUS_PATH[:-1]
 _FINAL = {DealStatus.TERMINATED, DealStatus.EXITED}
 
 
@@ -73,11 +76,11 @@ def _next_statuses(status: str) -> set[str]:
     if status in _FINAL:
         return {status}
     if status == DealStatus.AMENDED:
-        allowed = set(_PATH[1:]) | _FINAL
+        allowed = set(DEAL_STATUS_PATH[1:]) | _FINAL
     else:
-        index = _PATH.index(DealStatus(status))
-        allowed = set(_PATH[index:]) | {DealStatus.AMENDED}
-        allowed |= {DealStatus.TERMINATED} if index < _PATH.index(DealStatus.CLOSED) else {DealStatus.EXITED}
+        index = DEAL_STATUS_PATH.index(DealStatus(status))
+        allowed = set(DEAL_STATUS_PATH[index:]) | {DealStatus.AMENDED}
+        allowed |= {DealStatus.TERMINATED} if index < DEAL_STATUS_PATH.index(DealStatus.CLOSED) else {DealStatus.EXITED}
     return allowed | {status}
 
 

@@ -10,10 +10,10 @@ from django.db import models
 from django.db.models import F, Q
 from simple_history.models import HistoricalRecords
 
+from portfolio.sources import SIMULATED as SIMULATED_SOURCE
+
 from .base import PRICE, RATE, DecimalField, check, currency_field, positive
 from .registry import Commodity, Listing
-
-SIMULATED_SOURCE = "simulated"
 
 
 class Observation(models.Model):

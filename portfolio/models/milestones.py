@@ -8,6 +8,8 @@ from django.db import models
 from django.db.models import F, Q
 from simple_history.models import HistoricalRecords
 
+from portfolio.date_phrases import DatePrecision
+
 from .base import (
     SourcedModel,
     TimeStampedModel,
@@ -20,19 +22,6 @@ from .base import (
 )
 from .deals import Deal
 from .registry import Project
-
-
-class DatePrecision(models.TextChoices):
-    """How precisely a source stated a date; the window's width follows from it."""
-
-    DAY = "day", "Day"
-    MONTH = "month", "Month"
-    QUARTER = "quarter", "Quarter"
-    HALF = "half", "Half year"
-    SEASON = "season", "Part of a year (early, mid, late)"
-    YEAR = "year", "Year"
-    MULTI_YEAR = "multi_year", "Range of years"
-    UNPARSED = "unparsed", "Not understood (needs a steward)"
 
 
 class MilestoneKind(models.TextChoices):

@@ -8,6 +8,8 @@ from django.db import models
 from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
+from portfolio.sources import PRICE_PROVIDER_NAMES
+
 from .base import (
     QUANTITY,
     DecimalField,
@@ -185,14 +187,11 @@ class Listing(TimeStampedModel):
 
     def clean(self) -> None:
         super().clean()
-        from portfolio.integrations.market_data import PRICE_PROVIDERS
-
         names = [name.strip() for name in self.price_providers.split(",") if name.strip()]
-        unknown = [name for name in names if name not in PRICE_PROVIDERS]
+        unknown = [name for name in names if name not in PRICE_PROVIDER_NAMES]
         if unknown:
-            raise ValidationError(
-                {"price_providers": f"Unknown provider {', '.join(unknown)}; choose from {', '.join(PRICE_PROVIDERS)}."}
-            )
+            known = ", ".join(PRICE_PROVIDER_NAMES)
+            raise ValidationError({"price_providers": f"Unknown provider {', '.join(unknown)}; choose from {known}."})
         symbols = self.provider_symbols or {}
         if not isinstance(symbols, dict) or not all(
             isinstance(k, str) and isinstance(v, str) and v.strip() for k, v in symbols.items()
@@ -200,7 +199,7 @@ class Listing(TimeStampedModel):
             raise ValidationError(
                 {"provider_symbols": 'Give symbols as {"provider": "SYMBOL"}, e.g. {"yahoo": "TMQ.TO"}.'}
             )
-        if unknown_keys := [k for k in symbols if k not in PRICE_PROVIDERS]:
+        if unknown_keys := [k for k in symbols if k not in PRICE_PROVIDER_NAMES]:
             raise ValidationError({"provider_symbols": f"Unknown provider {', '.join(unknown_keys)}."})
 
     def symbol_for(self, provider: str) -> str:

@@ -14,8 +14,8 @@ from portfolio.integrations import edgar
 from portfolio.integrations.market_data import ProviderError, provider_gate
 from portfolio.models import Company, FilingEvent, Milestone
 
-from .market_data import StepResult
 from .records import record_save
+from .steps import StepResult
 
 RESCAN_DAYS = 3  # filings dated this many days before the previous check are looked at again
 

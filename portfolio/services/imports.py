@@ -36,7 +36,9 @@ from portfolio.spreadsheets.kinds import NAMED_BY_ROWS, Kind, References, natura
 
 from .liveness import abandoned, heartbeat, held_elsewhere, stale_before, this_worker
 from .market_data import listing_price_status_refresh
+from .queue import Job, enqueue
 from .records import record_save
+from .refresh import refresh_start
 
 logger = logging.getLogger(__name__)
 
@@ -344,7 +346,7 @@ def import_upload(*, content: bytes, file_name: str, user, kind: str | None = No
     except OverInlineLimits:
         run = _new_run(**fields, status=ImportRun.Status.CHECKING, kinds=[kind] if kind else [], keep_content=True,
                        message="The worker is checking the file.")  # fmt: skip
-        transaction.on_commit(lambda: _enqueue("import_check_task", run))
+        transaction.on_commit(lambda: _enqueue(Job.IMPORT_CHECK, run))
         return run
     except FileRefused as exc:
         run = _new_run(**fields, status=ImportRun.Status.REFUSED, message=str(exc))
@@ -371,15 +373,11 @@ def import_run_fail(*, run_id: int, reason: str) -> None:
     )
 
 
-def _enqueue(task_name: str, run: ImportRun) -> None:
-    from kombu.exceptions import OperationalError
-
-    from portfolio import tasks
-
+def _enqueue(job: Job, run: ImportRun) -> None:
     try:
-        getattr(tasks, task_name).delay(run.pk)
-    except (OperationalError, ConnectionError, OSError) as exc:
-        import_run_fail(run_id=run.pk, reason=f"the task queue could not be reached ({type(exc).__name__})")
+        enqueue(job, run.pk)
+    except BrokerUnavailableError as exc:
+        import_run_fail(run_id=run.pk, reason=f"the task queue could not be reached ({type(exc.__cause__).__name__})")
 
 
 #: A queued import started this many times without finishing is refused.
@@ -450,8 +448,8 @@ def import_runs_recover() -> list[ImportRun]:
         )
         if retaken:
             logger.warning("Import #%s: its worker stopped; its task is queued again", run.pk)
-            task = "import_check_task" if run.status == ImportRun.Status.CHECKING else "import_apply_task"
-            transaction.on_commit(partial(_enqueue, task, run))
+            job = Job.IMPORT_CHECK if run.status == ImportRun.Status.CHECKING else Job.IMPORT_APPLY
+            transaction.on_commit(partial(_enqueue, job, run))
             queued.append(run)
     return queued
 
@@ -536,7 +534,7 @@ def import_confirm(*, run_id: int, user) -> ImportRun:
         if run.rows > settings.LODESTONE_IMPORT_INLINE_ROWS:
             run.message = f"{run.rows:,} rows: the worker is importing the file."
             run.save(update_fields=["status", "message", "updated_at"])
-            transaction.on_commit(lambda: _enqueue("import_apply_task", run))
+            transaction.on_commit(lambda: _enqueue(Job.IMPORT_APPLY, run))
             return run
         run.save(update_fields=["status", "updated_at"])
     return _run(run, bytes(run.content), kind=_csv_kind(run), user=user, dry_run=False, keep=False)
@@ -545,8 +543,6 @@ def import_confirm(*, run_id: int, user) -> ImportRun:
 def _request_revaluation(run: ImportRun, user) -> None:
     """Ask for a valuation refresh once the import commits; a refresh already running, or a queue
     that cannot be reached, is noted on the run and does not undo the import."""
-    from .refresh import refresh_start
-
     try:
         run.revaluation = refresh_start(kind=RefreshRun.Kind.VALUATIONS, trigger=RefreshRun.Trigger.IMPORT,
                                         requested_by=user)  # fmt: skip

@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from django.conf import settings
@@ -21,6 +20,7 @@ from django.utils import timezone
 
 from portfolio.integrations import market_data as md
 from portfolio.models import (
+    SIMULATED_SOURCE,
     Commodity,
     CommodityPrice,
     FxRate,
@@ -34,31 +34,10 @@ from portfolio.models import (
 )
 from portfolio.selectors import listing_provider_order, listings_to_price
 
+from .steps import StepResult
+
 logger = logging.getLogger(__name__)
 BATCH_SIZE = 50  # listings fetched before one write
-
-
-@dataclass
-class StepResult:
-    """What a refresh step did: rows written, subjects attempted and failed, errors for the run."""
-
-    step: str
-    total: int = 0
-    failed: int = 0
-    written: int = 0
-    revised: int = 0
-    simulated: bool = False
-    errors: list[dict] = field(default_factory=list)
-    transient_failures: int = 0
-
-    def error(self, subject: str, message: str, *, provider: str = "", kind: str = "error") -> None:
-        self.errors.append(
-            {"step": self.step, "subject": subject, "provider": provider, "kind": kind, "message": message}
-        )
-
-    @property
-    def all_failed_transiently(self) -> bool:
-        return self.total > 0 and self.transient_failures == self.total
 
 
 def _fetch_with_fallback(
@@ -162,7 +141,7 @@ def fx_refresh(*, as_of: date, start: date | None = None) -> StepResult:
             FxRate(base_id="USD", quote_id=currency, on=point.on, source=series.provider, rate=point.rate)
             for point in series.points
         ]
-        result.simulated |= series.provider == "simulated"
+        result.simulated |= series.provider == SIMULATED_SOURCE
         stored = FxRate.objects.filter(base_id="USD", quote_id=currency, source=series.provider)
         result.revised += _report_revisions(result, subject, stored, rows, "rate")
         with transaction.atomic():
@@ -248,7 +227,7 @@ def commodity_prices_refresh(*, as_of: date, start: date | None = None) -> StepR
         )
         if series is None:
             continue
-        result.simulated |= series.provider == "simulated"
+        result.simulated |= series.provider == SIMULATED_SOURCE
         rows = [
             CommodityPrice(commodity=commodity, on=bar.on, source=series.provider, currency_id="USD", price=bar.close)
             for bar in series.points
@@ -316,7 +295,7 @@ def prices_refresh(
                 if unknown and kinds <= {"unknown_symbol", "permanent"}:
                     statuses[listing.pk] = (PriceStatus.UNKNOWN_SYMBOL, "No provider recognises this symbol.")
                 continue
-            result.simulated |= series.provider == "simulated"
+            result.simulated |= series.provider == SIMULATED_SOURCE
             new_rows = [
                 SecurityPrice(
                     listing=listing,

@@ -9,9 +9,18 @@ from django.utils import timezone
 from simple_history.utils import bulk_update_with_history
 
 from portfolio.date_phrases import parse_date_phrase
-from portfolio.models import Deal, Loan, Milestone, MilestoneRevision, MilestoneStatus, MilestoneStatusChange, Position
+from portfolio.models import (
+    OPEN_DEAL_STATUSES,
+    Deal,
+    Loan,
+    Milestone,
+    MilestoneRevision,
+    MilestoneStatus,
+    MilestoneStatusChange,
+    Position,
+)
 
-from .market_data import StepResult
+from .steps import StepResult
 
 
 def milestone_forecast_fields(text: str) -> dict:
@@ -75,15 +84,6 @@ def milestone_save(*, milestone: Milestone, user=None, note: str = "") -> Milest
 
 
 # --- Derived statuses, gates and long-stop dates ------------------------------------------------
-
-OPEN_DEAL_STATUSES = (
-    "reported_talks",
-    "non_binding_loi",
-    "binding_loi",
-    "agreement_in_principle",
-    "conditional_commitment",
-    "definitive",
-)
 
 
 def milestone_status_on(milestone: Milestone, today, *, at_risk_days: int) -> str:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+from portfolio.models import Currency
+
 ISO_4217_FILE = Path(__file__).resolve().parent.parent / "data" / "iso4217.csv"
 
 
@@ -19,8 +21,6 @@ def currencies_ensure(*, using: str = "default", **kwargs) -> int:
     Connected to ``post_migrate``, so the table is filled after ``migrate`` and again after a
     test database is flushed. Existing rows are left as they are. Idempotent.
     """
-    from portfolio.models import Currency
-
     existing = set(Currency.objects.using(using).values_list("code", flat=True))
     missing = [
         Currency(code=row["code"], name=row["name"], minor_units=int(row["minor_units"]))

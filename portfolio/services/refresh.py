@@ -26,9 +26,11 @@ from portfolio.models import ACTIVE_RUN_STATUSES, RefreshRun
 
 from .filings import filings_refresh
 from .liveness import abandoned, heartbeat, held_elsewhere, stale_before, this_worker
-from .market_data import StepResult, commodity_prices_refresh, fx_refresh, prices_refresh
+from .market_data import commodity_prices_refresh, fx_refresh, prices_refresh
 from .milestones import deal_deadlines_refresh, milestones_refresh
+from .queue import Job, enqueue
 from .snapshots import portfolio_snapshot_record
+from .steps import StepResult
 from .valuations import valuations_compute
 
 logger = logging.getLogger(__name__)
@@ -195,17 +197,14 @@ def refresh_start(
 
 
 def _enqueue(run_id: int) -> None:
-    from kombu.exceptions import OperationalError
-
-    from portfolio.tasks import refresh_run_task
-
     try:
-        refresh_run_task.delay(run_id)
-    except (OperationalError, ConnectionError, OSError) as exc:
-        refresh_run_fail(run_id=run_id, reason=f"the task queue could not be reached: {type(exc).__name__}")
+        enqueue(Job.REFRESH_RUN, run_id)
+    except BrokerUnavailableError as exc:
+        cause = type(exc.__cause__).__name__
+        refresh_run_fail(run_id=run_id, reason=f"the task queue could not be reached: {cause}")
         raise BrokerUnavailableError(
             "The task queue is unreachable; the refresh was recorded as failed.", extra={"run": run_id}
-        ) from exc
+        ) from exc.__cause__
 
 
 def _plan(run: RefreshRun) -> list[tuple[str, Callable[[], StepResult]]]:

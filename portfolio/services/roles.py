@@ -8,6 +8,9 @@ permissions; what a role may not do is neither shown nor accepted.
 
 from __future__ import annotations
 
+from django.apps import apps
+from django.contrib.auth.models import Group, Permission
+
 VIEWER, ANALYST, ADMIN = "Viewer", "Analyst", "Admin"
 ROLES = (VIEWER, ANALYST, ADMIN)
 
@@ -28,8 +31,6 @@ ANALYST_WRITES = (
 
 def _wanted() -> dict[str, set[tuple[str, str]]]:
     """(app_label, codename) pairs per role."""
-    from django.apps import apps
-
     portfolio_models = [
         m for m in apps.get_app_config("portfolio").get_models() if not m.__name__.startswith("Historical")
     ]
@@ -60,8 +61,6 @@ def roles_ensure(**kwargs) -> None:
     Connected to ``post_migrate`` (after the permissions themselves are created), so the roles
     are complete after every migrate and after a test-database flush. Idempotent.
     """
-    from django.contrib.auth.models import Group, Permission
-
     wanted = _wanted()
     needed = set().union(*wanted.values())
     available = {

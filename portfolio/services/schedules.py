@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import NamedTuple, TypedDict
 
+from django_celery_beat.models import CrontabSchedule, PeriodicTask, PeriodicTasks
+
 
 class Crontab(TypedDict):
     """The fields of a django-celery-beat crontab schedule, as its model names them."""
@@ -91,8 +93,6 @@ def schedules_ensure(**kwargs) -> int:
     Existing entries (found by name) are left exactly as an operator may have edited them.
     Connected to ``post_migrate`` so it runs after every migrate, and after a test flush.
     """
-    from django_celery_beat.models import CrontabSchedule, PeriodicTask, PeriodicTasks
-
     created = 0
     for default in DEFAULT_SCHEDULES:
         if PeriodicTask.objects.filter(name=default.name).exists():

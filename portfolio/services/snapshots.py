@@ -11,7 +11,7 @@ from portfolio.book.core import held_totals
 from portfolio.models import PortfolioSnapshot
 from portfolio.models.base import MONEY
 
-from .market_data import StepResult
+from .steps import StepResult
 
 #: A snapshot's value is a money column: it holds less than 10^18.
 LARGEST_VALUE = Decimal(10) ** (MONEY["max_digits"] - MONEY["decimal_places"])

@@ -17,7 +17,7 @@ from portfolio.book.valuing import ValuationInputError, position_value, valuatio
 from portfolio.models import Position, Valuation
 from portfolio.selectors import positions_to_value
 
-from .market_data import StepResult
+from .steps import StepResult
 
 UPDATE_FIELDS = [
     "method",

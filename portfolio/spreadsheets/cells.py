@@ -180,7 +180,11 @@ def cell_text(value: Any) -> str:
         return value.isoformat()
     if isinstance(value, dict):
         return json.dumps(value, sort_keys=True) if value else ""
-    text = str(value)
+    return formula_safe(str(value))
+
+
+def formula_safe(text: str) -> str:
+    """``text``, with a leading apostrophe if a spreadsheet program would run it as a formula."""
     return f"'{text}" if text.startswith(FORMULA_START) else text
 
 

@@ -14,7 +14,7 @@ import io
 import re
 import time
 import zipfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePath
 from typing import Any
@@ -23,7 +23,7 @@ from xml.parsers import expat
 
 from django.db import models
 
-from .cells import cell_text, cell_value, is_blank
+from .cells import cell_text, cell_value, formula_safe, is_blank
 from .kinds import KINDS, Kind, kind_named
 
 #: The most data rows a file may hold; every row read counts, blank ones included.
@@ -277,7 +277,7 @@ def _read_csv(content: bytes, file_name: str, kind_name: str | None, budget: _Bu
 
 
 def _read_xlsx(content: bytes, budget: _Budget) -> Upload:
-    from openpyxl import load_workbook
+    from openpyxl import load_workbook  # a large library, loaded only when a workbook is read
 
     try:
         with zipfile.ZipFile(io.BytesIO(content)) as archive:
@@ -470,32 +470,55 @@ def export_rows(kind: Kind) -> list[dict[str, Any]]:
 
 
 def csv_bytes(kind: Kind, rows: list[dict[str, Any]]) -> bytes:
-    """A CSV file of ``rows`` (UTF-8 with the byte-order mark, so that Excel reads accents right)."""
-    buffer = io.StringIO(newline="")
-    writer = csv.writer(buffer)
-    writer.writerow(kind.columns)
-    for row in rows:
-        writer.writerow([cell_text(row.get(column)) for column in kind.columns])
-    return buffer.getvalue().encode("utf-8-sig")
+    """A CSV file of ``rows`` of ``kind``, as an import reads them back."""
+    return table_csv(kind.columns, ([cell_text(row.get(column)) for column in kind.columns] for row in rows))
 
 
 def xlsx_bytes(sheets: list[tuple[Kind, list[dict[str, Any]]]], *, readme: bool = True) -> bytes:
     """A workbook with a sheet per kind (the header, then ``rows``) and a README sheet of columns."""
+    tables = []
+    if readme:
+        guide = [
+            [kind.name, column, "key" if column in kind.key else "required" if column in kind.required else "",
+             describe(kind, column)]
+            for kind, _ in sheets
+            for column in kind.columns
+        ]  # fmt: skip
+        tables.append(("README", ["kind", "column", "needed", "what it holds"], guide))
+    for kind, rows in sheets:
+        tables.append((kind.name, kind.columns, [[cell_value(row.get(c)) for c in kind.columns] for row in rows]))
+    return table_xlsx(tables)
+
+
+def table_csv(headers: Sequence[str], rows: Iterable[Sequence[Any]], *, bom: bool = True) -> bytes:
+    """A CSV file: the headers, then the rows; None is written empty, and text a spreadsheet would
+    run as a formula is neutralised. UTF-8, with the byte-order mark unless ``bom`` is false (with
+    it, Excel reads accents right)."""
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer)
+    writer.writerow(headers)
+    for row in rows:
+        writer.writerow(["" if v is None else formula_safe(v) if isinstance(v, str) else v for v in row])
+    return buffer.getvalue().encode("utf-8-sig" if bom else "utf-8")
+
+
+def table_xlsx(tables: Iterable[tuple[str, Sequence[str], Iterable[Sequence[Any]]]]) -> bytes:
+    """A workbook with a sheet per table (its name, headers and rows). In text, what a spreadsheet
+    would run as a formula is neutralised, and the control characters a worksheet cannot hold (a
+    pasted form feed or escape) are shown as the replacement character."""
+    # openpyxl, a large library, is loaded only when a workbook is written or read.
     from openpyxl import Workbook
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    def text(value: str) -> str:
+        return ILLEGAL_CHARACTERS_RE.sub("\ufffd", formula_safe(value))
 
     book = Workbook(write_only=True)
-    if readme:
-        guide = book.create_sheet("README")
-        guide.append(["kind", "column", "needed", "what it holds"])
-        for kind, _ in sheets:
-            for column in kind.columns:
-                needed = "key" if column in kind.key else "required" if column in kind.required else ""
-                guide.append([kind.name, column, needed, describe(kind, column)])
-    for kind, rows in sheets:
-        sheet = book.create_sheet(kind.name)
-        sheet.append(kind.columns)
+    for name, headers, rows in tables:
+        sheet = book.create_sheet(name)
+        sheet.append(list(headers))
         for row in rows:
-            sheet.append([cell_value(row.get(column)) for column in kind.columns])
+            sheet.append([text(v) if isinstance(v, str) else v for v in row])
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()

@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 from django.db import models
 
 from portfolio.models import (
+    MANUAL_SOURCE,
     Agency,
     CashFlow,
     Commodity,
@@ -42,7 +43,6 @@ from .cells import CellError, split_list, text_of
 
 M = TypeVar("M", bound=models.Model)
 
-MANUAL_SOURCE = "manual"
 SOURCED = ("source_url", "source_published_on", "evidence")
 
 

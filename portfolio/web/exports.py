@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import date
 from decimal import Decimal
 
 from django.contrib.auth.decorators import permission_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
-from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from portfolio import figures_cache
 from portfolio.book import BOOK_LABELS, Basis, default_as_of
@@ -19,6 +15,7 @@ from portfolio.book.basis import beside
 from portfolio.book.values import valuations_on
 from portfolio.models import CashFlow, Milestone, Position
 from portfolio.selectors import milestone_slippage_days
+from portfolio.spreadsheets.files import table_csv, table_xlsx
 
 from .params import AsOfForm, BasisForm, as_of_from, basis_from
 from .selectors import freshness, milestones_late
@@ -29,45 +26,18 @@ FORMATS = {
 }
 
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _cell(value):
-    """Text that a spreadsheet would read as a formula is prefixed with a quote (no injection)."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
-
-
 def _sheet_cell(value):
-    """A value as a worksheet holds it: amounts as numbers; in text, the control characters a
-    worksheet cannot hold (a pasted form feed or escape) shown as the replacement character."""
-    if isinstance(value, Decimal):
-        return float(value)
-    if isinstance(value, str):
-        return ILLEGAL_CHARACTERS_RE.sub("\ufffd", value)
-    return value
+    """A value as a worksheet holds it: amounts as numbers."""
+    return float(value) if isinstance(value, Decimal) else value
 
 
 def _respond(name: str, fmt: str, headers: list[str], rows: list[list]) -> HttpResponse:
     if fmt not in FORMATS:
         raise Http404("Exports come as csv or xlsx.")
-    rows = [[_cell(v) for v in row] for row in rows]
     if fmt == "csv":
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow(headers)
-        writer.writerows(["" if v is None else v for v in row] for row in rows)
-        body = buffer.getvalue().encode("utf-8")
+        body = table_csv(headers, rows, bom=False)
     else:
-        workbook = Workbook(write_only=True)
-        sheet = workbook.create_sheet(name)
-        sheet.append(headers)
-        for row in rows:
-            sheet.append([_sheet_cell(v) for v in row])
-        stream = io.BytesIO()
-        workbook.save(stream)
-        body = stream.getvalue()
+        body = table_xlsx([(name, headers, ([_sheet_cell(v) for v in row] for row in rows))])
     response = HttpResponse(body, content_type=FORMATS[fmt])
     response["Content-Disposition"] = f'attachment; filename="lodestone-{name}.{fmt}"'
     return response

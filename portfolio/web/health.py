@@ -7,7 +7,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
-from portfolio.services.health import DOWN, liveness, readiness
+from portfolio.health import DOWN, liveness, readiness
 
 
 @login_not_required

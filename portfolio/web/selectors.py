@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from django.db.models import Prefetch, Q, QuerySet
+from django.utils import timezone
 
 from portfolio.models import (
     CashFlow,
@@ -82,8 +83,6 @@ def milestones_due_count(today: date, *, days: int = 90) -> int:
 
 
 def _late(today: date | None):
-    from django.utils import timezone
-
     today = today or timezone.now().date()
     return (
         Milestone.objects.filter(Q(status=MilestoneStatus.LATE) | Q(achieved_on=None, forecast_end__lt=today))

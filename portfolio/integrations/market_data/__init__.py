@@ -22,22 +22,14 @@ from .simulated import SimulatedProvider
 from .stooq import StooqProvider
 from .yahoo import YahooChartProvider
 
-PRICE_PROVIDERS: dict[str, type[PriceProvider]] = {
-    "simulated": SimulatedProvider,
-    "csv": CsvFileProvider,
-    "yahoo": YahooChartProvider,
-    "alphavantage": AlphaVantageProvider,
-    "stooq": StooqProvider,
+# Each provider by its name (the models check a listing's names against PRICE_PROVIDER_NAMES,
+# which lists the same names: a test keeps the two equal).
+PRICE_PROVIDERS = {
+    provider.name: provider
+    for provider in (SimulatedProvider, CsvFileProvider, YahooChartProvider, AlphaVantageProvider, StooqProvider)
 }
-COMMODITY_PROVIDERS: dict[str, type[PriceProvider]] = {  # commodity prices: the same interface
-    "simulated": SimulatedProvider,
-    "csv": CsvFileProvider,
-}
-FX_PROVIDERS: dict[str, type[FxProvider]] = {
-    "simulated": SimulatedProvider,
-    "boc": BankOfCanadaProvider,
-    "ecb": EcbProvider,
-}
+COMMODITY_PROVIDERS = {provider.name: provider for provider in (SimulatedProvider, CsvFileProvider)}
+FX_PROVIDERS = {provider.name: provider for provider in (SimulatedProvider, BankOfCanadaProvider, EcbProvider)}
 
 
 def price_provider(name: str) -> PriceProvider:

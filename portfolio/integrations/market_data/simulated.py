@@ -14,9 +14,11 @@ from decimal import Decimal
 from functools import lru_cache
 from statistics import NormalDist
 
+from portfolio.sources import SIMULATED
+
 from .base import Bar, Rate, Series
 
-NAME = "simulated"
+NAME = SIMULATED
 EPOCH = date(2015, 1, 1)
 _N = NormalDist()
 

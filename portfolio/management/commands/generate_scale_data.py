@@ -1,4 +1,4 @@
-"""python manage.py generate_scale_data: write the deterministic benchmark data set (portfolio.services.scale_data)."""
+"""python manage.py generate_scale_data: write the deterministic benchmark data set (portfolio.development)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
+from portfolio.development.scale_data import ScaleDataError, scale_data_generate, scale_plan
 from portfolio.models import Deal
-from portfolio.services.scale_data import ScaleDataError, scale_data_generate, scale_plan
 
 
 def _scale(text: str) -> float:

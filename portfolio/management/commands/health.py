@@ -7,7 +7,7 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from portfolio.services.health import DEGRADED, OK, readiness
+from portfolio.health import DEGRADED, OK, readiness
 
 
 class Command(BaseCommand):

@@ -19,6 +19,7 @@ from portfolio.integrations.market_data.fx import BankOfCanadaProvider, EcbProvi
 from portfolio.integrations.market_data.simulated import SimulatedProvider, simulated_close
 from portfolio.integrations.market_data.stooq import StooqProvider
 from portfolio.integrations.market_data.yahoo import YahooChartProvider
+from portfolio.sources import PRICE_PROVIDER_NAMES
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "providers"
 START, END = dt.date(2025, 7, 7), dt.date(2025, 7, 11)
@@ -296,3 +297,10 @@ def test_ecb_rate_of_the_euro_itself():
     series = EcbProvider().daily_rates("USD", "EUR", START, END)
     assert series.points[0] == md.Rate(on=dt.date(2025, 7, 9), rate=Decimal("0.8527330093"))
     assert len(series.points) == 2
+
+
+def test_the_price_provider_names_the_models_check_are_the_registry_s():
+    """A listing's providers are checked against ``PRICE_PROVIDER_NAMES`` (the models import no
+    provider): those names are exactly the registry's, so no provider is refused or let through
+    by mistake."""
+    assert tuple(md.PRICE_PROVIDERS) == PRICE_PROVIDER_NAMES

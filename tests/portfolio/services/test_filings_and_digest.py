@@ -15,7 +15,7 @@ from django.core.cache import cache
 from django.urls import reverse
 
 from portfolio import models as m
-from portfolio.services.digest import digest_compose, digest_send
+from portfolio.digest import digest_compose, digest_send
 from portfolio.services.filings import filings_refresh, form_is_watched
 from portfolio.services.milestones import milestones_refresh
 from tests import factories as f

@@ -14,7 +14,7 @@ from django.core.cache import cache
 
 from portfolio import models as m
 from portfolio.book import book_on
-from portfolio.services.digest import digest_compose
+from portfolio.digest import digest_compose
 from portfolio.services.filings import filings_refresh, form_is_watched
 from portfolio.services.milestones import milestone_save, milestones_refresh
 from portfolio.services.refresh import refresh_request, refresh_run_execute

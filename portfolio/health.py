@@ -24,6 +24,7 @@ from django.db import connection
 from django.utils import timezone
 
 from portfolio.models import RefreshRun
+from tracker.celery import app as celery_app
 
 OK, DEGRADED, DOWN, STALE, NEVER = "ok", "degraded", "down", "stale", "never"
 # The runs that value the portfolio: a backfill values each weekday of its range, its last day included.
@@ -63,9 +64,7 @@ def _cache() -> None:
 
 
 def _broker() -> None:
-    from tracker.celery import app
-
-    with app.connection_for_write() as conn:
+    with celery_app.connection_for_write() as conn:
         conn.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=3)
 
 

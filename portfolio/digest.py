@@ -1,4 +1,6 @@
-"""The daily digest for subscribed staff: what changed in the schedule and what needs review."""
+"""The daily digest for subscribed staff: what changed in the schedule and what needs review.
+
+A read: it composes the digest from the records and e-mails it; it writes nothing."""
 
 from __future__ import annotations
 
@@ -9,9 +11,14 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.template.loader import render_to_string
 
-from portfolio.models import Deal, DigestSubscription, FilingEvent, MilestoneStatus, MilestoneStatusChange
-
-from .milestones import OPEN_DEAL_STATUSES
+from portfolio.models import (
+    OPEN_DEAL_STATUSES,
+    Deal,
+    DigestSubscription,
+    FilingEvent,
+    MilestoneStatus,
+    MilestoneStatusChange,
+)
 
 
 @dataclass

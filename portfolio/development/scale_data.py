@@ -43,6 +43,9 @@ from django.db import connection, reset_queries, transaction
 from django.utils import timezone
 
 from portfolio.models import (
+    DEAL_STATUS_PATH,
+    OPEN_DEAL_STATUSES,
+    OPTION_KINDS,
     SIMULATED_SOURCE,
     Agency,
     CashFlow,
@@ -67,8 +70,7 @@ from portfolio.models import (
     SecurityPrice,
 )
 from portfolio.selectors import MILESTONE_STAGE, PLANT_KINDS, stage_order
-
-from .milestones import milestone_forecast_fields, milestone_status_on
+from portfolio.services.milestones import milestone_forecast_fields, milestone_status_on
 
 #: ``progress(table, written, planned)``, called as each table (or each batch of prices) is written.
 Progress = Callable[[str, int, int], None]
@@ -213,23 +215,10 @@ DEAL_STATUSES = [
 ]
 #: Statuses of a deal that closed (amended deals here are closed deals whose terms changed).
 CLOSING_STATUSES = (DealStatus.CLOSED, DealStatus.AMENDED, DealStatus.EXITED)
-SIGNED_STATUSES = (
-    *CLOSING_STATUSES,
-    DealStatus.BINDING_LOI,
-    DealStatus.AGREEMENT_IN_PRINCIPLE,
-    DealStatus.CONDITIONAL_COMMITMENT,
-    DealStatus.DEFINITIVE,
-)
+#: Statuses of a deal with a signing date: binding agreements on the path, and the closed ones.
+SIGNED_STATUSES = (*CLOSING_STATUSES, *DEAL_STATUS_PATH[DEAL_STATUS_PATH.index(DealStatus.BINDING_LOI) : -1])
 #: Deals with no instruments yet (talks) or never again (terminated).
 NO_POSITION_STATUSES = (DealStatus.REPORTED_TALKS, DealStatus.TERMINATED)
-OPEN_STATUSES = (
-    DealStatus.REPORTED_TALKS,
-    DealStatus.NON_BINDING_LOI,
-    DealStatus.BINDING_LOI,
-    DealStatus.AGREEMENT_IN_PRINCIPLE,
-    DealStatus.CONDITIONAL_COMMITMENT,
-    DealStatus.DEFINITIVE,
-)
 
 POSITION_KINDS = [
     (InstrumentKind.COMMON, 34),
@@ -249,7 +238,6 @@ POSITION_LABELS = {
     InstrumentKind.PRIVATE_EQUITY: "Private equity",
     InstrumentKind.JV_EQUITY: "JV units",
 }
-OPTION_KINDS = (InstrumentKind.WARRANT, InstrumentKind.CALL_OPTION)
 UNQUOTED_KINDS = (InstrumentKind.PREFERRED, InstrumentKind.PRIVATE_EQUITY, InstrumentKind.JV_EQUITY)
 
 #: Extra cash flows of one kind that one position receives at most (besides periodic ones).
@@ -785,7 +773,7 @@ class _Generator:
             long_stop = self._long_stop(deal)
             plans.append(long_stop)
             deal.long_stop_on = long_stop.milestone.forecast_end
-            deal.long_stop_passed = status in OPEN_STATUSES and deal.long_stop_on < self.end
+            deal.long_stop_passed = status in OPEN_DEAL_STATUSES and deal.long_stop_on < self.end
             deal_plans.append(_DealPlan(deal=deal, company=company_index, projects=projects, exit_on=exit_on))
         self._insert(Deal, [p.deal for p in deal_plans], "deal")
         self._report("deal")

@@ -16,8 +16,8 @@ from django.db.models import Count, F, Max, Min, Sum
 from portfolio import models as m
 from portfolio.book import Basis, book_on
 from portfolio.book.basis import VALUED_BASES
+from portfolio.development.scale_data import ScaleDataError, scale_data_generate, scale_plan
 from portfolio.selectors import positions_to_value
-from portfolio.services.scale_data import ScaleDataError, scale_data_generate, scale_plan
 from portfolio.services.valuations import valuations_compute
 from tests import factories as f
 
