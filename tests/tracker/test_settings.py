@@ -156,11 +156,3 @@ def test_each_xdist_worker_has_redis_databases_of_its_own():
     assert redis_url_for_worker("memory://", "gw1") == "memory://"
     with pytest.raises(ImproperlyConfigured, match="gw2"):
         redis_url_for_worker("redis://127.0.0.1:6379/3", "gw2")
-
-
-def test_celery_publishes_to_the_broker_the_settings_name():
-    """Celery takes CELERY_BROKER_URL from the environment before the setting: the test settings
-    move the variable too, so under xdist the broker Celery uses is this worker's own."""
-    from tracker.celery import app
-
-    assert app.conf.broker_url == settings.CELERY_BROKER_URL
