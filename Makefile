@@ -65,6 +65,7 @@ run: demo
 	@echo ""
 	@DJANGO_SETTINGS_MODULE=tracker.settings.local WEB_CONCURRENCY=$${WEB_CONCURRENCY:-2} PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m tracker.processes start --port $(PORT) --procfile Procfile
 
+# On two pytest-xdist workers (addopts in pyproject.toml); `.venv/bin/pytest -n 0` runs in one process.
 test: setup-dev
 	$(BIN)/pytest
 

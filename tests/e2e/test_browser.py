@@ -18,7 +18,10 @@ from tests.e2e.conftest import screenshot
 from tests.factories import UserFactory
 from tracker.celery import app
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# One worker runs them all (`--dist loadgroup`, pyproject.toml): the browser is started once a
+# worker (a session fixture), so on both workers it would be started twice and two would compete
+# for the two cores with the live servers and the workers' other tests.
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.xdist_group("browser")]
 PASSWORD = "a long password for the browser"
 
 

@@ -7,7 +7,6 @@ import re
 
 import pytest
 import responses
-from django.core.cache import cache
 from django.core.management import CommandError, call_command
 
 from portfolio import models as m
@@ -16,13 +15,6 @@ from portfolio.services.refresh import refresh_request
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    cache.clear()
-    yield
-    cache.clear()
 
 
 def test_refresh_runs_the_pipeline_and_prints_a_summary(capsys):

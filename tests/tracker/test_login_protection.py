@@ -23,13 +23,6 @@ PASSWORD = "correct horse battery staple"
 LIMIT = settings.AXES_FAILURE_LIMIT
 
 
-@pytest.fixture(autouse=True)
-def _no_throttle_counts():
-    cache.clear()
-    yield
-    cache.clear()
-
-
 def _web_login(client, username, password, address="10.0.0.1"):
     return client.post(reverse("login"), {"username": username, "password": password}, REMOTE_ADDR=address)
 

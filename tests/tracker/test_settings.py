@@ -146,3 +146,20 @@ def test_workers_reserve_no_more_tasks_than_they_have_processes_on_redis():
         [sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False
     )
     assert result.stdout.strip() == "True", result.stderr[-2000:]
+
+
+def test_each_xdist_worker_has_redis_databases_of_its_own():
+    """gw0 keeps the configured database numbers and gwN takes them 2N lower, so that CI's cache (14)
+    and broker (15) are 12 and 13 for gw1; a number below 0 is refused, not wrapped onto another's."""
+    from django.core.exceptions import ImproperlyConfigured
+
+    from tracker.settings.test import redis_url_for_worker
+
+    assert redis_url_for_worker("redis://127.0.0.1:6379/15", "gw0") == "redis://127.0.0.1:6379/15"
+    assert redis_url_for_worker("redis://127.0.0.1:6379/15", "gw1") == "redis://127.0.0.1:6379/13"
+    assert redis_url_for_worker("redis://127.0.0.1:6379/14", "gw1") == "redis://127.0.0.1:6379/12"
+    assert redis_url_for_worker("rediss://:pw@cache:6380/9", "gw3") == "rediss://:pw@cache:6380/3"
+    assert redis_url_for_worker("redis://127.0.0.1:6379/15", "") == "redis://127.0.0.1:6379/15"  # no xdist
+    assert redis_url_for_worker("memory://", "gw1") == "memory://"
+    with pytest.raises(ImproperlyConfigured, match="gw2"):
+        redis_url_for_worker("redis://127.0.0.1:6379/3", "gw2")

@@ -1,16 +1,3 @@
-import pytest
-
-
-@pytest.fixture(autouse=True)
-def _fresh_throttles():
-    """Throttle counts live in the cache: each test starts with none."""
-    from django.core.cache import cache
-
-    cache.clear()
-    yield
-    cache.clear()
-
-
 def pytest_collection_modifyitems(items):
     """Each fuzzed operation is its own test: its node id names the operation (schemathesis names
     the item, e.g. ``test_...[GET /api/v1/deals/]``, but leaves the id bare), so that a report shows

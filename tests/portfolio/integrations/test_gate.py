@@ -22,13 +22,6 @@ class FakeClock:
         self.now += seconds
 
 
-@pytest.fixture(autouse=True)
-def _clear_cache():
-    cache.clear()
-    yield
-    cache.clear()
-
-
 def _gate(clock: FakeClock, **policy) -> ProviderGate:
     return ProviderGate("testprov", GatePolicy(**policy), clock=clock, sleep=clock.sleep)
 

@@ -11,7 +11,6 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 import responses
 from django.core import mail
-from django.core.cache import cache
 from django.urls import reverse
 
 from portfolio import models as m
@@ -24,13 +23,6 @@ pytestmark = pytest.mark.django_db
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "edgar"
 SUBMISSIONS = re.compile(r"https://data\.sec\.gov/submissions/CIK0001801368\.json")
 TODAY = dt.date(2026, 11, 28)
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ import pytest
 import requests
 import responses
 from celery.exceptions import SoftTimeLimitExceeded
-from django.core.cache import cache
 from django.db import IntegrityError
 from django.test import override_settings
 from django.utils import timezone
@@ -30,14 +29,6 @@ FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "providers"
 YAHOO = re.compile(r"https://query1\.finance\.yahoo\.com/v8/finance/chart/.*")
 STOOQ = re.compile(r"https://stooq\.com/q/d/l/.*")
 AS_OF = dt.date(2025, 7, 11)
-
-
-@pytest.fixture(autouse=True)
-def _fresh_gates():
-    """Provider rate limits and circuit breakers live in the cache: start each test closed."""
-    cache.clear()
-    yield
-    cache.clear()
 
 
 def _run(kind="pipeline", as_of=AS_OF) -> m.RefreshRun:

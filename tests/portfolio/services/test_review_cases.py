@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 import responses
-from django.core.cache import cache
 
 from portfolio import models as m
 from portfolio.book import book_on
@@ -24,13 +23,6 @@ from tests import factories as f
 pytestmark = pytest.mark.django_db
 D = dt.date
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    cache.clear()
-    yield
-    cache.clear()
 
 
 def _flat_prices(listing, start, end, close="10"):
