@@ -12,6 +12,8 @@ import logging
 from collections import defaultdict
 from collections.abc import Callable
 from datetime import date, timedelta
+from functools import partial
+from typing import TypeVar
 
 from django.conf import settings
 from django.db import transaction
@@ -39,11 +41,28 @@ from .steps import StepResult
 logger = logging.getLogger(__name__)
 BATCH_SIZE = 50  # listings fetched before one write
 
+P = TypeVar("P")
+
+
+def _usd_rates(provider: md.FxProvider, *, currency: str, start: date, end: date) -> md.Series:
+    return provider.daily_rates("USD", currency, start, end)
+
+
+def _commodity_prices(provider: md.CommodityProvider, *, code: str, start: date, end: date) -> md.Series:
+    return provider.daily_commodity_prices(code, start, end)
+
+
+def _bars(provider: md.PriceProvider, *, listing: Listing, start: date | None, latest: dict, as_of: date) -> md.Series:
+    """A listing's daily bars from ``provider``, from ``start`` or else from where that provider's
+    own stored history ends."""
+    begin = start or _fetch_start(latest.get((listing.pk, provider.name)), as_of)
+    return provider.daily_bars(listing.symbol_for(provider.name), begin, as_of)
+
 
 def _fetch_with_fallback(
     names: list[str],
-    factory: Callable[[str], object],
-    call: Callable[[object], md.Series],
+    factory: Callable[[str], P],
+    call: Callable[[P], md.Series],
     result: StepResult,
     subject: str,
     *,
@@ -59,7 +78,7 @@ def _fetch_with_fallback(
     for name in names:
         try:
             provider = factory(name)
-            series = md.provider_gate(name).call(lambda provider=provider: call(provider))
+            series = md.provider_gate(name).call(partial(call, provider))
         except md.UnknownSymbolError as exc:
             unknown = True
             result.error(subject, exc.detail, provider=name, kind="unknown_symbol")
@@ -130,7 +149,7 @@ def fx_refresh(*, as_of: date, start: date | None = None) -> StepResult:
         series, _ = _fetch_with_fallback(
             order,
             md.fx_provider,
-            lambda p, c=currency, b=begin: p.daily_rates("USD", c, b, as_of),
+            partial(_usd_rates, currency=currency, start=begin, end=as_of),
             result,
             subject,
             require_points=_has_weekdays(begin, as_of),
@@ -220,7 +239,7 @@ def commodity_prices_refresh(*, as_of: date, start: date | None = None) -> StepR
         series, _ = _fetch_with_fallback(
             order,
             md.commodity_provider,
-            lambda p, c=code, b=begin: p.daily_commodity_prices(c, b, as_of),
+            partial(_commodity_prices, code=code, start=begin, end=as_of),
             result,
             code,
             require_points=_has_weekdays(begin, as_of),
@@ -283,9 +302,7 @@ def prices_refresh(
             series, unknown = _fetch_with_fallback(
                 order,
                 md.price_provider,
-                lambda p, listing=listing: p.daily_bars(
-                    listing.symbol_for(p.name), start or _fetch_start(latest.get((listing.pk, p.name)), as_of), as_of
-                ),
+                partial(_bars, listing=listing, start=start, latest=latest, as_of=as_of),
                 result,
                 subject,
                 require_points=_has_weekdays(first_begin, as_of),

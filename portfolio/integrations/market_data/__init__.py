@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 
 from .alphavantage import AlphaVantageProvider
-from .base import Bar, FxProvider, PriceProvider, Rate, Series
+from .base import Bar, CommodityProvider, FxProvider, PriceProvider, Rate, Series
 from .csvfile import CsvFileProvider
 from .errors import (
     CircuitOpenError,
@@ -46,7 +46,7 @@ def fx_provider(name: str) -> FxProvider:
         raise PermanentProviderError(name, f"no FX provider named {name!r}") from None
 
 
-def commodity_provider(name: str) -> PriceProvider:
+def commodity_provider(name: str) -> CommodityProvider:
     try:
         return COMMODITY_PROVIDERS[name]()
     except KeyError:
@@ -64,6 +64,7 @@ __all__ = [
     "PRICE_PROVIDERS",
     "Bar",
     "CircuitOpenError",
+    "CommodityProvider",
     "FxProvider",
     "InvalidResponseError",
     "PermanentProviderError",

@@ -53,6 +53,13 @@ class PriceProvider(Protocol):
     def daily_bars(self, symbol: str, start: date, end: date) -> Series: ...
 
 
+class CommodityProvider(Protocol):
+    name: str
+    simulated: bool
+
+    def daily_commodity_prices(self, code: str, start: date, end: date) -> Series: ...
+
+
 class FxProvider(Protocol):
     name: str
     simulated: bool
