@@ -1,12 +1,21 @@
 from django.contrib import admin
 
 from portfolio.models import CommodityPrice, FxRate, ManualMark, SecurityPrice, Valuation
+from portfolio.sources import MANUAL
 
 from .mixins import ReadOnlyAdminMixin, StewardRecordAdmin
 
 
+class ManualObservationAdmin(StewardRecordAdmin):
+    """Market data a steward enters by hand: its source is "manual" unless the steward says
+    otherwise (a provider's figure copied from its site, say)."""
+
+    def get_changeform_initial_data(self, request):
+        return {"source": MANUAL, **super().get_changeform_initial_data(request)}
+
+
 @admin.register(SecurityPrice)
-class SecurityPriceAdmin(StewardRecordAdmin):
+class SecurityPriceAdmin(ManualObservationAdmin):
     """Prices the providers do not give are entered here (source "manual"); saved through the records
     service, which derives the listing's price status again, as the provider's refresh does."""
 
@@ -20,7 +29,7 @@ class SecurityPriceAdmin(StewardRecordAdmin):
 
 
 @admin.register(FxRate)
-class FxRateAdmin(StewardRecordAdmin):
+class FxRateAdmin(ManualObservationAdmin):
     list_select_related = ["base", "quote"]
     list_display = ["base", "quote", "on", "rate", "source", "fetched_at"]
     list_filter = ["source", "base", "quote"]
@@ -31,7 +40,7 @@ class FxRateAdmin(StewardRecordAdmin):
 
 
 @admin.register(CommodityPrice)
-class CommodityPriceAdmin(StewardRecordAdmin):
+class CommodityPriceAdmin(ManualObservationAdmin):
     list_display = ["commodity", "on", "price", "currency", "source", "fetched_at"]
     list_filter = ["source", "commodity"]
     list_select_related = ["commodity", "currency"]

@@ -165,6 +165,8 @@ def test_a_price_entered_in_the_admin_updates_its_listing_as_the_refresh_does(st
     close; the price has a history row naming the steward; deleting it makes the listing stale again."""
     listing = f.ListingFactory()
     m.Listing.objects.filter(pk=listing.pk).update(price_status=m.PriceStatus.STALE, last_price_on=None)
+    form = steward_client.get(reverse("admin:portfolio_securityprice_add")).context["adminform"].form
+    assert form["source"].value() == "manual"
     today = dt.date.today()
     response = steward_client.post(
         reverse("admin:portfolio_securityprice_add"),
