@@ -191,16 +191,15 @@ class _Importer:
     ) -> bool:
         # The price status of listings given prices is derived once, when the import ends.
         options = {"constraints_by_database": True, "status_correction": status_correction, "listing_status": False}
-        reason = f"{self.reason} (status corrected)" if status_correction else self.reason
         try:
             if many:
                 with transaction.atomic():
-                    record_save(instance, user=self.user, reason=reason, **options)
+                    record_save(instance, user=self.user, reason=self.reason, **options)
                     for name, targets in many.items():
                         getattr(instance, name).set(targets)
             else:
                 # atomic: a savepoint of its own
-                record_save(instance, user=self.user, reason=reason, **options)
+                record_save(instance, user=self.user, reason=self.reason, **options)
             if isinstance(instance, SecurityPrice):
                 self.priced_listings.add(instance.listing_id)
         except ValidationError as exc:

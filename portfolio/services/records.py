@@ -41,8 +41,9 @@ def record_save(
     :class:`~django.core.exceptions.ValidationError` leaves the database unchanged.
 
     ``status_correction``: a deal's status may leave the usual lifecycle (undoing a status entered
-    by mistake); the reason should say why. ``listing_status=False``: the caller derives the price
-    status of the listings once for many prices (imports), rather than once per price.
+    by mistake); the history's reason then ends "(status corrected)". ``listing_status=False``: the
+    caller derives the price status of the listings once for many prices (imports), rather than
+    once per price.
 
     ``constraints_by_database`` (imports, which save many rows whose references they have just
     read): the table's check and unique constraints, and the existence of the records it refers
@@ -68,6 +69,8 @@ def _save(
     status_correction: bool,
     listing_status: bool,
 ) -> models.Model:
+    if isinstance(instance, Deal) and status_correction:
+        reason = f"{reason} (status corrected)"
     _name_in_history(instance, user=user, reason=reason)
     if isinstance(instance, Milestone):
         return milestone_save(milestone=instance, user=user, note=reason)
@@ -205,8 +208,6 @@ def record_update(*, instance: models.Model, data: dict, user, reason: str = "Ch
     m2m = {name: data.pop(name) for name in list(data) if instance._meta.get_field(name).many_to_many}
     for name, value in data.items():
         setattr(instance, name, value)
-    if correction:
-        reason = f"{reason} (status corrected)"
     instance = record_save(instance, user=user, reason=reason, status_correction=correction)
     for name, values in m2m.items():
         getattr(instance, name).set(values)

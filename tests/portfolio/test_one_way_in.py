@@ -183,12 +183,12 @@ def test_a_price_entered_in_the_admin_updates_its_listing_as_the_refresh_does(st
 
 
 @pytest.mark.parametrize("model", [m.MilestoneRevision, m.MilestoneStatusChange, m.Valuation, m.RefreshRun])
-def test_audit_trails_and_job_output_are_read_only_in_the_admin(steward_client, model):
+def test_audit_trails_and_job_output_are_read_only_in_the_admin(steward, model):
     """Revisions, status changes, valuations and runs are written by their services alone: the admin
     offers no add, change or delete for them, even to a superuser."""
     model_admin = admin.site._registry[model]
     request = RequestFactory().get("/admin/")
-    request.user = f.UserFactory(is_staff=True, is_superuser=True)
+    request.user = steward
     assert not model_admin.has_add_permission(request)
     assert not model_admin.has_change_permission(request, None)
     assert not model_admin.has_delete_permission(request, None)

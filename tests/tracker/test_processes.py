@@ -12,6 +12,27 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def _start_then_ctrl_c(tmp_path: Path, procfile_line: str, ready: str) -> tuple[subprocess.Popen, str]:
+    """Run the process manager on a one-line Procfile, send it Ctrl-C once a line holding
+    ``ready`` is printed (or after 30 s), and return it, ended, with everything it printed."""
+    (tmp_path / "Procfile").write_text(procfile_line + "\n")
+    manager = subprocess.Popen(  # noqa: S603 - fixed interpreter and arguments
+        [sys.executable, "-m", "tracker.processes", "start", "--procfile", str(tmp_path / "Procfile")],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    assert manager.stdout is not None
+    deadline = time.monotonic() + 30
+    lines = []
+    while time.monotonic() < deadline:
+        line = manager.stdout.readline()
+        lines.append(line)
+        if ready in line:
+            break
+    manager.send_signal(signal.SIGINT)
+    output, _ = manager.communicate(timeout=60)
+    return manager, "".join(lines) + output
+
+
 def test_ctrl_c_waits_for_a_slow_clean_stop_and_exits_quietly(tmp_path):
     """Ctrl-C waits for a process that takes 7 seconds to stop after SIGTERM, as the worker's warm
     shutdown does, lets it stop cleanly without SIGKILL, and exits 0."""
@@ -23,21 +44,7 @@ def test_ctrl_c_waits_for_a_slow_clean_stop_and_exits_quietly(tmp_path):
         "print('ready', flush=True)\n"
         "while True: time.sleep(1)\n"
     )
-    (tmp_path / "Procfile").write_text(f"slow: exec {sys.executable} -u {slow}\n")
-    manager = subprocess.Popen(  # noqa: S603 - fixed interpreter and arguments
-        [sys.executable, "-m", "tracker.processes", "start", "--procfile", str(tmp_path / "Procfile")],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
-    deadline = time.monotonic() + 30
-    lines = []
-    while time.monotonic() < deadline:
-        line = manager.stdout.readline()
-        lines.append(line)
-        if "ready" in line:
-            break
-    manager.send_signal(signal.SIGINT)
-    output, _ = manager.communicate(timeout=60)
-    text = "".join(lines) + output
+    manager, text = _start_then_ctrl_c(tmp_path, f"slow: exec {sys.executable} -u {slow}", "ready")
     assert manager.returncode == 0, text
     assert "stopped cleanly" in text
     assert "SIGKILL" not in text
@@ -62,21 +69,7 @@ def test_ctrl_c_signals_the_started_process_and_leaves_its_children_to_it(tmp_pa
         "signal.signal(signal.SIGTERM, stop)\n"
         "while True: time.sleep(1)\n"
     )
-    (tmp_path / "Procfile").write_text(f"parent: exec {sys.executable} -u {parent}\n")
-    manager = subprocess.Popen(  # noqa: S603 - fixed interpreter and arguments
-        [sys.executable, "-m", "tracker.processes", "start", "--procfile", str(tmp_path / "Procfile")],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
-    deadline = time.monotonic() + 30
-    lines = []
-    while time.monotonic() < deadline:
-        line = manager.stdout.readline()
-        lines.append(line)
-        if "child ready" in line:
-            break
-    manager.send_signal(signal.SIGINT)
-    output, _ = manager.communicate(timeout=60)
-    text = "".join(lines) + output
+    manager, text = _start_then_ctrl_c(tmp_path, f"parent: exec {sys.executable} -u {parent}", "child ready")
     assert "child stopped by its parent" in text, text
     assert "child got SIGTERM" not in text
     assert "parent.1 stopped (rc=0)" in text

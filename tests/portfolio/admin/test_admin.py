@@ -256,6 +256,7 @@ def test_deal_status_cannot_go_back_unless_the_steward_marks_it_a_correction(ste
     deal.refresh_from_db()
     assert deal.status == "definitive"
     assert deal.history.first().history_user.username == "steward"
+    assert deal.history.first().history_change_reason == "Edited in the admin (status corrected)"
 
 
 def test_reverting_from_history_does_not_bypass_the_lifecycle(steward_client):
