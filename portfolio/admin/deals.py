@@ -13,11 +13,14 @@ from portfolio.models import (
     DealStatus,
     Evidence,
     Grant,
+    Guarantee,
     Loan,
+    LoanEvent,
     Milestone,
     Offtake,
     Position,
     PriceFloor,
+    PriceFloorPayment,
 )
 from portfolio.ownership import position_ownership_pct
 from portfolio.services.records import deal_status_check
@@ -65,7 +68,7 @@ class LoanInline(SharedChoicesInlineMixin, admin.TabularInline):
     model = Loan
     extra = 0
     shared_choice_fields = ("currency",)
-    fields = ["label", "status", "currency", "principal", "drawn", "benchmark", "spread_bps", "term_years"]
+    fields = ["label", "status", "currency", "principal", "benchmark", "spread_bps", "term_years"]
     show_change_link = True
 
     def get_queryset(self, request):
@@ -79,7 +82,7 @@ class PriceFloorInline(SharedChoicesInlineMixin, admin.TabularInline):
         "commodity",
         "currency",
     )
-    fields = ["commodity", "currency", "floor_price", "covered_volume", "upside_share_pct", "starts_on", "ends_on"]
+    fields = ["commodity", "currency", "floor_price", "covers", "upside_share_pct", "starts_on", "ends_on"]
     show_change_link = True
 
     def get_queryset(self, request):
@@ -94,6 +97,35 @@ class OfftakeInline(admin.TabularInline):
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("deal")
+
+
+class GuaranteeInline(SharedChoicesInlineMixin, admin.TabularInline):
+    model = Guarantee
+    extra = 0
+    shared_choice_fields = ("currency",)
+    fields = ["label", "currency", "amount_per_year", "starts_on", "ends_on", "evidence", "source_url"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("deal", "currency")
+
+
+class LoanEventInline(admin.TabularInline):
+    model = LoanEvent
+    extra = 0
+    fields = ["kind", "occurred_on", "amount", "memo", "evidence", "source_url", "source_published_on"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("loan")
+
+
+class PriceFloorPaymentInline(SharedChoicesInlineMixin, admin.TabularInline):
+    model = PriceFloorPayment
+    extra = 0
+    shared_choice_fields = ("currency",)
+    fields = ["period_start", "period_end", "currency", "amount", "evidence", "source_url"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("floor", "currency")
 
 
 class GrantInline(SharedChoicesInlineMixin, admin.TabularInline):
@@ -371,7 +403,6 @@ class LoanAdmin(StewardRecordAdmin):
         "deal",
         "status",
         "principal",
-        "drawn",
         "currency",
         "benchmark",
         "spread_bps",
@@ -381,15 +412,43 @@ class LoanAdmin(StewardRecordAdmin):
     list_select_related = ["deal", "currency"]
     search_fields = ["label", "deal__reference", "deal__company__name"]
     autocomplete_fields = ["deal", "currency", "gate_milestone"]
+    inlines = [LoanEventInline]
+
+
+@admin.register(LoanEvent)
+class LoanEventAdmin(StewardRecordAdmin):
+    list_display = ["loan", "kind", "occurred_on", "amount", "evidence"]
+    list_filter = ["kind", "evidence"]
+    list_select_related = ["loan__deal", "loan__currency"]
+    search_fields = ["loan__label", "loan__deal__reference", "memo"]
+    autocomplete_fields = ["loan"]
+    date_hierarchy = "occurred_on"
+
+
+@admin.register(Guarantee)
+class GuaranteeAdmin(StewardRecordAdmin):
+    list_display = ["label", "deal", "amount_per_year", "currency", "starts_on", "ends_on", "evidence"]
+    list_select_related = ["deal", "currency"]
+    search_fields = ["label", "deal__reference"]
+    autocomplete_fields = ["deal", "currency"]
+
+
+@admin.register(PriceFloorPayment)
+class PriceFloorPaymentAdmin(StewardRecordAdmin):
+    list_display = ["floor", "period_start", "period_end", "amount", "currency", "evidence"]
+    list_select_related = ["floor__deal", "floor__commodity", "floor__currency", "currency"]
+    search_fields = ["floor__deal__reference", "floor__commodity__name"]
+    autocomplete_fields = ["floor", "currency"]
 
 
 @admin.register(PriceFloor)
 class PriceFloorAdmin(StewardRecordAdmin):
-    list_display = ["deal", "commodity", "floor_price", "currency", "covered_volume", "upside_share_pct", "ends_on"]
+    list_display = ["deal", "commodity", "floor_price", "currency", "covers", "upside_share_pct", "ends_on"]
     list_filter = ["commodity"]
     list_select_related = ["deal", "commodity", "currency"]
     search_fields = ["deal__reference", "commodity__name"]
     autocomplete_fields = ["deal", "commodity", "currency"]
+    inlines = [PriceFloorPaymentInline]
 
 
 @admin.register(Offtake)

@@ -8,8 +8,10 @@ from portfolio.models import (
     Currency,
     Listing,
     Milestone,
+    ProductionFigure,
     Project,
     ProjectCommodityWeight,
+    ShareCount,
 )
 
 from .mixins import ReadOnlyAdminMixin, SharedChoicesInlineMixin, StewardRecordAdmin
@@ -57,6 +59,16 @@ class ListingInline(SharedChoicesInlineMixin, admin.TabularInline):
         return super().get_queryset(request).select_related("company", "currency")
 
 
+class ShareCountInline(admin.TabularInline):
+    model = ShareCount
+    extra = 0
+    fields = ["as_of", "shares", "is_derived", "origin", "evidence", "source_url", "notes"]
+    readonly_fields = ["origin"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("company")
+
+
 class ProjectInline(admin.TabularInline):
     model = Project
     extra = 0
@@ -66,10 +78,10 @@ class ProjectInline(admin.TabularInline):
 
 @admin.register(Company)
 class CompanyAdmin(StewardRecordAdmin):
-    list_display = ["name", "country", "is_public", "cik", "tickers", "shares_outstanding", "evidence"]
+    list_display = ["name", "country", "is_public", "cik", "tickers", "evidence"]
     list_filter = ["is_public", "country", "evidence"]
     search_fields = ["name", "cik", "listings__ticker"]
-    inlines = [ListingInline, ProjectInline]
+    inlines = [ListingInline, ProjectInline, ShareCountInline]
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("listings")
@@ -135,6 +147,15 @@ class ProjectCommodityWeightInline(admin.TabularInline):
         return super().get_queryset(request).select_related("project", "commodity")
 
 
+class ProductionFigureInline(admin.TabularInline):
+    model = ProductionFigure
+    extra = 0
+    fields = ["commodity", "period_start", "period_end", "produced_t", "sold_t", "evidence", "source_url"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("project", "commodity")
+
+
 @admin.register(Project)
 class ProjectAdmin(StewardRecordAdmin):
     list_display = ["name", "company", "kind", "stage", "country", "region", "capacity_display", "evidence"]
@@ -143,7 +164,7 @@ class ProjectAdmin(StewardRecordAdmin):
     search_fields = ["name", "company__name", "region"]
     autocomplete_fields = ["company"]
     filter_horizontal = ["commodities"]
-    inlines = [MilestoneInline, ProjectCommodityWeightInline]
+    inlines = [MilestoneInline, ProjectCommodityWeightInline, ProductionFigureInline]
 
     @admin.display(description="Capacity")
     def capacity_display(self, obj: Project) -> str:
@@ -156,3 +177,24 @@ class ProjectCommodityWeightAdmin(StewardRecordAdmin):
     list_select_related = ["project", "commodity"]
     search_fields = ["project__name", "commodity__name"]
     autocomplete_fields = ["project", "commodity"]
+
+
+@admin.register(ShareCount)
+class ShareCountAdmin(StewardRecordAdmin):
+    list_display = ["company", "as_of", "shares", "is_derived", "origin", "evidence"]
+    list_filter = ["origin", "is_derived", "evidence"]
+    list_select_related = ["company"]
+    search_fields = ["company__name", "accession_number", "notes"]
+    autocomplete_fields = ["company"]
+    readonly_fields = ["origin"]
+    date_hierarchy = "as_of"
+
+
+@admin.register(ProductionFigure)
+class ProductionFigureAdmin(StewardRecordAdmin):
+    list_display = ["project", "commodity", "period_start", "period_end", "produced_t", "sold_t", "evidence"]
+    list_filter = ["commodity", "evidence"]
+    list_select_related = ["project", "commodity"]
+    search_fields = ["project__name", "project__company__name"]
+    autocomplete_fields = ["project", "commodity"]
+    date_hierarchy = "period_start"

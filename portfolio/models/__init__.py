@@ -3,24 +3,30 @@
 from portfolio.sources import MANUAL as MANUAL_SOURCE
 from portfolio.sources import SIMULATED as SIMULATED_SOURCE
 
-from .base import Currency, Evidence
+from .base import PRIMARY_EVIDENCE, Currency, Evidence
 from .deals import (
     CASH_FLOW_SIGN,
     DEAL_STATUS_PATH,
+    LOAN_EVENT_SIGN,
     OPEN_DEAL_STATUSES,
     OPTION_KINDS,
     CashFlow,
     CashFlowKind,
+    CoveredMeasure,
     Deal,
     DealDocument,
     DealProjectWeight,
     DealStatus,
     Grant,
+    Guarantee,
     InstrumentKind,
     Loan,
+    LoanEvent,
+    LoanEventKind,
     Offtake,
     Position,
     PriceFloor,
+    PriceFloorPayment,
 )
 from .imports import ImportRun
 from .market import CommodityPrice, FxRate, SecurityPrice
@@ -34,6 +40,7 @@ from .milestones import (
 )
 from .operations import ACTIVE_RUN_STATUSES, DigestSubscription, FilingEvent, PortfolioSnapshot, RefreshRun
 from .registry import (
+    NORTH_AMERICA,
     Agency,
     AgencyAlias,
     Commodity,
@@ -41,9 +48,12 @@ from .registry import (
     Exchange,
     Listing,
     PriceStatus,
+    ProductionFigure,
     Project,
     ProjectCommodityWeight,
     ProjectStage,
+    ShareCount,
+    ShareCountOrigin,
 )
 from .valuations import FairValueLevel, ManualMark, Valuation, ValuationMethod
 
@@ -51,9 +61,12 @@ __all__ = [
     "ACTIVE_RUN_STATUSES",
     "CASH_FLOW_SIGN",
     "DEAL_STATUS_PATH",
+    "LOAN_EVENT_SIGN",
     "MANUAL_SOURCE",
+    "NORTH_AMERICA",
     "OPEN_DEAL_STATUSES",
     "OPTION_KINDS",
+    "PRIMARY_EVIDENCE",
     "SIMULATED_SOURCE",
     "Agency",
     "AgencyAlias",
@@ -62,6 +75,7 @@ __all__ = [
     "Commodity",
     "CommodityPrice",
     "Company",
+    "CoveredMeasure",
     "Currency",
     "DatePrecision",
     "Deal",
@@ -75,10 +89,13 @@ __all__ = [
     "FilingEvent",
     "FxRate",
     "Grant",
+    "Guarantee",
     "ImportRun",
     "InstrumentKind",
     "Listing",
     "Loan",
+    "LoanEvent",
+    "LoanEventKind",
     "ManualMark",
     "Milestone",
     "MilestoneKind",
@@ -89,12 +106,16 @@ __all__ = [
     "PortfolioSnapshot",
     "Position",
     "PriceFloor",
+    "PriceFloorPayment",
     "PriceStatus",
+    "ProductionFigure",
     "Project",
     "ProjectCommodityWeight",
     "ProjectStage",
     "RefreshRun",
     "SecurityPrice",
+    "ShareCount",
+    "ShareCountOrigin",
     "Valuation",
     "ValuationMethod",
 ]

@@ -89,8 +89,14 @@ class Evidence(models.TextChoices):
 
     FILING = "filing", "SEC filing"
     GOVERNMENT = "government", "Government release"
-    NEWS = "news", "News or company release"
+    COMPANY = "company", "Company release"
+    NEWS = "news", "News report"
     UNVERIFIED = "unverified", "Unverified"
+
+
+#: Sources that speak for a party to the deal (a filing, a government or company release, or a
+#: verbatim copy of one); news reports and unverified claims are secondary.
+PRIMARY_EVIDENCE = (Evidence.FILING, Evidence.GOVERNMENT, Evidence.COMPANY)
 
 
 class SourcedModel(TimeStampedModel):

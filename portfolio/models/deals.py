@@ -446,7 +446,10 @@ class CashFlow(SourcedModel):
 
 
 class Loan(SourcedModel):
-    """A loan that comes with a deal: principal, drawn amount, rate as benchmark plus spread, term."""
+    """A loan that comes with a deal: committed principal, rate as benchmark plus spread, term.
+
+    What is drawn and outstanding on a date comes from the loan's dated events (drawings,
+    repayments, capitalised interest), read by the book."""
 
     class Status(models.TextChoices):
         LETTER_OF_INTEREST = "letter_of_interest", "Letter of interest"
@@ -460,7 +463,6 @@ class Loan(SourcedModel):
     status = models.CharField(max_length=20, choices=Status.choices)
     currency = currency_field()
     principal = DecimalField(**MONEY, help_text="Committed principal.")
-    drawn = DecimalField(**MONEY, default=Decimal("0"), help_text="Principal drawn and outstanding.")
     benchmark = models.CharField(max_length=80, blank=True, help_text='e.g. "10-year US Treasury".')
     spread_bps = DecimalField("Spread (bp)", max_digits=8, decimal_places=2, null=True, blank=True)
     fixed_rate_pct = DecimalField("Fixed rate (%)", **PERCENT, null=True, blank=True)
@@ -490,12 +492,6 @@ class Loan(SourcedModel):
                 violation_error_message="This deal already has a loan with that label.",
             ),
             positive("principal", "The principal", "loan"),
-            non_negative("drawn", "The drawn amount", "loan"),
-            check(
-                "loan_drawn_within_principal",
-                Q(drawn__lte=models.F("principal")),
-                "More cannot be drawn than the principal.",
-            ),
             non_negative("spread_bps", "The spread", "loan", nullable=True),
             percent("fixed_rate_pct", "The fixed rate", "loan"),
             positive("term_years", "The term", "loan", nullable=True),
@@ -506,15 +502,100 @@ class Loan(SourcedModel):
         return self.label
 
 
+class LoanEventKind(models.TextChoices):
+    DRAW = "draw", "Drawing"
+    REPAYMENT = "repayment", "Repayment"
+    CAPITALISED_INTEREST = "capitalised_interest", "Capitalised interest"
+
+
+#: The sign of each loan event on the principal outstanding.
+LOAN_EVENT_SIGN = {
+    LoanEventKind.DRAW: Decimal("1"),
+    LoanEventKind.CAPITALISED_INTEREST: Decimal("1"),
+    LoanEventKind.REPAYMENT: Decimal("-1"),
+}
+
+
+class LoanEvent(SourcedModel):
+    """A dated change to what a loan has outstanding: a drawing, a repayment, or interest added to
+    the principal. Amounts are positive, in the loan's currency; the kind gives the sign."""
+
+    loan = models.ForeignKey(Loan, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=24, choices=LoanEventKind.choices)
+    occurred_on = models.DateField(validators=[plausible_event_date])
+    amount = DecimalField(**MONEY)
+    memo = models.CharField(max_length=300, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["loan", "occurred_on", "kind"]
+        constraints = [
+            sourced("loanevent"),
+            positive("amount", "The amount", "loanevent"),
+            date_in_range("occurred_on", "loanevent"),
+            models.UniqueConstraint(
+                fields=["loan", "kind", "occurred_on"],
+                name="loanevent_unique_kind_per_day",
+                violation_error_message="This loan already has an event of that kind on that day.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.amount} on {self.occurred_on}"
+
+    @property
+    def signed_amount(self) -> Decimal:
+        return self.amount * LOAN_EVENT_SIGN[LoanEventKind(self.kind)]
+
+
+class Guarantee(SourcedModel):
+    """An amount the government stands behind without paying it today (e.g. a minimum EBITDA a
+    year on an offtake): contingent, shown beside exposure and never added to it."""
+
+    deal = models.ForeignKey(Deal, on_delete=models.PROTECT, related_name="guarantees")
+    label = models.CharField(max_length=200)
+    currency = currency_field()
+    amount_per_year = DecimalField(**MONEY, help_text="The most the government may pay in a year.")
+    starts_on = models.DateField(null=True, blank=True)
+    ends_on = models.DateField(null=True, blank=True)
+    notes = models.TextField(blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["deal", "label"]
+        constraints = [
+            sourced("guarantee"),
+            models.UniqueConstraint(
+                fields=["deal", "label"],
+                name="guarantee_unique_label_per_deal",
+                violation_error_message="This deal already has a guarantee with that label.",
+            ),
+            positive("amount_per_year", "The amount a year", "guarantee"),
+            not_before("ends_on", "starts_on", "A guarantee cannot end before it starts.", "guarantee"),
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class CoveredMeasure(models.TextChoices):
+    PRODUCED = "produced", "Volume produced"
+    SOLD = "sold", "Volume sold"
+
+
 class PriceFloor(SourcedModel):
-    """A guaranteed minimum price for a commodity over a covered volume (e.g. $110/kg NdPr)."""
+    """A guaranteed minimum price for a commodity (e.g. $110/kg NdPr). Its covered volume in a
+    period is what the deal's projects reported producing (or selling) of the commodity then."""
 
     deal = models.ForeignKey(Deal, on_delete=models.PROTECT, related_name="price_floors")
     commodity = models.ForeignKey(Commodity, on_delete=models.PROTECT, related_name="price_floors")
     currency = currency_field()
     floor_price = DecimalField(**PRICE, help_text="Per the commodity's price unit.")
-    covered_volume = DecimalField(
-        **QUANTITY, null=True, blank=True, help_text="Volume covered per year, in the commodity's price unit."
+    covers = models.CharField(
+        max_length=12,
+        choices=CoveredMeasure.choices,
+        default=CoveredMeasure.PRODUCED,
+        help_text="Which reported volume of the deal's projects the floor pays on.",
     )
     upside_share_pct = DecimalField("Upside share (%)", **PERCENT, null=True, blank=True)
     starts_on = models.DateField(null=True, blank=True)
@@ -532,13 +613,41 @@ class PriceFloor(SourcedModel):
                 violation_error_message="This deal already has a price floor on that commodity.",
             ),
             positive("floor_price", "The floor price", "pricefloor"),
-            positive("covered_volume", "The covered volume", "pricefloor", nullable=True),
             percent("upside_share_pct", "The upside share", "pricefloor"),
             not_before("ends_on", "starts_on", "A price floor cannot end before it starts.", "pricefloor"),
         ]
 
     def __str__(self) -> str:
         return f"{self.commodity} floor {self.floor_price} {self.currency_id}/{self.commodity.price_unit}"
+
+
+class PriceFloorPayment(SourcedModel):
+    """A payment under a price floor for a period, as its recipient reported it: the check on what
+    the book computes for the same period."""
+
+    floor = models.ForeignKey(PriceFloor, on_delete=models.CASCADE, related_name="payments")
+    period_start = models.DateField(validators=[plausible_date])
+    period_end = models.DateField(validators=[plausible_date])
+    currency = currency_field()
+    amount = DecimalField(**MONEY)
+    notes = models.TextField(blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["floor", "period_start"]
+        constraints = [
+            sourced("pricefloorpayment"),
+            non_negative("amount", "The amount", "pricefloorpayment"),
+            not_before("period_end", "period_start", "A period cannot end before it starts.", "pricefloorpayment"),
+            models.UniqueConstraint(
+                fields=["floor", "period_start"],
+                name="pricefloorpayment_unique_period",
+                violation_error_message="This floor already has a payment for a period starting that day.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.floor}: {self.amount} {self.currency_id}, {self.period_start} to {self.period_end}"
 
 
 class Offtake(SourcedModel):

@@ -22,6 +22,7 @@ from .base import (
     country_validator,
     currency_field,
     not_before,
+    plausible_date,
     positive,
     sourced,
 )
@@ -94,10 +95,6 @@ class Company(SourcedModel):
     cik = models.CharField("SEC CIK", max_length=10, null=True, blank=True, unique=True, validators=[cik_validator])
     website = URLField(blank=True)
     description = models.TextField(blank=True)
-    shares_outstanding = DecimalField(
-        **QUANTITY, null=True, blank=True, help_text="Common shares outstanding, for ownership percentages."
-    )
-    shares_outstanding_as_of = models.DateField(null=True, blank=True)
     edgar_last_accession = models.CharField(
         max_length=20, blank=True, help_text="Newest SEC filing seen by the filings watcher."
     )
@@ -111,11 +108,54 @@ class Company(SourcedModel):
             sourced("company"),
             country_code("country", "company"),
             check("company_cik_format", Q(cik__isnull=True) | Q(cik__regex=r"^\d{10}$"), str(cik_validator.message)),
-            positive("shares_outstanding", "Shares outstanding", "company", nullable=True),
         ]
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def is_north_american(self) -> bool:
+        return self.country in NORTH_AMERICA
+
+
+#: The countries of incorporation the "North America" filter keeps.
+NORTH_AMERICA = ("US", "CA", "MX")
+
+
+class ShareCountOrigin(models.TextChoices):
+    MANUAL = "manual", "Entered by a steward"
+    SEC_FACTS = "sec_company_facts", "SEC XBRL company facts"
+
+
+class ShareCount(SourcedModel):
+    """A company's common shares outstanding on a date. The count in force on a day is the latest
+    on or before it; ownership percentages divide by it."""
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="share_counts")
+    as_of = models.DateField(validators=[plausible_date])
+    shares = DecimalField(**QUANTITY)
+    is_derived = models.BooleanField(
+        default=False, help_text="Arithmetic on sourced numbers (say which in the notes), not a published count."
+    )
+    origin = models.CharField(max_length=20, choices=ShareCountOrigin.choices, default=ShareCountOrigin.MANUAL)
+    accession_number = models.CharField(max_length=20, blank=True, help_text="The SEC filing that states the count.")
+    notes = models.TextField(blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["company", "as_of"]
+        constraints = [
+            sourced("sharecount"),
+            positive("shares", "The share count", "sharecount"),
+            models.UniqueConstraint(
+                fields=["company", "as_of"],
+                name="sharecount_unique_day",
+                violation_error_message="This company already has a share count on that day.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.company}: {self.shares} shares on {self.as_of}"
 
 
 class Exchange(models.TextChoices):
@@ -297,6 +337,50 @@ class Project(SourcedModel):
 
     def __str__(self) -> str:
         return self.name
+
+
+class ProductionFigure(SourcedModel):
+    """What a project reported producing and selling of a commodity in a period, in metric tonnes
+    (e.g. MP's NdPr oxide per quarter): the covered volume of a price floor."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="production")
+    commodity = models.ForeignKey(Commodity, on_delete=models.PROTECT, related_name="+")
+    period_start = models.DateField(validators=[plausible_date])
+    period_end = models.DateField(validators=[plausible_date])
+    produced_t = DecimalField("Produced (t)", **QUANTITY, null=True, blank=True)
+    sold_t = DecimalField("Sold (t)", **QUANTITY, null=True, blank=True)
+    notes = models.TextField(blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["project", "commodity", "period_start"]
+        constraints = [
+            sourced("productionfigure"),
+            not_before("period_end", "period_start", "A period cannot end before it starts.", "productionfigure"),
+            check(
+                "productionfigure_has_volume",
+                Q(produced_t__isnull=False) | Q(sold_t__isnull=False),
+                "Give the volume produced, sold, or both.",
+            ),
+            check(
+                "productionfigure_produced_t_non_negative",
+                Q(produced_t__isnull=True) | Q(produced_t__gte=0),
+                "The volume produced cannot be negative.",
+            ),
+            check(
+                "productionfigure_sold_t_non_negative",
+                Q(sold_t__isnull=True) | Q(sold_t__gte=0),
+                "The volume sold cannot be negative.",
+            ),
+            models.UniqueConstraint(
+                fields=["project", "commodity", "period_start"],
+                name="productionfigure_unique_period",
+                violation_error_message="This project already has a figure for that commodity and period start.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.project} {self.commodity}, {self.period_start} to {self.period_end}"
 
 
 class ProjectCommodityWeight(TimeStampedModel):
