@@ -48,7 +48,6 @@ class CompanyFactory(DjangoModelFactory):
     country = "US"
     is_public = True
     cik = factory.Sequence(lambda n: f"{n + 1:010d}")
-    shares_outstanding = Decimal("100000000")
 
 
 class ListingFactory(DjangoModelFactory):
@@ -193,7 +192,6 @@ class LoanFactory(DjangoModelFactory):
     status = m.Loan.Status.COMMITTED
     currency_id = "USD"
     principal = Decimal("150000000")
-    drawn = Decimal("0")
     benchmark = "10-year US Treasury"
     spread_bps = Decimal("100")
     term_years = Decimal("12")

@@ -5,6 +5,8 @@ from django.db.models import Count
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
+from portfolio.book.dates import today
+from portfolio.book.shares import position_ownership, share_counts_on
 from portfolio.models import (
     CashFlow,
     Deal,
@@ -22,7 +24,6 @@ from portfolio.models import (
     PriceFloor,
     PriceFloorPayment,
 )
-from portfolio.ownership import position_ownership_pct
 from portfolio.services.records import deal_status_check
 
 from .formatting import number
@@ -373,12 +374,13 @@ class PositionAdmin(StewardRecordAdmin):
     def as_converted_display(self, obj: Position) -> str:
         return number(obj.as_converted_shares) if obj.pk else "-"
 
-    @admin.display(description="Ownership (as converted, %)")
+    @admin.display(description="Ownership today (as converted, %)")
     def ownership_display(self, obj: Position) -> str:
         if obj.pk is None:
             return "-"
-        pct = position_ownership_pct(obj)
-        return "n/a" if pct is None else number(pct, 2)
+        on = today()
+        stake = position_ownership(obj, share_counts_on(on, [obj.deal.company_id]).get(obj.deal.company_id), on)
+        return stake.missing or f"{number(stake.pct, 2)} ({stake.describe()})"
 
 
 @admin.register(CashFlow)

@@ -26,6 +26,7 @@ from portfolio.models import (
     CommodityPrice,
     Deal,
     DealProjectWeight,
+    Guarantee,
     Loan,
     Position,
     PriceFloor,
@@ -33,14 +34,24 @@ from portfolio.models import (
     ProjectCommodityWeight,
     Valuation,
 )
-from portfolio.ownership import position_new_shares
 from portfolio.pricing.returns import Flow, Period, moic, time_weighted_return, xirr
 
 from .allocation import PROJECT_DIMENSIONS, DealRow, ProjectShare, key_weights, normalised, split
 from .basis import BOOK_FLOWS, BOOKS, DEAL_TERM_FIELDS, VALUED_BASES, Basis, DealTerms, book_q, deal_basis
 from .basis import position_basis as basis_of_position
+from .exposure import (
+    FigureRow,
+    FloorTrail,
+    floor_trail,
+    guarantee_in_force,
+    loan_events_by_loan,
+    loan_position,
+    production_by_commodity,
+    reported_payments,
+)
 from .fx import FxRates
 from .ledger import CURRENCY, OCCURRED_ON, PositionLedger, flow_rows, ledgers
+from .shares import Ownership, ShareCountRow, ownership, share_counts_on
 from .values import computed_values, stored_values
 
 DIMENSIONS = ("total", "deal", "agency", "company", "country", "commodity", "stage", "instrument")
@@ -92,9 +103,13 @@ class Figures:
     realised: Decimal = ZERO
     known_value: Decimal = ZERO  # the sum of the values that could be had
     cost_of_sold: Decimal = ZERO
-    loans_outstanding: Decimal = ZERO
-    floor_liability: Decimal = ZERO
+    loans_outstanding: Decimal = ZERO  # principal drawn (and interest capitalised), less repaid
+    floor_liability: Decimal = ZERO  # the floors' liabilities that can be computed
     floor_liability_unknown: int = 0  # floors whose liability cannot be computed (no price or no volume)
+    floor_trails: list[FloorTrail] = field(default_factory=list)
+    undrawn: Decimal = ZERO  # contingent: what committed loans may still lend
+    guarantees: Decimal = ZERO  # contingent: the most the guarantees may cost in a year
+    exposure_gaps: list[str] = field(default_factory=list)  # what exposure leaves out, and why
     positions: int = 0
     positions_valued: int = 0
     computed_on_request: int = 0
@@ -103,7 +118,7 @@ class Figures:
     missing_fx: int = 0
     flows: list[Flow] = field(default_factory=list)
     twr: float | None = None
-    ownership_pct: Decimal | None = None
+    ownership: Ownership | None = None  # companies and deals only
     # (date, XIRR on that date), kept when the flows are dropped to cache the figures.
     settled_xirr: tuple[date, float | None] | None = field(default=None, repr=False)
 
@@ -128,9 +143,19 @@ class Figures:
 
     @property
     def exposure(self) -> Decimal | None:
-        """Equity value + loans outstanding + the floor liabilities that can be computed."""
+        """Equity value + loans outstanding + the floor liabilities that can be computed (what is
+        left out is listed in ``exposure_gaps``)."""
         value = self.value
         return None if value is None else value + self.loans_outstanding + self.floor_liability
+
+    @property
+    def contingent(self) -> Decimal:
+        """Undrawn commitments + a year of the guarantees: beside exposure, never in it."""
+        return self.undrawn + self.guarantees
+
+    @property
+    def ownership_pct(self) -> Decimal | None:
+        return None if self.ownership is None else self.ownership.pct
 
     def xirr(self, as_of: date) -> float | None:
         if self.settled_xirr is not None and self.settled_xirr[0] == as_of:
@@ -182,8 +207,14 @@ class Book:
     terms: dict[int, DealTerms]
     projects: dict[int, list[ProjectShare]]
     loans: list[Loan]
+    loan_events: dict[int, list[tuple[str, date, Decimal]]]
+    guarantees: list[Guarantee]
     floors: list[PriceFloor]
+    floor_projects: dict[int, set[int]]  # each floor's deal's projects
+    production: dict[int, list[FigureRow]]
+    payments: dict[tuple[int, date], tuple[Decimal, str]]
     commodity_prices: dict[int, CommodityPrice]
+    share_counts: dict[int, ShareCountRow]
     fx: FxRates
     _entries: tuple[date | None, dict[int, tuple[date, Decimal]]] | None = field(default=None, init=False, repr=False)
 
@@ -206,8 +237,8 @@ class Book:
             for holding in members:
                 self._add_holding(groups, dimension, holding, counted=holding.basis in counted)
             self._add_exposure_legs(groups, dimension, deal_bases_in)
-            if dimension == "company":
-                self._attach_ownership(groups, [h for h in members if h.basis == Basis.HELD])
+            if dimension in ("company", "deal"):
+                self._attach_ownership(groups, dimension, [h for h in members if h.basis in counted])
             self._attach_twr(groups, dimension, members, book)
             results[dimension] = dict(sorted(groups.items()))
         if "total" in results and not results["total"]:
@@ -247,71 +278,86 @@ class Book:
             g.computed_on_request += bool(holding.value_note)
 
     def _add_exposure_legs(self, groups: dict[str, Figures], dimension: str, deals_in: set[int]) -> None:
+        """The loans, price floors and guarantees of the deals in the book, split like their deals."""
         as_of = self.as_of
         for loan in self.loans:
-            # The drawn amount recorded today, for loans in their term on the date.
             if loan.deal_id not in deals_in:
                 continue
-            if (loan.starts_on and loan.starts_on > as_of) or (loan.matures_on and loan.matures_on < as_of):
+            state = loan_position(loan, self.loan_events.get(loan.pk, []), as_of)
+            if not state.outstanding and not state.undrawn:
                 continue
-            drawn = self.fx.to_usd(loan.drawn, loan.currency_id, as_of)
             weights = self._weights(dimension, loan.deal_id, "loan")
-            if drawn is None:
+            outstanding = self.fx.to_usd(state.outstanding, loan.currency_id, as_of)
+            undrawn = self.fx.to_usd(state.undrawn, loan.currency_id, as_of)
+            if outstanding is None or undrawn is None:
+                gap = f"{self.deals[loan.deal_id].reference}: {loan.label}: no FX rate for {loan.currency_id}"
+                for key, _ in weights:
+                    groups[key].missing_fx += 1
+                    groups[key].exposure_gaps.append(gap)
+                continue
+            for key, amount in split(outstanding, weights):
+                groups[key].loans_outstanding += amount
+            for key, amount in split(undrawn, weights):
+                groups[key].undrawn += amount
+        for guarantee in self.guarantees:
+            if guarantee.deal_id not in deals_in or not guarantee_in_force(guarantee, as_of):
+                continue
+            weights = self._weights(dimension, guarantee.deal_id, "guarantee")
+            amount_usd = self.fx.to_usd(guarantee.amount_per_year, guarantee.currency_id, as_of)
+            if amount_usd is None:
                 for key, _ in weights:
                     groups[key].missing_fx += 1
                 continue
-            for key, amount in split(drawn, weights):
-                groups[key].loans_outstanding += amount
+            for key, amount in split(amount_usd, weights):
+                groups[key].guarantees += amount
         for floor in self.floors:
             if floor.deal_id not in deals_in:
                 continue
             if (floor.starts_on and floor.starts_on > as_of) or (floor.ends_on and floor.ends_on < as_of):
                 continue
-            price = self.commodity_prices.get(floor.commodity_id)
-            liability = self._floor_liability(floor, price)
+            trail = self.floor_trail(floor)
             weights = self._weights(dimension, floor.deal_id, "price_floor")
-            if liability is None:
+            for key, _ in weights:
+                groups[key].floor_trails.append(trail)
+            if trail.liability_usd is None:
                 for key, _ in weights:
                     groups[key].floor_liability_unknown += 1
+                    groups[key].exposure_gaps.append(trail.describe())
                 continue
-            for key, amount in split(liability, weights):
+            for key, amount in split(trail.liability_usd, weights):
                 groups[key].floor_liability += amount
-                groups[key].simulated |= price is not None and price.is_simulated
+                groups[key].simulated |= trail.simulated
 
-    def _floor_liability(self, floor: PriceFloor, price: CommodityPrice | None) -> Decimal | None:
-        """(floor - price) x covered volume when the price is below the floor, in USD; None if unknown
-        (no price, volume or FX rate, or a liability beyond what the book records)."""
-        if price is None:
-            return None
-        price_in_floor_ccy = self.fx.convert(price.price, price.currency_id, floor.currency_id, self.as_of)
-        if price_in_floor_ccy is None:
-            return None
-        shortfall = floor.floor_price - price_in_floor_ccy
-        if shortfall <= 0:
-            return ZERO
-        if floor.covered_volume is None:
-            return None
-        return self.fx.to_usd(shortfall * floor.covered_volume, floor.currency_id, self.as_of)
+    def floor_trail(self, floor: PriceFloor) -> FloorTrail:
+        """The floor's liability on the book's date, with what it was computed from."""
+        return floor_trail(
+            floor,
+            deal_reference=self.deals[floor.deal_id].reference,
+            project_ids=self.floor_projects.get(floor.pk, set()),
+            figures=self.production.get(floor.commodity_id, []),
+            price=self.commodity_prices.get(floor.commodity_id),
+            payments=self.payments,
+            fx=self.fx,
+            as_of=self.as_of,
+        )
 
-    def _attach_ownership(self, groups: dict[str, Figures], held: list[Holding]) -> None:
-        """As-converted, fully diluted ownership of each company from the instruments held on the date:
-        shares held or obtainable / (shares outstanding + the new shares they would create), no higher
-        than the lowest ownership cap among them."""
-        by_company: dict[str, list[Position]] = defaultdict(list)
-        positions = Position.objects.filter(pk__in=[h.row.pk for h in held]).select_related("deal__company").only(
+    def _attach_ownership(self, groups: dict[str, Figures], dimension: str, counted: list[Holding]) -> None:
+        """Ownership of each company (or through each deal) from the instruments counted on the date,
+        on the company's share count in force then."""
+        by_key: dict[str, list[Position]] = defaultdict(list)
+        companies: dict[str, int] = {}
+        positions = Position.objects.filter(pk__in=[h.row.pk for h in counted]).select_related("deal").only(
             "kind", "quantity", "shares_per_warrant", "stated_value", "conversion_price", "ownership_cap_pct",
-            "deal__company__name", "deal__company__shares_outstanding",
+            "deal__reference", "deal__company_id",
         )  # fmt: skip
         for position in positions:
-            by_company[position.deal.company.name].append(position)
-        for name, items in by_company.items():
-            outstanding = items[0].deal.company.shares_outstanding
-            shares = [p.as_converted_shares for p in items if p.as_converted_shares is not None]
-            if not outstanding or not shares or name not in groups:
-                continue
-            pct = sum(shares) / (outstanding + sum(position_new_shares(p) for p in items)) * Decimal("100")
-            caps = [p.ownership_cap_pct for p in items if p.ownership_cap_pct is not None]
-            groups[name].ownership_pct = min([pct, *caps])
+            key = self.deals[position.deal_id].company if dimension == "company" else position.deal.reference
+            by_key[key].append(position)
+            companies[key] = position.deal.company_id
+        for key, items in by_key.items():
+            if key in groups:
+                count = self.share_counts.get(companies[key])
+                groups[key].ownership = ownership(items, count, self.as_of)
 
     def _attach_twr(self, groups: dict[str, Figures], dimension: str, members: list[Holding], book: str) -> None:
         """Chain each group's return over its valuation dates (the held book only: the other books
@@ -480,10 +526,15 @@ def book_on(as_of: date) -> Book:
         if deal_bases.get(row[1]) is not None
     ]
     flows = flow_rows(as_of=as_of)
-    loans = list(Loan.objects.filter(status__in=[Loan.Status.COMMITTED]))
-    floors = list(PriceFloor.objects.select_related("commodity"))
+    loans = list(Loan.objects.order_by("pk"))
+    guarantees = list(Guarantee.objects.order_by("pk"))
+    floors = list(PriceFloor.objects.select_related("commodity").order_by("pk"))
+    deal_project_ids: dict[int, set[int]] = defaultdict(set)
+    for deal_id, project_id in Deal.projects.through.objects.values_list("deal_id", "project_id"):
+        deal_project_ids[deal_id].add(project_id)
     currencies = {p.currency_id for p in positions} | {f[CURRENCY] for f in flows}
     currencies |= {loan.currency_id for loan in loans} | {floor.currency_id for floor in floors}
+    currencies |= {guarantee.currency_id for guarantee in guarantees}
     commodity_prices: dict[int, CommodityPrice] = {}
     for price in CommodityPrice.objects.filter(on__lte=as_of).order_by("commodity_id", "on"):
         commodity_prices[price.commodity_id] = price
@@ -528,8 +579,14 @@ def book_on(as_of: date) -> Book:
         terms=terms,
         projects=deal_projects(),
         loans=loans,
+        loan_events=loan_events_by_loan(as_of),
+        guarantees=guarantees,
         floors=floors,
+        floor_projects={floor.pk: deal_project_ids[floor.deal_id] for floor in floors},
+        production=production_by_commodity(as_of),
+        payments=reported_payments([floor.pk for floor in floors]),
         commodity_prices=commodity_prices,
+        share_counts=share_counts_on(as_of),
         fx=fx,
     )
 

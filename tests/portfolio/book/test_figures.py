@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 
+from portfolio import models as m
 from portfolio.book import book_on
 from portfolio.pricing.returns import Flow, xirr
 from tests import factories as f
@@ -19,8 +20,9 @@ D = Decimal
 @pytest.fixture
 def book():
     """Agency X: 100 shares bought for 1,000 on 2025-01-01, 50 sold for 600 on 2025-07-01, the rest
-    worth 800 on 2025-12-01 and 900 on 2026-01-01; a $110/kg floor on 1,000 kg with the price at $100.
-    Agency Y: warrants received for nothing, worth 500; a loan with 1,000,000 drawn."""
+    worth 800 on 2025-12-01 and 900 on 2026-01-01; a $110/kg floor on the 1 t (1,000 kg) its project
+    produced in Q4 2025, with the price at $100.
+    Agency Y: warrants received for nothing, worth 500; a loan of 150M with 1,000,000 drawn."""
     x, y = f.AgencyFactory(short_name="X"), f.AgencyFactory(short_name="Y")
     shares = f.PositionFactory(deal__agency=x, quantity=D("50"))
     f.CashFlowFactory(
@@ -29,11 +31,21 @@ def book():
     f.CashFlowFactory(position=shares, kind="sale", occurred_on=dt.date(2025, 7, 1), amount=D("600"), quantity=D("50"))
     f.ValuationFactory(position=shares, as_of=dt.date(2025, 12, 1), value_local=D("800"), value_usd=D("800"))
     f.ValuationFactory(position=shares, as_of=AS_OF, value_local=D("900"), value_usd=D("900"))
-    floor = f.PriceFloorFactory(deal=shares.deal, covered_volume=D("1000"), starts_on=dt.date(2025, 1, 1), ends_on=None)
+    floor = f.PriceFloorFactory(deal=shares.deal, starts_on=dt.date(2025, 1, 1), ends_on=None)
+    project = f.ProjectFactory(company=shares.deal.company)
+    shares.deal.projects.add(project)
+    m.ProductionFigure.objects.create(
+        project=project,
+        commodity=floor.commodity,
+        period_start=dt.date(2025, 10, 1),
+        period_end=dt.date(2025, 12, 31),
+        produced_t=D("1"),
+    )
     f.CommodityPriceFactory(commodity=floor.commodity, on=dt.date(2025, 12, 31), price=D("100"))
     warrant = f.PositionFactory(deal__agency=y, warrant=True)
     f.ValuationFactory(position=warrant, as_of=AS_OF, value_local=D("500"), value_usd=D("500"))
-    f.LoanFactory(deal=warrant.deal, drawn=D("1000000"))
+    loan = f.LoanFactory(deal=warrant.deal)
+    m.LoanEvent.objects.create(loan=loan, kind="draw", occurred_on=dt.date(2025, 6, 1), amount=D("1000000"))
     return shares, warrant
 
 
@@ -62,6 +74,7 @@ def test_figures_of_an_agency_that_paid_nothing_are_not_applicable(book):
     assert y.moic is None
     assert y.xirr(AS_OF) is None
     assert y.exposure == D("1000500")  # 500 + 1,000,000 drawn
+    assert (y.undrawn, y.contingent) == (D("149000000"), D("149000000"))  # 150M committed less 1M drawn
 
 
 def test_totals_and_the_past(book):
@@ -102,13 +115,14 @@ def _linked_deal_with_a_flow():
     f.CashFlowFactory(position=f.PositionFactory(deal=deal))
 
 
-#: The figures by commodity on a date with no stored valuation: 11 queries load the book in bulk
-#: (deals, positions, cash flows, committed loans, price floors, commodity prices, the day's
-#: valuations, project-commodity weights, project commodities, deal-project weights, deal
-#: projects); 4 value on request the positions with no valuation of the day (the positions,
-#: their closes, manual marks and cash flows); 2 read the value history behind the groups'
-#: time-weighted return (the value by deal and day, the first valuation's date).
-FIGURES_QUERIES = 11 + 4 + 2
+#: The figures by commodity on a date with no stored valuation: 16 queries load the book in bulk
+#: (deals, positions, cash flows, loans, guarantees, price floors, the deals' projects, commodity
+#: prices, the day's valuations, project-commodity weights, project commodities, deal-project
+#: weights, deal projects, loan events, production figures, share counts; no floor, so no query
+#: of its reported payments); 4 value on request the positions with no valuation of the day (the
+#: positions, their closes, manual marks and cash flows); 2 read the value history behind the
+#: groups' time-weighted return (the value by deal and day, the first valuation's date).
+FIGURES_QUERIES = 16 + 4 + 2
 
 
 def test_query_count_does_not_grow_with_the_book(django_assert_num_queries):
@@ -125,7 +139,8 @@ def test_query_count_does_not_grow_with_the_book(django_assert_num_queries):
 
 def test_ownership_per_company_is_as_converted_and_fully_diluted():
     """10M common + warrants over 25M on 100M outstanding: 35M / (100M + 25M) = 28 %."""
-    common = f.PositionFactory(quantity=D("10000000"))  # the company has 100M shares outstanding
+    common = f.PositionFactory(quantity=D("10000000"))
+    m.ShareCount.objects.create(company=common.deal.company, as_of=dt.date(2025, 1, 1), shares=D("100000000"))
     f.PositionFactory(deal=common.deal, warrant=True, quantity=D("25000000"))
     groups = book_on(AS_OF).figures("company")
     assert groups[common.deal.company.name].ownership_pct == D("28")
@@ -187,8 +202,18 @@ def test_amounts_converted_beyond_what_the_book_records_are_left_out_and_counted
     f.CashFlowFactory(position=position, currency_id="CAD", amount=D("1e17"), occurred_on=dt.date(2025, 7, 11))
     f.FxRateFactory(quote_id="CAD", on=dt.date(2025, 7, 11), rate=D("0.0000000001"))
     f.FxRateFactory(quote_id="CAD", on=AS_OF, rate=D("0.0000000001"))
-    f.LoanFactory(deal=position.deal, currency_id="CAD", principal=D("1e17"), drawn=D("1e17"))
-    floor = f.PriceFloorFactory(deal=position.deal, floor_price=D("999999999999"), covered_volume=D("1e17"))
+    loan = f.LoanFactory(deal=position.deal, currency_id="CAD", principal=D("1e17"))
+    m.LoanEvent.objects.create(loan=loan, kind="draw", occurred_on=dt.date(2025, 7, 11), amount=D("1e17"))
+    floor = f.PriceFloorFactory(deal=position.deal, floor_price=D("999999999999"))
+    project = f.ProjectFactory(company=position.deal.company)
+    position.deal.projects.add(project)
+    m.ProductionFigure.objects.create(
+        project=project,
+        commodity=floor.commodity,
+        period_start=dt.date(2025, 10, 1),
+        period_end=dt.date(2025, 12, 31),
+        produced_t=D("1e14"),
+    )
     f.CommodityPriceFactory(commodity=floor.commodity, on=AS_OF, price=D("0.00000001"))
     total = book_on(AS_OF).figures()["total"]
     assert (total.invested, total.loans_outstanding, total.floor_liability) == (0, 0, 0)
