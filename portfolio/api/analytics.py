@@ -84,12 +84,76 @@ def _figures(key, g, as_of) -> dict:
         "floor_liability_usd": _decimal(g.floor_liability),
         "floors_not_computable": g.floor_liability_unknown,
         "exposure_usd": _decimal(g.exposure),
+        "exposure": {
+            "total_usd": _decimal(g.exposure),
+            "parts_usd": {
+                "equity_value": _decimal(g.value),
+                "loans_outstanding": _decimal(g.loans_outstanding),
+                "price_floors": _decimal(g.floor_liability),
+            },
+            "price_floors": [_floor(t) for t in g.floor_trails],
+            "leaves_out": list(g.exposure_gaps),
+        },
+        "contingent": {
+            "total_usd": _decimal(g.contingent),
+            "parts_usd": {"undrawn_commitments": _decimal(g.undrawn), "guarantees_per_year": _decimal(g.guarantees)},
+        },
         "ownership_pct": _ratio(g.ownership_pct, 4),
+        "ownership": _ownership(g.ownership),
         "positions": g.positions,
         "positions_valued": g.positions_valued,
         "positions_computed_on_request": g.computed_on_request,
         "not_valued": list(g.unvalued),
         "simulated": g.simulated,
+    }
+
+
+def _floor(trail) -> dict:
+    """A price floor's liability on the date and the inputs it was computed from."""
+    return {
+        "deal": trail.deal_reference,
+        "commodity": trail.commodity,
+        "floor_price": _decimal(trail.floor_price),
+        "currency": trail.currency,
+        "unit": trail.unit,
+        "covers": trail.measure,
+        "market_price": _decimal(trail.price),
+        "market_price_on": trail.price_on,
+        "market_price_source": trail.price_source or None,
+        "simulated": trail.simulated,
+        "volume_t": _decimal(trail.volume_t),
+        "period_start": trail.period_start,
+        "period_end": trail.period_end,
+        "liability": _decimal(trail.liability),
+        "liability_usd": _decimal(trail.liability_usd),
+        "reported_for_period": _decimal(trail.reported),
+        "missing": trail.missing or None,
+    }
+
+
+def _ownership(owned) -> dict | None:
+    """A stake with the share count behind it, or why there is no percentage; None for groups
+    other than companies and deals."""
+    if owned is None:
+        return None
+    count = owned.count
+    return {
+        "pct": _ratio(owned.pct, 4),
+        "shares_as_converted": _decimal(owned.shares),
+        "new_shares": _decimal(owned.new_shares),
+        "capped_at_pct": _ratio(owned.capped_at, 4),
+        "share_count": None
+        if count is None
+        else {
+            "shares": _decimal(count.shares),
+            "as_of": count.as_of,
+            "derived": count.is_derived,
+            "origin": count.origin,
+            "evidence": count.evidence,
+            "source_url": count.source_url or None,
+            "notes": count.notes,
+        },
+        "missing": owned.missing or None,
     }
 
 
@@ -121,7 +185,8 @@ class SummaryView(CheckedQuery, APIView):
         as_of = query.validated_data.get("as_of") or default_as_of()
         book = query.validated_data["basis"]
         group_by = query.validated_data["group_by"]
-        figures = figures_cache.book_figures(as_of=as_of, dimensions=[group_by], book=book)
+        dimensions = list(dict.fromkeys([group_by, "company"]))
+        figures = figures_cache.book_figures(as_of=as_of, dimensions=dimensions, book=book)
         return Response(
             {
                 "as_of": as_of,
@@ -129,6 +194,7 @@ class SummaryView(CheckedQuery, APIView):
                 "group_by": group_by,
                 "groups": [_figures(k, g, as_of) for k, g in figures.by[group_by].items()],
                 "books": {basis.value: _basis_total(figures.bases[basis]) for basis in SHOWN_BASES},
+                "ownership_by_company": {name: _ownership(g.ownership) for name, g in figures.by["company"].items()},
             }
         )
 

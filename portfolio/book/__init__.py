@@ -6,7 +6,7 @@ exports, the report and the digest read it; it writes nothing and imports no ser
 """
 
 from .basis import BOOK_LABELS, BOOKS, DEFAULT_BOOK, Basis
-from .core import DIMENSIONS, BasisTotal, Book, Figures, Holding, book_on, value_over_time
+from .core import DIMENSIONS, EXPOSURE_LEGS, BasisTotal, Book, Figures, Holding, book_on, value_over_time
 from .dates import default_as_of, today
 
 __all__ = [
@@ -14,6 +14,7 @@ __all__ = [
     "BOOK_LABELS",
     "DEFAULT_BOOK",
     "DIMENSIONS",
+    "EXPOSURE_LEGS",
     "Basis",
     "BasisTotal",
     "Book",

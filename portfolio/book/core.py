@@ -54,6 +54,8 @@ from .ledger import CURRENCY, OCCURRED_ON, PositionLedger, flow_rows, ledgers
 from .shares import Ownership, ShareCountRow, ownership, share_counts_on
 from .values import computed_values, stored_values
 
+#: The instrument dimension's groups that are not positions but the legs of exposure beside them.
+EXPOSURE_LEGS = ("loan", "price_floor", "guarantee")
 DIMENSIONS = ("total", "deal", "agency", "company", "country", "commodity", "stage", "instrument")
 ZERO = Decimal("0")
 CENT = Decimal("0.01")

@@ -64,6 +64,15 @@ def loan_events_by_loan(as_of: date) -> dict[int, list[tuple[str, date, Decimal]
     return events
 
 
+def loan_positions(loans: list[Loan], as_of: date) -> dict[int, LoanPosition]:
+    """What each of ``loans`` has outstanding and may still lend on ``as_of`` (one query)."""
+    events: dict[int, list[tuple[str, date, Decimal]]] = defaultdict(list)
+    rows = LoanEvent.objects.filter(loan__in=[loan.pk for loan in loans], occurred_on__lte=as_of)
+    for loan_id, kind, occurred_on, amount in rows.values_list("loan_id", "kind", "occurred_on", "amount"):
+        events[loan_id].append((kind, occurred_on, amount))
+    return {loan.pk: loan_position(loan, events[loan.pk], as_of) for loan in loans}
+
+
 def loan_position(loan: Loan, events: list[tuple[str, date, Decimal]], as_of: date) -> LoanPosition:
     """What ``loan`` has outstanding and may still lend on ``as_of``, from its events up to then."""
     mine = [(kind, amount) for kind, on, amount in events if on <= as_of]

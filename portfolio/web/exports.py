@@ -10,10 +10,10 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from portfolio import figures_cache
-from portfolio.book import BOOK_LABELS, Basis, default_as_of
+from portfolio.book import BOOK_LABELS, EXPOSURE_LEGS, Basis, default_as_of
 from portfolio.book.basis import beside
 from portfolio.book.values import valuations_on
-from portfolio.models import CashFlow, Milestone, Position
+from portfolio.models import CashFlow, Deal, Milestone, Position
 from portfolio.selectors import milestone_slippage_days
 from portfolio.spreadsheets.files import table_csv, table_xlsx
 
@@ -116,16 +116,53 @@ def milestones_export(request: HttpRequest, fmt: str) -> HttpResponse:
 
 
 @permission_required("portfolio.view_deal", raise_exception=True)
+def exposure_export(request: HttpRequest, fmt: str) -> HttpResponse:
+    """Each deal of the book on the date (held by default) with its exposure and its parts, what is
+    contingent beside it, and the ownership it gives with the share count behind it."""
+    form = BasisForm(request.GET or None)
+    as_of: date = as_of_from(form, default_as_of())
+    book = basis_from(form)
+    groups = figures_cache.book_figures(as_of=as_of, dimensions=["deal"], book=book).by["deal"]
+    deals = {
+        reference: (agency, company, country)
+        for reference, agency, company, country in Deal.objects.values_list(
+            "reference", "agency__short_name", "company__name", "company__country"
+        )
+    }
+    headers = [
+        "deal", "agency", "company", "company_country", "book", "equity_value_usd", "loans_outstanding_usd",
+        "floor_liability_usd", "exposure_usd", "exposure_leaves_out", "undrawn_commitments_usd",
+        "guarantees_per_year_usd", "contingent_usd", "ownership_pct", "ownership_capped_at_pct", "share_count",
+        "share_count_as_of", "share_count_derived", "share_count_source", "ownership_missing", "simulated",
+    ]  # fmt: skip
+    rows = []
+    for reference, g in groups.items():
+        agency, company, country = deals[reference]
+        owned = g.ownership
+        count = owned.count if owned else None
+        rows.append([
+            reference, agency, company, country, book, g.value, g.loans_outstanding, g.floor_liability, g.exposure,
+            "; ".join(g.exposure_gaps), g.undrawn, g.guarantees, g.contingent, owned.pct if owned else None,
+            owned.capped_at if owned else None, count.shares if count else None, count.as_of if count else None,
+            count.is_derived if count else None, count.source_url if count else None,
+            owned.missing if owned else "no instrument with a share equivalent", g.simulated,
+        ])  # fmt: skip
+    return _respond("exposure", fmt, headers, rows)
+
+
+@permission_required("portfolio.view_deal", raise_exception=True)
 def report(request: HttpRequest) -> HttpResponse:
     """A one-page portfolio report for printing: the chosen book (held by default), with the
     other bases' totals beside it."""
     form = BasisForm(request.GET or None)
     as_of: date = as_of_from(form, default_as_of())
     book = basis_from(form)
-    figures = figures_cache.book_figures(as_of=as_of, dimensions=["total", "agency", "instrument"], book=book)
+    figures = figures_cache.book_figures(
+        as_of=as_of, dimensions=["total", "agency", "company", "instrument"], book=book
+    )
     by = figures.by
     total = by["total"].get("total")
-    instruments = {k: g for k, g in by["instrument"].items() if k not in ("loan", "price_floor")}
+    instruments = {k: g for k, g in by["instrument"].items() if k not in EXPOSURE_LEGS}
     return render(
         request,
         "portfolio/web/report.html",
@@ -139,6 +176,7 @@ def report(request: HttpRequest) -> HttpResponse:
             "xirr": total.xirr(as_of) if total else None,
             "by_agency": {k: (g, g.xirr(as_of)) for k, g in by["agency"].items()},
             "by_instrument": instruments,
+            "by_company": by["company"],
             "late": milestones_late(limit=10),
             **freshness(as_of),
         },

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.db.models import F, Q, QuerySet
 
-from portfolio.models import Agency, Commodity, Deal, DealStatus, MilestoneKind, MilestoneStatus
+from portfolio.models import NORTH_AMERICA, Agency, Commodity, Deal, DealStatus, MilestoneKind, MilestoneStatus
 
 SORTS = {
     "announced": ("-announced_on", "Announced (newest first)"),
@@ -33,6 +33,12 @@ class DealFilterForm(forms.Form):
         label="Country (ISO code)",
         error_messages={"invalid": "Use a two-letter country code, e.g. US or CA."},
     )
+    region = forms.ChoiceField(
+        choices=[("", "All"), ("north_america", "North America"), ("elsewhere", "Outside North America")],
+        required=False,
+        label="Issuer",
+        help_text="Where the company is incorporated (North America: US, CA, MX).",
+    )
     sort = forms.ChoiceField(choices=[(k, label) for k, (_, label) in SORTS.items()], required=False)
 
     def filter(self, queryset: QuerySet) -> QuerySet:
@@ -51,6 +57,10 @@ class DealFilterForm(forms.Form):
             queryset = queryset.filter(pk__in=with_commodity.values("deal_id"))
         if data.get("country"):
             queryset = queryset.filter(company__country=data["country"].upper())
+        if data.get("region") == "north_america":
+            queryset = queryset.filter(company__country__in=NORTH_AMERICA)
+        elif data.get("region") == "elsewhere":
+            queryset = queryset.exclude(company__country__in=NORTH_AMERICA)
         order = SORTS.get(data.get("sort") or "announced", SORTS["announced"])[0] or SORTS["announced"][0]
         field = order.lstrip("-")
         expression = F(field).desc(nulls_last=True) if order.startswith("-") else F(field).asc(nulls_last=True)

@@ -8,10 +8,12 @@ from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from portfolio.models import (
+    PRIMARY_EVIDENCE,
     CashFlow,
     Deal,
     FilingEvent,
     Listing,
+    LoanEvent,
     Milestone,
     MilestoneStatus,
     PortfolioSnapshot,
@@ -36,6 +38,8 @@ def deal_detail(reference: str) -> Deal:
         .prefetch_related(
             Prefetch("positions", queryset=Position.objects.select_related("listing", "currency", "gate_milestone")),
             "loans",
+            Prefetch("loans__events", queryset=LoanEvent.objects.order_by("occurred_on", "kind")),
+            "guarantees",
             Prefetch("price_floors", queryset=PriceFloor.objects.select_related("commodity")),
             "offtakes",
             "grants",
@@ -44,6 +48,14 @@ def deal_detail(reference: str) -> Deal:
             "projects",
         )
         .get(reference=reference)
+    )
+
+
+def secondary_sources_only(deal: Deal) -> bool:
+    """Whether the deal and every document it lists rest on secondary sources (news reports or
+    unverified claims) alone. Reads ``deal.documents``: prefetch them."""
+    return deal.evidence not in PRIMARY_EVIDENCE and all(
+        document.evidence not in PRIMARY_EVIDENCE for document in deal.documents.all()
     )
 
 

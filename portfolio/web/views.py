@@ -20,6 +20,8 @@ from portfolio import figures_cache
 from portfolio.book import BOOK_LABELS, Basis, default_as_of
 from portfolio.book.basis import BOOKS, DealTerms, beside, deal_basis
 from portfolio.book.dates import year_before
+from portfolio.book.exposure import loan_positions
+from portfolio.book.shares import position_ownership, share_counts_on
 from portfolio.book.values import valuations_on
 from portfolio.exceptions import BrokerUnavailableError, RefreshRefusedError
 from portfolio.models import (
@@ -30,7 +32,6 @@ from portfolio.models import (
     Project,
     RefreshRun,
 )
-from portfolio.ownership import position_ownership_pct
 from portfolio.selectors import milestone_slippage_days, price_histories, project_progress
 from portfolio.services.refresh import refresh_start
 
@@ -48,6 +49,7 @@ from .selectors import (
     milestones_due_count,
     milestones_late,
     milestones_late_count,
+    secondary_sources_only,
     unreviewed_filings,
 )
 
@@ -156,6 +158,7 @@ def deal(request: HttpRequest, reference: str) -> HttpResponse:
     positions = [p for p in item.positions.all() if p.pk in figures.positions]
     shown = [p for p in positions if figures.positions[p.pk].value is not None]
     valuations, _ = valuations_on(shown, as_of) if shown else ({}, {})
+    count = share_counts_on(as_of, [item.company_id]).get(item.company_id)
     rows = []
     for p in positions:
         state = figures.positions[p.pk]
@@ -166,11 +169,12 @@ def deal(request: HttpRequest, reference: str) -> HttpResponse:
                 "basis_label": Basis(state.basis).label,
                 "valuation": valuations.get(p.pk),
                 "as_converted": p.as_converted_shares,
-                "ownership": position_ownership_pct(p),
+                "ownership": position_ownership(p, count, as_of),
             }
         )
     history = list(item.history.select_related("history_user").order_by("-history_date")[:20])
     deal_figures = figures.by["deal"].get(item.reference) if basis in BOOKS else None
+    loan_states = loan_positions(list(item.loans.all()), as_of)
     return render(
         request,
         "portfolio/web/deal.html",
@@ -184,6 +188,8 @@ def deal(request: HttpRequest, reference: str) -> HttpResponse:
             "figures": deal_figures,
             "xirr": deal_figures.xirr(as_of) if deal_figures else None,
             "cash_flows": deal_cash_flows(item, as_of),
+            "loans": [(loan, loan_states[loan.pk]) for loan in item.loans.all()],
+            "secondary_only": secondary_sources_only(item),
             "history": history,
         },
     )
@@ -205,10 +211,27 @@ def company(request: HttpRequest, pk: int) -> HttpResponse:
         )
         prices = history[listing.pk].daily()
     deals_of = Deal.objects.filter(company=item).select_related("agency")
+    form = AsOfForm(request.GET or None)
+    as_of = as_of_from(form, default_as_of())
+    # Ownership through what the government holds that day; failing that, what it has committed.
+    stakes = {}
+    for book in ("held", "all"):
+        group = figures_cache.book_figures(as_of=as_of, dimensions=["company"], book=book).by["company"].get(item.name)
+        stakes[book] = group.ownership if group else None
     return render(
         request,
         "portfolio/web/company.html",
-        {"company": item, "listing": listing, "chart": charts.price_series(prices), "deals": deals_of},
+        {
+            "company": item,
+            "listing": listing,
+            "chart": charts.price_series(prices),
+            "deals": deals_of,
+            "form": form,
+            "as_of": as_of,
+            "held_stake": stakes["held"],
+            "all_stake": stakes["all"],
+            "share_counts": list(item.share_counts.order_by("-as_of")),
+        },
     )
 
 

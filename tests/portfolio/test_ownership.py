@@ -1,13 +1,25 @@
 """As-converted shares and ownership percent, checked against hand-worked figures."""
 
+import datetime as dt
 from decimal import Decimal
 
 import pytest
 
-from portfolio.ownership import position_ownership_pct
+from portfolio.book.shares import ShareCountRow, position_ownership
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db
+ON = dt.date(2026, 1, 1)
+
+
+def _count(shares: str = "100000000") -> ShareCountRow:
+    """A reported count of ``shares`` on 2025-12-31."""
+    return ShareCountRow(0, dt.date(2025, 12, 31), Decimal(shares), False, "manual", "filing", "https://x.test/", "")
+
+
+def position_ownership_pct(position, count: ShareCountRow | None = None):
+    """The position's ownership on a count of 100M shares unless another is given."""
+    return position_ownership(position, count or _count(), ON).pct
 
 
 def test_convertible_preferred_as_converted_shares_match_the_registered_resale():
@@ -42,8 +54,9 @@ def test_warrant_shares_per_warrant():
 def test_ownership_is_undefined_without_a_share_count():
     """Without the company's share count, or for private shares with no quantity, ownership is undefined
     (None), never 0."""
-    position = f.PositionFactory(deal__company__shares_outstanding=None)
-    assert position_ownership_pct(position) is None
+    position = f.PositionFactory()
+    stake = position_ownership(position, None, ON)
+    assert (stake.pct, stake.missing) == (None, "no share count on or before 2026-01-01")
     private = f.PositionFactory(kind="private_equity", listing=None, underlying="Private shares", quantity=None)
     assert private.as_converted_shares is None
     assert position_ownership_pct(private) is None
@@ -52,7 +65,7 @@ def test_ownership_is_undefined_without_a_share_count():
 def test_ownership_stops_at_the_cap():
     """13,320,013.32 conversion shares on 50M outstanding would be 21.04 % (13.32M / 63.32M);
     the 19.9 % cap holds it there."""
-    preferred = f.PositionFactory(convertible=True, deal__company__shares_outstanding=Decimal("50000000"))
-    assert position_ownership_pct(preferred) == Decimal("19.9")
+    preferred = f.PositionFactory(convertible=True)
+    assert position_ownership_pct(preferred, _count("50000000")) == Decimal("19.9")
     preferred.ownership_cap_pct = None
-    assert round(position_ownership_pct(preferred), 2) == Decimal("21.04")
+    assert round(position_ownership_pct(preferred, _count("50000000")), 2) == Decimal("21.04")
