@@ -586,7 +586,7 @@ def book_on(as_of: date) -> Book:
         floors=floors,
         floor_projects={floor.pk: deal_project_ids[floor.deal_id] for floor in floors},
         production=production_by_commodity(as_of),
-        payments=reported_payments([floor.pk for floor in floors]),
+        payments=reported_payments(),
         commodity_prices=commodity_prices,
         share_counts=share_counts_on(as_of),
         fx=fx,

@@ -165,11 +165,9 @@ def production_by_commodity(as_of: date) -> dict[int, list[FigureRow]]:
     return by_commodity
 
 
-def reported_payments(floor_ids: list[int]) -> dict[tuple[int, date], tuple[Decimal, str]]:
-    """Each floor's reported payments by period start (one query)."""
-    rows = PriceFloorPayment.objects.filter(floor_id__in=floor_ids).values_list(
-        "floor_id", "period_start", "amount", "currency_id"
-    )
+def reported_payments() -> dict[tuple[int, date], tuple[Decimal, str]]:
+    """Every floor's reported payments by floor and period start (one query; a few a year each)."""
+    rows = PriceFloorPayment.objects.values_list("floor_id", "period_start", "amount", "currency_id")
     return {(floor_id, start): (amount, currency) for floor_id, start, amount, currency in rows}
 
 

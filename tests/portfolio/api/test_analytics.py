@@ -10,6 +10,7 @@ import pytest
 from knox.models import AuthToken
 from rest_framework.test import APIClient
 
+from portfolio import models as m
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db
@@ -25,12 +26,19 @@ def client(viewer):
 
 
 def _book():
-    """1,000 paid on 2025-01-01 for shares worth 800 on 2025-12-01 and 900 on 2026-01-01; a loan of 1M drawn."""
+    """1,000 paid on 2025-01-01 for shares worth 800 on 2025-12-01 and 900 on 2026-01-01; a loan of 1.5M
+    with 1M drawn on 2025-08-01; a guarantee of up to 140 a year; 10,000 shares outstanding."""
     position = f.PositionFactory(deal__agency__short_name="X", quantity=D("100"))
     f.CashFlowFactory(position=position, amount=D("1000"), occurred_on=dt.date(2025, 1, 1))
     f.ValuationFactory(position=position, as_of=dt.date(2025, 12, 1), value_local=D("800"), value_usd=D("800"))
     f.ValuationFactory(position=position, as_of=dt.date(2026, 1, 1), value_local=D("900"), value_usd=D("900"))
-    f.LoanFactory(deal=position.deal, drawn=D("1000000"))
+    loan = f.LoanFactory(deal=position.deal, principal=D("1500000"))
+    m.LoanEvent.objects.create(loan=loan, kind="draw", occurred_on=dt.date(2025, 8, 1), amount=D("1000000"))
+    m.Guarantee.objects.create(deal=position.deal, label="Minimum EBITDA", amount_per_year=D("140"))
+    m.ShareCount.objects.create(
+        company=position.deal.company, as_of=dt.date(2025, 6, 30), shares=D("10000"), is_derived=True,
+        evidence="filing", source_url="https://www.sec.gov/count.htm", notes="hand-worked",
+    )  # fmt: skip
     return position
 
 
@@ -43,8 +51,30 @@ def test_summary_by_agency(client):
     assert group["group"] == "X"
     assert (group["invested_usd"], group["value_usd"], group["moic"]) == ("1000.00", "900.00", 0.9)
     assert group["exposure_usd"] == "1000900.00"
+    assert group["exposure"]["parts_usd"] == {
+        "equity_value": "900.00", "loans_outstanding": "1000000.00", "price_floors": "0.00",
+    }  # fmt: skip
+    assert group["contingent"] == {
+        "total_usd": "500140.00",  # 500,000 undrawn + 140 a year guaranteed, never in exposure
+        "parts_usd": {"undrawn_commitments": "500000.00", "guarantees_per_year": "140.00"},
+    }
+    assert group["ownership"] is None  # ownership is a company's or a deal's
     assert group["time_weighted_return"] == pytest.approx(0.125)
     assert group["xirr"] == pytest.approx(-0.1, abs=1e-3)  # -1,000 then +900 a year later
+
+
+def test_summary_gives_each_companys_ownership_with_its_share_count(client):
+    """Whatever the grouping, the summary lists each company's ownership: 100 shares held of 10,000
+    outstanding on the derived count of 2025-06-30 is 1 %, with the count's source."""
+    position = _book()
+    body = client.get("/api/v1/analytics/summary/", {"as_of": "2026-01-01"}).json()
+    owned = body["ownership_by_company"][position.deal.company.name]
+    assert owned["pct"] == 1.0
+    assert owned["share_count"] == {
+        "shares": "10000.00", "as_of": "2025-06-30", "derived": True, "origin": "manual", "evidence": "filing",
+        "source_url": "https://www.sec.gov/count.htm", "notes": "hand-worked",
+    }  # fmt: skip
+    assert owned["missing"] is None
 
 
 def test_summary_of_nothing_paid_is_null_not_infinite(client):

@@ -36,7 +36,11 @@ def _deal(**kwargs):
         formula="1,000 shares x 10.0000 USD = 10,000.00",
     )
     f.CashFlowFactory(position=position, amount=Decimal("8000"))
-    f.LoanFactory(deal=deal)
+    loan = f.LoanFactory(deal=deal)
+    m.LoanEvent.objects.create(loan=loan, kind="draw", occurred_on=dt.date(2025, 8, 1), amount=Decimal("1000"))
+    m.Guarantee.objects.create(deal=deal, label="Minimum EBITDA", amount_per_year=Decimal("100"))
+    f.PriceFloorFactory(deal=deal, commodity=m.Commodity.objects.get(code="ndpr-oxide"))
+    m.ShareCount.objects.get_or_create(company=deal.company, as_of=dt.date(2025, 1, 1), shares=Decimal("1000000"))
     f.MilestoneFactory(project=project)
     return deal
 
@@ -238,12 +242,13 @@ def test_exports_contain_the_rows(viewer_client):
 LOGIN = 4
 #: The default date (``default_as_of``): the last completed valuation run's date, the last valuation's.
 DEFAULT_DATE = 2
-#: The book on a date, loaded in bulk (``book_on``): deals, positions, cash flows, committed loans,
-#: price floors, commodity prices, the day's valuations, project-commodity weights, project
-#: commodities, deal-project weights, deal projects. The tests write records first, and every
+#: The book on a date, loaded in bulk (``book_on``): deals, positions, cash flows, loans,
+#: guarantees, price floors, the deals' projects, commodity prices, the day's valuations,
+#: project-commodity weights, project commodities, deal-project weights, deal projects, loan
+#: events, production figures, the floors' reported payments, share counts. The tests write records first, and every
 #: record saved retires the cached figures, so each page here computes them: the counts are of
 #: the computing path, not the cached one.
-BOOK = 11
+BOOK = 17
 #: The value history behind a time-weighted return: the held value summed by day, and the first
 #: valuation's date; one more sum by day for each other dimension shown.
 HISTORY = 2
@@ -256,29 +261,38 @@ PAGE_QUERIES = {
     # commodity (by deal), agency, country, stage (by deal) and instrument allocations; the value
     # series by agency over the year; unreviewed filings and their count; milestones due and
     # their count; late milestones and their count
-    "dashboard": LOGIN + DEFAULT_DATE + BOOK + HISTORY + 5 + 1 + 2 + 4 + FRESHNESS,  # 34
-    # the count and the page of deals, the book for their values, the agency and commodity filters' choices
-    "deals": LOGIN + DEFAULT_DATE + 2 + BOOK + 2,  # 21
-    # the deal with its agency and company; its positions, loans, floors, offtakes, grants,
-    # documents, milestones and projects; the book and the deal's value history; its positions'
-    # valuations, its history and its cash flows
-    "deal": LOGIN + 1 + 8 + DEFAULT_DATE + BOOK + HISTORY + 3,  # 31
+    "dashboard": LOGIN + DEFAULT_DATE + BOOK + HISTORY + 5 + 1 + 2 + 4 + FRESHNESS,  # 40
+    # the count and the page of deals, the book for their values (with the deals' instruments for
+    # their ownership), the agency and commodity filters' choices
+    "deals": LOGIN + DEFAULT_DATE + 2 + BOOK + 1 + 2,  # 28
+    # the deal with its agency and company; its positions, loans, their events, guarantees, floors,
+    # offtakes, grants, documents, milestones and projects; the book (with the deal's instruments
+    # for its ownership) and the deal's value history; the company's share count of the day; its
+    # positions' valuations, its history, the loans' events up to the day and its cash flows
+    "deal": LOGIN + 1 + 10 + DEFAULT_DATE + BOOK + 1 + HISTORY + 1 + 4,  # 42
     # the company; its listings, their currencies and its projects; the primary listing's prices
-    # of the last year; its deals with their agencies
-    "company": LOGIN + 1 + 3 + 1 + 1,  # 10
+    # of the last year; its deals with their agencies; its share counts; the held book by company
+    # with its value history and the instruments behind the ownership, and the same of all books
+    # (no value history: only the held book has a return)
+    "company": LOGIN + 1 + 3 + 1 + 1 + 1 + DEFAULT_DATE + (BOOK + HISTORY + 1) + (BOOK + 1),  # 51
     # the project with its company; its commodities, deals and their agencies; its milestones
     "project": LOGIN + 1 + 3 + 1,  # 9
     # the agency with its parent, and its aliases; its deals; the book twice (all books by deal
     # for the deals' rows, the held book by agency for the agency's figures, two cache entries)
     # and the value history
-    "agency": LOGIN + 2 + DEFAULT_DATE + 1 + BOOK + BOOK + HISTORY,  # 33
+    # (the deals' instruments for their ownership)
+    "agency": LOGIN + 2 + DEFAULT_DATE + 1 + BOOK + 1 + BOOK + HISTORY,  # 46
     "milestones": LOGIN + 2,  # 6: the count and the page
     "refresh-runs": LOGIN + 2,  # 6: the count and the page
     "refresh-run": LOGIN + 1,  # 5: the run with who asked for it
-    # the book by agency and instrument with their value histories; late milestones
-    "report": LOGIN + DEFAULT_DATE + BOOK + HISTORY + 2 + 1 + FRESHNESS,  # 25
+    # the book by agency, company (with the instruments behind the ownership) and instrument with
+    # their value histories; late milestones
+    "report": LOGIN + DEFAULT_DATE + BOOK + HISTORY + 3 + 1 + 1 + FRESHNESS,  # 33
     # the book and the value history; the positions and their valuations of the day
-    "export-positions": LOGIN + DEFAULT_DATE + BOOK + HISTORY + 2,  # 21
+    "export-positions": LOGIN + DEFAULT_DATE + BOOK + HISTORY + 2,  # 27
+    # the held book by deal (with the instruments behind the ownership) and its value history; the
+    # deals' agencies and companies
+    "export-exposure": LOGIN + DEFAULT_DATE + BOOK + 1 + HISTORY + 1,  # 27
     "export-cash-flows": LOGIN + 1,  # 5: the cash flows with their positions and deals
     "export-milestones": LOGIN + 1,  # 5: the milestones with their projects and deals
 }
@@ -295,6 +309,7 @@ def test_query_count_is_the_same_with_1_and_30_deals(viewer_client, url_name, dj
         "project": [first.projects.first().pk],
         "agency": [first.agency.short_name],
         "export-positions": ["csv"],
+        "export-exposure": ["xlsx"],
         "export-cash-flows": ["csv"],
         "export-milestones": ["xlsx"],
         "refresh-run": [f.RefreshRunFactory().pk],
