@@ -1,8 +1,10 @@
 """Load the public-deals demo data set from its YAML file, idempotently.
 
 The data file (portfolio/data/demo/public_deals.yaml) holds agencies, companies with their
-listings, projects and milestones, and deals with their documents, positions, cash flows and
-exposure legs. Records are matched by natural key, so loading twice leaves the same rows.
+listings, dated share counts, projects (with milestones and production figures), and deals with
+their documents, positions, cash flows and exposure legs (loans with their drawings and
+repayments, price floors with their reported payments, offtakes, grants, guarantees). Records are
+matched by natural key, so loading twice leaves the same rows.
 """
 
 from __future__ import annotations
@@ -27,14 +29,19 @@ from portfolio.models import (
     Deal,
     DealDocument,
     Grant,
+    Guarantee,
     Listing,
     Loan,
+    LoanEvent,
     Milestone,
     MilestoneRevision,
     Offtake,
     Position,
     PriceFloor,
+    PriceFloorPayment,
+    ProductionFigure,
     Project,
+    ShareCount,
 )
 
 from .upsert import set_m2m, upsert
@@ -127,7 +134,7 @@ class _Loader:
 
     def company(self, item: dict[str, Any]) -> None:
         data = dict(item)
-        name, listings, projects = _pop(data, "name", "listings", "projects")
+        name, listings, share_counts, projects = _pop(data, "name", "listings", "share_counts", "projects")
         where = f"company {name}"
         company, _ = self.put(Company, where, {"name": name}, data)
         self.companies[name] = company
@@ -141,17 +148,33 @@ class _Loader:
                 {"ticker": ticker, "exchange": exchange},
                 {"company": company, **listing},
             )
+        for count in share_counts or []:
+            count = dict(count)
+            (as_of,) = _pop(count, "as_of")
+            lookup = _coerce(ShareCount, {"as_of": as_of}, where)
+            self.put(ShareCount, f"{where} share count {as_of}", {"company": company, **lookup}, count)
         for project in projects or []:
             self.project(company, project)
 
     def project(self, company: Company, item: dict[str, Any]) -> None:
         data = dict(item)
-        name, commodity_codes, milestones = _pop(data, "name", "commodities", "milestones")
+        name, commodity_codes, milestones, production = _pop(data, "name", "commodities", "milestones", "production")
         where = f"project {name}"
         project, _ = self.put(Project, where, {"company": company, "name": name}, data)
         set_m2m(project, "commodities", [self._ref(self.commodities, c, where) for c in commodity_codes or []])
         for milestone in milestones or []:
             self.milestone({"project": project}, milestone, where)
+        for figure in production or []:
+            figure = dict(figure)
+            code, period_start = _pop(figure, "commodity", "period_start")
+            commodity = self._ref(self.commodities, code, where)
+            lookup = _coerce(ProductionFigure, {"period_start": period_start}, where)
+            self.put(
+                ProductionFigure,
+                f"{where} production of {code} from {period_start}",
+                {"project": project, "commodity": commodity, **lookup},
+                figure,
+            )
 
     def milestone(self, owner: dict[str, Any], item: dict[str, Any], where: str) -> None:
         data = dict(item)
@@ -168,21 +191,33 @@ class _Loader:
 
     def deal(self, item: dict[str, Any]) -> None:
         data = dict(item)
-        reference, agency, company, project_names, documents, positions, loans, floors, offtakes, grants, milestones = (
-            _pop(
-                data,
-                "reference",
-                "agency",
-                "company",
-                "projects",
-                "documents",
-                "positions",
-                "loans",
-                "price_floors",
-                "offtakes",
-                "grants",
-                "milestones",
-            )
+        (
+            reference,
+            agency,
+            company,
+            project_names,
+            documents,
+            positions,
+            loans,
+            floors,
+            offtakes,
+            grants,
+            guarantees,
+            milestones,
+        ) = _pop(
+            data,
+            "reference",
+            "agency",
+            "company",
+            "projects",
+            "documents",
+            "positions",
+            "loans",
+            "price_floors",
+            "offtakes",
+            "grants",
+            "guarantees",
+            "milestones",
         )
         where = f"deal {reference}"
         data["agency"] = self._ref(self.agencies, agency, where)
@@ -203,14 +238,9 @@ class _Loader:
         for position in positions or []:
             self.position(deal, position, where)
         for loan in loans or []:
-            loan = dict(loan)
-            (label,) = _pop(loan, "label")
-            self.put(Loan, f"{where} loan {label!r}", {"deal": deal, "label": label}, loan)
+            self.loan(deal, loan, where)
         for floor in floors or []:
-            floor = dict(floor)
-            (code,) = _pop(floor, "commodity")
-            commodity = self._ref(self.commodities, code, where)
-            self.put(PriceFloor, f"{where} price floor {code}", {"deal": deal, "commodity": commodity}, floor)
+            self.price_floor(deal, floor, where)
         for offtake in offtakes or []:
             offtake = dict(offtake)
             product, code = _pop(offtake, "product", "commodity")
@@ -220,8 +250,35 @@ class _Loader:
             grant = dict(grant)
             (program,) = _pop(grant, "program")
             self.put(Grant, f"{where} grant {program!r}", {"deal": deal, "program": program}, grant)
+        for guarantee in guarantees or []:
+            guarantee = dict(guarantee)
+            (label,) = _pop(guarantee, "label")
+            self.put(Guarantee, f"{where} guarantee {label!r}", {"deal": deal, "label": label}, guarantee)
         for milestone in milestones or []:
             self.milestone({"deal": deal}, milestone, where)
+
+    def loan(self, deal: Deal, item: dict[str, Any], where: str) -> None:
+        data = dict(item)
+        label, events = _pop(data, "label", "events")
+        where = f"{where} loan {label!r}"
+        loan, _ = self.put(Loan, where, {"deal": deal, "label": label}, data)
+        for event in events or []:
+            event = dict(event)
+            kind, occurred_on = _pop(event, "kind", "occurred_on")
+            lookup = _coerce(LoanEvent, {"kind": kind, "occurred_on": occurred_on}, where)
+            self.put(LoanEvent, f"{where} {kind} {occurred_on}", {"loan": loan, **lookup}, event)
+
+    def price_floor(self, deal: Deal, item: dict[str, Any], where: str) -> None:
+        data = dict(item)
+        code, payments = _pop(data, "commodity", "payments")
+        commodity = self._ref(self.commodities, code, where)
+        where = f"{where} price floor {code}"
+        floor, _ = self.put(PriceFloor, where, {"deal": deal, "commodity": commodity}, data)
+        for payment in payments or []:
+            payment = dict(payment)
+            (period_start,) = _pop(payment, "period_start")
+            lookup = _coerce(PriceFloorPayment, {"period_start": period_start}, where)
+            self.put(PriceFloorPayment, f"{where} payment from {period_start}", {"floor": floor, **lookup}, payment)
 
     def position(self, deal: Deal, item: dict[str, Any], where: str) -> None:
         data = dict(item)

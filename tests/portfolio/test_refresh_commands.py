@@ -18,14 +18,14 @@ pytestmark = pytest.mark.django_db
 
 
 def test_refresh_runs_the_pipeline_and_prints_a_summary(capsys):
-    """The refresh command runs the pipeline in the foreground on the demo data, prints its summary (12
+    """The refresh command runs the pipeline in the foreground on the demo data, prints its summary (16
     valuations written, the lapsed letter of intent's four left out) and records the run as the
     command's."""
     demo_data_load()
     call_command("refresh", "--date", "2026-11-27")
     out = capsys.readouterr().out
     assert re.search(r"Full pipeline #\d+ succeeded \(SIMULATED prices\)\.", out)
-    assert "valuations: 12 written, 0 of 12 failed" in out  # the lapsed Trilogy LOI's four are not valued
+    assert "valuations: 16 written, 0 of 16 failed" in out  # the lapsed Trilogy LOI's four are not valued
     run = m.RefreshRun.objects.get(kind="pipeline")
     assert (run.trigger, run.status, run.as_of) == ("command", "succeeded", dt.date(2026, 11, 27))
 

@@ -29,10 +29,10 @@ def _deals_on(book, basis):
 
 
 def test_the_headline_counts_only_what_is_held(demo):
-    """Held: MP, LAC's warrants, NMG (two deals) and ATALCO, 600M invested (400 + 25 + 25 + 150).
-    USA Rare Earth's definitive agreement is committed, Vulcan's letter of intent in the pipeline,
-    and the Trilogy letter of intent, whose long-stop passed on 2026-03-31, lapsed: none of them in
-    the headline."""
+    """Held: MP, LAC's warrants, NMG (two deals), ATALCO, the Korea Zinc JV and Nemaska Lithium: 1,360M
+    invested in US dollars (400 + 25 + 25 + 150 + 760) plus Nemaska's C$250M. USA Rare Earth's, Exiro's
+    and Foran's agreements are committed, Vulcan's letter of intent in the pipeline, and the Trilogy
+    letter of intent, whose long-stop passed on 2026-05-31, lapsed: none of them in the headline."""
     book = book_on(AS_OF)
     assert _deals_on(book, Basis.HELD) == {
         "mp-dod-2025",
@@ -40,13 +40,15 @@ def test_the_headline_counts_only_what_is_held(demo):
         "nmg-cgf-2024",
         "nmg-iq-2024",
         "atalco-dow-2026",
+        "kz-dow-2025",
+        "nemaska-iq-2024",
     }
-    assert _deals_on(book, Basis.COMMITTED) == {"usar-doc-2026"}
+    assert _deals_on(book, Basis.COMMITTED) == {"usar-doc-2026", "exiro-cgf-2026", "foran-cgf-2025"}
     assert _deals_on(book, Basis.PIPELINE) == {"vulcan-doc-2025"}
     assert _deals_on(book, Basis.LAPSED) == {"tmq-dow-2025"}
     held = book.figures()["total"]
-    assert held.invested == Decimal("600000000.00")
-    assert held.positions == held.positions_valued == 9
+    assert held.invested > Decimal("1360000000.00")  # plus C$250M in US dollars
+    assert held.positions == held.positions_valued == 11
     stored = m.Valuation.objects.filter(as_of=AS_OF, position__deal__reference__in=_deals_on(book, Basis.HELD))
     assert held.value == sum(v.value_usd for v in stored)
     assert book.basis_totals()[Basis.LAPSED].value is None  # lapsed: shown, never valued

@@ -16,7 +16,12 @@ from portfolio.integrations import market_data as md
 from portfolio.integrations.market_data.alphavantage import AlphaVantageProvider
 from portfolio.integrations.market_data.csvfile import CsvFileProvider
 from portfolio.integrations.market_data.fx import BankOfCanadaProvider, EcbProvider
-from portfolio.integrations.market_data.simulated import SimulatedProvider, simulated_close
+from portfolio.integrations.market_data.simulated import (
+    SimulatedProvider,
+    simulated_close,
+    simulated_commodity_price,
+    simulated_fx,
+)
 from portfolio.integrations.market_data.stooq import StooqProvider
 from portfolio.integrations.market_data.yahoo import YahooChartProvider
 from portfolio.sources import PRICE_PROVIDER_NAMES
@@ -52,6 +57,19 @@ def test_simulated_fx_is_near_its_anchor():
     rates = SimulatedProvider().daily_rates("USD", "CAD", dt.date(2026, 1, 1), dt.date(2026, 1, 31)).points
     assert rates
     assert all(Decimal("0.9") < r.rate < Decimal("2") for r in rates)
+
+
+def test_simulated_ndpr_and_won_pass_through_the_published_observations():
+    """The simulated NdPr oxide price meets the published levels (about US$55.5/kg at the MP deal on
+    2025-07-10, about US$123/kg on 2026-02-18) and moves between them; USD/KRW meets the 1,500 won a
+    dollar that the Korea Zinc subscription implies on 2025-12-15."""
+    assert simulated_commodity_price("ndpr-oxide", dt.date(2025, 7, 10)) == Decimal("55.5000")
+    assert simulated_commodity_price("ndpr-oxide", dt.date(2026, 2, 18)) == Decimal("123.0000")
+    between = [simulated_commodity_price("ndpr-oxide", dt.date(2025, 10, day)) for day in (1, 2, 3)]
+    assert len(set(between)) == 3
+    assert simulated_fx("USD", "KRW", dt.date(2025, 12, 15)) == Decimal("1500.000000")
+    assert Decimal("1000") < simulated_fx("USD", "KRW", dt.date(2026, 11, 27)) < Decimal("2000")
+    assert simulated_commodity_price("ndpr-oxide", dt.date(2025, 7, 12)) is None  # a Saturday
 
 
 # --- Yahoo ----------------------------------------------------------------------------------

@@ -33,7 +33,7 @@ def test_loading_twice_leaves_exactly_the_same_rows(capsys):
     # given
     call_command("load_demo")
     assert capsys.readouterr().out.strip() == (
-        "Demo data loaded: 10 deals, 16 positions, 34 milestones (-v 2 lists every kind)."
+        "Demo data loaded: 17 deals, 20 positions, 41 milestones (-v 2 lists every kind)."
     )
     first = _snapshot()
     # when
@@ -42,7 +42,10 @@ def test_loading_twice_leaves_exactly_the_same_rows(capsys):
     second = _snapshot()
     assert first == second
     assert sum(len(rows) for rows in first.values()) > 200
-    assert "deal: 10 unchanged" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "deal: 17 unchanged" in out
+    for kind in ("sharecount: 9", "productionfigure: 5", "loanevent: 2", "guarantee: 1", "pricefloorpayment: 2"):
+        assert f"{kind} unchanged" in out
     assert first["portfolio_deal_projects"], "the deal-project links are compared too"
 
 
@@ -59,6 +62,13 @@ def test_the_required_public_deals_are_loaded():
         ("ReElement Technologies", "DOD-OSC"),
         ("Nouveau Monde Graphite Inc.", "CGF"),
         ("Nouveau Monde Graphite Inc.", "IQ"),
+        ("Korea Zinc", "DOD"),
+        ("Korea Zinc", "DOC-CHIPS"),
+        ("Exiro Nickel Company", "CGF"),
+        ("Energy Fuels", "DOD-OSC"),
+        ("Phoenix Tailings", "DOD-OSC"),
+        ("Nemaska Lithium", "IQ"),
+        ("Foran Mining", "CGF"),
     }
     loaded = set(m.Deal.objects.values_list("company__name", "agency__short_name"))
     assert expected <= loaded
@@ -97,7 +107,7 @@ def test_unverified_facts_are_flagged_not_stated():
     """Trilogy's closing was never confirmed: its positions are loaded, flagged unverified, with no cash paid."""
     demo_data_load()
     deal = m.Deal.objects.get(company__name="Trilogy Metals Inc.")
-    assert deal.long_stop_on == dt.date(2026, 3, 31)
+    assert deal.long_stop_on == dt.date(2026, 5, 31)  # extended from 2026-03-31 by the 8-K of 2026-04-02
     assert deal.positions.exists()
     assert all(p.evidence == m.Evidence.UNVERIFIED for p in deal.positions.all())
     assert not m.CashFlow.objects.filter(position__deal=deal).exists()
@@ -202,3 +212,116 @@ def test_trilogy_warrants_wait_for_the_ambler_road():
     assert {p.kind for p in gated} == {"warrant", "call_option"}
     assert {p.gate_milestone.title for p in gated} == {"Ambler Access Road construction complete"}
     assert all(p.is_contingent_on(dt.date(2026, 11, 27)) for p in gated)
+
+
+def test_share_counts_production_loan_draws_guarantees_and_floor_payments_are_loaded():
+    """The dated share counts (derived ones say so), MP's quarterly NdPr oxide output, LAC's two DOE
+    draws, the 10X minimum-EBITDA guarantee and the floor's reported payments are loaded with their
+    sources."""
+    demo_data_load()
+    counts = dict(m.ShareCount.objects.filter(company__name="Lithium Americas Corp.").values_list("as_of", "shares"))
+    assert counts == {
+        dt.date(2024, 12, 31): Decimal("218465000"),
+        dt.date(2025, 9, 30): Decimal("242514000"),
+        dt.date(2026, 1, 30): Decimal("303689130"),
+    }
+    derived = m.ShareCount.objects.filter(is_derived=True)
+    assert {c.company.name for c in derived} == {"MP Materials Corp.", "Lithium Americas Corp."}
+    assert all("15,002,243 / 0.0494" in c.notes or "24,521,672 / 0.15" in c.notes for c in derived)
+    assert not m.ShareCount.objects.filter(company__name="Nouveau Monde Graphite Inc.").exists()
+    quarters = m.ProductionFigure.objects.filter(project__name="Mountain Pass", commodity__code="ndpr-oxide")
+    assert [(q.period_start, q.produced_t, q.sold_t) for q in quarters][-2:] == [
+        (dt.date(2025, 10, 1), Decimal("718"), Decimal("562")),
+        (dt.date(2026, 1, 1), Decimal("917"), Decimal("1006")),
+    ]
+    assert quarters.get(period_start=dt.date(2025, 7, 1)).sold_t is None  # not given for Q3 2025
+    loan = m.Loan.objects.get(deal__reference="lac-doe-2025")
+    assert loan.principal == Decimal("2230000000")
+    assert [(e.kind, e.occurred_on, e.amount) for e in loan.events.all()] == [
+        ("draw", dt.date(2025, 10, 31), Decimal("435000000")),
+        ("draw", dt.date(2026, 2, 28), Decimal("432000000")),
+    ]
+    guarantee = m.Guarantee.objects.get(deal__reference="mp-dod-2025")
+    assert (guarantee.label, guarantee.amount_per_year) == ("10X facility minimum EBITDA", Decimal("140000000"))
+    floor = m.PriceFloor.objects.get(deal__reference="mp-dod-2025")
+    assert (floor.covers, floor.starts_on, floor.ends_on) == ("produced", dt.date(2025, 10, 1), dt.date(2035, 9, 30))
+    assert [(p.period_start, p.period_end, p.amount) for p in floor.payments.all()] == [
+        (dt.date(2025, 10, 1), dt.date(2025, 12, 31), Decimal("51000000")),
+        (dt.date(2026, 1, 1), dt.date(2026, 3, 31), Decimal("42300000")),
+    ]
+
+
+def _mp_company(document: dict) -> dict:
+    return next(c for c in document["companies"] if c["name"] == "MP Materials Corp.")
+
+
+def _mp_deal(document: dict) -> dict:
+    return next(d for d in document["deals"] if d["reference"] == "mp-dod-2025")
+
+
+def _break_share_count(document: dict) -> dict:
+    item = _mp_company(document)["share_counts"][0]
+    item["shares"] = "0"
+    return item
+
+
+def _break_production(document: dict) -> dict:
+    project = next(p for p in _mp_company(document)["projects"] if p["name"] == "Mountain Pass")
+    item = project["production"][0]
+    item["period_end"] = "2024-12-31"
+    return item
+
+
+def _break_loan_event(document: dict) -> dict:
+    deal = next(d for d in document["deals"] if d["reference"] == "lac-doe-2025")
+    item = deal["loans"][0]["events"][0]
+    item["amount"] = "-1"
+    return item
+
+
+def _break_guarantee(document: dict) -> dict:
+    item = _mp_deal(document)["guarantees"][0]
+    item["amount_per_year"] = "0"
+    return item
+
+
+def _break_payment(document: dict) -> dict:
+    item = _mp_deal(document)["price_floors"][0]["payments"][0]
+    item["period_end"] = "2025-09-30"
+    return item
+
+
+@pytest.mark.parametrize(
+    ("breaks", "where", "message"),
+    [
+        (_break_share_count, "share count 2025-07-09", "The share count must be greater than zero."),
+        (_break_production, "production of ndpr-oxide from 2025-01-01", "A period cannot end before it starts."),
+        (_break_loan_event, "loan 'DOE ATVM loan (Thacker Pass)' draw 2025-10-31", "The amount must be greater"),
+        (_break_guarantee, "guarantee '10X facility minimum EBITDA'", "The amount a year must be greater"),
+        (_break_payment, "price floor ndpr-oxide payment from 2025-10-01", "A period cannot end before it starts."),
+    ],
+    ids=["share count", "production", "loan event", "guarantee", "floor payment"],
+)
+def test_a_bad_record_in_a_new_section_refuses_the_file_and_names_it(tmp_path, breaks, where, message):
+    """A bad share count, production figure, loan event, guarantee or floor payment refuses the whole
+    file with a DemoDataError naming the record and the rule, and writes nothing."""
+    # given
+    document = _demo_document()
+    breaks(document)
+    # when
+    with pytest.raises(DemoDataError) as excinfo:
+        demo_data_load(path=_write(tmp_path, document))
+    # then
+    assert where in str(excinfo.value)
+    assert message in str(excinfo.value)
+    assert not m.Company.objects.exists()
+    assert not m.Deal.objects.exists()
+
+
+def test_an_unknown_commodity_in_production_is_refused(tmp_path):
+    """A production figure naming a commodity the file does not define is refused, saying so."""
+    document = _demo_document()
+    project = next(p for p in _mp_company(document)["projects"] if p["name"] == "Mountain Pass")
+    project["production"][0]["commodity"] = "unobtainium"
+    with pytest.raises(DemoDataError, match="'unobtainium' is not defined earlier in the file"):
+        demo_data_load(path=_write(tmp_path, document))

@@ -51,15 +51,16 @@ def test_pipeline_values_the_demo_portfolio_and_a_rerun_changes_nothing():
     # then
     assert run.status == "succeeded", run.errors
     assert set(run.counts) == {"fx", "prices", "commodities", "deadlines", "valuations", "snapshot", "simulated"}
-    # The four positions of the Trilogy letter of intent, lapsed on 2026-03-31, are not valued.
+    # The four positions of the Trilogy letter of intent, lapsed after 2026-05-31, are not valued.
     lapsed = m.Position.objects.filter(deal__reference="tmq-dow-2025").count()
-    assert run.counts["valuations"]["written"] == m.Position.objects.count() - lapsed == 12
+    assert run.counts["valuations"]["written"] == m.Position.objects.count() - lapsed == 16
     assert run.started_at <= run.finished_at
     assert (run.progress_done, run.progress_total) == (6, 6)
     snapshot = m.PortfolioSnapshot.objects.get(as_of=dt.date(2026, 11, 27))
     assert snapshot.is_simulated
-    # Held: MP's two, LAC's two warrants, NMG's four (two deals), ATALCO's preferred.
-    assert (snapshot.positions_valued, snapshot.positions_missing) == (9, 0)
+    # Held: MP's two, LAC's two warrants, NMG's four (two deals), ATALCO's preferred, the Department of
+    # War's 40% of the Korea Zinc JV and Investissement Québec's Nemaska tranche.
+    assert (snapshot.positions_valued, snapshot.positions_missing) == (11, 0)
     assert m.Listing.objects.filter(positions__isnull=False).exclude(price_status="ok").count() == 0
     before = (
         _table(m.Valuation, "position_id", "as_of", "value_usd", "formula"),
