@@ -1,7 +1,8 @@
 """Refresh runs: request one (one of a kind at a time), execute its steps, record what happened.
 
 A run's steps are FX, then prices and commodity prices, then the deals' deadlines, then
-valuations, then the portfolio snapshot (or a subset); a backfill loads the history of a date
+valuations, then the portfolio snapshot (or a subset); an SEC run reads the companies' share
+counts (once a day) and their new filings; a backfill loads the history of a date
 range and values each weekday and its last day.
 The same ``refresh_run_execute`` serves the Celery task and the ``refresh`` command, so a run
 behaves the same in the background and in the foreground.
@@ -29,6 +30,7 @@ from .liveness import abandoned, heartbeat, held_elsewhere, stale_before, this_w
 from .market_data import commodity_prices_refresh, fx_refresh, prices_refresh
 from .milestones import deal_deadlines_refresh, milestones_refresh
 from .queue import Job, enqueue
+from .share_counts import share_counts_refresh
 from .snapshots import portfolio_snapshot_record
 from .steps import StepResult
 from .valuations import valuations_compute
@@ -57,7 +59,9 @@ STEPS: dict[str, list[str]] = {
     Kind.VALUATIONS: ["deadlines", "valuations", "snapshot"],
     Kind.SNAPSHOT: ["snapshot"],
     Kind.MILESTONES: ["milestones"],
-    Kind.FILINGS: ["filings"],
+    # Share counts first: they are read in a company's first run of the day, which the filings step
+    # then records (share_counts.share_counts_due).
+    Kind.FILINGS: ["shares", "filings"],
 }
 FINISHED = (Status.SUCCEEDED, Status.PARTIAL, Status.FAILED, Status.REFUSED)
 #: A run started this many times without finishing is given up: a run that kills its worker
@@ -221,6 +225,7 @@ def _plan(run: RefreshRun) -> list[tuple[str, Callable[[], StepResult]]]:
         "snapshot": lambda: portfolio_snapshot_record(as_of=as_of, refresh_run_id=run.pk),
         "milestones": lambda: milestones_refresh(as_of=as_of, refresh_run_id=run.pk),
         "filings": lambda: filings_refresh(as_of=as_of, refresh_run_id=run.pk),
+        "shares": lambda: share_counts_refresh(as_of=as_of, refresh_run_id=run.pk),
     }
     if run.kind != Kind.BACKFILL:
         return [(name, steps[name]) for name in STEPS[run.kind]]

@@ -64,7 +64,10 @@ DEFAULT_SCHEDULES: list[Schedule] = [
         # https://crontab.guru/#15_*_*_*_* : a quarter past every hour
         crontab={"minute": "15", "hour": "*", "day_of_week": "*", "day_of_month": "*", "month_of_year": "*"},
         expire_seconds=3000,
-        description="New filings of the watched forms for every company with a CIK, queued for review.",
+        description=(
+            "For every company with a CIK: its shares outstanding from SEC's XBRL company facts (in the first "
+            "run of the day), then new filings of the watched forms, queued for review."
+        ),
     ),
     Schedule(
         name="Recover runs whose worker stopped, every minute",

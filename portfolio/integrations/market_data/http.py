@@ -53,12 +53,15 @@ def get(
     headers: dict[str, str] | None = None,
     secrets: Iterable[str] = (),
     expect: str = "json",
+    missing_is_answer: bool = False,
 ) -> requests.Response:
     """GET with (connect, read) timeouts; map failures to transient, rate-limited or permanent errors.
 
     ``expect`` is "json" or "text": an HTML page where data was expected is an InvalidResponseError
     even with HTTP 200. Error messages name the host and path only, never the query string, so
-    an API key in the parameters cannot leak into logs or run records.
+    an API key in the parameters cannot leak into logs or run records. ``missing_is_answer``: a 404
+    is returned to the caller whatever its body (an API that answers a missing record with an XML
+    or HTML error page), for the caller to report what is missing.
     """
     secrets = [s for s in secrets if s]
     timeout = (settings.LODESTONE_HTTP_CONNECT_TIMEOUT, settings.LODESTONE_HTTP_READ_TIMEOUT)
@@ -76,6 +79,8 @@ def get(
         raise RateLimitedError(provider, "rate limited (HTTP 429)", retry_after=_retry_after(response))
     if status >= 500:
         raise TransientProviderError(provider, f"server error (HTTP {status})")
+    if status == 404 and missing_is_answer:
+        return response
     body_start = response.text[:200].lstrip().lower()
     looks_like_html = body_start.startswith(("<!doctype html", "<html", "<?xml", "<head", "<body"))
     if looks_like_html and expect != "xml":
