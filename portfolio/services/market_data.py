@@ -17,15 +17,18 @@ from typing import TypeVar
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Max, OuterRef, Subquery
+from django.db.models import Max, Min, OuterRef, Subquery
 from django.utils import timezone
 
+from portfolio.book.fx import FX_LOOKBACK_DAYS
 from portfolio.integrations import market_data as md
 from portfolio.models import (
     SIMULATED_SOURCE,
+    CashFlow,
     Commodity,
     CommodityPrice,
     FxRate,
+    Guarantee,
     Listing,
     Loan,
     Offtake,
@@ -122,14 +125,15 @@ def _fetch_start(latest: date | None, as_of: date) -> date:
 
 
 def fx_currencies_needed() -> list[str]:
-    """Currencies other than USD that listings, positions, cash flows, marks, loans, floors or
-    commodity prices use."""
+    """Currencies other than USD that listings, positions, cash flows, marks, loans, floors,
+    guarantees or commodity prices use."""
     codes = set(Listing.objects.filter(is_active=True).values_list("currency_id", flat=True))
     codes |= set(Position.objects.values_list("currency_id", flat=True))
     codes |= set(Position.objects.values_list("cash_flows__currency_id", flat=True))
     codes |= set(Position.objects.values_list("manual_marks__currency_id", flat=True))
     codes |= set(Loan.objects.values_list("currency_id", flat=True))
     codes |= set(PriceFloor.objects.values_list("currency_id", flat=True))
+    codes |= set(Guarantee.objects.values_list("currency_id", flat=True))
     codes |= set(CommodityPrice.objects.values_list("currency_id", flat=True).distinct())
     return sorted(code for code in codes if code and code != "USD")
 
@@ -144,8 +148,14 @@ def fx_refresh(*, as_of: date, start: date | None = None) -> StepResult:
     for currency in fx_currencies_needed():
         result.total += 1
         subject = f"USD/{currency}"
-        latest = FxRate.objects.filter(base_id="USD", quote_id=currency).aggregate(on=Max("on"))["on"]
-        begin = start or _fetch_start(latest, as_of)
+        stored_range = FxRate.objects.filter(base_id="USD", quote_id=currency).aggregate(
+            first=Min("on"), latest=Max("on")
+        )
+        begin = start or _fetch_start(stored_range["latest"], as_of)
+        # Money paid before the stored rates begin (a stake bought years ago) needs the rate of its day.
+        first_flow = CashFlow.objects.filter(currency_id=currency).aggregate(on=Min("occurred_on"))["on"]
+        if first_flow and first_flow < begin and (stored_range["first"] is None or first_flow < stored_range["first"]):
+            begin = first_flow - timedelta(days=FX_LOOKBACK_DAYS)
         series, _ = _fetch_with_fallback(
             order,
             md.fx_provider,

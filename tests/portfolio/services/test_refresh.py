@@ -20,7 +20,7 @@ from portfolio import models as m
 from portfolio.exceptions import RefreshRefusedError
 from portfolio.integrations.market_data import TransientProviderError
 from portfolio.services.demo_data import demo_data_load
-from portfolio.services.market_data import prices_refresh
+from portfolio.services.market_data import fx_refresh, prices_refresh
 from portfolio.services.refresh import refresh_request, refresh_run_execute
 from tests import factories as f
 
@@ -316,3 +316,21 @@ def test_two_refreshes_requested_at_the_same_moment_one_is_queued_and_the_other_
     refusal = next(value for kind, value in outcomes if kind == "refused")
     assert f"#{queued}" in refusal
     assert list(m.RefreshRun.objects.order_by("status").values_list("status", flat=True)) == ["queued", "refused"]
+
+
+def test_fx_reaches_back_to_the_first_payment_in_a_currency(settings):
+    """C$250M paid on 2023-06-30, valued on 2025-07-11 with no CAD rate stored: the FX step loads
+    rates from before the payment (not only the usual recent history), so the cost is converted
+    at the rate of its day; a second run re-reads only the last days."""
+    settings.LODESTONE_FX_PROVIDERS = ["simulated"]
+    position = f.PositionFactory(currency_id="CAD", listing=None, kind="private_equity", underlying="Shares")
+    f.CashFlowFactory(
+        position=position, currency_id="CAD", amount=Decimal("250000000"), occurred_on=dt.date(2023, 6, 30)
+    )
+    fx_refresh(as_of=AS_OF)
+    first = m.FxRate.objects.filter(quote_id="CAD").order_by("on").first()
+    assert first is not None
+    assert first.on <= dt.date(2023, 6, 30)
+    count = m.FxRate.objects.count()
+    fx_refresh(as_of=AS_OF)
+    assert m.FxRate.objects.count() == count  # nothing new: the history is already there
