@@ -42,7 +42,7 @@ def test_warrant_shares_per_warrant():
 def test_ownership_is_undefined_without_a_share_count():
     """Without the company's share count, or for private shares with no quantity, ownership is undefined
     (None), never 0."""
-    position = f.PositionFactory(deal__company__shares_outstanding=None)
+    position = f.PositionFactory(deal__company__share_count=None)
     assert position_ownership_pct(position) is None
     private = f.PositionFactory(kind="private_equity", listing=None, underlying="Private shares", quantity=None)
     assert private.as_converted_shares is None
@@ -52,7 +52,7 @@ def test_ownership_is_undefined_without_a_share_count():
 def test_ownership_stops_at_the_cap():
     """13,320,013.32 conversion shares on 50M outstanding would be 21.04 % (13.32M / 63.32M);
     the 19.9 % cap holds it there."""
-    preferred = f.PositionFactory(convertible=True, deal__company__shares_outstanding=Decimal("50000000"))
+    preferred = f.PositionFactory(convertible=True, deal__company__share_count__shares=Decimal("50000000"))
     assert position_ownership_pct(preferred) == Decimal("19.9")
     preferred.ownership_cap_pct = None
     assert round(position_ownership_pct(preferred), 2) == Decimal("21.04")

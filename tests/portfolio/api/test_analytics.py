@@ -30,7 +30,7 @@ def _book():
     f.CashFlowFactory(position=position, amount=D("1000"), occurred_on=dt.date(2025, 1, 1))
     f.ValuationFactory(position=position, as_of=dt.date(2025, 12, 1), value_local=D("800"), value_usd=D("800"))
     f.ValuationFactory(position=position, as_of=dt.date(2026, 1, 1), value_local=D("900"), value_usd=D("900"))
-    f.LoanFactory(deal=position.deal, drawn=D("1000000"))
+    f.LoanEventFactory(loan=f.LoanFactory(deal=position.deal), amount=D("1000000"), occurred_on=dt.date(2025, 12, 1))
     return position
 
 
