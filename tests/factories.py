@@ -43,11 +43,23 @@ class AgencyAliasFactory(DjangoModelFactory):
 class CompanyFactory(DjangoModelFactory):
     class Meta:
         model = m.Company
+        skip_postgeneration_save = True
 
     name = factory.Sequence(lambda n: f"Company {n} Corp.")
     country = "US"
     is_public = True
     cik = factory.Sequence(lambda n: f"{n + 1:010d}")
+    # 100 million shares since 2020 (pass share_count=None for a company without a count).
+    share_count = factory.RelatedFactory("tests.factories.ShareCountFactory", factory_related_name="company")
+
+
+class ShareCountFactory(DjangoModelFactory):
+    class Meta:
+        model = m.ShareCount
+
+    company = factory.SubFactory(CompanyFactory, share_count=None)
+    as_of = dt.date(2020, 1, 1)
+    shares = Decimal("100000000")
 
 
 class ListingFactory(DjangoModelFactory):
@@ -208,6 +220,57 @@ class PriceFloorFactory(DjangoModelFactory):
     upside_share_pct = Decimal("30")
     starts_on = dt.date(2025, 10, 1)
     ends_on = dt.date(2035, 9, 30)
+
+
+class LoanEventFactory(DjangoModelFactory):
+    """A drawing of 50 million on the loan."""
+
+    class Meta:
+        model = m.LoanEvent
+
+    loan = factory.SubFactory(LoanFactory)
+    kind = m.LoanEventKind.DRAW
+    occurred_on = dt.date(2025, 9, 30)
+    amount = Decimal("50000000")
+
+
+class PriceFloorPaymentFactory(DjangoModelFactory):
+    """A quarter's payment under the floor."""
+
+    class Meta:
+        model = m.PriceFloorPayment
+
+    floor = factory.SubFactory(PriceFloorFactory)
+    period_start = dt.date(2025, 10, 1)
+    period_end = dt.date(2025, 12, 31)
+    currency_id = "USD"
+    amount = Decimal("12500000")
+
+
+class GuaranteeFactory(DjangoModelFactory):
+    class Meta:
+        model = m.Guarantee
+
+    deal = factory.SubFactory(DealFactory)
+    label = factory.Sequence(lambda n: f"Minimum EBITDA {n}")
+    currency_id = "USD"
+    amount_per_year = Decimal("140000000")
+    starts_on = dt.date(2028, 1, 1)
+    ends_on = dt.date(2037, 12, 31)
+
+
+class ProductionFigureFactory(DjangoModelFactory):
+    """A quarter's output of a commodity of the project (linked here)."""
+
+    class Meta:
+        model = m.ProductionFigure
+
+    project = factory.SubFactory(ProjectFactory)
+    commodity = factory.LazyAttribute(lambda o: _linked_commodity(o.project))
+    period_start = dt.date(2025, 7, 1)
+    period_end = dt.date(2025, 9, 30)
+    produced_t = Decimal("721")
+    sold_t = Decimal("650")
 
 
 class OfftakeFactory(DjangoModelFactory):

@@ -49,8 +49,8 @@ RESOURCES: dict[str, Resource] = {
     ),
     "companies": Resource(
         model=m.Company,
-        fields=["id", "name", "country", "is_public", "cik", "website", "description", "shares_outstanding",
-                "shares_outstanding_as_of", "evidence", "source_url", "source_published_on"],
+        fields=["id", "name", "country", "is_public", "cik", "website", "description", "evidence", "source_url",
+                "source_published_on"],
         filterset_fields=["country", "is_public", "cik"],
         search_fields=["name", "cik"],
         ordering_fields=["name"],
@@ -71,6 +71,22 @@ RESOURCES: dict[str, Resource] = {
         filterset_fields=["company", "kind", "country", "stage"],
         search_fields=["name", "company__name"],
         ordering_fields=["name"],
+    ),
+    "share-counts": Resource(
+        model=m.ShareCount,
+        fields=["id", "company", "as_of", "shares", "is_derived", "origin", "accession_number", "notes", "evidence",
+                "source_url", "source_published_on"],
+        filterset_fields={"company": ["exact"], "origin": ["exact"], "is_derived": ["exact"],
+                          "as_of": ["exact", "gte", "lte"]},
+        ordering_fields=["as_of"],
+    ),
+    "production-figures": Resource(
+        model=m.ProductionFigure,
+        fields=["id", "project", "commodity", "period_start", "period_end", "produced_t", "sold_t", "notes",
+                "evidence", "source_url", "source_published_on"],
+        filterset_fields={"project": ["exact"], "project__company": ["exact"], "commodity": ["exact"],
+                          "period_start": ["exact", "gte", "lte"]},
+        ordering_fields=["period_start"],
     ),
     "deals": Resource(
         model=m.Deal,
@@ -102,7 +118,7 @@ RESOURCES: dict[str, Resource] = {
     ),
     "loans": Resource(
         model=m.Loan,
-        fields=["id", "deal", "label", "status", "currency", "principal", "drawn", "benchmark", "spread_bps",
+        fields=["id", "deal", "label", "status", "currency", "principal", "benchmark", "spread_bps",
                 "fixed_rate_pct", "term_years", "starts_on", "matures_on", "is_secured", "gate_milestone",
                 "condition_met_on", "notes", "evidence", "source_url", "source_published_on"],
         filterset_fields=["deal", "status", "currency"],
@@ -111,10 +127,35 @@ RESOURCES: dict[str, Resource] = {
     ),
     "price-floors": Resource(
         model=m.PriceFloor,
-        fields=["id", "deal", "commodity", "currency", "floor_price", "covered_volume", "upside_share_pct", "starts_on",
+        fields=["id", "deal", "commodity", "currency", "floor_price", "covers", "upside_share_pct", "starts_on",
                 "ends_on", "notes", "evidence", "source_url", "source_published_on"],
-        filterset_fields=["deal", "commodity"],
+        filterset_fields=["deal", "commodity", "covers"],
         ordering_fields=["floor_price"],
+    ),
+    "loan-events": Resource(
+        model=m.LoanEvent,
+        fields=["id", "loan", "kind", "occurred_on", "amount", "memo", "evidence", "source_url",
+                "source_published_on"],
+        filterset_fields={"loan": ["exact"], "loan__deal": ["exact"], "kind": ["exact"],
+                          "occurred_on": ["exact", "gte", "lte"]},
+        search_fields=["memo"],
+        ordering_fields=["occurred_on", "amount"],
+    ),
+    "guarantees": Resource(
+        model=m.Guarantee,
+        fields=["id", "deal", "label", "currency", "amount_per_year", "starts_on", "ends_on", "notes", "evidence",
+                "source_url", "source_published_on"],
+        filterset_fields=["deal", "currency"],
+        search_fields=["label"],
+        ordering_fields=["label", "amount_per_year", "starts_on"],
+    ),
+    "price-floor-payments": Resource(
+        model=m.PriceFloorPayment,
+        fields=["id", "floor", "period_start", "period_end", "currency", "amount", "notes", "evidence", "source_url",
+                "source_published_on"],
+        filterset_fields={"floor": ["exact"], "floor__deal": ["exact"], "currency": ["exact"],
+                          "period_start": ["exact", "gte", "lte"]},
+        ordering_fields=["period_start", "amount"],
     ),
     "offtakes": Resource(
         model=m.Offtake,
@@ -189,10 +230,13 @@ RESOURCES: dict[str, Resource] = {
 
 #: What stewards write (analysts and admins, by their add/change permissions). Everything else in
 #: a resource's fields is set by the server and read-only; unknown fields in a request are ignored.
+#: (A share count's ``origin`` says whether a steward entered it or the application read it from
+#: the SEC; the application sets it.)
 SERVER_FIELDS = {"id", "created_at", "marked_by", "recorded_by", "long_stop_passed", "condition_met_on",
                  "baseline_text", "baseline_start", "baseline_end", "forecast_start", "forecast_end",
-                 "forecast_precision", "needs_review"}  # fmt: skip
-WRITABLE = {"deals", "positions", "cash-flows", "loans", "price-floors", "offtakes", "grants", "milestones",
+                 "forecast_precision", "needs_review", "origin"}  # fmt: skip
+WRITABLE = {"deals", "positions", "cash-flows", "loans", "loan-events", "price-floors", "price-floor-payments",
+            "offtakes", "grants", "guarantees", "share-counts", "production-figures", "milestones",
             "manual-marks"}  # fmt: skip
 
 

@@ -1,9 +1,10 @@
 """Deterministic scale data for benchmarks: a portfolio hundreds of times the size of the public deals.
 
-At scale 1.0 the generator writes 500 companies (one listing each), 12 agencies, 1,000 projects,
-2,000 deals, 5,000 positions, 50,000 cash flows, 20,000 milestones with about 40,000 revisions,
-ten years of weekday closes for every listing (about 1.3 million prices) and daily USD rates for
-the currencies the listings trade in. ``scale_plan`` gives the exact row counts for a scale.
+At scale 1.0 the generator writes 500 companies (one listing and four dated share counts each),
+12 agencies, 1,000 projects, 2,000 deals, 5,000 positions, 50,000 cash flows, 500 loans with
+1,500 drawings, 20,000 milestones with about 40,000 revisions, ten years of weekday closes for
+every listing (about 1.3 million prices) and daily USD rates for the currencies the listings
+trade in. ``scale_plan`` gives the exact row counts for a scale.
 
 Every value comes from one ``random.Random(seed)`` and the end date, so the same arguments write
 the same rows: only the automatic timestamps (``created_at``, ``updated_at``, ``fetched_at``)
@@ -60,6 +61,9 @@ from portfolio.models import (
     FxRate,
     InstrumentKind,
     Listing,
+    Loan,
+    LoanEvent,
+    LoanEventKind,
     Milestone,
     MilestoneKind,
     MilestoneRevision,
@@ -68,6 +72,7 @@ from portfolio.models import (
     PriceStatus,
     Project,
     SecurityPrice,
+    ShareCount,
 )
 from portfolio.selectors import MILESTONE_STAGE, PLANT_KINDS, stage_order
 from portfolio.services.milestones import milestone_forecast_fields, milestone_status_on
@@ -90,6 +95,9 @@ POSITIONS_PER_COMPANY = 10
 CASH_FLOWS_PER_POSITION = 10
 MILESTONES_PER_PROJECT = 16
 MILESTONES_PER_DEAL = 2  # deal closing and long-stop date
+SHARE_COUNTS_PER_COMPANY = 4  # from the first day of the window to its last, the company issuing shares
+LOANS_PER_COMPANY = 1  # each on a closed deal
+DRAWINGS_PER_LOAN = 3
 
 SCALE_PREFIX = "SCALE"
 TICKER_PREFIX = "SCA"
@@ -315,6 +323,7 @@ def scale_plan(scale: float = 1.0, *, years: int = 10, end: date | None = None) 
         "commodity": len(COMMODITIES),
         "agency": max(MIN_AGENCIES, round(AGENCIES_AT_SCALE_1 * scale)),
         "company": companies,
+        "sharecount": companies * SHARE_COUNTS_PER_COMPANY,
         "listing": companies,
         "project": projects,
         "project_commodities": sum(_commodities_per_project(j) for j in range(projects)),
@@ -324,6 +333,8 @@ def scale_plan(scale: float = 1.0, *, years: int = 10, end: date | None = None) 
         "milestonerevision": sum(_revisions_per_milestone(k) for k in range(milestones)),
         "position": positions,
         "cashflow": positions * CASH_FLOWS_PER_POSITION,
+        "loan": companies * LOANS_PER_COMPANY,
+        "loanevent": companies * LOANS_PER_COMPANY * DRAWINGS_PER_LOAN,
         "securityprice": companies * days,
         "fxrate": len(FX_QUOTES) * days,
     }
@@ -439,6 +450,9 @@ class _Generator:
     def __init__(self, *, plan: dict[str, int], seed: int, years: int, end: date, progress: Progress | None):
         self.plan = plan
         self.rng = random.Random(seed)  # noqa: S311 - reproducible benchmark data, not security
+        # Share-count histories and loans draw from a stream of their own, so that the rest of the
+        # data set is the same as before they were generated.
+        self.side_rng = random.Random(seed + 1_000_003)  # noqa: S311 - as above
         self.start, self.end = _window(end, years)
         self.weekdays = _weekdays(self.start, self.end)
         self.quarter_ends = [
@@ -463,6 +477,7 @@ class _Generator:
         self.projects: list[Project] = []
         self.gates: dict[int, list[Milestone]] = {}  # company index -> milestones that can gate an instrument
         self.venues: list[tuple] = []  # (exchange, currency, country, weight) of each company's listing
+        self.latest_shares: list[int] = []  # each company's shares outstanding on the end date
 
     # --- helpers ----------------------------------------------------------------------------
 
@@ -546,6 +561,7 @@ class _Generator:
         deal_plans = self._deals(milestone_plans)
         self._milestones(milestone_plans)
         self._cash_flows(self._positions(deal_plans))
+        self._loans(deal_plans)
         self._fx_rates()
         self._security_prices()
         if self.written != self.plan:
@@ -605,10 +621,9 @@ class _Generator:
                     is_public=True,
                     cik=f"{9_000_000_000 + i + 1:010d}" if country == "US" and rng.random() < 0.8 else None,
                     description="Synthetic issuer of the benchmark data set.",
-                    shares_outstanding=Decimal(rng.randint(20_000_000, 2_000_000_000)),
-                    shares_outstanding_as_of=self.end,
                 )
             )
+            self.latest_shares.append(rng.randint(20_000_000, 2_000_000_000))  # after the CIK's draw, as before
             self.listings.append(
                 Listing(
                     ticker=f"{TICKER_PREFIX}{i + 1:03d}",
@@ -622,10 +637,35 @@ class _Generator:
             )
         self._insert(Company, self.companies, "company")
         self._report("company")
+        self._share_counts()
         for company, listing in zip(self.companies, self.listings, strict=True):
             listing.company = company
         self._insert(Listing, self.listings, "listing")
         self._report("listing")
+
+    def _share_counts(self) -> None:
+        """Each company's shares outstanding on days spread evenly from the first day of the window
+        to its last (the latest count), each earlier count smaller: the company issued shares."""
+        rng, span = self.side_rng, (self.end - self.start).days
+        days = [self.start + timedelta(days=span * k // (SHARE_COUNTS_PER_COMPANY - 1))
+                for k in range(SHARE_COUNTS_PER_COMPANY)]  # fmt: skip
+        counts = []
+        for i, (company, latest) in enumerate(zip(self.companies, self.latest_shares, strict=True)):
+            shares = latest
+            for k, as_of in reversed(list(enumerate(days))):
+                counts.append(
+                    ShareCount(
+                        company=company,
+                        as_of=as_of,
+                        shares=Decimal(shares),
+                        evidence=Evidence.FILING,
+                        source_url=f"{SOURCE_ROOT}/share-counts/{i + 1:03d}/{k + 1}",
+                        source_published_on=min(as_of + timedelta(days=40), self.end),
+                    )
+                )
+                shares = max(1, round(shares / (1 + rng.uniform(0.0, 0.15))))
+        self._insert(ShareCount, counts, "sharecount")
+        self._report("sharecount")
 
     def _projects(self) -> list[_MilestonePlan]:
         """Two projects per company, each with its milestone plan; a project's stage follows from it."""
@@ -1035,6 +1075,62 @@ class _Generator:
                 batch = []
         self._insert(CashFlow, batch, "cashflow")
         self._report("cashflow")
+
+    def _loans(self, deal_plans: list[_DealPlan]) -> None:
+        """Loans of closed deals, spread over them in turn, each drawn on as many distinct days after
+        its deal closed (closed deals close at least 45 days before the end), never beyond its
+        principal."""
+        rng = self.side_rng
+        closed = [p.deal for p in deal_plans if p.deal.closed_on is not None]
+        rng.shuffle(closed)
+        loans: list[Loan] = []
+        labels: dict[int, int] = {}
+        for n in range(self.plan["loan"]):
+            deal = closed[n % len(closed)]
+            labels[deal.pk] = labels.get(deal.pk, 0) + 1
+            reference = f"{deal.reference}-loan-{labels[deal.pk]}"
+            loans.append(
+                Loan(
+                    deal=deal,
+                    label=f"Term loan {labels[deal.pk]}",
+                    status=Loan.Status.COMMITTED,
+                    currency_id="USD",
+                    principal=_money(rng.uniform(20e6, 1.5e9)),
+                    benchmark="10-year US Treasury",
+                    spread_bps=Decimal(rng.choice((0, 25, 37.5, 50, 100))),
+                    term_years=Decimal(rng.choice((7, 10, 12, 15, 20))),
+                    starts_on=deal.closed_on,
+                    evidence=Evidence.FILING,
+                    source_url=f"{SOURCE_ROOT}/loans/{reference}",
+                    source_published_on=deal.closed_on,
+                )
+            )
+        self._insert(Loan, loans, "loan")
+        self._report("loan")
+        events = []
+        for loan in loans:
+            closed_on = loan.deal.closed_on or self.end  # every loan's deal closed
+            span = (self.end - closed_on).days
+            days = sorted(closed_on + timedelta(days=d) for d in rng.sample(range(span + 1), DRAWINGS_PER_LOAN))
+            cuts = sorted(rng.random() for _ in range(DRAWINGS_PER_LOAN))
+            drawn_share = rng.uniform(0.3, 1.0)
+            shares = [b - a for a, b in zip([0.0, *cuts[:-1]], cuts, strict=True)]
+            for k, (day, share) in enumerate(zip(days, shares, strict=True)):
+                amount = max(_money(float(loan.principal) * drawn_share * share), Decimal("0.01"))
+                events.append(
+                    LoanEvent(
+                        loan=loan,
+                        kind=LoanEventKind.DRAW,
+                        occurred_on=day,
+                        amount=amount,
+                        memo=f"Drawing {k + 1}",
+                        evidence=Evidence.FILING,
+                        source_url=f"{loan.source_url}/drawings/{k + 1}",
+                        source_published_on=day,
+                    )
+                )
+        self._insert(LoanEvent, events, "loanevent")
+        self._report("loanevent")
 
     def _unit_value(self, terms: _PositionTerms, day: date) -> float:
         """What one unit of the position fetches on ``day``, in the terms currency."""

@@ -9,7 +9,8 @@ changes nothing the second time. Every created or updated record is saved by
 ``services.records.record_save``, with the steward's name and the import in its history. Each
 check and import is recorded as an :class:`~portfolio.models.ImportRun` with the file's name,
 hash and counts. When an import changes what valuations depend on (positions, cash flows, marks,
-prices, loans or floors), a valuation refresh is requested once it commits.
+prices, loans and their drawings, floors or the production they pay on), a valuation refresh is
+requested once it commits.
 """
 
 from __future__ import annotations
@@ -45,7 +46,8 @@ logger = logging.getLogger(__name__)
 CREATED, UPDATED, UNCHANGED = "created", "updated", "unchanged"
 MAX_FILE_BYTES = 20 * 2**20
 #: Kinds whose changes alter valuations: an import that touches them requests a refresh.
-REVALUING = {"positions", "cash-flows", "manual-marks", "prices", "loans", "price-floors"}
+REVALUING = {"positions", "cash-flows", "manual-marks", "prices", "loans", "loan-events", "price-floors",
+             "production-figures"}  # fmt: skip
 #: Rows listed in a run's ``changes`` (the counts cover every row).
 MAX_LISTED_CHANGES = 2000
 

@@ -1,9 +1,11 @@
 """The three roles of staff, as groups with model permissions.
 
-Viewer reads everything. Analyst also writes deals, instruments, cash flows, exposure legs,
-milestones and manual marks (by hand or by importing a spreadsheet), and starts refreshes. Admin
-has every portfolio permission and manages users and schedules. Pages and the API check these
-permissions; what a role may not do is neither shown nor accepted.
+Viewer reads everything. Analyst also writes deals, instruments, cash flows, exposure legs (loans
+and their drawings and repayments, price floors and their payments, offtakes, grants, guarantees),
+companies' share counts, projects' production figures, milestones and manual marks (by hand or
+by importing a spreadsheet), and starts refreshes. Admin has every portfolio permission and manages
+users and schedules. Pages and the API check these permissions; what a role may not do is neither
+shown nor accepted.
 """
 
 from __future__ import annotations
@@ -20,9 +22,14 @@ ANALYST_WRITES = (
     "position",
     "cashflow",
     "loan",
+    "loanevent",
     "pricefloor",
+    "pricefloorpayment",
     "offtake",
     "grant",
+    "guarantee",
+    "sharecount",
+    "productionfigure",
     "milestone",
     "manualmark",
     "importrun",

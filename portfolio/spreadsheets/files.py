@@ -446,7 +446,12 @@ def _read_sheets(book, formulas, budget: _Budget) -> Upload:
 # --- writing ------------------------------------------------------------------------------------
 
 #: Deeper relations to select with a kind's references, for exporting without a query per row.
-_SELECT = {"position": "position__deal", "project": "project__company", "gate_milestone": "gate_milestone__project"}
+_SELECT = {
+    "position": "position__deal",
+    "loan": "loan__deal",
+    "project": "project__company",
+    "gate_milestone": "gate_milestone__project",
+}
 
 
 def export_rows(kind: Kind) -> list[dict[str, Any]]:

@@ -3,12 +3,13 @@
 Each kind is one CSV file or one XLSX sheet (named like the kind). A row names other records by
 their natural keys, never by database ids: an agency by its short name, a company by its SEC CIK
 (or its name when it has none), a listing by ticker and exchange, a project by its company and
-name, a deal by its reference, a position by its deal and label, a commodity by its code, a
-currency by its ISO code. The key columns of a kind identify its row: importing a row whose key
+name, a deal by its reference, a position by its deal and label, a loan by its deal and label, a
+commodity by its code, a currency by its ISO code. The key columns of a kind identify its row: importing a row whose key
 exists updates that record; otherwise it is created. Nothing is ever deleted by an import.
 
 Server-kept fields (ids, timestamps, who recorded a row, computed milestone windows and statuses,
-a listing's price status) are not columns: the import never writes them.
+a listing's price status, where a share count came from) are not columns: the import never writes
+them.
 """
 
 from __future__ import annotations
@@ -30,13 +31,16 @@ from portfolio.models import (
     Grant,
     Listing,
     Loan,
+    LoanEvent,
     ManualMark,
     Milestone,
     Offtake,
     Position,
     PriceFloor,
+    ProductionFigure,
     Project,
     SecurityPrice,
+    ShareCount,
 )
 
 from .cells import CellError, split_list, text_of
@@ -147,6 +151,9 @@ NATURAL_KEYS: dict[type[models.Model], tuple[str, ...]] = {
     Position: ("deal_id", "label"),
     CashFlow: ("position_id", "kind", "occurred_on"),
     Loan: ("deal_id", "label"),
+    LoanEvent: ("loan_id", "kind", "occurred_on"),
+    ShareCount: ("company_id", "as_of"),
+    ProductionFigure: ("project_id", "commodity_id", "period_start"),
     PriceFloor: ("deal_id", "commodity_id"),
     Offtake: ("deal_id", "product"),
     Grant: ("deal_id", "program"),
@@ -228,6 +235,12 @@ class References:
             raise CellError(f"deal {deal.reference} has no position labelled {label!r}")
         return found
 
+    def loan(self, deal: Deal, label: str) -> Loan:
+        found = self.find(Loan, (deal.pk, label))
+        if found is None:
+            raise CellError(f"deal {deal.reference} has no loan labelled {label!r}")
+        return found
+
     def commodity(self, code: str) -> Commodity:
         found = self.find(Commodity, (code.lower(),))
         if found is None:
@@ -299,6 +312,30 @@ def _ref_position() -> Ref:
             lambda refs, ref, label: _at("position", refs.position, _at("deal", refs.deal, ref), label),
         ),
         lambda position: (position.deal.reference, position.label),
+    )
+
+
+def _ref_loan() -> Ref:
+    return Ref(
+        "loan",
+        ("deal", "loan"),
+        _one(
+            ("deal", "loan"),
+            lambda refs, ref, label: _at("loan", refs.loan, _at("deal", refs.deal, ref), label),
+        ),
+        lambda loan: (loan.deal.reference, loan.label),
+    )
+
+
+def _ref_project() -> Ref:
+    return Ref(
+        "project",
+        ("company", "project"),
+        _one(
+            ("company", "project"),
+            lambda refs, company, name: _at("project", refs.project, _at("company", refs.company, company), name),
+        ),
+        lambda project: (_company_text(project.company), project.name),
     )
 
 
@@ -394,8 +431,6 @@ KINDS: tuple[Kind, ...] = (
             "is_public",
             "website",
             "description",
-            "shares_outstanding",
-            "shares_outstanding_as_of",
             *SOURCED,
         ),
         required=("country",),
@@ -410,6 +445,14 @@ KINDS: tuple[Kind, ...] = (
             _ref_currency(),
         ),
         required=("company", "currency"),
+    ),
+    Kind(
+        "share-counts",
+        ShareCount,
+        key=("company", "as_of"),
+        fields=("as_of", "shares", "is_derived", "accession_number", "notes", *SOURCED),
+        refs=(_ref_company(),),
+        required=("shares",),
     ),
     Kind(
         "projects",
@@ -437,6 +480,14 @@ KINDS: tuple[Kind, ...] = (
             ),
         ),
         required=("kind", "country", "stage"),
+    ),
+    Kind(
+        "production-figures",
+        ProductionFigure,
+        key=("company", "project", "commodity", "period_start"),
+        fields=("period_start", "period_end", "produced_t", "sold_t", "notes", *SOURCED),
+        refs=(_ref_project(), _ref_commodity()),
+        required=("period_end",),
     ),
     Kind(
         "deals",
@@ -538,7 +589,6 @@ KINDS: tuple[Kind, ...] = (
         fields=(
             "status",
             "principal",
-            "drawn",
             "benchmark",
             "spread_bps",
             "fixed_rate_pct",
@@ -556,9 +606,17 @@ KINDS: tuple[Kind, ...] = (
         "price-floors",
         PriceFloor,
         key=("deal", "commodity"),
-        fields=("floor_price", "covered_volume", "upside_share_pct", "starts_on", "ends_on", "notes", *SOURCED),
+        fields=("floor_price", "covers", "upside_share_pct", "starts_on", "ends_on", "notes", *SOURCED),
         refs=(_ref_deal(), _ref_commodity(), _ref_currency()),
         required=("floor_price", "currency"),
+    ),
+    Kind(
+        "loan-events",
+        LoanEvent,
+        key=("deal", "loan", "kind", "occurred_on"),
+        fields=("kind", "occurred_on", "amount", "memo", *SOURCED),
+        refs=(_ref_loan(),),
+        required=("amount",),
     ),
     Kind(
         "offtakes",

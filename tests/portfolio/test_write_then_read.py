@@ -1,7 +1,8 @@
 """Write then read: every read survives every accepted write.
 
-Random records of every portfolio kind (registry, deals of every status, instruments of every
-kind, cash flows, marks, prices, FX rates, commodity prices, loans, floors, milestones, weights)
+Random records of every portfolio kind (registry, share counts, production figures, deals of every
+status, instruments of every kind, cash flows, marks, prices, FX rates, commodity prices, loans and
+their events, floors and their payments, guarantees, milestones, weights)
 are written through the write services with dates, amounts and text at the edges of what the
 models accept. What the services refuse (a ValidationError) was not accepted and is left out.
 The refresh's valuation and snapshot steps then store what they can, and every staff page and
@@ -251,7 +252,7 @@ class Writer:
     def save(self, model: type[M], **data) -> M | None:
         """Create one record through ``record_create`` (many-to-many fields included)."""
         kind = model.__name__
-        if model in (m.Deal, m.Position, m.CashFlow, m.Loan):  # every status and kind is counted
+        if model in (m.Deal, m.Position, m.CashFlow, m.Loan, m.LoanEvent):  # every status and kind is counted
             kind += f" {data.get('status') or data.get('kind')}"
         return self._accepted(lambda: record_create(model=model, data=data, user=self.user, reason=REASON), kind)
 
@@ -336,12 +337,22 @@ def write_portfolio(w: Writer) -> None:
             is_public=draw(st.booleans()),
             cik=draw(optional(regex(r"[0-9]{10}", 10))),
             description=draw(texts()),
-            shares_outstanding=draw(optional(quantity)),
-            shares_outstanding_as_of=draw(optional(any_dates)),
             **w.sourced(),
         )
         if company is not None:
             companies.append(company)
+            for _ in range(draw(st.integers(0, 2))):
+                w.save(
+                    m.ShareCount,
+                    company=company,
+                    as_of=draw(st.one_of(w.known_dates(), term_dates)),
+                    shares=draw(quantity),
+                    is_derived=draw(st.booleans()),
+                    origin=draw(choices(m.ShareCountOrigin)),  # the application sets it; either may be stored
+                    accession_number=draw(st.sampled_from(["", "0001193125-25-278738"])),
+                    notes=draw(texts()),
+                    **w.sourced(),
+                )
     listings = []
     for company in companies:
         for _ in range(draw(st.integers(0, 2))):
@@ -393,6 +404,18 @@ def write_portfolio(w: Writer) -> None:
             projects.append(project)
             for commodity in w.subset(project.commodities.all()):
                 w.save(m.ProjectCommodityWeight, project=project, commodity=commodity, weight=draw(weight))
+            for commodity in w.subset(commodities):
+                w.save(
+                    m.ProductionFigure,
+                    project=project,
+                    commodity=commodity,
+                    period_start=draw(term_dates),
+                    period_end=draw(term_dates),
+                    produced_t=draw(optional(amounts)),
+                    sold_t=draw(optional(amounts)),
+                    notes=draw(texts()),
+                    **w.sourced(),
+                )
     deals = []
     # A deal of every status, and below an instrument of every kind, in every example.
     for status, _ in m.DealStatus.choices:
@@ -575,15 +598,13 @@ def write_portfolio(w: Writer) -> None:
     for _ in range(draw(st.integers(0, 2))):
         if not deals:
             break
-        principal = draw(money)
-        w.save(
+        loan = w.save(
             m.Loan,
             deal=w.pick(deals),
             label=draw(texts(min_size=1, max_size=200)),
             status=draw(st.one_of(st.just(m.Loan.Status.COMMITTED), choices(m.Loan.Status))),
             currency_id=draw(currencies),
-            principal=principal,
-            drawn=draw(st.one_of(st.just(principal), amounts)),
+            principal=draw(money),
             benchmark=draw(texts(max_size=80)),
             spread_bps=draw(optional(numbers({"max_digits": 8, "decimal_places": 2}))),
             fixed_rate_pct=draw(optional(percent)),
@@ -595,22 +616,43 @@ def write_portfolio(w: Writer) -> None:
             notes=draw(texts()),
             **w.sourced(),
         )
+        for _ in range(draw(st.integers(0, 3)) if loan is not None else 0):
+            w.save(
+                m.LoanEvent,
+                loan=loan,
+                kind=draw(choices(m.LoanEventKind)),
+                occurred_on=draw(st.one_of(w.known_dates(), event_dates)),
+                amount=draw(money),
+                memo=draw(texts(max_size=300)),
+                **w.sourced(),
+            )
     for _ in range(draw(st.integers(0, 2))):
         if not (deals and commodities):
             break
-        w.save(
+        floor = w.save(
             m.PriceFloor,
             deal=w.pick(deals),
             commodity=w.pick(commodities),
             currency_id=draw(currencies),
             floor_price=draw(price),
-            covered_volume=draw(optional(quantity)),
+            covers=draw(choices(m.CoveredMeasure)),
             upside_share_pct=draw(optional(percent)),
             starts_on=draw(optional(any_dates)),
             ends_on=draw(optional(any_dates)),
             notes=draw(texts()),
             **w.sourced(),
         )
+        for _ in range(draw(st.integers(0, 2)) if floor is not None else 0):
+            w.save(
+                m.PriceFloorPayment,
+                floor=floor,
+                period_start=draw(term_dates),
+                period_end=draw(term_dates),
+                currency_id=draw(currencies),
+                amount=draw(amounts),
+                notes=draw(texts()),
+                **w.sourced(),
+            )
     if deals:
         volume = draw(optional(quantity))
         w.save(
@@ -634,6 +676,17 @@ def write_portfolio(w: Writer) -> None:
             currency_id=draw(currencies),
             amount=draw(money),
             awarded_on=draw(optional(any_dates)),
+            notes=draw(texts()),
+            **w.sourced(),
+        )
+        w.save(
+            m.Guarantee,
+            deal=w.pick(deals),
+            label=draw(texts(min_size=1, max_size=200)),
+            currency_id=draw(currencies),
+            amount_per_year=draw(money),
+            starts_on=draw(optional(any_dates)),
+            ends_on=draw(optional(any_dates)),
             notes=draw(texts()),
             **w.sourced(),
         )

@@ -188,7 +188,7 @@ def test_a_floor_before_it_starts_is_not_exposure(floor):
 def stake():
     """10M common shares and a warrant over 20M new shares with a 19.9 % cap; the company reports
     100M shares outstanding on 2025-08-01 and 150M on 2026-01-01 (a derived count)."""
-    common = f.PositionFactory(quantity=D("10000000"))
+    common = f.PositionFactory(quantity=D("10000000"), deal__company__share_count=None)
     f.PositionFactory(deal=common.deal, warrant=True, quantity=D("20000000"), ownership_cap_pct=D("19.9"))
     company = common.deal.company
     m.ShareCount.objects.create(company=company, as_of=dt.date(2025, 8, 1), shares=D("100000000"))

@@ -4,6 +4,7 @@ seed writes the same rows, the rows are valid and consistent, and the valuation 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import re
 from io import StringIO
 
@@ -29,6 +30,7 @@ TABLES = {
     "commodity": m.Commodity,
     "agency": m.Agency,
     "company": m.Company,
+    "sharecount": m.ShareCount,
     "listing": m.Listing,
     "project": m.Project,
     "project_commodities": m.Project.commodities.through,
@@ -38,6 +40,8 @@ TABLES = {
     "milestonerevision": m.MilestoneRevision,
     "position": m.Position,
     "cashflow": m.CashFlow,
+    "loan": m.Loan,
+    "loanevent": m.LoanEvent,
     "securityprice": m.SecurityPrice,
     "fxrate": m.FxRate,
 }
@@ -54,8 +58,19 @@ def _row_counts() -> dict[str, int]:
 def _fingerprint() -> dict[str, list[tuple]]:
     """Every generated value, by natural keys and in a fixed order: no ids and no timestamps."""
     return {
-        "companies": list(
-            m.Company.objects.order_by("name").values_list("name", "country", "cik", "shares_outstanding")
+        "companies": list(m.Company.objects.order_by("name").values_list("name", "country", "cik")),
+        "share_counts": list(
+            m.ShareCount.objects.order_by("company__name", "as_of").values_list("company__name", "as_of", "shares")
+        ),
+        "loans": list(
+            m.Loan.objects.order_by("deal__reference", "label").values_list(
+                "deal__reference", "label", "principal", "spread_bps", "term_years", "starts_on"
+            )
+        ),
+        "loan_events": list(
+            m.LoanEvent.objects.order_by("loan__deal__reference", "loan__label", "occurred_on").values_list(
+                "loan__deal__reference", "loan__label", "kind", "occurred_on", "amount"
+            )
         ),
         "listings": list(m.Listing.objects.order_by("ticker").values_list("ticker", "exchange", "currency_id")),
         "projects": list(
@@ -144,10 +159,14 @@ def _generate_and_roll_back(seed: int) -> dict[str, list[tuple]]:
 
 
 def test_the_plan_at_scale_one_has_the_benchmark_sizes():
-    """At scale 1 the plan has the benchmark's sizes: 500 companies and listings, 12 agencies, thousands
-    of deals and positions, ten years of weekday prices for every listing, whatever the end date."""
+    """At scale 1 the plan has the benchmark's sizes: 500 companies and listings with four share counts
+    each, 12 agencies, thousands of deals and positions, 500 loans drawn three times each, ten years of
+    weekday prices for every listing, whatever the end date."""
     plan = scale_plan(1.0, end=END)
     assert plan["company"] == plan["listing"] == 500
+    assert plan["sharecount"] == 4 * 500  # dated share counts of every company
+    assert plan["loan"] == 500
+    assert plan["loanevent"] == 3 * plan["loan"]  # each loan drawn three times
     assert plan["agency"] == 12
     assert plan["project"] >= 1_000
     assert plan["deal"] >= 2_000
@@ -197,6 +216,8 @@ def test_the_same_seed_writes_the_same_rows_and_another_seed_does_not():
     assert first["prices"] != other["prices"]
     assert first["cash_flows"] != other["cash_flows"]
     assert first["milestones"] != other["milestones"]
+    assert first["share_counts"] != other["share_counts"]
+    assert first["loan_events"] != other["loan_events"]
 
 
 def test_a_sample_of_every_table_passes_full_clean():
@@ -207,6 +228,7 @@ def test_a_sample_of_every_table_passes_full_clean():
         m.Commodity,
         m.Agency,
         m.Company,
+        m.ShareCount,
         m.Listing,
         m.Project,
         m.Deal,
@@ -214,6 +236,8 @@ def test_a_sample_of_every_table_passes_full_clean():
         m.MilestoneRevision,
         m.Position,
         m.CashFlow,
+        m.Loan,
+        m.LoanEvent,
         m.SecurityPrice,
         m.FxRate,
     ):
@@ -264,6 +288,20 @@ def test_the_rows_are_consistent_with_each_other():
         )
         assert all(r.source_published_on <= END for r in revisions)
         assert milestone.achieved_on is None or milestone.achieved_on <= END
+    # Every company has dated share counts, the latest on the end date, growing as it issues shares.
+    for company in m.Company.objects.prefetch_related("share_counts"):
+        counts = list(company.share_counts.all())
+        assert len(counts) == 4
+        assert counts[-1].as_of == END
+        assert counts[0].as_of > END - dt.timedelta(days=366)
+        assert all(a.shares <= b.shares for a, b in itertools.pairwise(counts))
+    # Loans belong to closed deals and are drawn after the closing, by the end, within their principal.
+    for loan in m.Loan.objects.select_related("deal").prefetch_related("events"):
+        events = list(loan.events.all())
+        assert loan.deal.closed_on is not None
+        assert len(events) == 3
+        assert all(e.kind == m.LoanEventKind.DRAW and loan.deal.closed_on <= e.occurred_on <= END for e in events)
+        assert 0 < sum(e.amount for e in events) <= loan.principal
     # Gated instruments follow their milestone, as the milestone job would set them.
     for position in m.Position.objects.filter(gate_milestone__isnull=False).select_related("gate_milestone"):
         gate = position.gate_milestone

@@ -122,10 +122,9 @@ BAD_VALUES = [
     (
         "loan zero principal",
         (f.LoanFactory, {}),
-        {"principal": D("0"), "drawn": D("0")},
+        {"principal": D("0")},
         "The principal must be greater than zero.",
     ),
-    ("loan overdrawn", (f.LoanFactory, {}), {"drawn": D("150000000.01")}, "More cannot be drawn than the principal."),
     ("loan negative spread", (f.LoanFactory, {}), {"spread_bps": D("-1")}, "The spread cannot be negative."),
     (
         "loan maturing before start",
@@ -224,11 +223,12 @@ BAD_VALUES = [
         {"country": "us"},
         "Use the two-letter ISO 3166 country code, e.g. US or CA.",
     ),
+    ("share count zero", (f.ShareCountFactory, {}), {"shares": D("0")}, "The share count must be greater than zero."),
     (
-        "company shares outstanding zero",
-        (f.CompanyFactory, {}),
-        {"shares_outstanding": D("0")},
-        "Shares outstanding must be greater than zero.",
+        "share count negative",
+        (f.ShareCountFactory, {}),
+        {"shares": D("-1")},
+        "The share count must be greater than zero.",
     ),
     (
         "project capacity without unit",
@@ -319,7 +319,13 @@ BAD_VALUES += [
         {"quantity": D("0")},
         "The quantity must be greater than zero.",
     ),
-    ("loan drawn negative", (f.LoanFactory, {}), {"drawn": D("-1")}, "The drawn amount cannot be negative."),
+    ("loan event zero", (f.LoanEventFactory, {}), {"amount": D("0")}, "The amount must be greater than zero."),
+    (
+        "loan repayment negative",
+        (f.LoanEventFactory, {}),
+        {"kind": "repayment", "amount": D("-1")},
+        "The amount must be greater than zero.",
+    ),
     (
         "loan fixed rate above 100",
         (f.LoanFactory, {}),
@@ -328,10 +334,52 @@ BAD_VALUES += [
     ),
     ("loan term zero", (f.LoanFactory, {}), {"term_years": D("0")}, "The term must be greater than zero."),
     (
-        "covered volume zero",
-        (f.PriceFloorFactory, {}),
-        {"covered_volume": D("0")},
-        "The covered volume must be greater than zero.",
+        "floor payment negative",
+        (f.PriceFloorPaymentFactory, {}),
+        {"amount": D("-0.01")},
+        "The amount cannot be negative.",
+    ),
+    (
+        "floor payment period backwards",
+        (f.PriceFloorPaymentFactory, {}),
+        {"period_end": dt.date(2025, 9, 30)},
+        "A period cannot end before it starts.",
+    ),
+    (
+        "guarantee zero a year",
+        (f.GuaranteeFactory, {}),
+        {"amount_per_year": D("0")},
+        "The amount a year must be greater than zero.",
+    ),
+    (
+        "guarantee ends before start",
+        (f.GuaranteeFactory, {}),
+        {"ends_on": dt.date(2027, 12, 31)},
+        "A guarantee cannot end before it starts.",
+    ),
+    (
+        "production period backwards",
+        (f.ProductionFigureFactory, {}),
+        {"period_end": dt.date(2025, 6, 30)},
+        "A period cannot end before it starts.",
+    ),
+    (
+        "production without a volume",
+        (f.ProductionFigureFactory, {}),
+        {"produced_t": None, "sold_t": None},
+        "Give the volume produced, sold, or both.",
+    ),
+    (
+        "production produced negative",
+        (f.ProductionFigureFactory, {}),
+        {"produced_t": D("-1")},
+        "The volume produced cannot be negative.",
+    ),
+    (
+        "production sold negative",
+        (f.ProductionFigureFactory, {}),
+        {"produced_t": None, "sold_t": D("-0.5")},
+        "The volume sold cannot be negative.",
     ),
     (
         "offtake volume zero",
@@ -404,9 +452,14 @@ SOURCED_FACTORIES = [
     f.PositionFactory,
     f.CashFlowFactory,
     f.LoanFactory,
+    f.LoanEventFactory,
     f.PriceFloorFactory,
+    f.PriceFloorPaymentFactory,
     f.OfftakeFactory,
     f.GrantFactory,
+    f.GuaranteeFactory,
+    f.ShareCountFactory,
+    f.ProductionFigureFactory,
     f.MilestoneFactory,
 ]
 BAD_VALUES += [
@@ -442,6 +495,7 @@ DATABASE_ONLY = [
     ("deal long-stop in 2101", (f.DealFactory, {}), {"long_stop_on": dt.date(2101, 1, 1)}, OUT_OF_RANGE),
     ("mark in 1900", (f.ManualMarkFactory, {}), {"as_of": dt.date(1900, 1, 1)}, OUT_OF_RANGE),
     ("milestone achieved in year 1", (f.MilestoneFactory, {}), {"achieved_on": dt.date(1, 1, 1)}, OUT_OF_RANGE),
+    ("loan drawn in 1900", (f.LoanEventFactory, {}), {"occurred_on": dt.date(1900, 1, 1)}, OUT_OF_RANGE),
 ]
 
 
@@ -454,6 +508,10 @@ DATABASE_ONLY = [
         (f.CashFlowFactory, "occurred_on", dt.date(2099, 1, 1), "An event can be dated at most 366 days ahead"),
         (f.DealFactory, "closed_on", dt.date(2099, 1, 1), "An event can be dated at most 366 days ahead"),
         (f.MilestoneFactory, "achieved_on", dt.date(2099, 1, 1), "An event can be dated at most 366 days ahead"),
+        (f.LoanEventFactory, "occurred_on", dt.date(2099, 1, 1), "An event can be dated at most 366 days ahead"),
+        (f.ShareCountFactory, "as_of", dt.date(1900, 1, 1), "1900-01-01 looks like a typing error"),
+        (f.ProductionFigureFactory, "period_start", dt.date(26, 7, 1), "0026-07-01 looks like a typing error"),
+        (f.PriceFloorPaymentFactory, "period_end", dt.date(9999, 12, 31), "9999-12-31 looks like a typing error"),
     ],
 )
 def test_implausible_dates_are_refused_with_the_range(make, field, value, message):
@@ -659,6 +717,41 @@ DUPLICATES = [
         {"accession_number": "0001193125-25-278738"},
         "Filing event with this Accession number already exists.",
     ),
+    (
+        "loan event per loan, kind and day",
+        f.LoanEventFactory,
+        {"occurred_on": dt.date(2025, 9, 30)},
+        {"occurred_on": dt.date(2025, 9, 30)},
+        "This loan already has an event of that kind on that day.",
+    ),
+    (
+        "guarantee label per deal",
+        f.GuaranteeFactory,
+        {"label": "Minimum EBITDA"},
+        {"label": "Minimum EBITDA"},
+        "This deal already has a guarantee with that label.",
+    ),
+    (
+        "floor payment per period start",
+        f.PriceFloorPaymentFactory,
+        {"period_start": dt.date(2025, 10, 1)},
+        {"period_start": dt.date(2025, 10, 1), "period_end": dt.date(2025, 10, 31)},
+        "This floor already has a payment for a period starting that day.",
+    ),
+    (
+        "share count per company and day",
+        f.ShareCountFactory,
+        {"as_of": dt.date(2025, 6, 30)},
+        {"as_of": dt.date(2025, 6, 30), "shares": D("120000000")},
+        "This company already has a share count on that day.",
+    ),
+    (
+        "production figure per project, commodity and period start",
+        f.ProductionFigureFactory,
+        {"period_start": dt.date(2025, 7, 1)},
+        {"period_start": dt.date(2025, 7, 1), "period_end": dt.date(2025, 7, 31)},
+        "This project already has a figure for that commodity and period start.",
+    ),
 ]
 
 
@@ -670,7 +763,7 @@ def test_natural_keys_are_unique(factory, first, second, message):
     original = factory(**first)
     # Share the parent rows the unique key is scoped to.
     shared = {}
-    for parent in ("listing", "company", "position", "deal", "project"):
+    for parent in ("listing", "company", "position", "deal", "project", "loan", "floor", "commodity"):
         if hasattr(original, f"{parent}_id") and parent not in second:
             shared[parent] = getattr(original, parent)
     duplicate = factory.build(**shared, **second)
@@ -791,7 +884,7 @@ def test_listing_with_a_provider_order_and_symbols_is_valid():
 @pytest.mark.parametrize(
     ("make", "field", "largest"),
     [
-        (f.CompanyFactory, "shares_outstanding", "999999999999999999.999999"),
+        (f.ShareCountFactory, "shares", "999999999999999999.999999"),
         (f.CashFlowFactory, "amount", "999999999999999999.99"),
         (f.SecurityPriceFactory, "close", "999999999999.99999999"),
         (f.FxRateFactory, "rate", "9999999999.9999999999"),
@@ -812,5 +905,5 @@ def test_the_largest_value_a_decimal_column_holds_reads_back(make, field, larges
 
 def test_the_decimal_columns_read_back_with_no_change_to_the_schema():
     """The columns that read their largest value back are Django's own in the migrations."""
-    field = m.Company._meta.get_field("shares_outstanding")
+    field = m.ShareCount._meta.get_field("shares")
     assert field.deconstruct()[1] == "django.db.models.DecimalField"

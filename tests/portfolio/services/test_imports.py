@@ -658,3 +658,191 @@ def test_imported_prices_update_their_listings_status_once(position, steward):
     assert _errors(run) == []
     listing.refresh_from_db()
     assert (listing.price_status, listing.last_price_on) == (m.PriceStatus.OK, date.today())
+
+
+# --- dated records: loan drawings, share counts, production figures -----------------------------------
+
+
+@pytest.fixture
+def dated(db):
+    """A deal with a loan, and a company (without a CIK) with a project producing NdPr oxide."""
+    company = f.CompanyFactory(name="Acme Magnetics Inc.", cik=None, share_count=None)
+    deal = f.DealFactory(reference="acme-doe-2026", company=company)
+    f.LoanFactory(deal=deal, label="Term loan")
+    project = f.ProjectFactory(company=company, name="Mountain Pass")
+    project.commodities.add(f.CommodityFactory(code="ndpr-oxide"))
+    return deal
+
+
+DATED_BOOK = {
+    "loan-events": [
+        ["deal", "loan", "kind", "occurred_on", "amount", "memo"],
+        ["acme-doe-2026", "Term loan", "draw", date(2026, 1, 15), 250000000, "First advance"],
+        ["acme-doe-2026", "Term loan", "capitalised_interest", date(2026, 3, 31), 3125000.5, ""],
+        ["acme-doe-2026", "Term loan", "repayment", date(2026, 6, 30), 10000000, ""],
+    ],
+    "share-counts": [
+        ["company", "as_of", "shares", "is_derived", "accession_number", "evidence", "source_url"],
+        ["Acme Magnetics Inc.", date(2025, 12, 31), 163000000, "no", "0001193125-26-000001", "filing",
+         "https://www.sec.gov/a.htm"],
+        ["Acme Magnetics Inc.", date(2026, 6, 30), 177500000.5, "yes", "", "unverified", ""],
+    ],
+    "production-figures": [
+        ["company", "project", "commodity", "period_start", "period_end", "produced_t", "sold_t"],
+        ["Acme Magnetics Inc.", "Mountain Pass", "ndpr-oxide", date(2026, 1, 1), date(2026, 3, 31), 721, 650.25],
+        ["Acme Magnetics Inc.", "Mountain Pass", "NdPr-Oxide", date(2026, 4, 1), date(2026, 6, 30), None, 700],
+    ],
+}  # fmt: skip
+
+
+def test_an_analyst_imports_drawings_share_counts_and_production_named_by_natural_key(dated, analyst):
+    """A workbook of a loan's drawings, repayment and capitalised interest, a company's share counts and
+    a project's quarterly production creates every row, naming the loan by deal and label, the company
+    by name, the project by company and name and the commodity by code; each history names the analyst
+    and the import, a share count entered so is a steward's, and the loan's events request a
+    revaluation. Imported again, nothing changes."""
+    book = _xlsx(DATED_BOOK)
+
+    run = _run(book, "dated.xlsx", analyst)
+
+    assert run.status == "applied", run.errors
+    assert run.counts == {"loan-events": {"created": 3}, "share-counts": {"created": 2},
+                          "production-figures": {"created": 2}}  # fmt: skip
+    loan = m.Loan.objects.get(label="Term loan")
+    assert list(loan.events.values_list("kind", "amount")) == [
+        ("draw", Decimal("250000000")), ("capitalised_interest", Decimal("3125000.5")),
+        ("repayment", Decimal("10000000")),
+    ]  # fmt: skip
+    counts = m.ShareCount.objects.filter(company=dated.company).order_by("as_of")
+    assert list(counts.values_list("shares", "is_derived", "origin")) == [
+        (Decimal("163000000"), False, "manual"), (Decimal("177500000.5"), True, "manual"),
+    ]  # fmt: skip
+    figures = m.ProductionFigure.objects.order_by("period_start")
+    assert list(figures.values_list("commodity__code", "produced_t", "sold_t")) == [
+        ("ndpr-oxide", Decimal("721"), Decimal("650.25")), ("ndpr-oxide", None, Decimal("700")),
+    ]  # fmt: skip
+    record = loan.events.first().history.get()
+    assert (record.history_user, record.history_change_reason) == (analyst, f"Import #{run.pk}: dated.xlsx")
+    assert run.revaluation is not None
+
+    again = _run(book, "dated.xlsx", analyst)
+    assert again.total("unchanged") == 7
+    assert again.total("created") == again.total("updated") == 0
+    assert again.revaluation is None
+
+
+def test_the_dated_kinds_export_and_import_back_unchanged(dated, steward):
+    """What the import wrote exports in the shape it reads: each kind's CSV imports back unchanged."""
+    _run(_xlsx(DATED_BOOK), "dated.xlsx", steward)
+    for name in ("loan-events", "share-counts", "production-figures"):
+        kind = KIND_BY_NAME[name]
+        rows = export_rows(kind)
+        assert rows, name
+        again = _run(csv_bytes(kind, rows), f"{name}.csv", steward)
+        assert again.counts == {name: {"unchanged": len(rows)}}, again.errors
+    (row,) = [r for r in export_rows(KIND_BY_NAME["loan-events"]) if r["kind"] == "repayment"]
+    assert (row["deal"], row["loan"]) == ("acme-doe-2026", "Term loan")
+
+
+@pytest.mark.parametrize(
+    ("name", "lines", "expected"),
+    [
+        pytest.param(
+            "loan-events",
+            ("deal,loan,kind,occurred_on,amount", "acme-doe-2026,Bridge loan,draw,2026-01-15,5"),
+            [("loan-events", 2, "loan", "deal acme-doe-2026 has no loan labelled 'Bridge loan'")],
+            id="unknown loan",
+        ),
+        pytest.param(
+            "loan-events",
+            ("deal,loan,kind,occurred_on,amount", "acme-doe-2026,Term loan,drawdown,2026-01-15,0"),
+            [("loan-events", 2, "kind", "'drawdown' is not one of draw, repayment, capitalised_interest")],
+            id="unknown kind",
+        ),
+        pytest.param(
+            "loan-events",
+            ("deal,loan,kind,occurred_on,amount", "acme-doe-2026,Term loan,repayment,2026-01-15,0"),
+            [("loan-events", 2, "amount", "The amount must be greater than zero.")],
+            id="nothing repaid",
+        ),
+        pytest.param(
+            "share-counts",
+            ("company,as_of,shares,origin", "Acme Magnetics Inc.,2026-06-30,100,sec_company_facts"),
+            [
+                (
+                    "share-counts",
+                    1,
+                    "origin",
+                    "unknown column; the columns of share-counts are company, as_of, shares, is_derived, "
+                    "accession_number, notes, source_url, source_published_on, evidence",
+                )
+            ],
+            id="origin is not a column",
+        ),
+        pytest.param(
+            "share-counts",
+            ("company,as_of,shares", "Acme Magnetic Inc.,2026-06-30,100"),
+            [
+                (
+                    "share-counts",
+                    2,
+                    "company",
+                    "no company named 'Acme Magnetic Inc.' (name it by its CIK, or exactly as registered)",
+                )
+            ],
+            id="misspelt company",
+        ),
+        pytest.param(
+            "production-figures",
+            (
+                "company,project,commodity,period_start,period_end,produced_t,sold_t",
+                "Acme Magnetics Inc.,Mountain Pass,ndpr-oxide,2026-01-01,2026-03-31,,",
+            ),
+            [("production-figures", 2, "produced_t", "Give the volume produced, sold, or both.")],
+            id="no volume",
+        ),
+        pytest.param(
+            "production-figures",
+            (
+                "company,project,commodity,period_start,period_end,produced_t",
+                "Acme Magnetics Inc.,Mountain Pas,ndpr-oxide,2026-01-01,2026-03-31,10",
+                "Acme Magnetics Inc.,Mountain Pass,ndpr-oxide,2026-04-01,2026-03-31,10",
+            ),
+            [
+                ("production-figures", 2, "project", "Acme Magnetics Inc. has no project named 'Mountain Pas'"),
+                ("production-figures", 3, "period_end", "A period cannot end before it starts."),
+            ],
+            id="unknown project and a backwards period",
+        ),
+    ],
+)
+def test_refused_dated_files_name_the_row_column_and_reason(dated, steward, name, lines, expected):
+    """A drawing of a loan the deal does not have, a kind that is not one, a repayment of nothing, an
+    origin column (the application sets it), a misspelt company, a figure without a volume, a project
+    the company does not have and a period ending before it starts are refused with the row, the column
+    and the reason, and nothing is written."""
+    run = _run(_csv(*lines), f"{name}.csv", steward)
+    assert run.status == "refused"
+    assert _errors(run) == expected
+    assert not m.LoanEvent.objects.exists()
+    assert not m.ShareCount.objects.exists()
+    assert not m.ProductionFigure.objects.exists()
+
+
+def test_the_template_describes_the_dated_kinds_columns(db):
+    """The template workbook's README names what each column of the new kinds holds: the loan by its
+    deal and label, the company, project and commodity named, the kinds of event, and dates."""
+    from openpyxl import load_workbook
+
+    kinds = [KIND_BY_NAME[name] for name in ("loan-events", "share-counts", "production-figures")]
+    book = load_workbook(io.BytesIO(xlsx_bytes([(kind, []) for kind in kinds])), read_only=True)
+    guide = {(row[0], row[1]): (row[2], row[3]) for row in book["README"].iter_rows(min_row=2, values_only=True)}
+    assert guide["loan-events", "loan"] == ("key", "names the loan (deal, loan)")
+    assert guide["loan-events", "kind"] == ("key", "one of: draw, repayment, capitalised_interest")
+    assert guide["loan-events", "amount"] == ("required", "a number, with a point for decimals and no separators")
+    assert guide["share-counts", "company"] == ("key", "names the company (company)")
+    assert guide["share-counts", "is_derived"] == (None, "yes or no")
+    assert guide["production-figures", "project"] == ("key", "names the project (company, project)")
+    assert guide["production-figures", "commodity"] == ("key", "names the commodity (commodity)")
+    assert guide["production-figures", "period_end"] == ("required", "a date, YYYY-MM-DD")
+    assert ("share-counts", "origin") not in guide
