@@ -326,7 +326,6 @@ class PositionAdmin(StewardRecordAdmin):
         "strike",
         "expires_on",
         "as_converted_display",
-        "ownership_display",
         "evidence",
     ]
     list_filter = [AcquisitionDateFilter, "kind", "deal__agency", "evidence"]

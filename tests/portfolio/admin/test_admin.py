@@ -46,6 +46,11 @@ FACTORIES = {
     m.MilestoneStatusChange: f.MilestoneStatusChangeFactory,
     m.DigestSubscription: f.DigestSubscriptionFactory,
     m.ImportRun: f.ImportRunFactory,
+    m.LoanEvent: f.LoanEventFactory,
+    m.Guarantee: f.GuaranteeFactory,
+    m.PriceFloorPayment: f.PriceFloorPaymentFactory,
+    m.ShareCount: f.ShareCountFactory,
+    m.ProductionFigure: f.ProductionFigureFactory,
 }
 PORTFOLIO_MODELS = [
     model for model in admin.site._registry if model._meta.app_label == "portfolio" and model is not m.Currency
@@ -147,6 +152,11 @@ CHANGELIST_QUERIES = {
     m.MilestoneStatusChange: ADMIN + COUNTS + PAGE + DATES,
     m.DigestSubscription: ADMIN + COUNTS + PAGE,
     m.ImportRun: ADMIN + COUNTS + PAGE + DATES,
+    m.LoanEvent: ADMIN + COUNTS + PAGE + DATES,
+    m.Guarantee: ADMIN + COUNTS + PAGE,
+    m.PriceFloorPayment: ADMIN + COUNTS + PAGE,
+    m.ShareCount: ADMIN + COUNTS + PAGE + DATES,
+    m.ProductionFigure: ADMIN + 1 + COUNTS + PAGE + DATES,  # the commodities to filter by
 }
 
 
@@ -325,15 +335,17 @@ CHANGE_PAGE_QUERIES = {
     # its agency and company (autocomplete); every project, for the projects field and for the
     # project weights' blank form; its cash-flow ledger
     m.Deal: 2 + 2 + 12 + 8 + 1 + 2 + 2 + 1,  # 30
-    # the position with its deal, company and listing; the count and choices of the cash flows'
-    # blank-form currency; its cash flows; its deal, listing and currency (autocomplete)
-    m.Position: 2 + 1 + 1 + 2 + 1 + 3,  # 10
+    # the position with its deal, company and listing; the company's share count of today (for the
+    # ownership); the count and choices of the cash flows' blank-form currency; its cash flows; its
+    # deal, listing and currency (autocomplete)
+    m.Position: 2 + 1 + 1 + 1 + 2 + 1 + 3,  # 11
     # the company with its listings; the count and choices of the listings' blank-form currency;
-    # its listings and projects inlines
-    m.Company: 2 + 1 + 1 + 1 + 2 + 2,  # 9
-    # the project and its commodities; its milestones and commodity weights inlines; its company
-    # (autocomplete); every commodity, for the commodities field and the weights' blank form
-    m.Project: 2 + 1 + 1 + 1 + 2 + 1 + 2,  # 10
+    # its listings, projects and share counts inlines
+    m.Company: 2 + 1 + 1 + 1 + 2 + 3,  # 10
+    # the project and its commodities; its milestones, commodity weights and production figures
+    # inlines; its company (autocomplete); every commodity, for the commodities field and the
+    # blank forms of the weights and of the production figures
+    m.Project: 2 + 1 + 1 + 1 + 3 + 1 + 3,  # 12
 }
 
 
