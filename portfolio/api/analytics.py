@@ -27,6 +27,11 @@ def _decimal(value):
     return None if value is None else str(value.quantize(value.__class__("0.01")))
 
 
+def _number(value):
+    """A quantity or price as entered, however large (share counts, tonnes, prices per unit)."""
+    return None if value is None else f"{value.normalize():f}"
+
+
 def _ratio(value, places=6):
     return None if value is None else round(float(value), places)
 
@@ -113,18 +118,18 @@ def _floor(trail) -> dict:
     return {
         "deal": trail.deal_reference,
         "commodity": trail.commodity,
-        "floor_price": _decimal(trail.floor_price),
+        "floor_price": _number(trail.floor_price),
         "currency": trail.currency,
         "unit": trail.unit,
         "covers": trail.measure,
-        "market_price": _decimal(trail.price),
+        "market_price": _number(trail.price),
         "market_price_on": trail.price_on,
         "market_price_source": trail.price_source or None,
         "simulated": trail.simulated,
-        "volume_t": _decimal(trail.volume_t),
+        "volume_t": _number(trail.volume_t),
         "period_start": trail.period_start,
         "period_end": trail.period_end,
-        "liability": _decimal(trail.liability),
+        "liability": _number(trail.liability),
         "liability_usd": _decimal(trail.liability_usd),
         "reported_for_period": _decimal(trail.reported),
         "missing": trail.missing or None,
@@ -139,13 +144,13 @@ def _ownership(owned) -> dict | None:
     count = owned.count
     return {
         "pct": _ratio(owned.pct, 4),
-        "shares_as_converted": _decimal(owned.shares),
-        "new_shares": _decimal(owned.new_shares),
+        "shares_as_converted": _number(owned.shares),
+        "new_shares": _number(owned.new_shares),
         "capped_at_pct": _ratio(owned.capped_at, 4),
         "share_count": None
         if count is None
         else {
-            "shares": _decimal(count.shares),
+            "shares": _number(count.shares),
             "as_of": count.as_of,
             "derived": count.is_derived,
             "origin": count.origin,

@@ -40,6 +40,9 @@ from .fx import FxRates
 
 ZERO = Decimal("0")
 CENT = Decimal("0.01")
+#: Beyond this many digits before the point an amount cannot be rounded to the cent in the default
+#: decimal context (28 significant digits).
+MAX_CENT_DIGITS = 25
 #: How many of a commodity's price units make a metric tonne (production is reported in tonnes).
 UNITS_PER_TONNE = {"kg": Decimal("1000"), "t": Decimal("1")}
 
@@ -230,4 +233,9 @@ def floor_trail(
     in_usd = fx.to_usd(liability, floor.currency_id, as_of)
     if in_usd is None:
         return replace(trail, liability=liability, missing=f"no FX rate for {floor.currency_id} on {as_of}")
-    return replace(trail, liability=liability.quantize(CENT), liability_usd=in_usd.quantize(CENT))
+    return replace(trail, liability=_cents(liability), liability_usd=in_usd.quantize(CENT))
+
+
+def _cents(amount: Decimal) -> Decimal:
+    """To the cent, where the amount is small enough to be (a local amount can be any size)."""
+    return amount.quantize(CENT) if amount.adjusted() < MAX_CENT_DIGITS else amount

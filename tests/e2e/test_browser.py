@@ -92,9 +92,14 @@ def test_analyst_reads_the_dashboard_a_deal_and_filters_and_exports(page, demo, 
     page.get_by_label("Agency").select_option("CGF")
     page.get_by_role("button", name="Filter").click()
     rows = page.locator("#deals-table tbody tr")
-    assert rows.count() == 1
-    assert "Canada Growth Fund" in rows.first.inner_text() or "CGF" in rows.first.inner_text()
+    assert rows.count() == m.Deal.objects.filter(agency__short_name="CGF").count() == 3  # NMG, Foran, Exiro
+    assert all("CGF" in row.inner_text() for row in rows.all())
     screenshot(page, "deals")
+    # and by issuers outside North America: the Korea Zinc (Crucible JV) deals alone
+    page.goto("/deals/")
+    page.get_by_label("Issuer").select_option("elsewhere")
+    page.get_by_role("button", name="Filter").click()
+    assert rows.count() == m.Deal.objects.filter(company__name="Korea Zinc").count() == 2
 
     # download the positions export and check its rows
     with page.expect_download() as download:

@@ -71,7 +71,7 @@ def test_summary_gives_each_companys_ownership_with_its_share_count(client):
     owned = body["ownership_by_company"][position.deal.company.name]
     assert owned["pct"] == 1.0
     assert owned["share_count"] == {
-        "shares": "10000.00", "as_of": "2025-06-30", "derived": True, "origin": "manual", "evidence": "filing",
+        "shares": "10000", "as_of": "2025-06-30", "derived": True, "origin": "manual", "evidence": "filing",
         "source_url": "https://www.sec.gov/count.htm", "notes": "hand-worked",
     }  # fmt: skip
     assert owned["missing"] is None

@@ -95,7 +95,7 @@ def test_the_demo_data_exported_and_imported_back_changes_nothing(demo, steward)
 
     assert run.status == "applied", run.errors
     assert run.total("created") == run.total("updated") == 0
-    assert run.total("unchanged") == run.rows == 111
+    assert run.total("unchanged") == run.rows == 160
     assert run.counts["positions"] == {"unchanged": m.Position.objects.count()}
     for kind in KINDS:
         rows = export_rows(kind)
