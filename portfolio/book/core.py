@@ -348,9 +348,9 @@ class Book:
         on the company's share count in force then."""
         by_key: dict[str, list[Position]] = defaultdict(list)
         companies: dict[str, int] = {}
-        positions = Position.objects.filter(pk__in=[h.row.pk for h in counted]).select_related("deal").only(
+        positions = Position.objects.filter(pk__in=[h.row.pk for h in counted]).select_related("deal__company").only(
             "kind", "quantity", "shares_per_warrant", "stated_value", "conversion_price", "ownership_cap_pct",
-            "deal__reference", "deal__company_id",
+            "listing_id", "deal__reference", "deal__company__is_public",
         )  # fmt: skip
         for position in positions:
             key = self.deals[position.deal_id].company if dimension == "company" else position.deal.reference

@@ -64,13 +64,24 @@ class Ownership:
         return f"{self.shares:,.0f} shares over {count.shares:,.0f} outstanding on {count.as_of} ({kind}){cap}"
 
 
+def over_company_shares(position: Position) -> bool:
+    """Whether an instrument is over its issuer's own shares: priced on one of the issuer's listings,
+    or held in a private issuer. One over another entity's units (LAC's warrant on the Thacker Pass
+    JV's units) gives no share of the issuer. Reads ``position.deal.company``: select it."""
+    return position.listing_id is not None or not position.deal.company.is_public
+
+
 def ownership(positions: list[Position], count: ShareCountRow | None, as_of: date) -> Ownership:
-    """Ownership through ``positions`` (of one company) on ``as_of``, on share count ``count``."""
+    """Ownership through ``positions`` (of one company) on ``as_of``, on share count ``count``; only
+    the instruments over the company's own shares count."""
+    positions = [p for p in positions if over_company_shares(p)]
     shares = [p.as_converted_shares for p in positions if p.as_converted_shares is not None]
     held = sum(shares, Decimal("0"))
     new = sum((position_new_shares(p) for p in positions), Decimal("0"))
     if not shares:
-        return Ownership(None, held, new, count, missing="no instrument with a share equivalent")
+        return Ownership(
+            None, held, new, count, missing="no instrument over the company's shares with a share equivalent"
+        )
     if count is None:
         return Ownership(None, held, new, None, missing=f"no share count on or before {as_of}")
     pct = held / (count.shares + new) * HUNDRED
@@ -83,4 +94,7 @@ def ownership(positions: list[Position], count: ShareCountRow | None, as_of: dat
 
 def position_ownership(position: Position, count: ShareCountRow | None, as_of: date) -> Ownership:
     """Ownership through one position alone."""
+    if not over_company_shares(position):
+        zero = Decimal("0")
+        return Ownership(None, zero, zero, count, missing="over another entity's units, not the company's shares")
     return ownership([position], count, as_of)

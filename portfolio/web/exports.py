@@ -145,7 +145,7 @@ def exposure_export(request: HttpRequest, fmt: str) -> HttpResponse:
             "; ".join(g.exposure_gaps), g.undrawn, g.guarantees, g.contingent, owned.pct if owned else None,
             owned.capped_at if owned else None, count.shares if count else None, count.as_of if count else None,
             count.is_derived if count else None, count.source_url if count else None,
-            owned.missing if owned else "no instrument with a share equivalent", g.simulated,
+            owned.missing if owned else "no instrument over the company's shares with a share equivalent", g.simulated,
         ])  # fmt: skip
     return _respond("exposure", fmt, headers, rows)
 

@@ -113,6 +113,13 @@ def test_mp_ownership_is_a_percentage_on_a_sourced_share_count(demo):
     assert mp.pct is not None
     assert Decimal("5") < mp.pct <= Decimal("19.9")
     assert mp.count.source_url.startswith("https://")
+    # LAC: its company warrant alone (the JV warrant is over the JV's units), on the count derived
+    # from GM's 13D/A: 18,268,687 / (303,689,130 + 18,268,687) = 5.67 %, not the "5 %" of the
+    # warrant's description, whose base is unknown (the record's notes say so).
+    lac = companies["Lithium Americas Corp."].ownership
+    assert round(lac.pct, 2) == Decimal("5.67")
+    assert lac.count.is_derived
+    assert "contradicts" in lac.count.notes.lower()
     nmg = companies["Nouveau Monde Graphite Inc."].ownership
     assert nmg.pct is None
     assert nmg.missing.startswith("no share count")

@@ -11,6 +11,7 @@ import pytest
 from portfolio import models as m
 from portfolio.book import book_on
 from portfolio.book.exposure import loan_position
+from portfolio.book.shares import position_ownership
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db
@@ -243,3 +244,17 @@ def test_each_agency_and_company_exposure_adds_up_to_the_total(loan, floor):
         groups = book.figures(dimension)
         assert sum(g.exposure for g in groups.values()) == total.exposure, dimension
         assert sum(g.contingent for g in groups.values()) == total.contingent, dimension
+
+
+def test_a_warrant_over_another_entitys_units_gives_no_share_of_the_company(stake):
+    """A warrant over a JV's units (no listing of the company; the company is public) is left out of
+    the company's ownership, and its own row says why: the stake stays 19.9 % on 2025-10-01."""
+    f.PositionFactory(
+        deal=stake, warrant=True, listing=None, underlying="JV non-voting units", quantity=D("8656509695")
+    )
+    owned = book_on(dt.date(2025, 10, 1)).figures("company")[stake.company.name].ownership
+    assert (owned.pct, owned.shares) == (D("19.9"), D("30000000"))
+    jv = stake.positions.get(underlying="JV non-voting units")
+    assert position_ownership(jv, None, dt.date(2025, 10, 1)).missing == (
+        "over another entity's units, not the company's shares"
+    )
