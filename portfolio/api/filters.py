@@ -24,7 +24,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework.exceptions import ValidationError
 from rest_framework.filters import OrderingFilter, SearchFilter
 
-from portfolio.models import Currency
+from portfolio.models import NORTH_AMERICA, Currency
 
 from .query import MAX_ID, WHOLE_NUMBER, iso_date
 
@@ -107,6 +107,29 @@ class TrueFalseFilter(filters.BooleanFilter):
 
 class GivenChoiceFilter(filters.ChoiceFilter):
     field_class = GivenChoiceField
+
+
+def _issuer_region(queryset, name, value):
+    if value == "north_america":
+        return queryset.filter(company__country__in=NORTH_AMERICA)
+    return queryset.exclude(company__country__in=NORTH_AMERICA)
+
+
+def issuer_region_filter() -> GivenChoiceFilter:
+    """``?issuer_region=north_america|elsewhere``: deals whose company is incorporated in North
+    America (US, CA, MX), or elsewhere (e.g. Korea Zinc)."""
+    made = GivenChoiceFilter(
+        choices=[("north_america", "North America"), ("elsewhere", "Outside North America")],
+        method=_issuer_region,
+        label="Where the deal's company is incorporated: north_america (US, CA, MX) or elsewhere.",
+    )
+    described = {
+        "type": "string",
+        "enum": ["north_america", "elsewhere"],
+        "description": "Where the deal's company is incorporated: north_america (US, CA, MX) or elsewhere.",
+    }
+    extend_schema_field(described)(made)
+    return made
 
 
 class CodeFilter(filters.CharFilter):

@@ -6,9 +6,11 @@ history are the same as in the admin.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.db import models
+from django_filters.filters import Filter
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, viewsets
@@ -18,7 +20,7 @@ from portfolio import models as m
 from portfolio.services.records import record_create, record_update
 
 from . import fields as strict
-from .filters import FILTER_BACKENDS
+from .filters import FILTER_BACKENDS, StrictFilterSet, issuer_region_filter
 from .query import CheckedQuery
 
 
@@ -35,6 +37,8 @@ class Resource:
     search_fields: list[str] = field(default_factory=list)
     select_related: list[str] = field(default_factory=list)
     prefetch_related: list[str] = field(default_factory=list)
+    #: Filters beyond the fields' own, by query parameter (e.g. the deals' issuer region).
+    extra_filters: dict[str, Callable[[], Filter]] = field(default_factory=dict)
 
 
 RESOURCES: dict[str, Resource] = {
@@ -95,6 +99,7 @@ RESOURCES: dict[str, Resource] = {
                 "source_published_on"],
         prefetch_related=["projects"],
         filterset_fields=["agency", "company", "status", "long_stop_passed", "evidence"],
+        extra_filters={"issuer_region": issuer_region_filter},
         search_fields=["reference", "title", "company__name"],
         ordering_fields=["announced_on", "reference", "title"],
     ),
@@ -320,13 +325,18 @@ def _viewset(prefix: str, resource: Resource) -> type[viewsets.GenericViewSet]:
     if resource.prefetch_related:
         queryset = queryset.prefetch_related(*resource.prefetch_related)
     writable = prefix in WRITABLE
+    filtering: dict[str, object] = {"filterset_fields": resource.filterset_fields}
+    if resource.extra_filters:
+        meta = type("Meta", (), {"model": model, "fields": resource.filterset_fields})
+        extra = {name: make() for name, make in resource.extra_filters.items()}
+        filtering = {"filterset_class": type(f"{model.__name__}FilterSet", (StrictFilterSet,), {"Meta": meta, **extra})}
     return type(
         f"{model.__name__}ViewSet",
         (WritableViewSet if writable else ReadOnlyViewSet,),
         {
             "queryset": queryset,
             "serializer_class": _serializer(model, resource.fields, writable=writable),
-            "filterset_fields": resource.filterset_fields,
+            **filtering,
             "search_fields": resource.search_fields,
             "ordering_fields": resource.ordering_fields,
             "__doc__": (model.__doc__ or model.__name__).strip().splitlines()[0],

@@ -104,6 +104,7 @@ def test_without_credentials_401_comes_first_and_an_unanswered_method_405(admin)
         # choices, empty included
         ("/api/v1/deals/", {"status": "bogus"}, "status", "Choose one of: reported_talks, "),
         ("/api/v1/deals/", {"status": ""}, "status", "Choose one of: reported_talks, "),
+        ("/api/v1/deals/", {"issuer_region": "europe"}, "issuer_region", "Choose one of: north_america, elsewhere"),
         ("/api/v1/refresh-runs/", {"kind": "PIPELINE"}, "kind", "Choose one of: "),
         # dates written YYYY-MM-DD, and that exist
         ("/api/v1/prices/", {"on": "2021-1-5"}, "on", "Give a date written YYYY-MM-DD."),
@@ -155,6 +156,17 @@ def test_valid_values_filter_and_an_id_that_names_no_row_matches_nothing(admin, 
     assert admin.get("/api/v1/positions/", {"currency": "XAU"}).json()["count"] == 0
     assert admin.get("/api/v1/companies/", {"is_public": "true", "country": book.company.country}).status_code == 200
     assert admin.get("/api/v1/deals/", {"search": ""}).json()["count"] == 1  # free text: empty searches nothing out
+
+
+def test_deals_filter_by_where_their_company_is_incorporated(admin, book):
+    """``issuer_region=north_america`` keeps the deals of US, Canadian and Mexican companies;
+    ``elsewhere`` keeps the rest (a Korean issuer's)."""
+    korea = f.DealFactory(company__name="Korea Zinc", company__country="KR")
+    canada = f.DealFactory(company__country="CA")
+    north = admin.get("/api/v1/deals/", {"issuer_region": "north_america"}).json()
+    assert sorted(row["id"] for row in north["results"]) == sorted([book.pk, canada.pk])
+    elsewhere = admin.get("/api/v1/deals/", {"issuer_region": "elsewhere"}).json()
+    assert [row["id"] for row in elsewhere["results"]] == [korea.pk]
 
 
 def test_the_schema_lists_search_and_ordering_only_where_a_list_has_them():
