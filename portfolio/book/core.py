@@ -265,7 +265,10 @@ class Book:
             g.realised += parts["realised"][key]
             g.cost_of_sold += parts["cost_of_sold"][key]
             g.missing_fx += ledger.missing_fx
-            g.flows.extend(Flow(flow.on, flow.amount * float(weight)) for flow in ledger.flows)
+            if weight == 1:  # the whole position in one group (the total, an agency): its flows as they are
+                g.flows.extend(ledger.flows)
+            else:
+                g.flows.extend(Flow(flow.on, flow.amount * float(weight)) for flow in ledger.flows)
             if not counted:
                 continue  # sold in full: its flows stay in the record, it holds nothing
             g.positions += 1
