@@ -24,7 +24,7 @@ from portfolio.models import (
     PriceFloor,
     PriceFloorPayment,
 )
-from portfolio.services.records import deal_status_check
+from portfolio.services.records import deal_status_check, loan_events_check
 
 from .formatting import number
 from .mixins import SharedChoicesInlineMixin, StewardRecordAdmin
@@ -110,8 +110,55 @@ class GuaranteeInline(SharedChoicesInlineMixin, admin.TabularInline):
         return super().get_queryset(request).select_related("deal", "currency")
 
 
+def _loan_events_error(loan: Loan, events: list[LoanEvent]) -> ValidationError | None:
+    try:
+        loan_events_check(loan, events)
+    except ValidationError as exc:
+        return exc
+    return None
+
+
+class LoanEventForm(forms.ModelForm):
+    """One loan event: refused if the loan's events would then repay more than is outstanding or
+    draw more than the principal (the records service's rule, said on the form)."""
+
+    class Meta:
+        model = LoanEvent
+        fields = "__all__"  # noqa: DJ007 (the admin's fieldsets choose what is shown)
+
+    def clean(self):
+        data = super().clean()
+        loan, kind, on, amount = (data.get(k) for k in ("loan", "kind", "occurred_on", "amount"))
+        if not self.errors and loan is not None and kind and on and amount is not None:
+            candidate = LoanEvent(pk=self.instance.pk, loan=loan, kind=kind, occurred_on=on, amount=amount)
+            others = list(LoanEvent.objects.filter(loan=loan).exclude(pk=self.instance.pk))
+            if (error := _loan_events_error(loan, [*others, candidate])) is not None:
+                raise error
+        return data
+
+
+class LoanEventFormSet(forms.BaseInlineFormSet):
+    """A loan's events as edited together on its page, checked together against its principal."""
+
+    def clean(self):
+        super().clean()
+        if any(self.errors):
+            return
+        events = []
+        for form in self.forms:
+            data = getattr(form, "cleaned_data", None) or {}
+            if not data or data.get("DELETE"):
+                continue
+            kind, on, amount = data.get("kind"), data.get("occurred_on"), data.get("amount")
+            if kind and on and amount is not None:
+                events.append(LoanEvent(kind=kind, occurred_on=on, amount=amount))
+        if self.instance.principal is not None and (error := _loan_events_error(self.instance, events)) is not None:
+            raise error
+
+
 class LoanEventInline(admin.TabularInline):
     model = LoanEvent
+    formset = LoanEventFormSet
     extra = 0
     fields = ["kind", "occurred_on", "amount", "memo", "evidence", "source_url", "source_published_on"]
 
@@ -228,6 +275,7 @@ class DealAdmin(StewardRecordAdmin):
         PriceFloorInline,
         OfftakeInline,
         GrantInline,
+        GuaranteeInline,
         DealMilestoneInline,
         DealProjectWeightInline,
     ]
@@ -418,12 +466,26 @@ class LoanAdmin(StewardRecordAdmin):
 
 @admin.register(LoanEvent)
 class LoanEventAdmin(StewardRecordAdmin):
+    form = LoanEventForm
     list_display = ["loan", "kind", "occurred_on", "amount", "evidence"]
     list_filter = ["kind", "evidence"]
     list_select_related = ["loan__deal", "loan__currency"]
     search_fields = ["loan__label", "loan__deal__reference", "memo"]
     autocomplete_fields = ["loan"]
     date_hierarchy = "occurred_on"
+
+    def get_deleted_objects(self, objs, request):
+        """A deletion that would leave a loan repaying more than it drew is refused on the
+        confirmation page, as a protected record is."""
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        leaving: dict[int, set[int]] = {}
+        for event in objs:
+            leaving.setdefault(event.loan_id, set()).add(event.pk)
+        for loan in Loan.objects.filter(pk__in=leaving):
+            rest = list(LoanEvent.objects.filter(loan=loan).exclude(pk__in=leaving[loan.pk]))
+            if (error := _loan_events_error(loan, rest)) is not None:
+                protected = [*protected, f"{loan}: {' '.join(error.messages)}"]
+        return deleted, counts, perms_needed, protected
 
 
 @admin.register(Guarantee)

@@ -23,6 +23,8 @@ from datetime import date
 from decimal import Decimal
 from typing import NamedTuple
 
+from django.db.models import Q
+
 from portfolio.models import (
     LOAN_EVENT_SIGN,
     CommodityPrice,
@@ -159,8 +161,12 @@ def floor_period_liability(floor_price: Decimal, price: Decimal, volume_t: Decim
 
 
 def production_by_commodity(as_of: date) -> dict[int, list[FigureRow]]:
-    """Every production figure of a period ended by ``as_of``, by commodity (one query)."""
-    rows = ProductionFigure.objects.filter(period_end__lte=as_of).order_by("commodity_id", "period_end", "project_id")
+    """Every production figure known on ``as_of``, by commodity (one query): published by then
+    (its source's date), or, where the publication date is not recorded, of a period ended by then."""
+    known = Q(source_published_on__lte=as_of) | Q(source_published_on__isnull=True, period_end__lte=as_of)
+    rows = ProductionFigure.objects.filter(known, period_end__lte=as_of).order_by(
+        "commodity_id", "period_end", "period_start", "project_id"
+    )
     by_commodity: dict[int, list[FigureRow]] = defaultdict(list)
     for row in rows.values_list(*FigureRow._fields):
         figure = FigureRow._make(row)
@@ -207,7 +213,13 @@ def floor_trail(
         )
     else:
         missing.append(f"no {commodity.name} price on or before {as_of}")
-    mine = [f for f in figures if f.project_id in project_ids]
+    # Each project's latest period (the shortest of those ending last: a quarter, not the year it
+    # closes), summed over the projects whose latest period ends on the last day.
+    latest: dict[int, FigureRow] = {}
+    for figure in figures:  # ordered by period end, then start: the last one of a project stays
+        if figure.project_id in project_ids:
+            latest[figure.project_id] = figure
+    mine = sorted(latest.values(), key=lambda f: f.period_end)
     if mine:
         last_end = mine[-1].period_end
         period = [f for f in mine if f.period_end == last_end]
@@ -232,7 +244,13 @@ def floor_trail(
         return replace(trail, missing="; ".join(missing))
     in_usd = fx.to_usd(liability, floor.currency_id, as_of)
     if in_usd is None:
-        return replace(trail, liability=liability, missing=f"no FX rate for {floor.currency_id} on {as_of}")
+        return replace(
+            trail,
+            liability=liability,
+            missing=(
+                f"no usable FX rate for {floor.currency_id} on {as_of} (none stored, or the amount is beyond US$10^18)"
+            ),
+        )
     return replace(trail, liability=_cents(liability), liability_usd=in_usd.quantize(CENT))
 
 

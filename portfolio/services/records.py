@@ -11,13 +11,28 @@ gates a milestone holds, a listing's price status, and the fields that name who 
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, router, transaction
 from django.db.models.deletion import Collector, ProtectedError, RestrictedError
 from django.utils import timezone
 
-from portfolio.models import CashFlow, Deal, DealStatus, Loan, ManualMark, Milestone, Position, SecurityPrice
+from portfolio.models import (
+    LOAN_EVENT_SIGN,
+    CashFlow,
+    Deal,
+    DealStatus,
+    Loan,
+    LoanEvent,
+    LoanEventKind,
+    ManualMark,
+    Milestone,
+    Position,
+    SecurityPrice,
+    ShareCount,
+    ShareCountOrigin,
+)
 from portfolio.models.deals import DEAL_STATUS_TRANSITIONS
 
 from .market_data import listing_price_status_refresh
@@ -82,10 +97,19 @@ def _save(
         instance.recorded_by = user
     if isinstance(instance, Position | Loan) and (gate := instance.gate_milestone) is not None:
         instance.condition_met_on = gate_met_on(gate)
+    if isinstance(instance, ShareCount) and user is not None:
+        # A steward's count, or a steward's correction of a provider's, is the steward's: the
+        # provider never writes over it.
+        instance.origin = ShareCountOrigin.MANUAL
     if checked_by_database:
         instance.full_clean(exclude=_references_in_hand(instance), validate_unique=False, validate_constraints=False)
     else:
         instance.full_clean()
+    # Rules across a loan's events, on valid rows only (the kinds, dates and amounts are checked).
+    if isinstance(instance, LoanEvent):
+        loan_events_check(instance.loan, [*_other_events(instance), instance])
+    if isinstance(instance, Loan) and instance.pk:
+        loan_events_check(instance, list(LoanEvent.objects.filter(loan=instance)))
     instance.save()
     if isinstance(instance, SecurityPrice) and listing_status:
         listing_price_status_refresh(listing_ids=[instance.listing_id], as_of=timezone.localdate())
@@ -124,6 +148,32 @@ def deal_status_check(deal: Deal, status: str, *, correction: bool = False) -> N
     )
 
 
+def _other_events(event: LoanEvent) -> list[LoanEvent]:
+    return list(LoanEvent.objects.filter(loan_id=event.loan_id).exclude(pk=event.pk))
+
+
+def loan_events_check(loan: Loan, events: list[LoanEvent]) -> None:
+    """Refuse loan events that would repay more than is outstanding on some day (a repayment
+    counts after that day's drawings), or draw and capitalise more than the loan's principal.
+    Raises ValidationError naming the day and the amounts."""
+    order = {LoanEventKind.DRAW: 0, LoanEventKind.CAPITALISED_INTEREST: 1, LoanEventKind.REPAYMENT: 2}
+    outstanding = drawn = Decimal("0")
+    for event in sorted(events, key=lambda e: (e.occurred_on, order[LoanEventKind(e.kind)])):
+        outstanding += event.amount * LOAN_EVENT_SIGN[LoanEventKind(event.kind)]
+        if event.kind != LoanEventKind.REPAYMENT:
+            drawn += event.amount
+        if outstanding < 0:
+            raise ValidationError(
+                f"On {event.occurred_on} the repayments would exceed what is outstanding by {-outstanding:,.2f} "
+                f"{loan.currency_id}: record the drawings first, or check the amount and date."
+            )
+    if drawn > loan.principal:
+        raise ValidationError(
+            f"Drawings and capitalised interest ({drawn:,.2f} {loan.currency_id}) would exceed the loan's principal "
+            f"({loan.principal:,.2f}): give the committed maximum, capitalised interest included, as the principal."
+        )
+
+
 @transaction.atomic
 def record_delete(instance: models.Model, *, user, reason: str) -> None:
     """Delete one record as asked by ``user``, with the rows that go with it.
@@ -135,6 +185,8 @@ def record_delete(instance: models.Model, *, user, reason: str) -> None:
     deals, a currency in use) is refused with a ValidationError that names them, and nothing changes.
     """
     gated = [*instance.gated_positions.all(), *instance.gated_loans.all()] if isinstance(instance, Milestone) else []
+    if isinstance(instance, LoanEvent):  # what remains must still add up
+        loan_events_check(instance.loan, _other_events(instance))
     collector = Collector(using=router.db_for_write(type(instance)), origin=instance)
     try:
         collector.collect([instance])

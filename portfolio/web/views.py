@@ -231,6 +231,7 @@ def company(request: HttpRequest, pk: int) -> HttpResponse:
             "held_stake": stakes["held"],
             "all_stake": stakes["all"],
             "share_counts": list(item.share_counts.order_by("-as_of")),
+            "in_force": share_counts_on(as_of, [item.pk]).get(item.pk),
         },
     )
 

@@ -241,7 +241,10 @@ def _deal_form_data(client, deal, **changes):
     url = _url(m.Deal, "change", deal.pk)
     form = client.get(url).context["adminform"].form
     data = _form_values(form)
-    inlines = ("documents", "positions", "loans", "price_floors", "offtakes", "grants", "milestones", "project_weights")
+    inlines = (
+        "documents", "positions", "loans", "price_floors", "offtakes", "grants", "guarantees", "milestones",
+        "project_weights",
+    )  # fmt: skip
     for prefix in inlines:
         data.update({f"{prefix}-TOTAL_FORMS": "0", f"{prefix}-INITIAL_FORMS": "0"})
     data["projects"] = []
@@ -330,11 +333,11 @@ def _open_change_page(client, model, pk, django_assert_num_queries) -> None:
 #: and the user, the record, its content type (the history link), and what each page lists.
 CHANGE_PAGE_QUERIES = {
     # the deal with its position count and its projects; a count and the choices of each select
-    # of the inlines' blank forms (a listing, four currencies, a commodity); the rows of its eight
-    # inlines (documents, positions, loans, floors, offtakes, grants, milestones, project weights);
-    # its agency and company (autocomplete); every project, for the projects field and for the
-    # project weights' blank form; its cash-flow ledger
-    m.Deal: 2 + 2 + 12 + 8 + 1 + 2 + 2 + 1,  # 30
+    # of the inlines' blank forms (a listing, five currencies, a commodity); the rows of its nine
+    # inlines (documents, positions, loans, floors, offtakes, grants, guarantees, milestones,
+    # project weights); its agency and company (autocomplete); every project, for the projects
+    # field and for the project weights' blank form; its cash-flow ledger
+    m.Deal: 2 + 2 + 14 + 9 + 1 + 2 + 2 + 1,  # 33
     # the position with its deal, company and listing; the company's share count of today (for the
     # ownership); the count and choices of the cash flows' blank-form currency; its cash flows; its
     # deal, listing and currency (autocomplete)

@@ -29,7 +29,7 @@ def api():
 def test_an_analyst_records_a_drawing_and_corrects_it_and_the_history_names_them(api, analyst):
     """A drawing posted by an analyst is created (201, its address in Location) with the amount exact;
     a correction of its amount is saved; the history names the analyst with the API's reasons."""
-    loan = f.LoanFactory()
+    loan = f.LoanFactory(principal=Decimal("500000000"))
     client = _as(api, analyst)
     created = client.post("/api/v1/loan-events/", {
         "loan": loan.pk, "kind": "draw", "occurred_on": "2026-03-31", "amount": "250000000.00",

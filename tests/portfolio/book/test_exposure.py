@@ -258,3 +258,23 @@ def test_a_warrant_over_another_entitys_units_gives_no_share_of_the_company(stak
     assert position_ownership(jv, None, dt.date(2025, 10, 1)).missing == (
         "over another entity's units, not the company's shares"
     )
+
+
+def test_a_floor_takes_each_projects_latest_period_not_a_year_that_overlaps_it(floor):
+    """A full-year 2025 figure (2,599 t) beside Q4 2025 (718 t), both ending 2025-12-31: the floor
+    pays on the quarter, not on the two added."""
+    project = m.Project.objects.get(name="Mountain Pass")
+    m.ProductionFigure.objects.create(
+        project=project, commodity=floor.commodity, period_start=dt.date(2025, 1, 1),
+        period_end=dt.date(2025, 12, 31), produced_t=D("2599"),
+    )  # fmt: skip
+    trail = book_on(dt.date(2025, 12, 31)).figures()["total"].floor_trails[0]
+    assert (trail.volume_t, trail.period_start) == (D("718"), dt.date(2025, 10, 1))
+
+
+def test_a_floor_uses_only_figures_published_by_the_date(floor):
+    """Q1 2026's output was published on 2026-05-07: on 2026-04-15 the floor still uses Q4 2025's
+    718 t; from 2026-05-07 it uses Q1's 917 t."""
+    m.ProductionFigure.objects.filter(period_start=dt.date(2026, 1, 1)).update(source_published_on=dt.date(2026, 5, 7))
+    assert book_on(dt.date(2026, 4, 15)).figures()["total"].floor_trails[0].volume_t == D("718")
+    assert book_on(dt.date(2026, 5, 7)).figures()["total"].floor_trails[0].volume_t == D("917")

@@ -668,7 +668,7 @@ def dated(db):
     """A deal with a loan, and a company (without a CIK) with a project producing NdPr oxide."""
     company = f.CompanyFactory(name="Acme Magnetics Inc.", cik=None, share_count=None)
     deal = f.DealFactory(reference="acme-doe-2026", company=company)
-    f.LoanFactory(deal=deal, label="Term loan")
+    f.LoanFactory(deal=deal, label="Term loan", principal=Decimal("500000000"))
     project = f.ProjectFactory(company=company, name="Mountain Pass")
     project.commodities.add(f.CommodityFactory(code="ndpr-oxide"))
     return deal

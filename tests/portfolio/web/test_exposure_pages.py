@@ -135,3 +135,14 @@ def test_the_exposure_export_and_the_report_give_the_same_figures(viewer_client,
     assert "US$881,170,000" in report
     assert "US$1,273,000,000" in report
     assert "25,000,000 on 2026-01-30 (derived)" in report
+
+
+def test_a_company_with_nothing_held_says_so_and_marks_the_count_in_force(viewer_client):
+    """A company whose only deal is signed, not closed: no held ownership, and the page says why;
+    its share count in force on the date is marked."""
+    deal = f.DealFactory(status=m.DealStatus.DEFINITIVE, closed_on=None, company__share_count=None)
+    f.PositionFactory(deal=deal, acquired_on=None)
+    m.ShareCount.objects.create(company=deal.company, as_of=dt.date(2026, 1, 28), shares=D("217940638"))
+    page = viewer_client.get(reverse("company", args=[deal.company.pk]), {"as_of": "2026-03-31"}).content.decode()
+    assert "no instrument held on this date" in page
+    assert "(in force on 2026-03-31)" in page

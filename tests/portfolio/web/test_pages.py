@@ -273,8 +273,8 @@ PAGE_QUERIES = {
     # the company; its listings, their currencies and its projects; the primary listing's prices
     # of the last year; its deals with their agencies; its share counts; the held book by company
     # with its value history and the instruments behind the ownership, and the same of all books
-    # (no value history: only the held book has a return)
-    "company": LOGIN + 1 + 3 + 1 + 1 + 1 + DEFAULT_DATE + (BOOK + HISTORY + 1) + (BOOK + 1),  # 51
+    # (no value history: only the held book has a return); the share count in force that day
+    "company": LOGIN + 1 + 3 + 1 + 1 + 1 + DEFAULT_DATE + (BOOK + HISTORY + 1) + (BOOK + 1) + 1,  # 52
     # the project with its company; its commodities, deals and their agencies; its milestones
     "project": LOGIN + 1 + 3 + 1,  # 9
     # the agency with its parent, and its aliases; its deals; the book twice (all books by deal
