@@ -36,6 +36,7 @@ class DealRow(NamedTuple):
 class ProjectShare:
     """A project's share of a deal, with its stage and its commodities' shares of it."""
 
+    project_id: int
     weight: Decimal  # of the deal, the project's weights normalised to add up to 1
     stage: str
     commodities: tuple[tuple[str, Decimal], ...]  # (code, share of the project), adding up to 1

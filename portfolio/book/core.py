@@ -517,7 +517,9 @@ def deal_projects() -> dict[int, list[ProjectShare]]:
             commodities = tuple(
                 (code, share) for (code, _), share in zip(codes.get(project_id, []), shares, strict=True)
             )
-            projects[deal_id].append(ProjectShare(weight=weight, stage=stage, commodities=commodities))
+            projects[deal_id].append(
+                ProjectShare(project_id=project_id, weight=weight, stage=stage, commodities=commodities)
+            )
     return projects
 
 
@@ -534,9 +536,6 @@ def book_on(as_of: date) -> Book:
     loans = list(Loan.objects.order_by("pk"))
     guarantees = list(Guarantee.objects.order_by("pk"))
     floors = list(PriceFloor.objects.select_related("commodity").order_by("pk"))
-    deal_project_ids: dict[int, set[int]] = defaultdict(set)
-    for deal_id, project_id in Deal.projects.through.objects.values_list("deal_id", "project_id"):
-        deal_project_ids[deal_id].add(project_id)
     currencies = {p.currency_id for p in positions} | {f[CURRENCY] for f in flows}
     currencies |= {loan.currency_id for loan in loans} | {floor.currency_id for floor in floors}
     currencies |= {guarantee.currency_id for guarantee in guarantees}
@@ -548,6 +547,7 @@ def book_on(as_of: date) -> Book:
     fx = FxRates(currencies, start=min(first_flow, as_of), end=as_of)
     by_position = ledgers(flows, {p.pk: p.currency_id for p in positions}, fx)
     stored = stored_values(as_of)
+    projects = deal_projects()
     holdings = []
     for row in positions:
         ledger = by_position.get(row.pk) or PositionLedger()
@@ -582,12 +582,12 @@ def book_on(as_of: date) -> Book:
         deals=deals,
         deal_bases=deal_bases,
         terms=terms,
-        projects=deal_projects(),
+        projects=projects,
         loans=loans,
         loan_events=loan_events_by_loan(as_of),
         guarantees=guarantees,
         floors=floors,
-        floor_projects={floor.pk: deal_project_ids[floor.deal_id] for floor in floors},
+        floor_projects={floor.pk: {p.project_id for p in projects.get(floor.deal_id, [])} for floor in floors},
         production=production_by_commodity(as_of),
         payments=reported_payments(),
         commodity_prices=commodity_prices,

@@ -60,10 +60,12 @@ class LoanPosition(NamedTuple):
     undrawn: Decimal  # what a committed loan in its term may still lend; 0 otherwise
 
 
-def loan_events_by_loan(as_of: date) -> dict[int, list[tuple[str, date, Decimal]]]:
-    """Every loan's events up to ``as_of`` (one query, plain rows)."""
+def loan_events_by_loan(as_of: date, loans: list[Loan] | None = None) -> dict[int, list[tuple[str, date, Decimal]]]:
+    """The events up to ``as_of`` of every loan, or of ``loans`` (one query, plain rows)."""
     events: dict[int, list[tuple[str, date, Decimal]]] = defaultdict(list)
     rows = LoanEvent.objects.filter(occurred_on__lte=as_of).order_by("loan_id", "occurred_on", "kind")
+    if loans is not None:
+        rows = rows.filter(loan__in=[loan.pk for loan in loans])
     for loan_id, kind, occurred_on, amount in rows.values_list("loan_id", "kind", "occurred_on", "amount"):
         events[loan_id].append((kind, occurred_on, amount))
     return events
@@ -71,10 +73,7 @@ def loan_events_by_loan(as_of: date) -> dict[int, list[tuple[str, date, Decimal]
 
 def loan_positions(loans: list[Loan], as_of: date) -> dict[int, LoanPosition]:
     """What each of ``loans`` has outstanding and may still lend on ``as_of`` (one query)."""
-    events: dict[int, list[tuple[str, date, Decimal]]] = defaultdict(list)
-    rows = LoanEvent.objects.filter(loan__in=[loan.pk for loan in loans], occurred_on__lte=as_of)
-    for loan_id, kind, occurred_on, amount in rows.values_list("loan_id", "kind", "occurred_on", "amount"):
-        events[loan_id].append((kind, occurred_on, amount))
+    events = loan_events_by_loan(as_of, loans)
     return {loan.pk: loan_position(loan, events[loan.pk], as_of) for loan in loans}
 
 

@@ -243,12 +243,12 @@ LOGIN = 4
 #: The default date (``default_as_of``): the last completed valuation run's date, the last valuation's.
 DEFAULT_DATE = 2
 #: The book on a date, loaded in bulk (``book_on``): deals, positions, cash flows, loans,
-#: guarantees, price floors, the deals' projects, commodity prices, the day's valuations,
-#: project-commodity weights, project commodities, deal-project weights, deal projects, loan
-#: events, production figures, the floors' reported payments, share counts. The tests write records first, and every
-#: record saved retires the cached figures, so each page here computes them: the counts are of
-#: the computing path, not the cached one.
-BOOK = 17
+#: guarantees, price floors, commodity prices, the day's valuations, project-commodity weights,
+#: project commodities, deal-project weights, deal projects, loan events, production figures, the
+#: floors' reported payments, share counts. The tests write records first, and every record saved
+#: retires the cached figures, so each page here computes them: the counts are of the computing
+#: path, not the cached one.
+BOOK = 16
 #: The value history behind a time-weighted return: the held value summed by day, and the first
 #: valuation's date; one more sum by day for each other dimension shown.
 HISTORY = 2
@@ -261,38 +261,38 @@ PAGE_QUERIES = {
     # commodity (by deal), agency, country, stage (by deal) and instrument allocations; the value
     # series by agency over the year; unreviewed filings and their count; milestones due and
     # their count; late milestones and their count
-    "dashboard": LOGIN + DEFAULT_DATE + BOOK + HISTORY + 5 + 1 + 2 + 4 + FRESHNESS,  # 40
+    "dashboard": LOGIN + DEFAULT_DATE + BOOK + HISTORY + 5 + 1 + 2 + 4 + FRESHNESS,  # 39
     # the count and the page of deals, the book for their values (with the deals' instruments for
     # their ownership), the agency and commodity filters' choices
-    "deals": LOGIN + DEFAULT_DATE + 2 + BOOK + 1 + 2,  # 28
+    "deals": LOGIN + DEFAULT_DATE + 2 + BOOK + 1 + 2,  # 27
     # the deal with its agency and company; its positions, loans, their events, guarantees, floors,
     # offtakes, grants, documents, milestones and projects; the book (with the deal's instruments
     # for its ownership) and the deal's value history; the company's share count of the day; its
     # positions' valuations, its history, the loans' events up to the day and its cash flows
-    "deal": LOGIN + 1 + 10 + DEFAULT_DATE + BOOK + 1 + HISTORY + 1 + 4,  # 42
+    "deal": LOGIN + 1 + 10 + DEFAULT_DATE + BOOK + 1 + HISTORY + 1 + 4,  # 41
     # the company; its listings, their currencies and its projects; the primary listing's prices
     # of the last year; its deals with their agencies; its share counts; the held book by company
     # with its value history and the instruments behind the ownership, and the same of all books
     # (no value history: only the held book has a return); the share count in force that day
-    "company": LOGIN + 1 + 3 + 1 + 1 + 1 + DEFAULT_DATE + (BOOK + HISTORY + 1) + (BOOK + 1) + 1,  # 52
+    "company": LOGIN + 1 + 3 + 1 + 1 + 1 + DEFAULT_DATE + (BOOK + HISTORY + 1) + (BOOK + 1) + 1,  # 50
     # the project with its company; its commodities, deals and their agencies; its milestones
     "project": LOGIN + 1 + 3 + 1,  # 9
     # the agency with its parent, and its aliases; its deals; the book twice (all books by deal
     # for the deals' rows, the held book by agency for the agency's figures, two cache entries)
     # and the value history
     # (the deals' instruments for their ownership)
-    "agency": LOGIN + 2 + DEFAULT_DATE + 1 + BOOK + 1 + BOOK + HISTORY,  # 46
+    "agency": LOGIN + 2 + DEFAULT_DATE + 1 + BOOK + 1 + BOOK + HISTORY,  # 44
     "milestones": LOGIN + 2,  # 6: the count and the page
     "refresh-runs": LOGIN + 2,  # 6: the count and the page
     "refresh-run": LOGIN + 1,  # 5: the run with who asked for it
     # the book by agency, company (with the instruments behind the ownership) and instrument with
     # their value histories; late milestones
-    "report": LOGIN + DEFAULT_DATE + BOOK + HISTORY + 3 + 1 + 1 + FRESHNESS,  # 33
+    "report": LOGIN + DEFAULT_DATE + BOOK + HISTORY + 3 + 1 + 1 + FRESHNESS,  # 32
     # the book and the value history; the positions and their valuations of the day
-    "export-positions": LOGIN + DEFAULT_DATE + BOOK + HISTORY + 2,  # 27
+    "export-positions": LOGIN + DEFAULT_DATE + BOOK + HISTORY + 2,  # 26
     # the held book by deal (with the instruments behind the ownership) and its value history; the
     # deals' agencies and companies
-    "export-exposure": LOGIN + DEFAULT_DATE + BOOK + 1 + HISTORY + 1,  # 27
+    "export-exposure": LOGIN + DEFAULT_DATE + BOOK + 1 + HISTORY + 1,  # 26
     "export-cash-flows": LOGIN + 1,  # 5: the cash flows with their positions and deals
     "export-milestones": LOGIN + 1,  # 5: the milestones with their projects and deals
 }
