@@ -26,7 +26,18 @@ from portfolio.models import (
 )
 from portfolio.services.records import deal_status_check, loan_events_check
 
-from .formatting import number
+from .formatting import (
+    DASH,
+    date_column,
+    date_range,
+    deal_name,
+    figure,
+    figure_column,
+    grouped,
+    iso_date,
+    number,
+    position_name,
+)
 from .mixins import SharedChoicesInlineMixin, StewardRecordAdmin
 
 
@@ -249,18 +260,8 @@ class DealForm(forms.ModelForm):
 @admin.register(Deal)
 class DealAdmin(StewardRecordAdmin):
     form = DealForm
-    list_display = [
-        "reference",
-        "title",
-        "agency",
-        "company",
-        "status",
-        "announced_on",
-        "closed_on",
-        "long_stop_on",
-        "position_count",
-        "evidence",
-    ]
+    # The reference is the deal's key (searched, and on its page); the list names the deal.
+    list_display = ["title", "agency", "company_name", "status", "announced", "closing", "position_count"]
     list_filter = [MissingDatesFilter, "status", "long_stop_passed", "agency", "evidence", "company__country"]
     list_select_related = ["agency", "company"]
     search_fields = ["reference", "title", "company__name", "agency__short_name", "agency__aliases__alias"]
@@ -290,9 +291,24 @@ class DealAdmin(StewardRecordAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(_position_count=Count("positions", distinct=True))
 
+    announced = date_column("announced_on", "Announced")
+
+    @admin.display(description="Closed", ordering="closed_on")
+    def closing(self, obj: Deal) -> str:
+        """The closing date; before closing, the long-stop date by which the deal must close."""
+        if obj.closed_on or not obj.long_stop_on:
+            return iso_date(obj.closed_on)
+        return format_html(
+            '<span class="quiet">long stop <span class="nowrap">{}</span></span>', obj.long_stop_on.isoformat()
+        )
+
+    @admin.display(description="Company", ordering="company__name")
+    def company_name(self, obj: Deal) -> str:
+        return obj.company.name
+
     @admin.display(description="Positions", ordering="_position_count")
-    def position_count(self, obj: Deal) -> int:
-        return obj._position_count  # type: ignore[attr-defined]  # annotated by get_queryset
+    def position_count(self, obj: Deal) -> str:
+        return figure(obj._position_count, 0)  # type: ignore[attr-defined]  # annotated by get_queryset
 
     @admin.display(description="Cash flows")
     def cash_flow_ledger(self, obj: Deal) -> str:
@@ -326,11 +342,17 @@ class DealAdmin(StewardRecordAdmin):
 
 @admin.register(DealDocument)
 class DealDocumentAdmin(StewardRecordAdmin):
-    list_display = ["title", "deal", "published_on", "accession_number", "evidence"]
+    list_display = ["title", "deal_display", "published", "evidence"]
     list_filter = ["evidence"]
-    list_select_related = ["deal"]
+    list_select_related = ["deal__company", "deal__agency"]
     search_fields = ["title", "url", "accession_number", "deal__reference"]
     autocomplete_fields = ["deal"]
+
+    published = date_column("published_on", "Published")
+
+    @admin.display(description="Deal", ordering="deal__company__name")
+    def deal_display(self, obj: DealDocument) -> str:
+        return deal_name(obj.deal)
 
 
 class CashFlowInline(SharedChoicesInlineMixin, admin.TabularInline):
@@ -367,25 +389,23 @@ class AcquisitionDateFilter(admin.SimpleListFilter):
 class PositionAdmin(StewardRecordAdmin):
     list_display = [
         "label",
-        "deal",
+        "deal_display",
         "kind",
-        "listing",
         "quantity_display",
-        "strike",
-        "expires_on",
-        "as_converted_display",
-        "evidence",
+        "strike_display",
+        "expires",
+        "as_converted_list",
     ]
     list_filter = [AcquisitionDateFilter, "kind", "deal__agency", "evidence"]
-    list_select_related = ["deal__company", "listing"]
     search_fields = ["label", "deal__reference", "deal__company__name", "listing__ticker"]
     autocomplete_fields = ["deal", "listing", "currency", "gate_milestone"]
     readonly_fields = ["as_converted_display", "ownership_display"]
     inlines = [CashFlowInline]
 
     def get_queryset(self, request):
-        # The deal is part of every position's name (autocomplete, history, change page).
-        return super().get_queryset(request).select_related("deal__company", "listing")
+        # The deal is part of every position's name (autocomplete, history, change page), and the
+        # list names it by its company and agency. Selecting here replaces list_select_related.
+        return super().get_queryset(request).select_related("deal__company", "deal__agency", "listing")
 
     fieldsets = [
         (None, {"fields": ["deal", "kind", "label", "listing", "underlying", "currency", "quantity", "acquired_on"]}),
@@ -413,9 +433,17 @@ class PositionAdmin(StewardRecordAdmin):
         ("Source", {"fields": ["notes", "source_url", "source_published_on", "evidence"]}),
     ]
 
-    @admin.display(description="Quantity", ordering="quantity")
-    def quantity_display(self, obj: Position) -> str:
-        return number(obj.quantity)
+    quantity_display = figure_column("quantity", "Quantity", places=0, whole=True)
+    strike_display = figure_column("strike", "Strike", whole=True, unit_of="currency_id")
+    expires = date_column("expires_on", "Expires")
+
+    @admin.display(description="Deal", ordering="deal__company__name")
+    def deal_display(self, obj: Position) -> str:
+        return deal_name(obj.deal)
+
+    @admin.display(description="As-converted shares")
+    def as_converted_list(self, obj: Position) -> str:
+        return figure(obj.as_converted_shares, 0)
 
     @admin.display(description="As-converted shares")
     def as_converted_display(self, obj: Position) -> str:
@@ -432,9 +460,9 @@ class PositionAdmin(StewardRecordAdmin):
 
 @admin.register(CashFlow)
 class CashFlowAdmin(StewardRecordAdmin):
-    list_display = ["occurred_on", "position", "kind", "amount", "currency", "quantity", "evidence"]
-    list_filter = ["kind", "currency", "position__deal__agency"]
-    list_select_related = ["position__deal", "currency"]
+    list_display = ["occurred", "position_display", "kind", "amount_display", "quantity_display"]
+    list_filter = ["kind", "currency", "position__deal__agency", "evidence"]
+    list_select_related = ["position__deal__company", "currency"]
     search_fields = ["position__label", "position__deal__reference", "memo"]
     autocomplete_fields = ["position", "currency"]
     date_hierarchy = "occurred_on"
@@ -442,37 +470,54 @@ class CashFlowAdmin(StewardRecordAdmin):
 
     def get_queryset(self, request):
         # Selecting here replaces list_select_related on the changelist, so name everything shown.
-        return super().get_queryset(request).select_related("position__deal", "currency")
+        return super().get_queryset(request).select_related("position__deal__company", "currency")
+
+    occurred = date_column("occurred_on", "Date")
+    amount_display = figure_column("amount", "Amount", unit_of="currency_id")
+    quantity_display = figure_column("quantity", "Quantity", places=0, whole=True)
+
+    @admin.display(description="Position", ordering="position__label")
+    def position_display(self, obj: CashFlow) -> str:
+        return position_name(obj.position)
 
 
 @admin.register(Loan)
 class LoanAdmin(StewardRecordAdmin):
-    list_display = [
-        "label",
-        "deal",
-        "status",
-        "principal",
-        "currency",
-        "benchmark",
-        "spread_bps",
-        "term_years",
-    ]
+    list_display = ["label", "deal_display", "status", "principal_display", "terms"]
     list_filter = ["status", "currency", "deal__agency"]
-    list_select_related = ["deal", "currency"]
+    list_select_related = ["deal__company", "deal__agency"]
     search_fields = ["label", "deal__reference", "deal__company__name"]
     autocomplete_fields = ["deal", "currency", "gate_milestone"]
     inlines = [LoanEventInline]
+
+    principal_display = figure_column("principal", "Principal", unit_of="currency_id")
+
+    @admin.display(description="Deal", ordering="deal__company__name")
+    def deal_display(self, obj: Loan) -> str:
+        return deal_name(obj.deal)
+
+    @admin.display(description="Rate and term")
+    def terms(self, obj: Loan) -> str:
+        """The loan's price and length as a term sheet states them: 10-year US Treasury + 150 bp, 15 years."""
+        rate = f"{grouped(obj.fixed_rate_pct)} % fixed" if obj.fixed_rate_pct is not None else obj.benchmark
+        if obj.spread_bps is not None:
+            rate = f"{rate or 'benchmark'} + {grouped(obj.spread_bps)} bp"
+        term = f"{grouped(obj.term_years)} years" if obj.term_years is not None else ""
+        return ", ".join(part for part in (rate, term) if part) or DASH
 
 
 @admin.register(LoanEvent)
 class LoanEventAdmin(StewardRecordAdmin):
     form = LoanEventForm
-    list_display = ["loan", "kind", "occurred_on", "amount", "evidence"]
+    list_display = ["occurred", "loan", "kind", "amount_display", "evidence"]
     list_filter = ["kind", "evidence"]
     list_select_related = ["loan__deal", "loan__currency"]
     search_fields = ["loan__label", "loan__deal__reference", "memo"]
     autocomplete_fields = ["loan"]
     date_hierarchy = "occurred_on"
+
+    occurred = date_column("occurred_on", "Date")
+    amount_display = figure_column("amount", "Amount", unit_of="loan.currency_id")
 
     def get_deleted_objects(self, objs, request):
         """A deletion that would leave a loan repaying more than it drew is refused on the
@@ -490,49 +535,98 @@ class LoanEventAdmin(StewardRecordAdmin):
 
 @admin.register(Guarantee)
 class GuaranteeAdmin(StewardRecordAdmin):
-    list_display = ["label", "deal", "amount_per_year", "currency", "starts_on", "ends_on", "evidence"]
-    list_select_related = ["deal", "currency"]
+    list_display = ["label", "deal_display", "amount_display", "starts", "ends", "evidence"]
+    list_select_related = ["deal__company", "deal__agency"]
     search_fields = ["label", "deal__reference"]
     autocomplete_fields = ["deal", "currency"]
+
+    amount_display = figure_column("amount_per_year", "Most a year", unit_of="currency_id")
+    starts = date_column("starts_on", "Starts")
+    ends = date_column("ends_on", "Ends")
+
+    @admin.display(description="Deal", ordering="deal__company__name")
+    def deal_display(self, obj: Guarantee) -> str:
+        return deal_name(obj.deal)
 
 
 @admin.register(PriceFloorPayment)
 class PriceFloorPaymentAdmin(StewardRecordAdmin):
-    list_display = ["floor", "period_start", "period_end", "amount", "currency", "evidence"]
+    list_display = ["floor", "period", "amount_display", "evidence"]
     list_select_related = ["floor__deal", "floor__commodity", "floor__currency", "currency"]
     search_fields = ["floor__deal__reference", "floor__commodity__name"]
     autocomplete_fields = ["floor", "currency"]
 
+    amount_display = figure_column("amount", "Amount", unit_of="currency_id")
+
+    @admin.display(description="Period", ordering="period_start")
+    def period(self, obj: PriceFloorPayment) -> str:
+        return date_range(obj.period_start, obj.period_end)
+
 
 @admin.register(PriceFloor)
 class PriceFloorAdmin(StewardRecordAdmin):
-    list_display = ["deal", "commodity", "floor_price", "currency", "covers", "upside_share_pct", "ends_on"]
+    list_display = ["deal_display", "commodity", "floor_display", "covers", "upside_display", "ends"]
     list_filter = ["commodity"]
-    list_select_related = ["deal", "commodity", "currency"]
+    list_select_related = ["deal__company", "deal__agency", "commodity"]
     search_fields = ["deal__reference", "commodity__name"]
     autocomplete_fields = ["deal", "commodity", "currency"]
     inlines = [PriceFloorPaymentInline]
 
+    upside_display = figure_column("upside_share_pct", "Upside share (%)", whole=True)
+    ends = date_column("ends_on", "Ends")
+
+    @admin.display(description="Deal", ordering="deal__company__name")
+    def deal_display(self, obj: PriceFloor) -> str:
+        return deal_name(obj.deal)
+
+    @admin.display(description="Floor", ordering="floor_price")
+    def floor_display(self, obj: PriceFloor) -> str:
+        return figure(obj.floor_price, 2, f"{obj.currency_id}/{obj.commodity.price_unit}", whole=True)
+
 
 @admin.register(Offtake)
 class OfftakeAdmin(StewardRecordAdmin):
-    list_display = ["product", "deal", "buyer", "share_of_output_pct", "volume", "volume_unit", "ends_on"]
-    list_select_related = ["deal"]
+    list_display = ["product", "deal_display", "buyer", "share_display", "volume_display", "ends"]
+    list_select_related = ["deal__company", "deal__agency"]
     search_fields = ["product", "buyer", "deal__reference"]
     autocomplete_fields = ["deal", "commodity"]
+
+    share_display = figure_column("share_of_output_pct", "Share of output (%)", whole=True)
+    ends = date_column("ends_on", "Ends")
+
+    @admin.display(description="Deal", ordering="deal__company__name")
+    def deal_display(self, obj: Offtake) -> str:
+        return deal_name(obj.deal)
+
+    @admin.display(description="Volume", ordering="volume")
+    def volume_display(self, obj: Offtake) -> str:
+        return figure(obj.volume, 0, obj.volume_unit, whole=True)
 
 
 @admin.register(Grant)
 class GrantAdmin(StewardRecordAdmin):
-    list_display = ["program", "deal", "amount", "currency", "awarded_on"]
-    list_select_related = ["deal", "currency"]
+    list_display = ["program", "deal_display", "amount_display", "awarded"]
+    list_select_related = ["deal__company", "deal__agency"]
     search_fields = ["program", "deal__reference"]
     autocomplete_fields = ["deal", "currency"]
+
+    amount_display = figure_column("amount", "Amount", unit_of="currency_id")
+    awarded = date_column("awarded_on", "Awarded")
+
+    @admin.display(description="Deal", ordering="deal__company__name")
+    def deal_display(self, obj: Grant) -> str:
+        return deal_name(obj.deal)
 
 
 @admin.register(DealProjectWeight)
 class DealProjectWeightAdmin(StewardRecordAdmin):
-    list_display = ["deal", "project", "weight"]
-    list_select_related = ["deal", "project"]
+    list_display = ["deal_display", "project", "weight_display"]
+    list_select_related = ["deal__company", "deal__agency", "project"]
     search_fields = ["deal__reference", "project__name"]
     autocomplete_fields = ["deal", "project"]
+
+    weight_display = figure_column("weight", "Weight", whole=True)
+
+    @admin.display(description="Deal", ordering="deal__company__name")
+    def deal_display(self, obj: DealProjectWeight) -> str:
+        return deal_name(obj.deal)

@@ -20,6 +20,7 @@ from portfolio.services.imports import MAX_FILE_BYTES, import_confirm, import_re
 from portfolio.spreadsheets.files import csv_bytes, export_rows, xlsx_bytes
 from portfolio.spreadsheets.kinds import KIND_BY_NAME, KINDS
 
+from .formatting import datetime_column, figure, figure_column
 from .mixins import ReadOnlyAdminMixin
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -44,7 +45,7 @@ def _download(content: bytes, name: str, content_type: str) -> HttpResponse:
 class ImportRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Every check and import, read-only; new ones start from the upload page."""
 
-    list_display = ["id", "file_name", "status", "trigger", "requested_by", "created_at", "rows", "changed", "errors"]
+    list_display = ["id", "file_name", "status", "requested_by", "created", "rows_display", "changed", "errors"]
     list_filter = ["status", "trigger"]
     list_select_related = ["requested_by"]
     search_fields = ["file_name", "file_sha256"]
@@ -57,13 +58,16 @@ class ImportRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     change_list_template = "admin/portfolio/importrun/change_list.html"
     change_form_template = "admin/portfolio/importrun/change_form.html"
 
+    created = datetime_column("created_at", "Uploaded")
+    rows_display = figure_column("rows", "Rows", places=0)
+
     @admin.display(description="Created or updated")
-    def changed(self, obj: ImportRun) -> int:
-        return obj.total("created") + obj.total("updated")
+    def changed(self, obj: ImportRun) -> str:
+        return figure(obj.total("created") + obj.total("updated"), 0)
 
     @admin.display(description="Errors")
-    def errors(self, obj: ImportRun) -> int:
-        return obj.error_count
+    def errors(self, obj: ImportRun) -> str:
+        return figure(obj.error_count, 0)
 
     def get_urls(self):
         view = self.admin_site.admin_view

@@ -1,10 +1,24 @@
+from datetime import date
+
 from django.contrib import admin
+from django.utils.html import format_html
 
 from portfolio.models import FilingEvent, Milestone, MilestoneRevision, MilestoneStatusChange
 from portfolio.selectors import milestone_slippage_days
 from portfolio.services.filings import filing_record_milestone
 
+from .formatting import DASH, date_column, date_range, datetime_column, deal_name, figure
 from .mixins import ReadOnlyAdminMixin, StewardRecordAdmin
+
+
+def forecast_cell(text: str, start: date | None, end: date | None) -> str:
+    """A forecast as the source worded it, with the window it was read as below it."""
+    window = date_range(start, end)
+    if not text or text == window:
+        return window or DASH
+    if not window:
+        return text
+    return format_html('{}<span class="quiet">{}</span>', text, window)
 
 
 class MilestoneRevisionInline(admin.TabularInline):
@@ -31,23 +45,11 @@ class MilestoneRevisionInline(admin.TabularInline):
 
 @admin.register(Milestone)
 class MilestoneAdmin(StewardRecordAdmin):
-    list_display = [
-        "title",
-        "project",
-        "deal",
-        "kind",
-        "forecast_text",
-        "forecast_start",
-        "forecast_end",
-        "baseline_end",
-        "achieved_on",
-        "status",
-        "slippage",
-        "needs_review",
-        "evidence",
-    ]
+    # The key columns first, narrow enough to show whole at 1440 px beside the filters; the
+    # window's dates, the baseline and the evidence are on the milestone's page.
+    list_display = ["title", "subject", "status_display", "forecast", "slippage", "kind"]
     list_filter = ["status", "kind", "needs_review", "forecast_precision", "evidence"]
-    list_select_related = ["project", "deal"]
+    list_select_related = ["project", "deal__company", "deal__agency"]
     search_fields = ["title", "project__name", "deal__reference", "forecast_text"]
     autocomplete_fields = ["project", "deal"]
     readonly_fields = [
@@ -69,28 +71,64 @@ class MilestoneAdmin(StewardRecordAdmin):
         else:
             super().save_model(request, obj, form, change)
 
+    @admin.display(description="Project or deal", ordering="project__name")
+    def subject(self, obj: Milestone) -> str:
+        if obj.project:
+            return obj.project.name
+        return f"Deal: {deal_name(obj.deal)}" if obj.deal else DASH
+
+    @admin.display(description="Status", ordering="status")
+    def status_display(self, obj: Milestone) -> str:
+        """The status, with the day an achieved milestone was achieved below it."""
+        if obj.achieved_on is None:
+            return obj.get_status_display()
+        return format_html(
+            '{}<span class="quiet nowrap">{}</span>', obj.get_status_display(), obj.achieved_on.isoformat()
+        )
+
+    @admin.display(description="Forecast", ordering="forecast_end")
+    def forecast(self, obj: Milestone) -> str:
+        if obj.needs_review:
+            return format_html('{}<span class="quiet">could not be read: to review</span>', obj.forecast_text)
+        return forecast_cell(obj.forecast_text, obj.forecast_start, obj.forecast_end)
+
     @admin.display(description="Slippage (days)")
-    def slippage(self, obj: Milestone):
-        days = milestone_slippage_days(obj)
-        return "-" if days is None else days
+    def slippage(self, obj: Milestone) -> str:
+        return figure(milestone_slippage_days(obj), 0)
 
 
 @admin.register(MilestoneRevision)
 class MilestoneRevisionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """The audit trail of forecasts, kept by the milestone service: read here, never edited."""
 
-    list_display = ["milestone", "created_at", "forecast_text", "forecast_start", "forecast_end", "recorded_by"]
+    list_display = ["milestone", "recorded", "forecast", "recorded_by"]
     list_select_related = ["milestone", "recorded_by"]
     search_fields = ["milestone__title", "forecast_text"]
+
+    recorded = datetime_column("created_at", "Recorded")
+
+    @admin.display(description="Forecast", ordering="forecast_end")
+    def forecast(self, obj: MilestoneRevision) -> str:
+        return forecast_cell(obj.forecast_text, obj.forecast_start, obj.forecast_end)
 
 
 @admin.register(MilestoneStatusChange)
 class MilestoneStatusChangeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Derived by the daily milestone job; read-only."""
 
-    list_display = ["created_at", "milestone", "from_status", "to_status", "on", "changed_by"]
+    list_display = ["day", "milestone_title", "change", "changed_by"]
     list_filter = ["to_status", "from_status"]
     list_select_related = ["milestone", "changed_by"]
     search_fields = ["milestone__title"]
     date_hierarchy = "on"
     readonly_fields = [field.name for field in MilestoneStatusChange._meta.fields]
+
+    day = date_column("on", "On")
+
+    @admin.display(description="Milestone", ordering="milestone__title")
+    def milestone_title(self, obj: MilestoneStatusChange) -> str:
+        return obj.milestone.title
+
+    @admin.display(description="Status change", ordering="to_status")
+    def change(self, obj: MilestoneStatusChange) -> str:
+        return f"{obj.get_from_status_display()} to {obj.get_to_status_display()}"

@@ -9,6 +9,7 @@ from portfolio.models import DigestSubscription, FilingEvent, PortfolioSnapshot,
 from portfolio.services.filings import filing_mark_reviewed, filing_record_milestone
 from portfolio.services.records import record_save
 
+from .formatting import DASH, date_column, datetime_column, figure_column, figure_text
 from .mixins import ReadOnlyAdminMixin, StewardRecordAdmin
 
 
@@ -16,25 +17,27 @@ from .mixins import ReadOnlyAdminMixin, StewardRecordAdmin
 class RefreshRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Runs are written by the refresh jobs; operators read them here."""
 
-    list_display = ["id", "kind", "status", "trigger", "as_of", "requested_by", "started_at", "finished_at", "progress"]
+    list_display = ["id", "kind", "status", "as_of_day", "trigger", "finished", "progress"]
     list_filter = ["kind", "status", "trigger"]
-    list_select_related = ["requested_by"]
     search_fields = ["message"]
     date_hierarchy = "created_at"
     readonly_fields = [field.name for field in RefreshRun._meta.fields]
 
-    @admin.display(description="Progress")
+    as_of_day = date_column("as_of", "As of")
+    finished = datetime_column("finished_at", "Finished")
+
+    @admin.display(description="Steps done")
     def progress(self, obj: RefreshRun) -> str:
-        return f"{obj.progress_done}/{obj.progress_total}" if obj.progress_total else "-"
+        return figure_text(f"{obj.progress_done}/{obj.progress_total}") if obj.progress_total else DASH
 
 
 @admin.register(FilingEvent)
 class FilingEventAdmin(admin.ModelAdmin):
     """The review queue of new SEC filings: mark them reviewed, or record a milestone from one."""
 
-    list_display = ["filed_on", "company", "form", "items", "accession_number", "review_status", "reviewed_by", "link"]
+    list_display = ["filed", "company", "form", "items", "review_status", "link"]
     list_filter = ["review_status", "form"]
-    list_select_related = ["company", "reviewed_by"]
+    list_select_related = ["company"]
     search_fields = ["accession_number", "company__name", "description"]
     autocomplete_fields = ["milestone"]
     date_hierarchy = "filed_on"
@@ -62,9 +65,12 @@ class FilingEventAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False  # the filings job records them; a reviewed filing stays as the milestone's source
 
-    @admin.display(description="Document")
+    filed = date_column("filed_on", "Filed")
+
+    @admin.display(description="Document", ordering="accession_number")
     def link(self, obj: FilingEvent) -> str:
-        return format_html('<a href="{}" rel="noopener noreferrer">{}</a>', obj.url, obj.primary_document or "open")
+        """The filing on EDGAR, named by its accession number (its document's name is a file name)."""
+        return format_html('<a href="{}" rel="noopener noreferrer">{}</a>', obj.url, obj.accession_number)
 
     @admin.action(description="Mark the selected filings reviewed")
     def mark_reviewed(self, request, queryset):
@@ -112,8 +118,17 @@ class DigestSubscriptionAdmin(StewardRecordAdmin):
 class PortfolioSnapshotAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Snapshots are written at the end of each valuation refresh."""
 
-    list_display = ["as_of", "value_usd", "positions_valued", "positions_missing", "is_simulated", "refresh_run"]
+    list_display = ["as_of_day", "value_display", "valued", "missing", "is_simulated", "run"]
     list_filter = ["is_simulated"]
     list_select_related = ["refresh_run"]
     date_hierarchy = "as_of"
     readonly_fields = [field.name for field in PortfolioSnapshot._meta.fields]
+
+    as_of_day = date_column("as_of", "As of")
+    value_display = figure_column("value_usd", "Value (USD)")
+    valued = figure_column("positions_valued", "Positions valued", places=0)
+    missing = figure_column("positions_missing", "Not valued", places=0)
+
+    @admin.display(description="Refresh run", ordering="refresh_run")
+    def run(self, obj: PortfolioSnapshot) -> str:
+        return f"{obj.refresh_run.get_kind_display()} #{obj.refresh_run_id}" if obj.refresh_run else DASH

@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.utils.html import format_html
 
 from portfolio.models import (
     Agency,
@@ -14,6 +15,7 @@ from portfolio.models import (
     ShareCount,
 )
 
+from .formatting import date_column, date_range, figure, figure_column, number, places_needed
 from .mixins import ReadOnlyAdminMixin, SharedChoicesInlineMixin, StewardRecordAdmin
 
 
@@ -43,10 +45,13 @@ class AgencyAdmin(StewardRecordAdmin):
 
 @admin.register(AgencyAlias)
 class AgencyAliasAdmin(StewardRecordAdmin):
-    list_display = ["alias", "agency", "used_from", "used_until"]
+    list_display = ["alias", "agency", "from_day", "until_day"]
     list_select_related = ["agency"]
     search_fields = ["alias", "agency__short_name", "agency__name"]
     autocomplete_fields = ["agency"]
+
+    from_day = date_column("used_from", "Used from")
+    until_day = date_column("used_until", "Used until")
 
 
 class ListingInline(SharedChoicesInlineMixin, admin.TabularInline):
@@ -96,12 +101,12 @@ class ListingAdmin(StewardRecordAdmin):
     list_display = [
         "ticker",
         "exchange",
-        "company",
+        "company_name",
         "currency",
+        "price_status",
+        "last_price",
         "is_primary",
         "is_active",
-        "price_status",
-        "last_price_on",
     ]
     list_filter = ["exchange", "currency", "is_primary", "is_active", "price_status"]
     list_select_related = ["company", "currency"]
@@ -115,6 +120,12 @@ class ListingAdmin(StewardRecordAdmin):
             {"fields": ["price_providers", "provider_symbols", "price_status", "price_status_note", "last_price_on"]},
         ),
     ]
+
+    last_price = date_column("last_price_on", "Last price")
+
+    @admin.display(description="Company", ordering="company__name")
+    def company_name(self, obj: Listing) -> str:
+        return obj.company.name
 
 
 @admin.register(Commodity)
@@ -158,30 +169,43 @@ class ProductionFigureInline(admin.TabularInline):
 
 @admin.register(Project)
 class ProjectAdmin(StewardRecordAdmin):
-    list_display = ["name", "company", "kind", "stage", "country", "region", "capacity_display", "evidence"]
-    list_filter = ["kind", "stage", "country", "commodities"]
+    list_display = ["name", "company_name", "kind", "stage", "country", "region", "capacity_display"]
+    list_filter = ["kind", "stage", "country", "commodities", "evidence"]
     list_select_related = ["company"]
     search_fields = ["name", "company__name", "region"]
     autocomplete_fields = ["company"]
     filter_horizontal = ["commodities"]
     inlines = [MilestoneInline, ProjectCommodityWeightInline, ProductionFigureInline]
 
-    @admin.display(description="Capacity")
+    @admin.display(description="Company", ordering="company__name")
+    def company_name(self, obj: Project) -> str:
+        return obj.company.name
+
+    @admin.display(description="Capacity", ordering="capacity")
     def capacity_display(self, obj: Project) -> str:
-        return f"{obj.capacity.normalize():,f} {obj.capacity_unit}" if obj.capacity is not None else "-"
+        """The capacity, with its unit below it (units such as "t/yr NdPr oxide" are long)."""
+        if obj.capacity is None:
+            return figure(None)
+        return format_html(
+            '<span class="num">{}<span class="quiet">{}</span></span>',
+            number(obj.capacity, places_needed(obj.capacity, 0)),
+            obj.capacity_unit,
+        )
 
 
 @admin.register(ProjectCommodityWeight)
 class ProjectCommodityWeightAdmin(StewardRecordAdmin):
-    list_display = ["project", "commodity", "weight"]
+    list_display = ["project", "commodity", "weight_display"]
     list_select_related = ["project", "commodity"]
     search_fields = ["project__name", "commodity__name"]
     autocomplete_fields = ["project", "commodity"]
 
+    weight_display = figure_column("weight", "Weight", whole=True)
+
 
 @admin.register(ShareCount)
 class ShareCountAdmin(StewardRecordAdmin):
-    list_display = ["company", "as_of", "shares", "is_derived", "origin", "evidence"]
+    list_display = ["company", "as_of_day", "shares_display", "is_derived", "origin", "evidence"]
     list_filter = ["origin", "is_derived", "evidence"]
     list_select_related = ["company"]
     search_fields = ["company__name", "accession_number", "notes"]
@@ -189,12 +213,22 @@ class ShareCountAdmin(StewardRecordAdmin):
     readonly_fields = ["origin"]
     date_hierarchy = "as_of"
 
+    as_of_day = date_column("as_of", "As of")
+    shares_display = figure_column("shares", "Shares", places=0, whole=True)
+
 
 @admin.register(ProductionFigure)
 class ProductionFigureAdmin(StewardRecordAdmin):
-    list_display = ["project", "commodity", "period_start", "period_end", "produced_t", "sold_t", "evidence"]
+    list_display = ["project", "commodity", "period", "produced", "sold"]
     list_filter = ["commodity", "evidence"]
     list_select_related = ["project", "commodity"]
     search_fields = ["project__name", "project__company__name"]
     autocomplete_fields = ["project", "commodity"]
     date_hierarchy = "period_start"
+
+    produced = figure_column("produced_t", "Produced (t)", places=0, whole=True)
+    sold = figure_column("sold_t", "Sold (t)", places=0, whole=True)
+
+    @admin.display(description="Period", ordering="period_start")
+    def period(self, obj: ProductionFigure) -> str:
+        return date_range(obj.period_start, obj.period_end)

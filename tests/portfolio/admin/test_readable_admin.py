@@ -1,0 +1,233 @@
+"""The admin reads at a glance: each list leads with its key columns, figures are thousands-separated
+to fixed places and right-aligned, dates are ISO and codes are shown by their labels."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from decimal import Decimal
+from html.parser import HTMLParser
+
+import pytest
+from django.urls import reverse
+
+from portfolio import models as m
+from portfolio.admin.formatting import figure
+from tests import factories as f
+
+pytestmark = pytest.mark.django_db
+
+#: A code as the database keeps it (convertible_preferred, on_track): never the text of a cell.
+SNAKE_CASE = re.compile(r"\b[a-z]+_[a-z_]+\b")
+
+
+class _ResultList(HTMLParser):
+    """The header texts, and each row's cell texts and cell HTML, of a changelist's table."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.headers: list[str] = []
+        self.rows: list[list[str]] = []
+        self._in_table = False
+        self._cell: list[str] | None = None
+        self._section = ""
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "table" and ("id", "result_list") in attrs:
+            self._in_table = True
+        elif self._in_table and tag in ("thead", "tbody"):
+            self._section = tag
+        elif self._in_table and tag == "tr" and self._section == "tbody":
+            self.rows.append([])
+        elif self._in_table and tag in ("th", "td"):
+            self._cell = []
+
+    def handle_endtag(self, tag):
+        if tag == "table":
+            self._in_table = False
+        elif self._in_table and tag in ("th", "td") and self._cell is not None:
+            text = " ".join(" ".join(self._cell).split())
+            if self._section == "thead":
+                self.headers.append(re.sub(r"^\d+ ", "", text))  # less the sort priority
+            else:
+                self.rows[-1].append(text)
+            self._cell = None
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+def _result_list(html: str) -> _ResultList:
+    table = _ResultList()
+    table.feed(html)
+    return table
+
+
+def _changelist(model) -> str:
+    return reverse(f"admin:portfolio_{model._meta.model_name}_changelist")
+
+
+def test_milestone_list_leads_with_status_forecast_and_slippage(steward_client, django_assert_num_queries):
+    """At 1440 px the milestone list showed 3 of its 13 columns; it now has six, the key ones
+    first: the status by its label, the forecast as worded with the window it was read as, and
+    the slippage in days (182: the window's end moved from 2027-12-31 to 2028-06-30)."""
+    f.MilestoneFactory(
+        title="Commissioning of the separation plant",
+        project__name="Mountain Pass",
+        status=m.MilestoneStatus.AT_RISK,
+        forecast_text="H1 2028",
+        forecast_start=dt.date(2028, 1, 1),
+        forecast_end=dt.date(2028, 6, 30),
+    )
+    # the session and the user; the paginator's count and the total; the page of rows (with
+    # their projects and deals)
+    with django_assert_num_queries(5):
+        response = steward_client.get(_changelist(m.Milestone))
+    table = _result_list(response.content.decode())
+    assert table.headers[1:] == ["Title", "Project or deal", "Status", "Forecast", "Slippage (days)", "Kind"]
+    row = table.rows[0][1:]
+    assert row == [
+        "Commissioning of the separation plant",
+        "Mountain Pass",
+        "At risk",
+        "H1 2028 2028-01-01 to 2028-06-30",
+        "182",
+        "Mechanical completion",
+    ]
+    assert '<td class="field-slippage"><span class="num">182</span></td>' in response.content.decode()
+
+
+def test_a_deal_milestone_names_its_deal_and_an_achieved_one_its_date(steward_client):
+    """A deal's milestone is named by the deal's company and agency (its title is a sentence); an
+    achieved milestone shows the day it was achieved under its status."""
+    deal = f.DealFactory(company__name="USA Rare Earth, Inc.", agency__short_name="DOC-CHIPS")
+    f.MilestoneFactory(
+        project=None,
+        deal=deal,
+        kind=m.MilestoneKind.DEAL_CLOSING,
+        title="Closing",
+        forecast_text="2026-01-26",
+        forecast_start=dt.date(2026, 1, 26),
+        forecast_end=dt.date(2026, 1, 26),
+        achieved_on=dt.date(2026, 1, 26),
+        status=m.MilestoneStatus.ACHIEVED,
+    )
+    row = _result_list(steward_client.get(_changelist(m.Milestone)).content.decode()).rows[0][1:]
+    assert row[1:4] == ["Deal: USA Rare Earth, Inc. (DOC-CHIPS)", "Achieved 2026-01-26", "2026-01-26"]
+
+
+def test_valuation_list_shows_amounts_with_separators_and_fixed_places(steward_client, django_assert_num_queries):
+    """The value column was clipped and read 1551688728.00: values now read 1,551,688,728.00 CAD
+    and 1,137,540,000.00 (USD), right-aligned, with the level and flags in words."""
+    f.ValuationFactory(
+        position__label="Common shares",
+        position__deal__company__name="Lithium Americas Corp.",
+        as_of=dt.date(2026, 11, 27),
+        currency_id="CAD",
+        value_local=Decimal("1551688728"),
+        fx_rate_to_usd=Decimal("0.7331"),
+        value_usd=Decimal("1137540000"),
+        is_simulated=True,
+    )
+    # the session and the user; the two counts; the page; the first and last dates of the hierarchy
+    with django_assert_num_queries(7):
+        response = steward_client.get(_changelist(m.Valuation))
+    html = response.content.decode()
+    table = _result_list(html)
+    assert table.headers == ["Position", "As of", "Value", "Value (USD)", "Method", "Level and flags"]
+    assert table.rows[0] == [
+        "Lithium Americas Corp.: Common shares",
+        "2026-11-27",
+        "1,551,688,728.00 CAD",
+        "1,137,540,000.00",
+        "Quoted price x quantity",
+        "Level 1, simulated",
+    ]
+    assert '<span class="num">1,551,688,728.00 CAD</span>' in html
+
+
+def test_deal_list_names_the_company_and_shows_the_long_stop_before_closing(steward_client):
+    """The deal list fits beside its filters: the title, agency, company and status by its label,
+    ISO dates, and for a deal not yet closed the long-stop date in the closing column."""
+    f.DealFactory(
+        title="Commerce CHIPS funding",
+        agency__short_name="DOC-CHIPS",
+        company__name="USA Rare Earth, Inc.",
+        status=m.DealStatus.BINDING_LOI,
+        closed_on=None,
+        long_stop_on=dt.date(2026, 12, 31),
+    )
+    table = _result_list(steward_client.get(_changelist(m.Deal)).content.decode())
+    assert table.headers[1:] == ["Title", "Agency", "Company", "Status", "Announced", "Closed", "Positions"]
+    assert table.rows[0][1:] == [
+        "Commerce CHIPS funding",
+        "DOC-CHIPS",
+        "USA Rare Earth, Inc.",
+        "Binding LOI (conditional)",
+        "2025-07-10",
+        "long stop 2026-12-31",
+        "0",
+    ]
+
+
+def test_loan_list_states_principal_and_terms(steward_client):
+    """A loan reads as a term sheet does: 150,000,000.00 USD at the 10-year US Treasury + 100 bp,
+    for 12 years."""
+    f.LoanFactory(label="Samarium project loan", status=m.Loan.Status.LETTER_OF_INTEREST)
+    row = _result_list(steward_client.get(_changelist(m.Loan)).content.decode()).rows[0][1:]
+    assert row[0] == "Samarium project loan"
+    assert row[2:] == ["Letter of interest", "150,000,000.00 USD", "10-year US Treasury + 100 bp, 12 years"]
+
+
+#: Rows whose choice fields hold codes with underscores, and the label each list shows instead.
+CODED_ROWS = {
+    m.Position: (lambda: f.PositionFactory(convertible=True), "Convertible preferred"),
+    m.Milestone: (
+        lambda: f.MilestoneFactory(kind=m.MilestoneKind.COMMERCIAL_PRODUCTION, status=m.MilestoneStatus.ON_TRACK),
+        "Commercial production",
+    ),
+    m.Deal: (lambda: f.DealFactory(status=m.DealStatus.NON_BINDING_LOI, closed_on=None), "Non-binding LOI"),
+    m.Loan: (lambda: f.LoanFactory(status=m.Loan.Status.LETTER_OF_INTEREST), "Letter of interest"),
+    m.Valuation: (
+        lambda: f.ValuationFactory(method=m.ValuationMethod.BLACK_SCHOLES, fair_value_level=2),
+        "Black-Scholes (never below intrinsic)",
+    ),
+    m.MilestoneStatusChange: (lambda: f.MilestoneStatusChangeFactory(), "On track to At risk"),
+    m.Project: (lambda: f.ProjectFactory(stage=m.ProjectStage.COMMERCIAL_PRODUCTION), "Commercial production"),
+}
+
+
+@pytest.mark.parametrize("model", list(CODED_ROWS), ids=lambda model: model.__name__)
+def test_lists_show_labels_not_codes(steward_client, model):
+    """No list cell shows a code such as convertible_preferred or on_track where its label exists."""
+    make, label = CODED_ROWS[model]
+    make()
+    table = _result_list(steward_client.get(_changelist(model)).content.decode())
+    cells = [cell for row in table.rows for cell in row]
+    assert label in " | ".join(cells)
+    assert [cell for cell in cells if SNAKE_CASE.search(cell)] == []
+
+
+def test_project_list_puts_a_capacity_unit_under_its_figure(steward_client):
+    """A capacity reads 10,000 with its unit below it, right-aligned; a project without one shows a dash."""
+    f.ProjectFactory(capacity=Decimal("10000"), capacity_unit="t/yr NdFeB magnets")
+    f.ProjectFactory(capacity=None)
+    html = steward_client.get(_changelist(m.Project)).content.decode()
+    assert '<span class="num">10,000<span class="quiet">t/yr NdFeB magnets</span></span>' in html
+    assert '<span class="num">-</span>' in html
+
+
+@pytest.mark.parametrize(
+    ("value", "places", "unit", "whole", "shown"),
+    [
+        (Decimal("1551688728"), 2, "USD", False, "1,551,688,728.00 USD"),
+        (Decimal("0.00010000"), 2, "USD", True, "0.0001 USD"),  # a penny strike keeps its places
+        (Decimal("4.25000000"), 2, "", True, "4.25"),
+        (Decimal("13320013.32"), 0, "", False, "13,320,013"),
+        (None, 2, "USD", False, "-"),
+    ],
+)
+def test_figures_are_separated_to_fixed_places(value, places, unit, whole, shown):
+    """Money to two places with its currency; prices and rates with every place they carry."""
+    assert figure(value, places, unit, whole=whole) == f'<span class="num">{shown}</span>'
