@@ -38,10 +38,10 @@ from .formatting import (
     number,
     position_name,
 )
-from .mixins import SharedChoicesInlineMixin, StewardRecordAdmin
+from .mixins import SharedChoicesInlineMixin, StewardRecordAdmin, TabularInline
 
 
-class DealDocumentInline(admin.TabularInline):
+class DealDocumentInline(TabularInline):
     model = DealDocument
     extra = 0
     fields = ["title", "url", "published_on", "accession_number", "evidence"]
@@ -50,7 +50,7 @@ class DealDocumentInline(admin.TabularInline):
         return super().get_queryset(request).select_related("deal")
 
 
-class PositionInline(SharedChoicesInlineMixin, admin.TabularInline):
+class PositionInline(SharedChoicesInlineMixin, TabularInline):
     model = Position
     extra = 0
     shared_choice_fields = (
@@ -76,7 +76,7 @@ class PositionInline(SharedChoicesInlineMixin, admin.TabularInline):
         return super().get_queryset(request).select_related("deal", "listing", "currency")
 
 
-class LoanInline(SharedChoicesInlineMixin, admin.TabularInline):
+class LoanInline(SharedChoicesInlineMixin, TabularInline):
     model = Loan
     extra = 0
     shared_choice_fields = ("currency",)
@@ -87,7 +87,7 @@ class LoanInline(SharedChoicesInlineMixin, admin.TabularInline):
         return super().get_queryset(request).select_related("deal", "currency")
 
 
-class PriceFloorInline(SharedChoicesInlineMixin, admin.TabularInline):
+class PriceFloorInline(SharedChoicesInlineMixin, TabularInline):
     model = PriceFloor
     extra = 0
     shared_choice_fields = (
@@ -101,7 +101,7 @@ class PriceFloorInline(SharedChoicesInlineMixin, admin.TabularInline):
         return super().get_queryset(request).select_related("deal", "commodity", "currency")
 
 
-class OfftakeInline(admin.TabularInline):
+class OfftakeInline(TabularInline):
     model = Offtake
     extra = 0
     fields = ["product", "buyer", "share_of_output_pct", "volume", "volume_unit", "starts_on", "ends_on"]
@@ -111,7 +111,7 @@ class OfftakeInline(admin.TabularInline):
         return super().get_queryset(request).select_related("deal")
 
 
-class GuaranteeInline(SharedChoicesInlineMixin, admin.TabularInline):
+class GuaranteeInline(SharedChoicesInlineMixin, TabularInline):
     model = Guarantee
     extra = 0
     shared_choice_fields = ("currency",)
@@ -167,7 +167,7 @@ class LoanEventFormSet(forms.BaseInlineFormSet):
             raise error
 
 
-class LoanEventInline(admin.TabularInline):
+class LoanEventInline(TabularInline):
     model = LoanEvent
     formset = LoanEventFormSet
     extra = 0
@@ -177,7 +177,7 @@ class LoanEventInline(admin.TabularInline):
         return super().get_queryset(request).select_related("loan")
 
 
-class PriceFloorPaymentInline(SharedChoicesInlineMixin, admin.TabularInline):
+class PriceFloorPaymentInline(SharedChoicesInlineMixin, TabularInline):
     model = PriceFloorPayment
     extra = 0
     shared_choice_fields = ("currency",)
@@ -187,7 +187,7 @@ class PriceFloorPaymentInline(SharedChoicesInlineMixin, admin.TabularInline):
         return super().get_queryset(request).select_related("floor", "currency")
 
 
-class GrantInline(SharedChoicesInlineMixin, admin.TabularInline):
+class GrantInline(SharedChoicesInlineMixin, TabularInline):
     model = Grant
     extra = 0
     shared_choice_fields = ("currency",)
@@ -197,7 +197,7 @@ class GrantInline(SharedChoicesInlineMixin, admin.TabularInline):
         return super().get_queryset(request).select_related("deal", "currency")
 
 
-class DealMilestoneInline(admin.TabularInline):
+class DealMilestoneInline(TabularInline):
     model = Milestone
     fk_name = "deal"
     extra = 0
@@ -208,7 +208,7 @@ class DealMilestoneInline(admin.TabularInline):
         return super().get_queryset(request).select_related("deal", "project")
 
 
-class DealProjectWeightInline(admin.TabularInline):
+class DealProjectWeightInline(TabularInline):
     model = DealProjectWeight
     extra = 0
     fields = ["project", "weight"]
@@ -355,7 +355,7 @@ class DealDocumentAdmin(StewardRecordAdmin):
         return deal_name(obj.deal)
 
 
-class CashFlowInline(SharedChoicesInlineMixin, admin.TabularInline):
+class CashFlowInline(SharedChoicesInlineMixin, TabularInline):
     model = CashFlow
     extra = 0
     shared_choice_fields = ("currency",)

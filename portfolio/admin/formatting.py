@@ -1,15 +1,19 @@
 """How the admin shows numbers and dates: list columns with thousands separators and fixed places,
-right-aligned in tabular figures (the ``num`` class, admin.css), and ISO dates."""
+right-aligned in tabular figures (the ``num`` class, admin.css), and decimal inputs that show
+400,000 rather than 400000.000000 and take back exactly what they show."""
 
 from __future__ import annotations
 
 import operator
+import re
 from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from django import forms
 from django.contrib import admin
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
@@ -119,3 +123,37 @@ def grouped(value: Decimal) -> str:
     """A decimal as a steward would write it: 400,000 for 400000.000000, 1,234.5 for 1234.500000,
     with no exponent however large or small."""
     return format(value.normalize(), ",f")
+
+
+#: Commas only between groups of three digits: 1,234,567.89 and not 1,5 (a decimal comma).
+_GROUPED = re.compile(r"^[+-]?\d{1,3}(?:,\d{3})+(?:\.\d*)?$")
+
+
+class GroupedDecimalInput(forms.TextInput):
+    """A decimal input that shows its value thousands-separated, without trailing zeros."""
+
+    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
+        super().__init__({"inputmode": "decimal", "size": 16, **(attrs or {})})
+
+    def format_value(self, value: Any) -> str | None:
+        if isinstance(value, Decimal) and value.is_finite():
+            return grouped(value)
+        return super().format_value(value)
+
+
+class GroupedDecimalField(forms.DecimalField):
+    """A decimal typed as 400000, 400,000 or 400000.00, all the same value; a comma anywhere but
+    between groups of three digits is refused rather than guessed (1,5 is not read as 15)."""
+
+    widget = GroupedDecimalInput
+    default_error_messages = {
+        "grouping": "Use commas only between groups of three digits and a point for decimals, e.g. 1,234,567.89.",
+    }
+
+    def to_python(self, value: Any) -> Decimal | None:  # type: ignore[override]  # the stubs give the integer field's type
+        if isinstance(value, str) and "," in value:
+            text = value.strip()
+            if not _GROUPED.match(text):
+                raise ValidationError(self.error_messages["grouping"], code="grouping")
+            value = text.replace(",", "")
+        return super().to_python(value)

@@ -8,7 +8,7 @@ from portfolio.selectors import milestone_slippage_days
 from portfolio.services.filings import filing_record_milestone
 
 from .formatting import DASH, date_column, date_range, datetime_column, deal_name, figure
-from .mixins import ReadOnlyAdminMixin, StewardRecordAdmin
+from .mixins import ReadOnlyAdminMixin, StewardRecordAdmin, TabularInline
 
 
 def forecast_cell(text: str, start: date | None, end: date | None) -> str:
@@ -21,7 +21,7 @@ def forecast_cell(text: str, start: date | None, end: date | None) -> str:
     return format_html('{}<span class="quiet">{}</span>', text, window)
 
 
-class MilestoneRevisionInline(admin.TabularInline):
+class MilestoneRevisionInline(TabularInline):
     model = MilestoneRevision
     extra = 0
     fields = readonly_fields = (

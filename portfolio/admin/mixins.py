@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
-from django.db import transaction
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from django.contrib import admin
+from django.db import models, transaction
 from simple_history.admin import SimpleHistoryAdmin
 
 from portfolio.services.records import record_delete, record_save
+
+from .formatting import GroupedDecimalField
 
 
 class ReadOnlyAdminMixin:
@@ -19,6 +25,19 @@ class ReadOnlyAdminMixin:
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class GroupedDecimalsMixin:
+    """Decimal inputs that show 400,000 rather than 400000.000000 and take back exactly what they
+    show (typed with or without thousands separators)."""
+
+    formfield_overrides: ClassVar[Mapping[type[models.Field[Any, Any]], Mapping[str, Any]]] = {
+        models.DecimalField: {"form_class": GroupedDecimalField}
+    }
+
+
+class TabularInline(GroupedDecimalsMixin, admin.TabularInline):
+    """A tabular inline with readable decimal inputs."""
 
 
 class SharedChoicesInlineMixin:
@@ -77,5 +96,6 @@ class RecordServiceAdminMixin:
             record_delete(obj, user=request.user, reason=self.delete_reason)
 
 
-class StewardRecordAdmin(RecordServiceAdminMixin, SimpleHistoryAdmin):
-    """The admin of a steward's record: saves through the records service, with its change history."""
+class StewardRecordAdmin(RecordServiceAdminMixin, GroupedDecimalsMixin, SimpleHistoryAdmin):
+    """The admin of a steward's record: saves through the records service, with its change history
+    and readable decimal inputs."""

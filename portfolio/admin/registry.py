@@ -16,7 +16,7 @@ from portfolio.models import (
 )
 
 from .formatting import date_column, date_range, figure, figure_column, number, places_needed
-from .mixins import ReadOnlyAdminMixin, SharedChoicesInlineMixin, StewardRecordAdmin
+from .mixins import ReadOnlyAdminMixin, SharedChoicesInlineMixin, StewardRecordAdmin, TabularInline
 
 
 @admin.register(Currency)
@@ -27,7 +27,7 @@ class CurrencyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     search_fields = ["code", "name"]
 
 
-class AgencyAliasInline(admin.TabularInline):
+class AgencyAliasInline(TabularInline):
     model = AgencyAlias
     extra = 0
     fields = ["alias", "used_from", "used_until", "note"]
@@ -54,7 +54,7 @@ class AgencyAliasAdmin(StewardRecordAdmin):
     until_day = date_column("used_until", "Used until")
 
 
-class ListingInline(SharedChoicesInlineMixin, admin.TabularInline):
+class ListingInline(SharedChoicesInlineMixin, TabularInline):
     model = Listing
     extra = 0
     shared_choice_fields = ("currency",)
@@ -64,7 +64,7 @@ class ListingInline(SharedChoicesInlineMixin, admin.TabularInline):
         return super().get_queryset(request).select_related("company", "currency")
 
 
-class ShareCountInline(admin.TabularInline):
+class ShareCountInline(TabularInline):
     model = ShareCount
     extra = 0
     fields = ["as_of", "shares", "is_derived", "origin", "evidence", "source_url", "notes"]
@@ -74,7 +74,7 @@ class ShareCountInline(admin.TabularInline):
         return super().get_queryset(request).select_related("company")
 
 
-class ProjectInline(admin.TabularInline):
+class ProjectInline(TabularInline):
     model = Project
     extra = 0
     fields = ["name", "kind", "country", "region", "stage"]
@@ -135,7 +135,7 @@ class CommodityAdmin(StewardRecordAdmin):
     search_fields = ["name", "code"]
 
 
-class MilestoneInline(admin.TabularInline):
+class MilestoneInline(TabularInline):
     model = Milestone
     fk_name = "project"
     extra = 0
@@ -147,7 +147,7 @@ class MilestoneInline(admin.TabularInline):
         return super().get_queryset(request).select_related("project", "deal")
 
 
-class ProjectCommodityWeightInline(admin.TabularInline):
+class ProjectCommodityWeightInline(TabularInline):
     model = ProjectCommodityWeight
     extra = 0
     fields = ["commodity", "weight"]
@@ -158,7 +158,7 @@ class ProjectCommodityWeightInline(admin.TabularInline):
         return super().get_queryset(request).select_related("project", "commodity")
 
 
-class ProductionFigureInline(admin.TabularInline):
+class ProductionFigureInline(TabularInline):
     model = ProductionFigure
     extra = 0
     fields = ["commodity", "period_start", "period_end", "produced_t", "sold_t", "evidence", "source_url"]

@@ -1,5 +1,6 @@
 """The admin reads at a glance: each list leads with its key columns, figures are thousands-separated
-to fixed places and right-aligned, dates are ISO and codes are shown by their labels."""
+to fixed places and right-aligned, dates are ISO and codes are shown by their labels; decimal inputs
+show what a steward would write (400,000) and take it back exactly."""
 
 from __future__ import annotations
 
@@ -7,18 +8,73 @@ import datetime as dt
 import re
 from decimal import Decimal
 from html.parser import HTMLParser
+from http import HTTPStatus
 
 import pytest
 from django.urls import reverse
 
 from portfolio import models as m
-from portfolio.admin.formatting import figure
+from portfolio.admin.formatting import GroupedDecimalField, figure, grouped
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db
 
 #: A code as the database keeps it (convertible_preferred, on_track): never the text of a cell.
 SNAKE_CASE = re.compile(r"\b[a-z]+_[a-z_]+\b")
+
+
+class _PostedForm(HTMLParser):
+    """What a browser would post from a page's change form: each input's shown value (checked boxes
+    only), each select's selected options, each textarea's text."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.values: dict[str, list[str]] = {}
+        self.shown: dict[str, str] = {}
+        self._select: str | None = None
+        self._first_option: str | None = None
+        self._selected = self._multiple = False
+        self._textarea: str | None = None
+
+    def handle_starttag(self, tag, attrs):
+        attr = dict(attrs)
+        name = attr.get("name")
+        if tag == "input" and name and attr.get("type") not in ("submit", "button", "file"):
+            self.shown[name] = attr.get("value") or ""
+            if attr.get("type") not in ("checkbox", "radio") or "checked" in attr:
+                self.values.setdefault(name, []).append(attr.get("value") or ("on" if "checked" in attr else ""))
+        elif tag == "select" and name:
+            self._select, self._first_option, self._selected = name, None, False
+            self.values.setdefault(name, [])
+            self._multiple = "multiple" in attr
+        elif tag == "option" and self._select:
+            value = attr.get("value") or ""
+            if self._first_option is None:
+                self._first_option = value
+            if "selected" in attr:
+                self.values[self._select].append(value)
+                self._selected = True
+        elif tag == "textarea" and name:
+            self._textarea = name
+            self.values[name] = [""]
+
+    def handle_endtag(self, tag):
+        if tag == "select" and self._select:
+            if not self._selected and not self._multiple and self._first_option is not None:
+                self.values[self._select].append(self._first_option)
+            self._select = None
+        elif tag == "textarea":
+            self._textarea = None
+
+    def handle_data(self, data):
+        if self._textarea:
+            self.values[self._textarea][0] += data.removeprefix("\n") if not self.values[self._textarea][0] else data
+
+
+def _posted_form(html: str) -> _PostedForm:
+    form = _PostedForm()
+    form.feed(html)
+    return form
 
 
 class _ResultList(HTMLParser):
@@ -231,3 +287,60 @@ def test_project_list_puts_a_capacity_unit_under_its_figure(steward_client):
 def test_figures_are_separated_to_fixed_places(value, places, unit, whole, shown):
     """Money to two places with its currency; prices and rates with every place they carry."""
     assert figure(value, places, unit, whole=whole) == f'<span class="num">{shown}</span>'
+
+
+@pytest.mark.parametrize(
+    ("stored", "shown"),
+    [
+        (Decimal("400000.000000"), "400,000"),
+        (Decimal("1234.500000"), "1,234.5"),
+        (Decimal("0.00010000"), "0.0001"),
+        (Decimal("-2500.00"), "-2,500"),
+        (Decimal("0E-6"), "0"),
+    ],
+)
+def test_a_decimal_input_shows_and_takes_back_its_value_exactly(stored, shown):
+    """What the input shows is the stored value without trailing zeros, and reading it back gives
+    the stored value exactly."""
+    field = GroupedDecimalField(max_digits=24, decimal_places=6)
+    assert grouped(stored) == shown
+    assert field.widget.format_value(stored) == shown
+    assert field.clean(shown) == stored
+
+
+@pytest.mark.parametrize("typed", ["400000", "400,000", "400000.00", " 400,000.000000 "])
+def test_a_decimal_input_takes_a_figure_written_with_or_without_separators(typed):
+    """400000, 400,000 and 400000.00 are the same value."""
+    assert GroupedDecimalField(max_digits=24, decimal_places=6).clean(typed) == Decimal("400000")
+
+
+@pytest.mark.parametrize("typed", ["1,5", "40,0000", "1,234,56", "1.234,56"])
+def test_a_comma_that_may_be_a_decimal_comma_is_refused(typed):
+    """A comma anywhere but between groups of three digits is refused with the rule, not guessed:
+    1,5 is not read as 15."""
+    with pytest.raises(Exception, match="commas only between groups of three digits"):
+        GroupedDecimalField(max_digits=24, decimal_places=6).clean(typed)
+
+
+def test_a_position_page_shows_readable_decimals_and_saves_them_back_unchanged(steward_client):
+    """400000.000000 preferred shares read 400,000 on the position's page; posting the page as
+    shown changes nothing, and 1,234,567.891234 typed in is stored exactly."""
+    position = f.PositionFactory(convertible=True)
+    url = reverse("admin:portfolio_position_change", args=[position.pk])
+    form = _posted_form(steward_client.get(url).content.decode())
+    assert (form.shown["quantity"], form.shown["stated_value"], form.shown["conversion_price"]) == (
+        "400,000",
+        "1,000",
+        "30.03",
+    )
+    assert steward_client.post(url, form.values).status_code == HTTPStatus.FOUND
+    position.refresh_from_db()
+    assert (position.quantity, position.stated_value, position.conversion_price) == (
+        Decimal("400000"),
+        Decimal("1000"),
+        Decimal("30.03"),
+    )
+    form.values["quantity"] = ["1,234,567.891234"]
+    assert steward_client.post(url, form.values).status_code == HTTPStatus.FOUND
+    position.refresh_from_db()
+    assert position.quantity == Decimal("1234567.891234")
