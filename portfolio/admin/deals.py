@@ -38,56 +38,69 @@ from .formatting import (
     number,
     position_name,
 )
-from .mixins import SharedChoicesInlineMixin, StewardRecordAdmin, TabularInline
+from .mixins import (
+    CompactStackedInline,
+    CompactTabularInline,
+    SharedChoicesInlineMixin,
+    StewardRecordAdmin,
+)
 
 
-class DealDocumentInline(TabularInline):
+class DealDocumentInline(CompactTabularInline):
     model = DealDocument
     extra = 0
     fields = ["title", "url", "published_on", "accession_number", "evidence"]
+    input_sizes = {"title": 24}
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("deal")
 
 
-class PositionInline(SharedChoicesInlineMixin, TabularInline):
+class PositionInline(SharedChoicesInlineMixin, CompactStackedInline):
+    """An instrument's eleven terms on the deal's page, two a line rather than one table row wider
+    than the page (its other terms, acquisition date and source are on the position's own page)."""
+
     model = Position
     extra = 0
     shared_choice_fields = (
         "listing",
         "currency",
     )
-    fields = [
-        "label",
-        "kind",
-        "listing",
-        "underlying",
-        "currency",
-        "quantity",
-        "strike",
-        "expires_on",
-        "stated_value",
-        "conversion_price",
-        "evidence",
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": [
+                    ("label", "kind"),
+                    ("listing", "underlying"),
+                    ("currency", "quantity"),
+                    ("strike", "expires_on"),
+                    ("stated_value", "conversion_price"),
+                    "evidence",
+                ]
+            },
+        )
     ]
+    input_sizes = {"label": 36, "underlying": 16}
     show_change_link = True
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("deal", "listing", "currency")
 
 
-class LoanInline(SharedChoicesInlineMixin, TabularInline):
+class LoanInline(SharedChoicesInlineMixin, CompactTabularInline):
     model = Loan
     extra = 0
     shared_choice_fields = ("currency",)
     fields = ["label", "status", "currency", "principal", "benchmark", "spread_bps", "term_years"]
+    input_sizes = {"label": 16, "benchmark": 14, "spread_bps": 6, "term_years": 5}
     show_change_link = True
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("deal", "currency")
 
 
-class PriceFloorInline(SharedChoicesInlineMixin, TabularInline):
+class PriceFloorInline(SharedChoicesInlineMixin, CompactTabularInline):
     model = PriceFloor
     extra = 0
     shared_choice_fields = (
@@ -95,27 +108,30 @@ class PriceFloorInline(SharedChoicesInlineMixin, TabularInline):
         "currency",
     )
     fields = ["commodity", "currency", "floor_price", "covers", "upside_share_pct", "starts_on", "ends_on"]
+    input_sizes = {"floor_price": 8, "upside_share_pct": 5}
     show_change_link = True
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("deal", "commodity", "currency")
 
 
-class OfftakeInline(TabularInline):
+class OfftakeInline(CompactTabularInline):
     model = Offtake
     extra = 0
     fields = ["product", "buyer", "share_of_output_pct", "volume", "volume_unit", "starts_on", "ends_on"]
+    input_sizes = {"product": 16, "buyer": 16, "share_of_output_pct": 6, "volume": 12, "volume_unit": 8}
     show_change_link = True
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("deal")
 
 
-class GuaranteeInline(SharedChoicesInlineMixin, TabularInline):
+class GuaranteeInline(SharedChoicesInlineMixin, CompactTabularInline):
     model = Guarantee
     extra = 0
     shared_choice_fields = ("currency",)
     fields = ["label", "currency", "amount_per_year", "starts_on", "ends_on", "evidence", "source_url"]
+    input_sizes = {"label": 12, "amount_per_year": 12, "source_url": 12}
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("deal", "currency")
@@ -167,7 +183,7 @@ class LoanEventFormSet(forms.BaseInlineFormSet):
             raise error
 
 
-class LoanEventInline(TabularInline):
+class LoanEventInline(CompactTabularInline):
     model = LoanEvent
     formset = LoanEventFormSet
     extra = 0
@@ -177,7 +193,7 @@ class LoanEventInline(TabularInline):
         return super().get_queryset(request).select_related("loan")
 
 
-class PriceFloorPaymentInline(SharedChoicesInlineMixin, TabularInline):
+class PriceFloorPaymentInline(SharedChoicesInlineMixin, CompactTabularInline):
     model = PriceFloorPayment
     extra = 0
     shared_choice_fields = ("currency",)
@@ -187,7 +203,7 @@ class PriceFloorPaymentInline(SharedChoicesInlineMixin, TabularInline):
         return super().get_queryset(request).select_related("floor", "currency")
 
 
-class GrantInline(SharedChoicesInlineMixin, TabularInline):
+class GrantInline(SharedChoicesInlineMixin, CompactTabularInline):
     model = Grant
     extra = 0
     shared_choice_fields = ("currency",)
@@ -197,18 +213,19 @@ class GrantInline(SharedChoicesInlineMixin, TabularInline):
         return super().get_queryset(request).select_related("deal", "currency")
 
 
-class DealMilestoneInline(TabularInline):
+class DealMilestoneInline(CompactTabularInline):
     model = Milestone
     fk_name = "deal"
     extra = 0
     fields = ["kind", "title", "forecast_text", "achieved_on", "status"]
+    input_sizes = {"title": 32, "forecast_text": 14}
     show_change_link = True
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("deal", "project")
 
 
-class DealProjectWeightInline(TabularInline):
+class DealProjectWeightInline(CompactTabularInline):
     model = DealProjectWeight
     extra = 0
     fields = ["project", "weight"]
@@ -291,6 +308,17 @@ class DealAdmin(StewardRecordAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(_position_count=Count("positions", distinct=True))
 
+    def get_inline_formsets(self, request, formsets, inline_instances, obj=None):
+        """On a deal's page, the kinds of record the deal has none of are folded under their
+        headings, so that the page shows what the deal holds (a folded kind opens with a click, and
+        opens by itself when a row in it has an error)."""
+        inline_formsets = super().get_inline_formsets(request, formsets, inline_instances, obj)
+        if obj is not None and obj.pk is not None:
+            for inline_formset in inline_formsets:
+                if not inline_formset.formset.initial_forms:
+                    inline_formset.classes = f"{inline_formset.classes} collapse".strip()
+        return inline_formsets
+
     announced = date_column("announced_on", "Announced")
 
     @admin.display(description="Closed", ordering="closed_on")
@@ -355,11 +383,12 @@ class DealDocumentAdmin(StewardRecordAdmin):
         return deal_name(obj.deal)
 
 
-class CashFlowInline(SharedChoicesInlineMixin, TabularInline):
+class CashFlowInline(SharedChoicesInlineMixin, CompactTabularInline):
     model = CashFlow
     extra = 0
     shared_choice_fields = ("currency",)
     fields = ["occurred_on", "kind", "amount", "currency", "quantity", "memo", "evidence"]
+    input_sizes = {"amount": 12, "quantity": 10, "memo": 12}
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("position__deal", "currency")

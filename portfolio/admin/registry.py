@@ -16,7 +16,7 @@ from portfolio.models import (
 )
 
 from .formatting import date_column, date_range, figure, figure_column, number, places_needed
-from .mixins import ReadOnlyAdminMixin, SharedChoicesInlineMixin, StewardRecordAdmin, TabularInline
+from .mixins import CompactTabularInline, ReadOnlyAdminMixin, SharedChoicesInlineMixin, StewardRecordAdmin
 
 
 @admin.register(Currency)
@@ -27,7 +27,7 @@ class CurrencyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     search_fields = ["code", "name"]
 
 
-class AgencyAliasInline(TabularInline):
+class AgencyAliasInline(CompactTabularInline):
     model = AgencyAlias
     extra = 0
     fields = ["alias", "used_from", "used_until", "note"]
@@ -54,7 +54,7 @@ class AgencyAliasAdmin(StewardRecordAdmin):
     until_day = date_column("used_until", "Used until")
 
 
-class ListingInline(SharedChoicesInlineMixin, TabularInline):
+class ListingInline(SharedChoicesInlineMixin, CompactTabularInline):
     model = Listing
     extra = 0
     shared_choice_fields = ("currency",)
@@ -64,17 +64,18 @@ class ListingInline(SharedChoicesInlineMixin, TabularInline):
         return super().get_queryset(request).select_related("company", "currency")
 
 
-class ShareCountInline(TabularInline):
+class ShareCountInline(CompactTabularInline):
     model = ShareCount
     extra = 0
     fields = ["as_of", "shares", "is_derived", "origin", "evidence", "source_url", "notes"]
+    input_sizes = {"shares": 12, "source_url": 14}
     readonly_fields = ["origin"]
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("company")
 
 
-class ProjectInline(TabularInline):
+class ProjectInline(CompactTabularInline):
     model = Project
     extra = 0
     fields = ["name", "kind", "country", "region", "stage"]
@@ -135,11 +136,12 @@ class CommodityAdmin(StewardRecordAdmin):
     search_fields = ["name", "code"]
 
 
-class MilestoneInline(TabularInline):
+class MilestoneInline(CompactTabularInline):
     model = Milestone
     fk_name = "project"
     extra = 0
     fields = ["sequence", "kind", "title", "forecast_text", "forecast_start", "forecast_end", "achieved_on", "status"]
+    input_sizes = {"title": 16, "forecast_text": 10}
     readonly_fields = ["forecast_start", "forecast_end"]
     show_change_link = True
 
@@ -147,7 +149,7 @@ class MilestoneInline(TabularInline):
         return super().get_queryset(request).select_related("project", "deal")
 
 
-class ProjectCommodityWeightInline(TabularInline):
+class ProjectCommodityWeightInline(CompactTabularInline):
     model = ProjectCommodityWeight
     extra = 0
     fields = ["commodity", "weight"]
@@ -158,10 +160,11 @@ class ProjectCommodityWeightInline(TabularInline):
         return super().get_queryset(request).select_related("project", "commodity")
 
 
-class ProductionFigureInline(TabularInline):
+class ProductionFigureInline(CompactTabularInline):
     model = ProductionFigure
     extra = 0
     fields = ["commodity", "period_start", "period_end", "produced_t", "sold_t", "evidence", "source_url"]
+    input_sizes = {"produced_t": 8, "sold_t": 8, "source_url": 10}
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("project", "commodity")

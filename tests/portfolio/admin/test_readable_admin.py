@@ -344,3 +344,48 @@ def test_a_position_page_shows_readable_decimals_and_saves_them_back_unchanged(s
     assert steward_client.post(url, form.values).status_code == HTTPStatus.FOUND
     position.refresh_from_db()
     assert position.quantity == Decimal("1234567.891234")
+
+
+def test_the_deal_page_shows_its_rows_readably_and_saves_them_back_exactly(steward_client):
+    """The deal page was 2,743 px wide at 1440 px: its instruments are now laid out two terms a
+    line, its other rows in narrower inputs, and the kinds of record the deal has none of are
+    folded. Its figures read 400,000 and 1,300,000,000, not 400000.000000; posting the page as
+    shown changes no figure, and a principal typed as 1,250,000,000.55 is stored exactly."""
+    deal = f.DealFactory()
+    position = f.PositionFactory(deal=deal, convertible=True)
+    loan = f.LoanFactory(deal=deal, principal=Decimal("1300000000"), spread_bps=Decimal("150"))
+    url = reverse("admin:portfolio_deal_change", args=[deal.pk])
+    response = steward_client.get(url)
+    html = response.content.decode()
+    inlines = {inline.formset.prefix: inline for inline in response.context["inline_admin_formsets"]}
+    assert inlines["positions"].opts.template == "admin/edit_inline/stacked.html"
+    assert {prefix for prefix, inline in inlines.items() if inline.is_collapsible} == {
+        "documents", "price_floors", "offtakes", "grants", "guarantees", "milestones", "project_weights",
+    }  # fmt: skip
+    assert "400000.000000" not in html
+    assert "1300000000.00" not in html
+    form = _posted_form(html)
+    assert (form.shown["positions-0-quantity"], form.shown["positions-0-stated_value"]) == ("400,000", "1,000")
+    assert (form.shown["loans-0-principal"], form.shown["loans-0-spread_bps"]) == ("1,300,000,000", "150")
+
+    assert steward_client.post(url, form.values).status_code == HTTPStatus.FOUND
+    position.refresh_from_db()
+    loan.refresh_from_db()
+    assert (position.quantity, position.stated_value, position.conversion_price) == (
+        Decimal("400000"),
+        Decimal("1000"),
+        Decimal("30.03"),
+    )
+    assert (loan.principal, loan.spread_bps, loan.term_years) == (Decimal("1300000000"), Decimal("150"), Decimal("12"))
+
+    form.values["loans-0-principal"] = ["1,250,000,000.55"]
+    assert steward_client.post(url, form.values).status_code == HTTPStatus.FOUND
+    loan.refresh_from_db()
+    assert loan.principal == Decimal("1250000000.55")
+    assert loan.history.first().history_change_reason == "Edited in the admin"
+
+
+def test_a_new_deal_page_folds_nothing(steward_client):
+    """On the add page every kind of record is open, ready for the deal's first rows."""
+    response = steward_client.get(reverse("admin:portfolio_deal_add"))
+    assert [inline.is_collapsible for inline in response.context["inline_admin_formsets"]] == [False] * 9
