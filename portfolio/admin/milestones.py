@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from portfolio.models import FilingEvent, Milestone, MilestoneRevision, MilestoneStatusChange
-from portfolio.selectors import milestone_slippage_days
+from portfolio.selectors import milestone_slip_days
 from portfolio.services.filings import filing_record_milestone
 
 from .mixins import ReadOnlyAdminMixin, StewardRecordAdmin
@@ -71,7 +71,7 @@ class MilestoneAdmin(StewardRecordAdmin):
 
     @admin.display(description="Slippage (days)")
     def slippage(self, obj: Milestone):
-        days = milestone_slippage_days(obj)
+        days = milestone_slip_days(obj)
         return "-" if days is None else days
 
 

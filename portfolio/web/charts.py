@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 
+from portfolio.selectors import MeasuredMilestone
+
 
 def _ms(day: date) -> int:
     return int(datetime.combine(day, time(0), tzinfo=UTC).timestamp() * 1000)
@@ -34,20 +36,22 @@ def price_series(prices) -> dict:
     }
 
 
-def milestone_timeline(milestones) -> dict:
-    """Baseline and forecast windows (and the achievement date) per milestone, in epoch milliseconds."""
-    rows = []
-    for m in milestones:
-        rows.append(
-            {
-                "label": m.title,
-                "baseline": [_ms(m.baseline_start), _ms(m.baseline_end)]
-                if m.baseline_start and m.baseline_end
-                else None,
-                "forecast": [_ms(m.forecast_start), _ms(m.forecast_end)]
-                if m.forecast_start and m.forecast_end
-                else None,
-                "achieved": _ms(m.achieved_on) if m.achieved_on else None,
-            }
-        )
-    return {"type": "timeline", "rows": rows}
+def _window(start: date | None, end: date | None) -> list[int] | None:
+    return [_ms(start), _ms(end)] if start and end else None
+
+
+def _milestone_row(row: MeasuredMilestone) -> dict:
+    m = row.milestone
+    return {
+        "label": m.title,
+        "baseline": _window(m.baseline_start, m.baseline_end),
+        "forecast": _window(m.forecast_start, m.forecast_end),
+        "achieved": _ms(m.achieved_on) if m.achieved_on else None,
+        "stale": row.stale,
+    }
+
+
+def milestone_timeline(rows: list[MeasuredMilestone], today: date) -> dict:
+    """Baseline and forecast windows (and the achievement date) per milestone, in epoch milliseconds,
+    with today's date for the line drawn across the chart."""
+    return {"type": "timeline", "today": _ms(today), "rows": [_milestone_row(row) for row in rows]}

@@ -22,6 +22,7 @@ from portfolio.models import (
     PriceStatus,
     RefreshRun,
 )
+from portfolio.selectors import MeasuredMilestone, milestones_measured, milestones_with_revision_dates
 
 #: Late first on the milestones board.
 STATUS_ORDER = ["late", "at_risk", "on_track", "planned", "achieved", "cancelled"]
@@ -71,9 +72,10 @@ def deal_cash_flows(deal: Deal, as_of: date) -> list[CashFlow]:
 DASHBOARD_LIST_LIMIT = 15
 
 
-def milestones_due(today: date, *, days: int = 90, limit: int | None = None) -> list[Milestone]:
-    """Unachieved milestones whose window ends within ``days``, soonest first (the first ``limit``)."""
-    rows = (
+def milestones_due(today: date, *, days: int = 90, limit: int | None = None) -> list[MeasuredMilestone]:
+    """Unachieved milestones whose window ends within ``days``, soonest first (the first ``limit``),
+    with their slip."""
+    rows = milestones_with_revision_dates(
         Milestone.objects.filter(
             achieved_on=None, forecast_end__gte=today, forecast_end__lte=today + timedelta(days=days)
         )
@@ -81,7 +83,7 @@ def milestones_due(today: date, *, days: int = 90, limit: int | None = None) -> 
         .select_related("project__company", "deal")
         .order_by("forecast_end", "pk")
     )
-    return list(rows[:limit] if limit else rows)
+    return milestones_measured(rows[:limit] if limit else rows, today)
 
 
 def milestones_due_count(today: date, *, days: int = 90) -> int:
@@ -103,11 +105,14 @@ def _late(today: date | None):
     )
 
 
-def milestones_late(today: date | None = None, *, limit: int | None = None) -> list[Milestone]:
+def milestones_late(today: date | None = None, *, limit: int | None = None) -> list[MeasuredMilestone]:
     """Milestones whose window has passed unachieved (whether or not the daily job has run since),
-    the longest overdue first (the first ``limit``)."""
-    rows = _late(today).select_related("project__company", "deal").order_by("forecast_end", "pk")
-    return list(rows[:limit] if limit else rows)
+    the longest overdue first (the first ``limit``), with their slip and days overdue."""
+    today = today or timezone.now().date()
+    rows = milestones_with_revision_dates(_late(today).select_related("project__company", "deal")).order_by(
+        "forecast_end", "pk"
+    )
+    return milestones_measured(rows[:limit] if limit else rows, today)
 
 
 def milestones_late_count(today: date | None = None) -> int:

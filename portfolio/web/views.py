@@ -32,7 +32,12 @@ from portfolio.models import (
     Project,
     RefreshRun,
 )
-from portfolio.selectors import milestone_slippage_days, price_histories, project_progress
+from portfolio.selectors import (
+    milestones_measured,
+    milestones_with_revision_dates,
+    price_histories,
+    project_progress,
+)
 from portfolio.services.refresh import refresh_start
 
 from . import charts
@@ -241,9 +246,11 @@ def project(request: HttpRequest, pk: int) -> HttpResponse:
     item = get_object_or_404(
         Project.objects.select_related("company").prefetch_related("commodities", "deals__agency"), pk=pk
     )
-    milestones = list(Milestone.objects.filter(project=item).order_by("sequence", "forecast_end"))
+    milestones = list(
+        milestones_with_revision_dates(Milestone.objects.filter(project=item)).order_by("sequence", "forecast_end")
+    )
     today = timezone.now().date()
-    rows = [{"milestone": m, "slippage": milestone_slippage_days(m, today)} for m in milestones]
+    rows = milestones_measured(milestones, today)
     return render(
         request,
         "portfolio/web/project.html",
@@ -251,7 +258,7 @@ def project(request: HttpRequest, pk: int) -> HttpResponse:
             "project": item,
             "rows": rows,
             "progress": project_progress(item, milestones, today),
-            "chart": charts.milestone_timeline(milestones),
+            "chart": charts.milestone_timeline(rows, today),
             "today": today,
         },
     )
@@ -271,7 +278,10 @@ def agency(request: HttpRequest, short_name: str) -> HttpResponse:
 @permission_required("portfolio.view_milestone", raise_exception=True)
 def milestones(request: HttpRequest) -> HttpResponse:
     form = MilestoneFilterForm(request.GET or None)
-    queryset = Milestone.objects.select_related("project__company", "deal__company").annotate(
+    today = timezone.now().date()
+    queryset = milestones_with_revision_dates(
+        Milestone.objects.select_related("project__company", "deal__company")
+    ).annotate(
         status_rank=Case(
             *[When(status=status, then=Value(rank)) for rank, status in enumerate(STATUS_ORDER)],
             output_field=IntegerField(),
@@ -281,10 +291,8 @@ def milestones(request: HttpRequest) -> HttpResponse:
         queryset = form.filter(queryset)
     queryset = queryset.order_by("status_rank", "forecast_end", "title")
     page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
-    today = timezone.now().date()
-    for milestone in page:
-        milestone.slippage = milestone_slippage_days(milestone, today)  # type: ignore[attr-defined]  # for the template
-    return render(request, "portfolio/web/milestones.html", {"form": form, "page": page})
+    rows = milestones_measured(page, today)
+    return render(request, "portfolio/web/milestones.html", {"form": form, "page": page, "rows": rows, "today": today})
 
 
 @permission_required("portfolio.view_refreshrun", raise_exception=True)

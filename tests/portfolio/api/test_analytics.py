@@ -114,11 +114,20 @@ def test_bad_parameters_are_refused_per_field(client, url, params, field):
 
 
 def test_project_progress(client):
-    """Project progress lists each project with its stage and the number of milestones planned."""
+    """Project progress lists each project with its stage, the number of milestones planned, the worst
+    slip (baseline ending 2040-12-31 re-forecast to end 2041-03-31: 31 + 28 + 31 = 90 days) and the most
+    days overdue (none has passed its window: 0)."""
     project = f.ProjectFactory(stage="construction")
-    f.MilestoneFactory(project=project)
+    f.MilestoneFactory(
+        project=project,
+        baseline_start=dt.date(2040, 9, 1),
+        baseline_end=dt.date(2040, 12, 31),
+        forecast_start=dt.date(2041, 1, 1),
+        forecast_end=dt.date(2041, 3, 31),
+    )
     (row,) = client.get("/api/v1/analytics/project-progress/").json()
     assert (row["project"], row["stage"], row["milestones_planned"]) == (project.pk, "construction", 1)
+    assert (row["worst_slippage_days"], row["worst_overdue_days"]) == (90, 0)
 
 
 def test_analytics_need_a_role():

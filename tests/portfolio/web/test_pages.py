@@ -395,8 +395,8 @@ def test_the_milestones_board_says_when_a_filter_is_not_understood(viewer_client
 
 
 def test_a_milestone_past_its_window_is_late_on_the_dashboard_before_the_daily_job(viewer_client):
-    """A milestone whose window has passed shows as late on the dashboard, with its slippage to today on
-    the board, before the daily job has updated its stored status."""
+    """A milestone whose window has passed shows as late on the dashboard, with its days overdue on the
+    board, before the daily job has updated its stored status."""
     _deal()
     overdue = f.MilestoneFactory(
         title="Power line live",
@@ -412,7 +412,7 @@ def test_a_milestone_past_its_window_is_late_on_the_dashboard_before_the_daily_j
     assert "Power line live" in late_section
     board = viewer_client.get(reverse("milestones")).content.decode()
     slipped = (dt.datetime.now(tz=dt.UTC).date() - dt.date(2026, 6, 30)).days
-    assert f"+{slipped} days" in board[board.index("Power line live") :]  # slipped to today, not 0 days
+    assert f"+{slipped} days" in board[board.index("Power line live") :]  # overdue to today
     overdue.refresh_from_db()
     assert overdue.status == "on_track"  # shown late although the daily job has not run
 

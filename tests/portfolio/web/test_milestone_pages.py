@@ -1,0 +1,143 @@
+"""The milestones page, the project page, the dashboard and the milestones export: slip and days
+overdue side by side, and stale forecasts flagged."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import re
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from tests import factories as f
+
+pytestmark = pytest.mark.django_db
+
+
+def _today() -> dt.date:
+    return timezone.now().date()
+
+
+def _book():
+    """Two agencies' deals in two companies' projects, each project with milestones:
+    - "Mine A" (Alpha Corp., financed by DOE's deal): "Pit open", whose window ended 100 days ago with
+      no revision since (stale, 100 days overdue), and "Mill built", re-forecast from a window ending
+      in 200 days to one ending in 300 (slipped 100 days, not due);
+    - "Plant B" (Beta Inc., financed by DOD's deal): "Magnets out", planned without a forecast;
+    - DOD's deal's own "Closing long-stop", achieved.
+    """
+    today = _today()
+    doe, dod = f.AgencyFactory(short_name="DOE"), f.AgencyFactory(short_name="DOD")
+    alpha, beta = f.CompanyFactory(name="Alpha Corp."), f.CompanyFactory(name="Beta Inc.")
+    mine = f.ProjectFactory(name="Mine A", company=alpha, stage="commercial_production")
+    plant = f.ProjectFactory(name="Plant B", company=beta)
+    loan = f.DealFactory(title="Alpha loan", reference="alpha-doe", agency=doe, company=alpha)
+    loan.projects.add(mine)
+    equity = f.DealFactory(title="Beta equity", reference="beta-dod", agency=dod, company=beta)
+    equity.projects.add(plant)
+    ended = today - dt.timedelta(days=100)
+    f.MilestoneFactory(
+        project=mine, title="Pit open", kind="construction_start", forecast_text="mid-year", status="late",
+        forecast_start=ended - dt.timedelta(days=30), forecast_end=ended,
+        baseline_start=ended - dt.timedelta(days=30), baseline_end=ended,
+    )  # fmt: skip
+    mill = f.MilestoneFactory(
+        project=mine, title="Mill built", kind="construction_complete", forecast_text="next year",
+        forecast_start=today, forecast_end=today + dt.timedelta(days=300),
+        baseline_start=today, baseline_end=today + dt.timedelta(days=200),
+    )  # fmt: skip
+    f.MilestoneRevisionFactory(milestone=mill, source_published_on=today)
+    f.MilestoneFactory(
+        project=plant, title="Magnets out", kind="first_production", forecast_text="", status="planned",
+        forecast_start=None, forecast_end=None, forecast_precision="", baseline_start=None, baseline_end=None,
+    )  # fmt: skip
+    f.MilestoneFactory(
+        project=None, deal=equity, title="Closing long-stop", kind="long_stop", status="achieved",
+        achieved_on=today - dt.timedelta(days=10),
+    )  # fmt: skip
+    return {"doe": doe, "dod": dod, "alpha": alpha, "beta": beta, "mine": mine, "loan": loan, "equity": equity}
+
+
+def _row(page: str, title: str) -> str:
+    """The table row of a milestone (from its title to the end of the row)."""
+    start = page.index(title)
+    return page[start : page.index("</tr>", start)]
+
+
+# --- The milestones page ------------------------------------------------------------------------
+
+
+def test_the_milestones_page_shows_slip_and_overdue_apart_and_flags_stale_forecasts(viewer_client):
+    """The page shows each milestone's slip and days overdue in their own columns, a stale forecast
+    flagged, kinds by their names, and "not forecast" where no forecast was given (no empty quotes)."""
+    _book()
+    page = viewer_client.get(reverse("milestones")).content.decode()
+    pit = _row(page, "Pit open")
+    assert "stale forecast" in pit
+    assert '<td class="num">0 days</td><td class="num">+100 days</td>' in pit  # no slip, 100 days overdue
+    assert "Construction start" in pit
+    mill = _row(page, "Mill built")
+    assert '<td class="num">+100 days</td><td class="num">—</td>' in mill  # slipped 100 days, not due
+    assert "stale forecast" not in mill
+    assert "not forecast" in _row(page, "Magnets out")
+    assert "“”" not in page
+    assert "construction_start" not in page[page.index("<table") :]  # a code only as a filter's value
+
+
+def _chart_of_project(page: str) -> dict:
+    found = re.search(r'<script id="chart-timeline" type="application/json">(.*?)</script>', page, re.S)
+    assert found
+    return json.loads(found.group(1))
+
+
+# --- The project page, the dashboard and the export ---------------------------------------------
+
+
+def test_the_project_page_shows_slip_overdue_stale_and_today(viewer_client):
+    """A project's page names its stage, gives the worst slip and the most overdue milestone, flags the
+    stale forecast, and gives its chart today's date for the line."""
+    book = _book()
+    page = viewer_client.get(reverse("project", args=[book["mine"].pk])).content.decode()
+    assert "Commercial production" in page
+    assert "Commercial_production" not in page
+    assert "Worst slip</dt><dd>+100 days" in page
+    assert "Most overdue</dt><dd>+100 days" in page
+    table = page[page.index("<table") :]
+    assert "stale forecast" in _row(table, "Pit open")
+    assert "stale forecast" not in _row(table, "Mill built")
+    chart = _chart_of_project(page)
+    assert chart["today"] == int(dt.datetime.combine(_today(), dt.time(0), tzinfo=dt.UTC).timestamp() * 1000)
+    assert [row["stale"] for row in chart["rows"]] == [True, False]
+
+
+def test_the_dashboard_lists_give_slip_and_overdue(viewer_client):
+    """The dashboard's late milestones give the slip and the days overdue, and the stale forecast; a
+    deal's milestone is named by the deal's title, not its reference."""
+    _book()
+    page = viewer_client.get(reverse("dashboard")).content.decode()
+    late = page[page.index("Late milestones") :]
+    line = late[late.index("Pit open") : late.index("</li>", late.index("Pit open"))]
+    assert "slip 0 days · overdue +100 days" in line
+    assert "stale forecast" in line
+
+
+def test_the_milestones_export_has_slip_overdue_and_stale(viewer_client):
+    """The milestones export has the slip, the days overdue, the stale flag and the latest revision's
+    date for each milestone."""
+    _book()
+    body = viewer_client.get(reverse("export-milestones", args=["csv"])).content.decode()
+    rows = {row["title"]: row for row in csv.DictReader(io.StringIO(body))}
+    pit, mill = rows["Pit open"], rows["Mill built"]
+    assert (pit["slip_days"], pit["overdue_days"], pit["stale_forecast"], pit["last_revised_on"]) == (
+        "0",
+        "100",
+        "True",
+        "",
+    )
+    assert (mill["slip_days"], mill["overdue_days"], mill["stale_forecast"]) == ("100", "0", "False")
+    assert mill["last_revised_on"] == _today().isoformat()
+    assert rows["Closing long-stop"]["overdue_days"] == ""
