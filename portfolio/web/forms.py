@@ -2,10 +2,23 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from django import forms
 from django.db.models import F, Q, QuerySet
+from django.utils import timezone
 
-from portfolio.models import NORTH_AMERICA, Agency, Commodity, Deal, DealStatus, MilestoneKind, MilestoneStatus
+from portfolio.models import (
+    NORTH_AMERICA,
+    Agency,
+    Commodity,
+    Company,
+    Deal,
+    DealStatus,
+    MilestoneKind,
+    MilestoneStatus,
+)
+from portfolio.selectors import stale_forecasts_q
 
 SORTS = {
     "announced": ("-announced_on", "Announced (newest first)"),
@@ -71,13 +84,48 @@ class DealFilterForm(forms.Form):
         return self.is_valid() and self.cleaned_data.get("sort") == "value"
 
 
-class MilestoneFilterForm(forms.Form):
+class MilestoneScopeForm(forms.Form):
+    """Which milestones: those of an agency's, a company's or a deal's projects and deals."""
+
+    agency = forms.ModelChoiceField(
+        queryset=Agency.objects.order_by("short_name"), required=False, to_field_name="short_name", empty_label="All"
+    )
+    company = forms.ModelChoiceField(queryset=Company.objects.order_by("name"), required=False, empty_label="All")
+    deal = forms.ModelChoiceField(
+        queryset=Deal.objects.order_by("title", "reference"),
+        required=False,
+        to_field_name="reference",
+        empty_label="All",
+    )
+
+    def filter(self, queryset: QuerySet) -> QuerySet:
+        """A milestone belongs to a deal directly, or to a project that deals finance."""
+        data = self.cleaned_data
+        financed = Deal.projects.through.objects
+        if data.get("agency"):
+            projects = financed.filter(deal__agency=data["agency"]).values("project_id")
+            queryset = queryset.filter(Q(deal__agency=data["agency"]) | Q(project__in=projects))
+        if data.get("company"):
+            queryset = queryset.filter(Q(project__company=data["company"]) | Q(deal__company=data["company"]))
+        if data.get("deal"):
+            projects = financed.filter(deal=data["deal"]).values("project_id")
+            queryset = queryset.filter(Q(deal=data["deal"]) | Q(project__in=projects))
+        return queryset
+
+
+class MilestoneFilterForm(MilestoneScopeForm):
+    """The milestones page's filters; ``today`` decides which forecasts are stale."""
+
     q = forms.CharField(required=False, label="Search", max_length=100)
     status = forms.ChoiceField(choices=[("", "All"), *MilestoneStatus.choices], required=False)
     kind = forms.ChoiceField(choices=[("", "All"), *MilestoneKind.choices], required=False)
     needs_review = forms.BooleanField(required=False, label="Date text needs review")
+    stale = forms.BooleanField(required=False, label="Stale forecast (window ended, not revised since)")
 
-    def filter(self, queryset: QuerySet) -> QuerySet:
+    field_order = ["q", "status", "kind", "agency", "company", "deal", "needs_review", "stale"]
+
+    def filter(self, queryset: QuerySet, *, today: date | None = None) -> QuerySet:
+        queryset = super().filter(queryset)
         data = self.cleaned_data
         if data.get("q"):
             term = data["q"]
@@ -90,4 +138,6 @@ class MilestoneFilterForm(forms.Form):
             queryset = queryset.filter(kind=data["kind"])
         if data.get("needs_review"):
             queryset = queryset.filter(needs_review=True)
+        if data.get("stale"):
+            queryset = queryset.filter(stale_forecasts_q(today or timezone.now().date()))
         return queryset

@@ -288,7 +288,7 @@ def milestones(request: HttpRequest) -> HttpResponse:
         )
     )
     if form.is_valid():
-        queryset = form.filter(queryset)
+        queryset = form.filter(queryset, today=today)
     queryset = queryset.order_by("status_rank", "forecast_end", "title")
     page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
     rows = milestones_measured(page, today)

@@ -1,5 +1,6 @@
 """The milestones page, the project page, the dashboard and the milestones export: slip and days
-overdue side by side, and stale forecasts flagged."""
+overdue side by side, stale forecasts flagged, filters by agency, company and deal, and bad input
+answered on the page."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import datetime as dt
 import io
 import json
 import re
+from http import HTTPStatus
 
 import pytest
 from django.urls import reverse
@@ -62,6 +64,10 @@ def _book():
     return {"doe": doe, "dod": dod, "alpha": alpha, "beta": beta, "mine": mine, "loan": loan, "equity": equity}
 
 
+def _titles(page: str) -> set[str]:
+    return {t for t in ("Pit open", "Mill built", "Magnets out", "Closing long-stop") if t in page}
+
+
 def _row(page: str, title: str) -> str:
     """The table row of a milestone (from its title to the end of the row)."""
     start = page.index(title)
@@ -86,6 +92,46 @@ def test_the_milestones_page_shows_slip_and_overdue_apart_and_flags_stale_foreca
     assert "not forecast" in _row(page, "Magnets out")
     assert "“”" not in page
     assert "construction_start" not in page[page.index("<table") :]  # a code only as a filter's value
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ({"agency": "DOE"}, {"Pit open", "Mill built"}),  # the agency's deal finances Mine A
+        ({"agency": "DOD"}, {"Magnets out", "Closing long-stop"}),  # Plant B, and the deal's own milestone
+        ({"company": "alpha"}, {"Pit open", "Mill built"}),
+        ({"company": "beta"}, {"Magnets out", "Closing long-stop"}),
+        ({"deal": "beta-dod"}, {"Magnets out", "Closing long-stop"}),
+        ({"deal": "alpha-doe", "stale": "on"}, {"Pit open"}),
+        ({"agency": "DOD", "status": "achieved"}, {"Closing long-stop"}),
+    ],
+)
+def test_the_milestones_page_filters_by_agency_company_deal_and_stale_forecast(viewer_client, params, expected):
+    """An agency, a company or a deal selects the milestones of the projects its deals finance and
+    those of its deals themselves; the stale filter keeps the forecasts left unrevised after their
+    window; filters combine."""
+    book = _book()
+    if "company" in params:
+        params = {**params, "company": book[params["company"]].pk}
+    page = viewer_client.get(reverse("milestones"), params).content.decode()
+    assert _titles(page) == expected
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{"agency": "NOPE"}, {"company": "abc"}, {"company": "99999999999999999999999"}, {"deal": "no-such-deal"}],
+)
+@pytest.mark.parametrize("url_name", ["milestones"])
+def test_an_unknown_agency_company_or_deal_is_answered_on_the_page(viewer_client, url_name, params):
+    """An agency, company or deal that does not exist (or is not a number where one is expected) is
+    answered with a message on the page, which then filters nothing, never with a server error."""
+    _book()
+    response = viewer_client.get(reverse(url_name), params)
+    assert response.status_code == HTTPStatus.OK
+    page = response.content.decode()
+    assert "Select a valid choice" in page
+    assert "Showing all." in page
+    assert _titles(page) == {"Pit open", "Mill built", "Magnets out", "Closing long-stop"}
 
 
 def _chart_of_project(page: str) -> dict:

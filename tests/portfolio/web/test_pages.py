@@ -282,7 +282,9 @@ PAGE_QUERIES = {
     # and the value history
     # (the deals' instruments for their ownership)
     "agency": LOGIN + 2 + DEFAULT_DATE + 1 + BOOK + 1 + BOOK + HISTORY,  # 44
-    "milestones": LOGIN + 2,  # 6: the count and the page
+    # the count and the page (with each milestone's latest revision date); the agency, company and
+    # deal filters' choices
+    "milestones": LOGIN + 2 + 3,  # 9
     "refresh-runs": LOGIN + 2,  # 6: the count and the page
     "refresh-run": LOGIN + 1,  # 5: the run with who asked for it
     # the book by agency, company (with the instruments behind the ownership) and instrument with
