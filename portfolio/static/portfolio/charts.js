@@ -44,14 +44,47 @@
     });
   }
 
+  // A dashed line at today across a chart whose x axis is in epoch milliseconds (options.at); the
+  // canvas says the day it marks (data-today) once drawn.
+  var todayLine = {
+    id: "todayLine",
+    afterDraw: function (chart, args, options) {
+      if (options.at === undefined || options.at === null) { return; }
+      var x = chart.scales.x.getPixelForValue(options.at), area = chart.chartArea, ctx = chart.ctx;
+      if (x < area.left || x > area.right) { return; }
+      ctx.save();
+      ctx.strokeStyle = ctx.fillStyle = options.color || "#a3141e";
+      ctx.lineWidth = 2; ctx.setLineDash([6, 4]);
+      ctx.beginPath(); ctx.moveTo(x, area.top); ctx.lineTo(x, area.bottom); ctx.stroke();
+      ctx.font = "600 12px system-ui, sans-serif"; ctx.fillText("Today", x + 4, area.top + 12);
+      ctx.restore();
+      chart.canvas.dataset.today = day.format(new Date(options.at));
+    },
+  };
+
+  // Ticks on the first of a month, every 1, 3, 6, 12 or 24 months as the span asks, rather than at
+  // round numbers of milliseconds.
+  function monthTicks(axis) {
+    var years = (axis.max - axis.min) / (365.25 * 86400000);
+    var step = years > 8 ? 24 : years > 4 ? 12 : years > 2 ? 6 : years > 1 ? 3 : 1;
+    var first = new Date(axis.min).getUTCFullYear(), ticks = [];
+    for (var month = 0, t = Date.UTC(first, 0, 1); t <= axis.max; month += step, t = Date.UTC(first, month, 1)) {
+      if (t >= axis.min) { ticks.push({ value: t }); }
+    }
+    axis.ticks = ticks;
+  }
+
   function timeline(canvas, spec) {
-    var labels = spec.rows.map(function (r) { return r.label; });
-    var stamps = [];
+    var oneDay = 86400000, longest = canvas.clientWidth < 600 ? 24 : 48;
+    var labels = spec.rows.map(function (r) { return r.label.length > longest ? r.label.slice(0, longest - 1) + "…" : r.label; });
+    // A window runs to the end of its last day; an achievement is a day (drawn at least 4 px wide).
+    function bar(w) { return w ? [w[0], w[1] + oneDay] : null; }
+    var stamps = spec.today ? [spec.today] : [];
     spec.rows.forEach(function (r) {
-      [r.baseline, r.forecast].forEach(function (w) { if (w) { stamps.push(w[0], w[1]); } });
+      [r.baseline, r.forecast].forEach(function (w) { if (w) { stamps.push(w[0], w[1] + oneDay); } });
       if (r.achieved) { stamps.push(r.achieved); }
     });
-    var month = 30 * 86400000;
+    var month = 30 * oneDay;
     var low = stamps.length ? Math.min.apply(null, stamps) - month : undefined;
     var high = stamps.length ? Math.max.apply(null, stamps) + month : undefined;
     return new Chart(canvas, {
@@ -59,16 +92,27 @@
       data: {
         labels: labels,
         datasets: [
-          { label: "Baseline window", data: spec.rows.map(function (r) { return r.baseline; }), backgroundColor: "#9fb3c8" },
-          { label: "Forecast window", data: spec.rows.map(function (r) { return r.forecast; }), backgroundColor: "#0b5cad" },
-          { label: "Achieved", data: spec.rows.map(function (r) { return r.achieved ? [r.achieved, r.achieved + 10 * 86400000] : null; }), backgroundColor: "#1a6b34" },
+          { label: "Baseline window", data: spec.rows.map(function (r) { return bar(r.baseline); }), backgroundColor: "#9fb3c8", minBarLength: 4 },
+          { label: "Forecast window", data: spec.rows.map(function (r) { return bar(r.forecast); }), minBarLength: 4,
+            backgroundColor: spec.rows.map(function (r) { return r.stale ? "#e9a23b" : "#0b5cad"; }) },
+          { label: "Achieved", data: spec.rows.map(function (r) { return r.achieved ? [r.achieved, r.achieved + oneDay] : null; }),
+            backgroundColor: "#1a6b34", minBarLength: 4 },
         ],
       },
+      plugins: [todayLine],
       options: { animation: false, indexAxis: "y",
-                 scales: { x: { type: "linear", beginAtZero: false, min: low, max: high,
-                                ticks: { callback: function (v) { return day.format(new Date(v)); } } } },
-                 plugins: { tooltip: { callbacks: { label: function (c) {
-                   var range = c.raw; return c.dataset.label + ": " + day.format(new Date(range[0])) + " to " + day.format(new Date(range[1]));
+                 scales: { x: { type: "linear", beginAtZero: false, min: low, max: high, afterBuildTicks: monthTicks,
+                                ticks: { callback: function (v) { return day.format(new Date(v)); } } },
+                           y: { ticks: { autoSkip: false } } },
+                 plugins: { todayLine: { at: spec.today },
+                            tooltip: { callbacks: {
+                   title: function (items) { return items.length ? spec.rows[items[0].dataIndex].label : ""; },
+                   label: function (c) {
+                     var row = spec.rows[c.dataIndex];
+                     if (c.datasetIndex === 2) { return "Achieved: " + day.format(new Date(row.achieved)); }
+                     var w = c.datasetIndex === 0 ? row.baseline : row.forecast;
+                     var stale = c.datasetIndex === 1 && row.stale ? " (stale forecast)" : "";
+                     return c.dataset.label + ": " + day.format(new Date(w[0])) + " to " + day.format(new Date(w[1])) + stale;
                  } } } } },
     });
   }
