@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 
+from portfolio.models import Deal, Project
 from portfolio.selectors import MeasuredMilestone
 
 
@@ -55,3 +57,41 @@ def milestone_timeline(rows: list[MeasuredMilestone], today: date) -> dict:
     """Baseline and forecast windows (and the achievement date) per milestone, in epoch milliseconds,
     with today's date for the line drawn across the chart."""
     return {"type": "timeline", "today": _ms(today), "rows": [_milestone_row(row) for row in rows]}
+
+
+@dataclass
+class TimelineGroup:
+    """The milestones of one project, or those of a deal that belong to no project."""
+
+    project: Project | None
+    deal: Deal | None
+    rows: list[MeasuredMilestone] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        if self.project is not None:
+            return f"{self.project.name} ({self.project.company.name})"
+        return f"Deal: {self.deal.title}" if self.deal is not None else "No project or deal"
+
+
+def timeline_groups(rows: list[MeasuredMilestone]) -> list[TimelineGroup]:
+    """Consecutive milestones of one project (or of one deal without a project) as one group."""
+    groups: list[TimelineGroup] = []
+    for row in rows:
+        m = row.milestone
+        project, deal = (m.project, None) if m.project_id else (None, m.deal)
+        last = groups[-1] if groups else None
+        if last is None or (last.project, last.deal) != (project, deal):
+            last = TimelineGroup(project=project, deal=deal)
+            groups.append(last)
+        last.rows.append(row)
+    return groups
+
+
+def portfolio_timeline(groups: list[TimelineGroup], today: date) -> dict:
+    """The milestones of many projects on one chart: a heading row per group, then its milestones."""
+    rows: list[dict] = []
+    for group in groups:
+        rows.append({"label": group.label, "heading": True, "baseline": None, "forecast": None, "achieved": None})
+        rows.extend(_milestone_row(row) for row in group.rows)
+    return {"type": "portfolio-timeline", "today": _ms(today), "rows": rows}

@@ -141,3 +141,15 @@ class MilestoneFilterForm(MilestoneScopeForm):
         if data.get("stale"):
             queryset = queryset.filter(stale_forecasts_q(today or timezone.now().date()))
         return queryset
+
+
+class TimelineFilterForm(MilestoneScopeForm):
+    """The portfolio timeline's filters."""
+
+    status = forms.ChoiceField(choices=[("", "All"), *MilestoneStatus.choices], required=False)
+
+    def filter(self, queryset: QuerySet) -> QuerySet:
+        queryset = super().filter(queryset)
+        if self.cleaned_data.get("status"):
+            queryset = queryset.filter(status=self.cleaned_data["status"])
+        return queryset

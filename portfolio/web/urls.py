@@ -23,6 +23,7 @@ urlpatterns = [
     path("projects/<int:pk>/", views.project, name="project"),
     path("agencies/<str:short_name>/", views.agency, name="agency"),
     path("milestones/", views.milestones, name="milestones"),
+    path("milestones/timeline/", views.milestone_timeline, name="milestone-timeline"),
     path("refresh-runs/", views.refresh_runs, name="refresh-runs"),
     path("refresh-runs/start/", views.refresh_start_view, name="refresh-start"),
     path("refresh-runs/<int:pk>/", views.refresh_run, name="refresh-run"),

@@ -9,7 +9,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required, permission_required
 from django.contrib.auth.views import LoginView
 from django.core.paginator import Paginator
-from django.db.models import Case, IntegerField, Value, When
+from django.db.models import Case, F, IntegerField, Q, Value, When
 from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
@@ -41,7 +41,7 @@ from portfolio.selectors import (
 from portfolio.services.refresh import refresh_start
 
 from . import charts
-from .forms import DealFilterForm, MilestoneFilterForm
+from .forms import DealFilterForm, MilestoneFilterForm, TimelineFilterForm
 from .params import AsOfForm, DashboardForm, as_of_from, basis_from
 from .selectors import (
     DASHBOARD_LIST_LIMIT,
@@ -293,6 +293,49 @@ def milestones(request: HttpRequest) -> HttpResponse:
     page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
     rows = milestones_measured(page, today)
     return render(request, "portfolio/web/milestones.html", {"form": form, "page": page, "rows": rows, "today": today})
+
+
+#: Milestones on one page of the portfolio timeline (a bar each, with a heading per project).
+TIMELINE_PAGE_SIZE = 60
+
+
+@permission_required("portfolio.view_milestone", raise_exception=True)
+def milestone_timeline(request: HttpRequest) -> HttpResponse:
+    """Every milestone on one Gantt, grouped by project (a deal's own milestones by deal): the
+    baseline window against the forecast window, achievement dates and today."""
+    form = TimelineFilterForm(request.GET or None)
+    today = timezone.now().date()
+    queryset = milestones_with_revision_dates(Milestone.objects.select_related("project__company", "deal__company"))
+    if form.is_valid():
+        queryset = form.filter(queryset)
+    # By project (its company's name, then its own), then a deal's own milestones by deal; within a
+    # group, in the plan's order.
+    own_deal = Q(project__isnull=True)
+    queryset = queryset.order_by(
+        F("project__company__name").asc(nulls_last=True),
+        F("project__name").asc(nulls_last=True),
+        "project_id",
+        Case(When(own_deal, then=F("deal__title")), default=Value("")),
+        Case(When(own_deal, then=F("deal_id")), default=Value(0)),
+        "sequence",
+        F("forecast_end").asc(nulls_last=True),
+        "title",
+    )
+    page = Paginator(queryset, TIMELINE_PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = milestones_measured(page, today)
+    groups = charts.timeline_groups(rows)
+    return render(
+        request,
+        "portfolio/web/milestone_timeline.html",
+        {
+            "form": form,
+            "page": page,
+            "groups": groups,
+            "stale_count": sum(row.stale for row in rows),
+            "chart": charts.portfolio_timeline(groups, today),
+            "today": today,
+        },
+    )
 
 
 @permission_required("portfolio.view_refreshrun", raise_exception=True)

@@ -76,7 +76,10 @@
 
   function timeline(canvas, spec) {
     var oneDay = 86400000, longest = canvas.clientWidth < 600 ? 24 : 48;
-    var labels = spec.rows.map(function (r) { return r.label.length > longest ? r.label.slice(0, longest - 1) + "…" : r.label; });
+    var labels = spec.rows.map(function (r) {
+      var most = r.heading ? longest - 4 : longest;  // headings are bold, so wider
+      return r.label.length > most ? r.label.slice(0, most - 1) + "…" : r.label;
+    });
     // A window runs to the end of its last day; an achievement is a day (drawn at least 4 px wide).
     function bar(w) { return w ? [w[0], w[1] + oneDay] : null; }
     var stamps = spec.today ? [spec.today] : [];
@@ -100,10 +103,12 @@
         ],
       },
       plugins: [todayLine],
-      options: { animation: false, indexAxis: "y",
+      options: { animation: false, indexAxis: "y", maintainAspectRatio: !spec.tall,
                  scales: { x: { type: "linear", beginAtZero: false, min: low, max: high, afterBuildTicks: monthTicks,
                                 ticks: { callback: function (v) { return day.format(new Date(v)); } } },
-                           y: { ticks: { autoSkip: false } } },
+                           y: { ticks: { autoSkip: false, font: function (c) {
+                             var row = spec.rows[c.index]; return row && row.heading ? { weight: "bold" } : {};
+                           } } } },
                  plugins: { todayLine: { at: spec.today },
                             tooltip: { callbacks: {
                    title: function (items) { return items.length ? spec.rows[items[0].dataIndex].label : ""; },
@@ -117,7 +122,15 @@
     });
   }
 
-  var draw = { value: value, allocation: allocation, price: price, timeline: timeline };
+  // Many projects' milestones on one chart: a bold heading row per project, the chart as tall as
+  // its rows (the box around the canvas takes the height; Chart.js fills it).
+  function portfolioTimeline(canvas, spec) {
+    canvas.parentNode.style.height = Math.max(12, spec.rows.length * 1.6 + 6) + "rem";
+    spec.tall = true;
+    return timeline(canvas, spec);
+  }
+
+  var draw = { value: value, allocation: allocation, price: price, timeline: timeline, "portfolio-timeline": portfolioTimeline };
 
   document.addEventListener("DOMContentLoaded", function () {
     if (typeof Chart === "undefined") { return; }

@@ -56,6 +56,7 @@ def _pages(deal):
         reverse("project", args=[project.pk]),
         reverse("agency", args=[deal.agency.short_name]),
         reverse("milestones"),
+        reverse("milestone-timeline"),
         reverse("refresh-runs"),
         reverse("refresh-run", args=[run.pk]),
         reverse("report"),
@@ -285,6 +286,7 @@ PAGE_QUERIES = {
     # the count and the page (with each milestone's latest revision date); the agency, company and
     # deal filters' choices
     "milestones": LOGIN + 2 + 3,  # 9
+    "milestone-timeline": LOGIN + 2 + 3,  # 9: the same, on the portfolio timeline
     "refresh-runs": LOGIN + 2,  # 6: the count and the page
     "refresh-run": LOGIN + 1,  # 5: the run with who asked for it
     # the book by agency, company (with the instruments behind the ownership) and instrument with
