@@ -9,7 +9,6 @@ from django import forms
 from portfolio.book import BOOK_LABELS, BOOKS, DEFAULT_BOOK
 from portfolio.book.dates import shown_date_error
 
-
 #: A text input in the pages' one date format: a browser's date picker would show its locale's
 #: (mm/dd/yyyy in en-US) instead.
 ISO_DATE_INPUT = forms.DateInput(

@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from portfolio import figures_cache
-from portfolio.book import BOOK_LABELS, Basis, default_as_of
+from portfolio.book import BOOK_LABELS, Basis, Figures, default_as_of
 from portfolio.book.basis import BOOKS, DealTerms, beside, deal_basis
 from portfolio.book.dates import year_before
 from portfolio.book.exposure import loan_positions
@@ -36,7 +36,7 @@ from portfolio.selectors import milestone_slippage_days, price_histories, projec
 from portfolio.services.refresh import refresh_start
 
 from . import charts
-from .forms import DealFilterForm, MilestoneFilterForm
+from .forms import DEAL_DEFAULT_SORT, DEAL_SORTS, DealFilterForm, MilestoneFilterForm
 from .params import AsOfForm, DashboardForm, as_of_from, basis_from
 from .selectors import (
     DASHBOARD_LIST_LIMIT,
@@ -52,6 +52,7 @@ from .selectors import (
     secondary_sources_only,
     unreviewed_filings,
 )
+from .sorting import sort_from
 
 ALLOCATION_DIMENSIONS = [dim for dim in figures_cache.DASHBOARD_DIMENSIONS if dim != "total"]
 
@@ -61,6 +62,8 @@ def charts_simulated(by: dict) -> bool:
 
 
 PAGE_SIZE = 25
+#: The deals list's filters: with none of them set, the list holds every held deal.
+FILTER_NAMES = ("q", "agency", "status", "commodity", "country", "region", "stage", "instrument")
 
 
 @login_not_required
@@ -109,37 +112,92 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 
 def _deal_rows(deals, as_of) -> list:
-    """Each deal with its basis on the date and the value of its counted positions (from the book)."""
+    """Each deal with its basis on the date and the figures of its counted positions (from the
+    book): value, invested, gain, MOIC, XIRR, and its weight in the held book when it is held."""
     figures = figures_cache.book_figures(as_of=as_of, dimensions=["deal"], book="all")
+    held_total = figures.held_total
     for item in deals:
         item.basis = figures.deal_bases.get(item.reference)
         item.basis_label = Basis(item.basis).label if item.basis else "Not yet announced"
         item.figures = figures.by["deal"].get(item.reference)
+        item.held = item.basis == Basis.HELD
+        item.xirr = item.figures.xirr(as_of) if item.figures else None
+        item.weight = item.figures.weight_in(held_total) if item.figures and item.held else None
     return deals
 
 
-def _by_value(deal) -> tuple:
-    """Highest value first; deals without a value (lapsed, n/a) last."""
-    value = deal.figures.value if deal.figures else None
-    return (value is None, -(value or 0))
+def _figure_of(key: str):
+    """The sort key of a deal row by a figure of the book: rows without the figure go last."""
+
+    def of(deal) -> tuple:
+        if key == "basis":
+            return (deal.basis is None, deal.basis_label)
+        if key in ("xirr", "weight"):
+            value = getattr(deal, key)
+        else:
+            value = getattr(deal.figures, key) if deal.figures else None
+        return (value is None, value or 0)
+
+    return of
+
+
+def _deals_totals(rows: list, as_of, *, all_held: bool, held_total) -> dict | None:
+    """The totals row: the held deals of the list together (the other bases are never summed into
+    it). Their XIRR is the held book's when the list holds every held deal; otherwise it is not
+    computed (it cannot be had from the deals' own)."""
+    held = [row for row in rows if row.held and row.figures]
+    if not held:
+        return None
+    combined = Figures.combined([row.figures for row in held])
+    return {
+        "count": len(held),
+        "figures": combined,
+        "xirr": held_total.xirr(as_of) if all_held and held_total else None,
+        "weight": combined.weight_in(held_total),
+        "all_held": all_held,
+    }
 
 
 @permission_required("portfolio.view_deal", raise_exception=True)
 def deals(request: HttpRequest) -> HttpResponse:
     form = DealFilterForm(request.GET or None)
-    as_of = default_as_of()
+    as_of = as_of_from(form, default_as_of())
+    sort = sort_from(request.GET.get("sort"), DEAL_SORTS, DEAL_DEFAULT_SORT)
     queryset = deal_list()
     if form.is_valid():
         queryset = form.filter(queryset)
-    if form.sorts_by_value:
-        # Values come from the book, not from a column: every matching deal is read and sorted here.
-        items = _deal_rows(list(queryset), as_of)
-        items.sort(key=_by_value)
-        page = Paginator(items, PAGE_SIZE).get_page(request.GET.get("page"))
+    # Every matching deal is read: the totals row sums them all, and figures sort in Python.
+    rows = _deal_rows(list(queryset), as_of)
+    column = DEAL_SORTS[sort.key]
+    if column:
+        field = column.replace("__", ".")
+
+        def by_column(deal) -> tuple:
+            value = deal
+            for part in field.split("."):
+                value = getattr(value, part)
+            return (value is None, value if value is not None else "")
+
+        key = by_column
     else:
-        page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
-        page.object_list = _deal_rows(list(page.object_list), as_of)
-    return render(request, "portfolio/web/deals.html", {"form": form, "page": page, "as_of": as_of})
+        key = _figure_of(sort.key)
+    present = [row for row in rows if not key(row)[0]]
+    missing = [row for row in rows if key(row)[0]]  # no figure or date: last, whatever the direction
+    present.sort(key=key, reverse=sort.descending)
+    rows = present + missing
+    held_total = figures_cache.book_figures(as_of=as_of, dimensions=["deal"], book="all").held_total
+    # Invalid filters filter nothing (the form says why).
+    filtered = form.is_valid() and any(form.cleaned_data.get(name) for name in FILTER_NAMES)
+    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {
+        "form": form,
+        "page": page,
+        "as_of": as_of,
+        "sort": sort,
+        "totals": _deals_totals(rows, as_of, all_held=not filtered, held_total=held_total),
+        "simulated": any(row.figures and row.figures.simulated for row in rows),
+    }
+    return render(request, "portfolio/web/deals.html", context)
 
 
 @permission_required("portfolio.view_deal", raise_exception=True)

@@ -262,9 +262,9 @@ PAGE_QUERIES = {
     # series by agency over the year; unreviewed filings and their count; milestones due and
     # their count; late milestones and their count
     "dashboard": LOGIN + DEFAULT_DATE + BOOK + HISTORY + 5 + 1 + 2 + 4 + FRESHNESS,  # 39
-    # the count and the page of deals, the book for their values (with the deals' instruments for
-    # their ownership), the agency and commodity filters' choices
-    "deals": LOGIN + DEFAULT_DATE + 2 + BOOK + 1 + 2,  # 27
+    # every matching deal (the totals row sums them all), the book for their values (with the deals'
+    # instruments for their ownership), the agency and commodity filters' choices
+    "deals": LOGIN + DEFAULT_DATE + 1 + BOOK + 1 + 2,  # 26
     # the deal with its agency and company; its positions, loans, their events, guarantees, floors,
     # offtakes, grants, documents, milestones and projects; the book (with the deal's instruments
     # for its ownership) and the deal's value history; the company's share count of the day; its
