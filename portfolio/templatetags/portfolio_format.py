@@ -36,11 +36,10 @@ def money_compact(value, currency: str = "USD") -> str:
     amount = Decimal(str(value))
     sign = "-" if amount < 0 else ""
     size = abs(amount)
-    for index, (threshold, divisor, suffix, places) in enumerate(COMPACT_UNITS):
-        if size >= threshold:
-            break
-    else:
+    index = next((i for i, unit in enumerate(COMPACT_UNITS) if size >= unit[0]), None)
+    if index is None:
         return money_exact(value, currency)
+    _, divisor, suffix, places = COMPACT_UNITS[index]
     shown = (size / divisor).quantize(Decimal(1).scaleb(-places))
     if shown >= 1000 and index > 0:  # 999.96M reads "US$1.00B", not "US$1,000.0M"
         _, divisor, suffix, places = COMPACT_UNITS[index - 1]
@@ -60,7 +59,8 @@ def money(value, currency: str = "USD") -> str | SafeString:
     if compact == exact:
         return exact
     return format_html(
-        '<span class="amount" title="{}"><span aria-hidden="true">{}</span><span class="visually-hidden">{}</span></span>',
+        '<span class="amount" title="{}"><span aria-hidden="true">{}</span>'
+        '<span class="visually-hidden">{}</span></span>',
         exact,
         compact,
         exact,

@@ -27,7 +27,8 @@ def sort_th(context, key: str, label: str, num: bool = False, first: str = "") -
         direction = "descending" if current.descending else "ascending"
         arrow = "▼" if current.descending else "▲"
         return format_html(
-            '<th scope="col" class="{} sorted" aria-sort="{}"><a href="?{}">{} <span aria-hidden="true">{}</span></a></th>',
+            '<th scope="col" class="{} sorted" aria-sort="{}">'
+            '<a href="?{}">{} <span aria-hidden="true">{}</span></a></th>',
             css,
             direction,
             params.urlencode(),
