@@ -379,6 +379,7 @@ class Book:
         return floor_trail(
             floor,
             deal_reference=self.deals[floor.deal_id].reference,
+            deal_title=self.deals[floor.deal_id].title,
             project_ids=self.floor_projects.get(floor.pk, set()),
             figures=self.production.get(floor.commodity_id, []),
             price=self.commodity_prices.get(floor.commodity_id),
@@ -515,6 +516,7 @@ class _DealLoad(NamedTuple):
     agency: str
     company: str
     country: str
+    title: str
     status: str
     announced_on: date | None
     signed_on: date | None
@@ -523,11 +525,11 @@ class _DealLoad(NamedTuple):
 
 
 def _deals() -> tuple[dict[int, DealRow], dict[int, DealTerms]]:
-    fields = ("pk", "reference", "agency__short_name", "company__name", "company__country", *DEAL_TERM_FIELDS)
+    fields = ("pk", "reference", "agency__short_name", "company__name", "company__country", "title", *DEAL_TERM_FIELDS)
     rows, terms = {}, {}
     for row in map(_DealLoad._make, Deal.objects.order_by().values_list(*fields)):
-        rows[row.pk] = DealRow(*row[:5])
-        terms[row.pk] = DealTerms(*row[5:])
+        rows[row.pk] = DealRow(*row[:6])
+        terms[row.pk] = DealTerms(*row[6:])
     return rows, terms
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.db.models import Q, QuerySet
 
+from portfolio.book import BOOK_LABELS
 from portfolio.book.dates import shown_date_error
 from portfolio.models import (
     NORTH_AMERICA,
@@ -61,6 +62,12 @@ class DealFilterForm(forms.Form):
         required=False,
         label="Issuer",
         help_text="Where the company is incorporated (North America: US, CA, MX).",
+    )
+    book = forms.ChoiceField(
+        choices=[("", "Any"), *BOOK_LABELS.items()],
+        required=False,
+        label="In the book",
+        help_text="Deals whose instruments count in this book on the date.",
     )
     stage = forms.ChoiceField(choices=[("", "All"), *ProjectStage.choices], required=False, label="Project stage")
     instrument = forms.ChoiceField(choices=[("", "All"), *InstrumentKind.choices], required=False)

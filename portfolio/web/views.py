@@ -13,11 +13,14 @@ from django.db.models import Case, IntegerField, Value, When
 from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 
 from portfolio import figures_cache
 from portfolio.book import BOOK_LABELS, Basis, Figures, default_as_of
+from portfolio.book.allocation import UNASSIGNED
 from portfolio.book.basis import BOOKS, DealTerms, beside, deal_basis
 from portfolio.book.dates import year_before
 from portfolio.book.exposure import loan_positions
@@ -37,6 +40,7 @@ from portfolio.services.refresh import refresh_start
 
 from . import charts
 from .forms import DEAL_DEFAULT_SORT, DEAL_SORTS, DealFilterForm, MilestoneFilterForm
+from .labels import dimension_labels
 from .params import AsOfForm, DashboardForm, as_of_from, basis_from
 from .selectors import (
     DASHBOARD_LIST_LIMIT,
@@ -57,13 +61,37 @@ from .sorting import sort_from
 ALLOCATION_DIMENSIONS = [dim for dim in figures_cache.DASHBOARD_DIMENSIONS if dim != "total"]
 
 
+#: The deals list's filter of each allocation dimension.
+ALLOCATION_FILTERS = {
+    "commodity": "commodity",
+    "agency": "agency",
+    "country": "country",
+    "stage": "stage",
+    "instrument": "instrument",
+}
+
+
+def allocation_rows(dimension: str, groups: dict, *, as_of, book: str) -> list[dict]:
+    """Each group of an allocation with its label and the deals list filtered to it (none for the
+    share no project carries)."""
+    labels = dimension_labels(dimension, groups)
+    rows = []
+    for key, figures in groups.items():
+        link = None
+        if key != UNASSIGNED:
+            query = urlencode({ALLOCATION_FILTERS[dimension]: key, "book": book, "as_of": as_of.isoformat()})
+            link = f"{reverse('deals')}?{query}"
+        rows.append({"key": key, "label": labels[key], "figures": figures, "link": link})
+    return rows
+
+
 def charts_simulated(by: dict) -> bool:
     return any(g.simulated for g in by.get("total", {}).values())
 
 
 PAGE_SIZE = 25
 #: The deals list's filters: with none of them set, the list holds every held deal.
-FILTER_NAMES = ("q", "agency", "status", "commodity", "country", "region", "stage", "instrument")
+FILTER_NAMES = ("q", "agency", "status", "commodity", "country", "region", "stage", "instrument", "book")
 
 
 @login_not_required
@@ -83,6 +111,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     total = by["total"].get("total")
     days, series = figures_cache.series(start=year_before(as_of), end=as_of, dimension=breakdown, book=book)
     filings, filings_count = unreviewed_filings()
+    allocations = {dim: allocation_rows(dim, by[dim], as_of=as_of, book=book) for dim in ALLOCATION_DIMENSIONS}
     value_rows = [(day, [values[i] for values in series.values()]) for i, day in enumerate(days)]
     context = {
         "form": form,
@@ -91,10 +120,10 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "book_label": BOOK_LABELS[book],
         "beside": [figures.bases[basis] for basis in beside(book) if figures.bases[basis].positions],
         "total": total,
-        "allocations": {dim: by[dim] for dim in ALLOCATION_DIMENSIONS},
+        "allocations": allocations,
         "charts": {
-            "value": charts.stacked_series(days, series, stacked=True),
-            **{f"allocation_{dim}": charts.allocation(by[dim]) for dim in ALLOCATION_DIMENSIONS},
+            "value": charts.stacked_series(days, series, stacked=True, labels=dimension_labels(breakdown, series)),
+            **{f"allocation_{dim}": charts.allocation(rows) for dim, rows in allocations.items()},
         },
         "breakdown": breakdown,
         "value_rows": value_rows,
@@ -168,6 +197,8 @@ def deals(request: HttpRequest) -> HttpResponse:
         queryset = form.filter(queryset)
     # Every matching deal is read: the totals row sums them all, and figures sort in Python.
     rows = _deal_rows(list(queryset), as_of)
+    if form.is_valid() and form.cleaned_data.get("book"):
+        rows = [row for row in rows if row.basis in BOOKS[form.cleaned_data["book"]]]
     column = DEAL_SORTS[sort.key]
     if column:
         field = column.replace("__", ".")

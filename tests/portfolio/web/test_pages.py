@@ -260,8 +260,9 @@ PAGE_QUERIES = {
     # the book by the dashboard's six dimensions, with the value history of the total and of the
     # commodity (by deal), agency, country, stage (by deal) and instrument allocations; the value
     # series by agency over the year; unreviewed filings and their count; milestones due and
-    # their count; late milestones and their count
-    "dashboard": LOGIN + DEFAULT_DATE + BOOK + HISTORY + 5 + 1 + 2 + 4 + FRESHNESS,  # 39
+    # their count; late milestones and their count; the labels of the commodities and agencies
+    # allocated and of the series' groups
+    "dashboard": LOGIN + DEFAULT_DATE + BOOK + HISTORY + 5 + 1 + 2 + 4 + FRESHNESS + 3,  # 42
     # every matching deal (the totals row sums them all), the book for their values (with the deals'
     # instruments for their ownership), the agency and commodity filters' choices
     "deals": LOGIN + DEFAULT_DATE + 1 + BOOK + 1 + 2,  # 26
@@ -286,8 +287,8 @@ PAGE_QUERIES = {
     "refresh-runs": LOGIN + 2,  # 6: the count and the page
     "refresh-run": LOGIN + 1,  # 5: the run with who asked for it
     # the book by agency, company (with the instruments behind the ownership) and instrument with
-    # their value histories; late milestones
-    "report": LOGIN + DEFAULT_DATE + BOOK + HISTORY + 3 + 1 + 1 + FRESHNESS,  # 32
+    # their value histories; late milestones; the agencies' names
+    "report": LOGIN + DEFAULT_DATE + BOOK + HISTORY + 3 + 1 + 1 + FRESHNESS + 1,  # 33
     # the book and the value history; the positions and their valuations of the day
     "export-positions": LOGIN + DEFAULT_DATE + BOOK + HISTORY + 2,  # 26
     # the held book by deal (with the instruments behind the ownership) and its value history; the
