@@ -10,8 +10,10 @@ from django_countries import countries
 from portfolio.book.allocation import UNASSIGNED
 from portfolio.models import Agency, Commodity, Deal, InstrumentKind, ProjectStage
 
+#: The legs of exposure beside the instruments, in the instrument dimension.
+LEG_LABELS = {"loan": "Loans outstanding", "price_floor": "Price floors", "guarantee": "Guarantees"}
 UNASSIGNED_LABELS = {
-    "commodity": "No project recorded",
+    "commodity": "No project or commodity recorded",
     "stage": "No project recorded",
 }
 
@@ -41,6 +43,7 @@ def dimension_labels(dimension: str, keys: Iterable[str]) -> dict[str, str]:
         labels = {key: str(ProjectStage(key).label) for key in keys if key in ProjectStage.values}
     elif dimension == "instrument":
         labels = {key: str(InstrumentKind(key).label) for key in keys if key in InstrumentKind.values}
+        labels.update({key: LEG_LABELS[key] for key in keys if key in LEG_LABELS})
     if UNASSIGNED in keys and dimension in UNASSIGNED_LABELS:
         labels[UNASSIGNED] = UNASSIGNED_LABELS[dimension]
     return {key: labels.get(key, key) for key in keys}

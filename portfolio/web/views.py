@@ -19,7 +19,7 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 
 from portfolio import figures_cache
-from portfolio.book import BOOK_LABELS, Basis, Figures, default_as_of
+from portfolio.book import BOOK_LABELS, EXPOSURE_LEGS, Basis, Figures, default_as_of
 from portfolio.book.allocation import UNASSIGNED
 from portfolio.book.basis import BOOKS, DealTerms, beside, deal_basis
 from portfolio.book.dates import year_before
@@ -78,7 +78,7 @@ def allocation_rows(dimension: str, groups: dict, *, as_of, book: str) -> list[d
     rows = []
     for key, figures in groups.items():
         link = None
-        if key != UNASSIGNED:
+        if key != UNASSIGNED and not (dimension == "instrument" and key in EXPOSURE_LEGS):
             query = urlencode({ALLOCATION_FILTERS[dimension]: key, "book": book, "as_of": as_of.isoformat()})
             link = f"{reverse('deals')}?{query}"
         rows.append({"key": key, "label": labels[key], "figures": figures, "link": link})
@@ -111,6 +111,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     total = by["total"].get("total")
     days, series = figures_cache.series(start=year_before(as_of), end=as_of, dimension=breakdown, book=book)
     filings, filings_count = unreviewed_filings()
+    series_labels = None if breakdown == "agency" else dimension_labels(breakdown, series)
     allocations = {dim: allocation_rows(dim, by[dim], as_of=as_of, book=book) for dim in ALLOCATION_DIMENSIONS}
     value_rows = [(day, [values[i] for values in series.values()]) for i, day in enumerate(days)]
     context = {
@@ -122,7 +123,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "total": total,
         "allocations": allocations,
         "charts": {
-            "value": charts.stacked_series(days, series, stacked=True, labels=dimension_labels(breakdown, series)),
+            # Agencies by their short names in the legend (the tables beside give their names).
+            "value": charts.stacked_series(days, series, stacked=True, labels=series_labels),
             **{f"allocation_{dim}": charts.allocation(rows) for dim, rows in allocations.items()},
         },
         "breakdown": breakdown,

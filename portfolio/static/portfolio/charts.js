@@ -32,7 +32,7 @@
                    borderColor: palette[i % palette.length], backgroundColor: palette[i % palette.length] + "55" };
         }),
       },
-      options: { animation: false, interaction: { mode: "index", intersect: false },
+      options: { animation: false, interaction: { mode: "index", intersect: false }, aspectRatio: narrow(canvas) ? 1 : 2.5,
                  scales: { y: { stacked: spec.stacked !== false, ticks: { callback: function (v) { return usd(v); } } },
                            x: { ticks: { maxTicksLimit: narrow(canvas) ? 4 : 10, maxRotation: 0 } } },
                  plugins: { legend: { position: narrow(canvas) ? "bottom" : "top" },

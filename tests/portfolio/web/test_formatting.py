@@ -55,8 +55,10 @@ def test_dates_read_iso_on_every_page_and_in_the_date_inputs():
     )
     assert rendered == "2026-11-28 2026-11-28 23:18"
     form = AsOfForm({"as_of": "2026-11-28"})
-    assert form.is_valid() and form.cleaned_data["as_of"] == dt.date(2026, 11, 28)
-    assert 'placeholder="YYYY-MM-DD"' in str(form["as_of"]) and 'type="text"' in str(form["as_of"])
+    assert form.is_valid()
+    assert form.cleaned_data["as_of"] == dt.date(2026, 11, 28)
+    assert 'placeholder="YYYY-MM-DD"' in str(form["as_of"])
+    assert 'type="text"' in str(form["as_of"])
     assert not AsOfForm({"as_of": "11/28/2026"}).is_valid()
 
 
@@ -68,19 +70,20 @@ def test_every_code_the_book_groups_by_has_a_label():
     f.AgencyFactory(short_name="DOE", name="Department of Energy")
     assert dimension_labels("commodity", ["ndpr-oxide", "unassigned"]) == {
         "ndpr-oxide": "NdPr oxide",
-        "unassigned": "No project recorded",
+        "unassigned": "No project or commodity recorded",
     }
     assert dimension_labels("agency", ["DOE"]) == {"DOE": "Department of Energy (DOE)"}
     assert dimension_labels("stage", ["commercial_production"]) == {"commercial_production": "Commercial production"}
-    assert dimension_labels("instrument", ["convertible_preferred"]) == {
-        "convertible_preferred": "Convertible preferred"
+    assert dimension_labels("instrument", ["convertible_preferred", "price_floor"]) == {
+        "convertible_preferred": "Convertible preferred",
+        "price_floor": "Price floors",
     }
     assert dimension_labels("country", ["CA", "US"]) == {"CA": "Canada", "US": "United States of America"}
     assert country_name("KZ") == "Kazakhstan"
 
 
 def test_a_sort_parameter_names_a_column_and_a_direction():
-    """"-value" sorts by value down, "title" up; an unknown column falls back to the default and
+    """ "-value" sorts by value down, "title" up; an unknown column falls back to the default and
     says so (the page shows a message), an absent one quietly."""
     columns = {"title", "value"}
     assert sort_from("-value", columns, "-announced") == Sort("value", True)
