@@ -90,6 +90,22 @@ def charts_simulated(by: dict) -> bool:
 
 
 PAGE_SIZE = 25
+#: The deals list's orders as a choice (a phone shows no column headers to click).
+DEAL_SORT_OPTIONS = [
+    ("-announced", "Announced, latest first"),
+    ("announced", "Announced, earliest first"),
+    ("title", "Deal"),
+    ("company", "Company"),
+    ("agency", "Agency"),
+    ("status", "Status"),
+    ("basis", "Basis"),
+    ("-invested", "Invested, most first"),
+    ("-value", "Value, highest first"),
+    ("-gain", "Gain, highest first"),
+    ("-moic", "MOIC, highest first"),
+    ("-xirr", "XIRR, highest first"),
+    ("-weight", "Weight, highest first"),
+]
 #: The deals list's filters: with none of them set, the list holds every held deal.
 FILTER_NAMES = ("q", "agency", "status", "commodity", "country", "region", "stage", "instrument", "book")
 
@@ -229,6 +245,7 @@ def deals(request: HttpRequest) -> HttpResponse:
         "sort": sort,
         "totals": _deals_totals(rows, as_of, all_held=not filtered, held_total=held_total),
         "simulated": any(row.figures and row.figures.simulated for row in rows),
+        "sort_options": DEAL_SORT_OPTIONS,
     }
     return render(request, "portfolio/web/deals.html", context)
 
