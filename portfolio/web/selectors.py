@@ -94,13 +94,19 @@ def milestones_due_count(today: date, *, days: int = 90) -> int:
     )
 
 
-def _late(today: date | None):
-    today = today or timezone.now().date()
+def late_q(today: date, prefix: str = "") -> Q:
+    """The late rule as a filter on milestones: not achieved, not cancelled, and marked late or past
+    its window's end on ``today``. ``prefix`` reaches the milestones from another model (e.g.
+    ``"milestones__"`` in a project's count of late milestones)."""
     return (
-        Milestone.objects.filter(Q(status=MilestoneStatus.LATE) | Q(achieved_on=None, forecast_end__lt=today))
-        .exclude(status=MilestoneStatus.CANCELLED)
-        .exclude(achieved_on__isnull=False)
+        Q(**{f"{prefix}achieved_on__isnull": True})
+        & ~Q(**{f"{prefix}status": MilestoneStatus.CANCELLED})
+        & (Q(**{f"{prefix}status": MilestoneStatus.LATE}) | Q(**{f"{prefix}forecast_end__lt": today}))
     )
+
+
+def _late(today: date | None):
+    return Milestone.objects.filter(late_q(today or timezone.now().date()))
 
 
 def milestones_late(today: date | None = None, *, limit: int | None = None) -> list[Milestone]:
@@ -131,3 +137,4 @@ def freshness(as_of: date) -> dict:
 def unreviewed_filings(limit: int = 10) -> tuple[list[FilingEvent], int]:
     queryset = FilingEvent.objects.filter(review_status=FilingEvent.Review.NEW).select_related("company")
     return list(queryset.order_by("-filed_on")[:limit]), queryset.count()
+
