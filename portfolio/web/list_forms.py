@@ -1,5 +1,5 @@
-"""Filters of the companies, projects, agencies and filings lists. Invalid values come back with a
-message and filter nothing; choices are shown by their names, never their codes."""
+"""Filters of the companies, projects, agencies and filings lists, and the search box. Invalid values
+come back with a message and filter nothing; choices are shown by their names, never their codes."""
 
 from __future__ import annotations
 
@@ -133,3 +133,17 @@ class FilingFilterForm(forms.Form):
         if data.get("filed_to"):
             queryset = queryset.filter(filed_on__lte=data["filed_to"])
         return queryset
+
+
+class SearchForm(forms.Form):
+    """The header's search: one text, 1 to SEARCH_MAX characters once trimmed (NUL refused)."""
+
+    q = forms.CharField(
+        label="Search",
+        max_length=SEARCH_MAX,
+        widget=forms.SearchInput,
+        error_messages={
+            "required": "Type a company, ticker, deal, project, milestone or agency to search for.",
+            "max_length": f"Search for at most {SEARCH_MAX} characters.",
+        },
+    )

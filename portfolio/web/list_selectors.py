@@ -1,17 +1,20 @@
-"""Read-side queries of the list pages (companies, projects, agencies, filings), each a fixed
-number of queries whatever the number of rows.
+"""Read-side queries of the list pages (companies, projects, agencies, filings) and of the search,
+each a fixed number of queries whatever the number of rows.
 
-The text each kind of record is found by is stated once here (``*_match``).
+The text each kind of record is found by is stated once here (``*_match``): the search and the
+list pages' search box find the same records.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from django.db.models import (
     Case,
     Count,
+    Exists,
     IntegerField,
     Model,
     OuterRef,
@@ -21,6 +24,7 @@ from django.db.models import (
     Subquery,
     Value,
     When,
+    Window,
 )
 from django.db.models.functions import Coalesce
 
@@ -134,3 +138,65 @@ def country_choices(model: type[Model]) -> list[tuple[str, str]]:
     """The countries ``model``'s rows are in, as (code, name) by name (one query)."""
     codes = model._default_manager.order_by().values_list("country", flat=True).distinct()
     return sorted(((code, country_name(code)) for code in codes), key=lambda pair: pair[1])
+
+
+# --- The search --------------------------------------------------------------------------------
+
+#: The most records of each kind the search page shows; the rest are on the kind's list page.
+SEARCH_SHOWN = 10
+
+
+@dataclass(frozen=True)
+class Found:
+    """The records of one kind a search found: the first ``SEARCH_SHOWN`` and how many in all."""
+
+    kind: str
+    items: list
+    count: int
+
+    @property
+    def more(self) -> bool:
+        return self.count > len(self.items)
+
+
+def _found(kind: str, queryset: QuerySet) -> Found:
+    """The first records of ``queryset`` with the number of all of them, in one query (a window
+    count over the whole result)."""
+    items = list(queryset.annotate(found_count=Window(Count("pk")))[:SEARCH_SHOWN])
+    return Found(kind=kind, items=items, count=items[0].found_count if items else 0)
+
+
+def search_companies(term: str) -> Found:
+    """Companies by name or ticker, a company one of whose tickers is the term itself first; with
+    their listings (two queries; one when none is found)."""
+    exact = Exists(Listing.objects.filter(company=OuterRef("pk"), ticker__iexact=term))
+    queryset = (
+        Company.objects.filter(company_match(term))
+        .annotate(ticker_match=exact)
+        .prefetch_related(Prefetch("listings", queryset=Listing.objects.order_by("-is_primary", "ticker")))
+        .order_by("-ticker_match", "name")
+    )
+    return _found("companies", queryset)
+
+
+def search_deals(term: str) -> Found:
+    queryset = Deal.objects.filter(deal_match(term)).select_related("agency", "company").order_by("title", "pk")
+    return _found("deals", queryset)
+
+
+def search_projects(term: str) -> Found:
+    queryset = Project.objects.filter(project_match(term)).select_related("company").order_by("name", "pk")
+    return _found("projects", queryset)
+
+
+def search_milestones(term: str) -> Found:
+    queryset = (
+        Milestone.objects.filter(milestone_match(term))
+        .select_related("project__company", "deal")
+        .order_by("title", "pk")
+    )
+    return _found("milestones", queryset)
+
+
+def search_agencies(term: str) -> Found:
+    return _found("agencies", Agency.objects.filter(agency_match(term)).order_by("short_name"))

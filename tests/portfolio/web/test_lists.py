@@ -1,6 +1,6 @@
-"""The list pages of companies, projects, agencies and SEC filings: their figures are the book's,
-their filters and sorts answer bad input with a message, and no page's query count grows with its
-rows."""
+"""The list pages of companies, projects, agencies and SEC filings, and the search: their figures
+are the book's, their filters and sorts answer bad input with a message, the search respects each
+kind's permission, and no page's query count grows with its rows."""
 
 from __future__ import annotations
 
@@ -9,10 +9,12 @@ from decimal import Decimal
 from http import HTTPStatus
 
 import pytest
+from django.contrib.auth.models import Group, Permission
 from django.urls import reverse
 from django.utils import timezone
 
 from portfolio import models as m
+from portfolio.web.list_forms import SearchForm
 from tests import factories as f
 from tests.portfolio.web.test_pages import BOOK, DEFAULT_DATE, HISTORY, LOGIN, _deal
 
@@ -289,6 +291,143 @@ def test_list_pages_keep_filters_and_sort_across_pages(viewer_client):
     assert 'href="?form=8-K&amp;sort=-company"' in page
 
 
+# --- Search ------------------------------------------------------------------------------------
+
+
+def _lithium(i: int) -> m.Deal:
+    """A deal, its company, agency, project and a milestone, each with "Lithium" in its name."""
+    deal = _deal(
+        title=f"Lithium deal {i:02d}",
+        company__name=f"Lithium Corp {i:02d}",
+        agency__name=f"Lithium Agency {i:02d}",
+        agency__short_name=f"LITH-{i:02d}",
+    )
+    project = deal.projects.get()
+    project.name = f"Lithium mine {i:02d}"
+    project.save()
+    f.MilestoneFactory(project=project, title=f"Lithium plant {i:02d} commissioned")
+    return deal
+
+
+def test_search_finds_each_kind(viewer_client):
+    """A word found in a company, a deal, a project, a milestone and an agency lists each under its
+    kind with its count, whatever the case, each linking to its page."""
+    deal = _lithium(1)
+    project = deal.projects.get()
+    page = _page(viewer_client, "search", {"q": "LITHIUM"})
+    assert "5 records found" in page
+    for heading in ("Companies (1)", "Deals (1)", "Projects (1)", "Milestones (1)", "Agencies (1)"):
+        assert heading in page
+    assert f'href="{reverse("company", args=[deal.company.pk])}"' in page
+    assert f'href="{reverse("deal", args=[deal.reference])}"' in page
+    assert f'href="{reverse("project", args=[project.pk])}"' in page
+    assert f'href="{reverse("agency", args=[deal.agency.short_name])}"' in page
+    assert "Lithium plant 01 commissioned" in page
+
+
+def test_search_finds_a_company_by_ticker_the_exact_ticker_first(viewer_client):
+    """Searching "MP" lists the company whose ticker is MP before one whose ticker only contains
+    it, and one whose name contains it (the deal's "Company … Corp."); an alias finds its agency; a
+    reference finds its deal."""
+    f.ListingFactory(company__name="Aaa Holdings", ticker="AMPX")
+    f.ListingFactory(company__name="Zed Materials", ticker="MP")
+    deal = f.DealFactory(reference="tmq-dow-2025", title="Trilogy Metals stake")
+    f.AgencyAliasFactory(agency=deal.agency, alias="Department of War")
+    page = _page(viewer_client, "search", {"q": "mp"})
+    companies = page[page.index("Companies (3)") :]
+    assert companies.index("Zed Materials") < companies.index("Aaa Holdings") < companies.index(deal.company.name)
+    assert '<span class="badge">ticker</span>' in companies[: companies.index("Aaa Holdings")]
+    assert "Trilogy Metals stake" in _page(viewer_client, "search", {"q": "TMQ-DOW"})
+    assert deal.agency.name in _page(viewer_client, "search", {"q": "of war"})
+
+
+def test_search_shows_ten_of_each_kind_and_links_to_the_rest(viewer_client):
+    """With 12 matches of each kind, ten of each are shown with the count of all, and a link to the
+    kind's list page searching the same text, where they all are."""
+    for i in range(12):
+        _lithium(i)
+    page = _page(viewer_client, "search", {"q": "lithium"})
+    assert "Companies (12)" in page
+    assert "Lithium Corp 09" in page
+    assert "Lithium Corp 10" not in page
+    for url_name in ("companies", "deals", "projects", "milestones", "agencies"):
+        assert f'href="{reverse(url_name)}?q=lithium"' in page, url_name
+    assert "(10 of 12 shown here)" in page
+    assert "Lithium Corp 11" in _page(viewer_client, "companies", {"q": "lithium"})
+    assert "Lithium mine 11" in _page(viewer_client, "projects", {"q": "lithium"})
+    assert "Lithium Agency 11" in _page(viewer_client, "agencies", {"q": "lithium"})
+
+
+def test_search_shows_only_what_the_user_may_view(client):
+    """A user who may view everything but milestones finds no milestone; one who may view deals only
+    finds deals only; one who may view nothing is refused."""
+    _lithium(1)
+    viewer = Group.objects.get(name="Viewer")
+    no_milestones = Group.objects.create(name="No milestones")
+    no_milestones.permissions.set(viewer.permissions.exclude(codename="view_milestone"))
+    user = f.UserFactory(username="nomilestones")
+    user.groups.add(no_milestones)
+    client.force_login(user)
+    page = _page(client, "search", {"q": "lithium"})
+    assert "Deals (1)" in page
+    assert "Milestones" not in page[page.index("<main") :]
+    assert "Lithium plant 01" not in page
+    deals_only = f.UserFactory(username="dealsonly")
+    deals_only.user_permissions.add(Permission.objects.get(codename="view_deal"))
+    client.force_login(deals_only)
+    page = _page(client, "search", {"q": "lithium"})
+    assert "Deals (1)" in page
+    assert "Companies (" not in page
+    assert "Projects (" not in page
+    assert "Agencies (" not in page
+    client.force_login(f.UserFactory(username="nobody"))
+    assert client.get(reverse("search"), {"q": "lithium"}).status_code == HTTPStatus.FORBIDDEN
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("", "Type a company, ticker, deal, project, milestone or agency to search for."),
+        ("    ", "Type a company, ticker, deal, project, milestone or agency to search for."),
+        ("x" * 101, "Search for at most 100 characters."),
+    ],
+)
+def test_search_refuses_empty_and_overlong_text_with_a_message(viewer_client, query, message):
+    """An empty query, one of spaces only and one over 100 characters are answered with a message
+    and no results."""
+    _lithium(1)
+    page = _page(viewer_client, "search", {"q": query})
+    assert message in page
+    assert "records found" not in page
+    assert "Lithium deal 01" not in page
+
+
+def test_search_says_when_nothing_is_found_and_what_it_searches_before_asked(viewer_client):
+    """Nothing found is said as such; the page without a query says what it searches."""
+    page = _page(viewer_client, "search", {"q": "zzz"})
+    assert "Nothing found for “zzz”" in page
+    page = _page(viewer_client, "search")
+    assert "Searches the names and titles of companies, deals, projects, milestones, agencies" in page
+    assert 'role="alert"' not in page
+
+
+def test_search_refuses_nul_characters(viewer_client):
+    """A NUL character in the query is refused (400) before any view runs, and the form refuses it
+    too."""
+    response = viewer_client.get(reverse("search"), {"q": "lith\x00ium"})
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    form = SearchForm({"q": "lith\x00ium"})
+    assert not form.is_valid()
+    assert "Null characters are not allowed." in form.errors["q"]
+
+
+def test_search_treats_like_wildcards_as_text(viewer_client):
+    """% and _ are searched as themselves, not as wildcards that match everything."""
+    _lithium(1)
+    for query in ("%", "_"):
+        assert "Nothing found" in _page(viewer_client, "search", {"q": query}), query
+
+
 # --- Query counts ------------------------------------------------------------------------------
 
 
@@ -310,6 +449,12 @@ def _filings(n: int) -> None:
     f.RefreshRunFactory(kind="filings", lock_key="filings", counts={"filings": {"total": n, "written": n}})
 
 
+def _search(n: int) -> None:
+    start = m.Deal.objects.count()
+    for i in range(start, start + n):
+        _lithium(i)
+
+
 #: The exact number of queries of each page, the same with 1 row and with 30.
 LIST_QUERIES = {
     # the book by company (with the instruments behind the ownership) and its value history; the
@@ -325,15 +470,17 @@ LIST_QUERIES = {
     # the form filter's choices; the count and the page of filings with their companies; the last
     # check; the company filter's choices
     "filings": (LOGIN + 1 + 2 + 1 + 1, _filings),  # 9
+    # each kind's first ten with the count of all (one query each), the companies' listings
+    "search": (LOGIN + 5 + 1, _search),  # 10
 }
 
 
 @pytest.mark.parametrize("url_name", LIST_QUERIES)
 def test_list_query_count_is_the_same_with_1_and_30_rows(viewer_client, url_name, django_assert_num_queries):
-    """Each list page costs exactly the queries counted in LIST_QUERIES with one row
+    """Each list page and the search cost exactly the queries counted in LIST_QUERIES with one row
     and with 30: a query per row fails here."""
     expected, make = LIST_QUERIES[url_name]
-    url = reverse(url_name)
+    url = reverse(url_name) + ("?q=lithium" if url_name == "search" else "")
     make(1)
     with django_assert_num_queries(expected) as one:
         assert viewer_client.get(url).status_code == HTTPStatus.OK
@@ -342,4 +489,4 @@ def test_list_query_count_is_the_same_with_1_and_30_rows(viewer_client, url_name
         page = viewer_client.get(url)
         assert page.status_code == HTTPStatus.OK
     assert len(one.captured_queries) == len(thirty.captured_queries)
-    assert "(30 in all)" in page.content.decode()
+    assert "(30 in all)" in page.content.decode() or "(30)" in page.content.decode()

@@ -66,6 +66,7 @@ def _pages(deal):
         reverse("projects"),
         reverse("agencies"),
         reverse("filings"),
+        reverse("search") + "?q=deal",
     ]
 
 
