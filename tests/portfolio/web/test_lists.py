@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from portfolio import models as m
+from portfolio.web import lists
 from portfolio.web.list_forms import SearchForm
 from tests import factories as f
 from tests.portfolio.web.test_pages import BOOK, DEFAULT_DATE, HISTORY, LOGIN, _deal
@@ -278,6 +279,29 @@ def test_bad_list_input_gets_a_message_and_filters_nothing(viewer_client, url_na
         assert 'role="alert"' in page
     shown = {"companies": "Shown Anyway Corp.", "projects": "Project", "agencies": "Investing Agency"}
     assert shown.get(url_name, "Shown Anyway Corp.") in page
+
+
+@pytest.mark.parametrize(
+    ("url_name", "columns"),
+    [
+        ("companies", lists.COMPANY_COLUMNS),
+        ("projects", lists.PROJECT_COLUMNS),
+        ("agencies", lists.AGENCY_COLUMNS),
+        ("filings", lists.FILING_COLUMNS),
+    ],
+)
+def test_every_column_sorts_both_ways(viewer_client, url_name, columns):
+    """Every sortable column of each list page answers up and down, its header marked as sorted."""
+    deal = _deal()
+    f.FilingEventFactory(company=deal.company)
+    f.CompanyFactory()
+    f.AgencyFactory(parent=deal.agency)
+    for key in columns:
+        for param in (key, f"-{key}"):
+            page = _page(viewer_client, url_name, {"sort": param})
+            assert "Unknown sort" not in page, param
+            direction = "descending" if param.startswith("-") else "ascending"
+            assert f'aria-sort="{direction}"' in page, param
 
 
 def test_list_pages_keep_filters_and_sort_across_pages(viewer_client):
