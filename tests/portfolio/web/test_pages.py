@@ -62,6 +62,11 @@ def _pages(deal):
         reverse("export-positions", args=["csv"]),
         reverse("export-cash-flows", args=["xlsx"]),
         reverse("export-milestones", args=["csv"]),
+        reverse("companies"),
+        reverse("projects"),
+        reverse("agencies"),
+        reverse("filings"),
+        reverse("search") + "?q=deal",
     ]
 
 
