@@ -92,7 +92,9 @@ def companies(request: HttpRequest) -> HttpResponse:
     def rows(items: list) -> list:
         for item in items:
             item.country_label = country_name(item.country)
-            item.tickers = [listing.ticker for listing in item.listings.all()]
+            item.tickers = list(
+                dict.fromkeys(f"{listing.ticker} ({listing.exchange})" for listing in item.listings.all())
+            )
             item.figures = figures.get(item.name)
         return items
 
