@@ -14,18 +14,30 @@ def _ms(day: date) -> int:
     return int(datetime.combine(day, time(0), tzinfo=UTC).timestamp() * 1000)
 
 
-def stacked_series(days: list[date], series: dict[str, list[Decimal]], *, stacked: bool = True) -> dict:
+def stacked_series(
+    days: list[date], series: dict[str, list[Decimal]], *, stacked: bool = True, labels: dict[str, str] | None = None
+) -> dict:
+    labels = labels or {}
     return {
         "type": "value",
         "stacked": stacked,
         "labels": [d.isoformat() for d in days],
-        "datasets": [{"label": key, "data": [float(v) for v in values]} for key, values in series.items()],
+        "datasets": [
+            {"label": labels.get(key, key), "data": [float(v) for v in values]} for key, values in series.items()
+        ],
     }
 
 
-def allocation(groups: dict) -> dict:
-    items = sorted(((key, float(g.value)) for key, g in groups.items() if g.value), key=lambda kv: -kv[1])
-    return {"type": "allocation", "labels": [k for k, _ in items], "data": [v for _, v in items]}
+def allocation(rows: list[dict]) -> dict:
+    """The slices of an allocation (rows with a label, figures and a link), largest first; a slice
+    leads to its deals."""
+    items = sorted((row for row in rows if row["figures"].value), key=lambda row: -row["figures"].value)
+    return {
+        "type": "allocation",
+        "labels": [row["label"] for row in items],
+        "data": [float(row["figures"].value) for row in items],
+        "links": [row["link"] for row in items],
+    }
 
 
 def price_series(prices) -> dict:

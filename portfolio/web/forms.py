@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import date
 
 from django import forms
-from django.db.models import F, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from portfolio.book import BOOK_LABELS
+from portfolio.book.dates import shown_date_error
 from portfolio.models import (
     NORTH_AMERICA,
     Agency,
@@ -15,19 +17,33 @@ from portfolio.models import (
     Company,
     Deal,
     DealStatus,
+    InstrumentKind,
     MilestoneKind,
     MilestoneStatus,
+    Position,
+    ProjectStage,
 )
 from portfolio.selectors import stale_forecasts_q
 
-SORTS = {
-    "announced": ("-announced_on", "Announced (newest first)"),
-    "title": ("title", "Title"),
-    "company": ("company__name", "Company"),
-    "agency": ("agency__short_name", "Agency"),
-    "status": ("status", "Status"),
-    "value": ("", "Value (highest first)"),  # from the book: sorted by the view
+from .params import ISO_DATE_INPUT
+
+#: The deals list's sortable columns: a column of the database, or "" for a figure of the book
+#: (sorted by the view, every matching deal being read for the totals anyway).
+DEAL_SORTS = {
+    "title": "title",
+    "company": "company__name",
+    "agency": "agency__short_name",
+    "status": "status",
+    "announced": "announced_on",
+    "basis": "",
+    "invested": "",
+    "value": "",
+    "gain": "",
+    "moic": "",
+    "xirr": "",
+    "weight": "",
 }
+DEAL_DEFAULT_SORT = "-announced"
 
 
 class DealFilterForm(forms.Form):
@@ -52,7 +68,22 @@ class DealFilterForm(forms.Form):
         label="Issuer",
         help_text="Where the company is incorporated (North America: US, CA, MX).",
     )
-    sort = forms.ChoiceField(choices=[(k, label) for k, (_, label) in SORTS.items()], required=False)
+    book = forms.ChoiceField(
+        choices=[("", "Any"), *BOOK_LABELS.items()],
+        required=False,
+        label="In the book",
+        help_text="Deals whose instruments count in this book on the date.",
+    )
+    stage = forms.ChoiceField(choices=[("", "All"), *ProjectStage.choices], required=False, label="Project stage")
+    instrument = forms.ChoiceField(choices=[("", "All"), *InstrumentKind.choices], required=False)
+    as_of = forms.DateField(required=False, label="As of", widget=ISO_DATE_INPUT)
+
+    def clean_as_of(self):
+        value = self.cleaned_data.get("as_of")
+        error = value and shown_date_error(value)
+        if error:
+            raise forms.ValidationError(error)
+        return value
 
     def filter(self, queryset: QuerySet) -> QuerySet:
         data = self.cleaned_data
@@ -74,14 +105,12 @@ class DealFilterForm(forms.Form):
             queryset = queryset.filter(company__country__in=NORTH_AMERICA)
         elif data.get("region") == "elsewhere":
             queryset = queryset.exclude(company__country__in=NORTH_AMERICA)
-        order = SORTS.get(data.get("sort") or "announced", SORTS["announced"])[0] or SORTS["announced"][0]
-        field = order.lstrip("-")
-        expression = F(field).desc(nulls_last=True) if order.startswith("-") else F(field).asc(nulls_last=True)
-        return queryset.order_by(expression, "reference")
-
-    @property
-    def sorts_by_value(self) -> bool:
-        return self.is_valid() and self.cleaned_data.get("sort") == "value"
+        if data.get("stage"):
+            at_stage = Deal.projects.through.objects.filter(project__stage=data["stage"])
+            queryset = queryset.filter(pk__in=at_stage.values("deal_id"))
+        if data.get("instrument"):
+            queryset = queryset.filter(pk__in=Position.objects.filter(kind=data["instrument"]).values("deal_id"))
+        return queryset
 
 
 class MilestoneScopeForm(forms.Form):

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from . import exports, views
+from . import exports, lists, search, views
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
@@ -19,6 +19,11 @@ urlpatterns = [
     ),
     path("deals/", views.deals, name="deals"),
     path("deals/<slug:reference>/", views.deal, name="deal"),
+    path("companies/", lists.companies, name="companies"),
+    path("projects/", lists.projects, name="projects"),
+    path("agencies/", lists.agencies, name="agencies"),
+    path("filings/", lists.filings, name="filings"),
+    path("search/", search.search, name="search"),
     path("companies/<int:pk>/", views.company, name="company"),
     path("projects/<int:pk>/", views.project, name="project"),
     path("agencies/<str:short_name>/", views.agency, name="agency"),

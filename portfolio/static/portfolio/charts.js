@@ -4,6 +4,17 @@
   "use strict";
   var palette = ["#0b5cad", "#d1495b", "#2a9d8f", "#e9a23b", "#6a4c93", "#3d5a80", "#8d6e63", "#43aa8b", "#f3722c", "#577590"];
   var money = new Intl.NumberFormat("en-US", { style: "currency", currency: "USD", maximumFractionDigits: 0 });
+  var compact = new Intl.NumberFormat("en-US", { notation: "compact", maximumFractionDigits: 2 });
+  // Amounts on an axis read compact, as on the pages (US$1.55B); tooltips give them to the dollar.
+  function usd(v) { return (v < 0 ? "-US$" : "US$") + compact.format(Math.abs(v)); }
+  function narrow(canvas) { return canvas.parentElement && canvas.parentElement.clientWidth < 560; }
+
+  // The charts take their text and grid colours from the page's (light or dark, as the system is).
+  function themeColours() {
+    var style = getComputedStyle(document.documentElement);
+    Chart.defaults.color = style.getPropertyValue("--muted").trim() || "#4a5563";
+    Chart.defaults.borderColor = style.getPropertyValue("--line").trim() || "#d0d7de";
+  }
   var day = new Intl.DateTimeFormat("en-CA", { year: "numeric", month: "2-digit", day: "2-digit", timeZone: "UTC" });
 
   function data(name) {
@@ -21,9 +32,11 @@
                    borderColor: palette[i % palette.length], backgroundColor: palette[i % palette.length] + "55" };
         }),
       },
-      options: { animation: false, interaction: { mode: "index", intersect: false },
-                 scales: { y: { stacked: spec.stacked !== false, ticks: { callback: function (v) { return money.format(v); } } } },
-                 plugins: { tooltip: { callbacks: { label: function (c) { return c.dataset.label + ": " + money.format(c.parsed.y); } } } } },
+      options: { animation: false, interaction: { mode: "index", intersect: false }, aspectRatio: narrow(canvas) ? 1 : 2.5,
+                 scales: { y: { stacked: spec.stacked !== false, ticks: { callback: function (v) { return usd(v); } } },
+                           x: { ticks: { maxTicksLimit: narrow(canvas) ? 4 : 10, maxRotation: 0 } } },
+                 plugins: { legend: { position: narrow(canvas) ? "bottom" : "top" },
+                            tooltip: { callbacks: { label: function (c) { return c.dataset.label + ": " + money.format(c.parsed.y); } } } } },
     });
   }
 
@@ -31,8 +44,17 @@
     return new Chart(canvas, {
       type: "doughnut",
       data: { labels: spec.labels, datasets: [{ data: spec.data, backgroundColor: spec.labels.map(function (_, i) { return palette[i % palette.length]; }) }] },
-      options: { animation: false, plugins: { legend: { position: "right" },
-                 tooltip: { callbacks: { label: function (c) { return c.label + ": " + money.format(c.parsed); } } } } },
+      options: { animation: false, plugins: { legend: { position: narrow(canvas) ? "bottom" : "right" },
+                 tooltip: { callbacks: { label: function (c) { return c.label + ": " + money.format(c.parsed); } } } },
+                 // A slice leads to the deals behind it, as its row in the table beside does.
+                 onClick: function (event, elements) {
+                   var links = spec.links || [];
+                   if (elements.length && links[elements[0].index]) { window.location.assign(links[elements[0].index]); }
+                 },
+                 onHover: function (event, elements) {
+                   var links = spec.links || [];
+                   event.native.target.style.cursor = elements.length && links[elements[0].index] ? "pointer" : "default";
+                 } },
     });
   }
 
@@ -40,7 +62,8 @@
     return new Chart(canvas, {
       type: "line",
       data: { labels: spec.labels, datasets: [{ label: "Close", data: spec.data, pointRadius: 0, borderColor: palette[0], borderWidth: 1.5 }] },
-      options: { animation: false, plugins: { legend: { display: false } } },
+      options: { animation: false, plugins: { legend: { display: false } },
+                 scales: { x: { ticks: { maxTicksLimit: narrow(canvas) ? 4 : 10, maxRotation: 0 } } } },
     });
   }
 
@@ -134,9 +157,15 @@
 
   document.addEventListener("DOMContentLoaded", function () {
     if (typeof Chart === "undefined") { return; }
+    themeColours();
+    var drawn = [];
     document.querySelectorAll("canvas[data-chart]").forEach(function (canvas) {
       var spec = data(canvas.dataset.chart);
-      if (spec && draw[spec.type]) { canvas.chart = draw[spec.type](canvas, spec); canvas.dataset.drawn = "true"; }
+      if (spec && draw[spec.type]) { canvas.chart = draw[spec.type](canvas, spec); canvas.dataset.drawn = "true"; drawn.push(canvas.chart); }
     });
+    var scheme = window.matchMedia("(prefers-color-scheme: dark)");
+    if (scheme.addEventListener) {
+      scheme.addEventListener("change", function () { themeColours(); drawn.forEach(function (chart) { chart.update(); }); });
+    }
   });
 })();

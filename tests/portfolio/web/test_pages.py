@@ -63,6 +63,11 @@ def _pages(deal):
         reverse("export-positions", args=["csv"]),
         reverse("export-cash-flows", args=["xlsx"]),
         reverse("export-milestones", args=["csv"]),
+        reverse("companies"),
+        reverse("projects"),
+        reverse("agencies"),
+        reverse("filings"),
+        reverse("search") + "?q=deal",
     ]
 
 
@@ -261,11 +266,12 @@ PAGE_QUERIES = {
     # the book by the dashboard's six dimensions, with the value history of the total and of the
     # commodity (by deal), agency, country, stage (by deal) and instrument allocations; the value
     # series by agency over the year; unreviewed filings and their count; milestones due and
-    # their count; late milestones and their count
-    "dashboard": LOGIN + DEFAULT_DATE + BOOK + HISTORY + 5 + 1 + 2 + 4 + FRESHNESS,  # 39
-    # the count and the page of deals, the book for their values (with the deals' instruments for
-    # their ownership), the agency and commodity filters' choices
-    "deals": LOGIN + DEFAULT_DATE + 2 + BOOK + 1 + 2,  # 27
+    # their count; late milestones and their count; the names of the commodities and agencies
+    # allocated (the series by agency are labelled by short name)
+    "dashboard": LOGIN + DEFAULT_DATE + BOOK + HISTORY + 5 + 1 + 2 + 4 + FRESHNESS + 2,  # 41
+    # every matching deal (the totals row sums them all), the book for their values (with the deals'
+    # instruments for their ownership), the agency and commodity filters' choices
+    "deals": LOGIN + DEFAULT_DATE + 1 + BOOK + 1 + 2,  # 26
     # the deal with its agency and company; its positions, loans, their events, guarantees, floors,
     # offtakes, grants, documents, milestones and projects; the book (with the deal's instruments
     # for its ownership) and the deal's value history; the company's share count of the day; its
@@ -290,8 +296,8 @@ PAGE_QUERIES = {
     "refresh-runs": LOGIN + 2,  # 6: the count and the page
     "refresh-run": LOGIN + 1,  # 5: the run with who asked for it
     # the book by agency, company (with the instruments behind the ownership) and instrument with
-    # their value histories; late milestones
-    "report": LOGIN + DEFAULT_DATE + BOOK + HISTORY + 3 + 1 + 1 + FRESHNESS,  # 32
+    # their value histories; late milestones; the agencies' names
+    "report": LOGIN + DEFAULT_DATE + BOOK + HISTORY + 3 + 1 + 1 + FRESHNESS + 1,  # 33
     # the book and the value history; the positions and their valuations of the day
     "export-positions": LOGIN + DEFAULT_DATE + BOOK + HISTORY + 2,  # 26
     # the held book by deal (with the instruments behind the ownership) and its value history; the
