@@ -117,7 +117,11 @@ class MilestoneScopeForm(forms.Form):
     """Which milestones: those of an agency's, a company's or a deal's projects and deals."""
 
     agency = forms.ModelChoiceField(
-        queryset=Agency.objects.order_by("short_name"), required=False, to_field_name="short_name", empty_label="All"
+        queryset=Agency.objects.order_by("short_name"),
+        required=False,
+        to_field_name="short_name",
+        empty_label="All",
+        help_text="With its sub-agencies.",
     )
     company = forms.ModelChoiceField(queryset=Company.objects.order_by("name"), required=False, empty_label="All")
     deal = forms.ModelChoiceField(
@@ -131,9 +135,12 @@ class MilestoneScopeForm(forms.Form):
         """A milestone belongs to a deal directly, or to a project that deals finance."""
         data = self.cleaned_data
         financed = Deal.projects.through.objects
-        if data.get("agency"):
-            projects = financed.filter(deal__agency=data["agency"]).values("project_id")
-            queryset = queryset.filter(Q(deal__agency=data["agency"]) | Q(project__in=projects))
+        if data.get("agency"):  # the agency's own deals and those of its sub-agencies (DOE: DOE-LPO's)
+            agency = data["agency"]
+            projects = financed.filter(Q(deal__agency=agency) | Q(deal__agency__parent=agency)).values("project_id")
+            queryset = queryset.filter(
+                Q(deal__agency=agency) | Q(deal__agency__parent=agency) | Q(project__in=projects)
+            )
         if data.get("company"):
             queryset = queryset.filter(Q(project__company=data["company"]) | Q(deal__company=data["company"]))
         if data.get("deal"):

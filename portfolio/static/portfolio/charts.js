@@ -67,6 +67,11 @@
     });
   }
 
+  // A colour of the page's (light or dark), for what a chart marks as the page does.
+  function pageColour(name, fallback) {
+    return getComputedStyle(document.documentElement).getPropertyValue(name).trim() || fallback;
+  }
+
   // A dashed line at today across a chart whose x axis is in epoch milliseconds (options.at); the
   // canvas says the day it marks (data-today) once drawn.
   var todayLine = {
@@ -76,7 +81,7 @@
       var x = chart.scales.x.getPixelForValue(options.at), area = chart.chartArea, ctx = chart.ctx;
       if (x < area.left || x > area.right) { return; }
       ctx.save();
-      ctx.strokeStyle = ctx.fillStyle = options.color || "#a3141e";
+      ctx.strokeStyle = ctx.fillStyle = options.color || pageColour("--bad", "#a3141e");
       ctx.lineWidth = 2; ctx.setLineDash([6, 4]);
       ctx.beginPath(); ctx.moveTo(x, area.top); ctx.lineTo(x, area.bottom); ctx.stroke();
       ctx.font = "600 12px system-ui, sans-serif"; ctx.fillText("Today", x + 4, area.top + 12);
@@ -120,9 +125,9 @@
         datasets: [
           { label: "Baseline window", data: spec.rows.map(function (r) { return bar(r.baseline); }), backgroundColor: "#9fb3c8", minBarLength: 4 },
           { label: "Forecast window", data: spec.rows.map(function (r) { return bar(r.forecast); }), minBarLength: 4,
-            backgroundColor: spec.rows.map(function (r) { return r.stale ? "#e9a23b" : "#0b5cad"; }) },
+            backgroundColor: spec.rows.map(function (r) { return r.stale ? "#e9a23b" : pageColour("--accent", "#0b5cad"); }) },
           { label: "Achieved", data: spec.rows.map(function (r) { return r.achieved ? [r.achieved, r.achieved + oneDay] : null; }),
-            backgroundColor: "#1a6b34", minBarLength: 4 },
+            backgroundColor: pageColour("--ok", "#1a6b34"), minBarLength: 4 },
         ],
       },
       plugins: [todayLine],

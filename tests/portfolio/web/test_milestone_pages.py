@@ -16,6 +16,7 @@ from django.contrib.auth.models import Permission
 from django.urls import reverse
 from django.utils import timezone
 
+from portfolio import models as m
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db
@@ -118,6 +119,27 @@ def test_the_milestones_page_filters_by_agency_company_deal_and_stale_forecast(v
         params = {**params, "company": book[params["company"]].pk}
     page = viewer_client.get(reverse("milestones"), params).content.decode()
     assert _titles(page) == expected
+
+
+@pytest.mark.parametrize("url_name", ["milestones", "milestone-timeline"])
+def test_an_agency_filter_takes_in_its_sub_agencies(viewer_client, url_name):
+    """Filtering by DOE shows the milestones of DOE-LPO's deals and of the projects they finance, and
+    filtering by DOE-LPO does not show DOE's own."""
+    _book()
+    lpo = f.AgencyFactory(short_name="DOE-LPO", parent=m.Agency.objects.get(short_name="DOE"))
+    loan = f.DealFactory(title="LPO loan", reference="lpo-loan", agency=lpo)
+    project = f.ProjectFactory(name="Refinery C", company=loan.company)
+    loan.projects.add(project)
+    f.MilestoneFactory(project=project, title="Refinery financed")
+    f.MilestoneFactory(project=None, deal=loan, title="Loan closing")
+    page = viewer_client.get(reverse(url_name), {"agency": "DOE"}).content.decode()
+    assert _titles(page) == {"Pit open", "Mill built"}
+    assert "Refinery financed" in page
+    assert "Loan closing" in page
+    page = viewer_client.get(reverse(url_name), {"agency": "DOE-LPO"}).content.decode()
+    assert _titles(page) == set()
+    assert "Refinery financed" in page
+    assert "Loan closing" in page
 
 
 @pytest.mark.parametrize(
