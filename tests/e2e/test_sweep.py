@@ -5,8 +5,7 @@ serious or critical accessibility violation found by axe-core. A full-page scree
 at each width is written to artifacts/screenshots/<page>-<width>.png.
 
 The pages are one table, ``PAGES``: a page is a URL name with its arguments and query; a new page
-is a new row. A page still on another branch is in the table already and is swept as soon as its
-URL name resolves.
+is a new row.
 
 axe-core comes from npm (package.json's devDependencies, installed by ``make setup-dev``) and is
 read from node_modules by the test alone: it is never among the application's static files, and it
@@ -46,15 +45,6 @@ SNAKE = re.compile(r"\b[a-z]+_[a-z_]+\b")
 URL = re.compile(r"\b(?:https?|ftp)://\S+|\bwww\.\S+")
 
 
-def resolvable(name: str) -> bool:
-    """Whether a URL name without arguments exists in this build (pages still on another branch do not)."""
-    try:
-        reverse(name)
-    except NoReverseMatch:
-        return False
-    return True
-
-
 def _mp_company() -> tuple:
     return (m.Company.objects.get(name="MP Materials Corp.").pk,)
 
@@ -87,7 +77,7 @@ class Page:
     allowed: tuple[str, ...] = field(default=())
 
     def exists(self) -> bool:
-        """Whether the page's URL name resolves in this build (pages still on another branch do not)."""
+        """Whether the page's URL name resolves with its arguments."""
         try:
             self.url()
         except NoReverseMatch:
@@ -127,9 +117,8 @@ PAGES: list[Page] = [
     Page("report", "report"),
     Page("password-change", "password_change"),
     Page("password-change-done", "password_change_done"),
-    Page("not-found", "deal", ("no-such-deal",), status=404),
-    # On another branch until merged (wt-ms): swept as soon as its URL name resolves.
     Page("milestone-timeline", "milestone-timeline"),
+    Page("not-found", "deal", ("no-such-deal",), status=404),
 ]
 
 
@@ -325,10 +314,11 @@ def test_every_staff_page_passes_the_sweep(page, demo, width):  # noqa: F811 (de
     page.add_init_script(CSP_WATCH)
     _user("Analyst", "ana")
     codes = _codes()
-    pages = [spec for spec in PAGES if spec.exists()]
+    missing = [spec.name for spec in PAGES if not spec.exists()]
+    assert not missing, f"pages of the table whose URL name does not resolve: {missing}"
     problems: list[str] = []
     logged_in = False
-    for spec in sorted(pages, key=lambda spec: spec.logged_in):
+    for spec in sorted(PAGES, key=lambda spec: spec.logged_in):
         if spec.logged_in and not logged_in:
             _log_in(page, "ana")
             logged_in = True
@@ -405,7 +395,6 @@ def _sweep_one(page, spec: Page, width: int) -> list[str]:
     return check_page(page, spec, width, _codes())
 
 
-@pytest.mark.skipif(not resolvable("search"), reason="the search page (URL name 'search') is not merged yet")
 def test_search_from_the_header_finds_a_company_a_deal_and_a_project(page, demo):  # noqa: F811
     """An analyst searches from the header for a ticker and finds the company first, follows it, then
     searches for a project's name and a deal's title; a search for nothing says so; the results page
@@ -438,9 +427,6 @@ def test_search_from_the_header_finds_a_company_a_deal_and_a_project(page, demo)
     assert not problems, "\n".join(problems)
 
 
-@pytest.mark.skipif(
-    not resolvable("milestone-timeline"), reason="the timeline page (URL name 'milestone-timeline') is not merged yet"
-)
 def test_the_milestone_timeline_draws_every_milestone_and_filters_by_agency(page, demo):  # noqa: F811
     """The portfolio timeline draws its chart with a row per milestone shown, marks today, and
     filtering by an agency narrows it to that agency's milestones; it passes the sweep's checks at
