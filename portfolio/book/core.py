@@ -314,9 +314,7 @@ class Book:
                 continue  # sold in full: its flows stay in the record, it holds nothing
             g.positions += 1
             if holding.value is None:
-                g.unvalued.append(
-                    f"{self.deals[holding.row.deal_id].reference}: {holding.row.label}: {holding.value_note}"
-                )
+                g.unvalued.append(f"{self.deals[holding.row.deal_id].title}: {holding.row.label}: {holding.value_note}")
                 continue
             g.known_value += parts["value"][key]
             g.positions_valued += 1

@@ -9,6 +9,8 @@ from django import template
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
+from portfolio.services.steps import step_label
+
 register = template.Library()
 NA = "n/a"
 SYMBOLS = {"USD": "US$", "CAD": "C$"}
@@ -71,6 +73,12 @@ def money(value, currency: str = "USD") -> str | SafeString:
 def money_full(value, currency: str = "USD") -> str:
     """An amount to the unit, for where the exact figure is the point (a calculation, a trail)."""
     return NA if value is None or value == "" else money_exact(value, currency)
+
+
+@register.filter
+def step(value: str) -> str:
+    """A refresh step's name: "fx" -> "FX rates"."""
+    return step_label(value or "")
 
 
 @register.filter

@@ -9,6 +9,7 @@ import pytest
 from django.template import Context, Template
 from django.test import RequestFactory
 
+from portfolio.services.steps import step_label
 from portfolio.templatetags.portfolio_format import money, money_compact, money_exact
 from portfolio.web.labels import country_name, dimension_labels
 from portfolio.web.params import AsOfForm
@@ -102,3 +103,15 @@ def test_a_sortable_header_keeps_the_filters_and_turns_the_order_round():
     assert 'href="?agency=DOE&amp;sort=value"' in html  # a second click sorts up
     assert 'href="?agency=DOE&amp;sort=title"' in html
     assert "page=3" not in html
+
+
+def test_a_refresh_step_reads_by_its_name():
+    """A run's steps read "FX rates", "Share prices", "SEC filings", not fx, prices, filings; a step
+    without a label still reads as words."""
+    assert [step_label(s) for s in ("fx", "prices", "filings", "shares")] == [
+        "FX rates",
+        "Share prices",
+        "SEC filings",
+        "Shares outstanding (SEC)",
+    ]
+    assert step_label("new_step") == "New step"
