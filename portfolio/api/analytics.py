@@ -82,6 +82,7 @@ def _figures(key, g, as_of) -> dict:
         "value_usd": _decimal(g.value),
         "unrealised_gain_usd": _decimal(g.unrealised_gain),
         "realised_gain_usd": _decimal(g.realised_gain),
+        "gain_usd": _decimal(g.gain),
         "moic": _ratio(g.moic),
         "xirr": _ratio(g.xirr(as_of)),
         "time_weighted_return": _ratio(g.twr),
