@@ -9,6 +9,7 @@ from django import template
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
+from portfolio.models import country_name
 from portfolio.services.steps import step_label
 
 register = template.Library()
@@ -73,6 +74,12 @@ def money(value, currency: str = "USD") -> str | SafeString:
 def money_full(value, currency: str = "USD") -> str:
     """An amount to the unit, for where the exact figure is the point (a calculation, a trail)."""
     return NA if value is None or value == "" else money_exact(value, currency)
+
+
+@register.filter
+def country(code: str) -> str:
+    """A country code by its name: CA -> "Canada"."""
+    return country_name(code or "")
 
 
 @register.filter

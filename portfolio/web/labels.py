@@ -5,10 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django_countries import countries
-
 from portfolio.book.allocation import UNASSIGNED
-from portfolio.models import Agency, Commodity, Deal, InstrumentKind, ProjectStage
+from portfolio.models import Agency, Commodity, Deal, InstrumentKind, ProjectStage, country_name
 
 #: The legs of exposure beside the instruments, in the instrument dimension.
 LEG_LABELS = {"loan": "Loans outstanding", "price_floor": "Price floors", "guarantee": "Guarantees"}
@@ -16,11 +14,6 @@ UNASSIGNED_LABELS = {
     "commodity": "No project or commodity recorded",
     "stage": "No project recorded",
 }
-
-
-def country_name(code: str) -> str:
-    """CA -> "Canada"; a code with no ISO name is shown as it is."""
-    return countries.name(code) or code if code else ""
 
 
 def dimension_labels(dimension: str, keys: Iterable[str]) -> dict[str, str]:
