@@ -35,7 +35,8 @@ $(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(BIN)/python
 	@$(BIN)/pip install --quiet -r requirements-dev.txt
 	@touch $@ $(VENV)/.runtime-installed
 
-# Front-end libraries (chart.js, htmx) from the npm registry, pinned by package-lock.json.
+# Front-end libraries (chart.js, htmx) from the npm registry, pinned by package-lock.json; npm ci also
+# installs the devDependencies (axe-core, which the browser tests read from node_modules; never served).
 node_modules/.installed: package.json package-lock.json
 	@command -v npm >/dev/null || { echo "npm (Node.js) is needed for the front-end libraries"; exit 1; }
 	@echo "==> Installing the front-end libraries (npm ci)"

@@ -92,6 +92,7 @@ class BookFigures:
     bases: dict[Basis, BasisTotal]
     deal_bases: dict[str, Basis | None]  # by deal reference
     positions: dict[int, PositionState]  # by position id: every position known on the date
+    held_total: Figures  # the held book's totals, whatever ``book`` is: the base of a deal's weight
 
 
 def book_figures(*, as_of: date, dimensions: list[str], book: str = DEFAULT_BOOK) -> BookFigures:
@@ -108,6 +109,10 @@ def book_figures(*, as_of: date, dimensions: list[str], book: str = DEFAULT_BOOK
             bases=current.basis_totals(),
             deal_bases={current.deals[pk].reference: basis for pk, basis in current.deal_bases.items()},
             positions=current.states(),
+            # The held totals without their time-weighted return (no page shows it beside a deal).
+            held_total=by["total"]["total"].settled(as_of)
+            if "total" in by and book == DEFAULT_BOOK
+            else current.figures_by(["total"], DEFAULT_BOOK, twr=False)["total"]["total"].settled(as_of),
         )
 
     return _cached("book", compute, as_of, book, ",".join(dimensions))

@@ -10,16 +10,19 @@ from datetime import date
 from decimal import Decimal
 from typing import NamedTuple
 
-from django.db.models import Q, QuerySet
+from django.db.models import DateField, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce, TruncDate
 
 from portfolio.models import (
     MANUAL_SOURCE,
     SIMULATED_SOURCE,
     Listing,
     Milestone,
+    MilestoneRevision,
     MilestoneStatus,
     Position,
     Project,
+    ProjectStage,
     SecurityPrice,
 )
 
@@ -187,17 +190,101 @@ def stage_order(kind: str) -> list[str]:
     return STAGE_ORDERS["plant" if kind in PLANT_KINDS else "mine"]
 
 
-def milestone_slippage_days(milestone: Milestone, today=None) -> int | None:
-    """Days between the baseline's end and the forecast's (or the achievement's); positive is late.
+# --- Milestone slippage: slip, overdue, stale forecasts -----------------------------------------
+#
+# Two measures, one home (pages, exports and the API read them from here):
+# - slip: days from the baseline window's end to the latest forecast's end, or to the achievement
+#   date once achieved. A re-forecast counts at once, whether or not either window has ended.
+# - overdue: days past the forecast window's end of a milestone neither achieved nor cancelled
+#   (0 while the window has not ended).
+# A forecast is stale when its window has ended on a milestone neither achieved nor cancelled and
+# no revision was stated after that end: nobody has said when it will now happen. A revision is
+# dated by its source's publication date, or failing one by the day it was recorded.
 
-    With ``today``, a milestone whose window has passed unachieved has slipped at least to today.
-    """
+
+def milestone_slip_days(milestone: Milestone) -> int | None:
+    """Days from the baseline's end to the forecast's end (or the achievement date); positive is
+    later than the baseline. None without a baseline end or without a forecast end or achievement."""
     current = milestone.achieved_on or milestone.forecast_end
     if milestone.baseline_end is None or current is None:
         return None
-    if today is not None and not milestone.achieved_on and milestone.status != MilestoneStatus.CANCELLED:
-        current = max(current, today)
     return (current - milestone.baseline_end).days
+
+
+def milestone_is_open(milestone: Milestone) -> bool:
+    """Neither achieved nor cancelled: its dates still say when something will happen."""
+    return not milestone.achieved_on and milestone.status not in (MilestoneStatus.ACHIEVED, MilestoneStatus.CANCELLED)
+
+
+def milestone_overdue_days(milestone: Milestone, today: date) -> int | None:
+    """Days past the forecast window's end on ``today`` (0 while it has not ended); None for an
+    achieved or cancelled milestone, or one without a forecast window."""
+    if not milestone_is_open(milestone) or milestone.forecast_end is None:
+        return None
+    return max(0, (today - milestone.forecast_end).days)
+
+
+def milestone_forecast_is_stale(milestone: Milestone, today: date, last_revised_on: date | None) -> bool:
+    """Whether the forecast window ended before ``today`` on an open milestone with no revision
+    dated after that end (``last_revised_on``: the latest revision's date, None if none)."""
+    end = milestone.forecast_end
+    if not milestone_is_open(milestone) or end is None or end >= today:
+        return False
+    return last_revised_on is None or last_revised_on <= end
+
+
+#: The date of a milestone's latest revision (a subquery): its source's publication date, or the
+#: day it was recorded.
+LAST_REVISED_ON = Subquery(
+    MilestoneRevision.objects.filter(milestone=OuterRef("pk"))
+    .annotate(revised_on=Coalesce("source_published_on", TruncDate("created_at"), output_field=DateField()))
+    .order_by("-revised_on")
+    .values("revised_on")[:1],
+    output_field=DateField(),
+)
+
+
+def milestones_with_revision_dates(queryset: QuerySet[Milestone]) -> QuerySet[Milestone]:
+    """The milestones with ``last_revised_on`` (in the same query), which the stale rule reads."""
+    return queryset.annotate(last_revised_on=LAST_REVISED_ON)
+
+
+def stale_forecasts_q(today: date) -> Q:
+    """The stale rule as a filter, on milestones read with ``milestones_with_revision_dates``
+    (``milestone_forecast_is_stale`` in Python; a test checks that the two agree)."""
+    is_open = Q(achieved_on__isnull=True) & ~Q(status__in=[MilestoneStatus.ACHIEVED, MilestoneStatus.CANCELLED])
+    not_revised_since = Q(last_revised_on__isnull=True) | Q(last_revised_on__lte=F("forecast_end"))
+    return is_open & Q(forecast_end__lt=today) & not_revised_since
+
+
+class MeasuredMilestone(NamedTuple):
+    """A milestone with its slip, days overdue and whether its forecast is stale, for the pages."""
+
+    milestone: Milestone
+    slip_days: int | None
+    overdue_days: int | None
+    stale: bool
+    last_revised_on: date | None  # the latest revision's date (its source's, or when recorded)
+
+
+def milestone_measured(milestone: Milestone, today: date) -> MeasuredMilestone:
+    """The milestone's measures on ``today``; it must have been read with
+    ``milestones_with_revision_dates`` (no query here)."""
+    try:
+        last_revised_on = milestone.last_revised_on  # type: ignore[attr-defined]  # the annotation
+    except AttributeError:
+        raise ValueError("Read the milestone with milestones_with_revision_dates() to tell a stale forecast.") from None
+    return MeasuredMilestone(
+        milestone=milestone,
+        slip_days=milestone_slip_days(milestone),
+        overdue_days=milestone_overdue_days(milestone, today),
+        stale=milestone_forecast_is_stale(milestone, today, last_revised_on),
+        last_revised_on=last_revised_on,
+    )
+
+
+def milestones_measured(milestones, today: date) -> list[MeasuredMilestone]:
+    return [milestone_measured(m, today) for m in milestones]
 
 
 @dataclass(frozen=True)
@@ -209,12 +296,17 @@ class ProjectProgress:
     planned: int  # milestones not cancelled
     next_milestone: Milestone | None
     days_to_next: int | None
-    worst_slippage_days: int | None
-    final_slippage_days: int | None
+    worst_slip_days: int | None  # the largest slip of a milestone not cancelled
+    final_slip_days: int | None  # the slip of the last milestone of the plan
+    worst_overdue_days: int | None  # the most days past its window of an open milestone
 
     @property
     def share_achieved(self) -> float | None:
         return self.achieved / self.planned if self.planned else None
+
+    @property
+    def stage_label(self) -> str:
+        return ProjectStage(self.stage).label if self.stage in ProjectStage.values else self.stage
 
 
 def project_progress(project: Project, milestones: list[Milestone], today: date) -> ProjectProgress:
@@ -232,7 +324,8 @@ def project_progress(project: Project, milestones: list[Milestone], today: date)
         ((m.forecast_end, m) for m in live if not m.achieved_on and m.forecast_end is not None),
         key=lambda pair: (pair[0], pair[1].sequence),
     )
-    slippages = [s for s in (milestone_slippage_days(m, today) for m in live) if s is not None]
+    slips = [s for s in map(milestone_slip_days, live) if s is not None]
+    overdue = [d for d in (milestone_overdue_days(m, today) for m in live) if d is not None]
     final = max(live, key=lambda m: (m.sequence, m.forecast_end or date.min), default=None)
     return ProjectProgress(
         stage=stage,
@@ -242,8 +335,9 @@ def project_progress(project: Project, milestones: list[Milestone], today: date)
         planned=len(live),
         next_milestone=pending[0][1] if pending else None,
         days_to_next=(pending[0][0] - today).days if pending else None,
-        worst_slippage_days=max(slippages) if slippages else None,
-        final_slippage_days=milestone_slippage_days(final, today) if final else None,
+        worst_slip_days=max(slips) if slips else None,
+        final_slip_days=milestone_slip_days(final) if final else None,
+        worst_overdue_days=max(overdue) if overdue else None,
     )
 
 

@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.utils.html import format_html
 
 from portfolio.models import FilingEvent, Milestone, MilestoneRevision, MilestoneStatusChange
-from portfolio.selectors import milestone_slippage_days
+from portfolio.selectors import milestone_slip_days
 from portfolio.services.filings import filing_record_milestone
 
 from .formatting import DASH, date_column, date_range, datetime_column, deal_name, figure
@@ -94,7 +94,7 @@ class MilestoneAdmin(StewardRecordAdmin):
 
     @admin.display(description="Slippage (days)")
     def slippage(self, obj: Milestone) -> str:
-        return figure(milestone_slippage_days(obj), 0)
+        return figure(milestone_slip_days(obj), 0)
 
 
 @admin.register(MilestoneRevision)

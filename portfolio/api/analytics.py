@@ -82,6 +82,7 @@ def _figures(key, g, as_of) -> dict:
         "value_usd": _decimal(g.value),
         "unrealised_gain_usd": _decimal(g.unrealised_gain),
         "realised_gain_usd": _decimal(g.realised_gain),
+        "gain_usd": _decimal(g.gain),
         "moic": _ratio(g.moic),
         "xirr": _ratio(g.xirr(as_of)),
         "time_weighted_return": _ratio(g.twr),
@@ -242,7 +243,7 @@ def _thin(days, interval: str) -> list[int]:
 
 
 class ProjectProgressView(CheckedQuery, APIView):
-    """Stage progress of every project: current stage, milestones achieved, next one, slippage."""
+    """Stage progress of every project: current stage, milestones achieved, next one, slip and overdue days."""
 
     permission_classes = [CanViewPortfolio]
 
@@ -259,7 +260,16 @@ class ProjectProgressView(CheckedQuery, APIView):
                     "milestones_planned": serializers.IntegerField(),
                     "next_milestone": serializers.IntegerField(allow_null=True),
                     "days_to_next": serializers.IntegerField(allow_null=True),
-                    "worst_slippage_days": serializers.IntegerField(allow_null=True),
+                    "worst_slippage_days": serializers.IntegerField(
+                        allow_null=True,
+                        help_text="The largest slip of a milestone: days from its baseline's end to its "
+                        "forecast's end (or its achievement).",
+                    ),
+                    "worst_overdue_days": serializers.IntegerField(
+                        allow_null=True,
+                        help_text="The most days past its forecast window's end of a milestone neither "
+                        "achieved nor cancelled (0 if none has passed its window).",
+                    ),
                 },
                 many=True,
             )
@@ -278,7 +288,8 @@ class ProjectProgressView(CheckedQuery, APIView):
                     "milestones_planned": progress.planned,
                     "next_milestone": progress.next_milestone.pk if progress.next_milestone else None,
                     "days_to_next": progress.days_to_next,
-                    "worst_slippage_days": progress.worst_slippage_days,
+                    "worst_slippage_days": progress.worst_slip_days,
+                    "worst_overdue_days": progress.worst_overdue_days,
                 }
                 for project, progress in projects_with_progress(on)
             ]

@@ -30,6 +30,7 @@ class DealRow(NamedTuple):
     agency: str
     company: str
     country: str
+    title: str = ""
 
 
 @dataclass(frozen=True)

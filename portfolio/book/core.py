@@ -144,6 +144,18 @@ class Figures:
         return self.realised - self.cost_of_sold
 
     @property
+    def gain(self) -> Decimal | None:
+        """Value + what was received - what was paid: the gain to date, realised or not."""
+        value = self.value
+        return None if value is None else value + self.realised - self.invested
+
+    def weight_in(self, whole: Figures | None) -> Decimal | None:
+        """This group's share of ``whole``'s value (a fraction), or None when either has no value."""
+        if whole is None or self.value is None or not whole.value:
+            return None
+        return self.value / whole.value
+
+    @property
     def exposure(self) -> Decimal | None:
         """Equity value + loans outstanding + the floor liabilities that can be computed (what is
         left out is listed in ``exposure_gaps``)."""
@@ -168,9 +180,34 @@ class Figures:
         terminal = [Flow(as_of, float(value))] if value else []
         return xirr([*self.flows, *terminal])
 
+    @classmethod
+    def combined(cls, parts: list[Figures]) -> Figures:
+        """The figures of several groups taken together (a filtered list's totals row): the sums,
+        and the value, gain and MOIC that follow from them. Groups kept without their flows give
+        no XIRR together (it is None on their date), since it cannot be had from their XIRRs."""
+        whole = cls()
+        for part in parts:
+            for name in ADDITIVE:
+                setattr(whole, name, getattr(whole, name) + getattr(part, name))
+            whole.unvalued += part.unvalued
+            whole.exposure_gaps += part.exposure_gaps
+            whole.flows += part.flows
+            whole.simulated |= part.simulated
+            if part.settled_xirr is not None:
+                whole.settled_xirr = (part.settled_xirr[0], None)
+        return whole
+
     def settled(self, as_of: date) -> Figures:
         """A copy without its flows (small enough to cache), its XIRR on ``as_of`` kept."""
         return replace(self, flows=[], settled_xirr=(as_of, self.xirr(as_of)))
+
+
+#: The fields of ``Figures`` that add up across groups.
+ADDITIVE = (
+    "invested", "realised", "known_value", "cost_of_sold", "loans_outstanding", "floor_liability",
+    "floor_liability_unknown", "undrawn", "guarantees", "positions", "positions_valued",
+    "computed_on_request", "missing_fx",
+)  # fmt: skip
 
 
 class PositionState(NamedTuple):
@@ -225,8 +262,11 @@ class Book:
     def figures(self, dimension: str = "total", book: str = "held") -> dict[str, Figures]:
         return self.figures_by([dimension], book)[dimension]
 
-    def figures_by(self, dimensions: list[str], book: str = "held") -> dict[str, dict[str, Figures]]:
-        """Each dimension's groups of ``book`` (held, committed, pipeline or all)."""
+    def figures_by(
+        self, dimensions: list[str], book: str = "held", *, twr: bool = True
+    ) -> dict[str, dict[str, Figures]]:
+        """Each dimension's groups of ``book`` (held, committed, pipeline or all); without ``twr``,
+        no time-weighted return (it reads the value history: two queries)."""
         check_book(book)
         for dimension in dimensions:
             check_dimension(dimension)
@@ -241,7 +281,8 @@ class Book:
             self._add_exposure_legs(groups, dimension, deal_bases_in)
             if dimension in ("company", "deal"):
                 self._attach_ownership(groups, dimension, [h for h in members if h.basis in counted])
-            self._attach_twr(groups, dimension, members, book)
+            if twr:
+                self._attach_twr(groups, dimension, members, book)
             results[dimension] = dict(sorted(groups.items()))
         if "total" in results and not results["total"]:
             results["total"] = {"total": Figures()}  # an empty book still has (zero) totals
@@ -273,9 +314,7 @@ class Book:
                 continue  # sold in full: its flows stay in the record, it holds nothing
             g.positions += 1
             if holding.value is None:
-                g.unvalued.append(
-                    f"{self.deals[holding.row.deal_id].reference}: {holding.row.label}: {holding.value_note}"
-                )
+                g.unvalued.append(f"{self.deals[holding.row.deal_id].title}: {holding.row.label}: {holding.value_note}")
                 continue
             g.known_value += parts["value"][key]
             g.positions_valued += 1
@@ -338,6 +377,7 @@ class Book:
         return floor_trail(
             floor,
             deal_reference=self.deals[floor.deal_id].reference,
+            deal_title=self.deals[floor.deal_id].title,
             project_ids=self.floor_projects.get(floor.pk, set()),
             figures=self.production.get(floor.commodity_id, []),
             price=self.commodity_prices.get(floor.commodity_id),
@@ -474,6 +514,7 @@ class _DealLoad(NamedTuple):
     agency: str
     company: str
     country: str
+    title: str
     status: str
     announced_on: date | None
     signed_on: date | None
@@ -482,11 +523,11 @@ class _DealLoad(NamedTuple):
 
 
 def _deals() -> tuple[dict[int, DealRow], dict[int, DealTerms]]:
-    fields = ("pk", "reference", "agency__short_name", "company__name", "company__country", *DEAL_TERM_FIELDS)
+    fields = ("pk", "reference", "agency__short_name", "company__name", "company__country", "title", *DEAL_TERM_FIELDS)
     rows, terms = {}, {}
     for row in map(_DealLoad._make, Deal.objects.order_by().values_list(*fields)):
-        rows[row.pk] = DealRow(*row[:5])
-        terms[row.pk] = DealTerms(*row[5:])
+        rows[row.pk] = DealRow(*row[:6])
+        terms[row.pk] = DealTerms(*row[6:])
     return rows, terms
 
 

@@ -130,6 +130,7 @@ class FloorTrail:
     liability_usd: Decimal | None = None
     reported: Decimal | None = None  # what the recipient reported for the same period, if known
     missing: str = ""
+    deal_title: str = ""
 
     @property
     def computable(self) -> bool:
@@ -137,7 +138,8 @@ class FloorTrail:
 
     def describe(self) -> str:
         """One line saying the figure and how it was reached, or what is missing."""
-        head = f"{self.deal_reference}: {self.commodity} floor {_plain(self.floor_price)} {self.currency}/{self.unit}"
+        deal = self.deal_title or self.deal_reference
+        head = f"{deal}: {self.commodity} floor {_plain(self.floor_price)} {self.currency}/{self.unit}"
         if self.missing:
             return f"{head}: not computable, {self.missing}"
         price = f"market {self.price:.2f} on {self.price_on}{' (simulated)' if self.simulated else ''}"
@@ -183,6 +185,7 @@ def floor_trail(
     floor: PriceFloor,
     *,
     deal_reference: str,
+    deal_title: str = "",
     project_ids: set[int],
     figures: list[FigureRow],
     price: CommodityPrice | None,
@@ -196,6 +199,7 @@ def floor_trail(
     measure = CoveredMeasure(floor.covers)
     trail = FloorTrail(
         deal_reference=deal_reference,
+        deal_title=deal_title,
         commodity=commodity.name,
         unit=commodity.price_unit,
         currency=floor.currency_id,

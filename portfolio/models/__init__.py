@@ -3,7 +3,7 @@
 from portfolio.sources import MANUAL as MANUAL_SOURCE
 from portfolio.sources import SIMULATED as SIMULATED_SOURCE
 
-from .base import PRIMARY_EVIDENCE, Currency, Evidence
+from .base import PRIMARY_EVIDENCE, Currency, Evidence, country_name
 from .deals import (
     CASH_FLOW_SIGN,
     DEAL_STATUS_PATH,
@@ -118,4 +118,5 @@ __all__ = [
     "ShareCountOrigin",
     "Valuation",
     "ValuationMethod",
+    "country_name",
 ]

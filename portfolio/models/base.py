@@ -12,6 +12,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.functional import cached_property
+from django_countries import countries
 
 
 class DecimalShape(TypedDict):
@@ -152,6 +153,13 @@ def plausible_event_date(value: date) -> None:
 
 cik_validator = RegexValidator(r"^\d{10}$", "A CIK is the SEC's 10-digit number, zero-padded (e.g. 0001801368).")
 country_validator = RegexValidator(r"^[A-Z]{2}$", "Use the two-letter ISO 3166 country code, e.g. US or CA.")
+
+
+def country_name(code: str) -> str:
+    """A country code's ISO name: CA -> "Canada"; a code without one is shown as it is."""
+    return (countries.name(code) or code) if code else ""
+
+
 accession_validator = RegexValidator(
     r"^\d{10}-\d{2}-\d{6}$", "An SEC accession number looks like 0001193125-25-278738."
 )

@@ -26,3 +26,22 @@ class StepResult:
     @property
     def all_failed_transiently(self) -> bool:
         return self.total > 0 and self.transient_failures == self.total
+
+
+#: The refresh's steps, as a run's page names them.
+STEP_LABELS = {
+    "fx": "FX rates",
+    "prices": "Share prices",
+    "commodities": "Commodity prices",
+    "valuations": "Valuations",
+    "snapshot": "Portfolio snapshot",
+    "milestones": "Milestone statuses",
+    "deadlines": "Deal deadlines",
+    "filings": "SEC filings",
+    "shares": "Shares outstanding (SEC)",
+}
+
+
+def step_label(step: str) -> str:
+    """ "fx" -> "FX rates"; an unknown step with its underscores as spaces, capitalised."""
+    return STEP_LABELS.get(step) or step.replace("_", " ").capitalize()

@@ -1,24 +1,91 @@
-"""Number formats of the pages: money with separators, multiples, percentages, and "n/a"."""
+"""Number formats of the pages: compact amounts with the exact figure beside them, multiples,
+percentages, day counts, and "n/a" for what is not known."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 
 from django import template
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+
+from portfolio.models import country_name
+from portfolio.services.steps import step_label
 
 register = template.Library()
 NA = "n/a"
+SYMBOLS = {"USD": "US$", "CAD": "C$"}
+#: (threshold, divisor, suffix, decimals): an amount reads in the largest unit it reaches.
+COMPACT_UNITS = [
+    (Decimal("1e12"), Decimal("1e12"), "T", 2),
+    (Decimal("1e9"), Decimal("1e9"), "B", 2),
+    (Decimal("1e6"), Decimal("1e6"), "M", 1),
+]
+
+
+def _symbol(currency: str) -> str:
+    return SYMBOLS.get(currency, f"{currency} ")
+
+
+def money_exact(value, currency: str = "USD") -> str:
+    """1551630819.4 -> "US$1,551,630,819": to the unit, with separators; negative with a minus sign."""
+    amount = Decimal(str(value))
+    sign = "-" if amount < 0 else ""
+    return f"{sign}{_symbol(currency)}{abs(amount):,.0f}"
+
+
+def money_compact(value, currency: str = "USD") -> str:
+    """1551630819.4 -> "US$1.55B", 533400000 -> "US$533.4M"; below a million, the exact figure."""
+    amount = Decimal(str(value))
+    sign = "-" if amount < 0 else ""
+    size = abs(amount)
+    index = next((i for i, unit in enumerate(COMPACT_UNITS) if size >= unit[0]), None)
+    if index is None:
+        return money_exact(value, currency)
+    _, divisor, suffix, places = COMPACT_UNITS[index]
+    shown = (size / divisor).quantize(Decimal(1).scaleb(-places))
+    if shown >= 1000 and index > 0:  # 999.96M reads "US$1.00B", not "US$1,000.0M"
+        _, divisor, suffix, places = COMPACT_UNITS[index - 1]
+        shown = (size / divisor).quantize(Decimal(1).scaleb(-places))
+    return f"{sign}{_symbol(currency)}{shown:,.{places}f}{suffix}"
+    return money_exact(value, currency)
 
 
 @register.filter
-def money(value, currency: str = "USD") -> str:
-    """1551630819.4 -> "US$1,551,630,819"; negative values with a minus sign; None -> n/a."""
+def money(value, currency: str = "USD") -> str | SafeString:
+    """An amount for a page: compact (US$1.55B) with the exact figure (US$1,551,630,819) as its
+    tooltip and as the text a screen reader reads; amounts under a million read exactly; None -> n/a."""
     if value is None or value == "":
         return NA
-    symbol = {"USD": "US$", "CAD": "C$"}.get(currency, f"{currency} ")
-    amount = Decimal(str(value))
-    sign = "-" if amount < 0 else ""
-    return f"{sign}{symbol}{abs(amount):,.0f}"
+    exact = money_exact(value, currency)
+    compact = money_compact(value, currency)
+    if compact == exact:
+        return exact
+    return format_html(
+        '<span class="amount" title="{}"><span aria-hidden="true">{}</span>'
+        '<span class="visually-hidden">{}</span></span>',
+        exact,
+        compact,
+        exact,
+    )
+
+
+@register.filter
+def money_full(value, currency: str = "USD") -> str:
+    """An amount to the unit, for where the exact figure is the point (a calculation, a trail)."""
+    return NA if value is None or value == "" else money_exact(value, currency)
+
+
+@register.filter
+def country(code: str) -> str:
+    """A country code by its name: CA -> "Canada"."""
+    return country_name(code or "")
+
+
+@register.filter
+def step(value: str) -> str:
+    """A refresh step's name: "fx" -> "FX rates"."""
+    return step_label(value or "")
 
 
 @register.filter

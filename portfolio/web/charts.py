@@ -2,26 +2,42 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
+
+from portfolio.models import Deal, Project
+from portfolio.selectors import MeasuredMilestone
 
 
 def _ms(day: date) -> int:
     return int(datetime.combine(day, time(0), tzinfo=UTC).timestamp() * 1000)
 
 
-def stacked_series(days: list[date], series: dict[str, list[Decimal]], *, stacked: bool = True) -> dict:
+def stacked_series(
+    days: list[date], series: dict[str, list[Decimal]], *, stacked: bool = True, labels: dict[str, str] | None = None
+) -> dict:
+    labels = labels or {}
     return {
         "type": "value",
         "stacked": stacked,
         "labels": [d.isoformat() for d in days],
-        "datasets": [{"label": key, "data": [float(v) for v in values]} for key, values in series.items()],
+        "datasets": [
+            {"label": labels.get(key, key), "data": [float(v) for v in values]} for key, values in series.items()
+        ],
     }
 
 
-def allocation(groups: dict) -> dict:
-    items = sorted(((key, float(g.value)) for key, g in groups.items() if g.value), key=lambda kv: -kv[1])
-    return {"type": "allocation", "labels": [k for k, _ in items], "data": [v for _, v in items]}
+def allocation(rows: list[dict]) -> dict:
+    """The slices of an allocation (rows with a label, figures and a link), largest first; a slice
+    leads to its deals."""
+    items = sorted((row for row in rows if row["figures"].value), key=lambda row: -row["figures"].value)
+    return {
+        "type": "allocation",
+        "labels": [row["label"] for row in items],
+        "data": [float(row["figures"].value) for row in items],
+        "links": [row["link"] for row in items],
+    }
 
 
 def price_series(prices) -> dict:
@@ -34,20 +50,60 @@ def price_series(prices) -> dict:
     }
 
 
-def milestone_timeline(milestones) -> dict:
-    """Baseline and forecast windows (and the achievement date) per milestone, in epoch milliseconds."""
-    rows = []
-    for m in milestones:
-        rows.append(
-            {
-                "label": m.title,
-                "baseline": [_ms(m.baseline_start), _ms(m.baseline_end)]
-                if m.baseline_start and m.baseline_end
-                else None,
-                "forecast": [_ms(m.forecast_start), _ms(m.forecast_end)]
-                if m.forecast_start and m.forecast_end
-                else None,
-                "achieved": _ms(m.achieved_on) if m.achieved_on else None,
-            }
-        )
-    return {"type": "timeline", "rows": rows}
+def _window(start: date | None, end: date | None) -> list[int] | None:
+    return [_ms(start), _ms(end)] if start and end else None
+
+
+def _milestone_row(row: MeasuredMilestone) -> dict:
+    m = row.milestone
+    return {
+        "label": m.title,
+        "baseline": _window(m.baseline_start, m.baseline_end),
+        "forecast": _window(m.forecast_start, m.forecast_end),
+        "achieved": _ms(m.achieved_on) if m.achieved_on else None,
+        "stale": row.stale,
+    }
+
+
+def milestone_timeline(rows: list[MeasuredMilestone], today: date) -> dict:
+    """Baseline and forecast windows (and the achievement date) per milestone, in epoch milliseconds,
+    with today's date for the line drawn across the chart."""
+    return {"type": "timeline", "today": _ms(today), "rows": [_milestone_row(row) for row in rows]}
+
+
+@dataclass
+class TimelineGroup:
+    """The milestones of one project, or those of a deal that belong to no project."""
+
+    project: Project | None
+    deal: Deal | None
+    rows: list[MeasuredMilestone] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        if self.project is not None:
+            return f"{self.project.name} ({self.project.company.name})"
+        return f"Deal: {self.deal.title}" if self.deal is not None else "No project or deal"
+
+
+def timeline_groups(rows: list[MeasuredMilestone]) -> list[TimelineGroup]:
+    """Consecutive milestones of one project (or of one deal without a project) as one group."""
+    groups: list[TimelineGroup] = []
+    for row in rows:
+        m = row.milestone
+        project, deal = (m.project, None) if m.project_id else (None, m.deal)
+        last = groups[-1] if groups else None
+        if last is None or (last.project, last.deal) != (project, deal):
+            last = TimelineGroup(project=project, deal=deal)
+            groups.append(last)
+        last.rows.append(row)
+    return groups
+
+
+def portfolio_timeline(groups: list[TimelineGroup], today: date) -> dict:
+    """The milestones of many projects on one chart: a heading row per group, then its milestones."""
+    rows: list[dict] = []
+    for group in groups:
+        rows.append({"label": group.label, "heading": True, "baseline": None, "forecast": None, "achieved": None})
+        rows.extend(_milestone_row(row) for row in group.rows)
+    return {"type": "portfolio-timeline", "today": _ms(today), "rows": rows}

@@ -8,15 +8,17 @@ from decimal import Decimal
 from django.contrib.auth.decorators import permission_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
 
 from portfolio import figures_cache
-from portfolio.book import BOOK_LABELS, EXPOSURE_LEGS, Basis, default_as_of
+from portfolio.book import BOOK_LABELS, EXPOSURE_LEGS, Basis, Figures, default_as_of
 from portfolio.book.basis import beside
 from portfolio.book.values import valuations_on
 from portfolio.models import CashFlow, Deal, Milestone, Position
-from portfolio.selectors import milestone_slippage_days
+from portfolio.selectors import milestones_measured, milestones_with_revision_dates
 from portfolio.spreadsheets.files import table_csv, table_xlsx
 
+from .labels import dimension_labels
 from .params import AsOfForm, BasisForm, as_of_from, basis_from
 from .selectors import freshness, milestones_late
 
@@ -101,16 +103,23 @@ def cash_flows_export(request: HttpRequest, fmt: str) -> HttpResponse:
 
 @permission_required("portfolio.view_milestone", raise_exception=True)
 def milestones_export(request: HttpRequest, fmt: str) -> HttpResponse:
-    milestones = Milestone.objects.select_related("project__company", "deal").order_by("project__name", "sequence")
+    """Every milestone with its slip (baseline end to forecast end or achievement), its days past the
+    forecast window (open milestones) and whether its forecast is stale, as of today."""
+    milestones = milestones_with_revision_dates(
+        Milestone.objects.select_related("project__company", "deal").order_by("project__name", "sequence")
+    )
+    today = timezone.now().date()
     headers = [
         "project", "deal", "kind", "title", "forecast_text", "forecast_start", "forecast_end", "baseline_start",
-        "baseline_end", "achieved_on", "status", "slippage_days", "needs_review", "source_url",
+        "baseline_end", "achieved_on", "status", "slip_days", "overdue_days", "stale_forecast", "last_revised_on",
+        "needs_review", "source_url",
     ]  # fmt: skip
     rows = [
         [m.project.name if m.project else "", m.deal.reference if m.deal else "", m.kind, m.title,
          m.forecast_text, m.forecast_start, m.forecast_end, m.baseline_start, m.baseline_end, m.achieved_on, m.status,
-         milestone_slippage_days(m), m.needs_review, m.source_url]
-        for m in milestones
+         row.slip_days, row.overdue_days, row.stale, row.last_revised_on, m.needs_review, m.source_url]
+        for row in milestones_measured(milestones, today)
+        for m in [row.milestone]
     ]  # fmt: skip
     return _respond("milestones", fmt, headers, rows)
 
@@ -150,6 +159,11 @@ def exposure_export(request: HttpRequest, fmt: str) -> HttpResponse:
     return _respond("exposure", fmt, headers, rows)
 
 
+def _labelled(dimension: str, groups: dict) -> list[tuple[str, Figures]]:
+    labels = dimension_labels(dimension, groups)
+    return [(labels[key], figures) for key, figures in groups.items()]
+
+
 @permission_required("portfolio.view_deal", raise_exception=True)
 def report(request: HttpRequest) -> HttpResponse:
     """A one-page portfolio report for printing: the chosen book (held by default), with the
@@ -174,8 +188,8 @@ def report(request: HttpRequest) -> HttpResponse:
             "beside": [figures.bases[b] for b in beside(book) if figures.bases[b].positions],
             "total": total,
             "xirr": total.xirr(as_of) if total else None,
-            "by_agency": {k: (g, g.xirr(as_of)) for k, g in by["agency"].items()},
-            "by_instrument": instruments,
+            "by_agency": [(label, g, g.xirr(as_of)) for label, g in _labelled("agency", by["agency"])],
+            "by_instrument": _labelled("instrument", instruments),
             "by_company": by["company"],
             "late": milestones_late(limit=10),
             **freshness(as_of),

@@ -9,9 +9,16 @@ from django import forms
 from portfolio.book import BOOK_LABELS, BOOKS, DEFAULT_BOOK
 from portfolio.book.dates import shown_date_error
 
+#: A text input in the pages' one date format: a browser's date picker would show its locale's
+#: (mm/dd/yyyy in en-US) instead.
+ISO_DATE_INPUT = forms.DateInput(
+    format="%Y-%m-%d",
+    attrs={"placeholder": "YYYY-MM-DD", "pattern": r"\d{4}-\d{2}-\d{2}", "size": 10, "autocomplete": "off"},
+)
+
 
 class AsOfForm(forms.Form):
-    as_of = forms.DateField(required=False, label="As of", widget=forms.DateInput(attrs={"type": "date"}))
+    as_of = forms.DateField(required=False, label="As of", widget=ISO_DATE_INPUT)
 
     def clean_as_of(self):
         value = self.cleaned_data.get("as_of")

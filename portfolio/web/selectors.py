@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
@@ -22,6 +23,7 @@ from portfolio.models import (
     PriceStatus,
     RefreshRun,
 )
+from portfolio.selectors import MeasuredMilestone, milestones_measured, milestones_with_revision_dates
 
 #: Late first on the milestones board.
 STATUS_ORDER = ["late", "at_risk", "on_track", "planned", "achieved", "cancelled"]
@@ -71,9 +73,10 @@ def deal_cash_flows(deal: Deal, as_of: date) -> list[CashFlow]:
 DASHBOARD_LIST_LIMIT = 15
 
 
-def milestones_due(today: date, *, days: int = 90, limit: int | None = None) -> list[Milestone]:
-    """Unachieved milestones whose window ends within ``days``, soonest first (the first ``limit``)."""
-    rows = (
+def milestones_due(today: date, *, days: int = 90, limit: int | None = None) -> list[MeasuredMilestone]:
+    """Unachieved milestones whose window ends within ``days``, soonest first (the first ``limit``),
+    with their slip."""
+    rows = milestones_with_revision_dates(
         Milestone.objects.filter(
             achieved_on=None, forecast_end__gte=today, forecast_end__lte=today + timedelta(days=days)
         )
@@ -81,7 +84,7 @@ def milestones_due(today: date, *, days: int = 90, limit: int | None = None) -> 
         .select_related("project__company", "deal")
         .order_by("forecast_end", "pk")
     )
-    return list(rows[:limit] if limit else rows)
+    return milestones_measured(rows[:limit] if limit else rows, today)
 
 
 def milestones_due_count(today: date, *, days: int = 90) -> int:
@@ -94,20 +97,29 @@ def milestones_due_count(today: date, *, days: int = 90) -> int:
     )
 
 
-def _late(today: date | None):
-    today = today or timezone.now().date()
+def late_q(today: date, prefix: str = "") -> Q:
+    """The late rule as a filter on milestones: not achieved, not cancelled, and marked late or past
+    its window's end on ``today``. ``prefix`` reaches the milestones from another model (e.g.
+    ``"milestones__"`` in a project's count of late milestones)."""
     return (
-        Milestone.objects.filter(Q(status=MilestoneStatus.LATE) | Q(achieved_on=None, forecast_end__lt=today))
-        .exclude(status=MilestoneStatus.CANCELLED)
-        .exclude(achieved_on__isnull=False)
+        Q(**{f"{prefix}achieved_on__isnull": True})
+        & ~Q(**{f"{prefix}status": MilestoneStatus.CANCELLED})
+        & (Q(**{f"{prefix}status": MilestoneStatus.LATE}) | Q(**{f"{prefix}forecast_end__lt": today}))
     )
 
 
-def milestones_late(today: date | None = None, *, limit: int | None = None) -> list[Milestone]:
+def _late(today: date | None):
+    return Milestone.objects.filter(late_q(today or timezone.now().date()))
+
+
+def milestones_late(today: date | None = None, *, limit: int | None = None) -> list[MeasuredMilestone]:
     """Milestones whose window has passed unachieved (whether or not the daily job has run since),
-    the longest overdue first (the first ``limit``)."""
-    rows = _late(today).select_related("project__company", "deal").order_by("forecast_end", "pk")
-    return list(rows[:limit] if limit else rows)
+    the longest overdue first (the first ``limit``), with their slip and days overdue."""
+    today = today or timezone.now().date()
+    rows = milestones_with_revision_dates(_late(today).select_related("project__company", "deal")).order_by(
+        "forecast_end", "pk"
+    )
+    return milestones_measured(rows[:limit] if limit else rows, today)
 
 
 def milestones_late_count(today: date | None = None) -> int:
@@ -131,3 +143,42 @@ def freshness(as_of: date) -> dict:
 def unreviewed_filings(limit: int = 10) -> tuple[list[FilingEvent], int]:
     queryset = FilingEvent.objects.filter(review_status=FilingEvent.Review.NEW).select_related("company")
     return list(queryset.order_by("-filed_on")[:limit]), queryset.count()
+
+
+@dataclass(frozen=True)
+class FilingsCheck:
+    """The latest SEC filings check: its run, and what its filings step recorded (None for a run
+    that stopped before the step recorded anything)."""
+
+    run: RefreshRun
+    companies: int | None  # companies with a CIK whose filings were read
+    failed: int | None  # of which EDGAR could not be read
+    new: int | None  # filings recorded for review
+    errors: list[dict]
+
+    @property
+    def at(self) -> datetime:
+        return self.run.finished_at or self.run.started_at or self.run.created_at
+
+
+def filings_check_last() -> FilingsCheck | None:
+    """The newest refresh run that checked the SEC filings (a filings run, or any run whose steps
+    recorded the filings step), leaving out runs still queued and refused ones; None if none did
+    (one query)."""
+    run = (
+        RefreshRun.objects.filter(Q(kind=RefreshRun.Kind.FILINGS) | Q(counts__has_key="filings"))
+        .exclude(status__in=[RefreshRun.Status.QUEUED, RefreshRun.Status.REFUSED])
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    if run is None:
+        return None
+    step = run.counts.get("filings") if isinstance(run.counts, dict) else None
+    step = step if isinstance(step, dict) else {}
+    return FilingsCheck(
+        run=run,
+        companies=step.get("total"),
+        failed=step.get("failed"),
+        new=step.get("written"),
+        errors=[e for e in run.errors or [] if isinstance(e, dict) and e.get("step") == "filings"],
+    )

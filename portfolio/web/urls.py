@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from . import exports, views
+from . import exports, lists, search, views
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
@@ -19,10 +19,16 @@ urlpatterns = [
     ),
     path("deals/", views.deals, name="deals"),
     path("deals/<slug:reference>/", views.deal, name="deal"),
+    path("companies/", lists.companies, name="companies"),
+    path("projects/", lists.projects, name="projects"),
+    path("agencies/", lists.agencies, name="agencies"),
+    path("filings/", lists.filings, name="filings"),
+    path("search/", search.search, name="search"),
     path("companies/<int:pk>/", views.company, name="company"),
     path("projects/<int:pk>/", views.project, name="project"),
     path("agencies/<str:short_name>/", views.agency, name="agency"),
     path("milestones/", views.milestones, name="milestones"),
+    path("milestones/timeline/", views.milestone_timeline, name="milestone-timeline"),
     path("refresh-runs/", views.refresh_runs, name="refresh-runs"),
     path("refresh-runs/start/", views.refresh_start_view, name="refresh-start"),
     path("refresh-runs/<int:pk>/", views.refresh_run, name="refresh-run"),

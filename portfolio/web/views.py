@@ -9,15 +9,18 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required, permission_required
 from django.contrib.auth.views import LoginView
 from django.core.paginator import Paginator
-from django.db.models import Case, IntegerField, Value, When
+from django.db.models import Case, F, IntegerField, Q, Value, When
 from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 
 from portfolio import figures_cache
-from portfolio.book import BOOK_LABELS, Basis, default_as_of
+from portfolio.book import BOOK_LABELS, EXPOSURE_LEGS, Basis, Figures, default_as_of
+from portfolio.book.allocation import UNASSIGNED
 from portfolio.book.basis import BOOKS, DealTerms, beside, deal_basis
 from portfolio.book.dates import year_before
 from portfolio.book.exposure import loan_positions
@@ -32,11 +35,17 @@ from portfolio.models import (
     Project,
     RefreshRun,
 )
-from portfolio.selectors import milestone_slippage_days, price_histories, project_progress
+from portfolio.selectors import (
+    milestones_measured,
+    milestones_with_revision_dates,
+    price_histories,
+    project_progress,
+)
 from portfolio.services.refresh import refresh_start
 
 from . import charts
-from .forms import DealFilterForm, MilestoneFilterForm
+from .forms import DEAL_DEFAULT_SORT, DEAL_SORTS, DealFilterForm, MilestoneFilterForm, TimelineFilterForm
+from .labels import dimension_labels
 from .params import AsOfForm, DashboardForm, as_of_from, basis_from
 from .selectors import (
     DASHBOARD_LIST_LIMIT,
@@ -52,8 +61,33 @@ from .selectors import (
     secondary_sources_only,
     unreviewed_filings,
 )
+from .sorting import sort_from
 
 ALLOCATION_DIMENSIONS = [dim for dim in figures_cache.DASHBOARD_DIMENSIONS if dim != "total"]
+
+
+#: The deals list's filter of each allocation dimension.
+ALLOCATION_FILTERS = {
+    "commodity": "commodity",
+    "agency": "agency",
+    "country": "country",
+    "stage": "stage",
+    "instrument": "instrument",
+}
+
+
+def allocation_rows(dimension: str, groups: dict, *, as_of, book: str) -> list[dict]:
+    """Each group of an allocation with its label and the deals list filtered to it (none for the
+    share no project carries)."""
+    labels = dimension_labels(dimension, groups)
+    rows = []
+    for key, figures in groups.items():
+        link = None
+        if key != UNASSIGNED and not (dimension == "instrument" and key in EXPOSURE_LEGS):
+            query = urlencode({ALLOCATION_FILTERS[dimension]: key, "book": book, "as_of": as_of.isoformat()})
+            link = f"{reverse('deals')}?{query}"
+        rows.append({"key": key, "label": labels[key], "figures": figures, "link": link})
+    return rows
 
 
 def charts_simulated(by: dict) -> bool:
@@ -61,6 +95,24 @@ def charts_simulated(by: dict) -> bool:
 
 
 PAGE_SIZE = 25
+#: The deals list's orders as a choice (a phone shows no column headers to click).
+DEAL_SORT_OPTIONS = [
+    ("-announced", "Announced, latest first"),
+    ("announced", "Announced, earliest first"),
+    ("title", "Deal"),
+    ("company", "Company"),
+    ("agency", "Agency"),
+    ("status", "Status"),
+    ("basis", "Basis"),
+    ("-invested", "Invested, most first"),
+    ("-value", "Value, highest first"),
+    ("-gain", "Gain, highest first"),
+    ("-moic", "MOIC, highest first"),
+    ("-xirr", "XIRR, highest first"),
+    ("-weight", "Weight, highest first"),
+]
+#: The deals list's filters: with none of them set, the list holds every held deal.
+FILTER_NAMES = ("q", "agency", "status", "commodity", "country", "region", "stage", "instrument", "book")
 
 
 @login_not_required
@@ -80,6 +132,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     total = by["total"].get("total")
     days, series = figures_cache.series(start=year_before(as_of), end=as_of, dimension=breakdown, book=book)
     filings, filings_count = unreviewed_filings()
+    series_labels = None if breakdown == "agency" else dimension_labels(breakdown, series)
+    allocations = {dim: allocation_rows(dim, by[dim], as_of=as_of, book=book) for dim in ALLOCATION_DIMENSIONS}
     value_rows = [(day, [values[i] for values in series.values()]) for i, day in enumerate(days)]
     context = {
         "form": form,
@@ -88,10 +142,11 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "book_label": BOOK_LABELS[book],
         "beside": [figures.bases[basis] for basis in beside(book) if figures.bases[basis].positions],
         "total": total,
-        "allocations": {dim: by[dim] for dim in ALLOCATION_DIMENSIONS},
+        "allocations": allocations,
         "charts": {
-            "value": charts.stacked_series(days, series, stacked=True),
-            **{f"allocation_{dim}": charts.allocation(by[dim]) for dim in ALLOCATION_DIMENSIONS},
+            # Agencies by their short names in the legend (the tables beside give their names).
+            "value": charts.stacked_series(days, series, stacked=True, labels=series_labels),
+            **{f"allocation_{dim}": charts.allocation(rows) for dim, rows in allocations.items()},
         },
         "breakdown": breakdown,
         "value_rows": value_rows,
@@ -109,37 +164,95 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 
 def _deal_rows(deals, as_of) -> list:
-    """Each deal with its basis on the date and the value of its counted positions (from the book)."""
+    """Each deal with its basis on the date and the figures of its counted positions (from the
+    book): value, invested, gain, MOIC, XIRR, and its weight in the held book when it is held."""
     figures = figures_cache.book_figures(as_of=as_of, dimensions=["deal"], book="all")
+    held_total = figures.held_total
     for item in deals:
         item.basis = figures.deal_bases.get(item.reference)
         item.basis_label = Basis(item.basis).label if item.basis else "Not yet announced"
         item.figures = figures.by["deal"].get(item.reference)
+        item.held = item.basis == Basis.HELD
+        item.xirr = item.figures.xirr(as_of) if item.figures else None
+        item.weight = item.figures.weight_in(held_total) if item.figures and item.held else None
     return deals
 
 
-def _by_value(deal) -> tuple:
-    """Highest value first; deals without a value (lapsed, n/a) last."""
-    value = deal.figures.value if deal.figures else None
-    return (value is None, -(value or 0))
+def _figure_of(key: str):
+    """The sort key of a deal row by a figure of the book: rows without the figure go last."""
+
+    def of(deal) -> tuple:
+        if key == "basis":
+            return (deal.basis is None, deal.basis_label)
+        if key in ("xirr", "weight"):
+            value = getattr(deal, key)
+        else:
+            value = getattr(deal.figures, key) if deal.figures else None
+        return (value is None, value or 0)
+
+    return of
+
+
+def _deals_totals(rows: list, as_of, *, all_held: bool, held_total) -> dict | None:
+    """The totals row: the held deals of the list together (the other bases are never summed into
+    it). Their XIRR is the held book's when the list holds every held deal; otherwise it is not
+    computed (it cannot be had from the deals' own)."""
+    held = [row for row in rows if row.held and row.figures]
+    if not held:
+        return None
+    combined = Figures.combined([row.figures for row in held])
+    return {
+        "count": len(held),
+        "figures": combined,
+        "xirr": held_total.xirr(as_of) if all_held and held_total else None,
+        "weight": combined.weight_in(held_total),
+        "all_held": all_held,
+    }
 
 
 @permission_required("portfolio.view_deal", raise_exception=True)
 def deals(request: HttpRequest) -> HttpResponse:
     form = DealFilterForm(request.GET or None)
-    as_of = default_as_of()
+    as_of = as_of_from(form, default_as_of())
+    sort = sort_from(request.GET.get("sort"), DEAL_SORTS, DEAL_DEFAULT_SORT)
     queryset = deal_list()
     if form.is_valid():
         queryset = form.filter(queryset)
-    if form.sorts_by_value:
-        # Values come from the book, not from a column: every matching deal is read and sorted here.
-        items = _deal_rows(list(queryset), as_of)
-        items.sort(key=_by_value)
-        page = Paginator(items, PAGE_SIZE).get_page(request.GET.get("page"))
+    # Every matching deal is read: the totals row sums them all, and figures sort in Python.
+    rows = _deal_rows(list(queryset), as_of)
+    if form.is_valid() and form.cleaned_data.get("book"):
+        rows = [row for row in rows if row.basis in BOOKS[form.cleaned_data["book"]]]
+    column = DEAL_SORTS[sort.key]
+    if column:
+        field = column.replace("__", ".")
+
+        def by_column(deal) -> tuple:
+            value = deal
+            for part in field.split("."):
+                value = getattr(value, part)
+            return (value is None, value if value is not None else "")
+
+        key = by_column
     else:
-        page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
-        page.object_list = _deal_rows(list(page.object_list), as_of)
-    return render(request, "portfolio/web/deals.html", {"form": form, "page": page, "as_of": as_of})
+        key = _figure_of(sort.key)
+    present = [row for row in rows if not key(row)[0]]
+    missing = [row for row in rows if key(row)[0]]  # no figure or date: last, whatever the direction
+    present.sort(key=key, reverse=sort.descending)
+    rows = present + missing
+    held_total = figures_cache.book_figures(as_of=as_of, dimensions=["deal"], book="all").held_total
+    # Invalid filters filter nothing (the form says why).
+    filtered = form.is_valid() and any(form.cleaned_data.get(name) for name in FILTER_NAMES)
+    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {
+        "form": form,
+        "page": page,
+        "as_of": as_of,
+        "sort": sort,
+        "totals": _deals_totals(rows, as_of, all_held=not filtered, held_total=held_total),
+        "simulated": any(row.figures and row.figures.simulated for row in rows),
+        "sort_options": DEAL_SORT_OPTIONS,
+    }
+    return render(request, "portfolio/web/deals.html", context)
 
 
 @permission_required("portfolio.view_deal", raise_exception=True)
@@ -241,9 +354,11 @@ def project(request: HttpRequest, pk: int) -> HttpResponse:
     item = get_object_or_404(
         Project.objects.select_related("company").prefetch_related("commodities", "deals__agency"), pk=pk
     )
-    milestones = list(Milestone.objects.filter(project=item).order_by("sequence", "forecast_end"))
+    milestones = list(
+        milestones_with_revision_dates(Milestone.objects.filter(project=item)).order_by("sequence", "forecast_end")
+    )
     today = timezone.now().date()
-    rows = [{"milestone": m, "slippage": milestone_slippage_days(m, today)} for m in milestones]
+    rows = milestones_measured(milestones, today)
     return render(
         request,
         "portfolio/web/project.html",
@@ -251,7 +366,7 @@ def project(request: HttpRequest, pk: int) -> HttpResponse:
             "project": item,
             "rows": rows,
             "progress": project_progress(item, milestones, today),
-            "chart": charts.milestone_timeline(milestones),
+            "chart": charts.milestone_timeline(rows, today),
             "today": today,
         },
     )
@@ -271,20 +386,64 @@ def agency(request: HttpRequest, short_name: str) -> HttpResponse:
 @permission_required("portfolio.view_milestone", raise_exception=True)
 def milestones(request: HttpRequest) -> HttpResponse:
     form = MilestoneFilterForm(request.GET or None)
-    queryset = Milestone.objects.select_related("project__company", "deal__company").annotate(
+    today = timezone.now().date()
+    queryset = milestones_with_revision_dates(
+        Milestone.objects.select_related("project__company", "deal__company")
+    ).annotate(
         status_rank=Case(
             *[When(status=status, then=Value(rank)) for rank, status in enumerate(STATUS_ORDER)],
             output_field=IntegerField(),
         )
     )
     if form.is_valid():
-        queryset = form.filter(queryset)
+        queryset = form.filter(queryset, today=today)
     queryset = queryset.order_by("status_rank", "forecast_end", "title")
     page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = milestones_measured(page, today)
+    return render(request, "portfolio/web/milestones.html", {"form": form, "page": page, "rows": rows, "today": today})
+
+
+#: Milestones on one page of the portfolio timeline (a bar each, with a heading per project).
+TIMELINE_PAGE_SIZE = 60
+
+
+@permission_required("portfolio.view_milestone", raise_exception=True)
+def milestone_timeline(request: HttpRequest) -> HttpResponse:
+    """Every milestone on one Gantt, grouped by project (a deal's own milestones by deal): the
+    baseline window against the forecast window, achievement dates and today."""
+    form = TimelineFilterForm(request.GET or None)
     today = timezone.now().date()
-    for milestone in page:
-        milestone.slippage = milestone_slippage_days(milestone, today)  # type: ignore[attr-defined]  # for the template
-    return render(request, "portfolio/web/milestones.html", {"form": form, "page": page})
+    queryset = milestones_with_revision_dates(Milestone.objects.select_related("project__company", "deal__company"))
+    if form.is_valid():
+        queryset = form.filter(queryset)
+    # By project (its company's name, then its own), then a deal's own milestones by deal; within a
+    # group, in the plan's order.
+    own_deal = Q(project__isnull=True)
+    queryset = queryset.order_by(
+        F("project__company__name").asc(nulls_last=True),
+        F("project__name").asc(nulls_last=True),
+        "project_id",
+        Case(When(own_deal, then=F("deal__title")), default=Value("")),
+        Case(When(own_deal, then=F("deal_id")), default=Value(0)),
+        "sequence",
+        F("forecast_end").asc(nulls_last=True),
+        "title",
+    )
+    page = Paginator(queryset, TIMELINE_PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = milestones_measured(page, today)
+    groups = charts.timeline_groups(rows)
+    return render(
+        request,
+        "portfolio/web/milestone_timeline.html",
+        {
+            "form": form,
+            "page": page,
+            "groups": groups,
+            "stale_count": sum(row.stale for row in rows),
+            "chart": charts.portfolio_timeline(groups, today),
+            "today": today,
+        },
+    )
 
 
 @permission_required("portfolio.view_refreshrun", raise_exception=True)

@@ -36,6 +36,8 @@ TIME_ZONE = "UTC"
 USE_TZ = True
 LANGUAGE_CODE = "en-us"
 USE_I18N = True
+# ISO dates everywhere (tracker/formats/en/formats.py), whatever the locale would show.
+FORMAT_MODULE_PATH = ["tracker.formats"]
 
 DJANGO_APPS = [
     "django.contrib.admin",

@@ -4,6 +4,17 @@
   "use strict";
   var palette = ["#0b5cad", "#d1495b", "#2a9d8f", "#e9a23b", "#6a4c93", "#3d5a80", "#8d6e63", "#43aa8b", "#f3722c", "#577590"];
   var money = new Intl.NumberFormat("en-US", { style: "currency", currency: "USD", maximumFractionDigits: 0 });
+  var compact = new Intl.NumberFormat("en-US", { notation: "compact", maximumFractionDigits: 2 });
+  // Amounts on an axis read compact, as on the pages (US$1.55B); tooltips give them to the dollar.
+  function usd(v) { return (v < 0 ? "-US$" : "US$") + compact.format(Math.abs(v)); }
+  function narrow(canvas) { return canvas.parentElement && canvas.parentElement.clientWidth < 560; }
+
+  // The charts take their text and grid colours from the page's (light or dark, as the system is).
+  function themeColours() {
+    var style = getComputedStyle(document.documentElement);
+    Chart.defaults.color = style.getPropertyValue("--muted").trim() || "#4a5563";
+    Chart.defaults.borderColor = style.getPropertyValue("--line").trim() || "#d0d7de";
+  }
   var day = new Intl.DateTimeFormat("en-CA", { year: "numeric", month: "2-digit", day: "2-digit", timeZone: "UTC" });
 
   function data(name) {
@@ -21,9 +32,11 @@
                    borderColor: palette[i % palette.length], backgroundColor: palette[i % palette.length] + "55" };
         }),
       },
-      options: { animation: false, interaction: { mode: "index", intersect: false },
-                 scales: { y: { stacked: spec.stacked !== false, ticks: { callback: function (v) { return money.format(v); } } } },
-                 plugins: { tooltip: { callbacks: { label: function (c) { return c.dataset.label + ": " + money.format(c.parsed.y); } } } } },
+      options: { animation: false, interaction: { mode: "index", intersect: false }, aspectRatio: narrow(canvas) ? 1 : 2.5,
+                 scales: { y: { stacked: spec.stacked !== false, ticks: { callback: function (v) { return usd(v); } } },
+                           x: { ticks: { maxTicksLimit: narrow(canvas) ? 4 : 10, maxRotation: 0 } } },
+                 plugins: { legend: { position: narrow(canvas) ? "bottom" : "top" },
+                            tooltip: { callbacks: { label: function (c) { return c.dataset.label + ": " + money.format(c.parsed.y); } } } } },
     });
   }
 
@@ -31,8 +44,17 @@
     return new Chart(canvas, {
       type: "doughnut",
       data: { labels: spec.labels, datasets: [{ data: spec.data, backgroundColor: spec.labels.map(function (_, i) { return palette[i % palette.length]; }) }] },
-      options: { animation: false, plugins: { legend: { position: "right" },
-                 tooltip: { callbacks: { label: function (c) { return c.label + ": " + money.format(c.parsed); } } } } },
+      options: { animation: false, plugins: { legend: { position: narrow(canvas) ? "bottom" : "right" },
+                 tooltip: { callbacks: { label: function (c) { return c.label + ": " + money.format(c.parsed); } } } },
+                 // A slice leads to the deals behind it, as its row in the table beside does.
+                 onClick: function (event, elements) {
+                   var links = spec.links || [];
+                   if (elements.length && links[elements[0].index]) { window.location.assign(links[elements[0].index]); }
+                 },
+                 onHover: function (event, elements) {
+                   var links = spec.links || [];
+                   event.native.target.style.cursor = elements.length && links[elements[0].index] ? "pointer" : "default";
+                 } },
     });
   }
 
@@ -40,18 +62,60 @@
     return new Chart(canvas, {
       type: "line",
       data: { labels: spec.labels, datasets: [{ label: "Close", data: spec.data, pointRadius: 0, borderColor: palette[0], borderWidth: 1.5 }] },
-      options: { animation: false, plugins: { legend: { display: false } } },
+      options: { animation: false, plugins: { legend: { display: false } },
+                 scales: { x: { ticks: { maxTicksLimit: narrow(canvas) ? 4 : 10, maxRotation: 0 } } } },
     });
   }
 
+  // A colour of the page's (light or dark), for what a chart marks as the page does.
+  function pageColour(name, fallback) {
+    return getComputedStyle(document.documentElement).getPropertyValue(name).trim() || fallback;
+  }
+
+  // A dashed line at today across a chart whose x axis is in epoch milliseconds (options.at); the
+  // canvas says the day it marks (data-today) once drawn.
+  var todayLine = {
+    id: "todayLine",
+    afterDraw: function (chart, args, options) {
+      if (options.at === undefined || options.at === null) { return; }
+      var x = chart.scales.x.getPixelForValue(options.at), area = chart.chartArea, ctx = chart.ctx;
+      if (x < area.left || x > area.right) { return; }
+      ctx.save();
+      ctx.strokeStyle = ctx.fillStyle = options.color || pageColour("--bad", "#a3141e");
+      ctx.lineWidth = 2; ctx.setLineDash([6, 4]);
+      ctx.beginPath(); ctx.moveTo(x, area.top); ctx.lineTo(x, area.bottom); ctx.stroke();
+      ctx.font = "600 12px system-ui, sans-serif"; ctx.fillText("Today", x + 4, area.top + 12);
+      ctx.restore();
+      chart.canvas.dataset.today = day.format(new Date(options.at));
+    },
+  };
+
+  // Ticks on the first of a month, every 1, 3, 6, 12 or 24 months as the span asks, rather than at
+  // round numbers of milliseconds.
+  function monthTicks(axis) {
+    var years = (axis.max - axis.min) / (365.25 * 86400000);
+    var step = years > 8 ? 24 : years > 4 ? 12 : years > 2 ? 6 : years > 1 ? 3 : 1;
+    var first = new Date(axis.min).getUTCFullYear(), ticks = [];
+    for (var month = 0, t = Date.UTC(first, 0, 1); t <= axis.max; month += step, t = Date.UTC(first, month, 1)) {
+      if (t >= axis.min) { ticks.push({ value: t }); }
+    }
+    axis.ticks = ticks;
+  }
+
   function timeline(canvas, spec) {
-    var labels = spec.rows.map(function (r) { return r.label; });
-    var stamps = [];
+    var oneDay = 86400000, longest = canvas.clientWidth < 600 ? 24 : 48;
+    var labels = spec.rows.map(function (r) {
+      var most = r.heading ? longest - 4 : longest;  // headings are bold, so wider
+      return r.label.length > most ? r.label.slice(0, most - 1) + "…" : r.label;
+    });
+    // A window runs to the end of its last day; an achievement is a day (drawn at least 4 px wide).
+    function bar(w) { return w ? [w[0], w[1] + oneDay] : null; }
+    var stamps = spec.today ? [spec.today] : [];
     spec.rows.forEach(function (r) {
-      [r.baseline, r.forecast].forEach(function (w) { if (w) { stamps.push(w[0], w[1]); } });
+      [r.baseline, r.forecast].forEach(function (w) { if (w) { stamps.push(w[0], w[1] + oneDay); } });
       if (r.achieved) { stamps.push(r.achieved); }
     });
-    var month = 30 * 86400000;
+    var month = 30 * oneDay;
     var low = stamps.length ? Math.min.apply(null, stamps) - month : undefined;
     var high = stamps.length ? Math.max.apply(null, stamps) + month : undefined;
     return new Chart(canvas, {
@@ -59,27 +123,54 @@
       data: {
         labels: labels,
         datasets: [
-          { label: "Baseline window", data: spec.rows.map(function (r) { return r.baseline; }), backgroundColor: "#9fb3c8" },
-          { label: "Forecast window", data: spec.rows.map(function (r) { return r.forecast; }), backgroundColor: "#0b5cad" },
-          { label: "Achieved", data: spec.rows.map(function (r) { return r.achieved ? [r.achieved, r.achieved + 10 * 86400000] : null; }), backgroundColor: "#1a6b34" },
+          { label: "Baseline window", data: spec.rows.map(function (r) { return bar(r.baseline); }), backgroundColor: "#9fb3c8", minBarLength: 4 },
+          { label: "Forecast window", data: spec.rows.map(function (r) { return bar(r.forecast); }), minBarLength: 4,
+            backgroundColor: spec.rows.map(function (r) { return r.stale ? "#e9a23b" : pageColour("--accent", "#0b5cad"); }) },
+          { label: "Achieved", data: spec.rows.map(function (r) { return r.achieved ? [r.achieved, r.achieved + oneDay] : null; }),
+            backgroundColor: pageColour("--ok", "#1a6b34"), minBarLength: 4 },
         ],
       },
-      options: { animation: false, indexAxis: "y",
-                 scales: { x: { type: "linear", beginAtZero: false, min: low, max: high,
-                                ticks: { callback: function (v) { return day.format(new Date(v)); } } } },
-                 plugins: { tooltip: { callbacks: { label: function (c) {
-                   var range = c.raw; return c.dataset.label + ": " + day.format(new Date(range[0])) + " to " + day.format(new Date(range[1]));
+      plugins: [todayLine],
+      options: { animation: false, indexAxis: "y", maintainAspectRatio: !spec.tall,
+                 scales: { x: { type: "linear", beginAtZero: false, min: low, max: high, afterBuildTicks: monthTicks,
+                                ticks: { callback: function (v) { return day.format(new Date(v)); } } },
+                           y: { ticks: { autoSkip: false, font: function (c) {
+                             var row = spec.rows[c.index]; return row && row.heading ? { weight: "bold" } : {};
+                           } } } },
+                 plugins: { todayLine: { at: spec.today },
+                            tooltip: { callbacks: {
+                   title: function (items) { return items.length ? spec.rows[items[0].dataIndex].label : ""; },
+                   label: function (c) {
+                     var row = spec.rows[c.dataIndex];
+                     if (c.datasetIndex === 2) { return "Achieved: " + day.format(new Date(row.achieved)); }
+                     var w = c.datasetIndex === 0 ? row.baseline : row.forecast;
+                     var stale = c.datasetIndex === 1 && row.stale ? " (stale forecast)" : "";
+                     return c.dataset.label + ": " + day.format(new Date(w[0])) + " to " + day.format(new Date(w[1])) + stale;
                  } } } } },
     });
   }
 
-  var draw = { value: value, allocation: allocation, price: price, timeline: timeline };
+  // Many projects' milestones on one chart: a bold heading row per project, the chart as tall as
+  // its rows (the box around the canvas takes the height; Chart.js fills it).
+  function portfolioTimeline(canvas, spec) {
+    canvas.parentNode.style.height = Math.max(12, spec.rows.length * 1.6 + 6) + "rem";
+    spec.tall = true;
+    return timeline(canvas, spec);
+  }
+
+  var draw = { value: value, allocation: allocation, price: price, timeline: timeline, "portfolio-timeline": portfolioTimeline };
 
   document.addEventListener("DOMContentLoaded", function () {
     if (typeof Chart === "undefined") { return; }
+    themeColours();
+    var drawn = [];
     document.querySelectorAll("canvas[data-chart]").forEach(function (canvas) {
       var spec = data(canvas.dataset.chart);
-      if (spec && draw[spec.type]) { canvas.chart = draw[spec.type](canvas, spec); canvas.dataset.drawn = "true"; }
+      if (spec && draw[spec.type]) { canvas.chart = draw[spec.type](canvas, spec); canvas.dataset.drawn = "true"; drawn.push(canvas.chart); }
     });
+    var scheme = window.matchMedia("(prefers-color-scheme: dark)");
+    if (scheme.addEventListener) {
+      scheme.addEventListener("change", function () { themeColours(); drawn.forEach(function (chart) { chart.update(); }); });
+    }
   });
 })();

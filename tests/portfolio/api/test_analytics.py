@@ -43,13 +43,14 @@ def _book():
 
 
 def test_summary_by_agency(client):
-    """The summary grouped by agency gives, for 1,000 paid and worth 900, invested, value, MOIC 0.9,
-    exposure with the drawn loan, the 800 to 900 time-weighted return and an XIRR of about -10 %."""
+    """The summary grouped by agency gives, for 1,000 paid and worth 900, invested, value, a gain of
+    -100, MOIC 0.9, exposure with the drawn loan, the 800 to 900 time-weighted return and an XIRR of about -10 %."""
     _book()
     body = client.get("/api/v1/analytics/summary/", {"as_of": "2026-01-01", "group_by": "agency"}).json()
     (group,) = body["groups"]
     assert group["group"] == "X"
     assert (group["invested_usd"], group["value_usd"], group["moic"]) == ("1000.00", "900.00", 0.9)
+    assert group["gain_usd"] == "-100.00"
     assert group["exposure_usd"] == "1000900.00"
     assert group["exposure"]["parts_usd"] == {
         "equity_value": "900.00", "loans_outstanding": "1000000.00", "price_floors": "0.00",
@@ -114,11 +115,20 @@ def test_bad_parameters_are_refused_per_field(client, url, params, field):
 
 
 def test_project_progress(client):
-    """Project progress lists each project with its stage and the number of milestones planned."""
+    """Project progress lists each project with its stage, the number of milestones planned, the worst
+    slip (baseline ending 2040-12-31 re-forecast to end 2041-03-31: 31 + 28 + 31 = 90 days) and the most
+    days overdue (none has passed its window: 0)."""
     project = f.ProjectFactory(stage="construction")
-    f.MilestoneFactory(project=project)
+    f.MilestoneFactory(
+        project=project,
+        baseline_start=dt.date(2040, 9, 1),
+        baseline_end=dt.date(2040, 12, 31),
+        forecast_start=dt.date(2041, 1, 1),
+        forecast_end=dt.date(2041, 3, 31),
+    )
     (row,) = client.get("/api/v1/analytics/project-progress/").json()
     assert (row["project"], row["stage"], row["milestones_planned"]) == (project.pk, "construction", 1)
+    assert (row["worst_slippage_days"], row["worst_overdue_days"]) == (90, 0)
 
 
 def test_analytics_need_a_role():
@@ -171,7 +181,7 @@ def test_a_past_date_that_cannot_be_valued_answers_null_with_the_reason(client):
     """2025-12-15 has no stored valuation and no price: value null, the reason listed, never 0."""
     _book()
     (group,) = client.get("/api/v1/analytics/summary/", {"as_of": "2025-12-15"}).json()["groups"]
-    assert (group["value_usd"], group["moic"], group["unrealised_gain_usd"]) == (None, None, None)
+    assert (group["value_usd"], group["moic"], group["unrealised_gain_usd"], group["gain_usd"]) == (None,) * 4
     assert group["invested_usd"] == "1000.00"
     assert "no close for" in group["not_valued"][0]
 

@@ -22,12 +22,13 @@ D2 = 2025-06-30 (A and D closed, B signed, C and E in the pipeline); D3 = 2025-1
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
 
 from portfolio import models as m
-from portfolio.book import Basis, book_on
+from portfolio.book import Basis, Figures, book_on
 from portfolio.book.allocation import split
 from portfolio.pricing.returns import Flow, xirr
 from tests import factories as f
@@ -141,6 +142,27 @@ def test_after_the_long_stop_the_lapsed_letter_leaves_every_book(five_deals):
     # By hand: at r = 34.6 %, 1,000,000 x 1.346^(305/365) + 500,000 x 1.346^(260/365)
     # = 1,282,000 + 618,000 = 1,900,000.
     assert held.xirr(D3) == pytest.approx(0.346, abs=1e-3)
+
+
+def test_gain_and_weight_of_each_held_deal(five_deals):
+    """D3, the held book: A is worth 1,500,000 on 1,000,000 paid, a gain of 500,000 and 1,500,000 /
+    1,900,000 = 78.95 % of the book; D's verified shares 400,000 on 500,000 paid, a loss of 100,000
+    and 21.05 %. The weights add up to one; the book's own gain is 1,900,000 - 1,500,000 = 400,000.
+    A group that cannot be valued has neither."""
+    book = book_on(D3)
+    total = book.figures()["total"]
+    deals = book.figures("deal")
+    assert (deals["a"].gain, deals["d"].gain, total.gain) == (M("500000"), M("-100000"), M("400000"))
+    assert deals["a"].weight_in(total).quantize(M("0.0001")) == M("0.7895")
+    assert deals["d"].weight_in(total).quantize(M("0.0001")) == M("0.2105")
+    assert deals["a"].weight_in(total) + deals["d"].weight_in(total) == 1
+    both = Figures.combined([deals["a"], deals["d"]])
+    assert (both.value, both.invested, both.gain, both.moic) == (total.value, total.invested, M("400000"), total.moic)
+    assert both.xirr(D3) == pytest.approx(total.xirr(D3))  # with their flows, as the book's
+    settled = Figures.combined([deals["a"].settled(D3), deals["d"].settled(D3)])
+    assert (settled.value, settled.xirr(D3)) == (total.value, None)  # without them, no XIRR
+    unvalued = replace(deals["a"], unvalued=["a: no price"])
+    assert (unvalued.gain, unvalued.weight_in(total), deals["a"].weight_in(None)) == (None, None, None)
 
 
 def test_a_deals_value_is_split_across_its_projects_and_their_commodities(five_deals):

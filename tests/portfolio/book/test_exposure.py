@@ -164,9 +164,9 @@ def test_a_floor_missing_an_input_says_which(floor):
     total = book_on(dt.date(2025, 12, 31)).figures()["total"]
     assert total.floor_liability_unknown == 1
     assert total.floor_trails[0].missing == "no NdPr oxide price on or before 2025-12-31"
-    reference = floor.deal.reference
+    title = floor.deal.title  # the deal's title, never its code
     assert total.exposure_gaps == [
-        f"{reference}: NdPr oxide floor 110 USD/kg: not computable, no NdPr oxide price on or before 2025-12-31"
+        f"{title}: NdPr oxide floor 110 USD/kg: not computable, no NdPr oxide price on or before 2025-12-31"
     ]
     m.ProductionFigure.objects.all().delete()
     trail = book_on(dt.date(2025, 12, 31)).figures()["total"].floor_trails[0]

@@ -10,7 +10,7 @@ from django.core.management import call_command
 from freezegun import freeze_time
 
 from portfolio import models as m
-from portfolio.selectors import milestone_slippage_days, project_progress
+from portfolio.selectors import milestone_slip_days, project_progress
 from portfolio.services.milestones import milestone_save, milestones_refresh
 from portfolio.services.valuations import valuations_compute
 from tests import factories as f
@@ -85,10 +85,10 @@ def test_slippage_in_days():
     milestone = _milestone("2028")
     milestone.forecast_text = "2029-30"
     milestone = milestone_save(milestone=milestone)
-    assert milestone_slippage_days(milestone) == 730
+    assert milestone_slip_days(milestone) == 730
     assert list(milestone.revisions.values_list("forecast_text", flat=True)) == ["2028", "2029-30"]
     early = _milestone("2025", achieved_on=D(2025, 6, 30))
-    assert milestone_slippage_days(early) == -184
+    assert milestone_slip_days(early) == -184
 
 
 def test_project_progress():
@@ -107,8 +107,8 @@ def test_project_progress():
     assert progress.share_achieved == 0.5
     assert progress.next_milestone == commissioning
     assert progress.days_to_next == 33  # to 2026-12-31
-    assert progress.final_slippage_days == 366  # late 2027 -> late 2028 (2028 is a leap year)
-    assert progress.worst_slippage_days == 366
+    assert progress.final_slip_days == 366  # late 2027 -> late 2028 (2028 is a leap year)
+    assert progress.worst_slip_days == 366
 
 
 @pytest.mark.django_db

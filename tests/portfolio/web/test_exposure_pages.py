@@ -98,7 +98,7 @@ def test_a_foreign_issuer_is_flagged_and_left_out_of_the_north_america_filter(vi
     America; it is the only one outside it."""
     korea = f.DealFactory(title="Crucible JV stake", company__name="Korea Zinc", company__country="KR")
     page = viewer_client.get(reverse("deal", args=[korea.reference])).content.decode()
-    assert "not North American: issuer in KR" in page
+    assert "not North American: issuer in South Korea" in page
     north = viewer_client.get(reverse("deals"), {"region": "north_america"}).content.decode()
     assert "Crucible JV stake" not in north
     assert deal.title in north

@@ -56,12 +56,18 @@ def _pages(deal):
         reverse("project", args=[project.pk]),
         reverse("agency", args=[deal.agency.short_name]),
         reverse("milestones"),
+        reverse("milestone-timeline"),
         reverse("refresh-runs"),
         reverse("refresh-run", args=[run.pk]),
         reverse("report"),
         reverse("export-positions", args=["csv"]),
         reverse("export-cash-flows", args=["xlsx"]),
         reverse("export-milestones", args=["csv"]),
+        reverse("companies"),
+        reverse("projects"),
+        reverse("agencies"),
+        reverse("filings"),
+        reverse("search") + "?q=deal",
     ]
 
 
@@ -260,11 +266,12 @@ PAGE_QUERIES = {
     # the book by the dashboard's six dimensions, with the value history of the total and of the
     # commodity (by deal), agency, country, stage (by deal) and instrument allocations; the value
     # series by agency over the year; unreviewed filings and their count; milestones due and
-    # their count; late milestones and their count
-    "dashboard": LOGIN + DEFAULT_DATE + BOOK + HISTORY + 5 + 1 + 2 + 4 + FRESHNESS,  # 39
-    # the count and the page of deals, the book for their values (with the deals' instruments for
-    # their ownership), the agency and commodity filters' choices
-    "deals": LOGIN + DEFAULT_DATE + 2 + BOOK + 1 + 2,  # 27
+    # their count; late milestones and their count; the names of the commodities and agencies
+    # allocated (the series by agency are labelled by short name)
+    "dashboard": LOGIN + DEFAULT_DATE + BOOK + HISTORY + 5 + 1 + 2 + 4 + FRESHNESS + 2,  # 41
+    # every matching deal (the totals row sums them all), the book for their values (with the deals'
+    # instruments for their ownership), the agency and commodity filters' choices
+    "deals": LOGIN + DEFAULT_DATE + 1 + BOOK + 1 + 2,  # 26
     # the deal with its agency and company; its positions, loans, their events, guarantees, floors,
     # offtakes, grants, documents, milestones and projects; the book (with the deal's instruments
     # for its ownership) and the deal's value history; the company's share count of the day; its
@@ -282,12 +289,15 @@ PAGE_QUERIES = {
     # and the value history
     # (the deals' instruments for their ownership)
     "agency": LOGIN + 2 + DEFAULT_DATE + 1 + BOOK + 1 + BOOK + HISTORY,  # 44
-    "milestones": LOGIN + 2,  # 6: the count and the page
+    # the count and the page (with each milestone's latest revision date); the agency, company and
+    # deal filters' choices
+    "milestones": LOGIN + 2 + 3,  # 9
+    "milestone-timeline": LOGIN + 2 + 3,  # 9: the same, on the portfolio timeline
     "refresh-runs": LOGIN + 2,  # 6: the count and the page
     "refresh-run": LOGIN + 1,  # 5: the run with who asked for it
     # the book by agency, company (with the instruments behind the ownership) and instrument with
-    # their value histories; late milestones
-    "report": LOGIN + DEFAULT_DATE + BOOK + HISTORY + 3 + 1 + 1 + FRESHNESS,  # 32
+    # their value histories; late milestones; the agencies' names
+    "report": LOGIN + DEFAULT_DATE + BOOK + HISTORY + 3 + 1 + 1 + FRESHNESS + 1,  # 33
     # the book and the value history; the positions and their valuations of the day
     "export-positions": LOGIN + DEFAULT_DATE + BOOK + HISTORY + 2,  # 26
     # the held book by deal (with the instruments behind the ownership) and its value history; the
@@ -395,8 +405,8 @@ def test_the_milestones_board_says_when_a_filter_is_not_understood(viewer_client
 
 
 def test_a_milestone_past_its_window_is_late_on_the_dashboard_before_the_daily_job(viewer_client):
-    """A milestone whose window has passed shows as late on the dashboard, with its slippage to today on
-    the board, before the daily job has updated its stored status."""
+    """A milestone whose window has passed shows as late on the dashboard, with its days overdue on the
+    board, before the daily job has updated its stored status."""
     _deal()
     overdue = f.MilestoneFactory(
         title="Power line live",
@@ -412,7 +422,7 @@ def test_a_milestone_past_its_window_is_late_on_the_dashboard_before_the_daily_j
     assert "Power line live" in late_section
     board = viewer_client.get(reverse("milestones")).content.decode()
     slipped = (dt.datetime.now(tz=dt.UTC).date() - dt.date(2026, 6, 30)).days
-    assert f"+{slipped} days" in board[board.index("Power line live") :]  # slipped to today, not 0 days
+    assert f"+{slipped} days" in board[board.index("Power line live") :]  # overdue to today
     overdue.refresh_from_db()
     assert overdue.status == "on_track"  # shown late although the daily job has not run
 
