@@ -3,11 +3,12 @@ from datetime import date
 from django.contrib import admin
 from django.utils.html import format_html
 
+from portfolio.book.dates import today
 from portfolio.models import FilingEvent, Milestone, MilestoneRevision, MilestoneStatusChange
-from portfolio.selectors import milestone_slip_days
+from portfolio.selectors import milestone_overdue_days, milestone_slip_days
 from portfolio.services.filings import filing_record_milestone
 
-from .formatting import DASH, date_column, date_range, datetime_column, deal_name, figure
+from .formatting import DASH, date_column, date_range, datetime_column, deal_name, figure, number
 from .mixins import ReadOnlyAdminMixin, StewardRecordAdmin, TabularInline
 
 
@@ -94,7 +95,16 @@ class MilestoneAdmin(StewardRecordAdmin):
 
     @admin.display(description="Slippage (days)")
     def slippage(self, obj: Milestone) -> str:
-        return figure(milestone_slip_days(obj), 0)
+        """The slip, from the baseline's end to the forecast's end (or the achievement), and under
+        it the days an open milestone is past its forecast window."""
+        overdue = milestone_overdue_days(obj, today())
+        if not overdue:
+            return figure(milestone_slip_days(obj), 0)
+        return format_html(
+            '<span class="num">{}<span class="quiet">{} overdue</span></span>',
+            number(milestone_slip_days(obj)),
+            number(overdue),
+        )
 
 
 @admin.register(MilestoneRevision)

@@ -389,3 +389,18 @@ def test_a_new_deal_page_folds_nothing(steward_client):
     """On the add page every kind of record is open, ready for the deal's first rows."""
     response = steward_client.get(reverse("admin:portfolio_deal_add"))
     assert [inline.is_collapsible for inline in response.context["inline_admin_formsets"]] == [False] * 9
+
+
+def test_an_open_milestone_past_its_window_says_how_many_days_it_is_overdue(steward_client):
+    """Under the slip (baseline to forecast: 0 here), a milestone still open 30 days after its
+    forecast window ended reads "30 overdue"; an achieved one has no such line."""
+    ended = dt.date.today() - dt.timedelta(days=30)
+    start = ended - dt.timedelta(days=90)
+    window = {"forecast_start": start, "forecast_end": ended, "baseline_start": start, "baseline_end": ended}
+    f.MilestoneFactory(title="Open", status=m.MilestoneStatus.LATE, **window)
+    f.MilestoneFactory(title="Done", status=m.MilestoneStatus.ACHIEVED, achieved_on=ended, **window)
+    html = steward_client.get(_changelist(m.Milestone)).content.decode()
+    rows = {row[1]: row for row in _result_list(html).rows}
+    assert rows["Open"][5] == "0 30 overdue"
+    assert rows["Done"][5] == "0"
+    assert '<span class="num">0<span class="quiet">30 overdue</span></span>' in html
