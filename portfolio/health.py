@@ -8,6 +8,9 @@ The overall status is ``ok`` when all answer, ``degraded`` when the broker or th
 does not (nothing can be served). Only ``down`` takes an instance out of a load balancer: with
 Redis gone every instance is equally degraded, and removing them all would serve nothing. A stale
 refresh is reported but changes no status (the pages show the latest values, flagged stale).
+
+``filings_check_last`` says when the SEC filings check last ran and what it found, for the filings
+review queue (an empty queue means nothing unless the check has run).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import secrets
 import socket
 import time
 from dataclasses import asdict, dataclass
+from datetime import datetime
 
 from django.conf import settings
 from django.core.cache import cache
@@ -97,3 +101,64 @@ def readiness() -> dict:
         status = OK if broker.state == OK and cache_check.state == OK else DEGRADED
         checks.append(_last_refresh())
     return {"status": status, "checks": [asdict(check) for check in checks]}
+
+
+#: The step of a filings run that reads EDGAR (its counts and errors are kept under this name).
+FILINGS_STEP = "filings"
+#: The errors of a check quoted with it; the run's page has them all.
+FILINGS_ERRORS_QUOTED = 3
+
+
+@dataclass(frozen=True)
+class FilingsCheck:
+    """The latest SEC filings check that finished: when, how it ended and what it found.
+
+    ``companies``, ``recorded`` and ``failed`` are None when the run ended before its filings step
+    did (a failure, or the share counts' step failing first): it then found nothing to report.
+    """
+
+    run_id: int
+    finished_at: datetime
+    status: str  # a RefreshRun.Status
+    status_label: str
+    message: str
+    companies: int | None  # companies with a CIK whose filings were asked for
+    recorded: int | None  # new filings of the watched forms recorded for review
+    failed: int | None  # companies whose filings could not be read
+    errors: tuple[str, ...]  # the first of the step's errors, "subject: message"
+    error_count: int
+
+    @property
+    def finished_step(self) -> bool:
+        return self.companies is not None
+
+
+def filings_check_last() -> FilingsCheck | None:
+    """The latest finished run of the SEC filings check (one query), or None if no check has ever
+    finished. Runs refused because another was in progress never ran, and are passed over."""
+    run = (
+        RefreshRun.objects.filter(kind=RefreshRun.Kind.FILINGS, finished_at__isnull=False)
+        .exclude(status=RefreshRun.Status.REFUSED)
+        .order_by("-finished_at", "-id")
+        .only("id", "finished_at", "status", "message", "counts", "errors")
+        .first()
+    )
+    if run is None or run.finished_at is None:
+        return None
+    counts = run.counts.get(FILINGS_STEP) if isinstance(run.counts, dict) else None
+    errors = [e for e in run.errors or [] if isinstance(e, dict) and e.get("step") == FILINGS_STEP]
+    return FilingsCheck(
+        run_id=run.pk,
+        finished_at=run.finished_at,
+        status=run.status,
+        status_label=run.get_status_display(),
+        message=run.message,
+        companies=counts.get("total", 0) if counts else None,
+        recorded=counts.get("written", 0) if counts else None,
+        failed=counts.get("failed", 0) if counts else None,
+        errors=tuple(
+            ": ".join(str(part) for part in (e.get("subject"), e.get("message")) if part)
+            for e in errors[:FILINGS_ERRORS_QUOTED]
+        ),
+        error_count=len(errors),
+    )

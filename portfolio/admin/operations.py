@@ -5,6 +5,7 @@ from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html
 
+from portfolio.health import filings_check_last
 from portfolio.models import DigestSubscription, FilingEvent, PortfolioSnapshot, RefreshRun
 from portfolio.services.filings import filing_mark_reviewed, filing_record_milestone
 from portfolio.services.records import record_save
@@ -59,11 +60,19 @@ class FilingEventAdmin(admin.ModelAdmin):
     ]
     fields = [*readonly_fields, "milestone"]
 
+    change_list_template = "admin/portfolio/filingevent/change_list.html"
+
     def has_add_permission(self, request):
         return False
 
     def has_delete_permission(self, request, obj=None):
         return False  # the filings job records them; a reviewed filing stays as the milestone's source
+
+    def changelist_view(self, request, extra_context=None):
+        """The queue, under a note of when the SEC filings check last ran and what it found: an
+        empty queue says nothing until the check has run."""
+        extra = {"filings_check": filings_check_last()}
+        return super().changelist_view(request, {**(extra_context or {}), **extra})
 
     filed = date_column("filed_on", "Filed")
 

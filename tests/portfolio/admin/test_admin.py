@@ -147,7 +147,7 @@ CHANGELIST_QUERIES = {
     m.Valuation: ADMIN + COUNTS + PAGE + DATES,
     m.ManualMark: ADMIN + COUNTS + PAGE + DATES,
     m.RefreshRun: ADMIN + COUNTS + PAGE + DATES,
-    m.FilingEvent: ADMIN + COUNTS + PAGE + DATES + 1,  # the forms to filter by
+    m.FilingEvent: ADMIN + COUNTS + PAGE + DATES + 1 + 1,  # the forms to filter by; the latest filings check
     m.PortfolioSnapshot: ADMIN + COUNTS + PAGE + DATES,
     m.MilestoneStatusChange: ADMIN + COUNTS + PAGE + DATES,
     m.DigestSubscription: ADMIN + COUNTS + PAGE,
