@@ -43,6 +43,7 @@ from .mixins import (
     CompactTabularInline,
     SharedChoicesInlineMixin,
     StewardRecordAdmin,
+    country_filter,
 )
 
 
@@ -279,7 +280,14 @@ class DealAdmin(StewardRecordAdmin):
     form = DealForm
     # The reference is the deal's key (searched, and on its page); the list names the deal.
     list_display = ["title", "agency", "company_name", "status", "announced", "closing", "position_count"]
-    list_filter = [MissingDatesFilter, "status", "long_stop_passed", "agency", "evidence", "company__country"]
+    list_filter = [
+        MissingDatesFilter,
+        "status",
+        "long_stop_passed",
+        "agency",
+        "evidence",
+        country_filter("company__country", "company's country"),
+    ]
     list_select_related = ["agency", "company"]
     search_fields = ["reference", "title", "company__name", "agency__short_name", "agency__aliases__alias"]
     autocomplete_fields = ["agency", "company"]

@@ -18,6 +18,8 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
+from portfolio.models import country_name
+
 #: What an empty cell shows.
 DASH = "-"
 
@@ -95,6 +97,15 @@ def datetime_column(field: str, description: str) -> Callable[[Any, Any], SafeSt
 
     def column(model_admin: Any, obj: Any) -> SafeString:
         return iso_datetime(getattr(obj, field))
+
+    return admin.display(description=description, ordering=field)(column)
+
+
+def country_column(field: str = "country", description: str = "Country") -> Callable[[Any, Any], str]:
+    """A list column that names a country field's country, "Canada" for CA, and sorts by the code."""
+
+    def column(model_admin: Any, obj: Any) -> str:
+        return country_name(getattr(obj, field))
 
     return admin.display(description=description, ordering=field)(column)
 

@@ -10,6 +10,7 @@ from django.contrib import admin
 from django.db import models, transaction
 from simple_history.admin import SimpleHistoryAdmin
 
+from portfolio.models import country_name
 from portfolio.services.records import record_delete, record_save
 
 from .formatting import GroupedDecimalField, GroupedDecimalInput
@@ -69,6 +70,31 @@ class CompactTabularInline(CompactInputsMixin, admin.TabularInline):
 
 class CompactStackedInline(CompactInputsMixin, admin.StackedInline):
     """A stacked inline for records with many fields, laid out a few fields a line."""
+
+
+def country_filter(field_path: str, title: str = "country") -> type[admin.SimpleListFilter]:
+    """A list filter by a country field (``field_path``, e.g. ``company__country``), offering the
+    countries the rows have by name ("Canada" for CA), with the one query Django's own filter of
+    the field's values makes."""
+
+    class CountryFilter(admin.SimpleListFilter):
+        parameter_name = field_path
+
+        def lookups(self, request, model_admin):
+            codes = (
+                model_admin.get_queryset(request)
+                .exclude(**{field_path: ""})
+                .order_by()
+                .values_list(field_path, flat=True)
+                .distinct()
+            )
+            return sorted(((code, country_name(code)) for code in codes if code), key=lambda choice: choice[1])
+
+        def queryset(self, request, queryset):
+            return queryset.filter(**{field_path: self.value()}) if self.value() else queryset
+
+    CountryFilter.title = title
+    return CountryFilter
 
 
 class SharedChoicesInlineMixin:

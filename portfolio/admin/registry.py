@@ -15,8 +15,14 @@ from portfolio.models import (
     ShareCount,
 )
 
-from .formatting import date_column, date_range, figure, figure_column, number, places_needed
-from .mixins import CompactTabularInline, ReadOnlyAdminMixin, SharedChoicesInlineMixin, StewardRecordAdmin
+from .formatting import country_column, date_column, date_range, figure, figure_column, number, places_needed
+from .mixins import (
+    CompactTabularInline,
+    ReadOnlyAdminMixin,
+    SharedChoicesInlineMixin,
+    StewardRecordAdmin,
+    country_filter,
+)
 
 
 @admin.register(Currency)
@@ -35,12 +41,14 @@ class AgencyAliasInline(CompactTabularInline):
 
 @admin.register(Agency)
 class AgencyAdmin(StewardRecordAdmin):
-    list_display = ["short_name", "name", "country", "parent", "evidence"]
-    list_filter = ["country", "evidence"]
+    list_display = ["short_name", "name", "country_display", "parent", "evidence"]
+    list_filter = [country_filter("country"), "evidence"]
     list_select_related = ["parent"]
     search_fields = ["short_name", "name", "aliases__alias"]
     autocomplete_fields = ["parent"]
     inlines = [AgencyAliasInline]
+
+    country_display = country_column()
 
 
 @admin.register(AgencyAlias)
@@ -84,10 +92,12 @@ class ProjectInline(CompactTabularInline):
 
 @admin.register(Company)
 class CompanyAdmin(StewardRecordAdmin):
-    list_display = ["name", "country", "is_public", "cik", "tickers", "evidence"]
-    list_filter = ["is_public", "country", "evidence"]
+    list_display = ["name", "country_display", "is_public", "cik", "tickers", "evidence"]
+    list_filter = ["is_public", country_filter("country"), "evidence"]
     search_fields = ["name", "cik", "listings__ticker"]
     inlines = [ListingInline, ProjectInline, ShareCountInline]
+
+    country_display = country_column()
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("listings")
@@ -172,13 +182,15 @@ class ProductionFigureInline(CompactTabularInline):
 
 @admin.register(Project)
 class ProjectAdmin(StewardRecordAdmin):
-    list_display = ["name", "company_name", "kind", "stage", "country", "region", "capacity_display"]
-    list_filter = ["kind", "stage", "country", "commodities", "evidence"]
+    list_display = ["name", "company_name", "kind", "stage", "country_display", "region", "capacity_display"]
+    list_filter = ["kind", "stage", country_filter("country"), "commodities", "evidence"]
     list_select_related = ["company"]
     search_fields = ["name", "company__name", "region"]
     autocomplete_fields = ["company"]
     filter_horizontal = ["commodities"]
     inlines = [MilestoneInline, ProjectCommodityWeightInline, ProductionFigureInline]
+
+    country_display = country_column()
 
     @admin.display(description="Company", ordering="company__name")
     def company_name(self, obj: Project) -> str:

@@ -404,3 +404,16 @@ def test_an_open_milestone_past_its_window_says_how_many_days_it_is_overdue(stew
     assert rows["Open"][5] == "0 30 overdue"
     assert rows["Done"][5] == "0"
     assert '<span class="num">0<span class="quiet">30 overdue</span></span>' in html
+
+
+def test_countries_are_named_in_lists_and_their_filters(steward_client):
+    """A project in CA reads "Canada" in the list and in the country filter, which still filters by
+    the code."""
+    f.ProjectFactory(name="Thompson", country="CA")
+    f.ProjectFactory(name="Mountain Pass", country="US")
+    html = steward_client.get(_changelist(m.Project)).content.decode()
+    countries = {row[1]: row[5] for row in _result_list(html).rows}
+    assert countries == {"Thompson": "Canada", "Mountain Pass": "United States of America"}
+    assert re.search(r'<a href="\?country=CA"[^>]*>Canada</a>', html)
+    filtered = _result_list(steward_client.get(_changelist(m.Project), {"country": "CA"}).content.decode())
+    assert [row[1] for row in filtered.rows] == ["Thompson"]
