@@ -3,7 +3,7 @@ from django.contrib import admin
 from portfolio.models import CommodityPrice, FxRate, ManualMark, SecurityPrice, Valuation
 from portfolio.sources import MANUAL
 
-from .formatting import date_column, datetime_column, figure_column, position_name
+from .formatting import date_column, datetime_column, figure_column, position_name, readonly_fields_of
 from .mixins import ReadOnlyAdminMixin, StewardRecordAdmin
 
 
@@ -69,7 +69,7 @@ class ValuationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_select_related = ["position__deal__company"]
     search_fields = ["position__label", "position__deal__reference"]
     date_hierarchy = "as_of"
-    readonly_fields = [field.name for field in Valuation._meta.fields]
+    fields = readonly_fields = readonly_fields_of(Valuation)
 
     as_of_day = date_column("as_of", "As of")
     value_local_display = figure_column("value_local", "Value", unit_of="currency_id")

@@ -10,7 +10,7 @@ from portfolio.models import DigestSubscription, FilingEvent, PortfolioSnapshot,
 from portfolio.services.filings import filing_mark_reviewed, filing_record_milestone
 from portfolio.services.records import record_save
 
-from .formatting import DASH, date_column, datetime_column, figure_column, figure_text
+from .formatting import DASH, date_column, datetime_column, figure_column, figure_text, readonly_fields_of
 from .mixins import ReadOnlyAdminMixin, StewardRecordAdmin
 
 
@@ -131,7 +131,7 @@ class PortfolioSnapshotAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_filter = ["is_simulated"]
     list_select_related = ["refresh_run"]
     date_hierarchy = "as_of"
-    readonly_fields = [field.name for field in PortfolioSnapshot._meta.fields]
+    fields = readonly_fields = readonly_fields_of(PortfolioSnapshot)
 
     as_of_day = date_column("as_of", "As of")
     value_display = figure_column("value_usd", "Value (USD)")

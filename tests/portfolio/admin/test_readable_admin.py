@@ -417,3 +417,19 @@ def test_countries_are_named_in_lists_and_their_filters(steward_client):
     assert re.search(r'<a href="\?country=CA"[^>]*>Canada</a>', html)
     filtered = _result_list(steward_client.get(_changelist(m.Project), {"country": "CA"}).content.decode())
     assert [row[1] for row in filtered.rows] == ["Thompson"]
+
+
+def test_a_valuation_page_shows_its_figures_separated(steward_client):
+    """A valuation's page, which only shows it, reads 1,551,688,728.00 and a rate of 0.7331, not
+    1551688728.00 and 0.7331000000."""
+    valuation = f.ValuationFactory(
+        currency_id="CAD",
+        value_local=Decimal("1551688728"),
+        fx_rate_to_usd=Decimal("0.7331"),
+        value_usd=Decimal("1137543826.50"),
+    )
+    html = steward_client.get(reverse("admin:portfolio_valuation_change", args=[valuation.pk])).content.decode()
+    for shown in ("1,551,688,728.00", "0.7331", "1,137,543,826.50"):
+        assert f'<div class="readonly">{shown}</div>' in html
+    assert "1551688728.00" not in html
+    assert "0.7331000000" not in html
