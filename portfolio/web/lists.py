@@ -16,11 +16,11 @@ from django.utils import timezone
 
 from portfolio import figures_cache
 from portfolio.book import default_as_of
+from portfolio.health import filings_check_last
 
 from .labels import country_name
 from .list_forms import AgencyFilterForm, CompanyFilterForm, FilingFilterForm, ProjectFilterForm
 from .list_selectors import agency_list, company_list, filing_list, project_list
-from .selectors import filings_check_last
 from .sorting import Sort, sort_from
 from .views import PAGE_SIZE
 

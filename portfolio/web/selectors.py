@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
@@ -143,42 +142,3 @@ def freshness(as_of: date) -> dict:
 def unreviewed_filings(limit: int = 10) -> tuple[list[FilingEvent], int]:
     queryset = FilingEvent.objects.filter(review_status=FilingEvent.Review.NEW).select_related("company")
     return list(queryset.order_by("-filed_on")[:limit]), queryset.count()
-
-
-@dataclass(frozen=True)
-class FilingsCheck:
-    """The latest SEC filings check: its run, and what its filings step recorded (None for a run
-    that stopped before the step recorded anything)."""
-
-    run: RefreshRun
-    companies: int | None  # companies with a CIK whose filings were read
-    failed: int | None  # of which EDGAR could not be read
-    new: int | None  # filings recorded for review
-    errors: list[dict]
-
-    @property
-    def at(self) -> datetime:
-        return self.run.finished_at or self.run.started_at or self.run.created_at
-
-
-def filings_check_last() -> FilingsCheck | None:
-    """The newest refresh run that checked the SEC filings (a filings run, or any run whose steps
-    recorded the filings step), leaving out runs still queued and refused ones; None if none did
-    (one query)."""
-    run = (
-        RefreshRun.objects.filter(Q(kind=RefreshRun.Kind.FILINGS) | Q(counts__has_key="filings"))
-        .exclude(status__in=[RefreshRun.Status.QUEUED, RefreshRun.Status.REFUSED])
-        .order_by("-created_at", "-id")
-        .first()
-    )
-    if run is None:
-        return None
-    step = run.counts.get("filings") if isinstance(run.counts, dict) else None
-    step = step if isinstance(step, dict) else {}
-    return FilingsCheck(
-        run=run,
-        companies=step.get("total"),
-        failed=step.get("failed"),
-        new=step.get("written"),
-        errors=[e for e in run.errors or [] if isinstance(e, dict) and e.get("step") == "filings"],
-    )
