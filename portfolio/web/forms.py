@@ -9,7 +9,6 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from portfolio.book import BOOK_LABELS
-from portfolio.book.dates import shown_date_error
 from portfolio.models import (
     NORTH_AMERICA,
     Agency,
@@ -25,7 +24,7 @@ from portfolio.models import (
 )
 from portfolio.selectors import stale_forecasts_q
 
-from .params import ISO_DATE_INPUT
+from .params import AsOfForm
 
 #: The deals list's sortable columns: a column of the database, or "" for a figure of the book
 #: (sorted by the view, every matching deal being read for the totals anyway).
@@ -46,7 +45,7 @@ DEAL_SORTS = {
 DEAL_DEFAULT_SORT = "-announced"
 
 
-class DealFilterForm(forms.Form):
+class DealFilterForm(AsOfForm):
     q = forms.CharField(required=False, label="Search", max_length=100)
     agency = forms.ModelChoiceField(
         queryset=Agency.objects.order_by("short_name"), required=False, to_field_name="short_name", empty_label="All"
@@ -76,14 +75,8 @@ class DealFilterForm(forms.Form):
     )
     stage = forms.ChoiceField(choices=[("", "All"), *ProjectStage.choices], required=False, label="Project stage")
     instrument = forms.ChoiceField(choices=[("", "All"), *InstrumentKind.choices], required=False)
-    as_of = forms.DateField(required=False, label="As of", widget=ISO_DATE_INPUT)
-
-    def clean_as_of(self):
-        value = self.cleaned_data.get("as_of")
-        error = value and shown_date_error(value)
-        if error:
-            raise forms.ValidationError(error)
-        return value
+    # The as-of date (and its check) comes from AsOfForm, shown after the filters.
+    field_order = ["q", "agency", "status", "commodity", "country", "region", "book", "stage", "instrument", "as_of"]
 
     def filter(self, queryset: QuerySet) -> QuerySet:
         data = self.cleaned_data
