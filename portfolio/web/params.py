@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from django import forms
 
 from portfolio.book import BOOK_LABELS, BOOKS, DEFAULT_BOOK
-from portfolio.book.dates import shown_date_error
+from portfolio.book.dates import EARLIEST, shown_date_error
 
 #: A text input in the pages' one date format: a browser's date picker would show its locale's
 #: (mm/dd/yyyy in en-US) instead.
@@ -57,3 +57,43 @@ def as_of_from(form: forms.Form, default: date) -> date:
     if form.is_valid() and form.cleaned_data.get("as_of"):
         return form.cleaned_data["as_of"]
     return default
+
+
+#: The period the Changes page explains when none is asked for: the last sixty days.
+DEFAULT_PERIOD_DAYS = 60
+
+
+class PeriodForm(forms.Form):
+    """A period from ``start`` to ``end`` (both shown dates, the start not after the end)."""
+
+    start = forms.DateField(required=False, label="From", widget=ISO_DATE_INPUT)
+    end = forms.DateField(required=False, label="To", widget=ISO_DATE_INPUT)
+
+    def clean_start(self):
+        return _shown(self.cleaned_data.get("start"))
+
+    def clean_end(self):
+        return _shown(self.cleaned_data.get("end"))
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("start"), cleaned.get("end")
+        if start and end and start > end:
+            self.add_error("start", "The start comes before the end.")
+        return cleaned
+
+
+def _shown(value: date | None) -> date | None:
+    error = value and shown_date_error(value)
+    if error:
+        raise forms.ValidationError(error)
+    return value
+
+
+def period_from(form: PeriodForm, default_end: date) -> tuple[date, date]:
+    """The valid period of a bound form; what is not given (or not valid) is the default: the
+    sixty days up to ``default_end``, or the sixty days before a given end."""
+    cleaned = form.cleaned_data if form.is_valid() else {}
+    end = cleaned.get("end") or default_end
+    start = cleaned.get("start") or max(end - timedelta(days=DEFAULT_PERIOD_DAYS), EARLIEST)
+    return start, end

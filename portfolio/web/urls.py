@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from . import exports, lists, search, views
+from . import changes, exports, lists, search, views
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
@@ -27,6 +27,7 @@ urlpatterns = [
     path("companies/<int:pk>/", views.company, name="company"),
     path("projects/<int:pk>/", views.project, name="project"),
     path("agencies/<str:short_name>/", views.agency, name="agency"),
+    path("changes/", changes.changes, name="changes"),
     path("milestones/", views.milestones, name="milestones"),
     path("milestones/timeline/", views.milestone_timeline, name="milestone-timeline"),
     path("refresh-runs/", views.refresh_runs, name="refresh-runs"),
