@@ -6,7 +6,7 @@ from datetime import date, timedelta
 
 from django import forms
 
-from portfolio.book import BOOK_LABELS, BOOKS, DEFAULT_BOOK
+from portfolio.book import BOOK_LABELS, BOOKS, DEFAULT_BOOK, DEFAULT_PERIOD, ChangePeriod
 from portfolio.book.dates import EARLIEST, shown_date_error
 
 #: A text input in the pages' one date format: a browser's date picker would show its locale's
@@ -50,6 +50,20 @@ class DashboardForm(BasisForm):
         label="Value over time by",
         choices=[(d, d.capitalize()) for d in ("agency", "commodity", "company")],
     )
+
+
+class ChangeForm(forms.Form):
+    """The period the tiles show the change over (``change``: 1d, 1w, 1m or ytd). Read beside a
+    page's own form, so that a bad period leaves its date and book as asked."""
+
+    change = forms.ChoiceField(required=False, label="Change over", choices=ChangePeriod.choices)
+
+
+def change_from(form: ChangeForm) -> str:
+    """The valid period of a bound form, or the default (a week)."""
+    if form.is_valid() and form.cleaned_data.get("change"):
+        return form.cleaned_data["change"]
+    return DEFAULT_PERIOD
 
 
 def as_of_from(form: forms.Form, default: date) -> date:
