@@ -122,10 +122,11 @@ def signed_multiple(value) -> str:
 
 @register.filter
 def signed_pct(value, places: int = 1) -> str:
-    """A fraction's change as a signed percentage: 0.0123 -> "+1.2 %", -0.25 -> "-25.0 %"."""
+    """A fraction's change as a signed percentage: 0.0123 -> "+1.2 %", -0.25 -> "-25.0 %" (the
+    sign kept with its figure and unit: joined by a no-break space)."""
     if value is None:
         return NA
-    shown = f"{float(value) * 100:.{int(places)}f} %"
+    shown = f"{float(value) * 100:.{int(places)}f}\u00a0%"
     return f"+{shown}" if value > 0 else shown
 
 

@@ -96,6 +96,7 @@ PAGES: list[Page] = [
     Page("dashboard", "dashboard"),
     Page("dashboard-past", "dashboard", query="as_of=2026-06-30"),
     Page("dashboard-committed", "dashboard", query="basis=committed"),
+    Page("dashboard-ytd", "dashboard", query="change=ytd"),  # the tiles' change over the year to date
     Page("deals", "deals"),
     Page("deals-sorted", "deals", query="sort=-value"),
     Page("deals-filtered", "deals", query="agency=CGF&book=held"),

@@ -68,7 +68,7 @@ def test_a_change_reads_with_its_sign_and_direction():
     assert signed_money(Decimal("0")) == "US$0"
     assert signed_money(None) == "n/a"
     assert [signed_multiple(Decimal(v)) for v in ("0.05", "-0.1", "0")] == ["+0.05x", "-0.10x", "0.00x"]
-    assert [signed_pct(Decimal(v)) for v in ("0.0123", "-0.25", "0")] == ["+1.2 %", "-25.0 %", "0.0 %"]
+    assert [signed_pct(Decimal(v)) for v in ("0.0123", "-0.25", "0")] == ["+1.2\u00a0%", "-25.0\u00a0%", "0.0\u00a0%"]
     assert [direction(v) for v in (Decimal("1"), Decimal("-0.01"), Decimal("0"), None)] == [
         "up",
         "down",

@@ -67,7 +67,7 @@ def test_deal_company_and_agency_pages_show_the_change_over_a_week(viewer_client
     for name, url in _pages_of(a).items():
         page = viewer_client.get(url).content.decode()
         assert _changes(page) == [
-            "▲ +US$1,000 (+11.1 %) over 1 week: up",
+            "▲ +US$1,000 (+11.1\u00a0%) over 1 week: up",
             "▲ +US$1,500 over 1 week: up",
             "▲ +0.15x over 1 week: up",
         ], name
@@ -81,7 +81,7 @@ def test_the_dashboard_shows_the_change_of_the_held_book(viewer_client, deals):
     MOIC 14,000 / 15,000 = 0.9333 -> 15,500 / 15,000 = 1.0333: +0.10x."""
     page = viewer_client.get(reverse("dashboard")).content.decode()
     assert _changes(page) == [
-        "▲ +US$1,000 (+7.1 %) over 1 week: up",
+        "▲ +US$1,000 (+7.1\u00a0%) over 1 week: up",
         "▲ +US$1,500 over 1 week: up",
         "▲ +0.10x over 1 week: up",
     ]
@@ -96,7 +96,11 @@ def test_the_dashboard_shows_the_change_of_the_held_book(viewer_client, deals):
         (
             "1m",
             "2026-10-27",
-            ["▲ +US$2,000 (+25.0 %) over 1 month: up", "▲ +US$2,500 over 1 month: up", "▲ +0.25x over 1 month: up"],
+            [
+                "▲ +US$2,000 (+25.0\u00a0%) over 1 month: up",
+                "▲ +US$2,500 over 1 month: up",
+                "▲ +0.25x over 1 month: up",
+            ],
         ),
         # the year to date, from 2025-12-31: value 12,000 -> 10,000: -2,000, -16.7 % (-2,000 /
         # 12,000 = -0.1667); gain 12,000 - 10,000 = 2,000 -> 500: -1,500; MOIC 1.20 -> 1.05: -0.15x
@@ -104,7 +108,7 @@ def test_the_dashboard_shows_the_change_of_the_held_book(viewer_client, deals):
             "ytd",
             "2025-12-31",
             [
-                "▼ -US$2,000 (-16.7 %) over the year to date: down",
+                "▼ -US$2,000 (-16.7\u00a0%) over the year to date: down",
                 "▼ -US$1,500 over the year to date: down",
                 "▼ -0.15x over the year to date: down",
             ],
@@ -119,7 +123,7 @@ def test_the_dashboard_shows_the_change_of_the_held_book(viewer_client, deals):
         (
             "1w",
             "2026-11-20",
-            ["▲ +US$1,000 (+11.1 %) over 1 week: up", "▲ +US$1,500 over 1 week: up", "▲ +0.15x over 1 week: up"],
+            ["▲ +US$1,000 (+11.1\u00a0%) over 1 week: up", "▲ +US$1,500 over 1 week: up", "▲ +0.15x over 1 week: up"],
         ),
     ],
 )
