@@ -44,7 +44,7 @@ def tile_change(
     not taken: the default is shown, with a message."""
     asked = ChangeForm(request.GET or None)
     period = change_from(asked)
-    errors = list(asked.errors.get("change", [])) if asked.is_bound else []
+    errors = [str(error) for error in asked.errors.get("change", [])] if asked.is_bound else []
     start = period_start(as_of, period)
     before = figures_cache.book_figures(as_of=start, dimensions=dimensions, book=book).by[dimension].get(key)
     label = ChangePeriod(period).label

@@ -137,4 +137,4 @@ def test_a_change_is_frozen():
     """A change cannot be altered once made."""
     change = Change.between(_figures(invested="1000", value="1200"), _figures(invested="1000", value="1300"))
     with pytest.raises(AttributeError):
-        change.value = D("0")  # type: ignore[misc]
+        change.value = D("0")
