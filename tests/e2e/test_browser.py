@@ -53,9 +53,10 @@ def _log_in(page, username: str) -> None:
 
 
 def test_analyst_reads_the_dashboard_a_deal_and_filters_and_exports(page, demo, tmp_path):
-    """In a real browser an analyst reads the dashboard's drawn charts and the held book, switches book,
-    follows a deal's valuation trail, filters deals by agency, downloads the positions CSV whole, and
-    sees every other page draw without a console error or CSP violation."""
+    """In a real browser an analyst reads the dashboard's drawn charts and the held book, switches book
+    and the period of the tiles' change, follows a deal's valuation trail, filters deals by agency,
+    downloads the positions CSV whole, and sees every other page draw without a console error or CSP
+    violation."""
     _user("Analyst", "ana")
     _log_in(page, "ana")
     # the dashboard: tiles and drawn charts with data
@@ -75,8 +76,14 @@ def test_analyst_reads_the_dashboard_a_deal_and_filters_and_exports(page, demo, 
     assert "Lapsed or terminated" in beside.inner_text()  # the Trilogy letter of intent
     screenshot(page, "dashboard")
     page.get_by_label("Book").select_option("committed")
-    page.get_by_role("button", name="Show").click()
+    page.get_by_role("form", name="Dashboard options").get_by_role("button", name="Show").click()
     assert page.get_by_role("heading", name=re.compile("^Committed \\(signed, not closed\\) book")).is_visible()
+    # the change over a day, picked with the tiles' control, keeps the book asked for
+    page.get_by_role("combobox", name="Change over").select_option("1d")
+    page.get_by_role("form", name="Change over").get_by_role("button", name="Show").click()
+    assert "basis=committed" in page.url
+    assert "since 2026-11-26" in page.get_by_role("form", name="Change over").inner_text()
+    assert "over 1 day" in page.locator(".tile .change").first.inner_text()
     page.goto("/")
 
     # a deal and its valuation trail
