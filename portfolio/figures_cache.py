@@ -25,6 +25,7 @@ from django.core.cache import cache
 from django.db import transaction
 
 from portfolio.book import DEFAULT_BOOK, Basis, BasisTotal, Figures, book_on, default_as_of, value_over_time
+from portfolio.book.bridge import BookBridge, book_bridge
 from portfolio.book.core import PositionState
 from portfolio.book.dates import year_before
 
@@ -165,3 +166,9 @@ def dashboard_is_warm(as_of: date) -> bool:
     """Whether the dashboard's figures of ``as_of`` are in the cache for the current data."""
     keys = _dashboard_keys(as_of)
     return all(key is not None and cache.get(key) is not None for key in keys)
+
+
+def bridge(*, start: date, end: date, dimension: str = "total") -> BookBridge:
+    """The held book's value bridge from ``start`` to ``end`` (``portfolio.book.bridge``), from the
+    cache when the data has not changed since."""
+    return _cached("bridge", lambda: book_bridge(start, end, dimension), start, end, dimension)

@@ -158,7 +158,33 @@
     return timeline(canvas, spec);
   }
 
-  var draw = { value: value, allocation: allocation, price: price, timeline: timeline, "portfolio-timeline": portfolioTimeline };
+  // The value bridge: floating bars from the running total before each step to the one after it;
+  // the opening and closing values stand on the axis. Rises and falls differ in colour and in their
+  // tooltips' signs (the table under the chart gives every figure).
+  function waterfall(canvas, spec) {
+    var colours = { total: pageColour("--accent", "#0b5cad"), up: "#2a9d8f", down: "#d1495b" };
+    return new Chart(canvas, {
+      type: "bar",
+      data: { labels: spec.labels, datasets: [{ label: "Value bridge", data: spec.bars, minBarLength: 2,
+        backgroundColor: spec.kinds.map(function (k) { return colours[k]; }) }] },
+      options: { animation: false, responsive: true, aspectRatio: narrow(canvas) ? 0.9 : 2.4, indexAxis: narrow(canvas) ? "y" : "x",
+                 plugins: { legend: { display: false },
+                            tooltip: { callbacks: { label: function (c) {
+                              var bar = spec.bars[c.dataIndex], kind = spec.kinds[c.dataIndex];
+                              if (kind === "total") { return money.format(bar[1]); }
+                              var change = bar[1] - bar[0];
+                              return (change >= 0 ? "+" : "-") + money.format(Math.abs(change));
+                            } } } },
+                 scales: { x: { ticks: { callback: function (v, i) {
+                             if (narrow(canvas)) { return usd(v); }
+                             var label = spec.labels[i] || ""; return label.length > 18 ? label.slice(0, 17) + "…" : label; } } },
+                           y: { beginAtZero: false, ticks: { callback: function (v, i) {
+                             if (narrow(canvas)) { var label = spec.labels[i] || ""; return label.length > 16 ? label.slice(0, 15) + "…" : label; }
+                             return usd(v); } } } } }
+    });
+  }
+
+  var draw = { waterfall: waterfall, value: value, allocation: allocation, price: price, timeline: timeline, "portfolio-timeline": portfolioTimeline };
 
   document.addEventListener("DOMContentLoaded", function () {
     if (typeof Chart === "undefined") { return; }
