@@ -82,7 +82,7 @@ def money_signed(value, currency: str = "USD") -> str | SafeString:
     shown = money(value, currency)
     if value is None or value == "" or Decimal(str(value)) <= 0:
         return shown
-    return format_html("+{}", shown)
+    return format_html('<span class="signed">+{}</span>', shown)
 
 
 @register.filter

@@ -154,8 +154,8 @@ def test_the_changes_page_draws_the_bridge_at_both_widths(page, demo):
     page.wait_for_selector("canvas[data-chart='bridge'][data-drawn='true']")
     axis = page.evaluate("document.querySelector(\"canvas[data-chart='bridge']\").chart.options.indexAxis")
     assert axis == "y"
-    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     screenshot(page, "changes-390")
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
 
 def test_analyst_starts_a_refresh_and_watches_it_finish(page, demo):
