@@ -31,11 +31,15 @@ each step, so every group's steps add up to its own closing value to the cent.
 
 from __future__ import annotations
 
+import functools
+import operator
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any, NamedTuple
+
+from django.db.models import Q
 
 from portfolio.models import (
     CashFlow,
@@ -226,23 +230,25 @@ Stored = dict[tuple[int, date], tuple[Mark, Any]]
 
 
 def _marks(pairs: set[tuple[int, date]]) -> Stored:
-    """The stored valuations of (position, date) pairs, with the time each was written."""
+    """The stored valuations of (position, date) pairs, with the time each was written (one query:
+    each date's positions, so that no other pair is read)."""
     if not pairs:
         return {}
-    positions = {pk for pk, _ in pairs}
-    days = {on for _, on in pairs}
+    by_day: dict[date, set[int]] = defaultdict(set)
+    for pk, on in pairs:
+        by_day[on].add(pk)
+    wanted = functools.reduce(operator.or_, (Q(as_of=on, position_id__in=pks) for on, pks in by_day.items()))
     rows = (
-        Valuation.objects.filter(position_id__in=positions, as_of__in=days)
+        Valuation.objects.filter(wanted)
         .order_by()
         .values_list(
             "position_id", "as_of", "value_usd", "value_local", "fx_rate_to_usd", "method", "inputs", "updated_at"
         )
     )
-    found = {}
-    for pk, on, usd, local, rate, method, inputs, written in rows:
-        if (pk, on) in pairs:
-            found[(pk, on)] = (Mark(on, usd, local, rate, method, inputs or {}), written)
-    return found
+    return {
+        (pk, on): (Mark(on, usd, local, rate, method, inputs or {}), written)
+        for pk, on, usd, local, rate, method, inputs, written in rows
+    }
 
 
 def _computed(pairs: set[tuple[int, date]]) -> tuple[dict[tuple[int, date], Mark], dict[tuple[int, date], str]]:
@@ -365,14 +371,14 @@ def book_bridge(start: date, end: date, dimension: str = "total") -> BookBridge:
         .order_by("occurred_on", "pk")
         .values_list(*FLOW_FIELDS)
     )
+    # Each position's flows while held: after the day it joined, up to its last held day.
+    windows = {pk: (joined.get(pk, start), last_held.get(pk, end)) for pk in bridged}
+    held_flows: list[FlowRow] = [r for r in rows if windows[r[0]][0] < r[2] <= windows[r[0]][1]]
     currencies = {h.row.pk: h.row.currency_id for h in after.holdings}
-    flows_of: dict[int, list[FlowRow]] = defaultdict(list)
-    for row in rows:
-        flows_of[row[0]].append(row)
+    paid = ledgers(held_flows, currencies, after.fx)
 
-    def money(pk: int, after_day: date, up_to: date) -> tuple[Decimal, Decimal]:
-        inside = [r for r in flows_of.get(pk, []) if after_day < r[2] <= up_to]
-        ledger = ledgers(inside, currencies, after.fx).get(pk)
+    def money(pk: int) -> tuple[Decimal, Decimal]:
+        ledger = paid.get(pk)
         return (ZERO, ZERO) if ledger is None else (ledger.invested.quantize(CENT), ledger.realised.quantize(CENT))
 
     spans: list[Span] = []
@@ -415,7 +421,7 @@ def book_bridge(start: date, end: date, dimension: str = "total") -> BookBridge:
             spans.append(Span(holding, opening, moves))
             continue
         finish = _mark_of(holding, span_end, stored, computed) if last is None else _mark_of(last, end, stored, {})
-        money_in, money_out = money(pk, span_start, span_end)
+        money_in, money_out = money(pk)
         if begin is None or finish is None:
             target = ZERO if finish is None else finish.value_usd
             moves.append(("not_valued", target - sum((amount for _, amount in moves), opening)))
