@@ -3,6 +3,7 @@ from rest_framework.routers import APIRootView, DefaultRouter
 
 from .analytics import ProjectProgressView, SummaryView, ValueSeriesView
 from .auth import LogoutView, TokenView
+from .bridge import BridgeView
 from .jobs import RefreshRunViewSet
 from .query import CheckedQuery
 from .resources import VIEWSETS
@@ -28,6 +29,7 @@ urlpatterns = [
     path("auth/logout/", LogoutView.as_view(), name="logout"),
     path("analytics/summary/", SummaryView.as_view(), name="summary"),
     path("analytics/value-series/", ValueSeriesView.as_view(), name="value-series"),
+    path("analytics/bridge/", BridgeView.as_view(), name="bridge"),
     path("analytics/project-progress/", ProjectProgressView.as_view(), name="project-progress"),
     path("", include(router.urls)),
 ]

@@ -119,6 +119,8 @@ PAGES: list[Page] = [
     Page("password-change", "password_change"),
     Page("password-change-done", "password_change_done"),
     Page("milestone-timeline", "milestone-timeline"),
+    Page("changes", "changes"),
+    Page("changes-by-commodity", "changes", query="group_by=commodity&start=2025-11-27"),
     Page("not-found", "deal", ("no-such-deal",), status=404),
 ]
 
