@@ -76,7 +76,8 @@ def signed_money(value, currency: str = "USD") -> str | SafeString:
     if value is None or value == "":
         return NA
     shown = money(value, currency)
-    return format_html("+{}", shown) if Decimal(str(value)) > 0 else shown
+    # One element, so that a phone's card keeps the sign with the amount.
+    return format_html('<span class="signed">+{}</span>', shown) if Decimal(str(value)) > 0 else shown
 
 
 @register.filter
@@ -92,15 +93,6 @@ def direction(value) -> str:
 def money_full(value, currency: str = "USD") -> str:
     """An amount to the unit, for where the exact figure is the point (a calculation, a trail)."""
     return NA if value is None or value == "" else money_exact(value, currency)
-
-
-@register.filter
-def money_signed(value, currency: str = "USD") -> str | SafeString:
-    """A change: as ``money``, led by a plus sign when it adds (a minus when it takes away)."""
-    shown = money(value, currency)
-    if value is None or value == "" or Decimal(str(value)) <= 0:
-        return shown
-    return format_html('<span class="signed">+{}</span>', shown)
 
 
 @register.filter

@@ -61,7 +61,7 @@ def test_a_change_reads_with_its_sign_and_direction():
     screen reader), -400 is -US$400; a MOIC's change to two places (0.05 -> +0.05x, -0.1 ->
     -0.10x); a fraction as a percentage to one place (0.0123 -> +1.2 %)."""
     rise = str(signed_money(Decimal("12345678")))
-    assert rise.startswith('+<span class="amount"')
+    assert rise.startswith('<span class="signed">+<span class="amount"')  # one element: a card keeps them together
     assert "US$12.3M" in rise
     assert "US$12,345,678" in rise
     assert signed_money(Decimal("-400")) == "-US$400"
