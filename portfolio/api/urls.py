@@ -3,6 +3,7 @@ from rest_framework.routers import APIRootView, DefaultRouter
 
 from .analytics import ProjectProgressView, SummaryView, ValueSeriesView
 from .auth import LogoutView, TokenView
+from .changes import ChangesViewSet
 from .jobs import RefreshRunViewSet
 from .query import CheckedQuery
 from .resources import VIEWSETS
@@ -29,5 +30,6 @@ urlpatterns = [
     path("analytics/summary/", SummaryView.as_view(), name="summary"),
     path("analytics/value-series/", ValueSeriesView.as_view(), name="value-series"),
     path("analytics/project-progress/", ProjectProgressView.as_view(), name="project-progress"),
+    path("analytics/changes/", ChangesViewSet.as_view({"get": "list"}), name="changes"),
     path("", include(router.urls)),
 ]
