@@ -268,20 +268,20 @@ EDITED_MODELS: tuple[type[models.Model], ...] = (
     PriceFloor, PriceFloorPayment, Offtake, Grant, ManualMark, Milestone, SecurityPrice, FxRate, CommodityPrice,
 )  # fmt: skip
 #: How a record of each model reaches its deal, its company and its project ("" is the record itself).
-DEAL_PATHS = {
+DEAL_PATHS: dict[type[models.Model], str] = {
     Deal: "", DealProjectWeight: "deal", DealDocument: "deal", Position: "deal", CashFlow: "position__deal",
     Loan: "deal", LoanEvent: "loan__deal", Guarantee: "deal", PriceFloor: "deal", PriceFloorPayment: "floor__deal",
     Offtake: "deal", Grant: "deal", ManualMark: "position__deal", Milestone: "deal",
 }  # fmt: skip
-COMPANY_PATHS = {
+COMPANY_PATHS: dict[type[models.Model], str] = {
     Company: "", ShareCount: "company", Listing: "company", Project: "company", ProductionFigure: "project__company",
     ProjectCommodityWeight: "project__company", SecurityPrice: "listing__company", Milestone: "project__company",
 }  # fmt: skip
-PROJECT_PATHS = {
+PROJECT_PATHS: dict[type[models.Model], str] = {
     Project: "", Milestone: "project", ProductionFigure: "project", ProjectCommodityWeight: "project",
     DealProjectWeight: "project",
 }  # fmt: skip
-AGENCY_PATHS = {Agency: "", AgencyAlias: "agency"}
+AGENCY_PATHS: dict[type[models.Model], str] = {Agency: "", AgencyAlias: "agency"}
 #: Fields whose change is no steward's edit: bookkeeping, and what the application derives.
 BOOKKEEPING = {"created_at", "updated_at"}
 DERIVED: dict[type[models.Model], set[str]] = {
@@ -313,7 +313,8 @@ def _ref_expressions(model: type[models.Model]) -> dict[str, Any]:
         refs["ev_company_name"] = F(_path(deal, "company__name"))
     company = COMPANY_PATHS.get(model)
     if company is not None:
-        own_id, own_name = F(_path(company, "id")), F(_path(company, "name"))
+        own_id: Any = F(_path(company, "id"))
+        own_name: Any = F(_path(company, "name"))
         if "ev_company" in refs:  # a milestone: its deal's company, or its project's
             own_id, own_name = Coalesce(refs["ev_company"], own_id), Coalesce(refs["ev_company_name"], own_name)
         refs["ev_company"], refs["ev_company_name"] = own_id, own_name
@@ -728,7 +729,7 @@ def _filings(period: _Period, scope: Scope) -> list[Event]:
     ).select_related("company", "reviewed_by")
     events = []
     for filing in filings:
-        refs = {"company_id": filing.company_id, "company_name": filing.company.name}
+        refs: dict[str, Any] = {"company_id": filing.company_id, "company_name": filing.company.name}
         detail = {
             "filing": filing.pk,
             "accession_number": filing.accession_number,

@@ -67,7 +67,7 @@ class ChangesQuery(serializers.Serializer):
 
 
 #: An event as the API answers it.
-CHANGE_EVENT = {
+CHANGE_EVENT: dict[str, serializers.Field] = {
     "on": serializers.DateField(),
     "at": serializers.DateTimeField(allow_null=True, help_text="When it was recorded, where the record says."),
     "kind": serializers.ChoiceField(choices=list(KINDS.items())),

@@ -41,7 +41,7 @@ def _open_deal(**kwargs) -> m.Deal:
         "closed_on": None,
     }
     with freeze_time("2026-02-01 09:00:00"):
-        return f.DealFactory(**{**defaults, **kwargs})
+        return f.DealFactory.create(**{**defaults, **kwargs})
 
 
 # --- Each kind --------------------------------------------------------------------------------------
@@ -129,7 +129,9 @@ def test_a_revision_is_dated_by_its_source():
     """A revision recorded on 2026-04-02 from a source published on 2026-03-20 is an event of
     2026-03-20; its window (ends 2027-12-31) against the baseline's (ends 2027-06-30) moved 184 days
     later (July 31 + August 31 + September 30 + October 31 + November 30 + December 31)."""
-    milestone = f.MilestoneFactory(baseline_start=D(2027, 1, 1), baseline_end=D(2027, 6, 30), baseline_text="H1 2027")
+    milestone = f.MilestoneFactory.create(
+        baseline_start=D(2027, 1, 1), baseline_end=D(2027, 6, 30), baseline_text="H1 2027"
+    )
     with freeze_time("2026-04-02 10:00:00"):
         f.MilestoneRevisionFactory(
             milestone=milestone,
@@ -147,14 +149,14 @@ def test_a_revision_is_dated_by_its_source():
 def test_a_milestone_achieved_in_the_period_with_its_slip():
     """A milestone with a baseline ending 2026-02-28, achieved on 2026-03-20: 20 days after its
     baseline (the slip measure counts the achievement date)."""
-    milestone = f.MilestoneFactory(
+    milestone = f.MilestoneFactory.create(
         title="First concentrate",
         baseline_start=D(2026, 1, 1),
         baseline_end=D(2026, 2, 28),
         achieved_on=D(2026, 3, 20),
         status=m.MilestoneStatus.ACHIEVED,
     )
-    f.MilestoneFactory(achieved_on=D(2026, 4, 1), status=m.MilestoneStatus.ACHIEVED)  # after the period
+    f.MilestoneFactory.create(achieved_on=D(2026, 4, 1), status=m.MilestoneStatus.ACHIEVED)  # after the period
     (event,) = _feed("milestone_achieved")
     assert (event.on, event.title) == (D(2026, 3, 20), "First concentrate achieved")
     assert event.summary == "20 days after its baseline (2026-02-28)."
@@ -165,7 +167,7 @@ def test_a_milestone_gone_late_from_the_daily_job(analyst):
     """The milestone job of 2026-03-05, asked for by the analyst, finds a window that ended on
     2026-03-01: the milestone went late that day, 4 days past its window; the status it derived is
     not a steward's edit, although the job ran in the analyst's name."""
-    milestone = f.MilestoneFactory(
+    milestone = f.MilestoneFactory.create(
         title="Permit", forecast_start=D(2026, 2, 1), forecast_end=D(2026, 3, 1), status=m.MilestoneStatus.AT_RISK
     )
     with freeze_time("2026-03-05 06:00:00"):
@@ -184,14 +186,16 @@ def test_filings_recorded_and_reviewed(steward):
     on 2026-02-01 is not in March."""
     company = f.CompanyFactory()
     with freeze_time("2026-03-03 22:00:00"):
-        filing = f.FilingEventFactory(company=company, form="8-K", filed_on=D(2026, 3, 3), description="Loan closed")
+        filing = f.FilingEventFactory.create(
+            company=company, form="8-K", filed_on=D(2026, 3, 3), description="Loan closed"
+        )
     m.FilingEvent.objects.filter(pk=filing.pk).update(
         review_status=m.FilingEvent.Review.REVIEWED, reviewed_by=steward, reviewed_at=_at("2026-03-04 10:00:00")
     )
     with freeze_time("2026-03-08 09:00:00"):
-        late = f.FilingEventFactory(company=company, form="10-K", filed_on=D(2026, 1, 10))
+        late = f.FilingEventFactory.create(company=company, form="10-K", filed_on=D(2026, 1, 10))
     with freeze_time("2026-02-01 09:00:00"):
-        f.FilingEventFactory(company=company, filed_on=D(2026, 1, 10))
+        f.FilingEventFactory.create(company=company, filed_on=D(2026, 1, 10))
     recorded, reviewed = _feed("filing_recorded"), _feed("filing_reviewed")
     assert [(e.on, e.title, e.detail["filing"]) for e in recorded] == [
         (D(2026, 3, 8), "10-K filed on 2026-01-10", late.pk),
@@ -212,11 +216,11 @@ def test_a_refresh_run_with_the_value_change_it_caused(analyst):
     """A run that valued 2026-03-06 and wrote a snapshot of 1,250,000.00 after one of 1,200,000.00
     for 2026-03-05 moved the value by 50,000.00; a failed run has no snapshot and so no change; a run
     finished in April is not listed."""
-    earlier = f.RefreshRunFactory(
+    earlier = f.RefreshRunFactory.create(
         as_of=D(2026, 3, 5), started_at=_at("2026-03-05 18:00"), finished_at=_at("2026-03-05 18:05")
     )
     m.PortfolioSnapshot.objects.create(as_of=D(2026, 3, 5), value_usd=Decimal("1200000.00"), refresh_run=earlier)
-    run = f.RefreshRunFactory(
+    run = f.RefreshRunFactory.create(
         as_of=D(2026, 3, 6),
         requested_by=analyst,
         started_at=_at("2026-03-06 18:00"),
@@ -224,10 +228,10 @@ def test_a_refresh_run_with_the_value_change_it_caused(analyst):
         errors=[{"key": "x", "message": "no price"}],
     )
     m.PortfolioSnapshot.objects.create(as_of=D(2026, 3, 6), value_usd=Decimal("1250000.00"), refresh_run=run)
-    f.RefreshRunFactory(
+    f.RefreshRunFactory.create(
         status=m.RefreshRun.Status.FAILED, started_at=_at("2026-03-07 18:00"), finished_at=_at("2026-03-07 18:01")
     )
-    f.RefreshRunFactory(started_at=_at("2026-04-01 18:00"), finished_at=_at("2026-04-01 18:05"))
+    f.RefreshRunFactory.create(started_at=_at("2026-04-01 18:00"), finished_at=_at("2026-04-01 18:05"))
     failed, valued, first = _feed("refresh")
     assert (valued.on, valued.amount_usd, valued.actor) == (D(2026, 3, 6), Decimal("50000.00"), "analyst")
     assert valued.title == "Full pipeline refresh succeeded"
@@ -243,7 +247,7 @@ def test_a_stewards_edit_names_the_fields_who_and_why(steward):
     position (no user) and a deal's long-stop flag set by the daily job in a user's name are not
     stewards' edits."""
     with freeze_time("2026-02-01 09:00:00"):
-        position = f.PositionFactory(deal=_open_deal(long_stop_on=D(2026, 3, 2)), label="Common shares")
+        position = f.PositionFactory.create(deal=_open_deal(long_stop_on=D(2026, 3, 2)), label="Common shares")
     with freeze_time("2026-03-18 11:00:00"):
         position.quantity = Decimal("2000000")
         record_save(position, user=steward, reason="Second tranche")
@@ -264,7 +268,7 @@ def test_a_record_a_steward_creates_or_deletes_is_an_edit(steward):
     named by their kind (by its label) and date."""
     from portfolio.services.records import record_delete
 
-    position = f.PositionFactory()
+    position = f.PositionFactory.create()
     with freeze_time("2026-03-20 10:00:00"):
         flow = record_save(
             m.CashFlow(
@@ -305,8 +309,8 @@ def _two_deals(steward):
         with freeze_time("2026-03-10 12:00:00"):
             deal.status = m.DealStatus.AGREEMENT_IN_PRINCIPLE
             record_save(deal, user=steward, reason="Talks")
-    f.MilestoneFactory(project__company=first.company, achieved_on=D(2026, 3, 20), status="achieved")
-    f.RefreshRunFactory(started_at=_at("2026-03-25 18:00"), finished_at=_at("2026-03-25 18:05"))
+    f.MilestoneFactory.create(project__company=first.company, achieved_on=D(2026, 3, 20), status="achieved")
+    f.RefreshRunFactory.create(started_at=_at("2026-03-25 18:00"), finished_at=_at("2026-03-25 18:05"))
     return first, second
 
 
@@ -365,12 +369,12 @@ def _world(n: int, steward) -> None:
     for i in range(n):
         with freeze_time("2026-02-01 09:00:00"):
             deal = _open_deal(long_stop_on=D(2026, 3, 2 + i % 20))
-            position = f.PositionFactory(deal=deal)
-            revised = f.MilestoneFactory(deal=deal, project=None)
-            f.MilestoneFactory(
+            position = f.PositionFactory.create(deal=deal)
+            revised = f.MilestoneFactory.create(deal=deal, project=None)
+            f.MilestoneFactory.create(
                 deal=deal, project=None, forecast_start=D(2026, 2, 1), forecast_end=D(2026, 3, 1), status="at_risk"
             )
-            f.MilestoneFactory(project__company=deal.company, achieved_on=D(2026, 3, 3), status="achieved")
+            f.MilestoneFactory.create(project__company=deal.company, achieved_on=D(2026, 3, 3), status="achieved")
         with freeze_time("2026-03-10 12:00:00"):
             deal.status = m.DealStatus.DEFINITIVE
             record_save(deal, user=steward, reason="Signed")
@@ -378,10 +382,10 @@ def _world(n: int, steward) -> None:
             record_save(position, user=steward, reason="Corrected")
             revised.forecast_text = "2026-12-31"
             record_save(revised, user=steward, reason="Revised")
-            filing = f.FilingEventFactory(company=deal.company, filed_on=D(2026, 3, 9))
+            filing = f.FilingEventFactory.create(company=deal.company, filed_on=D(2026, 3, 9))
         m.FilingEvent.objects.filter(pk=filing.pk).update(reviewed_by=steward, reviewed_at=_at("2026-03-11 09:00"))
         day = D(2026, 3, 1) + dt.timedelta(days=i)
-        run = f.RefreshRunFactory(
+        run = f.RefreshRunFactory.create(
             as_of=day, requested_by=steward, started_at=_at(f"{day} 18:00"), finished_at=_at(f"{day} 18:05")
         )
         m.PortfolioSnapshot.objects.create(as_of=day, value_usd=Decimal(1000 + i), refresh_run=run)

@@ -44,7 +44,7 @@ def _at(moment: str) -> dt.datetime:
 def _status_change(steward, on: str = "2026-03-10") -> m.Deal:
     """A binding LOI recorded on 2026-02-01, moved to a definitive agreement by the steward on ``on``."""
     with freeze_time("2026-02-01 09:00:00"):
-        deal = f.DealFactory(status=m.DealStatus.BINDING_LOI, closed_on=None)
+        deal = f.DealFactory.create(status=m.DealStatus.BINDING_LOI, closed_on=None)
     with freeze_time(f"{on} 12:00:00"):
         deal.status = m.DealStatus.DEFINITIVE
         record_save(deal, user=steward, reason="8-K")
@@ -53,7 +53,7 @@ def _status_change(steward, on: str = "2026-03-10") -> m.Deal:
 
 def _run(day: dt.date, value: str) -> m.RefreshRun:
     """A run finished on ``day`` at 18:05 that wrote a snapshot of ``value`` for the day."""
-    run = f.RefreshRunFactory(as_of=day, started_at=_at(f"{day} 18:00"), finished_at=_at(f"{day} 18:05"))
+    run = f.RefreshRunFactory.create(as_of=day, started_at=_at(f"{day} 18:00"), finished_at=_at(f"{day} 18:05"))
     m.PortfolioSnapshot.objects.create(as_of=day, value_usd=Decimal(value), refresh_run=run)
     return run
 
@@ -130,7 +130,7 @@ def test_the_period_is_the_sixty_days_up_to_the_latest_valuation_by_default(api)
     """With the latest completed valuation run for 2026-03-31 (finished on 2026-04-01), the default
     period is 2026-01-30 to 2026-03-31 (sixty days before): a run finished on 2026-01-30 is in it, one
     finished on 2026-01-29 is not, nor is the valuation run of 2026-04-01."""
-    run = f.RefreshRunFactory(as_of=dt.date(2026, 3, 31), started_at=_at("2026-04-01 06:00"))
+    run = f.RefreshRunFactory.create(as_of=dt.date(2026, 3, 31), started_at=_at("2026-04-01 06:00"))
     m.RefreshRun.objects.filter(pk=run.pk).update(finished_at=_at("2026-04-01 06:05"))
     _run(dt.date(2026, 1, 30), "1000.00")
     _run(dt.date(2026, 1, 29), "1000.00")
