@@ -8,6 +8,7 @@ from django.shortcuts import render
 
 from portfolio.book import default_as_of
 
+from .feed import feed_context
 from .params import PeriodForm, period_from
 
 
@@ -16,4 +17,5 @@ def changes(request: HttpRequest) -> HttpResponse:
     form = PeriodForm(request.GET or None)
     start, end = period_from(form, default_as_of())
     context = {"form": form, "start": start, "end": end}
+    context.update(feed_context(request, start, end))
     return render(request, "portfolio/web/changes.html", context)
