@@ -118,6 +118,9 @@ PAGES: list[Page] = [
     Page("password-change", "password_change"),
     Page("password-change-done", "password_change_done"),
     Page("milestone-timeline", "milestone-timeline"),
+    Page("changes", "changes"),
+    # The events of Trilogy's letter of intent: its forecast revised, its long-stop date passed.
+    Page("changes-events", "changes", query="start=2026-04-02&end=2026-06-01"),
     Page("not-found", "deal", ("no-such-deal",), status=404),
 ]
 
