@@ -18,8 +18,8 @@ The kinds (``KINDS``):
 - a milestone achieved (its achievement date in the period) or gone late (a derived status change
   to late in the period);
 - a filing recorded (filed in the period, or recorded in it) or reviewed (in the period);
-- a refresh run finished in the period, with the change of the portfolio snapshot's value it
-  wrote from the snapshot before it;
+- a refresh run finished in the period, with the change in the held book's value it recorded:
+  the value of the snapshot it wrote less that of the snapshot before it;
 - a steward's edit: a row of a portfolio model's history written by a user, with the fields it
   changed (against the row before it) and the reason, except a deal's status change (its own
   kind) and changes the application derives (bookkeeping times, the long-stop flag, gates opened
@@ -803,7 +803,7 @@ def _refreshes(period: _Period, scope: Scope) -> list[Event]:
         errors = len(run.errors) if isinstance(run.errors, list) else 0
         parts = [f"As of {run.as_of}." if run.as_of else ""]
         if change is not None:
-            parts.append(f"Portfolio value from {run.previous_as_of} to {run.snapshot_as_of}.")
+            parts.append(f"Held value from {run.previous_as_of} to {run.snapshot_as_of}.")
         if errors:
             parts.append(f"{errors} error{'s' if errors != 1 else ''}.")
         events.append(

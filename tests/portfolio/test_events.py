@@ -235,7 +235,7 @@ def test_a_refresh_run_with_the_value_change_it_caused(analyst):
     failed, valued, first = _feed("refresh")
     assert (valued.on, valued.amount_usd, valued.actor) == (D(2026, 3, 6), Decimal("50000.00"), "analyst")
     assert valued.title == "Full pipeline refresh succeeded"
-    assert valued.summary == "As of 2026-03-06. Portfolio value from 2026-03-05 to 2026-03-06. 1 error."
+    assert valued.summary == "As of 2026-03-06. Held value from 2026-03-05 to 2026-03-06. 1 error."
     assert valued.detail["value_usd"] == "1250000.00"
     assert (failed.title, failed.amount_usd) == ("Full pipeline refresh failed", None)
     assert first.amount_usd is None  # the first snapshot: nothing before it

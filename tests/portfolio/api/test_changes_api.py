@@ -73,7 +73,7 @@ def test_each_event_with_its_fields(api, steward):
         "kind": "refresh",
         "kind_label": "Refresh finished",
         "title": "Full pipeline refresh succeeded",
-        "summary": "As of 2026-03-12. Portfolio value from 2026-03-11 to 2026-03-12.",
+        "summary": "As of 2026-03-12. Held value from 2026-03-11 to 2026-03-12.",
         "deal": None,
         "company": None,
         "agency": None,
