@@ -77,6 +77,25 @@ def money_full(value, currency: str = "USD") -> str:
 
 
 @register.filter
+def money_signed(value, currency: str = "USD") -> str | SafeString:
+    """A change: as ``money``, led by a plus sign when it adds (a minus when it takes away)."""
+    shown = money(value, currency)
+    if value is None or value == "" or Decimal(str(value)) <= 0:
+        return shown
+    return format_html('<span class="signed">+{}</span>', shown)
+
+
+@register.filter
+def money_cents(value, currency: str = "USD") -> str:
+    """An amount to the cent (US$1,551,630,819.40), where sums must be checkable to the cent."""
+    if value is None or value == "":
+        return NA
+    amount = Decimal(str(value))
+    sign = "-" if amount < 0 else ""
+    return f"{sign}{_symbol(currency)}{abs(amount):,.2f}"
+
+
+@register.filter
 def country(code: str) -> str:
     """A country code by its name: CA -> "Canada"."""
     return country_name(code or "")

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
 from django import forms
 
 from portfolio.book import BOOK_LABELS, BOOKS, DEFAULT_BOOK
-from portfolio.book.dates import EARLIEST, shown_date_error
+from portfolio.book.bridge import default_start
+from portfolio.book.dates import shown_date_error
 
 #: A text input in the pages' one date format: a browser's date picker would show its locale's
 #: (mm/dd/yyyy in en-US) instead.
@@ -59,10 +60,6 @@ def as_of_from(form: forms.Form, default: date) -> date:
     return default
 
 
-#: The period the Changes page explains when none is asked for: the last sixty days.
-DEFAULT_PERIOD_DAYS = 60
-
-
 class PeriodForm(forms.Form):
     """A period from ``start`` to ``end`` (both shown dates, the start not after the end)."""
 
@@ -95,5 +92,5 @@ def period_from(form: PeriodForm, default_end: date) -> tuple[date, date]:
     sixty days up to ``default_end``, or the sixty days before a given end."""
     cleaned = form.cleaned_data if form.is_valid() else {}
     end = cleaned.get("end") or default_end
-    start = cleaned.get("start") or max(end - timedelta(days=DEFAULT_PERIOD_DAYS), EARLIEST)
+    start = cleaned.get("start") or default_start(end)
     return start, end

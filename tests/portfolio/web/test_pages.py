@@ -68,6 +68,8 @@ def _pages(deal):
         reverse("agencies"),
         reverse("filings"),
         reverse("search") + "?q=deal",
+        reverse("changes"),
+        reverse("export-bridge", args=["csv"]),
     ]
 
 
