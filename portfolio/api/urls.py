@@ -4,6 +4,7 @@ from rest_framework.routers import APIRootView, DefaultRouter
 from .analytics import ProjectProgressView, SummaryView, ValueSeriesView
 from .auth import LogoutView, TokenView
 from .bridge import BridgeView
+from .changes import ChangesViewSet
 from .jobs import RefreshRunViewSet
 from .query import CheckedQuery
 from .resources import VIEWSETS
@@ -31,5 +32,6 @@ urlpatterns = [
     path("analytics/value-series/", ValueSeriesView.as_view(), name="value-series"),
     path("analytics/bridge/", BridgeView.as_view(), name="bridge"),
     path("analytics/project-progress/", ProjectProgressView.as_view(), name="project-progress"),
+    path("analytics/changes/", ChangesViewSet.as_view({"get": "list"}), name="changes"),
     path("", include(router.urls)),
 ]

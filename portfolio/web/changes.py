@@ -13,6 +13,7 @@ from portfolio.book.bridge import STEP_KINDS, BookBridge
 
 from . import charts
 from .exports import table_response
+from .feed import feed_context
 from .labels import dimension_labels
 from .params import PeriodForm, period_from
 
@@ -72,6 +73,7 @@ def changes(request: HttpRequest) -> HttpResponse:
         "chart": charts.waterfall(total, result.start, result.end),
         "export_query": request.GET.urlencode(),
     }
+    context.update(feed_context(request, result.start, result.end))
     return render(request, "portfolio/web/changes.html", context)
 
 

@@ -121,6 +121,8 @@ PAGES: list[Page] = [
     Page("milestone-timeline", "milestone-timeline"),
     Page("changes", "changes"),
     Page("changes-by-commodity", "changes", query="group_by=commodity&start=2025-11-27"),
+    # The events of Trilogy's letter of intent: its forecast revised, its long-stop date passed.
+    Page("changes-events", "changes", query="start=2026-04-02&end=2026-06-01"),
     Page("not-found", "deal", ("no-such-deal",), status=404),
 ]
 

@@ -11,6 +11,7 @@ from django.urls import reverse
 
 from tests import factories as f
 from tests.portfolio.book.test_bridge import D1, D3, M, portfolio  # noqa: F401  (the fixture)
+from tests.portfolio.web.test_feed_page import FEED_QUERIES
 
 pytestmark = pytest.mark.django_db
 
@@ -72,10 +73,11 @@ def test_the_page_needs_a_role(client, portfolio):  # noqa: F811
 
 @pytest.mark.parametrize("deals", [1, 30])
 def test_the_pages_queries_do_not_grow_with_the_book(viewer_client, django_assert_num_queries, deals):
-    """With 1 or 30 held deals valued on both dates, the page runs the same queries."""
+    """With 1 or 30 held deals valued on both dates, the page runs the same queries: the bridge's 46
+    and those of the Events section under it."""
     for i in range(deals):
         position = f.PositionFactory(deal=f.DealFactory(reference=f"d{i}"))
         for on in (D1, D3):
             f.ValuationFactory(position=position, as_of=on, inputs={"close": "1"})
-    with django_assert_num_queries(46):
+    with django_assert_num_queries(46 + FEED_QUERIES):
         viewer_client.get(reverse("changes"), {"start": D1.isoformat(), "end": D3.isoformat(), "group_by": "deal"})
