@@ -15,6 +15,7 @@ from django.template.loader import render_to_string
 
 from portfolio.book import default_as_of
 from portfolio.book.bridge import Bridge, book_bridge
+from portfolio.events import Event, events_between
 from portfolio.models import (
     OPEN_DEAL_STATUSES,
     Deal,
@@ -26,12 +27,15 @@ from portfolio.models import (
 
 #: The period of the bridge the digest leads with: the week to the latest valuation date.
 BRIDGE_DAYS = 7
+#: The events listed (newest first); the Changes page lists them all.
+EVENTS_SHOWN = 25
 
 
 @dataclass
 class Digest:
     as_of: date
     bridge: Bridge  # the held book's week, to the latest valuation date on or before ``as_of``
+    events: list[Event]  # of the week to ``as_of``, newest first
     status_changes: list[MilestoneStatusChange]
     newly_late: list[MilestoneStatusChange]
     long_stops: list[Deal]
@@ -39,7 +43,21 @@ class Digest:
 
     @property
     def is_empty(self) -> bool:
-        return not (self.bridge.change or self.status_changes or self.long_stops or self.unreviewed_filings)
+        return not (
+            self.bridge.change or self.events or self.status_changes or self.long_stops or self.unreviewed_filings
+        )
+
+    @property
+    def events_start(self) -> date:
+        return self.as_of - timedelta(days=BRIDGE_DAYS)
+
+    @property
+    def events_shown(self) -> list[Event]:
+        return self.events[:EVENTS_SHOWN]
+
+    @property
+    def events_more(self) -> int:
+        return max(len(self.events) - EVENTS_SHOWN, 0)
 
     @property
     def moved_steps(self):
@@ -49,7 +67,7 @@ class Digest:
     def subject(self) -> str:
         return (
             f"Lodestone digest {self.as_of}: held value {_signed(self.bridge.change)} over the week, "
-            f"{len(self.status_changes)} status changes, "
+            f"{len(self.events)} events, {len(self.status_changes)} status changes, "
             f"{len(self.newly_late)} newly late, {len(self.long_stops)} long-stop dates, "
             f"{len(self.unreviewed_filings)} filings to review"
         )
@@ -80,6 +98,7 @@ def digest_compose(*, as_of: date) -> Digest:
     return Digest(
         as_of=as_of,
         bridge=book_bridge(end - timedelta(days=BRIDGE_DAYS), end).total,
+        events=events_between(as_of - timedelta(days=BRIDGE_DAYS), as_of),
         status_changes=changes,
         newly_late=[c for c in changes if c.to_status == MilestoneStatus.LATE],
         long_stops=long_stops,

@@ -202,9 +202,11 @@ def test_the_digest_leads_with_the_weeks_bridge(settings):
     for on, close in ((dt.date(2026, 11, 20), "10.00"), (dt.date(2026, 11, 27), "11.00")):
         value = Decimal(close) * 100000
         f.ValuationFactory(position=position, as_of=on, value_local=value, value_usd=value, inputs={"close": close})
+    f.FilingEventFactory(form="8-K", company__name="MP Materials Corp.", filed_on=dt.date(2026, 11, 25))
     assert digest_send(as_of=TODAY) == 1
     (message,) = mail.outbox
     assert "held value +US$100,000 over the week" in message.subject
+    assert "Events from 2026-11-21 to 2026-11-28 (1)\n- 2026-11-25 Filing recorded: " in message.body
     lines = message.body.splitlines()
     assert lines[2] == (
         "The held book from 2026-11-20 to 2026-11-27: US$1,000,000.00 to US$1,100,000.00 (US$100,000.00)"
