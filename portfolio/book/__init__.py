@@ -9,12 +9,19 @@ from .basis import BOOK_LABELS, BOOKS, DEFAULT_BOOK, Basis
 from .core import DIMENSIONS, EXPOSURE_LEGS, BasisTotal, Book, Figures, Holding, book_on, value_over_time
 from .dates import default_as_of, today
 
+#: The version of the rules behind the figures (what is held on a date, how each instrument is
+#: valued, the FX lookup, the cost ledger, the allocation): stored with each published report, so a
+#: reader knows by which rules its figures were worked out. Change it whenever a valuation or a held
+#: rule changes (the figures of a date could then differ from a report published before).
+RULES_VERSION = "2026.11"
+
 __all__ = [
     "BOOKS",
     "BOOK_LABELS",
     "DEFAULT_BOOK",
     "DIMENSIONS",
     "EXPOSURE_LEGS",
+    "RULES_VERSION",
     "Basis",
     "BasisTotal",
     "Book",
