@@ -5,6 +5,7 @@ from .analytics import ProjectProgressView, SummaryView, ValueSeriesView
 from .auth import LogoutView, TokenView
 from .jobs import RefreshRunViewSet
 from .query import CheckedQuery
+from .reports import PublishedReportViewSet
 from .resources import VIEWSETS
 
 app_name = "api"
@@ -22,6 +23,7 @@ router = Router()
 for prefix, viewset in VIEWSETS.items():
     router.register(prefix, viewset)
 router.register("refresh-runs", RefreshRunViewSet)
+router.register("reports", PublishedReportViewSet)
 
 urlpatterns = [
     path("auth/token/", TokenView.as_view(), name="token"),
