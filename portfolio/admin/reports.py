@@ -1,3 +1,5 @@
+"""Published reports in the admin: read here, never changed."""
+
 from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
@@ -16,7 +18,7 @@ class PublishedReportAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     list_display = ["number", "as_of_day", "book_label", "published_by_username", "published", "hash_prefix"]
     search_fields = ["published_by_username", "content_hash"]
-    fields = readonly_fields = [
+    fields = readonly_fields = (
         "number",
         "as_of",
         "book_label",
@@ -26,7 +28,7 @@ class PublishedReportAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "content_hash",
         "opened",
         "figures",
-    ]
+    )
 
     as_of_day = date_column("as_of", "As of")
     published = datetime_column("published_at", "Published")

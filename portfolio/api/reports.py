@@ -102,7 +102,7 @@ class PublishedReportViewSet(CheckedQuery, mixins.CreateModelMixin, viewsets.Rea
     lookup_url_kwarg = "number"
 
     @property
-    def query_serializer(self):  # type: ignore[override]  # a class attribute on other views
+    def query_serializer(self):
         """Reads take ``?include=``; publishing takes no query parameter."""
         return None if self.request.method == "POST" else ReportQuery
 

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.django_db
 AS_OF = dt.date(2026, 11, 27)
 
 
-def _client(role: str | None) -> APIClient:
+def _client(role):
     api = APIClient()
     if role:
         user = f.UserFactory(username=role.lower())
@@ -30,7 +30,7 @@ def _client(role: str | None) -> APIClient:
     return api
 
 
-def _held_position() -> m.Position:
+def _held_position():
     """One held position worth 10,000 on AS_OF (a stored valuation), 8,000 paid for it."""
     position = f.PositionFactory(deal__reference="alpha", quantity=Decimal("1000"))
     f.ValuationFactory(position=position, as_of=AS_OF, value_local=Decimal("10000"), value_usd=Decimal("10000"))

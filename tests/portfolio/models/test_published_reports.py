@@ -16,6 +16,7 @@ from portfolio.exceptions import ReportFrozenError
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db
+TABLE = "portfolio_publishedreport"
 TRIGGERS = {"publishedreport_refuse_update", "publishedreport_refuse_delete"}
 
 
@@ -28,11 +29,9 @@ def _triggers() -> set[str]:
     """The triggers on the reports' table, as the database lists them."""
     with connection.cursor() as cursor:
         if connection.vendor == "sqlite":
-            cursor.execute("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'portfolio_publishedreport'")
+            cursor.execute("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = %s", [TABLE])
         else:
-            cursor.execute(
-                "SELECT tgname FROM pg_trigger WHERE tgrelid = 'portfolio_publishedreport'::regclass AND NOT tgisinternal"
-            )
+            cursor.execute("SELECT tgname FROM pg_trigger WHERE tgrelid = %s::regclass AND NOT tgisinternal", [TABLE])
         return {name for (name,) in cursor.fetchall()}
 
 

@@ -23,7 +23,7 @@ pytestmark = pytest.mark.django_db
 AS_OF = dt.date(2026, 11, 27)
 
 
-def _portfolio() -> dict[str, m.Position]:
+def _portfolio():
     """Two held deals and a committed one, every position valued on AS_OF by a stored valuation:
 
     - alpha (agency ALPHA): 1,000 shares worth 10,000; 8,000 paid for them;
@@ -39,7 +39,9 @@ def _portfolio() -> dict[str, m.Position]:
         f.CashFlowFactory(position=position, amount=Decimal(paid))
         positions[reference] = position
     f.CashFlowFactory(position=positions["beta"], kind="dividend", occurred_on=dt.date(2026, 6, 30), amount=500)
-    gamma = f.PositionFactory(deal__reference="gamma", deal__status="definitive", deal__closed_on=None, acquired_on=None)
+    gamma = f.PositionFactory(
+        deal__reference="gamma", deal__status="definitive", deal__closed_on=None, acquired_on=None
+    )
     f.ValuationFactory(position=gamma, as_of=AS_OF, value_local=Decimal(2500), value_usd=Decimal(2500))
     positions["gamma"] = gamma
     return positions
@@ -109,13 +111,11 @@ def test_the_hash_is_over_the_stored_content_and_verifies(analyst):
     assert stored.content_hash == content_hash(
         as_of=stored.as_of, book=stored.book, figures=stored.figures, html=stored.html, rules_version=RULES_VERSION
     )
+    same = {"as_of": stored.as_of, "book": stored.book, "rules_version": RULES_VERSION}
     altered = {**stored.figures, "by_deal": {**stored.figures["by_deal"], "alpha": "10000.01"}}
-    assert content_hash(
-        as_of=stored.as_of, book=stored.book, figures=altered, html=stored.html, rules_version=RULES_VERSION
-    ) != stored.content_hash
-    assert content_hash(
-        as_of=stored.as_of, book=stored.book, figures=stored.figures, html=stored.html + " ", rules_version=RULES_VERSION
-    ) != stored.content_hash
+    assert content_hash(**same, figures=altered, html=stored.html) != stored.content_hash
+    assert content_hash(**same, figures=stored.figures, html=stored.html + " ") != stored.content_hash
+    assert content_hash(**same, figures=stored.figures, html=stored.html) == stored.content_hash
 
 
 @pytest.mark.parametrize("book", ["held", "all"])
