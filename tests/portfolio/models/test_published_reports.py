@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.db import IntegrityError, connection, transaction
 
@@ -38,6 +39,19 @@ def _triggers() -> set[str]:
 def test_the_database_holds_the_triggers_that_refuse_changes():
     """Both triggers exist (a later migration that rebuilds the table on SQLite would drop them)."""
     assert _triggers() == TRIGGERS
+
+
+@pytest.mark.parametrize("digest", ["A" * 64, "0" * 63, "g" * 64])
+def test_a_hash_that_is_not_sha256_hex_is_refused_by_validation_and_by_the_database(digest):
+    """A content hash is 64 lowercase hexadecimal digits: model validation says so, and the
+    database's check refuses a row stored without validation; nothing is stored."""
+    report = f.PublishedReportFactory.build(published_by=f.UserFactory(), content_hash=digest)
+    with pytest.raises(ValidationError) as refused:
+        report.full_clean()
+    assert "A content hash is 64 lowercase hexadecimal digits (SHA-256)." in refused.value.messages
+    with pytest.raises(IntegrityError, match="publishedreport_hash_is_sha256_hex"), transaction.atomic():
+        report.save()
+    assert not m.PublishedReport.objects.exists()
 
 
 def test_saving_a_published_report_again_is_refused():
