@@ -191,6 +191,29 @@ DEALS_SQL = """
 """
 
 
+def bridge_sql() -> str:
+    """The bridge's raw inputs by agency: the values stored on the year's first and last dates and
+    the flows in between."""
+    return f"""
+    WITH ends AS (
+        SELECT d.agency_id,
+               SUM(CASE WHEN v.as_of = %(start)s THEN v.value_usd ELSE 0 END) AS opening,
+               SUM(CASE WHEN v.as_of = %(as_of)s THEN v.value_usd ELSE 0 END) AS closing
+        FROM portfolio_valuation v JOIN portfolio_position pos ON pos.id = v.position_id
+        JOIN portfolio_deal d ON d.id = pos.deal_id
+        WHERE v.as_of IN (%(start)s, %(as_of)s) GROUP BY d.agency_id),
+    moved AS (
+        SELECT d.agency_id,
+               SUM(CASE WHEN c.kind IN ({_kinds(-1)}) THEN c.amount ELSE 0 END) AS money_in,
+               SUM(CASE WHEN c.kind IN ({_kinds(1)}) THEN c.amount ELSE 0 END) AS money_out
+        FROM portfolio_cashflow c JOIN portfolio_position pos ON pos.id = c.position_id
+        JOIN portfolio_deal d ON d.id = pos.deal_id
+        WHERE c.occurred_on > %(start)s AND c.occurred_on <= %(as_of)s GROUP BY d.agency_id)
+    SELECT e.agency_id, e.opening, e.closing, m.money_in, m.money_out
+    FROM ends e LEFT JOIN moved m ON m.agency_id = e.agency_id
+"""
+
+
 def metrics_sql() -> str:
     return f"""
     WITH latest AS ({LATEST_VALUES})
@@ -397,6 +420,12 @@ def main() -> None:
         _append(measure("metrics", lambda: book_on(AS_OF).figures("total"), runs=args.runs,
                                floor=lambda: _sql_seconds(metrics_sql(), params),
                                target={"max_median_seconds": 1.0}))  # fmt: skip
+    bridge_params = {**params, "start": AS_OF - timedelta(days=364)}  # a weekday with stored values
+    for name, group_by, limit in (("bridge_year", "total", 1.0), ("bridge_year_by_agency", "agency", 2.0)):
+        if wanted(name):
+            url = f"/api/v1/analytics/bridge/?start={bridge_params['start']}&end={AS_OF}&group_by={group_by}"
+            _append(measure(name, get(url), runs=args.runs, floor=lambda: _sql_seconds(bridge_sql(), bridge_params),
+                            target={"max_median_seconds": limit}))  # fmt: skip
     if wanted("trivial_view"):
         _append(measure("trivial_view", trivial, runs=args.runs, floor=lambda: 0.0, target={}))
 

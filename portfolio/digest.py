@@ -1,6 +1,8 @@
-"""The daily digest for subscribed staff: what changed in the schedule and what needs review.
+"""The digest for subscribed staff: how the held book's value moved over the week and why, what
+changed in the schedule, and what needs review.
 
-A read: it composes the digest from the records and e-mails it; it writes nothing."""
+A read: it composes the digest from the records and e-mails it (plain text and HTML, with links to
+the pages); it writes nothing."""
 
 from __future__ import annotations
 
@@ -11,6 +13,8 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.template.loader import render_to_string
 
+from portfolio.book import default_as_of
+from portfolio.book.bridge import Bridge, book_bridge
 from portfolio.models import (
     OPEN_DEAL_STATUSES,
     Deal,
@@ -20,10 +24,14 @@ from portfolio.models import (
     MilestoneStatusChange,
 )
 
+#: The period of the bridge the digest leads with: the week to the latest valuation date.
+BRIDGE_DAYS = 7
+
 
 @dataclass
 class Digest:
     as_of: date
+    bridge: Bridge  # the held book's week, to the latest valuation date on or before ``as_of``
     status_changes: list[MilestoneStatusChange]
     newly_late: list[MilestoneStatusChange]
     long_stops: list[Deal]
@@ -31,15 +39,24 @@ class Digest:
 
     @property
     def is_empty(self) -> bool:
-        return not (self.status_changes or self.long_stops or self.unreviewed_filings)
+        return not (self.bridge.change or self.status_changes or self.long_stops or self.unreviewed_filings)
+
+    @property
+    def moved_steps(self):
+        return [step for step in self.bridge.ordered_steps if step.amount]
 
     @property
     def subject(self) -> str:
         return (
-            f"Lodestone digest {self.as_of}: {len(self.status_changes)} status changes, "
+            f"Lodestone digest {self.as_of}: held value {_signed(self.bridge.change)} over the week, "
+            f"{len(self.status_changes)} status changes, "
             f"{len(self.newly_late)} newly late, {len(self.long_stops)} long-stop dates, "
             f"{len(self.unreviewed_filings)} filings to review"
         )
+
+
+def _signed(amount) -> str:
+    return f"{'+' if amount > 0 else '-' if amount < 0 else ''}US${abs(amount):,.0f}"
 
 
 def digest_compose(*, as_of: date) -> Digest:
@@ -59,8 +76,10 @@ def digest_compose(*, as_of: date) -> Digest:
     filings = list(
         FilingEvent.objects.filter(review_status=FilingEvent.Review.NEW).select_related("company").order_by("-filed_on")
     )
+    end = min(default_as_of(), as_of)
     return Digest(
         as_of=as_of,
+        bridge=book_bridge(end - timedelta(days=BRIDGE_DAYS), end).total,
         status_changes=changes,
         newly_late=[c for c in changes if c.to_status == MilestoneStatus.LATE],
         long_stops=long_stops,
@@ -82,6 +101,8 @@ def digest_send(*, as_of: date) -> int:
     )
     if digest.is_empty or not recipients:
         return 0
-    body = render_to_string("portfolio/email/digest.txt", {"digest": digest})
-    send_mail(digest.subject, body, settings.DEFAULT_FROM_EMAIL, recipients)
+    context = {"digest": digest, "site": settings.LODESTONE_SITE_URL}
+    body = render_to_string("portfolio/email/digest.txt", context)
+    html = render_to_string("portfolio/email/digest.html", context)
+    send_mail(digest.subject, body, settings.DEFAULT_FROM_EMAIL, recipients, html_message=html)
     return len(recipients)

@@ -24,7 +24,18 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 
-from portfolio.book import DEFAULT_BOOK, Basis, BasisTotal, Figures, book_on, default_as_of, value_over_time
+from portfolio.book import (
+    DEFAULT_BOOK,
+    DEFAULT_PERIOD,
+    Basis,
+    BasisTotal,
+    Figures,
+    book_on,
+    default_as_of,
+    period_start,
+    value_over_time,
+)
+from portfolio.book.bridge import BookBridge, book_bridge, default_start
 from portfolio.book.core import PositionState
 from portfolio.book.dates import year_before
 
@@ -144,20 +155,25 @@ def _dashboard_keys(as_of: date) -> list[str | None]:
     start = year_before(as_of)
     return [
         _key("book", as_of, DEFAULT_BOOK, ",".join(DASHBOARD_DIMENSIONS)),
+        _key("book", period_start(as_of, DEFAULT_PERIOD), DEFAULT_BOOK, ",".join(DASHBOARD_DIMENSIONS)),
         _key("series", start, as_of, DASHBOARD_BREAKDOWN, DEFAULT_BOOK),
     ]
 
 
 def dashboard_warm() -> bool:
     """Compute and cache the figures of the dashboard as a visitor first sees it (the latest
-    valuation date, by agency), so that the first visit after a refresh is served from the cache.
+    valuation date and the start of the tiles' default period, by agency), and the Changes page's
+    bridge of the sixty days to it, so that the first visit after a refresh is served from the
+    cache.
     Queued once a refresh has committed; does nothing where figures are not cached. Returns
     whether it cached anything."""
     if _version_if_caching() is None:
         return False
     as_of = default_as_of()
     book_figures(as_of=as_of, dimensions=DASHBOARD_DIMENSIONS)
+    book_figures(as_of=period_start(as_of, DEFAULT_PERIOD), dimensions=DASHBOARD_DIMENSIONS)
     series(start=year_before(as_of), end=as_of, dimension=DASHBOARD_BREAKDOWN)
+    bridge(start=default_start(as_of), end=as_of)  # the Changes page as first seen
     return True
 
 
@@ -165,3 +181,9 @@ def dashboard_is_warm(as_of: date) -> bool:
     """Whether the dashboard's figures of ``as_of`` are in the cache for the current data."""
     keys = _dashboard_keys(as_of)
     return all(key is not None and cache.get(key) is not None for key in keys)
+
+
+def bridge(*, start: date, end: date, dimension: str = "total") -> BookBridge:
+    """The held book's value bridge from ``start`` to ``end`` (``portfolio.book.bridge``), from the
+    cache when the data has not changed since."""
+    return _cached("bridge", lambda: book_bridge(start, end, dimension), start, end, dimension)

@@ -3,6 +3,8 @@ from rest_framework.routers import APIRootView, DefaultRouter
 
 from .analytics import ProjectProgressView, SummaryView, ValueSeriesView
 from .auth import LogoutView, TokenView
+from .bridge import BridgeView
+from .changes import ChangesViewSet
 from .jobs import RefreshRunViewSet
 from .query import CheckedQuery
 from .reports import PublishedReportViewSet
@@ -30,6 +32,8 @@ urlpatterns = [
     path("auth/logout/", LogoutView.as_view(), name="logout"),
     path("analytics/summary/", SummaryView.as_view(), name="summary"),
     path("analytics/value-series/", ValueSeriesView.as_view(), name="value-series"),
+    path("analytics/bridge/", BridgeView.as_view(), name="bridge"),
     path("analytics/project-progress/", ProjectProgressView.as_view(), name="project-progress"),
+    path("analytics/changes/", ChangesViewSet.as_view({"get": "list"}), name="changes"),
     path("", include(router.urls)),
 ]

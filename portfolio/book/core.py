@@ -53,6 +53,7 @@ from .fx import FxRates
 from .ledger import CURRENCY, OCCURRED_ON, PositionLedger, flow_rows, ledgers
 from .shares import Ownership, ShareCountRow, ownership, share_counts_on
 from .values import computed_values, stored_values
+from .valuing import ComputedValuation
 
 #: The instrument dimension's groups that are not positions but the legs of exposure beside them.
 EXPOSURE_LEGS = ("loan", "price_floor", "guarantee")
@@ -91,6 +92,7 @@ class Holding:
     value: Decimal | None = None  # USD, to the cent; None when not valued
     value_note: str = ""  # why there is no value, or "computed on request"
     simulated: bool = False
+    computed: ComputedValuation | None = None  # the valuation computed on request, with its trail
 
     @property
     def valued(self) -> bool:
@@ -617,6 +619,7 @@ def book_on(as_of: date) -> Book:
             else:
                 holding.value, holding.simulated = valuation.value_usd, valuation.is_simulated
                 holding.value_note = "computed on request"
+                holding.computed = valuation
     return Book(
         as_of=as_of,
         holdings=holdings,

@@ -71,9 +71,38 @@ def money(value, currency: str = "USD") -> str | SafeString:
 
 
 @register.filter
+def signed_money(value, currency: str = "USD") -> str | SafeString:
+    """A change of an amount, signed: "+US$12.3M", "-US$400", "US$0"; None -> n/a."""
+    if value is None or value == "":
+        return NA
+    shown = money(value, currency)
+    # One element, so that a phone's card keeps the sign with the amount.
+    return format_html('<span class="signed">+{}</span>', shown) if Decimal(str(value)) > 0 else shown
+
+
+@register.filter
+def direction(value) -> str:
+    """Which way a change went: "up", "down", "unchanged"; "na" when it is not known."""
+    if value is None or value == "":
+        return "na"
+    amount = Decimal(str(value))
+    return "up" if amount > 0 else "down" if amount < 0 else "unchanged"
+
+
+@register.filter
 def money_full(value, currency: str = "USD") -> str:
     """An amount to the unit, for where the exact figure is the point (a calculation, a trail)."""
     return NA if value is None or value == "" else money_exact(value, currency)
+
+
+@register.filter
+def money_cents(value, currency: str = "USD") -> str:
+    """An amount to the cent (US$1,551,630,819.40), where sums must be checkable to the cent."""
+    if value is None or value == "":
+        return NA
+    amount = Decimal(str(value))
+    sign = "-" if amount < 0 else ""
+    return f"{sign}{_symbol(currency)}{abs(amount):,.2f}"
 
 
 @register.filter
@@ -91,6 +120,25 @@ def step(value: str) -> str:
 @register.filter
 def multiple(value) -> str:
     return NA if value is None else f"{Decimal(str(value)):.2f}x"
+
+
+@register.filter
+def signed_multiple(value) -> str:
+    """A change of a multiple, signed: 0.05 -> "+0.05x", -0.1 -> "-0.10x"; None -> n/a."""
+    if value is None:
+        return NA
+    amount = Decimal(str(value))
+    return f"+{amount:.2f}x" if amount > 0 else f"{amount:.2f}x"
+
+
+@register.filter
+def signed_pct(value, places: int = 1) -> str:
+    """A fraction's change as a signed percentage: 0.0123 -> "+1.2 %", -0.25 -> "-25.0 %" (the
+    sign kept with its figure and unit: joined by a no-break space)."""
+    if value is None:
+        return NA
+    shown = f"{float(value) * 100:.{int(places)}f}\u00a0%"
+    return f"+{shown}" if value > 0 else shown
 
 
 @register.filter

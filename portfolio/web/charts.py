@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 
+from portfolio.book.bridge import Bridge
 from portfolio.models import Deal, Project
 from portfolio.selectors import MeasuredMilestone
 
@@ -107,3 +108,21 @@ def portfolio_timeline(groups: list[TimelineGroup], today: date) -> dict:
         rows.append({"label": group.label, "heading": True, "baseline": None, "forecast": None, "achieved": None})
         rows.extend(_milestone_row(row) for row in group.rows)
     return {"type": "portfolio-timeline", "today": _ms(today), "rows": rows}
+
+
+def waterfall(bridge: Bridge, start: date, end: date) -> dict:
+    """The bridge as floating bars: the opening value, each step from the running total to the
+    next (the steps that moved nothing left out), and the closing value."""
+    labels, bars, kinds = [f"Opening {start.isoformat()}"], [[0.0, float(bridge.opening)]], ["total"]
+    running = bridge.opening
+    for step in bridge.ordered_steps:
+        if not step.amount:
+            continue
+        labels.append(step.label)
+        bars.append([float(running), float(running + step.amount)])
+        kinds.append("up" if step.amount > 0 else "down")
+        running += step.amount
+    labels.append(f"Closing {end.isoformat()}")
+    bars.append([0.0, float(bridge.closing)])
+    kinds.append("total")
+    return {"type": "waterfall", "labels": labels, "bars": bars, "kinds": kinds}

@@ -31,7 +31,7 @@ def _sheet_cell(value):
     return float(value) if isinstance(value, Decimal) else value
 
 
-def _respond(name: str, fmt: str, headers: list[str], rows: list[list]) -> HttpResponse:
+def table_response(name: str, fmt: str, headers: list[str], rows: list[list]) -> HttpResponse:
     if fmt not in FORMATS:
         raise Http404("Exports come as csv or xlsx.")
     if fmt == "csv":
@@ -73,7 +73,7 @@ def positions_export(request: HttpRequest, fmt: str) -> HttpResponse:
             None if v else state.note or Basis(state.basis).label, v.is_contingent if v else None,
             v.is_simulated if v else None, p.evidence, v.formula if v else None,
         ])  # fmt: skip
-    return _respond("positions", fmt, headers, rows)
+    return table_response("positions", fmt, headers, rows)
 
 
 @permission_required("portfolio.view_cashflow", raise_exception=True)
@@ -96,7 +96,7 @@ def cash_flows_export(request: HttpRequest, fmt: str) -> HttpResponse:
          f.quantity, f.memo, f.evidence]
         for f in flows
     ]  # fmt: skip
-    return _respond("cash-flows", fmt, headers, rows)
+    return table_response("cash-flows", fmt, headers, rows)
 
 
 @permission_required("portfolio.view_milestone", raise_exception=True)
@@ -119,7 +119,7 @@ def milestones_export(request: HttpRequest, fmt: str) -> HttpResponse:
         for row in milestones_measured(milestones, today)
         for m in [row.milestone]
     ]  # fmt: skip
-    return _respond("milestones", fmt, headers, rows)
+    return table_response("milestones", fmt, headers, rows)
 
 
 @permission_required("portfolio.view_deal", raise_exception=True)
@@ -154,7 +154,7 @@ def exposure_export(request: HttpRequest, fmt: str) -> HttpResponse:
             count.is_derived if count else None, count.source_url if count else None,
             owned.missing if owned else "no instrument over the company's shares with a share equivalent", g.simulated,
         ])  # fmt: skip
-    return _respond("exposure", fmt, headers, rows)
+    return table_response("exposure", fmt, headers, rows)
 
 
 @permission_required("portfolio.view_deal", raise_exception=True)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
 from django import forms
 
-from portfolio.book import BOOK_LABELS, BOOKS, DEFAULT_BOOK
-from portfolio.book.dates import EARLIEST, shown_date_error
+from portfolio.book import BOOK_LABELS, BOOKS, DEFAULT_BOOK, DEFAULT_PERIOD, ChangePeriod
+from portfolio.book.bridge import default_start
+from portfolio.book.dates import shown_date_error
 
 #: A text input in the pages' one date format: a browser's date picker would show its locale's
 #: (mm/dd/yyyy in en-US) instead.
@@ -52,15 +53,25 @@ class DashboardForm(BasisForm):
     )
 
 
+class ChangeForm(forms.Form):
+    """The period the tiles show the change over (``change``: 1d, 1w, 1m or ytd). Read beside a
+    page's own form, so that a bad period leaves its date and book as asked."""
+
+    change = forms.ChoiceField(required=False, label="Change over", choices=ChangePeriod.choices)
+
+
+def change_from(form: ChangeForm) -> str:
+    """The valid period of a bound form, or the default (a week)."""
+    if form.is_valid() and form.cleaned_data.get("change"):
+        return form.cleaned_data["change"]
+    return DEFAULT_PERIOD
+
+
 def as_of_from(form: forms.Form, default: date) -> date:
     """The valid as-of date of a bound form, or ``default``."""
     if form.is_valid() and form.cleaned_data.get("as_of"):
         return form.cleaned_data["as_of"]
     return default
-
-
-#: The period the Changes page explains when none is asked for: the last sixty days.
-DEFAULT_PERIOD_DAYS = 60
 
 
 class PeriodForm(forms.Form):
@@ -95,5 +106,5 @@ def period_from(form: PeriodForm, default_end: date) -> tuple[date, date]:
     sixty days up to ``default_end``, or the sixty days before a given end."""
     cleaned = form.cleaned_data if form.is_valid() else {}
     end = cleaned.get("end") or default_end
-    start = cleaned.get("start") or max(end - timedelta(days=DEFAULT_PERIOD_DAYS), EARLIEST)
+    start = cleaned.get("start") or default_start(end)
     return start, end

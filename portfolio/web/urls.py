@@ -36,6 +36,7 @@ urlpatterns = [
     path("exports/positions.<str:fmt>", exports.positions_export, name="export-positions"),
     path("exports/cash-flows.<str:fmt>", exports.cash_flows_export, name="export-cash-flows"),
     path("exports/milestones.<str:fmt>", exports.milestones_export, name="export-milestones"),
+    path("exports/bridge.<str:fmt>", changes.bridge_export, name="export-bridge"),
     path("exports/exposure.<str:fmt>", exports.exposure_export, name="export-exposure"),
     path("report/", exports.report, name="report"),
     path("reports/", reports.reports, name="reports"),

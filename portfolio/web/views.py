@@ -19,7 +19,7 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 
 from portfolio import figures_cache
-from portfolio.book import BOOK_LABELS, EXPOSURE_LEGS, Basis, Figures, default_as_of
+from portfolio.book import BOOK_LABELS, DEFAULT_BOOK, EXPOSURE_LEGS, Basis, Figures, default_as_of
 from portfolio.book.allocation import UNASSIGNED
 from portfolio.book.basis import BOOKS, DealTerms, beside, deal_basis
 from portfolio.book.dates import year_before
@@ -62,6 +62,7 @@ from .selectors import (
     unreviewed_filings,
 )
 from .sorting import sort_from
+from .tile_change import tile_change
 
 ALLOCATION_DIMENSIONS = [dim for dim in figures_cache.DASHBOARD_DIMENSIONS if dim != "total"]
 
@@ -151,6 +152,17 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "breakdown": breakdown,
         "value_rows": value_rows,
         "xirr": total.xirr(as_of) if total else None,
+        "tile_change": tile_change(
+            request,
+            as_of=as_of,
+            after=total,
+            dimensions=figures_cache.DASHBOARD_DIMENSIONS,
+            dimension="total",
+            key="total",
+            book=book,
+        )
+        if total
+        else None,
         "due": milestones_due(as_of, limit=DASHBOARD_LIST_LIMIT),
         "due_count": milestones_due_count(as_of),
         "late": milestones_late(limit=DASHBOARD_LIST_LIMIT),
@@ -300,6 +312,17 @@ def deal(request: HttpRequest, reference: str) -> HttpResponse:
             "rows": rows,
             "figures": deal_figures,
             "xirr": deal_figures.xirr(as_of) if deal_figures else None,
+            "tile_change": tile_change(
+                request,
+                as_of=as_of,
+                after=deal_figures,
+                dimensions=["deal"],
+                dimension="deal",
+                key=item.reference,
+                book=book,
+            )
+            if deal_figures
+            else None,
             "cash_flows": deal_cash_flows(item, as_of),
             "loans": [(loan, loan_states[loan.pk]) for loan in item.loans.all()],
             "secondary_only": secondary_sources_only(item),
@@ -327,10 +350,12 @@ def company(request: HttpRequest, pk: int) -> HttpResponse:
     form = AsOfForm(request.GET or None)
     as_of = as_of_from(form, default_as_of())
     # Ownership through what the government holds that day; failing that, what it has committed.
-    stakes = {}
-    for book in ("held", "all"):
-        group = figures_cache.book_figures(as_of=as_of, dimensions=["company"], book=book).by["company"].get(item.name)
-        stakes[book] = group.ownership if group else None
+    groups = {
+        book: figures_cache.book_figures(as_of=as_of, dimensions=["company"], book=book).by["company"].get(item.name)
+        for book in ("held", "all")
+    }
+    stakes = {book: group.ownership if group else None for book, group in groups.items()}
+    held = groups["held"]
     return render(
         request,
         "portfolio/web/company.html",
@@ -345,6 +370,20 @@ def company(request: HttpRequest, pk: int) -> HttpResponse:
             "all_stake": stakes["all"],
             "share_counts": list(item.share_counts.order_by("-as_of")),
             "in_force": share_counts_on(as_of, [item.pk]).get(item.pk),
+            # The held book's figures of the company, with their change over the period asked for.
+            "figures": held,
+            "xirr": held.xirr(as_of) if held else None,
+            "tile_change": tile_change(
+                request,
+                as_of=as_of,
+                after=held,
+                dimensions=["company"],
+                dimension="company",
+                key=item.name,
+                book=DEFAULT_BOOK,
+            )
+            if held
+            else None,
         },
     )
 
@@ -380,6 +419,19 @@ def agency(request: HttpRequest, short_name: str) -> HttpResponse:
     figures = figures_cache.metrics(as_of=as_of, dimension="agency").get(item.short_name)
     context = {"agency": item, "deals": deals_of, "figures": figures, "as_of": as_of}
     context["xirr"] = figures.xirr(as_of) if figures else None
+    context["tile_change"] = (
+        tile_change(
+            request,
+            as_of=as_of,
+            after=figures,
+            dimensions=["agency"],
+            dimension="agency",
+            key=item.short_name,
+            book=DEFAULT_BOOK,
+        )
+        if figures
+        else None
+    )
     return render(request, "portfolio/web/agency.html", context)
 
 

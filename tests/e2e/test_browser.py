@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import re
+from itertools import pairwise
 
 import pytest
 from celery.contrib.testing.worker import start_worker
@@ -53,9 +54,10 @@ def _log_in(page, username: str) -> None:
 
 
 def test_analyst_reads_the_dashboard_a_deal_and_filters_and_exports(page, demo, tmp_path):
-    """In a real browser an analyst reads the dashboard's drawn charts and the held book, switches book,
-    follows a deal's valuation trail, filters deals by agency, downloads the positions CSV whole, and
-    sees every other page draw without a console error or CSP violation."""
+    """In a real browser an analyst reads the dashboard's drawn charts and the held book, switches book
+    and the period of the tiles' change, follows a deal's valuation trail, filters deals by agency,
+    downloads the positions CSV whole, and sees every other page draw without a console error or CSP
+    violation."""
     _user("Analyst", "ana")
     _log_in(page, "ana")
     # the dashboard: tiles and drawn charts with data
@@ -75,8 +77,14 @@ def test_analyst_reads_the_dashboard_a_deal_and_filters_and_exports(page, demo, 
     assert "Lapsed or terminated" in beside.inner_text()  # the Trilogy letter of intent
     screenshot(page, "dashboard")
     page.get_by_label("Book").select_option("committed")
-    page.get_by_role("button", name="Show").click()
+    page.get_by_role("form", name="Dashboard options").get_by_role("button", name="Show").click()
     assert page.get_by_role("heading", name=re.compile("^Committed \\(signed, not closed\\) book")).is_visible()
+    # the change over a day, picked with the tiles' control, keeps the book asked for
+    page.get_by_role("combobox", name="Change over").select_option("1d")
+    page.get_by_role("form", name="Change over").get_by_role("button", name="Show").click()
+    assert "basis=committed" in page.url
+    assert "since 2026-11-26" in page.get_by_role("form", name="Change over").inner_text()
+    assert "over 1 day" in page.locator(".tile .change").first.inner_text()
     page.goto("/")
 
     # a deal and its valuation trail
@@ -131,6 +139,30 @@ def test_analyst_reads_the_dashboard_a_deal_and_filters_and_exports(page, demo, 
     page.wait_for_selector("canvas[data-chart='timeline'][data-drawn='true']")
     axis_start = page.evaluate("document.querySelector(\"canvas[data-chart='timeline']\").chart.scales.x.min")
     assert axis_start > 1_500_000_000_000  # the axis starts near the milestones (after 2017), not at 1970
+
+
+def test_the_changes_page_draws_the_bridge_at_both_widths(page, demo):
+    """The Changes page over the demo's week of valuations: the waterfall is drawn, from the opening
+    through each step to the closing; the steps' table adds up to the closing; at 390 px the chart
+    lies on its side and nothing scrolls sideways."""
+    _user("Viewer", "vic")
+    _log_in(page, "vic")
+    page.goto("/changes/?start=2026-11-20&end=2026-11-27")
+    page.wait_for_selector("canvas[data-chart='bridge'][data-drawn='true']")
+    bars = page.evaluate("document.querySelector(\"canvas[data-chart='bridge']\").chart.data.datasets[0].data")
+    assert bars[0][0] == 0
+    assert bars[-1][0] == 0
+    assert all(abs(before[1] - after[0]) < 0.01 for before, after in pairwise(bars[1:-1]))
+    assert abs(bars[-2][1] - bars[-1][1]) < 0.01  # the last step ends at the closing value
+    assert page.get_by_role("table", name="The value bridge's steps").is_visible()
+    screenshot(page, "changes")
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.reload()
+    page.wait_for_selector("canvas[data-chart='bridge'][data-drawn='true']")
+    axis = page.evaluate("document.querySelector(\"canvas[data-chart='bridge']\").chart.options.indexAxis")
+    assert axis == "y"
+    screenshot(page, "changes-390")
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
 
 def test_analyst_starts_a_refresh_and_watches_it_finish(page, demo):

@@ -110,6 +110,7 @@ PAGES: list[Page] = [
     Page("dashboard", "dashboard"),
     Page("dashboard-past", "dashboard", query="as_of=2026-06-30"),
     Page("dashboard-committed", "dashboard", query="basis=committed"),
+    Page("dashboard-ytd", "dashboard", query="change=ytd"),  # the tiles' change over the year to date
     Page("deals", "deals"),
     Page("deals-sorted", "deals", query="sort=-value"),
     Page("deals-filtered", "deals", query="agency=CGF&book=held"),
@@ -134,6 +135,10 @@ PAGES: list[Page] = [
     Page("password-change", "password_change"),
     Page("password-change-done", "password_change_done"),
     Page("milestone-timeline", "milestone-timeline"),
+    Page("changes", "changes"),
+    Page("changes-by-commodity", "changes", query="group_by=commodity&start=2025-11-27"),
+    # The events of Trilogy's letter of intent: its forecast revised, its long-stop date passed.
+    Page("changes-events", "changes", query="start=2026-04-02&end=2026-06-01"),
     Page("not-found", "deal", ("no-such-deal",), status=404),
 ]
 

@@ -15,6 +15,7 @@ from portfolio.book import book_on
 from portfolio.services.demo_data import demo_data_load
 from portfolio.services.records import record_save
 from portfolio.services.refresh import refresh_request, refresh_run_execute
+from tests import factories as f
 
 AS_OF = dt.date(2026, 11, 27)
 
@@ -38,6 +39,19 @@ def test_cached_figures_are_the_computed_ones_and_a_second_call_reads_no_table(d
     with django_assert_num_queries(0):
         again = figures_cache.metrics(as_of=AS_OF)["total"]
     assert again.value == cached.value
+
+
+@pytest.mark.django_db
+def test_warming_caches_the_dashboard_and_the_start_of_its_change(django_assert_num_queries):
+    """Warming caches the dashboard's figures of its date (the last valuation's, 2026-11-27) and of
+    the start of the tiles' default change, a week before (2026-11-20): the first visitor's tiles
+    and their change are read from the cache."""
+    f.ValuationFactory(position=f.PositionFactory(), as_of=AS_OF)
+    assert figures_cache.dashboard_warm()
+    assert figures_cache.dashboard_is_warm(AS_OF)
+    with django_assert_num_queries(0):
+        figures_cache.book_figures(as_of=AS_OF, dimensions=figures_cache.DASHBOARD_DIMENSIONS)
+        figures_cache.book_figures(as_of=dt.date(2026, 11, 20), dimensions=figures_cache.DASHBOARD_DIMENSIONS)
 
 
 @pytest.mark.django_db(transaction=True)

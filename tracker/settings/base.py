@@ -389,6 +389,8 @@ LODESTONE_WATCHED_FORMS = env.list(
 LODESTONE_FILINGS_FIRST_LOOKBACK_DAYS = env.int("LODESTONE_FILINGS_FIRST_LOOKBACK_DAYS", default=30)
 
 # E-mail (the daily digest). The console backend prints messages instead of sending them.
+# The address staff open the pages at, for the links in e-mails (the digest).
+LODESTONE_SITE_URL = env.str("LODESTONE_SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 EMAIL_BACKEND = env.str("DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 EMAIL_HOST = env.str("DJANGO_EMAIL_HOST", default="localhost")
 EMAIL_PORT = env.int("DJANGO_EMAIL_PORT", default=25)

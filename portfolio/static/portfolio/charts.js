@@ -158,7 +158,45 @@
     return timeline(canvas, spec);
   }
 
-  var draw = { value: value, allocation: allocation, price: price, timeline: timeline, "portfolio-timeline": portfolioTimeline };
+  // The value bridge: floating bars from the running total before each step to the one after it;
+  // the opening and closing values stand on the axis. Rises and falls differ in colour and in their
+  // tooltips' signs (the table under the chart gives every figure).
+  function waterfall(canvas, spec) {
+    var colours = { total: pageColour("--accent", "#0b5cad"), up: "#2a9d8f", down: "#d1495b" };
+    // The value axis spans the running totals (with a margin), not zero to the top: the steps are
+    // small beside the book. The opening and closing bars rise from the axis's start.
+    var ends = [];
+    spec.bars.forEach(function (bar, i) { if (spec.kinds[i] !== "total") { ends.push(bar[0], bar[1]); } else { ends.push(bar[1]); } });
+    var low = Math.min.apply(null, ends), high = Math.max.apply(null, ends);
+    var margin = (high - low) * 0.25 || Math.abs(high) * 0.01 || 1;
+    var start = low >= 0 ? Math.max(0, low - margin) : low - margin;
+    var horizontal = narrow(canvas);
+    function label(i, size) { var text = spec.labels[i] || ""; return text.length > size ? text.slice(0, size - 1) + "…" : text; }
+    // Ticks as precise as the span needs: US$1.717B and US$1.719B, not US$1.72B twice.
+    var digits = Math.min(6, Math.max(3, Math.ceil(Math.log10(Math.max(Math.abs(high), 1) / (high + margin - start))) + 2));
+    var precise = new Intl.NumberFormat("en-US", { notation: "compact", maximumSignificantDigits: digits });
+    function tick(v) { return (v < 0 ? "-US$" : "US$") + precise.format(Math.abs(v)); }
+    var valueAxis = { min: start, max: high + margin, ticks: { maxTicksLimit: horizontal ? 3 : 8, callback: function (v) { return tick(v); } } };
+    var categoryAxis = { ticks: { autoSkip: false, callback: function (v, i) { return label(i, horizontal ? 16 : 18); } } };
+    return new Chart(canvas, {
+      type: "bar",
+      data: { labels: spec.labels, datasets: [{ label: "Value bridge", data: spec.bars, minBarLength: 2,
+        backgroundColor: spec.kinds.map(function (k) { return colours[k]; }) }] },
+      options: { animation: false, responsive: true, aspectRatio: horizontal ? 1 : 2.4, indexAxis: horizontal ? "y" : "x",
+                 plugins: { legend: { display: false },
+                            tooltip: { callbacks: {
+                              title: function (items) { return items.length ? spec.labels[items[0].dataIndex] : ""; },
+                              label: function (c) {
+                                var bar = spec.bars[c.dataIndex];
+                                if (spec.kinds[c.dataIndex] === "total") { return money.format(bar[1]); }
+                                var change = bar[1] - bar[0];
+                                return (change >= 0 ? "+" : "-") + money.format(Math.abs(change));
+                              } } } },
+                 scales: horizontal ? { x: valueAxis, y: categoryAxis } : { x: categoryAxis, y: valueAxis } }
+    });
+  }
+
+  var draw = { waterfall: waterfall, value: value, allocation: allocation, price: price, timeline: timeline, "portfolio-timeline": portfolioTimeline };
 
   document.addEventListener("DOMContentLoaded", function () {
     if (typeof Chart === "undefined") { return; }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from decimal import Decimal
 from http import HTTPStatus
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
@@ -188,3 +189,30 @@ def test_no_digest_when_there_is_nothing_to_say():
     f.DigestSubscriptionFactory(user__email="analyst@agency.example.gov")
     assert digest_send(as_of=TODAY) == 0
     assert mail.outbox == []
+
+
+def test_the_digest_leads_with_the_weeks_bridge(settings):
+    """One held position, 100,000 shares valued at 10.00 on 2026-11-20 and 11.00 on 2026-11-27
+    (the latest valuation date): the digest of 2026-11-28 opens with the week's bridge, 1,000,000.00
+    to 1,100,000.00, a share-price effect of +100,000.00, and links to the Changes page of that
+    week, in the plain text and in the HTML alternative."""
+    settings.LODESTONE_SITE_URL = "https://lodestone.example.gov"
+    f.DigestSubscriptionFactory(user__email="analyst@agency.example.gov")
+    position = f.PositionFactory()
+    for on, close in ((dt.date(2026, 11, 20), "10.00"), (dt.date(2026, 11, 27), "11.00")):
+        value = Decimal(close) * 100000
+        f.ValuationFactory(position=position, as_of=on, value_local=value, value_usd=value, inputs={"close": close})
+    assert digest_send(as_of=TODAY) == 1
+    (message,) = mail.outbox
+    assert "held value +US$100,000 over the week" in message.subject
+    lines = message.body.splitlines()
+    assert lines[2] == (
+        "The held book from 2026-11-20 to 2026-11-27: US$1,000,000.00 to US$1,100,000.00 (US$100,000.00)"
+    )
+    assert lines[3] == "- Share-price effect: US$100,000.00"
+    link = "https://lodestone.example.gov/changes/?start=2026-11-20&end=2026-11-27"
+    assert f"Why, step by step: {link}" in message.body
+    html, kind = message.alternatives[0]
+    assert kind == "text/html"
+    assert link.replace("&", "&amp;") in html
+    assert 'Share-price effect</th><td style="text-align: right;">US$100,000.00' in html

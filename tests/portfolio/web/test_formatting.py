@@ -10,7 +10,15 @@ from django.template import Context, Template
 from django.test import RequestFactory
 
 from portfolio.services.steps import step_label
-from portfolio.templatetags.portfolio_format import money, money_compact, money_exact
+from portfolio.templatetags.portfolio_format import (
+    direction,
+    money,
+    money_compact,
+    money_exact,
+    signed_money,
+    signed_multiple,
+    signed_pct,
+)
 from portfolio.web.labels import country_name, dimension_labels
 from portfolio.web.params import AsOfForm
 from portfolio.web.sorting import Sort, sort_from
@@ -47,6 +55,28 @@ def test_a_compact_amount_carries_the_exact_figure_for_the_tooltip_and_screen_re
 
 
 @pytest.mark.django_db
+def test_a_change_reads_with_its_sign_and_direction():
+    """A rise reads with a plus sign, a fall with a minus, nothing unchanged; each with the word a
+    class and a screen reader use: 12,345,678 is +US$12.3M (the exact +US$12,345,678 kept for the
+    screen reader), -400 is -US$400; a MOIC's change to two places (0.05 -> +0.05x, -0.1 ->
+    -0.10x); a fraction as a percentage to one place (0.0123 -> +1.2 %)."""
+    rise = str(signed_money(Decimal("12345678")))
+    assert rise.startswith('<span class="signed">+<span class="amount"')  # one element: a card keeps them together
+    assert "US$12.3M" in rise
+    assert "US$12,345,678" in rise
+    assert signed_money(Decimal("-400")) == "-US$400"
+    assert signed_money(Decimal("0")) == "US$0"
+    assert signed_money(None) == "n/a"
+    assert [signed_multiple(Decimal(v)) for v in ("0.05", "-0.1", "0")] == ["+0.05x", "-0.10x", "0.00x"]
+    assert [signed_pct(Decimal(v)) for v in ("0.0123", "-0.25", "0")] == ["+1.2\u00a0%", "-25.0\u00a0%", "0.0\u00a0%"]
+    assert [direction(v) for v in (Decimal("1"), Decimal("-0.01"), Decimal("0"), None)] == [
+        "up",
+        "down",
+        "unchanged",
+        "na",
+    ]
+
+
 def test_dates_read_iso_on_every_page_and_in_the_date_inputs():
     """A date renders 2026-11-28 (not "Nov. 28, 2026"), a time 2026-11-28 23:18; the as-of input is a
     text field in the same format, and refuses another (no browser date picker in its locale's
