@@ -28,3 +28,9 @@ class ImportRefusedError(PortfolioError):
     """A spreadsheet import cannot be confirmed (not a preview waiting, or another steward's)."""
 
     code = "import_refused"
+
+
+class ReportFrozenError(PortfolioError):
+    """A published report is never changed or deleted: it stays as it was published."""
+
+    code = "report_frozen"

@@ -46,7 +46,7 @@ DASHBOARD_BREAKDOWN = "agency"
 TIMEOUT = 6 * 3600
 
 #: Models whose rows say nothing about the portfolio's figures: saving them keeps cached figures.
-UNRELATED_MODELS = {"refreshrun", "filingevent", "digestsubscription", "milestonestatuschange"}
+UNRELATED_MODELS = {"refreshrun", "filingevent", "digestsubscription", "milestonestatuschange", "publishedreport"}
 
 
 def data_version() -> str | None:

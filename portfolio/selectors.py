@@ -12,6 +12,7 @@ from typing import NamedTuple
 
 from django.db.models import DateField, F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce, TruncDate
+from django.utils import timezone
 
 from portfolio.models import (
     MANUAL_SOURCE,
@@ -20,9 +21,12 @@ from portfolio.models import (
     Milestone,
     MilestoneRevision,
     MilestoneStatus,
+    PortfolioSnapshot,
     Position,
+    PriceStatus,
     Project,
     ProjectStage,
+    RefreshRun,
     SecurityPrice,
 )
 
@@ -285,6 +289,49 @@ def milestone_measured(milestone: Milestone, today: date) -> MeasuredMilestone:
 
 def milestones_measured(milestones, today: date) -> list[MeasuredMilestone]:
     return [milestone_measured(m, today) for m in milestones]
+
+
+def late_q(today: date, prefix: str = "") -> Q:
+    """The late rule as a filter on milestones: not achieved, not cancelled, and marked late or past
+    its window's end on ``today``. ``prefix`` reaches the milestones from another model (e.g.
+    ``"milestones__"`` in a project's count of late milestones)."""
+    return (
+        Q(**{f"{prefix}achieved_on__isnull": True})
+        & ~Q(**{f"{prefix}status": MilestoneStatus.CANCELLED})
+        & (Q(**{f"{prefix}status": MilestoneStatus.LATE}) | Q(**{f"{prefix}forecast_end__lt": today}))
+    )
+
+
+def _late(today: date | None):
+    return Milestone.objects.filter(late_q(today or timezone.now().date()))
+
+
+def milestones_late(today: date | None = None, *, limit: int | None = None) -> list[MeasuredMilestone]:
+    """Milestones whose window has passed unachieved (whether or not the daily job has run since),
+    the longest overdue first (the first ``limit``), with their slip and days overdue."""
+    today = today or timezone.now().date()
+    rows = milestones_with_revision_dates(_late(today).select_related("project__company", "deal")).order_by(
+        "forecast_end", "pk"
+    )
+    return milestones_measured(rows[:limit] if limit else rows, today)
+
+
+def milestones_late_count(today: date | None = None) -> int:
+    return _late(today).count()
+
+
+def freshness(as_of: date) -> dict:
+    """What the dashboard says about its data: stale listings, simulated prices, the last run."""
+    stale = list(
+        Listing.objects.filter(is_active=True, positions__isnull=False)
+        .exclude(price_status=PriceStatus.OK)
+        .select_related("company")
+        .distinct()
+        .order_by("ticker")
+    )
+    snapshot = PortfolioSnapshot.objects.filter(as_of__lte=as_of).order_by("-as_of").first()
+    last_run = RefreshRun.objects.exclude(status=RefreshRun.Status.REFUSED).select_related("requested_by").first()
+    return {"stale_listings": stale, "snapshot": snapshot, "last_run": last_run}
 
 
 @dataclass(frozen=True)

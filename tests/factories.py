@@ -8,9 +8,11 @@ from decimal import Decimal
 import factory
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
+from django.utils import timezone
 from factory.django import DjangoModelFactory
 
 from portfolio import models as m
+from portfolio.models.reports import content_hash
 
 
 class UserFactory(DjangoModelFactory[User]):
@@ -438,3 +440,24 @@ class ImportRunFactory(DjangoModelFactory[m.ImportRun]):
     file_size = 1024
     file_format = "xlsx"
     counts = factory.LazyFunction(lambda: {"deals": {"created": 1, "unchanged": 2}})
+
+
+class PublishedReportFactory(DjangoModelFactory[m.PublishedReport]):
+    """A published report with made-up content and the hash of that content."""
+
+    class Meta:
+        model = m.PublishedReport
+
+    as_of = dt.date(2026, 11, 27)
+    book = "held"
+    figures = factory.LazyFunction(lambda: {"total": {"value_usd": "1000.00"}, "by_deal": {}, "by_position": {}})
+    html = factory.Sequence(lambda n: f"<h1>Government critical-minerals stakes: report {n}</h1>")
+    rules_version = "2026.11"
+    published_by = factory.SubFactory(UserFactory)
+    published_by_username = factory.LazyAttribute(lambda o: o.published_by.username)
+    published_at = factory.LazyFunction(timezone.now)
+    content_hash = factory.LazyAttribute(
+        lambda o: content_hash(
+            as_of=o.as_of, book=o.book, figures=o.figures, html=o.html, rules_version=o.rules_version
+        )
+    )

@@ -7,6 +7,7 @@ from .bridge import BridgeView
 from .changes import ChangesViewSet
 from .jobs import RefreshRunViewSet
 from .query import CheckedQuery
+from .reports import PublishedReportViewSet
 from .resources import VIEWSETS
 
 app_name = "api"
@@ -24,6 +25,7 @@ router = Router()
 for prefix, viewset in VIEWSETS.items():
     router.register(prefix, viewset)
 router.register("refresh-runs", RefreshRunViewSet)
+router.register("reports", PublishedReportViewSet)
 
 urlpatterns = [
     path("auth/token/", TokenView.as_view(), name="token"),

@@ -11,6 +11,12 @@ from .core import DIMENSIONS, EXPOSURE_LEGS, BasisTotal, Book, Figures, Holding,
 from .dates import default_as_of, today
 from .periods import DEFAULT_PERIOD, Change, ChangePeriod, period_start
 
+#: The version of the rules behind the figures (what is held on a date, how each instrument is
+#: valued, the FX lookup, the cost ledger, the allocation): stored with each published report, so a
+#: reader knows by which rules its figures were worked out. Change it whenever a valuation or a held
+#: rule changes (the figures of a date could then differ from a report published before).
+RULES_VERSION = "2026.11"
+
 __all__ = [
     "BOOKS",
     "BOOK_LABELS",
@@ -18,6 +24,7 @@ __all__ = [
     "DEFAULT_PERIOD",
     "DIMENSIONS",
     "EXPOSURE_LEGS",
+    "RULES_VERSION",
     "Basis",
     "BasisTotal",
     "Book",

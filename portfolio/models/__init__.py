@@ -55,6 +55,7 @@ from .registry import (
     ShareCount,
     ShareCountOrigin,
 )
+from .reports import PublishedReport
 from .valuations import FairValueLevel, ManualMark, Valuation, ValuationMethod
 
 __all__ = [
@@ -112,6 +113,7 @@ __all__ = [
     "Project",
     "ProjectCommodityWeight",
     "ProjectStage",
+    "PublishedReport",
     "RefreshRun",
     "SecurityPrice",
     "ShareCount",

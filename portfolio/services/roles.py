@@ -1,11 +1,11 @@
 """The three roles of staff, as groups with model permissions.
 
-Viewer reads everything. Analyst also writes deals, instruments, cash flows, exposure legs (loans
-and their drawings and repayments, price floors and their payments, offtakes, grants, guarantees),
-companies' share counts, projects' production figures, milestones and manual marks (by hand or
-by importing a spreadsheet), and starts refreshes. Admin has every portfolio permission and manages
-users and schedules. Pages and the API check these permissions; what a role may not do is neither
-shown nor accepted.
+Viewer reads everything (published reports included). Analyst also writes deals, instruments, cash
+flows, exposure legs (loans and their drawings and repayments, price floors and their payments,
+offtakes, grants, guarantees), companies' share counts, projects' production figures, milestones
+and manual marks (by hand or by importing a spreadsheet), starts refreshes and publishes briefing
+reports. Admin has every portfolio permission and manages users and schedules. Pages and the API
+check these permissions; what a role may not do is neither shown nor accepted.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ def _wanted() -> dict[str, set[tuple[str, str]]]:
     ]
     view = {("portfolio", f"view_{m._meta.model_name}") for m in portfolio_models}
     writes = {("portfolio", f"{action}_{name}") for name in ANALYST_WRITES for action in ("add", "change")}
-    analyst = view | writes | {("portfolio", "run_refresh"), ("portfolio", "import_spreadsheet")}
+    analyst = view | writes | {("portfolio", p) for p in ("run_refresh", "import_spreadsheet", "publish_report")}
     every_portfolio = {
         ("portfolio", f"{action}_{m._meta.model_name}")
         for m in portfolio_models

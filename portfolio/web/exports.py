@@ -11,16 +11,14 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from portfolio import figures_cache
-from portfolio.book import BOOK_LABELS, EXPOSURE_LEGS, Basis, Figures, default_as_of
-from portfolio.book.basis import beside
+from portfolio.book import Basis, default_as_of
 from portfolio.book.values import valuations_on
 from portfolio.models import CashFlow, Deal, Milestone, Position
+from portfolio.report import REPORT_DIMENSIONS, report_context
 from portfolio.selectors import milestones_measured, milestones_with_revision_dates
 from portfolio.spreadsheets.files import table_csv, table_xlsx
 
-from .labels import dimension_labels
 from .params import AsOfForm, BasisForm, as_of_from, basis_from
-from .selectors import freshness, milestones_late
 
 FORMATS = {
     "csv": "text/csv; charset=utf-8",
@@ -159,39 +157,11 @@ def exposure_export(request: HttpRequest, fmt: str) -> HttpResponse:
     return table_response("exposure", fmt, headers, rows)
 
 
-def _labelled(dimension: str, groups: dict) -> list[tuple[str, Figures]]:
-    labels = dimension_labels(dimension, groups)
-    return [(labels[key], figures) for key, figures in groups.items()]
-
-
 @permission_required("portfolio.view_deal", raise_exception=True)
 def report(request: HttpRequest) -> HttpResponse:
     """A one-page portfolio report for printing: the chosen book (held by default), with the
-    other bases' totals beside it."""
+    other bases' totals beside it. Its body is what a published report stores."""
     form = BasisForm(request.GET or None)
     as_of: date = as_of_from(form, default_as_of())
-    book = basis_from(form)
-    figures = figures_cache.book_figures(
-        as_of=as_of, dimensions=["total", "agency", "company", "instrument"], book=book
-    )
-    by = figures.by
-    total = by["total"].get("total")
-    instruments = {k: g for k, g in by["instrument"].items() if k not in EXPOSURE_LEGS}
-    return render(
-        request,
-        "portfolio/web/report.html",
-        {
-            "form": form,
-            "as_of": as_of,
-            "book": book,
-            "book_label": BOOK_LABELS[book],
-            "beside": [figures.bases[b] for b in beside(book) if figures.bases[b].positions],
-            "total": total,
-            "xirr": total.xirr(as_of) if total else None,
-            "by_agency": [(label, g, g.xirr(as_of)) for label, g in _labelled("agency", by["agency"])],
-            "by_instrument": _labelled("instrument", instruments),
-            "by_company": by["company"],
-            "late": milestones_late(limit=10),
-            **freshness(as_of),
-        },
-    )
+    figures = figures_cache.book_figures(as_of=as_of, dimensions=REPORT_DIMENSIONS, book=basis_from(form))
+    return render(request, "portfolio/web/report.html", {"form": form, **report_context(figures)})

@@ -4,25 +4,27 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from django.db.models import Prefetch, Q, QuerySet
-from django.utils import timezone
+from django.db.models import Prefetch, QuerySet
 
 from portfolio.models import (
     PRIMARY_EVIDENCE,
     CashFlow,
     Deal,
     FilingEvent,
-    Listing,
     LoanEvent,
     Milestone,
     MilestoneStatus,
-    PortfolioSnapshot,
     Position,
     PriceFloor,
-    PriceStatus,
-    RefreshRun,
 )
+
+# The late rule and the data's freshness live with the read-side selectors (the printable report,
+# composed below the pages, reads them too); the pages import them from here as before.
 from portfolio.selectors import MeasuredMilestone, milestones_measured, milestones_with_revision_dates
+from portfolio.selectors import freshness as freshness
+from portfolio.selectors import late_q as late_q
+from portfolio.selectors import milestones_late as milestones_late
+from portfolio.selectors import milestones_late_count as milestones_late_count
 
 #: Late first on the milestones board.
 STATUS_ORDER = ["late", "at_risk", "on_track", "planned", "achieved", "cancelled"]
@@ -94,49 +96,6 @@ def milestones_due_count(today: date, *, days: int = 90) -> int:
         .exclude(status=MilestoneStatus.CANCELLED)
         .count()
     )
-
-
-def late_q(today: date, prefix: str = "") -> Q:
-    """The late rule as a filter on milestones: not achieved, not cancelled, and marked late or past
-    its window's end on ``today``. ``prefix`` reaches the milestones from another model (e.g.
-    ``"milestones__"`` in a project's count of late milestones)."""
-    return (
-        Q(**{f"{prefix}achieved_on__isnull": True})
-        & ~Q(**{f"{prefix}status": MilestoneStatus.CANCELLED})
-        & (Q(**{f"{prefix}status": MilestoneStatus.LATE}) | Q(**{f"{prefix}forecast_end__lt": today}))
-    )
-
-
-def _late(today: date | None):
-    return Milestone.objects.filter(late_q(today or timezone.now().date()))
-
-
-def milestones_late(today: date | None = None, *, limit: int | None = None) -> list[MeasuredMilestone]:
-    """Milestones whose window has passed unachieved (whether or not the daily job has run since),
-    the longest overdue first (the first ``limit``), with their slip and days overdue."""
-    today = today or timezone.now().date()
-    rows = milestones_with_revision_dates(_late(today).select_related("project__company", "deal")).order_by(
-        "forecast_end", "pk"
-    )
-    return milestones_measured(rows[:limit] if limit else rows, today)
-
-
-def milestones_late_count(today: date | None = None) -> int:
-    return _late(today).count()
-
-
-def freshness(as_of: date) -> dict:
-    """What the dashboard says about its data: stale listings, simulated prices, the last run."""
-    stale = list(
-        Listing.objects.filter(is_active=True, positions__isnull=False)
-        .exclude(price_status=PriceStatus.OK)
-        .select_related("company")
-        .distinct()
-        .order_by("ticker")
-    )
-    snapshot = PortfolioSnapshot.objects.filter(as_of__lte=as_of).order_by("-as_of").first()
-    last_run = RefreshRun.objects.exclude(status=RefreshRun.Status.REFUSED).select_related("requested_by").first()
-    return {"stale_listings": stale, "snapshot": snapshot, "last_run": last_run}
 
 
 def unreviewed_filings(limit: int = 10) -> tuple[list[FilingEvent], int]:

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from . import changes, exports, lists, search, views
+from . import changes, exports, lists, reports, search, views
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
@@ -39,4 +39,6 @@ urlpatterns = [
     path("exports/bridge.<str:fmt>", changes.bridge_export, name="export-bridge"),
     path("exports/exposure.<str:fmt>", exports.exposure_export, name="export-exposure"),
     path("report/", exports.report, name="report"),
+    path("reports/", reports.reports, name="reports"),
+    path("reports/<int:number>/", reports.published_report, name="published-report"),
 ]

@@ -61,6 +61,20 @@ def _latest_run() -> tuple:
     return (m.RefreshRun.objects.order_by("-pk").values_list("pk", flat=True)[0],)
 
 
+def _published_report() -> tuple:
+    """The first published report: the held book of the default date, published by the sweep's
+    analyst the first time it is asked for."""
+    from django.contrib.auth import get_user_model
+
+    from portfolio.book import default_as_of
+    from portfolio.services.reports import report_publish
+
+    report = m.PublishedReport.objects.order_by("pk").first() or report_publish(
+        as_of=default_as_of(), book="held", user=get_user_model().objects.get(username="ana")
+    )
+    return (report.pk,)
+
+
 @dataclass(frozen=True)
 class Page:
     """A page of the sweep: ``name`` names its screenshots; ``url_name`` and ``args`` (a tuple, or a
@@ -116,6 +130,8 @@ PAGES: list[Page] = [
     Page("refresh-runs", "refresh-runs"),
     Page("refresh-run", "refresh-run", _latest_run),
     Page("report", "report"),
+    Page("reports", "reports"),
+    Page("published-report", "published-report", _published_report),
     Page("password-change", "password_change"),
     Page("password-change-done", "password_change_done"),
     Page("milestone-timeline", "milestone-timeline"),

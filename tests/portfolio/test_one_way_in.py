@@ -65,7 +65,7 @@ def test_no_admin_of_a_portfolio_record_saves_or_deletes_around_its_service(stew
             reachable = any(_allowed(model_admin, permission, request) for permission in permissions)
             if reachable and not _ours(getattr(model_admin, name)):
                 bypassing.append(f"{type(model_admin).__name__}.{name}")
-    assert checked == 35  # every portfolio model has an admin (test_admin checks that none is missing)
+    assert checked == 36  # every portfolio model has an admin (test_admin checks that none is missing)
     assert bypassing == []
 
 
@@ -182,10 +182,12 @@ def test_a_price_entered_in_the_admin_updates_its_listing_as_the_refresh_does(st
     assert (listing.price_status, listing.last_price_on) == (m.PriceStatus.STALE, None)
 
 
-@pytest.mark.parametrize("model", [m.MilestoneRevision, m.MilestoneStatusChange, m.Valuation, m.RefreshRun])
+@pytest.mark.parametrize(
+    "model", [m.MilestoneRevision, m.MilestoneStatusChange, m.Valuation, m.RefreshRun, m.PublishedReport]
+)
 def test_audit_trails_and_job_output_are_read_only_in_the_admin(steward, model):
-    """Revisions, status changes, valuations and runs are written by their services alone: the admin
-    offers no add, change or delete for them, even to a superuser."""
+    """Revisions, status changes, valuations, runs and published reports are written by their services
+    alone: the admin offers no add, change or delete for them, even to a superuser."""
     model_admin = admin.site._registry[model]
     request = RequestFactory().get("/admin/")
     request.user = steward

@@ -51,6 +51,7 @@ FACTORIES = {
     m.PriceFloorPayment: f.PriceFloorPaymentFactory,
     m.ShareCount: f.ShareCountFactory,
     m.ProductionFigure: f.ProductionFigureFactory,
+    m.PublishedReport: f.PublishedReportFactory,
 }
 PORTFOLIO_MODELS = [
     model for model in admin.site._registry if model._meta.app_label == "portfolio" and model is not m.Currency
@@ -63,7 +64,8 @@ READ_ONLY = {
     m.FilingEvent,
     m.ImportRun,
     m.MilestoneRevision,
-}  # written by the refresh jobs, imports and the milestone service, never added by hand
+    m.PublishedReport,
+}  # written by the refresh jobs, imports, the milestone service and publishing, never added by hand
 
 
 def _form_values(form) -> dict:
@@ -157,6 +159,7 @@ CHANGELIST_QUERIES = {
     m.PriceFloorPayment: ADMIN + COUNTS + PAGE,
     m.ShareCount: ADMIN + COUNTS + PAGE + DATES,
     m.ProductionFigure: ADMIN + 1 + COUNTS + PAGE + DATES,  # the commodities to filter by
+    m.PublishedReport: ADMIN + COUNTS + PAGE,
 }
 
 

@@ -19,7 +19,7 @@ from portfolio.tasks import refresh_run_task
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db
-LISTS = [*RESOURCES, "refresh-runs"]
+LISTS = [*RESOURCES, "refresh-runs", "reports"]
 
 
 @pytest.fixture
@@ -54,6 +54,7 @@ def _book():
     f.MilestoneRevisionFactory(milestone=milestone)
     f.FilingEventFactory(company=deal.company)
     f.RefreshRunFactory()
+    f.PublishedReportFactory()
     f.AgencyAliasFactory(agency=deal.agency)
     f.ManualMarkFactory(
         position=f.PositionFactory(deal=deal, kind="private_equity", listing=None, underlying="Shares", quantity=None)

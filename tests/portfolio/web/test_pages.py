@@ -48,6 +48,7 @@ def _deal(**kwargs):
 def _pages(deal):
     project = deal.projects.first()
     run = f.RefreshRunFactory()
+    published = f.PublishedReportFactory()
     return [
         reverse("dashboard"),
         reverse("deals"),
@@ -60,6 +61,8 @@ def _pages(deal):
         reverse("refresh-runs"),
         reverse("refresh-run", args=[run.pk]),
         reverse("report"),
+        reverse("reports"),
+        reverse("published-report", args=[published.pk]),
         reverse("export-positions", args=["csv"]),
         reverse("export-cash-flows", args=["xlsx"]),
         reverse("export-milestones", args=["csv"]),

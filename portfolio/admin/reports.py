@@ -1,0 +1,50 @@
+"""Published reports in the admin: read here, never changed."""
+
+from django.contrib import admin
+from django.urls import reverse
+from django.utils.html import format_html
+
+from portfolio.book import BOOK_LABELS
+from portfolio.models import PublishedReport
+
+from .formatting import date_column, datetime_column
+from .mixins import ReadOnlyAdminMixin
+
+
+@admin.register(PublishedReport)
+class PublishedReportAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Published reports never change: read here, opened as published on the Reports page. (The
+    database refuses a change or a delete too.)"""
+
+    list_display = ["number", "as_of_day", "book_label", "published_by_username", "published", "hash_prefix"]
+    search_fields = ["published_by_username", "content_hash"]
+    fields = readonly_fields = (
+        "number",
+        "as_of",
+        "book_label",
+        "rules_version",
+        "published_by_username",
+        "published_at",
+        "content_hash",
+        "opened",
+        "figures",
+    )
+
+    as_of_day = date_column("as_of", "As of")
+    published = datetime_column("published_at", "Published")
+
+    @admin.display(description="Report", ordering="id")
+    def number(self, obj: PublishedReport) -> str:
+        return f"#{obj.pk}"
+
+    @admin.display(description="Book", ordering="book")
+    def book_label(self, obj: PublishedReport) -> str:
+        return BOOK_LABELS.get(obj.book, obj.book)
+
+    @admin.display(description="SHA-256")
+    def hash_prefix(self, obj: PublishedReport) -> str:
+        return f"{obj.content_hash[:12]}…"
+
+    @admin.display(description="As published")
+    def opened(self, obj: PublishedReport) -> str:
+        return format_html('<a href="{}">Open report #{}</a>', reverse("published-report", args=[obj.pk]), obj.pk)
