@@ -18,6 +18,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from typing import TypeVar
 
 from django.conf import settings
@@ -187,3 +188,9 @@ def bridge(*, start: date, end: date, dimension: str = "total") -> BookBridge:
     """The held book's value bridge from ``start`` to ``end`` (``portfolio.book.bridge``), from the
     cache when the data has not changed since."""
     return _cached("bridge", lambda: book_bridge(start, end, dimension), start, end, dimension)
+
+
+def report_bridge(*, number: int, as_of: date, reported: dict[int, Decimal | None], end: date) -> BookBridge:
+    """The held book's bridge from a published report's date to ``end``, opening at the values the
+    report gave (``reported``, by position), from the cache when the data has not changed since."""
+    return _cached("report-bridge", lambda: book_bridge(as_of, end, reported=reported), number, as_of, end)

@@ -339,8 +339,15 @@ def _mark_of(holding: Holding, on: date, stored: Stored, computed: dict[tuple[in
     return computed.get((holding.row.pk, on))
 
 
-def book_bridge(start: date, end: date, dimension: str = "total") -> BookBridge:
-    """The held book's bridge from ``start`` to ``end`` (``start`` not after ``end``), by ``dimension``."""
+def book_bridge(
+    start: date, end: date, dimension: str = "total", *, reported: dict[int, Decimal | None] | None = None
+) -> BookBridge:
+    """The held book's bridge from ``start`` to ``end`` (``start`` not after ``end``), by ``dimension``.
+
+    ``reported``: each position's held value on ``start`` as a published report gave it (None: not
+    valued then). The bridge then opens at those values, and the corrections step restates each to
+    the opening value as the records now give it (positions held then and not now, or now and not
+    then, included), so that it shows what was restated since the report."""
     check_dimension(dimension)
     if start > end:
         raise ValueError("the start comes after the end")
@@ -434,6 +441,8 @@ def book_bridge(start: date, end: date, dimension: str = "total") -> BookBridge:
             moves.append(("stopped_held", -sum((amount for _, amount in moves), opening)))
         spans.append(Span(holding, opening, moves))
 
+    if reported is not None:
+        spans = _restated_from(reported, spans, before.holdings + after.holdings, notes)
     total = Bridge(start, end, notes=notes)
     groups: dict[str, Bridge] = defaultdict(lambda: Bridge(start, end))
     for span in spans:
@@ -444,6 +453,29 @@ def book_bridge(start: date, end: date, dimension: str = "total") -> BookBridge:
             _add_groups(groups, span, weights, deal.reference)
     titles = {row.reference: row.title for row in after.deals.values()}
     return BookBridge(start, end, dimension, total, dict(sorted(groups.items())), titles)
+
+
+def _restated_from(
+    reported: dict[int, Decimal | None], spans: list[Span], holdings: list[Holding], notes: list[str]
+) -> list[Span]:
+    """The spans opening at the values a report gave, each restated by a correction to the opening
+    value the records now give; a position of the report held on neither date now joins at its
+    reported value and is restated to nothing."""
+    found = {span.holding.row.pk for span in spans}
+    restated = []
+    for span in spans:
+        then = reported.get(span.holding.row.pk) or ZERO
+        restated.append(Span(span.holding, then, [("correction", span.opening - then), *span.moves]))
+    known = {h.row.pk: h for h in holdings}
+    for pk, value in sorted(reported.items()):
+        if pk in found or not value:
+            continue
+        holding = known.get(pk)
+        if holding is None:
+            notes.append(f"position {pk} of the report is no longer recorded: its {value} USD is left out")
+            continue
+        restated.append(Span(holding, value, [("correction", -value)]))
+    return restated
 
 
 def _add(bridge: Bridge, span: Span, reference: str) -> None:

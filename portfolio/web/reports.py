@@ -3,6 +3,8 @@ that publishes the printable report of a date."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
@@ -12,11 +14,13 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 
+from portfolio import figures_cache
 from portfolio.book import BOOK_LABELS, BOOKS, DEFAULT_BOOK, default_as_of
 from portfolio.book.dates import shown_date_error
 from portfolio.models import PublishedReport
 from portfolio.services.reports import PUBLISH_PERMISSION, report_publish
 
+from .changes import CONTRIBUTORS_SHOWN
 from .params import ISO_DATE_INPUT
 
 PAGE_SIZE = 25
@@ -71,4 +75,21 @@ def published_report(request: HttpRequest, number: int) -> HttpResponse:
     published it, when, by which rules, and whether its content still matches its hash."""
     report = get_object_or_404(PublishedReport, pk=number)
     context = {"report": report, "book_label": BOOK_LABELS.get(report.book, report.book), "intact": report.is_intact}
+    context.update(_since(report))
     return render(request, "portfolio/web/published_report.html", context)
+
+
+def _since(report: PublishedReport) -> dict:
+    """The held book's bridge from a held report's date to the latest valuation date, opening at
+    the values the report gave: its corrections step is what has been restated since."""
+    if report.book != DEFAULT_BOOK:
+        return {"since": None}
+    end = max(default_as_of(), report.as_of)
+    positions = report.figures.get("by_position", {})
+    reported = {int(pk): None if value is None else Decimal(value) for pk, value in positions.items()}
+    result = figures_cache.report_bridge(number=report.pk, as_of=report.as_of, reported=reported, end=end)
+    steps = [
+        {"step": step, "contributors": result.total.contributors(step.kind, result.deal_titles, CONTRIBUTORS_SHOWN)}
+        for step in result.total.ordered_steps
+    ]
+    return {"since": result, "since_steps": steps}
