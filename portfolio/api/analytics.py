@@ -53,12 +53,15 @@ class SummaryQuery(serializers.Serializer):
         return value
 
 
-class SeriesQuery(serializers.Serializer):
+class PeriodQuery(serializers.Serializer):
+    """A period's ``start`` and ``end`` (shown dates; the end by default the latest date with a
+    completed valuation run, the start by default ``default_start(end)``), the start not after the end."""
+
     start = strict.DateField(required=False)
-    end = strict.DateField(required=False)
-    group_by = strict.ChoiceField(choices=[d for d in DIMENSIONS if d != "total"], default="agency")
-    interval = strict.ChoiceField(choices=["day", "week", "month"], default="day")
-    basis = strict.ChoiceField(choices=list(BOOKS), default=DEFAULT_BOOK)
+    end = strict.DateField(required=False, help_text="Default: the latest date with a completed valuation run.")
+
+    def default_start(self, end):
+        raise NotImplementedError
 
     def validate(self, attrs):
         for name in ("start", "end"):
@@ -66,12 +69,25 @@ class SeriesQuery(serializers.Serializer):
             if error:
                 raise serializers.ValidationError({name: error})
         end = attrs.get("end") or default_as_of()
-        start = attrs.get("start") or year_before(end)
+        start = attrs.get("start") or self.default_start(end)
         if start > end:
-            raise serializers.ValidationError({"start": "The start is after the end."})
-        if (end - start).days > 3660:
-            raise serializers.ValidationError({"start": "Ask for ten years at most."})
+            raise serializers.ValidationError({"start": f"The start is after the end ({end.isoformat()})."})
         return {**attrs, "start": start, "end": end}
+
+
+class SeriesQuery(PeriodQuery):
+    group_by = strict.ChoiceField(choices=[d for d in DIMENSIONS if d != "total"], default="agency")
+    interval = strict.ChoiceField(choices=["day", "week", "month"], default="day")
+    basis = strict.ChoiceField(choices=list(BOOKS), default=DEFAULT_BOOK)
+
+    def default_start(self, end):
+        return year_before(end)
+
+    def validate(self, attrs):
+        attrs = super().validate(attrs)
+        if (attrs["end"] - attrs["start"]).days > 3660:
+            raise serializers.ValidationError({"start": "Ask for ten years at most."})
+        return attrs
 
 
 def _figures(key, g, as_of) -> dict:

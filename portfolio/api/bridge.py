@@ -8,30 +8,19 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from portfolio import figures_cache
-from portfolio.book import default_as_of
-from portfolio.book.bridge import BRIDGE_DIMENSIONS, STEP_KINDS, BookBridge, Bridge, default_start
-from portfolio.book.dates import shown_date_error
+from portfolio.book.bridge import BRIDGE_DIMENSIONS, DEFAULT_DAYS, STEP_KINDS, BookBridge, Bridge, default_start
 
 from . import fields as strict
-from .analytics import CanViewPortfolio
+from .analytics import CanViewPortfolio, PeriodQuery
 from .query import CheckedQuery
 
 
-class BridgeQuery(serializers.Serializer):
-    start = strict.DateField(required=False, help_text="Default: 60 days before the end.")
-    end = strict.DateField(required=False, help_text="Default: the latest date with a completed valuation run.")
+class BridgeQuery(PeriodQuery):
+    start = strict.DateField(required=False, help_text=f"Default: {DEFAULT_DAYS} days before the end.")
     group_by = strict.ChoiceField(choices=BRIDGE_DIMENSIONS, default="total")
 
-    def validate(self, attrs):
-        for name in ("start", "end"):
-            error = attrs.get(name) and shown_date_error(attrs[name])
-            if error:
-                raise serializers.ValidationError({name: error})
-        end = attrs.get("end") or default_as_of()
-        start = attrs.get("start") or default_start(end)
-        if start > end:
-            raise serializers.ValidationError({"start": "The start is after the end."})
-        return {**attrs, "start": start, "end": end}
+    def default_start(self, end):
+        return default_start(end)
 
 
 def _cents(value) -> str:

@@ -8,13 +8,12 @@ from django.core.validators import RegexValidator
 from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers, viewsets
 
-from portfolio.book import default_as_of
-from portfolio.book.dates import EARLIEST, shown_date_error
+from portfolio.book.dates import EARLIEST
 from portfolio.events import DEFAULT_PERIOD_DAYS, KINDS, Event, events_between
 from portfolio.models.registry import SHORT_NAME_MESSAGE, SHORT_NAME_PATTERN
 
 from . import fields as strict
-from .analytics import CanViewPortfolio
+from .analytics import CanViewPortfolio, PeriodQuery
 from .pagination import Pagination
 from .query import MAX_ID, WHOLE_NUMBER, CheckedQuery
 
@@ -34,7 +33,7 @@ class IdQueryField(serializers.Field):
         return value
 
 
-class ChangesQuery(serializers.Serializer):
+class ChangesQuery(PeriodQuery):
     start = strict.DateField(required=False, help_text=f"Default: {DEFAULT_PERIOD_DAYS} days before the end.")
     end = strict.DateField(
         required=False, help_text="Default: the latest date with a completed valuation run. Not after today."
@@ -54,16 +53,8 @@ class ChangesQuery(serializers.Serializer):
         error_messages={"invalid_choice": f'"{{input}}" is not a kind of event; choose one of: {", ".join(KINDS)}.'},
     )
 
-    def validate(self, attrs):
-        for name in ("start", "end"):
-            error = attrs.get(name) and shown_date_error(attrs[name])
-            if error:
-                raise serializers.ValidationError({name: error})
-        end = attrs.get("end") or default_as_of()
-        start = attrs.get("start") or max(end - timedelta(days=DEFAULT_PERIOD_DAYS), EARLIEST)
-        if start > end:
-            raise serializers.ValidationError({"start": f"The start is after the end ({end.isoformat()})."})
-        return {**attrs, "start": start, "end": end}
+    def default_start(self, end):
+        return max(end - timedelta(days=DEFAULT_PERIOD_DAYS), EARLIEST)
 
 
 #: An event as the API answers it.
