@@ -9,7 +9,7 @@ from django.shortcuts import render
 
 from portfolio import figures_cache
 from portfolio.book import default_as_of
-from portfolio.book.bridge import STEP_KINDS, BookBridge
+from portfolio.book.bridge import STEP_KINDS, BookBridge, default_start
 
 from . import charts
 from .exports import table_response
@@ -35,8 +35,10 @@ class BridgeForm(PeriodForm):
 
 
 def _bridge_from(request: HttpRequest) -> tuple[BridgeForm, BookBridge]:
-    form = BridgeForm(request.GET or None)
-    start, end = period_from(form, default_as_of())
+    latest = default_as_of()
+    # Unbound, the form shows the default period, ready to be changed.
+    form = BridgeForm(request.GET or None, initial={"start": default_start(latest), "end": latest})
+    start, end = period_from(form, latest)
     group_by = (form.cleaned_data.get("group_by") if form.is_valid() else "") or "total"
     return form, figures_cache.bridge(start=start, end=end, dimension=group_by)
 

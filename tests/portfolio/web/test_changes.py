@@ -81,3 +81,13 @@ def test_the_pages_queries_do_not_grow_with_the_book(viewer_client, django_asser
             f.ValuationFactory(position=position, as_of=on, inputs={"close": "1"})
     with django_assert_num_queries(46 + FEED_QUERIES):
         viewer_client.get(reverse("changes"), {"start": D1.isoformat(), "end": D3.isoformat(), "group_by": "deal"})
+
+
+def test_the_form_offers_the_default_period(viewer_client, portfolio):  # noqa: F811
+    """Without a period asked for, the page explains the sixty days to the latest valuation date
+    (D3, 2026-03-31: from 2026-01-30), and its form shows those dates, ready to be changed."""
+    response = viewer_client.get(reverse("changes"))
+    assert (response.context["start"], response.context["end"]) == (D1, D3)
+    page = response.content.decode()
+    assert 'value="2026-01-30"' in page
+    assert 'value="2026-03-31"' in page
