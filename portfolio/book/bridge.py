@@ -14,10 +14,11 @@ Each position's change from its opening to its closing value is assigned to step
    dollars at each flow's date (investments, fees and exercises in; proceeds and dividends out).
 4. **FX effect**: the closing value in the position's own currency times the change in its rate
    (US dollars per unit) since the opening.
-5. **Share-price effect**: at the opening rate, the closing value less the closing value
-   re-priced at the opening share price with every other closing input (an option by
-   Black-Scholes, a convertible at the greater of its as-converted value and its preference). A
-   position carried at the quoted price times its units takes here all that is left after FX.
+5. **Share-price effect**: at the opening rate, the closing value re-priced at the closing share
+   price less the same re-priced at the opening share price, with every other closing input (an
+   option by Black-Scholes, a convertible at the greater of its as-converted value and its
+   preference). A position carried at the quoted price times its units takes here all that is
+   left after FX.
 6. **Model effect**: what is left: volatility, time to expiry, the accretion of a preferred, a
    new manual mark, and units bought or sold at a price other than the opening's.
 7. **Stopped being held**: a position sold in full in the period, at its value on its last held
@@ -207,10 +208,13 @@ def effects(before: Mark, after: Mark, money_in: Decimal, money_out: Decimal) ->
     if after.method == ValuationMethod.MARKET:
         price = market - fx
     else:
-        opening_spot = _spot(before.inputs)
-        at_opening_price = None if opening_spot is None else repriced(after, opening_spot)
-        price = ZERO if at_opening_price is None else ((after.value_local - at_opening_price) * before.fx_rate)
-        price = price.quantize(CENT)
+        # Both prices through the same model, so that the inputs' rounding in the stored trail
+        # cancels out: an unchanged share price moves nothing.
+        opening_spot, closing_spot = _spot(before.inputs), _spot(after.inputs)
+        at_opening = None if opening_spot is None else repriced(after, opening_spot)
+        at_closing = None if closing_spot is None else repriced(after, closing_spot)
+        moved = ZERO if at_opening is None or at_closing is None else at_closing - at_opening
+        price = (moved * before.fx_rate).quantize(CENT)
     return [("fx", fx), ("price", price), ("model", market - fx - price)]
 
 

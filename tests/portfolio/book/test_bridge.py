@@ -31,7 +31,7 @@ import pytest
 
 from portfolio import models as m
 from portfolio.book import book_on
-from portfolio.book.bridge import STEP_KINDS, book_bridge
+from portfolio.book.bridge import STEP_KINDS, Mark, book_bridge, effects
 from portfolio.services.records import record_save
 from tests import factories as f
 
@@ -216,3 +216,35 @@ def test_a_bad_period_or_dimension_is_refused():
 
 def test_every_step_kind_has_a_label():
     assert all(STEP_KINDS.values())
+
+
+def _trail(method, value: str, **inputs):
+    """A valuation in US dollars of ``value`` by ``method``, with ``inputs`` as its trail."""
+    return Mark(D1, M(value), M(value), M("1"), method, inputs)
+
+
+def test_a_convertibles_share_price_and_model_effects():
+    """A convertible preferred: as converted 1,000,000 at a share price of 10.00 on the closing
+    date, its accreted preference 800,000; it opened at 750,000 with the shares at 8.00. At 8.00
+    the closing's as-converted value would be 800,000 (1,000,000 x 8 / 10), the greater of it and
+    the preference 800,000: share price 1,000,000 - 800,000 = +200,000; model (the preference's
+    accretion and the rest) 1,000,000 - 750,000 - 200,000 = +50,000."""
+    before = _trail(m.ValuationMethod.CONVERTIBLE, "750000", close="8.00", as_converted_value="750000",
+                    liquidation_preference="760000")  # fmt: skip
+    after = _trail(m.ValuationMethod.CONVERTIBLE, "1000000", close="10.00", as_converted_value="1000000",
+                   liquidation_preference="800000")  # fmt: skip
+    assert effects(before, after, M("0"), M("0")) == [
+        ("fx", M("0.00")),
+        ("price", M("200000.00")),
+        ("model", M("50000.00")),
+    ]
+
+
+def test_an_unchanged_share_price_moves_nothing():
+    """The same warrant valued twice at the same close (its trail's inputs rounded as stored):
+    re-priced at both ends through the same model, its share-price effect is 0, not the rounding."""
+    inputs = {"close": "23.41", "strike": "30.03", "shares": "3500000", "years": "8.6123", "volatility": "0.512345",
+              "rate": "0.043000", "dividend_yield": "0"}  # fmt: skip
+    before = _trail(m.ValuationMethod.BLACK_SCHOLES, "41234567.89", **inputs)
+    after = _trail(m.ValuationMethod.BLACK_SCHOLES, "41234000.00", **inputs)
+    assert effects(before, after, M("0"), M("0")) == [("fx", M("0.00")), ("price", M("0.00")), ("model", M("-567.89"))]

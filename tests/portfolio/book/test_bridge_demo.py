@@ -53,3 +53,11 @@ def test_the_last_sixty_days_are_explained(demo):
     assert bridge.opening == book_on(start).figures()["total"].known_value
     assert bridge.opening + sum(step.amount for step in bridge.steps.values()) == bridge.closing
     assert bridge.steps["price"].amount  # prices moved over the sixty days
+
+
+def test_a_bridge_of_one_day_to_itself_moves_nothing(demo):
+    """From 2026-11-27 to itself every step is 0: the options and the convertible re-priced at
+    the same share price give no share-price or model effect."""
+    bridge = book_bridge(AS_OF, AS_OF).total
+    assert bridge.opening == bridge.closing
+    assert all(step.amount == 0 for step in bridge.steps.values())
