@@ -40,7 +40,8 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any, NamedTuple
 
-from django.db.models import Q
+from django.db.models import Case, F, JSONField, Q, Value, When
+from django.db.models.fields.json import KT
 
 from portfolio.models import (
     CashFlow,
@@ -233,6 +234,11 @@ Stored = dict[tuple[int, date], tuple[Mark, Any]]
 # --- Loading --------------------------------------------------------------------------------------
 
 
+#: The methods whose valuations the bridge re-prices from their whole trail; of the others it reads
+#: only the share price (JSON is decoded for the few rows that need it).
+REPRICED_METHODS = (ValuationMethod.BLACK_SCHOLES, ValuationMethod.CONVERTIBLE)
+
+
 def _marks(pairs: set[tuple[int, date]]) -> Stored:
     """The stored valuations of (position, date) pairs, with the time each was written (one query:
     each date's positions, so that no other pair is read)."""
@@ -245,14 +251,23 @@ def _marks(pairs: set[tuple[int, date]]) -> Stored:
     rows = (
         Valuation.objects.filter(wanted)
         .order_by()
-        .values_list(
-            "position_id", "as_of", "value_usd", "value_local", "fx_rate_to_usd", "method", "inputs", "updated_at"
+        .annotate(
+            trail=Case(
+                When(method__in=REPRICED_METHODS, then=F("inputs")), default=Value(None), output_field=JSONField()
+            ),
+            close=KT("inputs__close"),
+            spot=KT("inputs__spot_in_terms_currency"),
         )
-    )
-    return {
-        (pk, on): (Mark(on, usd, local, rate, method, inputs or {}), written)
-        for pk, on, usd, local, rate, method, inputs, written in rows
-    }
+        .values_list(
+            "position_id", "as_of", "value_usd", "value_local", "fx_rate_to_usd", "method", "trail", "close", "spot",
+            "updated_at",
+        )
+    )  # fmt: skip
+    found: Stored = {}
+    for pk, on, usd, local, rate, method, trail, close, spot, written in rows:
+        inputs = trail or {key: value for key, value in (("close", close), ("spot_in_terms_currency", spot)) if value}
+        found[(pk, on)] = (Mark(on, usd, local, rate, method, inputs), written)
+    return found
 
 
 def _computed(pairs: set[tuple[int, date]]) -> tuple[dict[tuple[int, date], Mark], dict[tuple[int, date], str]]:
