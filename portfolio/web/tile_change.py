@@ -33,20 +33,19 @@ def tile_change(
     *,
     as_of: date,
     after: Figures | None,
-    dimensions: list[str],
     dimension: str,
     key: str,
     book: str,
 ) -> TileChange:
     """The change of the group ``key`` of ``dimension`` (``after``, its figures on ``as_of``) over
-    the period the request asks for, from the book of the period's start read as the page reads
-    ``as_of`` (the same dimensions and book, so through the same cache). A period not known is
-    not taken: the default is shown, with a message."""
+    the period the request asks for, from the same book's groups on the period's start (without
+    their time-weighted return, which the change does not read). A period not known is not
+    taken: the default is shown, with a message."""
     asked = ChangeForm(request.GET or None)
     period = change_from(asked)
     errors = [str(error) for error in asked.errors.get("change", [])] if asked.is_bound else []
     start = period_start(as_of, period)
-    before = figures_cache.book_figures(as_of=start, dimensions=dimensions, book=book).by[dimension].get(key)
+    before = figures_cache.group_figures(as_of=start, dimension=dimension, book=book).get(key)
     label = ChangePeriod(period).label
     return TileChange(
         period=period,

@@ -270,9 +270,9 @@ FRESHNESS = 3
 #: manual marks and cash flows): the tiles' change reads the book of the period's start (a week
 #: before by default), for which the tests store no valuation.
 ON_REQUEST = 4
-#: The book of the change's start, read as the page reads its date: loaded, valued on request, and
-#: its value history (each page adds what its dimensions need beside it).
-CHANGE = BOOK + ON_REQUEST + HISTORY
+#: The book of the change's start, loaded and valued on request, for the one dimension the tiles
+#: show, without a time-weighted return (each page adds what its dimension needs beside it).
+CHANGE = BOOK + ON_REQUEST
 #: The exact number of queries of each page, the same with 1 deal and with 30 (nothing per row).
 PAGE_QUERIES = {
     # the book by the dashboard's six dimensions, with the value history of the total and of the
@@ -280,8 +280,7 @@ PAGE_QUERIES = {
     # series by agency over the year; unreviewed filings and their count; milestones due and
     # their count; late milestones and their count; the names of the commodities and agencies
     # allocated (the series by agency are labelled by short name); the book of the change's start
-    # by the same six dimensions (with the same five value histories)
-    "dashboard": LOGIN + DEFAULT_DATE + BOOK + HISTORY + 5 + 1 + 2 + 4 + FRESHNESS + 2 + CHANGE + 5,  # 68
+    "dashboard": LOGIN + DEFAULT_DATE + BOOK + HISTORY + 5 + 1 + 2 + 4 + FRESHNESS + 2 + CHANGE,  # 61
     # every matching deal (the totals row sums them all), the book for their values (with the deals'
     # instruments for their ownership), the agency and commodity filters' choices
     "deals": LOGIN + DEFAULT_DATE + 1 + BOOK + 1 + 2,  # 26
@@ -290,20 +289,20 @@ PAGE_QUERIES = {
     # for its ownership) and the deal's value history; the company's share count of the day; its
     # positions' valuations, its history, the loans' events up to the day and its cash flows; the
     # book of the change's start by deal (with the deal's instruments for its ownership)
-    "deal": LOGIN + 1 + 10 + DEFAULT_DATE + BOOK + 1 + HISTORY + 1 + 4 + CHANGE + 1,  # 64
+    "deal": LOGIN + 1 + 10 + DEFAULT_DATE + BOOK + 1 + HISTORY + 1 + 4 + CHANGE + 1,  # 62
     # the company; its listings, their currencies and its projects; the primary listing's prices
     # of the last year; its deals with their agencies; its share counts; the held book by company
     # with its value history and the instruments behind the ownership, and the same of all books
     # (no value history: only the held book has a return); the share count in force that day; the
     # held book of the change's start by company (with the instruments behind the ownership)
-    "company": LOGIN + 1 + 3 + 1 + 1 + 1 + DEFAULT_DATE + (BOOK + HISTORY + 1) + (BOOK + 1) + 1 + CHANGE + 1,  # 73
+    "company": LOGIN + 1 + 3 + 1 + 1 + 1 + DEFAULT_DATE + (BOOK + HISTORY + 1) + (BOOK + 1) + 1 + CHANGE + 1,  # 71
     # the project with its company; its commodities, deals and their agencies; its milestones
     "project": LOGIN + 1 + 3 + 1,  # 9
     # the agency with its parent, and its aliases; its deals; the book twice (all books by deal
     # for the deals' rows, the held book by agency for the agency's figures, two cache entries)
     # and the value history
     # (the deals' instruments for their ownership); the held book of the change's start by agency
-    "agency": LOGIN + 2 + DEFAULT_DATE + 1 + BOOK + 1 + BOOK + HISTORY + CHANGE,  # 66
+    "agency": LOGIN + 2 + DEFAULT_DATE + 1 + BOOK + 1 + BOOK + HISTORY + CHANGE,  # 64
     # the count and the page (with each milestone's latest revision date); the agency, company and
     # deal filters' choices
     "milestones": LOGIN + 2 + 3,  # 9
