@@ -91,8 +91,6 @@ KINDS: dict[str, str] = {
     "refresh": "Refresh finished",
     "steward_edit": "Record edited",
 }
-#: The period the feed covers when none is asked for: the sixty days up to its end.
-DEFAULT_PERIOD_DAYS = 60
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 from portfolio import figures_cache
 from portfolio.book import BOOKS, DEFAULT_BOOK, DIMENSIONS, default_as_of, today
 from portfolio.book.basis import SHOWN_BASES
+from portfolio.book.bridge import default_start
 from portfolio.book.dates import shown_date_error, year_before
 from portfolio.selectors import projects_with_progress
 
@@ -55,13 +56,14 @@ class SummaryQuery(serializers.Serializer):
 
 class PeriodQuery(serializers.Serializer):
     """A period's ``start`` and ``end`` (shown dates; the end by default the latest date with a
-    completed valuation run, the start by default ``default_start(end)``), the start not after the end."""
+    completed valuation run, the start by default ``default_start(end)``: the Changes page's sixty
+    days), the start not after the end."""
 
     start = strict.DateField(required=False)
     end = strict.DateField(required=False, help_text="Default: the latest date with a completed valuation run.")
 
     def default_start(self, end):
-        raise NotImplementedError
+        return default_start(end)
 
     def validate(self, attrs):
         for name in ("start", "end"):

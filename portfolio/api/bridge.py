@@ -8,7 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from portfolio import figures_cache
-from portfolio.book.bridge import BRIDGE_DIMENSIONS, DEFAULT_DAYS, STEP_KINDS, BookBridge, Bridge, default_start
+from portfolio.book.bridge import BRIDGE_DIMENSIONS, DEFAULT_DAYS, STEP_KINDS, BookBridge, Bridge
 
 from . import fields as strict
 from .analytics import CanViewPortfolio, PeriodQuery
@@ -18,9 +18,6 @@ from .query import CheckedQuery
 class BridgeQuery(PeriodQuery):
     start = strict.DateField(required=False, help_text=f"Default: {DEFAULT_DAYS} days before the end.")
     group_by = strict.ChoiceField(choices=BRIDGE_DIMENSIONS, default="total")
-
-    def default_start(self, end):
-        return default_start(end)
 
 
 def _cents(value) -> str:

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from django.core.validators import RegexValidator
 from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers, viewsets
 
-from portfolio.book.dates import EARLIEST
-from portfolio.events import DEFAULT_PERIOD_DAYS, KINDS, Event, events_between
+from portfolio.book.bridge import DEFAULT_DAYS
+from portfolio.events import KINDS, Event, events_between
 from portfolio.models.registry import SHORT_NAME_MESSAGE, SHORT_NAME_PATTERN
 
 from . import fields as strict
@@ -34,7 +32,7 @@ class IdQueryField(serializers.Field):
 
 
 class ChangesQuery(PeriodQuery):
-    start = strict.DateField(required=False, help_text=f"Default: {DEFAULT_PERIOD_DAYS} days before the end.")
+    start = strict.DateField(required=False, help_text=f"Default: {DEFAULT_DAYS} days before the end.")
     end = strict.DateField(
         required=False, help_text="Default: the latest date with a completed valuation run. Not after today."
     )
@@ -52,9 +50,6 @@ class ChangesQuery(PeriodQuery):
         help_text="The events of one kind.",
         error_messages={"invalid_choice": f'"{{input}}" is not a kind of event; choose one of: {", ".join(KINDS)}.'},
     )
-
-    def default_start(self, end):
-        return max(end - timedelta(days=DEFAULT_PERIOD_DAYS), EARLIEST)
 
 
 #: An event as the API answers it.

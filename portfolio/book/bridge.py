@@ -379,6 +379,7 @@ def book_bridge(
     joined = {pk: min(max(after._joined_on(h), start + timedelta(days=1)), end) for pk, h in closing_held.items()
               if pk not in opening_held}  # fmt: skip
 
+    bridged = set(opening_held) | set(closing_held)
     # Valuations: at both ends, and on the days positions joined or were last held.
     pairs = {(pk, start) for pk in opening_held} | {(pk, end) for pk in closing_held}
     pairs |= set(joined.items()) | set(last_held.items())
@@ -391,7 +392,6 @@ def book_bridge(
     computed, reasons = _computed(missing | {(pk, start) for pk in restated_ids})
 
     # Cash flows in the period, in US dollars at their dates (the closing book's rates cover them).
-    bridged = set(opening_held) | set(closing_held)
     rows = list(
         CashFlow.objects.filter(occurred_on__gt=start, occurred_on__lte=end, position_id__in=bridged)
         .order_by("occurred_on", "pk")
@@ -409,7 +409,7 @@ def book_bridge(
 
     spans: list[Span] = []
     notes: list[str] = []
-    for pk in sorted(set(opening_held) | set(closing_held)):
+    for pk in sorted(bridged):
         first, last = opening_held.get(pk), closing_held.get(pk)
         holding = last or first
         if holding is None:

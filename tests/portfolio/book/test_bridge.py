@@ -31,7 +31,7 @@ import pytest
 
 from portfolio import models as m
 from portfolio.book import book_on
-from portfolio.book.bridge import STEP_KINDS, Mark, book_bridge, effects
+from portfolio.book.bridge import Mark, book_bridge, effects
 from portfolio.services.records import record_save
 from tests import factories as f
 
@@ -212,10 +212,6 @@ def test_a_bad_period_or_dimension_is_refused():
         book_bridge(D2, D1)
     with pytest.raises(ValueError, match="unknown dimension"):
         book_bridge(D1, D2, "colour")
-
-
-def test_every_step_kind_has_a_label():
-    assert all(STEP_KINDS.values())
 
 
 def _trail(method, value: str, **inputs):
