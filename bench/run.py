@@ -437,6 +437,21 @@ def main() -> None:
             url = f"/api/v1/analytics/bridge/?start={bridge_params['start']}&end={AS_OF}&group_by={group_by}"
             _append(measure(name, get(url), runs=args.runs, floor=lambda: _sql_seconds(bridge_sql(), bridge_params),
                             target={"max_median_seconds": limit}))  # fmt: skip
+    if wanted("verify_figures"):
+        from portfolio.book.verify import verify_kept
+
+        started = time.perf_counter()
+        verification = verify_kept()
+        seconds = time.perf_counter() - started
+        if verification.differences:
+            raise RuntimeError(f"verify_figures: {len(verification.differences)} kept figures differ, e.g. "
+                               f"{verification.differences[0]}")  # fmt: skip
+        _append({
+            "name": "verify_figures", "runs": 1, "median_seconds": round(seconds, 2),
+            "compared": verification.compared, "differences": 0, "floor_seconds": None, "ratio": None,
+            "query_count": None, "peak_memory_mb": None, "target": {},
+        })  # fmt: skip
+        print(f"verify_figures         {seconds:7.1f} s   {verification.compared} kept figures equal the valuations")
     if wanted("trivial_view"):
         _append(measure("trivial_view", trivial, runs=args.runs, floor=lambda: 0.0, target={}))
 

@@ -22,6 +22,13 @@ class PortfolioConfig(AppConfig):
         post_migrate.connect(schedules_ensure, sender=self, dispatch_uid="portfolio.schedules")
         post_migrate.connect(roles_ensure, sender=self, dispatch_uid="portfolio.roles")
 
+        # The held value series' kept rows follow every write of what they sum (and are built after a
+        # migration where valuations exist without them).
+        from portfolio.services import kept
+
+        kept.connect()
+        post_migrate.connect(kept.kept_ensure, sender=self, dispatch_uid="portfolio.kept")
+
         # Cached portfolio figures are retired whenever a record behind them changes.
         from django.db.models.signals import m2m_changed, post_delete, post_save
 

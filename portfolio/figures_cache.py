@@ -47,7 +47,10 @@ DASHBOARD_BREAKDOWN = "agency"
 TIMEOUT = 6 * 3600
 
 #: Models whose rows say nothing about the portfolio's figures: saving them keeps cached figures.
-UNRELATED_MODELS = {"refreshrun", "filingevent", "digestsubscription", "milestonestatuschange", "publishedreport"}
+UNRELATED_MODELS = {
+    "refreshrun", "filingevent", "digestsubscription", "milestonestatuschange", "publishedreport",
+    "keptvalue",  # follows the writes that retire the figures themselves
+}  # fmt: skip
 
 
 def data_version() -> str | None:

@@ -412,6 +412,17 @@ class PortfolioSnapshotFactory(DjangoModelFactory):
     positions_valued = 3
 
 
+class KeptValueFactory(DjangoModelFactory):
+    class Meta:
+        model = m.KeptValue
+
+    as_of = factory.Sequence(lambda n: dt.date(2026, 1, 1) + dt.timedelta(days=n))
+    dimension = "agency"
+    key = "DOE"
+    value_usd = Decimal("1000000.00")
+    positions = 2
+
+
 class MilestoneStatusChangeFactory(DjangoModelFactory):
     class Meta:
         model = m.MilestoneStatusChange

@@ -6,7 +6,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from portfolio.health import filings_check_last
-from portfolio.models import DigestSubscription, FilingEvent, PortfolioSnapshot, RefreshRun
+from portfolio.models import DigestSubscription, FilingEvent, KeptValue, PortfolioSnapshot, RefreshRun
 from portfolio.services.filings import filing_mark_reviewed, filing_record_milestone
 from portfolio.services.records import record_save
 
@@ -141,3 +141,18 @@ class PortfolioSnapshotAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description="Refresh run", ordering="refresh_run")
     def run(self, obj: PortfolioSnapshot) -> str:
         return f"{obj.refresh_run.get_kind_display()} #{obj.refresh_run_id}" if obj.refresh_run else DASH
+
+
+@admin.register(KeptValue)
+class KeptValueAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """The held value series as kept by every write (``manage.py verify_figures`` checks it)."""
+
+    list_display = ["as_of_day", "dimension", "key", "value_display", "counted"]
+    list_filter = ["dimension"]
+    search_fields = ["key"]
+    date_hierarchy = "as_of"
+    fields = readonly_fields = readonly_fields_of(KeptValue)
+
+    as_of_day = date_column("as_of", "As of")
+    value_display = figure_column("value_usd", "Value (USD)")
+    counted = figure_column("positions", "Valuations", places=0)

@@ -6,8 +6,9 @@ period (``periods``). Valuations, pages, the API, exports, the report and the di
 writes nothing and imports no service.
 """
 
+from .allocation import DIMENSIONS
 from .basis import BOOK_LABELS, BOOKS, DEFAULT_BOOK, Basis
-from .core import DIMENSIONS, EXPOSURE_LEGS, BasisTotal, Book, Figures, Holding, book_on, value_over_time
+from .core import EXPOSURE_LEGS, BasisTotal, Book, Figures, Holding, book_on, value_over_time
 from .dates import default_as_of, today
 from .periods import DEFAULT_PERIOD, Change, ChangePeriod, period_start
 

@@ -18,6 +18,8 @@ CENT = Decimal("0.01")
 ONE = Decimal("1")
 UNASSIGNED = "unassigned"
 
+#: What figures are grouped by.
+DIMENSIONS = ("total", "deal", "agency", "company", "country", "commodity", "stage", "instrument")
 #: Dimensions whose keys come from the deal's projects.
 PROJECT_DIMENSIONS = ("commodity", "stage")
 

@@ -24,20 +24,16 @@ from django.db.models.functions import Greatest
 
 from portfolio.models import (
     CommodityPrice,
-    Deal,
-    DealProjectWeight,
     Guarantee,
     Loan,
     Position,
     PriceFloor,
-    Project,
-    ProjectCommodityWeight,
     Valuation,
 )
 from portfolio.pricing.returns import Flow, Period, moic, time_weighted_return, xirr
 
-from .allocation import PROJECT_DIMENSIONS, DealRow, ProjectShare, key_weights, normalised, split
-from .basis import BOOK_FLOWS, BOOKS, DEAL_TERM_FIELDS, VALUED_BASES, Basis, DealTerms, book_q, deal_basis
+from .allocation import DIMENSIONS, PROJECT_DIMENSIONS, DealRow, ProjectShare, key_weights, split
+from .basis import BOOK_FLOWS, BOOKS, VALUED_BASES, Basis, DealTerms, book_q, deal_basis
 from .basis import position_basis as basis_of_position
 from .exposure import (
     FigureRow,
@@ -50,6 +46,8 @@ from .exposure import (
     reported_payments,
 )
 from .fx import FxRates
+from .grouping import deal_projects, deal_rows
+from .kept import kept_series
 from .ledger import CURRENCY, OCCURRED_ON, PositionLedger, flow_rows, ledgers
 from .shares import Ownership, ShareCountRow, ownership, share_counts_on
 from .values import computed_values, stored_values
@@ -57,7 +55,6 @@ from .valuing import ComputedValuation
 
 #: The instrument dimension's groups that are not positions but the legs of exposure beside them.
 EXPOSURE_LEGS = ("loan", "price_floor", "guarantee")
-DIMENSIONS = ("total", "deal", "agency", "company", "country", "commodity", "stage", "instrument")
 ZERO = Decimal("0")
 CENT = Decimal("0.01")
 
@@ -510,65 +507,9 @@ class Book:
 # --- Loading --------------------------------------------------------------------------------------
 
 
-class _DealLoad(NamedTuple):
-    pk: int
-    reference: str
-    agency: str
-    company: str
-    country: str
-    title: str
-    status: str
-    announced_on: date | None
-    signed_on: date | None
-    closed_on: date | None
-    long_stop_on: date | None
-
-
-def _deals() -> tuple[dict[int, DealRow], dict[int, DealTerms]]:
-    fields = ("pk", "reference", "agency__short_name", "company__name", "company__country", "title", *DEAL_TERM_FIELDS)
-    rows, terms = {}, {}
-    for row in map(_DealLoad._make, Deal.objects.order_by().values_list(*fields)):
-        rows[row.pk] = DealRow(*row[:6])
-        terms[row.pk] = DealTerms(*row[6:])
-    return rows, terms
-
-
-def deal_projects() -> dict[int, list[ProjectShare]]:
-    """Each deal's projects with their weights, stage and commodity shares (four queries, plain rows)."""
-    commodity_weights = {
-        (p, c): w for p, c, w in ProjectCommodityWeight.objects.values_list("project_id", "commodity_id", "weight")
-    }
-    codes: dict[int, list[tuple[str, Decimal]]] = defaultdict(list)
-    for project_id, commodity_id, code in Project.commodities.through.objects.order_by("commodity__code").values_list(
-        "project_id", "commodity_id", "commodity__code"
-    ):
-        codes[project_id].append((code, commodity_weights.get((project_id, commodity_id), Decimal("1"))))
-    project_weights = {
-        (d, p): w for d, p, w in DealProjectWeight.objects.values_list("deal_id", "project_id", "weight")
-    }
-    linked: dict[int, list[tuple[int, str]]] = defaultdict(list)
-    for deal_id, project_id, stage in Deal.projects.through.objects.order_by("project_id").values_list(
-        "deal_id", "project_id", "project__stage"
-    ):
-        linked[deal_id].append((project_id, stage))
-    projects: dict[int, list[ProjectShare]] = {}
-    for deal_id, items in linked.items():
-        weights = normalised([project_weights.get((deal_id, project_id), Decimal("1")) for project_id, _ in items])
-        projects[deal_id] = []
-        for (project_id, stage), weight in zip(items, weights, strict=True):
-            shares = normalised([w for _, w in codes.get(project_id, [])])
-            commodities = tuple(
-                (code, share) for (code, _), share in zip(codes.get(project_id, []), shares, strict=True)
-            )
-            projects[deal_id].append(
-                ProjectShare(project_id=project_id, weight=weight, stage=stage, commodities=commodities)
-            )
-    return projects
-
-
 def book_on(as_of: date) -> Book:
     """The book on ``as_of``: every position known by then with its basis, ledger and value."""
-    deals, terms = _deals()
+    deals, terms = deal_rows()
     deal_bases = {pk: deal_basis(t, as_of) for pk, t in terms.items()}
     positions = [
         PositionRow._make(row)
@@ -665,8 +606,27 @@ def value_series(
     deals: dict[int, DealRow] | None = None,
     projects: dict[int, list[ProjectShare]] | None = None,
 ) -> dict[str, dict[date, Decimal]]:
+    """Each group's value in ``book`` on every date with stored valuations in [start, end]: the held
+    book's from its kept rows (``kept.py``), the other books' summed from the valuations."""
+    check_dimension(dimension)
+    check_book(book)
+    if book == "held":
+        return kept_series(dimension, end, start=start)
+    return recomputed_series(dimension, end, book=book, start=start, deals=deals, projects=projects)
+
+
+def recomputed_series(
+    dimension: str,
+    end: date,
+    *,
+    book: str = "held",
+    start: date | None = None,
+    deals: dict[int, DealRow] | None = None,
+    projects: dict[int, list[ProjectShare]] | None = None,
+) -> dict[str, dict[date, Decimal]]:
     """Each group's value in ``book`` on every date with stored valuations in [start, end], summed
-    by the database (a year of daily valuations of thousands of positions is millions of rows)."""
+    by the database from the valuations (a year of daily valuations of thousands of positions is
+    millions of rows): the other books' series, and the check of the held book's kept rows."""
     check_dimension(dimension)
     check_book(book)
     column = VALUE_GROUP[dimension]
@@ -677,23 +637,23 @@ def value_series(
     if column is None:
         for day, total in rows.values("as_of").annotate(total=Sum("value_usd")).values_list("as_of", "total"):
             series["total"][day] += total
-        return series
+        return {key: dict(days) for key, days in series.items()}
     summed = rows.values("as_of", column).annotate(total=Sum("value_usd")).values_list("as_of", column, "total")
-    deal_rows: dict[int, DealRow] = {}
+    rows_of: dict[int, DealRow] = {}
     deal_shares: dict[int, list[ProjectShare]] = {}
     if dimension in ("deal", *PROJECT_DIMENSIONS):
-        deal_rows = deals if deals is not None else _deals()[0]
+        rows_of = deals if deals is not None else deal_rows()[0]
         deal_shares = projects if projects is not None else deal_projects()
     keys_of: dict[object, list[tuple[str, Decimal]]] = {}
     for day, group, total in summed:
         if group not in keys_of:
             if dimension in ("deal", *PROJECT_DIMENSIONS):
-                keys_of[group] = key_weights(dimension, deal_rows[group], "", deal_shares.get(group, []))
+                keys_of[group] = key_weights(dimension, rows_of[group], "", deal_shares.get(group, []))
             else:
                 keys_of[group] = [(group, Decimal("1"))]
         for key, amount in split(total, keys_of[group]):
             series[key][day] += amount
-    return series
+    return {key: dict(days) for key, days in series.items()}
 
 
 def value_over_time(

@@ -119,3 +119,32 @@ class ManualMark(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.position_id} {self.as_of} {self.value} {self.currency_id}"
+
+
+class KeptValue(models.Model):
+    """The held book's stored value on a date for one group of one dimension (the total, a deal, an
+    agency, a company, a country, a commodity, a stage, an instrument kind), kept as data changes.
+
+    The value series and the time-weighted returns read these rows (tens a date) rather than summing
+    a year of valuations (millions of rows) on every read. Every write that changes what they sum
+    updates them in its own transaction: a refresh writing a date's valuations rebuilds that date,
+    and a saved or deleted record changes the rows of the deals it touches
+    (``portfolio.services.kept``). ``manage.py verify_figures`` compares them with a full
+    recomputation from the valuations.
+    """
+
+    as_of = models.DateField()
+    dimension = models.CharField(max_length=16)
+    key = models.CharField(max_length=200)
+    value_usd = DecimalField(**MONEY)
+    positions = models.PositiveIntegerField(help_text="Valuations summed into the value (none: no row).")
+
+    class Meta:
+        ordering = ["as_of", "dimension", "key"]
+        constraints = [
+            models.UniqueConstraint(fields=["dimension", "as_of", "key"], name="keptvalue_unique_per_group_day"),
+            check("keptvalue_has_positions", models.Q(positions__gt=0), "A kept value sums at least one valuation."),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.as_of} {self.dimension} {self.key}: {self.value_usd} USD"

@@ -17,6 +17,7 @@ from portfolio.book.valuing import ValuationInputError, position_value, valuatio
 from portfolio.models import Position, Valuation
 from portfolio.selectors import positions_to_value
 
+from . import kept
 from .steps import StepResult
 
 UPDATE_FIELDS = [
@@ -91,6 +92,7 @@ def valuations_compute(*, as_of: date, refresh_run_id: int | None = None) -> Ste
             )
         )
     with transaction.atomic():
+        kept.lock()  # before the valuations' rows: an edit holding it may be deleting some of them
         Valuation.objects.bulk_create(
             rows,
             update_conflicts=True,
@@ -98,5 +100,6 @@ def valuations_compute(*, as_of: date, refresh_run_id: int | None = None) -> Ste
             update_fields=UPDATE_FIELDS,
             batch_size=1000,
         )
+        kept.kept_date_rebuild(as_of)
     result.written = len(rows)
     return result

@@ -8,11 +8,11 @@ from django.core.management.base import CommandError
 
 from portfolio.book.dates import shown_date_error
 from portfolio.exceptions import PortfolioError
+from portfolio.management.arguments import iso_date
 from portfolio.models import RefreshRun
 from portfolio.services.refresh import refresh_request
 
 from .refresh import Command as RefreshCommand
-from .refresh import _date
 
 MAX_DAYS = 3660
 
@@ -21,8 +21,8 @@ class Command(RefreshCommand):
     help = "Load prices and FX for a date range and value the portfolio on each weekday in it."
 
     def add_arguments(self, parser):
-        parser.add_argument("--from", dest="start", type=_date, required=True, help="First date (YYYY-MM-DD).")
-        parser.add_argument("--to", dest="end", type=_date, required=True, help="Last date (YYYY-MM-DD).")
+        parser.add_argument("--from", dest="start", type=iso_date, required=True, help="First date (YYYY-MM-DD).")
+        parser.add_argument("--to", dest="end", type=iso_date, required=True, help="Last date (YYYY-MM-DD).")
 
     def handle(self, *args, **options):
         start, end = options["start"], options["end"]

@@ -10,6 +10,7 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 
 from portfolio.development.scale_data import ScaleDataError, scale_data_generate, scale_plan
+from portfolio.management.arguments import iso_date
 from portfolio.models import Deal
 
 
@@ -33,13 +34,6 @@ def _years(text: str) -> int:
     return value
 
 
-def _date(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date (use YYYY-MM-DD)") from None
-
-
 class Command(BaseCommand):
     help = (
         "Write the deterministic scale data set for benchmarks (at scale 1: 500 companies, 2,000 deals, "
@@ -51,7 +45,7 @@ class Command(BaseCommand):
         parser.add_argument("--scale", type=_scale, default=1.0, help="Size relative to the benchmark set (1.0).")
         parser.add_argument("--seed", type=int, default=7, help="Seed of the generator: same seed, same rows (7).")
         parser.add_argument("--years", type=_years, default=10, help="Years of daily prices and FX rates (10).")
-        parser.add_argument("--end", type=_date, help="Last day of the data (YYYY-MM-DD); default today (UTC).")
+        parser.add_argument("--end", type=iso_date, help="Last day of the data (YYYY-MM-DD); default today (UTC).")
         parser.add_argument("--force", action="store_true", help="Write even though the database already has deals.")
 
     def handle(self, *args, **options):

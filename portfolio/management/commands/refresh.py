@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 from portfolio.book.dates import has_completed_valuation_run, shown_date_error
 from portfolio.exceptions import PortfolioError
 from portfolio.integrations.market_data import TransientProviderError
+from portfolio.management.arguments import iso_date
 from portfolio.models import RefreshRun
 from portfolio.services.refresh import refresh_request, refresh_run_execute, refresh_run_fail, refresh_start
 
@@ -21,13 +22,6 @@ ONLY = {
 }
 
 
-def _date(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise CommandError(f"--date {text!r} is not a date (use YYYY-MM-DD)") from None
-
-
 class Command(BaseCommand):
     help = (
         "Refresh FX rates, prices and valuations (all, or --only one step), or milestone statuses or SEC filings, "
@@ -35,7 +29,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--date", type=_date, help="Valuation date (YYYY-MM-DD); default today (UTC).")
+        parser.add_argument("--date", type=iso_date, help="Valuation date (YYYY-MM-DD); default today (UTC).")
         parser.add_argument("--only", choices=sorted(ONLY), help="Run one step instead of the whole pipeline.")
         parser.add_argument(
             "--background", action="store_true", help="Queue the run for the Celery worker instead of running it here."

@@ -43,6 +43,7 @@ FACTORIES = {
     m.RefreshRun: f.RefreshRunFactory,
     m.FilingEvent: f.FilingEventFactory,
     m.PortfolioSnapshot: f.PortfolioSnapshotFactory,
+    m.KeptValue: f.KeptValueFactory,
     m.MilestoneStatusChange: f.MilestoneStatusChangeFactory,
     m.DigestSubscription: f.DigestSubscriptionFactory,
     m.ImportRun: f.ImportRunFactory,
@@ -60,6 +61,7 @@ READ_ONLY = {
     m.Valuation,
     m.RefreshRun,
     m.PortfolioSnapshot,
+    m.KeptValue,
     m.MilestoneStatusChange,
     m.FilingEvent,
     m.ImportRun,
@@ -151,6 +153,7 @@ CHANGELIST_QUERIES = {
     m.RefreshRun: ADMIN + COUNTS + PAGE + DATES,
     m.FilingEvent: ADMIN + COUNTS + PAGE + DATES + 1 + 1,  # the forms to filter by; the latest filings check
     m.PortfolioSnapshot: ADMIN + COUNTS + PAGE + DATES,
+    m.KeptValue: ADMIN + 1 + COUNTS + PAGE + DATES,  # the dimensions to filter by
     m.MilestoneStatusChange: ADMIN + COUNTS + PAGE + DATES,
     m.DigestSubscription: ADMIN + COUNTS + PAGE,
     m.ImportRun: ADMIN + COUNTS + PAGE + DATES,

@@ -9,7 +9,7 @@ import pytest
 
 from portfolio import models as m
 from portfolio.book import Basis, book_on
-from portfolio.book.core import DIMENSIONS
+from portfolio.book.allocation import DIMENSIONS
 from portfolio.services.demo_data import demo_data_load
 from portfolio.services.refresh import refresh_request, refresh_run_execute
 

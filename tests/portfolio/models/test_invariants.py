@@ -425,6 +425,12 @@ BAD_VALUES += [
 
 BAD_VALUES += [
     (
+        "kept value summing no valuation",
+        (f.KeptValueFactory, {}),
+        {"positions": 0},
+        "A kept value sums at least one valuation.",
+    ),
+    (
         "deal project weight zero",
         (f.DealProjectWeightFactory, {}),
         {"weight": D("0")},

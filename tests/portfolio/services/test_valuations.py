@@ -186,16 +186,22 @@ def test_valuing_twice_leaves_the_same_rows():
 
 def test_valuation_queries_do_not_grow_with_positions(django_assert_num_queries):
     """Inputs are loaded in bulk and the valuations written in one statement: 20 positions and 1
-    cost the same 7 queries (the positions to value, their closes, manual marks and cash flows;
-    then a savepoint, the insert of every valuation, and the savepoint's release)."""
+    cost the same queries: the positions to value, their closes, manual marks and cash flows (4);
+    then a savepoint, the insert of every valuation (2); the date's kept rows rebuilt in a savepoint
+    of their own: the date's old rows looked for (there are none here), the held valuations summed
+    by deal, the deals and their projects read, the new rows inserted (9); the savepoints' releases
+    (2). PostgreSQL takes the kept rows' lock too, before the valuations and for the rebuild (2)."""
+    from django.db import connection
+
+    queries = 17 + (2 if connection.vendor == "postgresql" else 0)
     for _ in range(20):
         position = f.PositionFactory(warrant=True)
         _close(position.listing, "40")
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(queries):
         valuations_compute(as_of=AS_OF)
     m.Valuation.objects.all().delete()
     m.Position.objects.exclude(pk=m.Position.objects.order_by("pk").first().pk).delete()
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(queries):
         valuations_compute(as_of=AS_OF)
 
 
