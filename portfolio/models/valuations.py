@@ -136,7 +136,8 @@ class KeptValue(models.Model):
     as_of = models.DateField()
     dimension = models.CharField(max_length=16)
     key = models.CharField(max_length=200)
-    value_usd = DecimalField(**MONEY)
+    # A sum of values each within a money column may pass it: room for a hundred thousand of them.
+    value_usd = DecimalField(max_digits=MONEY["max_digits"] + 5, decimal_places=MONEY["decimal_places"])
     positions = models.PositiveIntegerField(help_text="Valuations summed into the value (none: no row).")
 
     class Meta:
