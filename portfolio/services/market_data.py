@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
 from functools import partial
 from typing import TypeVar
@@ -304,21 +305,21 @@ def prices_refresh(
         rows: list[SecurityPrice] = []
         pending: list[tuple[str, list[SecurityPrice]]] = []
         statuses: dict[int, tuple[str, str]] = {}
-        for listing in batch:
+        fetch = partial(_fetch_listing, default_order=default_order, start=start, latest=latest, as_of=as_of)
+        # The batch's requests overlap, as many at once as its first provider allows; each still
+        # takes a slot of its provider's rate. Each listing reports into a result of its own, merged
+        # in the batch's order, so the run's errors read the same whatever answered first.
+        in_flight = md.provider_gate(listing_provider_order(batch[0], default_order)[0]).policy.concurrent_requests
+        with ThreadPoolExecutor(max_workers=max(1, min(in_flight, len(batch)))) as pool:
+            fetched = list(pool.map(fetch, batch))
+        for listing, (series, unknown, part) in zip(batch, fetched, strict=True):
             result.total += 1
+            result.failed += part.failed
+            result.transient_failures += part.transient_failures
+            result.errors.extend(part.errors)
             subject = f"{listing.ticker}:{listing.exchange}"
-            order = listing_provider_order(listing, default_order)
-            first_begin = start or _fetch_start(latest.get((listing.pk, order[0])), as_of)
-            series, unknown = _fetch_with_fallback(
-                order,
-                md.price_provider,
-                partial(_bars, listing=listing, start=start, latest=latest, as_of=as_of),
-                result,
-                subject,
-                require_points=_has_weekdays(first_begin, as_of),
-            )
             if series is None:
-                kinds = {e["kind"] for e in result.errors if e["subject"] == subject}
+                kinds = {e["kind"] for e in part.errors if e["subject"] == subject}
                 if unknown and kinds <= {"unknown_symbol", "permanent"}:
                     statuses[listing.pk] = (PriceStatus.UNKNOWN_SYMBOL, "No provider recognises this symbol.")
                 continue
@@ -350,6 +351,25 @@ def prices_refresh(
             _update_listing_status(batch, statuses, as_of)
         result.written += len(rows)
     return result
+
+
+def _fetch_listing(
+    listing: Listing, *, default_order: list[str], start: date | None, latest: dict, as_of: date
+) -> tuple[md.Series | None, bool, StepResult]:
+    """One listing's closes from its first provider that answers (run in a worker thread: it reads
+    nothing from the database), with what went wrong in a result of its own."""
+    part = StepResult("prices")
+    order = listing_provider_order(listing, default_order)
+    first_begin = start or _fetch_start(latest.get((listing.pk, order[0])), as_of)
+    series, unknown = _fetch_with_fallback(
+        order,
+        md.price_provider,
+        partial(_bars, listing=listing, start=start, latest=latest, as_of=as_of),
+        part,
+        f"{listing.ticker}:{listing.exchange}",
+        require_points=_has_weekdays(first_begin, as_of),
+    )
+    return series, unknown, part
 
 
 def _latest_stored(listings: list[Listing], sources: list[str]) -> dict[tuple[int, str], date]:

@@ -23,6 +23,9 @@ class GatePolicy:
     calls_per_second: float = 5.0
     failure_threshold: int = 5  # consecutive transient failures that open the circuit
     open_seconds: int = 300  # how long the circuit stays open
+    # Requests one refresh keeps in flight at once (each still takes a slot of the rate above): while
+    # one waits on the network, the next is sent.
+    concurrent_requests: int = 4
 
 
 class ProviderGate:

@@ -225,6 +225,42 @@ def test_a_listing_whose_last_price_is_old_is_flagged_stale(priced_listing):
 
 
 @responses.activate
+def test_the_requests_of_a_batch_overlap_as_many_at_once_as_the_provider_allows(priced_listing, settings):
+    """Eight listings from a provider that allows four requests in flight: each answer waits until
+    four requests have arrived together (a barrier: were they sent one after the other, the first
+    would wait in vain and fail), never more than four are in flight, and every listing's closes
+    are stored as they would be one request at a time."""
+    import threading
+
+    settings.LODESTONE_PROVIDER_GATES = {"yahoo": {"calls_per_second": 1000, "concurrent_requests": 4}}
+    for _ in range(7):
+        listing = f.PositionFactory().listing
+        listing.price_providers = "yahoo"
+        listing.save()
+    together = threading.Barrier(4)
+    lock = threading.Lock()
+    in_flight = {"now": 0, "most": 0}
+
+    def answer(request):
+        with lock:
+            in_flight["now"] += 1
+            in_flight["most"] = max(in_flight["most"], in_flight["now"])
+        try:
+            together.wait(timeout=10)
+            return (200, {}, (FIXTURES / "yahoo_chart_mp.json").read_text())
+        finally:
+            with lock:
+                in_flight["now"] -= 1
+
+    responses.add_callback(responses.GET, YAHOO, callback=answer)
+    result = prices_refresh(as_of=AS_OF)
+    assert (result.total, result.failed, result.errors) == (8, 0, [])
+    assert in_flight["most"] == 4
+    assert len(responses.calls) == 8
+    assert m.SecurityPrice.objects.filter(on=AS_OF).count() == 8
+
+
+@responses.activate
 def test_a_step_interrupted_mid_batch_writes_nothing_of_that_batch(priced_listing):
     """The soft time limit strikes while the second listing is fetched: the first one's prices,
     already fetched, are not written either, and the run is marked failed with the reason."""
