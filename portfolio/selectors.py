@@ -88,8 +88,8 @@ class PriceHistory:
     rows: list[PriceRow]  # in (date, preference) order
     ranks: dict[str, int]
     _daily: list[PriceRow] | None = field(default=None, init=False, repr=False, compare=False)
-    _one_source: dict[tuple[date, int], tuple[str | None, list[PriceRow]]] = field(
-        default_factory=dict, init=False, repr=False, compare=False
+    _by_source: dict[str, tuple[list[date], list[PriceRow]]] | None = field(
+        default=None, init=False, repr=False, compare=False
     )
 
     def daily(self) -> list[PriceRow]:
@@ -109,21 +109,26 @@ class PriceHistory:
             return None
         return daily[index]
 
-    def one_source(self, *, start: date, minimum: int) -> tuple[str | None, list[PriceRow]]:
-        """The closes since ``start`` of the most preferred source with at least ``minimum`` of them,
-        so that a volatility never mixes two providers' prints."""
-        if (start, minimum) not in self._one_source:
-            self._one_source[(start, minimum)] = self._pick_source(start, minimum)
-        return self._one_source[(start, minimum)]
+    def one_source(self, *, start: date, minimum: int, until: date | None = None) -> tuple[str | None, list[PriceRow]]:
+        """The closes in [start, until] of the most preferred source with at least ``minimum`` of
+        them, so that a volatility never mixes two providers' prints. Each source's closes are
+        found by bisection: a backfill asks a history of a year and more for every day in it."""
+        return self._pick_source(start, until, minimum)
 
-    def _pick_source(self, start: date, minimum: int) -> tuple[str | None, list[PriceRow]]:
-        by_source: dict[str, list[PriceRow]] = defaultdict(list)
-        for row in self.rows:
-            if row.on >= start:
+    def _pick_source(self, start: date, until: date | None, minimum: int) -> tuple[str | None, list[PriceRow]]:
+        if self._by_source is None:
+            by_source: dict[str, list[PriceRow]] = defaultdict(list)
+            for row in self.rows:
                 by_source[row.source].append(row)
-        for source in sorted(by_source, key=lambda name: self.ranks[name]):
-            if len(by_source[source]) >= minimum:
-                return source, by_source[source]
+            self._by_source = {
+                source: ([row.on for row in rows], rows)
+                for source, rows in sorted(by_source.items(), key=lambda item: self.ranks[item[0]])
+            }
+        for source, (days, rows) in self._by_source.items():
+            first = bisect.bisect_left(days, start)
+            last = len(days) if until is None else bisect.bisect_right(days, until)
+            if last - first >= minimum:
+                return source, rows[first:last]
         return None, []
 
 

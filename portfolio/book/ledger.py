@@ -71,9 +71,16 @@ class PositionLedger:
         return self.records_quantity and self.acquired_quantity - self.sold_quantity <= 0
 
 
-def ledgers(flows: Iterable[FlowRow], currencies: dict[int, str], fx: FxRates) -> dict[int, PositionLedger]:
-    """Each position's ledger from its flows; ``currencies`` gives each position's own currency."""
-    books: dict[int, PositionLedger] = defaultdict(PositionLedger)
+def ledgers(
+    flows: Iterable[FlowRow],
+    currencies: dict[int, str],
+    fx: FxRates,
+    *,
+    into: dict[int, PositionLedger] | None = None,
+) -> dict[int, PositionLedger]:
+    """Each position's ledger from its flows; ``currencies`` gives each position's own currency.
+    With ``into``, the flows are added to those ledgers (a backfill's, carried from day to day)."""
+    books: dict[int, PositionLedger] = defaultdict(PositionLedger, into or {})
     for position_id, currency, on, amount, kind, quantity in flows:
         entry = books[position_id]
         if quantity:

@@ -223,7 +223,9 @@ def _volatility(position: Position, ctx: Context) -> tuple[float, str]:
 
 def _listing_volatility(listing_id: int, ctx: Context) -> tuple[float, str]:
     window_start = ctx.as_of - timedelta(days=settings.LODESTONE_VOLATILITY_WINDOW_DAYS)
-    source, rows = ctx.histories[listing_id].one_source(start=window_start, minimum=MIN_VOL_OBSERVATIONS)
+    source, rows = ctx.histories[listing_id].one_source(
+        start=window_start, until=ctx.as_of, minimum=MIN_VOL_OBSERVATIONS
+    )
     if source is None:
         return (
             ctx.default_vol,
@@ -455,6 +457,65 @@ def valuation_context(*, as_of: date, positions: list[Position]) -> Context:
         rate=settings.LODESTONE_RISK_FREE_RATE,
         default_vol=settings.LODESTONE_DEFAULT_VOLATILITY,
     )
+
+
+class ValuationDays:
+    """Every input for valuing ``positions`` on each day of [start, end], loaded once: the closes of
+    the range (a year before it too where an option's volatility needs them), the manual marks, the
+    cash flows and the FX rates. ``on(day)`` gives a day's context, as ``valuation_context`` would
+    load it for that day; days are taken in order, each day's ledgers and marks carried to the next
+    (a backfill's days)."""
+
+    def __init__(self, *, start: date, end: date, positions: list[Position]) -> None:
+        self.positions = positions
+        self.end = end
+        listings = {p.listing for p in positions if p.listing is not None}
+        window = max(settings.LODESTONE_VOLATILITY_WINDOW_DAYS, PRICE_LOOKBACK_DAYS)
+        optioned = {p.listing_id for p in positions if p.kind in OPTION_KINDS}
+        self.histories = price_histories(
+            list(listings),
+            start=start - timedelta(days=window),
+            end=end,
+            default_order=list(settings.LODESTONE_PRICE_PROVIDERS),
+            recent_only={listing.pk for listing in listings} - optioned,
+            recent_start=start - timedelta(days=PRICE_LOOKBACK_DAYS),
+        )
+        self._marks = list(
+            ManualMark.objects.filter(position__in=positions, as_of__lte=end).order_by("as_of", "position_id")
+        )
+        self._flows = flow_rows(as_of=end, positions=[p.pk for p in positions])
+        currencies = {p.currency_id for p in positions} | {f[CURRENCY] for f in self._flows}
+        currencies |= {listing.currency_id for listing in listings} | {m.currency_id for m in self._marks}
+        first_flow = min((f[OCCURRED_ON] for f in self._flows), default=start)
+        self.fx = FxRates(currencies, start=min(first_flow, start), end=end)
+        self._currencies = {p.pk: p.currency_id for p in positions}
+        self._ledgers: dict[int, PositionLedger] = {}
+        self._marks_on: dict[int, ManualMark] = {}
+        self._next_flow = self._next_mark = 0
+        self._day: date | None = None
+
+    def on(self, day: date) -> Context:
+        if (self._day is not None and day < self._day) or day > self.end:
+            raise ValueError(f"{day}: the days of a range are taken in order, up to {self.end}")
+        self._day = day
+        flows = self._flows
+        first = self._next_flow
+        while self._next_flow < len(flows) and flows[self._next_flow][OCCURRED_ON] <= day:
+            self._next_flow += 1
+        self._ledgers = ledgers(flows[first : self._next_flow], self._currencies, self.fx, into=self._ledgers)
+        while self._next_mark < len(self._marks) and self._marks[self._next_mark].as_of <= day:
+            mark = self._marks[self._next_mark]
+            self._marks_on[mark.position_id] = mark  # the latest wins
+            self._next_mark += 1
+        return Context(
+            as_of=day,
+            fx=self.fx,
+            histories=self.histories,
+            marks=dict(self._marks_on),
+            ledgers=self._ledgers,
+            rate=settings.LODESTONE_RISK_FREE_RATE,
+            default_vol=settings.LODESTONE_DEFAULT_VOLATILITY,
+        )
 
 
 @dataclass(frozen=True)

@@ -20,10 +20,12 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from portfolio.book import today
+from portfolio.book.valuing import ValuationDays
 from portfolio.exceptions import BrokerUnavailableError, RefreshRefusedError
 from portfolio.figures_cache import data_changed
 from portfolio.integrations.market_data import TransientProviderError
 from portfolio.models import ACTIVE_RUN_STATUSES, RefreshRun
+from portfolio.selectors import positions_to_value
 
 from .filings import filings_refresh
 from .liveness import abandoned, heartbeat, held_elsewhere, stale_before, this_worker
@@ -237,17 +239,33 @@ def _plan(run: RefreshRun) -> list[tuple[str, Callable[[], StepResult]]]:
         ("commodities", lambda: commodity_prices_refresh(as_of=end, start=start)),
         ("deadlines", lambda: deal_deadlines_refresh(as_of=end)),
     ]
+    # The range's inputs (closes, marks, flows, FX) are read once, by the first day's step, after
+    # the steps above have stored them; each day is then valued from memory.
+    days = _RangeInputs(start, end)
     day = start
     while day <= end:
         # Markets close on weekdays; the last day is valued whatever it is, as the run's own date.
         if day.weekday() < 5 or day == end:
-            plan.append((f"valuations {day}", partial(_value_day, day, run.pk)))
+            plan.append((f"valuations {day}", partial(_value_day, day, run.pk, days)))
         day += timedelta(days=1)
     return plan
 
 
-def _value_day(day: date, run_id: int) -> StepResult:
-    result = valuations_compute(as_of=day, refresh_run_id=run_id)
+class _RangeInputs:
+    """A backfill's ``ValuationDays``, loaded when its first day is valued."""
+
+    def __init__(self, start: date, end: date) -> None:
+        self.start, self.end = start, end
+        self._days: ValuationDays | None = None
+
+    def get(self) -> ValuationDays:
+        if self._days is None:
+            self._days = ValuationDays(start=self.start, end=self.end, positions=list(positions_to_value()))
+        return self._days
+
+
+def _value_day(day: date, run_id: int, days: _RangeInputs) -> StepResult:
+    result = valuations_compute(as_of=day, refresh_run_id=run_id, days=days.get())
     portfolio_snapshot_record(as_of=day, refresh_run_id=run_id)
     return result
 

@@ -8,12 +8,20 @@ trail. Lapsed deals, positions sold in full and deals not yet announced are not 
 
 from __future__ import annotations
 
+import json
 from datetime import date
 
 from django.db import transaction
+from django.utils import timezone
 
 from portfolio.book.basis import VALUED_BASES, DealTerms, deal_basis, position_basis
-from portfolio.book.valuing import ValuationInputError, position_value, valuation_context
+from portfolio.book.valuing import (
+    ComputedValuation,
+    ValuationDays,
+    ValuationInputError,
+    position_value,
+    valuation_context,
+)
 from portfolio.models import Position, Valuation
 from portfolio.selectors import positions_to_value
 
@@ -47,16 +55,24 @@ def _is_valued(position: Position, as_of: date, sold_out: bool) -> bool:
     return basis in VALUED_BASES
 
 
-def valuations_compute(*, as_of: date, refresh_run_id: int | None = None) -> StepResult:
+def valuations_compute(
+    *, as_of: date, refresh_run_id: int | None = None, days: ValuationDays | None = None
+) -> StepResult:
     """Value every position shown with a value on ``as_of`` and store the valuations in one transaction.
+
+    ``days``: the inputs of a backfill's range, loaded once (its positions, and the day's context
+    from them); without it, the positions and the day's inputs are read for this day alone.
 
     Side effects: Valuation rows, upserted on (position, as_of): a rerun replaces them with the
     same figures. Positions that cannot be valued are reported, and any earlier valuation of
     theirs for that date is left as it was.
     """
     result = StepResult("valuations")
-    positions = list(positions_to_value())
-    ctx = valuation_context(as_of=as_of, positions=positions)
+    if days is None:
+        positions = list(positions_to_value())
+        ctx = valuation_context(as_of=as_of, positions=positions)
+    else:
+        positions, ctx = days.positions, days.on(as_of)
     rows = []
     for position in positions:
         ledger = ctx.ledgers.get(position.pk)
@@ -74,32 +90,72 @@ def valuations_compute(*, as_of: date, refresh_run_id: int | None = None) -> Ste
             result.error(str(position), f"cannot be valued: {type(exc).__name__}: {exc}", kind="error")
             continue
         result.simulated |= valuation.is_simulated
-        rows.append(
-            Valuation(
-                position=position,
-                as_of=as_of,
-                method=valuation.method,
-                fair_value_level=valuation.fair_value_level,
-                inputs=valuation.inputs,
-                formula=valuation.formula,
-                currency_id=valuation.currency_id,
-                value_local=valuation.value_local,
-                fx_rate_to_usd=valuation.fx_rate_to_usd,
-                value_usd=valuation.value_usd,
-                is_contingent=valuation.is_contingent,
-                is_simulated=valuation.is_simulated,
-                refresh_run_id=refresh_run_id,
-            )
-        )
+        rows.append(valuation)
     with transaction.atomic():
         kept.lock()  # before the valuations' rows: an edit holding it may be deleting some of them
+        _store(rows, refresh_run_id)
+        kept.kept_date_rebuild(as_of)
+    result.written = len(rows)
+    return result
+
+
+#: The columns a refresh writes, in the order ``_store`` gives them (the id and created_at aside).
+COLUMNS = [
+    "position_id", "as_of", "method", "fair_value_level", "inputs", "formula", "currency_id", "value_local",
+    "fx_rate_to_usd", "value_usd", "is_contingent", "is_simulated", "refresh_run_id", "updated_at",
+]  # fmt: skip
+
+
+def _store(valuations: list[ComputedValuation], refresh_run_id: int | None) -> None:
+    """Upsert ``valuations`` on (position, as_of). On PostgreSQL, copied (COPY, in PostgreSQL's
+    own format: no statement parameters to quote) into a temporary table and inserted from it in
+    one statement; elsewhere, Django's bulk insert."""
+    connection = transaction.get_connection()
+    if connection.vendor != "postgresql":
         Valuation.objects.bulk_create(
-            rows,
+            [_model(valuation, refresh_run_id) for valuation in valuations],
             update_conflicts=True,
             unique_fields=["position", "as_of"],
             update_fields=UPDATE_FIELDS,
             batch_size=1000,
         )
-        kept.kept_date_rebuild(as_of)
-    result.written = len(rows)
-    return result
+        return
+    if not valuations:
+        return
+    table, columns = Valuation._meta.db_table, ", ".join(COLUMNS)
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE IF NOT EXISTS valuation_incoming AS SELECT {columns} FROM {table} WITH NO DATA"  # noqa: S608 - names from the model
+        )
+        with cursor.copy(f"COPY valuation_incoming ({columns}) FROM STDIN") as copy:
+            for v in valuations:
+                copy.write_row((
+                    v.position_id, v.as_of, v.method, v.fair_value_level, json.dumps(v.inputs), v.formula,
+                    v.currency_id, v.value_local, v.fx_rate_to_usd, v.value_usd, v.is_contingent, v.is_simulated,
+                    refresh_run_id, now,
+                ))  # fmt: skip
+        updates = ", ".join(f"{column} = EXCLUDED.{column}" for column in COLUMNS[2:])
+        cursor.execute(
+            f"INSERT INTO {table} (created_at, {columns}) SELECT updated_at, {columns} FROM valuation_incoming "  # noqa: S608
+            f"ON CONFLICT (position_id, as_of) DO UPDATE SET {updates}"
+        )
+        cursor.execute("TRUNCATE valuation_incoming")
+
+
+def _model(valuation: ComputedValuation, refresh_run_id: int | None) -> Valuation:
+    return Valuation(
+        position_id=valuation.position_id,
+        as_of=valuation.as_of,
+        method=valuation.method,
+        fair_value_level=valuation.fair_value_level,
+        inputs=valuation.inputs,
+        formula=valuation.formula,
+        currency_id=valuation.currency_id,
+        value_local=valuation.value_local,
+        fx_rate_to_usd=valuation.fx_rate_to_usd,
+        value_usd=valuation.value_usd,
+        is_contingent=valuation.is_contingent,
+        is_simulated=valuation.is_simulated,
+        refresh_run_id=refresh_run_id,
+    )

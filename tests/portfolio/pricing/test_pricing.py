@@ -1,10 +1,14 @@
 """Valuation arithmetic against hand-worked and published cases."""
 
 import datetime as dt
+import itertools
 import math
+import statistics
 from decimal import Decimal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from portfolio.pricing.convertible import convertible_value
 from portfolio.pricing.options import black_scholes_call
@@ -59,6 +63,14 @@ def test_volatility_of_alternating_returns():
     """Closes 100, 110, 100, 110: log returns +-ln(1.1); sample stdev = ln(1.1) x sqrt(4/3); x sqrt(252)."""
     vol = annualised_volatility([100, 110, 100, 110])
     assert vol == pytest.approx(math.log(1.1) * math.sqrt(4 / 3) * math.sqrt(252), rel=1e-12)
+
+
+@given(closes=st.lists(st.floats(min_value=0.01, max_value=1e4, allow_nan=False), min_size=3, max_size=300))
+def test_volatility_agrees_with_the_exact_sample_deviation(closes):
+    """Any closes: the same figure as the statistics module's exact computation, to 1e-12 of it."""
+    returns = [math.log(b / a) for a, b in itertools.pairwise(closes)]
+    exact = statistics.stdev(returns) * math.sqrt(252)
+    assert annualised_volatility(closes) == pytest.approx(exact, rel=1e-12, abs=1e-15)
 
 
 def test_volatility_needs_enough_positive_closes():
