@@ -1,9 +1,10 @@
 """A price provider on a local HTTP server, for the benchmark: it answers the Yahoo chart API's
 requests (the format portfolio/integrations/market_data/yahoo.py reads) for any symbol, with
 closes from a deterministic walk, after a fixed delay standing for the network and the provider's
-own work. It counts the requests and the time it spent waiting; ``waiting_on`` measures, on the
-client's side, the time a refresh spent blocked waiting for its answers, which the benchmark
-subtracts from the refresh's time."""
+own work, answering requests in parallel as a real provider does. It counts the requests and the
+time it spent waiting; ``waiting_on`` measures, on the client's side, the time a refresh spent
+blocked waiting for its answers (overlapping requests counted once), which the benchmark subtracts
+from the refresh's time."""
 
 from __future__ import annotations
 
@@ -59,24 +60,46 @@ def chart(symbol: str, start: date, end: date) -> dict:
 
 
 class Waited:
-    seconds = 0.0
+    """Wall time during which at least one request to the provider was waiting for its answer."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self.requests = 0
+        self._lock = threading.Lock()
+        self._in_flight = 0
+        self._since = 0.0
+
+    def started(self) -> None:
+        with self._lock:
+            if not self._in_flight:
+                self._since = time.perf_counter()
+            self._in_flight += 1
+            self.requests += 1
+
+    def ended(self) -> None:
+        with self._lock:
+            self._in_flight -= 1
+            if not self._in_flight:
+                self.seconds += time.perf_counter() - self._since
 
 
 @contextmanager
 def waiting_on(port: int) -> Iterator[Waited]:
-    """Time spent in ``getresponse`` on connections to ``port``: from the request sent to the
-    answer's headers read. That is the provider's latency as the client lives it, with the
-    machine's own cost of waking a blocked thread, which a sleeping server does not count."""
+    """Time spent in ``getresponse`` on connections to ``port``, from a request sent to its
+    answer's headers read, counted once where requests overlap: the provider's latency as the
+    client lives it, with the machine's own cost of waking a blocked thread, which a sleeping
+    server does not count."""
     waited = Waited()
     original = http.client.HTTPConnection.getresponse
 
     def timed(self, *args, **kwargs):
-        started = time.perf_counter()
+        if self.port != port:
+            return original(self, *args, **kwargs)
+        waited.started()
         try:
             return original(self, *args, **kwargs)
         finally:
-            if self.port == port:
-                waited.seconds += time.perf_counter() - started
+            waited.ended()
 
     http.client.HTTPConnection.getresponse = timed
     try:

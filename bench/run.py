@@ -24,7 +24,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/lodestone_bench")
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/12")
 os.environ["DJANGO_SETTINGS_MODULE"] = "tracker.settings.local"
 os.environ["DJANGO_DEBUG"] = "False"
@@ -50,7 +49,13 @@ def _create_database(settings: dict) -> None:
             admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(settings["NAME"])))
 
 
-def _setup() -> None:
+def _database_url(scale: float) -> str:
+    """The benchmark's database of a scale: lodestone_bench, lodestone_bench_4x, ..."""
+    suffix = "" if scale == 1 else f"_{scale:g}x".replace(".", "_")
+    return f"postgres://postgres@127.0.0.1:5432/lodestone_bench{suffix}"
+
+
+def _setup(scale: float) -> None:
     import django
 
     django.setup()
@@ -65,7 +70,7 @@ def _setup() -> None:
     from portfolio.models import Deal
 
     if not Deal.objects.exists():
-        call_command("generate_scale_data", f"--end={AS_OF.isoformat()}")
+        call_command("generate_scale_data", f"--end={AS_OF.isoformat()}", f"--scale={scale:g}")
         _analyze()
 
 
@@ -328,6 +333,25 @@ def measure_import(user, per_position: int = 2) -> dict:
     }
 
 
+def _growth(report: dict) -> list[dict]:
+    """How each measure's median and first request after a change grow from scale 1 to each other
+    scale point (the later time over the earlier), beside how the data grew."""
+    base = {m["name"]: m for m in report.get("measures", [])}
+    growth = []
+    for scale, point in sorted(report.get("scale_points", {}).items(), key=lambda item: float(item[0])):
+        positions = point["data"]["positions"] / max(report.get("data", {}).get("positions", 0), 1)
+        for measure in point["measures"]:
+            first = base.get(measure["name"])
+            if first is None:
+                continue
+            row = {"name": measure["name"], "scale": float(scale), "positions_factor": round(positions, 2)}
+            for field in ("median_seconds", "cold_seconds"):
+                if first.get(field) and measure.get(field) is not None:
+                    row[field.replace("_seconds", "_factor")] = round(measure[field] / first[field], 2)
+            growth.append(row)
+    return growth
+
+
 def _cpu_model() -> str:
     for line in Path("/proc/cpuinfo").read_text().splitlines():
         if line.startswith("model name"):
@@ -341,9 +365,15 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=0.05, help="seconds the local provider takes per request")
     parser.add_argument("--only", default="", help="comma-separated measure names")
     parser.add_argument("--out", default=str(ROOT / "bench" / "results.json"))
+    parser.add_argument(
+        "--scale", type=float, default=1.0,
+        help="the data's size relative to the benchmark set (its own database); other than 1, the results "
+        "go to the file's scale points, with their growth from scale 1",
+    )  # fmt: skip
     args = parser.parse_args()
     only = set(filter(None, args.only.split(",")))
-    _setup()
+    os.environ.setdefault("DATABASE_URL", _database_url(args.scale))
+    _setup(args.scale)
 
     from django.contrib.auth.models import Group, User
     from django.db import connection
@@ -352,6 +382,7 @@ def main() -> None:
 
     from bench.provider import serve, waiting_on
     from portfolio.book import book_on
+    from portfolio.integrations.market_data import provider_gate
     from portfolio.models import Listing, Position
     from portfolio.services.refresh import refresh_request, refresh_run_execute
 
@@ -376,7 +407,21 @@ def main() -> None:
             pg_version = cursor.fetchone()[0].split(",")[0]
         from portfolio.models import CashFlow, Deal, SecurityPrice, Valuation
 
+        data = {
+            "deals": Deal.objects.count(),
+            "positions": Position.objects.count(),
+            "cash_flows": CashFlow.objects.count(),
+            "prices": SecurityPrice.objects.count(),
+            "valuations": Valuation.objects.count(),
+        }
+        report = json.loads(Path(args.out).read_text()) if Path(args.out).exists() else {}
+        if args.scale != 1:
+            report.setdefault("scale_points", {})[f"{args.scale:g}"] = {"data": data, "measures": results}
+            report["growth"] = _growth(report)
+            Path(args.out).write_text(json.dumps(report, indent=2, default=str) + "\n")
+            return
         report = {
+            **report,
             "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "machine": {
                 "cpus": os.cpu_count(),
@@ -386,23 +431,23 @@ def main() -> None:
                 "python": platform.python_version(),
                 "postgresql": pg_version,
             },
-            "data": {
-                "deals": Deal.objects.count(),
-                "positions": Position.objects.count(),
-                "cash_flows": CashFlow.objects.count(),
-                "prices": SecurityPrice.objects.count(),
-                "valuations": Valuation.objects.count(),
-            },
+            "data": data,
             "latency_seconds_per_provider_request": args.latency,
             "measures": results,
         }
+        report["growth"] = _growth(report)
         Path(args.out).write_text(json.dumps(report, indent=2, default=str) + "\n")
 
     params = {"as_of": AS_OF, "start": AS_OF - timedelta(days=365)}
     trivial = get("/healthz")
     # A run of some measures (--only) keeps the others' last results, each with its own date.
     previous = Path(args.out)
-    results: list[dict] = json.loads(previous.read_text())["measures"] if only and previous.exists() else []
+    results: list[dict] = []
+    if only and previous.exists():
+        kept = json.loads(previous.read_text())
+        if args.scale != 1:
+            kept = kept.get("scale_points", {}).get(f"{args.scale:g}", {"measures": []})
+        results = kept["measures"]
 
     def _append(result: dict) -> None:
         result["measured_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
@@ -481,6 +526,10 @@ def main() -> None:
                     seconds = [_timed(refresh) for _ in range(runs)]
                 latency = (stats.delay_seconds - before[1]) / runs
                 wait = waited.seconds / runs
+                in_flight = provider_gate("yahoo").policy.concurrent_requests
+                requests_per_run = (stats.requests - before[0]) // runs
+                # What the provider itself needs: every request's latency, as many at once as allowed.
+                nominal = requests_per_run * args.latency / in_flight
                 floor_seconds = _sql_seconds(VALUE_ALL_SQL, {**params, "start": AS_OF}, rollback=True)
                 median = statistics.median(seconds)
                 env = {**os.environ, "LODESTONE_YAHOO_CHART_URL": url}
@@ -494,8 +543,10 @@ def main() -> None:
                     "name": "refresh",
                     "runs": runs,
                     "median_seconds": round(median, 3),
-                    "provider_requests": (stats.requests - before[0]) // runs,
+                    "provider_requests": requests_per_run,
+                    "provider_concurrent_requests": in_flight,
                     "provider_latency_seconds": round(latency, 3),
+                    "provider_nominal_seconds": round(nominal, 3),
                     "provider_wait_seconds": round(wait, 3),
                     "beyond_provider_seconds": round(median - wait, 3),
                     "floor_seconds": round(floor_seconds, 4),
@@ -507,8 +558,8 @@ def main() -> None:
                 }
                 _append(result)
                 print(
-                    f"refresh                median {median:7.2f} s (waiting on the provider {wait:.2f} s, of which "
-                    f"its latency {latency:.2f} s)   floor "
+                    f"refresh                median {median:7.2f} s (waiting on the provider {wait:.2f} s; its nominal "
+                    f"time {nominal:.2f} s: {requests_per_run} requests, {in_flight} at once)   floor "
                     f"{floor_seconds:.2f} s   queries {result['query_count']}   peak RSS {result['peak_memory_mb']} MB"
                 )
 
