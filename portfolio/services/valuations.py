@@ -13,6 +13,7 @@ from datetime import date
 
 from django.db import transaction
 from django.utils import timezone
+from psycopg import sql
 
 from portfolio.book.basis import VALUED_BASES, DealTerms, deal_basis, position_basis
 from portfolio.book.valuing import (
@@ -122,23 +123,30 @@ def _store(valuations: list[ComputedValuation], refresh_run_id: int | None) -> N
         return
     if not valuations:
         return
-    table, columns = Valuation._meta.db_table, ", ".join(COLUMNS)
+    table = sql.Identifier(Valuation._meta.db_table)
+    columns = sql.SQL(", ").join(map(sql.Identifier, COLUMNS))
+    updates = sql.SQL(", ").join(
+        sql.SQL("{column} = EXCLUDED.{column}").format(column=sql.Identifier(column)) for column in COLUMNS[2:]
+    )
     now = timezone.now()
     with connection.cursor() as cursor:
         cursor.execute(
-            f"CREATE TEMPORARY TABLE IF NOT EXISTS valuation_incoming AS SELECT {columns} FROM {table} WITH NO DATA"  # noqa: S608 - names from the model
+            sql.SQL(
+                "CREATE TEMPORARY TABLE IF NOT EXISTS valuation_incoming AS SELECT {columns} FROM {table} WITH NO DATA"
+            ).format(columns=columns, table=table)
         )
-        with cursor.copy(f"COPY valuation_incoming ({columns}) FROM STDIN") as copy:
+        with cursor.copy(sql.SQL("COPY valuation_incoming ({columns}) FROM STDIN").format(columns=columns)) as copy:
             for v in valuations:
                 copy.write_row((
                     v.position_id, v.as_of, v.method, v.fair_value_level, json.dumps(v.inputs), v.formula,
                     v.currency_id, v.value_local, v.fx_rate_to_usd, v.value_usd, v.is_contingent, v.is_simulated,
                     refresh_run_id, now,
                 ))  # fmt: skip
-        updates = ", ".join(f"{column} = EXCLUDED.{column}" for column in COLUMNS[2:])
         cursor.execute(
-            f"INSERT INTO {table} (created_at, {columns}) SELECT updated_at, {columns} FROM valuation_incoming "  # noqa: S608
-            f"ON CONFLICT (position_id, as_of) DO UPDATE SET {updates}"
+            sql.SQL(
+                "INSERT INTO {table} (created_at, {columns}) SELECT updated_at, {columns} FROM valuation_incoming "
+                "ON CONFLICT (position_id, as_of) DO UPDATE SET {updates}"
+            ).format(table=table, columns=columns, updates=updates)
         )
         cursor.execute("TRUNCATE valuation_incoming")
 
