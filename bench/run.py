@@ -24,7 +24,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/12")
 os.environ["DJANGO_SETTINGS_MODULE"] = "tracker.settings.local"
 os.environ["DJANGO_DEBUG"] = "False"
 os.environ.setdefault("LODESTONE_VAR_DIR", str(ROOT / "var" / "bench"))
@@ -373,6 +372,8 @@ def main() -> None:
     args = parser.parse_args()
     only = set(filter(None, args.only.split(",")))
     os.environ.setdefault("DATABASE_URL", _database_url(args.scale))
+    # A cache of its own for each scale point: figures cached from one database are never read for another.
+    os.environ.setdefault("REDIS_URL", f"redis://127.0.0.1:6379/{12 if args.scale == 1 else 11}")
     _setup(args.scale)
 
     from django.contrib.auth.models import Group, User
