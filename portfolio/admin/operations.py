@@ -148,6 +148,7 @@ class KeptValueAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """The held value series as kept by every write (``manage.py verify_figures`` checks it)."""
 
     list_display = ["as_of_day", "dimension", "key", "value_display", "counted"]
+    ordering = ["-as_of", "dimension", "key"]  # the latest date first
     list_filter = ["dimension"]
     search_fields = ["key"]
     date_hierarchy = "as_of"
