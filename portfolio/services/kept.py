@@ -23,7 +23,6 @@ both compute from what the other has not committed yet; SQLite writes one transa
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
@@ -67,7 +66,8 @@ READ_FIELDS: dict[type[models.Model], set[str]] = {
 WATCHED = tuple(READ_FIELDS)
 LINKS = (Deal.projects.through, Project.commodities.through)
 
-_pending = threading.local()
+#: Where a write keeps what its deals held before it, on the instance saved or the delete's origin.
+SAVED, DELETED, LINKED = "_kept_before_save", "_kept_before_delete", "_kept_before_links"
 
 
 def lock() -> None:
@@ -160,23 +160,22 @@ def _deals_of_projects(project_ids: Iterable[int]) -> set[int]:
     return set(Deal.projects.through.objects.filter(project_id__in=list(project_ids)).values_list("deal_id", flat=True))
 
 
-def _stash() -> dict[int, tuple[set[int], Parts]]:
-    if not hasattr(_pending, "writes"):
-        _pending.writes = {}
-    return _pending.writes
-
-
-def _before(token: int, deals: set[int]) -> None:
-    """Record what ``deals`` hold in the kept rows before the write ``token`` (adding to what the
-    same write recorded already: a delete's cascade reaches one deal through several rows)."""
+def _before(holder: object, slot: str, deals: set[int], *, fresh: bool) -> None:
+    """Record on ``holder`` (the instance saved, the origin of a delete) what ``deals`` hold in the
+    kept rows before the write. ``fresh``: forget what an earlier write of the same holder recorded
+    (a save that failed leaves its record behind on its instance, never anywhere else); otherwise
+    add to it (a delete's cascade reaches one deal through several rows, each announced before any
+    goes)."""
     if not deals:
+        if fresh:
+            holder.__dict__.pop(slot, None)
         return
     lock()
-    known, parts = _stash().get(token, (set(), {}))
+    known, parts = (set(), {}) if fresh else holder.__dict__.get(slot, (set(), {}))
     new = deals - known
     if new:
         parts = _summed(parts, contributions(deal_ids=new))
-    _stash()[token] = (known | new, parts)
+    holder.__dict__[slot] = (known | new, parts)
 
 
 def _summed(first: Parts, second: Parts) -> Parts:
@@ -188,10 +187,10 @@ def _summed(first: Parts, second: Parts) -> Parts:
     return summed
 
 
-def _after(token: int, deals: set[int]) -> None:
-    """Add to the kept rows the difference the write ``token`` made to ``deals`` (and to those
-    recorded before it)."""
-    known, before = _stash().pop(token, (set(), {}))
+def _after(holder: object, slot: str, deals: set[int]) -> None:
+    """Add to the kept rows the difference the write made to ``deals`` and to those recorded on
+    ``holder`` before it."""
+    known, before = holder.__dict__.pop(slot, (set(), {}))
     touched = known | deals
     if not touched:
         return
@@ -248,25 +247,27 @@ def _reads(sender: type[models.Model], update_fields) -> bool:
 def before_save(sender, instance, update_fields=None, raw=False, **kwargs) -> None:
     if raw or not _reads(sender, update_fields):
         return
-    _before(id(instance), _deals_of(instance))
+    _before(instance, SAVED, _deals_of(instance), fresh=True)
 
 
 def after_save(sender, instance, update_fields=None, raw=False, **kwargs) -> None:
     if raw or not _reads(sender, update_fields):
         return
-    _after(id(instance), _deals_of(instance))
+    _after(instance, SAVED, _deals_of(instance))
 
 
 def before_delete(sender, instance, origin=None, **kwargs) -> None:
     """Every row a delete removes (the one asked for and those it cascades to) is announced before
-    any goes, under the same origin: the deals they touch are recorded once."""
-    _before(id(origin if origin is not None else instance), _deals_of(instance))
+    any goes, with the same origin: the deals they touch are recorded on it once. The row asked for
+    starts the record afresh (its deals cover those of the rows it cascades to)."""
+    holder = origin if origin is not None else instance
+    _before(holder, DELETED, _deals_of(instance), fresh=holder is instance)
 
 
 def after_delete(sender, instance, origin=None, **kwargs) -> None:
     """The first row announced after a delete applies the difference for the whole delete (every
     row is gone by then); the others find nothing left to do."""
-    _after(id(origin if origin is not None else instance), set())
+    _after(origin if origin is not None else instance, DELETED, set())
 
 
 def links_changed(sender, instance, action, reverse, model, pk_set, **kwargs) -> None:
@@ -281,11 +282,10 @@ def links_changed(sender, instance, action, reverse, model, pk_set, **kwargs) ->
             deals = set(Deal.objects.filter(projects__commodities=instance.pk).values_list("pk", flat=True))
     else:
         return
-    token = hash((id(instance), "links"))
     if action.startswith("pre_"):
-        _before(token, deals)
+        _before(instance, LINKED, deals, fresh=True)
     else:
-        _after(token, deals)
+        _after(instance, LINKED, deals)
 
 
 def connect() -> None:

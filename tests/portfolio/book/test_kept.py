@@ -172,6 +172,28 @@ def test_a_refresh_rebuilds_its_date(book):
     _assert_true()
 
 
+def test_a_save_the_database_refuses_leaves_nothing_behind_for_a_later_write(book):
+    """A valuation the database refuses (a second one of its position and day) was announced but
+    never saved: what its deal held then is kept on that instance alone and forgotten when it is
+    saved again. Another write of the deal in between, then the refused one saved on another day,
+    leave the rows right."""
+    from django.db import IntegrityError, transaction
+
+    refused = m.Valuation(
+        position=book["a1"], as_of=D1, method=m.ValuationMethod.MARKET, fair_value_level=1, currency_id="USD",
+        value_local=M("5.00"), fx_rate_to_usd=M("1"), value_usd=M("5.00"),
+    )  # fmt: skip
+    with pytest.raises(IntegrityError), transaction.atomic():
+        refused.save()
+    _value(book["a2"], D2, "70.00")
+    refused.as_of = dt.date(2026, 3, 31)
+    refused.save()
+    assert kept_series("deal", dt.date(2026, 3, 31))["a"] == {
+        D1: M("150.00"), D2: M("190.00"), dt.date(2026, 3, 31): M("5.00")
+    }  # fmt: skip
+    _assert_true()
+
+
 def test_verify_figures_reports_a_kept_row_that_is_wrong(book, capsys):
     call_command("verify_figures")
     assert "kept figures equal their recomputation" in capsys.readouterr().out
