@@ -113,9 +113,6 @@ class PriceHistory:
         """The closes in [start, until] of the most preferred source with at least ``minimum`` of
         them, so that a volatility never mixes two providers' prints. Each source's closes are
         found by bisection: a backfill asks a history of a year and more for every day in it."""
-        return self._pick_source(start, until, minimum)
-
-    def _pick_source(self, start: date, until: date | None, minimum: int) -> tuple[str | None, list[PriceRow]]:
         if self._by_source is None:
             by_source: dict[str, list[PriceRow]] = defaultdict(list)
             for row in self.rows:

@@ -428,48 +428,21 @@ def position_valuation(position: Position, ctx: Context) -> ValuationFigures:
 def valuation_context(*, as_of: date, positions: list[Position]) -> Context:
     """Load every input for valuing ``positions`` on ``as_of`` in a fixed number of queries.
     ``positions`` come with their deal and listing selected (``positions_to_value``)."""
-    listings = {p.listing for p in positions if p.listing is not None}
-    # A year of closes only where an option's volatility needs them; the last days elsewhere.
-    window = max(settings.LODESTONE_VOLATILITY_WINDOW_DAYS, PRICE_LOOKBACK_DAYS)
-    optioned = {p.listing_id for p in positions if p.kind in OPTION_KINDS}
-    histories = price_histories(
-        list(listings),
-        start=as_of - timedelta(days=window),
-        end=as_of,
-        default_order=list(settings.LODESTONE_PRICE_PROVIDERS),
-        recent_only={listing.pk for listing in listings} - optioned,
-        recent_start=as_of - timedelta(days=PRICE_LOOKBACK_DAYS),
-    )
-    marks: dict[int, ManualMark] = {}
-    for mark in ManualMark.objects.filter(position__in=positions, as_of__lte=as_of).order_by("position_id", "as_of"):
-        marks[mark.position_id] = mark  # the latest wins
-    flows = flow_rows(as_of=as_of, positions=[p.pk for p in positions])
-    currencies = {p.currency_id for p in positions} | {f[CURRENCY] for f in flows}
-    currencies |= {listing.currency_id for listing in listings} | {m.currency_id for m in marks.values()}
-    first_flow = min((f[OCCURRED_ON] for f in flows), default=as_of)
-    fx = FxRates(currencies, start=min(first_flow, as_of), end=as_of)
-    return Context(
-        as_of=as_of,
-        fx=fx,
-        histories=histories,
-        marks=marks,
-        ledgers=ledgers(flows, {p.pk: p.currency_id for p in positions}, fx),
-        rate=settings.LODESTONE_RISK_FREE_RATE,
-        default_vol=settings.LODESTONE_DEFAULT_VOLATILITY,
-    )
+    return ValuationDays(start=as_of, end=as_of, positions=positions).on(as_of)
 
 
 class ValuationDays:
     """Every input for valuing ``positions`` on each day of [start, end], loaded once: the closes of
     the range (a year before it too where an option's volatility needs them), the manual marks, the
-    cash flows and the FX rates. ``on(day)`` gives a day's context, as ``valuation_context`` would
-    load it for that day; days are taken in order, each day's ledgers and marks carried to the next
-    (a backfill's days)."""
+    cash flows and the FX rates. ``on(day)`` gives a day's context; days are taken in order, each
+    day's ledgers and marks carried to the next (a backfill's days). A range of one day is
+    ``valuation_context``."""
 
     def __init__(self, *, start: date, end: date, positions: list[Position]) -> None:
         self.positions = positions
         self.end = end
         listings = {p.listing for p in positions if p.listing is not None}
+        # A year of closes only where an option's volatility needs them; the last days elsewhere.
         window = max(settings.LODESTONE_VOLATILITY_WINDOW_DAYS, PRICE_LOOKBACK_DAYS)
         optioned = {p.listing_id for p in positions if p.kind in OPTION_KINDS}
         self.histories = price_histories(

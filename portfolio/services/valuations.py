@@ -29,21 +29,6 @@ from portfolio.selectors import positions_to_value
 from . import kept
 from .steps import StepResult
 
-UPDATE_FIELDS = [
-    "method",
-    "fair_value_level",
-    "inputs",
-    "formula",
-    "currency",
-    "value_local",
-    "fx_rate_to_usd",
-    "value_usd",
-    "is_contingent",
-    "is_simulated",
-    "refresh_run",
-    "updated_at",
-]
-
 
 def _is_valued(position: Position, as_of: date, sold_out: bool) -> bool:
     basis = position_basis(
@@ -100,7 +85,8 @@ def valuations_compute(
     return result
 
 
-#: The columns a refresh writes, in the order ``_store`` gives them (the id and created_at aside).
+#: The columns a refresh writes, in the order ``_store`` gives them (the id and created_at aside);
+#: a rerun of a date replaces all but the first two (the position and the date it is keyed by).
 COLUMNS = [
     "position_id", "as_of", "method", "fair_value_level", "inputs", "formula", "currency_id", "value_local",
     "fx_rate_to_usd", "value_usd", "is_contingent", "is_simulated", "refresh_run_id", "updated_at",
@@ -117,7 +103,7 @@ def _store(valuations: list[ComputedValuation], refresh_run_id: int | None) -> N
             [_model(valuation, refresh_run_id) for valuation in valuations],
             update_conflicts=True,
             unique_fields=["position", "as_of"],
-            update_fields=UPDATE_FIELDS,
+            update_fields=COLUMNS[2:],
             batch_size=1000,
         )
         return

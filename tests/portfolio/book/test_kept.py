@@ -34,6 +34,7 @@ from portfolio.book.verify import verify_kept
 from portfolio.services.records import record_delete, record_save
 from portfolio.services.valuations import valuations_compute
 from tests import factories as f
+from tests.services import require_services
 
 pytestmark = pytest.mark.django_db
 D1, D2 = dt.date(2026, 1, 30), dt.date(2026, 2, 27)
@@ -342,16 +343,14 @@ def test_two_connections_editing_one_deal_at_once_leave_the_rows_right(book, ste
     time, and a third stores a date's valuations: each write computes the deal's sums before and
     after it, so without the lock one would add its difference to sums the other had changed.
     On PostgreSQL, as in production; SQLite writes one transaction at a time."""
-    import os
     import threading
 
     from django.db import connection, connections
 
-    if connection.vendor != "postgresql":
-        reason = "concurrent writers need PostgreSQL (CI's second pass runs this)"
-        if os.environ.get("REQUIRE_SERVICES"):
-            pytest.fail(reason)
-        pytest.skip(reason)
+    require_services(
+        available=connection.vendor == "postgresql",
+        reason="concurrent writers need PostgreSQL (CI's second pass runs this)",
+    )
     barrier = threading.Barrier(3)
     errors: list[BaseException] = []
 

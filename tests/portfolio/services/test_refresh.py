@@ -23,6 +23,7 @@ from portfolio.services.demo_data import demo_data_load
 from portfolio.services.market_data import fx_refresh, prices_refresh
 from portfolio.services.refresh import refresh_request, refresh_run_execute
 from tests import factories as f
+from tests.services import require_services
 
 pytestmark = pytest.mark.django_db
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "providers"
@@ -319,16 +320,14 @@ def test_two_refreshes_requested_at_the_same_moment_one_is_queued_and_the_other_
 
     On PostgreSQL, as in production. The in-memory SQLite test database shares one cache between
     threads, where a second writer fails at once instead of waiting: not what is tested here."""
-    import os
     import threading
 
     from django.db import connection, connections
 
-    if connection.vendor != "postgresql":
-        reason = "two concurrent writers need PostgreSQL (CI's second pass runs this)"
-        if os.environ.get("REQUIRE_SERVICES"):
-            pytest.fail(reason)
-        pytest.skip(reason)
+    require_services(
+        available=connection.vendor == "postgresql",
+        reason="two concurrent writers need PostgreSQL (CI's second pass runs this)",
+    )
 
     barrier = threading.Barrier(2)
     outcomes: list[tuple[str, object]] = []

@@ -9,7 +9,6 @@ alone.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import threading
@@ -25,6 +24,7 @@ from portfolio.services.imports import import_check_queued, import_runs_recover
 from portfolio.services.liveness import abandoned, heartbeat, process_gone, this_worker
 from portfolio.services.refresh import refresh_request, refresh_run_execute, refresh_runs_recover, refresh_start
 from tests import factories as f
+from tests.services import require_services
 
 pytestmark = pytest.mark.django_db
 AS_OF = date(2026, 11, 27)
@@ -253,11 +253,10 @@ def test_a_worker_check_shows_its_progress_while_it_goes(settings):
     """The rows gone through reach the run's row while the check's transaction is still open (the
     heartbeat writes them on its own connection). SQLite holds such a write back until the
     transaction ends, so this needs PostgreSQL (CI's second pass)."""
-    if connection.vendor != "postgresql":
-        reason = "a second connection writing during an open transaction needs PostgreSQL"
-        if os.environ.get("REQUIRE_SERVICES"):
-            pytest.fail(reason)
-        pytest.skip(reason)
+    require_services(
+        available=connection.vendor == "postgresql",
+        reason="a second connection writing during an open transaction needs PostgreSQL",
+    )
     settings.LODESTONE_HEARTBEAT_SECONDS = 0.05
     deal = f.DealFactory(reference="acme-dod-2025")
     f.PositionFactory(deal=deal, label="Common shares")

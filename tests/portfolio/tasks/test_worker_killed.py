@@ -33,6 +33,7 @@ from portfolio import models as m
 from portfolio.services.demo_data import demo_data_load
 from portfolio.services.liveness import process_gone
 from portfolio.services.refresh import refresh_start
+from tests.services import require_services
 from tracker.celery import app
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -40,12 +41,10 @@ AS_OF = dt.date(2026, 11, 27)
 
 
 def _require_services() -> None:
-    if connection.vendor == "postgresql" and app.conf.broker_url.startswith("redis://"):
-        return
-    reason = "needs PostgreSQL and a Redis broker that a second process can reach (CI's second pass runs it)"
-    if os.environ.get("REQUIRE_SERVICES"):
-        pytest.fail(reason)
-    pytest.skip(reason)
+    require_services(
+        available=connection.vendor == "postgresql" and app.conf.broker_url.startswith("redis://"),
+        reason="needs PostgreSQL and a Redis broker that a second process can reach (CI's second pass runs it)",
+    )
 
 
 def _database_url() -> str:
