@@ -10,6 +10,8 @@ from datetime import date
 from decimal import Decimal
 from typing import NamedTuple
 
+import numpy as np
+
 DAYS_PER_YEAR = 365.0
 #: The bracket of the bisection, and the bounds Newton's method must stay within.
 LOWEST_RATE, HIGHEST_RATE = -0.9999, 1e6
@@ -23,26 +25,50 @@ class Flow(NamedTuple):
     amount: float
 
 
-def _npv(rate: float, flows: Sequence[Flow], start: date) -> float:
-    """The flows' value at ``start``; NaN where a discount factor overflows or vanishes (flows
-    centuries apart)."""
-    try:
-        # float ** float is typed Any (a negative base gives a complex number): the result is a float here
-        value: float = sum(f.amount / (1.0 + rate) ** ((f.on - start).days / DAYS_PER_YEAR) for f in flows)
-    except (OverflowError, ZeroDivisionError):
-        return math.nan
-    return value
+class _Schedule(NamedTuple):
+    """Flows netted by day, as arrays: years from the first day, and amounts."""
+
+    years: np.ndarray
+    amounts: np.ndarray
 
 
-def _npv_derivative(rate: float, flows: Sequence[Flow], start: date) -> float:
-    total = 0.0
-    try:
-        for f in flows:
-            t = (f.on - start).days / DAYS_PER_YEAR
-            total -= t * f.amount / (1.0 + rate) ** (t + 1.0)
-    except (OverflowError, ZeroDivisionError):
+def _schedule(flows: Sequence[Flow]) -> _Schedule:
+    """Flows of the same day are discounted alike: they are summed first (a portfolio's tens of
+    thousands of flows fall on a few thousand days)."""
+    by_day: dict[date, float] = defaultdict(float)
+    for f in flows:
+        by_day[f.on] += f.amount
+    days = sorted(by_day)
+    start = days[0]
+    years = np.fromiter(((day - start).days / DAYS_PER_YEAR for day in days), dtype=float, count=len(days))
+    return _Schedule(years, np.fromiter((by_day[day] for day in days), dtype=float, count=len(days)))
+
+
+def _factors(rate: float, schedule: _Schedule) -> np.ndarray | None:
+    """(1 + rate) ** years for each day; None where one overflows or vanishes (flows centuries apart)."""
+    with np.errstate(all="ignore"):  # overflow gives inf, 0 or NaN, which the callers test for
+        factors: np.ndarray = np.power(1.0 + rate, schedule.years)
+    if not np.all(np.isfinite(factors)) or not np.all(factors):
+        return None
+    return factors
+
+
+def _npv(rate: float, schedule: _Schedule) -> float:
+    """The flows' value at their first day; NaN (or infinite) where a discount factor overflows or
+    vanishes."""
+    factors = _factors(rate, schedule)
+    if factors is None:
         return math.nan
-    return total
+    with np.errstate(all="ignore"):  # overflow gives inf, 0 or NaN, which the callers test for
+        return float(np.sum(schedule.amounts / factors))
+
+
+def _npv_derivative(rate: float, schedule: _Schedule) -> float:
+    factors = _factors(rate, schedule)
+    if factors is None:
+        return math.nan
+    with np.errstate(all="ignore"):  # overflow gives inf, 0 or NaN, which the callers test for
+        return float(-np.sum(schedule.years * schedule.amounts / (factors * (1.0 + rate))))
 
 
 def xirr(flows: Sequence[Flow], *, tolerance: float = 1e-10, max_iterations: int = 200) -> float | None:
@@ -56,21 +82,15 @@ def xirr(flows: Sequence[Flow], *, tolerance: float = 1e-10, max_iterations: int
     flows = [f for f in flows if f.amount != 0]
     if not flows or not any(f.amount < 0 for f in flows) or not any(f.amount > 0 for f in flows):
         return None
-    # Flows of the same day are discounted alike: sum them first (a portfolio's tens of thousands
-    # of flows fall on a few thousand days).
-    by_day: dict[date, float] = defaultdict(float)
-    for f in flows:
-        by_day[f.on] += f.amount
-    flows = [Flow(on, amount) for on, amount in sorted(by_day.items())]
-    start = min(f.on for f in flows)
+    schedule = _schedule(flows)
     rate = 0.1
     for _ in range(max_iterations):
-        value = _npv(rate, flows, start)
+        value = _npv(rate, schedule)
         if not math.isfinite(value):
             break
         if abs(value) < tolerance:
             return rate
-        slope = _npv_derivative(rate, flows, start)
+        slope = _npv_derivative(rate, schedule)
         if slope == 0 or not math.isfinite(slope):
             break
         step = value / slope
@@ -79,7 +99,7 @@ def xirr(flows: Sequence[Flow], *, tolerance: float = 1e-10, max_iterations: int
             break  # diverging (towards +inf when the root is far below the start): bisect instead
         if abs(step) < tolerance:
             return rate
-    return _bisect(flows, start, tolerance)
+    return _bisect(schedule, tolerance)
 
 
 #: Bracket ends tried in turn, widest first: flows decades or centuries apart overflow at the
@@ -88,21 +108,21 @@ HIGH_ENDS = (HIGHEST_RATE, 1e3, 10.0, 1.0, 0.1, 0.01, 0.001)
 LOW_ENDS = (LOWEST_RATE, -0.99, -0.9, -0.5, -0.1, -0.01, -0.001)
 
 
-def _finite_end(ends: Sequence[float], flows: Sequence[Flow], start: date) -> tuple[float, float]:
+def _finite_end(ends: Sequence[float], schedule: _Schedule) -> tuple[float, float]:
     for end in ends:
-        value = _npv(end, flows, start)
+        value = _npv(end, schedule)
         if math.isfinite(value):
             return end, value
     return ends[-1], math.nan
 
 
-def _bisect(flows: Sequence[Flow], start: date, tolerance: float) -> float | None:
-    (low, f_low), (high, f_high) = _finite_end(LOW_ENDS, flows, start), _finite_end(HIGH_ENDS, flows, start)
+def _bisect(schedule: _Schedule, tolerance: float) -> float | None:
+    (low, f_low), (high, f_high) = _finite_end(LOW_ENDS, schedule), _finite_end(HIGH_ENDS, schedule)
     if not (math.isfinite(f_low) and math.isfinite(f_high)) or f_low * f_high > 0:
         return None
     for _ in range(500):
         mid = (low + high) / 2.0
-        f_mid = _npv(mid, flows, start)
+        f_mid = _npv(mid, schedule)
         if not math.isfinite(f_mid):
             return None
         if abs(f_mid) < tolerance or (high - low) / 2.0 < tolerance:
