@@ -22,12 +22,14 @@ class PortfolioConfig(AppConfig):
         post_migrate.connect(schedules_ensure, sender=self, dispatch_uid="portfolio.schedules")
         post_migrate.connect(roles_ensure, sender=self, dispatch_uid="portfolio.roles")
 
-        # The held value series' kept rows follow every write of what they sum (and are built after a
-        # migration where valuations exist without them).
-        from portfolio.services import kept
+        # The held value series' kept rows and the positions' kept ledgers follow every write of what
+        # they read (and are built after a migration where their data exists without them).
+        from portfolio.services import kept, kept_ledgers
 
         kept.connect()
+        kept_ledgers.connect()
         post_migrate.connect(kept.kept_ensure, sender=self, dispatch_uid="portfolio.kept")
+        post_migrate.connect(kept_ledgers.ledgers_ensure, sender=self, dispatch_uid="portfolio.kept_ledgers")
 
         # Cached portfolio figures are retired whenever a record behind them changes.
         from django.db.models.signals import m2m_changed, post_delete, post_save

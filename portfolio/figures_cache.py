@@ -49,7 +49,7 @@ TIMEOUT = 6 * 3600
 #: Models whose rows say nothing about the portfolio's figures: saving them keeps cached figures.
 UNRELATED_MODELS = {
     "refreshrun", "filingevent", "digestsubscription", "milestonestatuschange", "publishedreport",
-    "keptvalue",  # follows the writes that retire the figures themselves
+    "keptvalue", "keptledger",  # follow the writes that retire the figures themselves
 }  # fmt: skip
 
 

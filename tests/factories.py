@@ -423,6 +423,14 @@ class KeptValueFactory(DjangoModelFactory):
     positions = 2
 
 
+class KeptLedgerFactory(DjangoModelFactory):
+    class Meta:
+        model = m.KeptLedger
+
+    position_id = factory.Sequence(lambda n: 900_000 + n)
+    steps = factory.LazyFunction(lambda: [["2025-07-11", "1000000.00", "0", "0", "0", False, "1000000.00", 0, -1e6]])
+
+
 class MilestoneStatusChangeFactory(DjangoModelFactory):
     class Meta:
         model = m.MilestoneStatusChange

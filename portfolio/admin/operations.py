@@ -6,7 +6,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from portfolio.health import filings_check_last
-from portfolio.models import DigestSubscription, FilingEvent, KeptValue, PortfolioSnapshot, RefreshRun
+from portfolio.models import DigestSubscription, FilingEvent, KeptLedger, KeptValue, PortfolioSnapshot, RefreshRun
 from portfolio.services.filings import filing_mark_reviewed, filing_record_milestone
 from portfolio.services.records import record_save
 
@@ -157,3 +157,17 @@ class KeptValueAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     as_of_day = date_column("as_of", "As of")
     value_display = figure_column("value_usd", "Value (USD)")
     counted = figure_column("positions", "Valuations", places=0)
+
+
+@admin.register(KeptLedger)
+class KeptLedgerAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Each position's cost ledger after each of its cash flows, as kept by every write
+    (``manage.py verify_figures`` checks it)."""
+
+    list_display = ["position_id", "flows"]
+    search_fields = ["=position_id"]
+    fields = readonly_fields = readonly_fields_of(KeptLedger)
+
+    @admin.display(description="Flows")
+    def flows(self, obj: KeptLedger) -> int:
+        return len(obj.steps)

@@ -58,7 +58,8 @@ from .allocation import key_weights, split
 from .basis import Basis
 from .core import Holding, book_on, check_dimension
 from .dates import EARLIEST
-from .ledger import ACQUIRING, FLOW_FIELDS, FlowRow, ledgers
+from .fx import FxRates
+from .ledger import ACQUIRING, CURRENCY, FLOW_FIELDS, FlowRow, ledgers
 from .values import computed_values
 from .valuing import PRICE_LOOKBACK_DAYS
 
@@ -391,7 +392,7 @@ def book_bridge(
     missing = {(pk, on) for pk, on in pairs if (pk, on) not in stored and on not in (start, end)}
     computed, reasons = _computed(missing | {(pk, start) for pk in restated_ids})
 
-    # Cash flows in the period, in US dollars at their dates (the closing book's rates cover them).
+    # Cash flows in the period, in US dollars at their dates.
     rows = list(
         CashFlow.objects.filter(occurred_on__gt=start, occurred_on__lte=end, position_id__in=bridged)
         .order_by("occurred_on", "pk")
@@ -401,7 +402,8 @@ def book_bridge(
     windows = {pk: (joined.get(pk, start), last_held.get(pk, end)) for pk in bridged}
     held_flows: list[FlowRow] = [r for r in rows if windows[r[0]][0] < r[2] <= windows[r[0]][1]]
     currencies = {h.row.pk: h.row.currency_id for h in after.holdings}
-    paid = ledgers(held_flows, currencies, after.fx)
+    rates = FxRates({*currencies.values(), *(row[CURRENCY] for row in held_flows)}, start=start, end=end)
+    paid = ledgers(held_flows, currencies, rates)
 
     def money(pk: int) -> tuple[Decimal, Decimal]:
         ledger = paid.get(pk)

@@ -48,7 +48,7 @@ from .exposure import (
 from .fx import FxRates
 from .grouping import deal_projects, deal_rows
 from .kept import kept_series
-from .ledger import CURRENCY, OCCURRED_ON, PositionLedger, flow_rows, ledgers
+from .ledger import PositionLedger, kept_ledgers
 from .shares import Ownership, ShareCountRow, ownership, share_counts_on
 from .values import computed_values, stored_values
 from .valuing import ComputedValuation
@@ -236,6 +236,32 @@ class BasisTotal:
     simulated: bool
 
 
+class _HoldingParts(NamedTuple):
+    """What a holding adds to each of its groups, worked out once for every dimension: its ledger's
+    amounts to the cent, its value and its flows."""
+
+    counted: bool  # in the book (else sold in full: its flows count, it holds nothing)
+    invested: Decimal
+    realised: Decimal
+    cost_of_sold: Decimal
+    value: Decimal | None
+    missing_fx: int
+    flows: list[Flow]
+
+    @classmethod
+    def of(cls, holding: Holding, *, counted: bool) -> _HoldingParts:
+        ledger = holding.ledger
+        return cls(
+            counted=counted,
+            invested=ledger.invested.quantize(CENT),
+            realised=ledger.realised.quantize(CENT),
+            cost_of_sold=ledger.cost_of_sold.quantize(CENT),
+            value=None if holding.value is None else holding.value.quantize(CENT),
+            missing_fx=ledger.missing_fx,
+            flows=ledger.flows,
+        )
+
+
 @dataclass
 class Book:
     as_of: date
@@ -272,16 +298,21 @@ class Book:
         counted, flowing = BOOKS[book], BOOK_FLOWS[book]
         members = [h for h in self.holdings if h.basis in flowing]
         deal_bases_in = {deal_id for deal_id, basis in self.deal_bases.items() if basis in counted}
+        parts = [_HoldingParts.of(h, counted=h.basis in counted) for h in members]
+        money_in = self._money_in(members) if twr and book == "held" else []
         results: dict[str, dict[str, Figures]] = {}
         for dimension in dimensions:
             groups: dict[str, Figures] = defaultdict(Figures)
-            for holding in members:
-                self._add_holding(groups, dimension, holding, counted=holding.basis in counted)
+            flows: dict[str, dict[date, float]] = defaultdict(lambda: defaultdict(float))
+            for holding, part in zip(members, parts, strict=True):
+                self._add_holding(groups, flows, dimension, holding, part)
+            for key, days in flows.items():
+                groups[key].flows = [Flow(on, amount) for on, amount in sorted(days.items())]
             self._add_exposure_legs(groups, dimension, deal_bases_in)
             if dimension in ("company", "deal"):
                 self._attach_ownership(groups, dimension, [h for h in members if h.basis in counted])
-            if twr:
-                self._attach_twr(groups, dimension, members, book)
+            if twr and book == "held":
+                self._attach_twr(groups, dimension, members, money_in)
             results[dimension] = dict(sorted(groups.items()))
         if "total" in results and not results["total"]:
             results["total"] = {"total": Figures()}  # an empty book still has (zero) totals
@@ -290,32 +321,48 @@ class Book:
     def _weights(self, dimension: str, deal_id: int, kind: str) -> list[tuple[str, Decimal]]:
         return key_weights(dimension, self.deals[deal_id], kind, self.projects.get(deal_id, []))
 
-    def _add_holding(self, groups: dict[str, Figures], dimension: str, holding: Holding, *, counted: bool) -> None:
+    def _add_holding(
+        self,
+        groups: dict[str, Figures],
+        flows: dict[str, dict[date, float]],
+        dimension: str,
+        holding: Holding,
+        part: _HoldingParts,
+    ) -> None:
+        """One holding's figures and flows (netted by day, in each group's ``flows``) in its groups."""
         weights = self._weights(dimension, holding.row.deal_id, holding.row.kind)
-        ledger = holding.ledger
-        parts = {
-            "invested": dict(split(ledger.invested, weights)),
-            "realised": dict(split(ledger.realised, weights)),
-            "cost_of_sold": dict(split(ledger.cost_of_sold, weights)),
-            "value": dict(split(holding.value, weights)) if holding.value is not None else {},
-        }
-        for key, weight in weights:
+        if len(weights) == 1:  # the whole position in one group (the total, an agency): its figures as they are
+            key = weights[0][0]
+            shares = [(key, Decimal(1), part.invested, part.realised, part.cost_of_sold, part.value)]
+        else:
+            invested, realised = dict(split(part.invested, weights)), dict(split(part.realised, weights))
+            cost_of_sold = dict(split(part.cost_of_sold, weights))
+            value = dict(split(part.value, weights)) if part.value is not None else {}
+            shares = [
+                (key, weight, invested[key], realised[key], cost_of_sold[key], value.get(key))
+                for key, weight in weights
+            ]
+        for key, weight, invested_part, realised_part, sold_part, value_part in shares:
             g = groups[key]
-            g.invested += parts["invested"][key]
-            g.realised += parts["realised"][key]
-            g.cost_of_sold += parts["cost_of_sold"][key]
-            g.missing_fx += ledger.missing_fx
-            if weight == 1:  # the whole position in one group (the total, an agency): its flows as they are
-                g.flows.extend(ledger.flows)
+            g.invested += invested_part
+            g.realised += realised_part
+            g.cost_of_sold += sold_part
+            g.missing_fx += part.missing_fx
+            days = flows[key]
+            if weight == 1:
+                for on, amount in part.flows:
+                    days[on] += amount
             else:
-                g.flows.extend(Flow(flow.on, flow.amount * float(weight)) for flow in ledger.flows)
-            if not counted:
+                factor = float(weight)
+                for on, amount in part.flows:
+                    days[on] += amount * factor
+            if not part.counted:
                 continue  # sold in full: its flows stay in the record, it holds nothing
             g.positions += 1
-            if holding.value is None:
+            if value_part is None:
                 g.unvalued.append(f"{self.deals[holding.row.deal_id].title}: {holding.row.label}: {holding.value_note}")
                 continue
-            g.known_value += parts["value"][key]
+            g.known_value += value_part
             g.positions_valued += 1
             g.simulated |= holding.simulated
             g.computed_on_request += bool(holding.value_note)
@@ -403,19 +450,15 @@ class Book:
                 count = self.share_counts.get(companies[key])
                 groups[key].ownership = ownership(items, count, self.as_of)
 
-    def _attach_twr(self, groups: dict[str, Figures], dimension: str, members: list[Holding], book: str) -> None:
-        """Chain each group's return over its valuation dates (the held book only: the other books
-        hold nothing yet, so their return means nothing). The money into a group in each period is
-        what joined the book, at its first stored value once held (a deal closing, an instrument
-        acquired or received), then the opposite of the investor's flows after that. The date's own
-        values close the chain where they were computed on request rather than stored."""
-        if book != "held":
-            return
-        series = value_series(dimension, self.as_of, book=book, deals=self.deals, projects=self.projects)
-        if self._entries is None:  # the same for every dimension: read once
+    def _money_in(self, members: list[Holding]) -> list[list[tuple[date, float]]]:
+        """Each held (or since sold) holding's money into the held book's value chain, by date: what
+        joined the book, at its first stored value once held (a deal closing, an instrument acquired
+        or received), then the opposite of the investor's flows after that. Worked out once for
+        every dimension."""
+        if self._entries is None:  # the same for every dimension and book: read once
             self._entries = self._entry_values()
         first, entries = self._entries
-        contributions: dict[str, list[tuple[date, float]]] = defaultdict(list)
+        money: list[list[tuple[date, float]]] = []
         for holding in members:
             joined_on = self._joined_on(holding)
             entry = None
@@ -427,8 +470,31 @@ class Book:
             flows = [(flow.on, -flow.amount) for flow in holding.ledger.flows if flow.on > joined_on]
             if entry:
                 flows.append((entry[0], float(entry[1])))
+            money.append(flows)
+        return money
+
+    def _attach_twr(
+        self,
+        groups: dict[str, Figures],
+        dimension: str,
+        members: list[Holding],
+        money_in: list[list[tuple[date, float]]],
+    ) -> None:
+        """Chain each group's return over its valuation dates (the held book only: the other books
+        hold nothing yet, so their return means nothing), with the money into it in each period
+        (``_money_in``). The date's own values close the chain where they were computed on request
+        rather than stored."""
+        series = value_series(dimension, self.as_of, book="held", deals=self.deals, projects=self.projects)
+        contributions: dict[str, list[tuple[date, float]]] = defaultdict(list)
+        for holding, flows in zip(members, money_in, strict=True):
+            if not flows:
+                continue
             for key, weight in self._weights(dimension, holding.row.deal_id, holding.row.kind):
-                contributions[key].extend((on, amount * float(weight)) for on, amount in flows)
+                if weight == 1:
+                    contributions[key].extend(flows)
+                else:
+                    factor = float(weight)
+                    contributions[key].extend((on, amount * factor) for on, amount in flows)
         for key, g in groups.items():
             values = dict(series.get(key, {}))
             if g.value is not None and g.positions:
@@ -516,20 +582,18 @@ def book_on(as_of: date) -> Book:
         for row in Position.objects.order_by("pk").values_list(*PositionRow._fields)
         if deal_bases.get(row[1]) is not None
     ]
-    flows = flow_rows(as_of=as_of)
     loans = list(Loan.objects.order_by("pk"))
     guarantees = list(Guarantee.objects.order_by("pk"))
     floors = list(PriceFloor.objects.select_related("commodity").order_by("pk"))
-    currencies = {p.currency_id for p in positions} | {f[CURRENCY] for f in flows}
+    currencies = {p.currency_id for p in positions}
     currencies |= {loan.currency_id for loan in loans} | {floor.currency_id for floor in floors}
     currencies |= {guarantee.currency_id for guarantee in guarantees}
     commodity_prices: dict[int, CommodityPrice] = {}
     for price in CommodityPrice.objects.filter(on__lte=as_of).order_by("commodity_id", "on"):
         commodity_prices[price.commodity_id] = price
     currencies |= {price.currency_id for price in commodity_prices.values()}
-    first_flow = min((f[OCCURRED_ON] for f in flows), default=as_of)
-    fx = FxRates(currencies, start=min(first_flow, as_of), end=as_of)
-    by_position = ledgers(flows, {p.pk: p.currency_id for p in positions}, fx)
+    fx = FxRates(currencies, start=as_of, end=as_of)  # the date's rates: the ledgers are kept at their flows' own
+    by_position = kept_ledgers(as_of)
     stored = stored_values(as_of)
     projects = deal_projects()
     holdings = []

@@ -8,14 +8,16 @@ The cost of what was sold is the average cost: invested x sold / acquired.
 
 from __future__ import annotations
 
+import bisect
+import operator
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import Final
+from typing import Any, Final, NamedTuple
 
-from portfolio.models import CASH_FLOW_SIGN, CashFlow, CashFlowKind
+from portfolio.models import CASH_FLOW_SIGN, CashFlow, CashFlowKind, KeptLedger, Position
 from portfolio.pricing.returns import Flow
 
 from .fx import FxRates
@@ -33,9 +35,10 @@ CURRENCY: Final = 1
 OCCURRED_ON: Final = 2
 
 
-def flow_rows(*, as_of: date, positions: Iterable[int] | None = None) -> list[FlowRow]:
-    """Every cash flow on or before ``as_of`` (of ``positions``, if given), as plain rows, in date order."""
-    rows = CashFlow.objects.filter(occurred_on__lte=as_of)
+def flow_rows(*, as_of: date | None, positions: Iterable[int] | None = None) -> list[FlowRow]:
+    """Every cash flow on or before ``as_of`` (or ever, with None; of ``positions``, if given), as
+    plain rows, in date order."""
+    rows = CashFlow.objects.all() if as_of is None else CashFlow.objects.filter(occurred_on__lte=as_of)
     if positions is not None:
         rows = rows.filter(position__in=list(positions))
     return list(rows.order_by("occurred_on", "pk").values_list(*FLOW_FIELDS))
@@ -71,6 +74,38 @@ class PositionLedger:
         return self.records_quantity and self.acquired_quantity - self.sold_quantity <= 0
 
 
+def _add(entry: PositionLedger, flow: FlowRow, own: str, fx: FxRates) -> Flow | None:
+    """Add one flow to a position's ledger (``own``: the position's currency); returns the flow in
+    US dollars as the ledger's ``flows`` list got it (None: it records units only, or it has no
+    usable rate)."""
+    _, currency, on, amount, kind, quantity = flow
+    if quantity:
+        entry.records_quantity = True
+        if kind in ACQUIRING:
+            entry.acquired_quantity += quantity
+        elif kind == CashFlowKind.SALE:
+            entry.sold_quantity += quantity
+    sign = CASH_FLOW_SIGN[kind]
+    if not sign:
+        return None
+    if sign < 0:
+        local = amount if currency == own else fx.convert(amount, currency, own, on)
+        if local is not None:
+            entry.cost_local += local
+    usd = fx.to_usd(amount, currency, on)
+    if usd is None:
+        entry.missing_fx += 1
+        return None
+    if sign < 0:
+        entry.invested += usd
+        added = Flow(on, -float(usd))
+    else:
+        entry.realised += usd
+        added = Flow(on, float(usd))
+    entry.flows.append(added)
+    return added
+
+
 def ledgers(
     flows: Iterable[FlowRow],
     currencies: dict[int, str],
@@ -81,30 +116,109 @@ def ledgers(
     """Each position's ledger from its flows; ``currencies`` gives each position's own currency.
     With ``into``, the flows are added to those ledgers (a backfill's, carried from day to day)."""
     books: dict[int, PositionLedger] = defaultdict(PositionLedger, into or {})
-    for position_id, currency, on, amount, kind, quantity in flows:
-        entry = books[position_id]
-        if quantity:
-            entry.records_quantity = True
-            if kind in ACQUIRING:
-                entry.acquired_quantity += quantity
-            elif kind == CashFlowKind.SALE:
-                entry.sold_quantity += quantity
-        sign = CASH_FLOW_SIGN[kind]
-        if not sign:
-            continue
-        if sign < 0:
-            own = currencies.get(position_id, "USD")
-            local = amount if currency == own else fx.convert(amount, currency, own, on)
-            if local is not None:
-                entry.cost_local += local
-        usd = fx.to_usd(amount, currency, on)
-        if usd is None:
-            entry.missing_fx += 1
-            continue
-        if sign < 0:
-            entry.invested += usd
-            entry.flows.append(Flow(on, -float(usd)))
-        else:
-            entry.realised += usd
-            entry.flows.append(Flow(on, float(usd)))
+    for flow in flows:
+        _add(books[flow[0]], flow, currencies.get(flow[0], "USD"), fx)
     return dict(books)
+
+
+# --- The kept ledger: each position's ledger after each of its flows ------------------------------
+
+
+#: A step as the JSON column holds it: [date, invested, realised, acquired, sold, records quantity,
+#: cost in the position's currency, flows without a rate, the flow in US dollars or null].
+EncodedStep = list[Any]
+
+
+class LedgerStep(NamedTuple):
+    """A position's ledger after one of its flows (in date order), as ``KeptLedger`` keeps it."""
+
+    on: date
+    invested: Decimal
+    realised: Decimal
+    acquired_quantity: Decimal
+    sold_quantity: Decimal
+    records_quantity: bool
+    cost_local: Decimal
+    missing_fx: int
+    flow: float | None  # the flow in US dollars as the ledger's ``flows`` got it, if it got one
+
+    def encoded(self) -> EncodedStep:
+        """The step as JSON holds it: decimals as their exact text."""
+        return [
+            self.on.isoformat(), str(self.invested), str(self.realised), str(self.acquired_quantity),
+            str(self.sold_quantity), self.records_quantity, str(self.cost_local), self.missing_fx, self.flow,
+        ]  # fmt: skip
+
+    @classmethod
+    def decoded(cls, item: EncodedStep) -> LedgerStep:
+        on, invested, realised, acquired, sold, records, cost_local, missing_fx, flow = item
+        return cls(
+            date.fromisoformat(on), Decimal(invested), Decimal(realised), Decimal(acquired), Decimal(sold),
+            bool(records), Decimal(cost_local), int(missing_fx), None if flow is None else float(flow),
+        )  # fmt: skip
+
+
+def ledger_steps(flows: Iterable[FlowRow], currencies: dict[int, str], fx: FxRates) -> dict[int, list[LedgerStep]]:
+    """Each position's ledger after each of its flows, by the same arithmetic as ``ledgers``: the
+    ledger on a date is the last step on or before it."""
+    books: dict[int, PositionLedger] = defaultdict(PositionLedger)
+    steps: dict[int, list[LedgerStep]] = defaultdict(list)
+    for flow in flows:
+        entry = books[flow[0]]
+        added = _add(entry, flow, currencies.get(flow[0], "USD"), fx)
+        steps[flow[0]].append(
+            LedgerStep(
+                on=flow[OCCURRED_ON],
+                invested=entry.invested,
+                realised=entry.realised,
+                acquired_quantity=entry.acquired_quantity,
+                sold_quantity=entry.sold_quantity,
+                records_quantity=entry.records_quantity,
+                cost_local=entry.cost_local,
+                missing_fx=entry.missing_fx,
+                flow=None if added is None else added.amount,
+            )
+        )
+    return dict(steps)
+
+
+def steps_from_flows(positions: Collection[int] | None = None) -> tuple[dict[int, str], dict[int, list[LedgerStep]]]:
+    """Each position's (of ``positions``, or every one) currency and ledger steps from its flows at
+    their rates, read afresh: what a kept ledger is rebuilt from and checked against."""
+    rows = Position.objects.order_by() if positions is None else Position.objects.filter(pk__in=positions).order_by()
+    currencies = dict(rows.values_list("pk", "currency_id"))
+    flows = flow_rows(as_of=None, positions=positions)
+    if not flows:
+        return currencies, {}
+    days = [flow[OCCURRED_ON] for flow in flows]
+    fx = FxRates({*currencies.values(), *(flow[CURRENCY] for flow in flows)}, start=min(days), end=max(days))
+    return currencies, ledger_steps(flows, currencies, fx)
+
+
+def ledger_on(steps: list[EncodedStep], on: date) -> PositionLedger:
+    """The ledger on ``on`` from a position's kept steps (as JSON holds them, in date order): its
+    last step on or before it, and the flows up to it. Only that step's amounts are decoded."""
+    day = on.isoformat()  # ISO dates sort as the dates do
+    index = bisect.bisect_right(steps, day, key=operator.itemgetter(0))
+    if not index:
+        return PositionLedger()
+    last = LedgerStep.decoded(steps[index - 1])
+    return PositionLedger(
+        invested=last.invested,
+        realised=last.realised,
+        acquired_quantity=last.acquired_quantity,
+        sold_quantity=last.sold_quantity,
+        records_quantity=last.records_quantity,
+        cost_local=last.cost_local,
+        missing_fx=last.missing_fx,
+        flows=[Flow(date.fromisoformat(step[0]), float(step[8])) for step in steps[:index] if step[8] is not None],
+    )
+
+
+def kept_ledgers(as_of: date, positions: Iterable[int] | None = None) -> dict[int, PositionLedger]:
+    """Each position's ledger on ``as_of`` (of ``positions``, if given) from the kept steps (one
+    query: a row a position, instead of every flow and its rate)."""
+    rows = KeptLedger.objects.order_by()
+    if positions is not None:
+        rows = rows.filter(position_id__in=list(positions))
+    return {pk: ledger_on(steps, as_of) for pk, steps in rows.values_list("position_id", "steps")}

@@ -6,9 +6,12 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from portfolio.models import KeptLedger
+
 from .allocation import DIMENSIONS
 from .core import recomputed_series
 from .kept import kept_series
+from .ledger import LedgerStep, ledger_on, steps_from_flows
 
 
 @dataclass(frozen=True)
@@ -24,16 +27,26 @@ class Difference:
 
 
 @dataclass(frozen=True)
+class LedgerDifference:
+    position_id: int
+    kept: str  # the kept ledger (its steps, or its figures on the date), or "none"
+    recomputed: str
+
+    def __str__(self) -> str:
+        return f"ledger of position {self.position_id}: kept {self.kept}, recomputed {self.recomputed}"
+
+
+@dataclass(frozen=True)
 class Verification:
-    compared: int  # groups and dates compared
-    differences: list[Difference]
+    compared: int  # groups and dates, or ledgers, compared
+    differences: list[Difference | LedgerDifference]
 
 
 def verify_kept(*, as_of: date | None = None) -> Verification:
     """Compare the held value series' kept rows with the valuations summed again (every date, or
     ``as_of`` only), dimension by dimension: one query each way per dimension."""
     end = as_of or date.max
-    compared, differences = 0, []
+    compared, differences = 0, list[Difference]()
     for dimension in DIMENSIONS:
         kept = kept_series(dimension, end, start=as_of)
         summed = recomputed_series(dimension, end, book="held", start=as_of)
@@ -44,4 +57,25 @@ def verify_kept(*, as_of: date | None = None) -> Verification:
                 if ours.get(day) != theirs.get(day):
                     differences.append(Difference(day, dimension, key, ours.get(day), theirs.get(day)))
     differences.sort(key=lambda d: (d.as_of, d.dimension, d.key))
-    return Verification(compared=compared, differences=differences)
+    return Verification(compared=compared, differences=list(differences))
+
+
+def verify_ledgers(*, as_of: date | None = None) -> Verification:
+    """Compare every position's kept ledger with its flows at their rates again: each step (or,
+    with ``as_of``, the ledger on that date, its flows included)."""
+    _, recomputed = steps_from_flows()
+    kept = dict(KeptLedger.objects.order_by().values_list("position_id", "steps"))
+    differences = list[Difference | LedgerDifference]()
+    for pk in sorted(kept.keys() | recomputed.keys()):
+        ours = kept.get(pk)
+        theirs = [step.encoded() for step in recomputed[pk]] if pk in recomputed else None
+        if as_of is not None:
+            mine = None if ours is None else ledger_on(ours, as_of)
+            other = None if theirs is None else ledger_on(theirs, as_of)
+            if mine != other:
+                differences.append(LedgerDifference(pk, str(mine or "none"), str(other or "none")))
+            continue
+        decoded = None if ours is None else [LedgerStep.decoded(item) for item in ours]
+        if decoded != recomputed.get(pk):
+            differences.append(LedgerDifference(pk, str(ours or "none"), str(theirs or "none")))
+    return Verification(compared=len(kept.keys() | recomputed.keys()), differences=differences)

@@ -14,7 +14,8 @@ listing and written in batches, so memory stays bounded: what is kept whole is o
 floats per listing and per currency, and the registry, deal and milestone rows.
 
 Bulk creation does not call ``save()``: no simple-history rows are recorded and no signals are
-sent. That is acceptable for benchmark data (the history pages of these rows are simply empty).
+sent. That is acceptable for benchmark data (the history pages of these rows are simply empty);
+the positions' kept ledgers are built once the rows are in, in the same transaction.
 Every row satisfies the models' check and unique constraints and passes ``full_clean()``.
 
 Natural keys carry a SCALE prefix (agencies SCALE-01, companies "Scale Minerals 001", tickers
@@ -75,6 +76,7 @@ from portfolio.models import (
     ShareCount,
 )
 from portfolio.selectors import MILESTONE_STAGE, PLANT_KINDS, stage_order
+from portfolio.services.kept_ledgers import ledgers_rebuild_all
 from portfolio.services.milestones import milestone_forecast_fields, milestone_status_on
 
 #: ``progress(table, written, planned)``, called as each table (or each batch of prices) is written.
@@ -373,6 +375,7 @@ def scale_data_generate(
     generator = _Generator(plan=plan, seed=seed, years=years, end=end, progress=progress)
     with transaction.atomic():
         generator.run()
+        ledgers_rebuild_all()  # the positions' kept ledgers, which bulk inserts do not keep
     return generator.written
 
 

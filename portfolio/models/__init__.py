@@ -56,7 +56,7 @@ from .registry import (
     ShareCountOrigin,
 )
 from .reports import PublishedReport
-from .valuations import FairValueLevel, KeptValue, ManualMark, Valuation, ValuationMethod
+from .valuations import FairValueLevel, KeptLedger, KeptValue, ManualMark, Valuation, ValuationMethod
 
 __all__ = [
     "ACTIVE_RUN_STATUSES",
@@ -93,6 +93,7 @@ __all__ = [
     "Guarantee",
     "ImportRun",
     "InstrumentKind",
+    "KeptLedger",
     "KeptValue",
     "Listing",
     "Loan",

@@ -149,3 +149,27 @@ class KeptValue(models.Model):
 
     def __str__(self) -> str:
         return f"{self.as_of} {self.dimension} {self.key}: {self.value_usd} USD"
+
+
+class KeptLedger(models.Model):
+    """A position's cost ledger after each of its cash flows, kept as data changes.
+
+    ``steps`` holds, in date order, the ledger after each flow (``portfolio.book.ledger.LedgerStep``:
+    paid and received in US dollars at each flow's rate, units acquired and sold, the cost in the
+    position's currency, the flows without a rate, and the flow itself in US dollars), so the book of
+    any date reads a row a position instead of every flow and its rate. A save or delete of a cash
+    flow, of a position (its currency) or of an FX rate rebuilds the rows it bears on, in its own
+    transaction; a refresh storing rates does the same for what they cover
+    (``portfolio.services.kept_ledgers``). ``manage.py verify_figures`` compares them with the
+    flows again. Positions without flows have no row.
+    """
+
+    # Not a foreign key: a position's flows are deleted before it, and each rebuilds its row.
+    position_id = models.PositiveBigIntegerField(unique=True)
+    steps = models.JSONField()
+
+    class Meta:
+        ordering = ["position_id"]
+
+    def __str__(self) -> str:
+        return f"Ledger of position {self.position_id}: {len(self.steps)} flows"

@@ -35,6 +35,7 @@ from portfolio.spreadsheets.cells import CellError, parse_cell
 from portfolio.spreadsheets.files import FileRefused, Limits, OverInlineLimits, RowError, Sheet, Upload, read_upload
 from portfolio.spreadsheets.kinds import NAMED_BY_ROWS, Kind, References, natural_key
 
+from . import kept_ledgers
 from .liveness import abandoned, heartbeat, held_elsewhere, stale_before, this_worker
 from .market_data import listing_price_status_refresh
 from .queue import Job, enqueue
@@ -274,10 +275,15 @@ def _go_through(upload: Upload, *, user, reason: str, write: bool, run_id: int |
         alive = ImportRun.objects.filter(pk=run_id, worker=this_worker())
         beating = heartbeat(lambda: alive.update(progress_done=importer.done, updated_at=timezone.now()))
     with beating, transaction.atomic():
-        for sheet in upload.sheets:
-            importer.sheet(sheet)
-        if importer.priced_listings:
-            listing_price_status_refresh(listing_ids=sorted(importer.priced_listings), as_of=timezone.localdate())
+        # The positions' kept ledgers are rebuilt once each, when every row is in (not for a file
+        # that is only checked, or refused: nothing of it stays).
+        with kept_ledgers.gathered() as waiting:
+            for sheet in upload.sheets:
+                importer.sheet(sheet)
+            if importer.priced_listings:
+                listing_price_status_refresh(listing_ids=sorted(importer.priced_listings), as_of=timezone.localdate())
+            if importer.outcome.errors or not write:
+                waiting.clear()
         if importer.outcome.errors or not write:
             transaction.set_rollback(True)
     return importer.outcome

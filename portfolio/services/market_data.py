@@ -40,6 +40,7 @@ from portfolio.models import (
 )
 from portfolio.selectors import listing_provider_order, listings_to_price
 
+from .kept_ledgers import ledgers_rebuild_for_rates
 from .steps import StepResult
 
 logger = logging.getLogger(__name__)
@@ -182,6 +183,8 @@ def fx_refresh(*, as_of: date, start: date | None = None) -> StepResult:
                 update_fields=["rate", "fetched_at"],
                 batch_size=1000,
             )
+            # Bulk writes send no signals: the ledgers whose flows may take these rates follow here.
+            ledgers_rebuild_for_rates((currency, row.on) for row in rows)
         result.written += len(rows)
     return result
 

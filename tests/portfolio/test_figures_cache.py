@@ -7,7 +7,6 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-from django.db.models import F
 
 from portfolio import figures_cache
 from portfolio import models as m
@@ -100,9 +99,9 @@ def test_without_a_shared_cache_figures_are_computed_every_time(settings):
     could not retire: figures are not cached there."""
     settings.LODESTONE_CACHE_FIGURES = False
     demo_data_load()
-    flows = m.CashFlow.objects.filter(currency_id="USD", kind="investment", occurred_on__lte=AS_OF)
-    flow = flows.order_by("pk").first()
-    before = figures_cache.metrics(as_of=AS_OF)["total"].invested
-    m.CashFlow.objects.filter(pk=flow.pk).update(amount=F("amount") + 1000)  # a change that sends no signal
-    assert figures_cache.metrics(as_of=AS_OF)["total"].invested == before + Decimal("1000")
+    held = min(h.row.pk for h in book_on(AS_OF).holdings if h.basis == "held")
+    before = figures_cache.metrics(as_of=AS_OF)["total"].positions
+    later = AS_OF + dt.timedelta(days=1)
+    m.Position.objects.filter(pk=held).update(acquired_on=later)  # a change that sends no signal: not held yet
+    assert figures_cache.metrics(as_of=AS_OF)["total"].positions == before - 1
     assert figures_cache.data_version() is not None  # the cache works; it is simply not used

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from portfolio.book.verify import verify_kept
+from portfolio.book.verify import verify_kept, verify_ledgers
 from portfolio.management.arguments import iso_date
 
 SHOWN = 20
@@ -13,21 +13,27 @@ SHOWN = 20
 class Command(BaseCommand):
     help = (
         "Compare the held value series' kept rows with the valuations summed again, by every dimension "
-        "(every date, or --date only); exit 1 on any difference."
+        "(every date, or --date only), and every position's kept ledger with its cash flows at their "
+        "rates (every step, or its figures on --date); exit 1 on any difference."
     )
 
     def add_arguments(self, parser):
         parser.add_argument("--date", type=iso_date, help="one date (YYYY-MM-DD) rather than every date")
 
     def handle(self, *args, **options):
-        result = verify_kept(as_of=options["date"])
-        if result.differences:
-            for difference in result.differences[:SHOWN]:
+        values = verify_kept(as_of=options["date"])
+        ledgers = verify_ledgers(as_of=options["date"])
+        differences = values.differences + ledgers.differences
+        if differences:
+            for difference in differences[:SHOWN]:
                 self.stderr.write(str(difference))
-            more = len(result.differences) - SHOWN
+            more = len(differences) - SHOWN
             if more > 0:
                 self.stderr.write(f"... and {more} more")
             raise CommandError(
-                f"{len(result.differences)} of {result.compared} kept figures differ from the recomputation"
+                f"{len(values.differences)} of {values.compared} kept figures and {len(ledgers.differences)} of "
+                f"{ledgers.compared} kept ledgers differ from the recomputation"
             )
-        self.stdout.write(f"{result.compared} kept figures equal their recomputation.")
+        self.stdout.write(
+            f"{values.compared} kept figures and {ledgers.compared} kept ledgers equal their recomputation."
+        )

@@ -44,6 +44,7 @@ FACTORIES = {
     m.FilingEvent: f.FilingEventFactory,
     m.PortfolioSnapshot: f.PortfolioSnapshotFactory,
     m.KeptValue: f.KeptValueFactory,
+    m.KeptLedger: f.KeptLedgerFactory,
     m.MilestoneStatusChange: f.MilestoneStatusChangeFactory,
     m.DigestSubscription: f.DigestSubscriptionFactory,
     m.ImportRun: f.ImportRunFactory,
@@ -62,6 +63,7 @@ READ_ONLY = {
     m.RefreshRun,
     m.PortfolioSnapshot,
     m.KeptValue,
+    m.KeptLedger,
     m.MilestoneStatusChange,
     m.FilingEvent,
     m.ImportRun,
@@ -154,6 +156,7 @@ CHANGELIST_QUERIES = {
     m.FilingEvent: ADMIN + COUNTS + PAGE + DATES + 1 + 1,  # the forms to filter by; the latest filings check
     m.PortfolioSnapshot: ADMIN + COUNTS + PAGE + DATES,
     m.KeptValue: ADMIN + 1 + COUNTS + PAGE + DATES,  # the dimensions to filter by
+    m.KeptLedger: ADMIN + COUNTS + PAGE,
     m.MilestoneStatusChange: ADMIN + COUNTS + PAGE + DATES,
     m.DigestSubscription: ADMIN + COUNTS + PAGE,
     m.ImportRun: ADMIN + COUNTS + PAGE + DATES,

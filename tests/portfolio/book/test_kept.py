@@ -30,7 +30,9 @@ from django.core.management.base import CommandError
 
 from portfolio import models as m
 from portfolio.book.kept import kept_series
-from portfolio.book.verify import verify_kept
+from portfolio.book.ledger import kept_ledgers
+from portfolio.book.verify import verify_kept, verify_ledgers
+from portfolio.services.kept_ledgers import ledgers_rebuild_for_rates
 from portfolio.services.records import record_delete, record_save
 from portfolio.services.valuations import valuations_compute
 from tests import factories as f
@@ -85,6 +87,8 @@ def _assert_true(*, rows: bool = True) -> None:
     result = verify_kept()
     assert result.compared or not rows
     assert result.differences == [], "\n".join(map(str, result.differences))
+    ledgers = verify_ledgers()
+    assert ledgers.differences == [], "\n".join(map(str, ledgers.differences))
 
 
 def test_the_kept_rows_are_the_hand_worked_sums(book):
@@ -197,9 +201,9 @@ def test_a_save_the_database_refuses_leaves_nothing_behind_for_a_later_write(boo
 
 def test_verify_figures_reports_a_kept_row_that_is_wrong(book, capsys):
     call_command("verify_figures")
-    assert "kept figures equal their recomputation" in capsys.readouterr().out
+    assert "29 kept figures and 0 kept ledgers equal their recomputation" in capsys.readouterr().out
     m.KeptValue.objects.filter(dimension="agency", key="DOE", as_of=D1).update(value_usd=M("999.99"))
-    with pytest.raises(CommandError, match=r"1 of \d+ kept figures differ"):
+    with pytest.raises(CommandError, match=r"1 of \d+ kept figures and 0 of 0 kept ledgers differ"):
         call_command("verify_figures")
     assert "2026-01-30 agency 'DOE': kept 999.99, recomputed 1000.00" in capsys.readouterr().err
     call_command("verify_figures", "--date", "2026-02-27")  # that date is right
@@ -207,9 +211,71 @@ def test_verify_figures_reports_a_kept_row_that_is_wrong(book, capsys):
         call_command("verify_figures", "--date", "30/01/2026")
 
 
+# --- Kept ledgers -------------------------------------------------------------------------------
+
+
+def test_a_kept_ledger_is_the_hand_worked_ledger_on_every_date(book, steward):
+    """b1 (in US dollars) pays 900.00 CAD on 2025-06-02 at the rate of 2025-05-30 (1.25 CAD a
+    dollar, within the ten days' look-back): 720.00; then 500.00 for 10 units on 2025-07-01; sells 4
+    units for 300.00 on 2025-08-01; a dividend of 10.00 CAD on 2025-09-01 has no rate (the last is
+    more than ten days old). On 2025-07-15: invested 1,220.00, nothing received, two flows. On
+    2025-12-31: received 300.00, the cost of what was sold 1,220.00 x 4/10 = 488.00, 6 units held,
+    one flow without a rate. A rate given for 2025-08-29 (1.25) prices the dividend: 8.00 more
+    received, and the ledger follows in the same write."""
+    b1 = book["b1"]
+    f.FxRateFactory(on=dt.date(2025, 5, 30), rate=M("1.25"))
+    f.CashFlowFactory(position=b1, occurred_on=dt.date(2025, 6, 2), amount=M("900.00"), currency_id="CAD")
+    f.CashFlowFactory(position=b1, occurred_on=dt.date(2025, 7, 1), amount=M("500.00"), quantity=M("10"))
+    f.CashFlowFactory(
+        position=b1, occurred_on=dt.date(2025, 8, 1), amount=M("300.00"), quantity=M("4"), kind=m.CashFlowKind.SALE
+    )
+    f.CashFlowFactory(
+        position=b1, occurred_on=dt.date(2025, 9, 1), amount=M("10.00"), currency_id="CAD", kind=m.CashFlowKind.DIVIDEND
+    )
+    july = kept_ledgers(dt.date(2025, 7, 15))[b1.pk]
+    assert (july.invested, july.realised, july.cost_local) == (M("1220.00"), M("0"), M("1220.00"))
+    assert [(flow.on, flow.amount) for flow in july.flows] == [
+        (dt.date(2025, 6, 2), -720.0),
+        (dt.date(2025, 7, 1), -500.0),
+    ]
+    year = kept_ledgers(dt.date(2025, 12, 31))[b1.pk]
+    assert (year.invested, year.realised, year.cost_of_sold, year.missing_fx) == (
+        M("1220.00"),
+        M("300.00"),
+        M("488.00"),
+        1,
+    )
+    assert year.quantity(None) == M("6")
+    assert len(year.flows) == 3
+    assert kept_ledgers(dt.date(2025, 6, 1)).get(b1.pk).invested == 0  # before its first flow
+    record_save(m.FxRate(base_id="USD", quote_id="CAD", on=dt.date(2025, 8, 29), source="boc", rate=M("1.25")),
+                user=steward, reason="Rate")  # fmt: skip
+    year = kept_ledgers(dt.date(2025, 12, 31))[b1.pk]
+    assert (year.realised, year.missing_fx) == (M("308.00"), 0)
+    _assert_true()
+
+
+def test_verify_figures_reports_a_kept_ledger_that_is_wrong(book, capsys):
+    flow = f.CashFlowFactory(position=book["a1"], occurred_on=dt.date(2025, 6, 1), amount=M("250.00"))
+    f.CashFlowFactory(position=book["b1"], occurred_on=dt.date(2025, 6, 1), amount=M("90.00"))
+    call_command("verify_figures")
+    assert "and 2 kept ledgers equal their recomputation" in capsys.readouterr().out
+    kept = m.KeptLedger.objects.get(position_id=flow.position_id)
+    kept.steps[0][1] = "249.99"
+    kept.save()
+    with pytest.raises(CommandError, match=r"0 of \d+ kept figures and 1 of 2 kept ledgers differ"):
+        call_command("verify_figures")
+    assert f"ledger of position {flow.position_id}: kept" in capsys.readouterr().err
+    with pytest.raises(CommandError, match="1 of 2 kept ledgers differ"):
+        call_command("verify_figures", "--date", "2025-06-01")
+    call_command("verify_figures", "--date", "2025-05-31")  # before the flow both are empty
+
+
 # --- Random sequences of writes -----------------------------------------------------------------
 
 DATES = [D1, D2, dt.date(2026, 3, 31)]
+#: Flow dates a rate of one of them reaches (within the look-back) or does not.
+FLOW_DATES = [dt.date(2025, 6, 1), dt.date(2025, 6, 5), dt.date(2026, 1, 29), D1, dt.date(2026, 2, 20)]
 ACQUIRED = [None, dt.date(2025, 6, 1), dt.date(2026, 2, 1), dt.date(2026, 3, 15)]
 CLOSINGS = [None, dt.date(2026, 1, 20), dt.date(2026, 2, 15)]
 
@@ -290,6 +356,39 @@ def _write(kind: str, data, user) -> None:
             flow = pick(flows)
             flow.amount = M(data.draw(st.integers(1, 10**6)))
             record_save(flow, user=user, reason="Payment corrected")
+        elif kind == "flow_new" and positions:
+            f.CashFlowFactory(
+                position=pick(positions), occurred_on=pick(FLOW_DATES), currency_id=pick(["USD", "CAD"]),
+                kind=pick([m.CashFlowKind.INVESTMENT, m.CashFlowKind.SALE, m.CashFlowKind.DIVIDEND]),
+                amount=M(data.draw(st.integers(1, 10**6))) / 100, quantity=pick([None, M("10"), M("4")]),
+            )  # fmt: skip
+        elif kind == "flow_move" and positions and (flows := list(m.CashFlow.objects.order_by("pk"))):
+            flow = pick(flows)
+            flow.position, flow.occurred_on = pick(positions), pick(FLOW_DATES)
+            record_save(flow, user=user, reason="Booked to the right position")
+        elif kind == "flow_delete" and (flows := list(m.CashFlow.objects.order_by("pk"))):
+            record_delete(pick(flows), user=user, reason="Entered twice")
+        elif kind == "currency" and positions:
+            position = pick(positions)
+            position.currency_id = pick(["USD", "CAD"])
+            record_save(position, user=user, reason="Currency")
+        elif kind == "fx":  # a steward's rate, new or corrected
+            on = pick(FLOW_DATES)
+            rate = m.FxRate.objects.filter(base_id="USD", quote_id="CAD", on=on, source="boc").first()
+            rate = rate or m.FxRate(base_id="USD", quote_id="CAD", on=on, source="boc")
+            rate.rate = M(data.draw(st.integers(10000, 20000))) / 10000
+            record_save(rate, user=user, reason="Rate")
+        elif kind == "fx_delete" and (rates := list(m.FxRate.objects.order_by("pk"))):
+            record_delete(pick(rates), user=user, reason="Wrong day")
+        elif kind == "fx_bulk":  # as the refresh's FX step stores rates: in bulk, then its ledgers
+            rows = [
+                m.FxRate(base_id="USD", quote_id="CAD", on=on, source="simulated", rate=M("1.5"))
+                for on in data.draw(st.lists(st.sampled_from(FLOW_DATES), min_size=1, max_size=3, unique=True))
+            ]
+            m.FxRate.objects.bulk_create(
+                rows, update_conflicts=True, unique_fields=["base", "quote", "on", "source"], update_fields=["rate"]
+            )
+            ledgers_rebuild_for_rates(("CAD", row.on) for row in rows)
         elif kind == "delete" and positions:
             record_delete(pick(positions), user=user, reason="Removed")
     except ValidationError:
@@ -311,14 +410,17 @@ def _in_one_transaction(kinds: list[str], data, user) -> None:
 
 
 KINDS = ["value", "unvalue", "unvalue_day", "acquire", "evidence", "close", "rename", "agency", "stage", "link",
-         "weight", "move", "refresh", "flow", "delete"]  # fmt: skip
+         "weight", "move", "refresh", "flow", "delete", "flow_new", "flow_move", "flow_delete", "currency", "fx",
+         "fx_delete", "fx_bulk"]  # fmt: skip
 
 
 def test_the_kept_rows_equal_a_recomputation_after_any_sequence_of_writes(book, steward):
     """Random sequences of edits, valuations written and removed, refreshes, deals that close or
-    reopen, renames, links and weights, corrected flows and deletions: after each write, every kept
-    row equals the valuations summed again. Each sequence starts from the book above (rolled back
-    after it), so that a failing one can be replayed."""
+    reopen, renames, links and weights, flows added, corrected, moved and deleted, currencies and FX
+    rates (a steward's, and a refresh's in bulk) and deletions: after each write, every kept row
+    equals the valuations summed again and every kept ledger the flows at their rates. Each
+    sequence starts from the book above (rolled back after it), so that a failing one can be
+    replayed."""
     from hypothesis import HealthCheck, given, settings
     from hypothesis import strategies as st
 
@@ -327,6 +429,8 @@ def test_the_kept_rows_equal_a_recomputation_after_any_sequence_of_writes(book, 
         acquired_on=dt.date(2025, 6, 1),
     )  # fmt: skip
     f.CashFlowFactory(position=at_cost, occurred_on=dt.date(2025, 6, 1), amount=M("300.00"))
+    f.CashFlowFactory(position=book["b1"], occurred_on=dt.date(2025, 6, 2), amount=M("900.00"), currency_id="CAD")
+    f.FxRateFactory(on=dt.date(2025, 5, 30), rate=M("1.25"))
 
     @settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
     @given(kinds=st.lists(st.sampled_from(KINDS), min_size=1, max_size=6), data=st.data())

@@ -30,7 +30,9 @@ def two_held_deals():
     small = _deal(title="Small deal")
     large = _deal(title="Large deal")
     m.Valuation.objects.filter(position__deal=large).update(value_local=Decimal("30000"), value_usd=Decimal("30000"))
-    m.CashFlow.objects.filter(position__deal=large).update(amount=Decimal("20000"))
+    for flow in m.CashFlow.objects.filter(position__deal=large):
+        flow.amount = Decimal("20000")
+        flow.save()
     pending = f.DealFactory(title="Pending deal", status="definitive", closed_on=None)
     return small, large, pending
 
