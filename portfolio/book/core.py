@@ -11,12 +11,10 @@ and is not has no value, unrealised gain, MOIC, XIRR or exposure ("n/a"), and sa
 
 from __future__ import annotations
 
-import bisect
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
-from itertools import pairwise
 from typing import NamedTuple
 
 from django.db.models import F, OuterRef, Subquery, Sum
@@ -30,11 +28,12 @@ from portfolio.models import (
     PriceFloor,
     Valuation,
 )
-from portfolio.pricing.returns import Flow, Period, moic, time_weighted_return, xirr
+from portfolio.pricing.returns import Flow, chained_return, moic, xirr
 
 from .allocation import DIMENSIONS, PROJECT_DIMENSIONS, DealRow, ProjectShare, key_weights, split
 from .basis import BOOK_FLOWS, BOOKS, VALUED_BASES, Basis, DealTerms, book_q, deal_basis
 from .basis import position_basis as basis_of_position
+from .dated import DatedAmounts, Share
 from .exposure import (
     FigureRow,
     FloorTrail,
@@ -281,6 +280,9 @@ class Book:
     share_counts: dict[int, ShareCountRow]
     fx: FxRates
     _entries: tuple[date | None, dict[int, tuple[date, Decimal]]] | None = field(default=None, init=False, repr=False)
+    _weight_memo: dict[tuple[str, int, str], list[tuple[str, Decimal]]] = field(
+        default_factory=dict, init=False, repr=False
+    )
 
     # --- Figures ------------------------------------------------------------------------------
 
@@ -299,63 +301,59 @@ class Book:
         members = [h for h in self.holdings if h.basis in flowing]
         deal_bases_in = {deal_id for deal_id, basis in self.deal_bases.items() if basis in counted}
         parts = [_HoldingParts.of(h, counted=h.basis in counted) for h in members]
-        money_in = self._money_in(members) if twr and book == "held" else []
+        flows = DatedAmounts([part.flows for part in parts])
+        money_in = DatedAmounts(self._money_in(members)) if twr and book == "held" else None
         results: dict[str, dict[str, Figures]] = {}
         for dimension in dimensions:
             groups: dict[str, Figures] = defaultdict(Figures)
-            flows: dict[str, dict[date, float]] = defaultdict(lambda: defaultdict(float))
-            for holding, part in zip(members, parts, strict=True):
-                self._add_holding(groups, flows, dimension, holding, part)
-            for key, days in flows.items():
-                groups[key].flows = [Flow(on, amount) for on, amount in sorted(days.items())]
+            keys: dict[str, int] = {}  # each group's index in the shares
+            shares: list[Share] = []
+            for index, (holding, part) in enumerate(zip(members, parts, strict=True)):
+                for key, weight in self._add_holding(groups, dimension, holding, part):
+                    shares.append((index, keys.setdefault(key, len(keys)), float(weight)))
+            for key, days in zip(keys, flows.by_group(shares, len(keys)), strict=True):
+                groups[key].flows = [Flow(on, amount) for on, amount in days]
             self._add_exposure_legs(groups, dimension, deal_bases_in)
             if dimension in ("company", "deal"):
                 self._attach_ownership(groups, dimension, [h for h in members if h.basis in counted])
-            if twr and book == "held":
-                self._attach_twr(groups, dimension, members, money_in)
+            if money_in is not None:
+                paid_in = dict(zip(keys, money_in.by_group(shares, len(keys)), strict=True))
+                self._attach_twr(groups, dimension, paid_in)
             results[dimension] = dict(sorted(groups.items()))
         if "total" in results and not results["total"]:
             results["total"] = {"total": Figures()}  # an empty book still has (zero) totals
         return results
 
     def _weights(self, dimension: str, deal_id: int, kind: str) -> list[tuple[str, Decimal]]:
-        return key_weights(dimension, self.deals[deal_id], kind, self.projects.get(deal_id, []))
+        """The keys of ``dimension`` a position of ``deal_id`` of ``kind`` counts under (worked out
+        once a book: a deal's positions and its legs share them)."""
+        memo = (dimension, deal_id, kind if dimension == "instrument" else "")
+        weights = self._weight_memo.get(memo)
+        if weights is None:
+            weights = key_weights(dimension, self.deals[deal_id], kind, self.projects.get(deal_id, []))
+            self._weight_memo[memo] = weights
+        return weights
 
     def _add_holding(
-        self,
-        groups: dict[str, Figures],
-        flows: dict[str, dict[date, float]],
-        dimension: str,
-        holding: Holding,
-        part: _HoldingParts,
-    ) -> None:
-        """One holding's figures and flows (netted by day, in each group's ``flows``) in its groups."""
+        self, groups: dict[str, Figures], dimension: str, holding: Holding, part: _HoldingParts
+    ) -> list[tuple[str, Decimal]]:
+        """One holding's figures in its groups; returns its groups with its share of each (its
+        flows are added to them by ``figures_by``, for every holding at once)."""
         weights = self._weights(dimension, holding.row.deal_id, holding.row.kind)
         if len(weights) == 1:  # the whole position in one group (the total, an agency): its figures as they are
             key = weights[0][0]
-            shares = [(key, Decimal(1), part.invested, part.realised, part.cost_of_sold, part.value)]
+            shares = [(key, part.invested, part.realised, part.cost_of_sold, part.value)]
         else:
             invested, realised = dict(split(part.invested, weights)), dict(split(part.realised, weights))
             cost_of_sold = dict(split(part.cost_of_sold, weights))
             value = dict(split(part.value, weights)) if part.value is not None else {}
-            shares = [
-                (key, weight, invested[key], realised[key], cost_of_sold[key], value.get(key))
-                for key, weight in weights
-            ]
-        for key, weight, invested_part, realised_part, sold_part, value_part in shares:
+            shares = [(key, invested[key], realised[key], cost_of_sold[key], value.get(key)) for key, _ in weights]
+        for key, invested_part, realised_part, sold_part, value_part in shares:
             g = groups[key]
             g.invested += invested_part
             g.realised += realised_part
             g.cost_of_sold += sold_part
             g.missing_fx += part.missing_fx
-            days = flows[key]
-            if weight == 1:
-                for on, amount in part.flows:
-                    days[on] += amount
-            else:
-                factor = float(weight)
-                for on, amount in part.flows:
-                    days[on] += amount * factor
             if not part.counted:
                 continue  # sold in full: its flows stay in the record, it holds nothing
             g.positions += 1
@@ -366,6 +364,7 @@ class Book:
             g.positions_valued += 1
             g.simulated |= holding.simulated
             g.computed_on_request += bool(holding.value_note)
+        return weights
 
     def _add_exposure_legs(self, groups: dict[str, Figures], dimension: str, deals_in: set[int]) -> None:
         """The loans, price floors and guarantees of the deals in the book, split like their deals."""
@@ -474,40 +473,19 @@ class Book:
         return money
 
     def _attach_twr(
-        self,
-        groups: dict[str, Figures],
-        dimension: str,
-        members: list[Holding],
-        money_in: list[list[tuple[date, float]]],
+        self, groups: dict[str, Figures], dimension: str, money_in: dict[str, list[tuple[date, float]]]
     ) -> None:
         """Chain each group's return over its valuation dates (the held book only: the other books
-        hold nothing yet, so their return means nothing), with the money into it in each period
-        (``_money_in``). The date's own values close the chain where they were computed on request
-        rather than stored."""
+        hold nothing yet, so their return means nothing), with the money into it (``_money_in``,
+        netted by day) in each period. The date's own values close the chain where they were
+        computed on request rather than stored."""
         series = value_series(dimension, self.as_of, book="held", deals=self.deals, projects=self.projects)
-        contributions: dict[str, list[tuple[date, float]]] = defaultdict(list)
-        for holding, flows in zip(members, money_in, strict=True):
-            if not flows:
-                continue
-            for key, weight in self._weights(dimension, holding.row.deal_id, holding.row.kind):
-                if weight == 1:
-                    contributions[key].extend(flows)
-                else:
-                    factor = float(weight)
-                    contributions[key].extend((on, amount * factor) for on, amount in flows)
         for key, g in groups.items():
             values = dict(series.get(key, {}))
             if g.value is not None and g.positions:
                 values[self.as_of] = g.value
             days = sorted(values)
-            inflows = sorted(contributions.get(key, []))
-            dates = [on for on, _ in inflows]
-            periods = []
-            for start, end in pairwise(days):
-                # The flows in (start, end]: found by bisection in the sorted flows, not by a scan.
-                inside = inflows[bisect.bisect_right(dates, start) : bisect.bisect_right(dates, end)]
-                periods.append(Period(start, end, float(values[start]), float(values[end]), inside))
-            g.twr = time_weighted_return(periods)
+            g.twr = chained_return(days, [float(values[day]) for day in days], money_in.get(key, []))
 
     def _joined_on(self, holding: Holding) -> date:
         """The day a held (or since sold) position joined the held book: its deal's closing or its

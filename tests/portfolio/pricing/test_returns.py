@@ -1,11 +1,15 @@
 """XIRR, MOIC and time-weighted return against published and hand-worked cases."""
 
 import datetime as dt
+import itertools
+import math
 from decimal import Decimal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from portfolio.pricing.returns import Flow, Period, modified_dietz, moic, time_weighted_return, xirr
+from portfolio.pricing.returns import Flow, Period, chained_return, modified_dietz, moic, time_weighted_return, xirr
 
 D = dt.date
 
@@ -109,3 +113,34 @@ def test_flows_centuries_apart_never_raise(first):
 def test_flows_whose_every_rate_overflows_have_no_rate():
     """Amounts so large that no discount factor keeps the value finite: n/a, not an error."""
     assert xirr([Flow(D(1, 1, 1), -1e308), Flow(D(9999, 1, 1), 1e308)]) is None
+
+
+def test_a_chained_return_over_arrays_is_the_loops_hand_worked():
+    """100 on 2026-01-01, 110 on 02-01, 1,099 on 03-01 with 1,000 put in on 03-01 (the last day of
+    the second period, (02-01, 03-01], so weighted by no day): (110 - 100) / 100 = +10 %, then
+    (1,099 - 110 - 1,000) / 110 = -10 %: 1.1 x 0.9 - 1 = -1 %. A contribution on the first day, or
+    after the last, falls in no period."""
+    days = [D(2026, 1, 1), D(2026, 2, 1), D(2026, 3, 1)]
+    flows = [(D(2026, 1, 1), 5.0), (D(2026, 3, 1), 1000.0), (D(2026, 4, 1), 7.0)]
+    assert chained_return(days, [100.0, 110.0, 1099.0], flows) == pytest.approx(-0.01)
+    assert chained_return(days[:1], [100.0], []) is None
+    assert chained_return(days[:2], [0.0, 5.0], []) is None  # no capital in its one period
+
+
+@given(
+    days=st.lists(st.dates(min_value=D(2025, 1, 1), max_value=D(2025, 3, 1)), unique=True, max_size=12).map(sorted),
+    data=st.data(),
+)
+def test_a_chained_return_is_the_time_weighted_return_to_the_last_bit(days, data):
+    """The same periods as ``time_weighted_return`` reads them (the contributions in (start, end]
+    of each), the same float: the arithmetic is the same and in the same order."""
+    money = st.floats(min_value=-1e9, max_value=1e9, allow_nan=False)
+    values = data.draw(st.lists(money, min_size=len(days), max_size=len(days)))
+    drawn = data.draw(st.lists(st.tuples(st.dates(D(2024, 12, 1), D(2025, 3, 31)), money), max_size=20))
+    flows = sorted(drawn, key=lambda flow: flow[0])  # in date order, a day's in the order drawn
+    periods = [
+        Period(start, end, values[i], values[i + 1], [(on, amount) for on, amount in flows if start < on <= end])
+        for i, (start, end) in enumerate(itertools.pairwise(days))
+    ]
+    ours, theirs = chained_return(days, values, flows), time_weighted_return(periods)
+    assert ours == theirs or (math.isnan(ours) and math.isnan(theirs))  # NaN where a period's return overflows
