@@ -428,7 +428,7 @@ class KeptLedgerFactory(DjangoModelFactory):
         model = m.KeptLedger
 
     position_id = factory.Sequence(lambda n: 900_000 + n)
-    steps = factory.LazyFunction(lambda: [["2025-07-11", "1000000.00", "0", "0", "0", False, "1000000.00", 0, -1e6]])
+    steps = factory.LazyFunction(lambda: [[dt.date(2025, 7, 11).toordinal(), -1e6, "1000000.00|0|0|0|0|1000000.00|0"]])
 
 
 class MilestoneStatusChangeFactory(DjangoModelFactory):

@@ -124,8 +124,10 @@ def ledgers(
 # --- The kept ledger: each position's ledger after each of its flows ------------------------------
 
 
-#: A step as the JSON column holds it: [date, invested, realised, acquired, sold, records quantity,
-#: cost in the position's currency, flows without a rate, the flow in US dollars or null].
+#: A step as the JSON column holds it: [the day's ordinal, the flow in US dollars or null, the totals
+#: as one text: "invested|realised|acquired|sold|records quantity (1 or 0)|cost in the position's
+#: currency|flows without a rate"]. Plain numbers and one text a step: a book decodes tens of
+#: thousands of them, and only the step of its date's totals.
 EncodedStep = list[Any]
 
 
@@ -144,17 +146,19 @@ class LedgerStep(NamedTuple):
 
     def encoded(self) -> EncodedStep:
         """The step as JSON holds it: decimals as their exact text."""
-        return [
-            self.on.isoformat(), str(self.invested), str(self.realised), str(self.acquired_quantity),
-            str(self.sold_quantity), self.records_quantity, str(self.cost_local), self.missing_fx, self.flow,
-        ]  # fmt: skip
+        totals = (
+            self.invested, self.realised, self.acquired_quantity, self.sold_quantity, int(self.records_quantity),
+            self.cost_local, self.missing_fx,
+        )  # fmt: skip
+        return [self.on.toordinal(), self.flow, "|".join(map(str, totals))]
 
     @classmethod
     def decoded(cls, item: EncodedStep) -> LedgerStep:
-        on, invested, realised, acquired, sold, records, cost_local, missing_fx, flow = item
+        ordinal, flow, totals = item
+        invested, realised, acquired, sold, records, cost_local, missing_fx = totals.split("|")
         return cls(
-            date.fromisoformat(on), Decimal(invested), Decimal(realised), Decimal(acquired), Decimal(sold),
-            bool(records), Decimal(cost_local), int(missing_fx), None if flow is None else float(flow),
+            date.fromordinal(ordinal), Decimal(invested), Decimal(realised), Decimal(acquired), Decimal(sold),
+            records == "1", Decimal(cost_local), int(missing_fx), None if flow is None else float(flow),
         )  # fmt: skip
 
 
@@ -197,9 +201,8 @@ def steps_from_flows(positions: Collection[int] | None = None) -> tuple[dict[int
 
 def ledger_on(steps: list[EncodedStep], on: date) -> PositionLedger:
     """The ledger on ``on`` from a position's kept steps (as JSON holds them, in date order): its
-    last step on or before it, and the flows up to it. Only that step's amounts are decoded."""
-    day = on.isoformat()  # ISO dates sort as the dates do
-    index = bisect.bisect_right(steps, day, key=operator.itemgetter(0))
+    last step on or before it, and the flows up to it. Only that step's totals are decoded."""
+    index = bisect.bisect_right(steps, on.toordinal(), key=operator.itemgetter(0))
     if not index:
         return PositionLedger()
     last = LedgerStep.decoded(steps[index - 1])
@@ -211,7 +214,7 @@ def ledger_on(steps: list[EncodedStep], on: date) -> PositionLedger:
         records_quantity=last.records_quantity,
         cost_local=last.cost_local,
         missing_fx=last.missing_fx,
-        flows=[Flow(date.fromisoformat(step[0]), float(step[8])) for step in steps[:index] if step[8] is not None],
+        flows=[Flow(date.fromordinal(step[0]), float(step[1])) for step in steps[:index] if step[1] is not None],
     )
 
 
