@@ -349,6 +349,10 @@ def _growth(report: dict) -> list[dict]:
             if first is None:
                 continue
             row = {"name": measure["name"], "scale": float(scale), "positions_factor": round(positions, 2)}
+            if first.get("cpu_model") != measure.get("cpu_model"):  # times of two machines say nothing of growth
+                row["note"] = "the two points were measured on different machines: measure both again on one"
+                growth.append(row)
+                continue
             for field in ("median_seconds", "cold_seconds"):
                 if first.get(field) and measure.get(field) is not None:
                     row[field.replace("_seconds", "_factor")] = round(measure[field] / first[field], 2)
@@ -457,6 +461,7 @@ def main() -> None:
 
     def _append(result: dict) -> None:
         result["measured_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        result["cpu_model"] = _cpu_model()  # the growth between scale points compares one machine's times
         results[:] = [kept for kept in results if kept["name"] != result["name"]] + [result]
         write_report()
 
