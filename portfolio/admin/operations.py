@@ -1,16 +1,27 @@
+from decimal import Decimal
 from urllib.parse import urlencode
 
 from django.contrib import admin, messages
 from django.http import HttpResponseRedirect
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
+from portfolio.book.ledger import LedgerStep
 from portfolio.health import filings_check_last
 from portfolio.models import DigestSubscription, FilingEvent, KeptLedger, KeptValue, PortfolioSnapshot, RefreshRun
 from portfolio.services.filings import filing_mark_reviewed, filing_record_milestone
 from portfolio.services.records import record_save
 
-from .formatting import DASH, date_column, datetime_column, figure_column, figure_text, readonly_fields_of
+from .formatting import (
+    DASH,
+    date_column,
+    datetime_column,
+    figure_column,
+    figure_text,
+    number,
+    places_needed,
+    readonly_fields_of,
+)
 from .mixins import ReadOnlyAdminMixin, StewardRecordAdmin
 
 
@@ -159,6 +170,11 @@ class KeptValueAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     counted = figure_column("positions", "Valuations", places=0)
 
 
+#: The columns of a kept ledger's table, as its steps give them.
+LEDGER_COLUMNS = ("Date", "Flow (USD)", "Paid (USD)", "Received (USD)", "Units acquired", "Units sold",
+                  "Cost in the position's currency", "Flows without a rate")  # fmt: skip
+
+
 @admin.register(KeptLedger)
 class KeptLedgerAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Each position's cost ledger after each of its cash flows, as kept by every write
@@ -166,8 +182,35 @@ class KeptLedgerAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     list_display = ["position_id", "flows"]
     search_fields = ["=position_id"]
-    fields = readonly_fields = readonly_fields_of(KeptLedger)
+    fields = ("position_id", "ledger")
+    readonly_fields = ("position_id", "ledger")
 
     @admin.display(description="Flows")
     def flows(self, obj: KeptLedger) -> int:
         return len(obj.steps)
+
+    @admin.display(description="After each flow")
+    def ledger(self, obj: KeptLedger) -> str:
+        """The ledger after each flow, as a table: its date, the flow in US dollars, and the totals
+        (figures right-aligned, as in the lists)."""
+        rows = []
+        for item in obj.steps:
+            step = LedgerStep.decoded(item)
+            figures = [step.invested, step.realised, step.acquired_quantity, step.sold_quantity, step.cost_local]
+            cells = [
+                step.on.isoformat(),
+                DASH if step.flow is None else number(Decimal(repr(step.flow)), 2),
+                *(number(figure, places_needed(figure, 2)) for figure in figures),
+                step.missing_fx,
+            ]
+            rows.append(
+                format_html(
+                    "<tr>{}</tr>",
+                    format_html_join("", '<td><span class="num">{}</span></td>', ((cell,) for cell in cells)),
+                )
+            )
+        head = format_html_join("", '<th scope="col">{}</th>', ((name,) for name in LEDGER_COLUMNS))
+        body = format_html_join("", "{}", ((row,) for row in rows))
+        return format_html(
+            '<div class="ledger-steps"><table><thead><tr>{}</tr></thead><tbody>{}</tbody></table></div>', head, body
+        )

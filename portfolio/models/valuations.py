@@ -172,4 +172,5 @@ class KeptLedger(models.Model):
         ordering = ["position_id"]
 
     def __str__(self) -> str:
-        return f"Ledger of position {self.position_id}: {len(self.steps)} flows"
+        count = len(self.steps)
+        return f"Ledger of position {self.position_id}: {count} flow{'' if count == 1 else 's'}"

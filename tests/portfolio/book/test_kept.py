@@ -22,6 +22,7 @@ cents and the one cent left to the larger remainder (NdPr): NdPr 120.00 + 437.94
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 
 import pytest
@@ -253,6 +254,25 @@ def test_a_kept_ledger_is_the_hand_worked_ledger_on_every_date(book, steward):
     year = kept_ledgers(dt.date(2025, 12, 31))[b1.pk]
     assert (year.realised, year.missing_fx) == (M("308.00"), 0)
     _assert_true()
+
+
+def test_a_stewards_admin_page_shows_a_kept_ledger_step_by_step(book, steward_client):
+    """The kept ledger's page lists each step: its date, the flow and the totals after it, as
+    figures (a payment of 250.00, then 40 units received for nothing)."""
+    from django.urls import reverse
+
+    position = book["a1"]
+    f.CashFlowFactory(position=position, occurred_on=dt.date(2025, 6, 1), amount=M("250.00"))
+    f.CashFlowFactory(
+        position=position, occurred_on=dt.date(2025, 6, 3), amount=M("0"), quantity=M("40"),
+        kind=m.CashFlowKind.RECEIPT,
+    )  # fmt: skip
+    kept = m.KeptLedger.objects.get(position_id=position.pk)
+    page = steward_client.get(reverse("admin:portfolio_keptledger_change", args=[kept.pk])).content.decode()
+    assert "Ledger of position" in page
+    cells = re.findall(r'<td><span class="num">([^<]*)</span></td>', page)
+    assert cells[:8] == ["2025-06-01", "-250.00", "250.00", "0.00", "0.00", "0.00", "250.00", "0"]
+    assert cells[8:] == ["2025-06-03", "-", "250.00", "0.00", "40.00", "0.00", "250.00", "0"]
 
 
 def test_verify_figures_reports_a_kept_ledger_that_is_wrong(book, capsys):
