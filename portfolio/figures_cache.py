@@ -39,6 +39,7 @@ from portfolio.book import (
 from portfolio.book.bridge import BookBridge, book_bridge, default_start
 from portfolio.book.core import PositionState
 from portfolio.book.dates import year_before
+from portfolio.book.shares import Ownership
 
 VERSION_KEY = "figures:data-version"
 #: The dimensions the dashboard shows, and its default value-series breakdown: warmed after a refresh.
@@ -116,21 +117,29 @@ def book_figures(*, as_of: date, dimensions: list[str], book: str = DEFAULT_BOOK
 
     def compute():
         current = book_on(as_of)
-        by = current.figures_by(dimensions, book)
+        # The held totals come with the held book's other groups; beside another book, without their
+        # time-weighted return (no page shows it beside a deal).
+        held = book == DEFAULT_BOOK
+        wanted = list(dict.fromkeys([*dimensions, "total"])) if held else dimensions
+        by = current.figures_by(wanted, book, twr=dimensions)
+        total = by["total"] if held else current.figures_by(["total"], DEFAULT_BOOK, twr=False)["total"]
         return BookFigures(
             as_of=as_of,
             book=book,
-            by={dim: {key: g.settled(as_of) for key, g in groups.items()} for dim, groups in by.items()},
+            by={dim: {key: g.settled(as_of) for key, g in by[dim].items()} for dim in dimensions},
             bases=current.basis_totals(),
             deal_bases={current.deals[pk].reference: basis for pk, basis in current.deal_bases.items()},
             positions=current.states(),
-            # The held totals without their time-weighted return (no page shows it beside a deal).
-            held_total=by["total"]["total"].settled(as_of)
-            if "total" in by and book == DEFAULT_BOOK
-            else current.figures_by(["total"], DEFAULT_BOOK, twr=False)["total"]["total"].settled(as_of),
+            held_total=total["total"].settled(as_of),
         )
 
     return _cached("book", compute, as_of, book, ",".join(dimensions))
+
+
+def ownership(*, as_of: date, dimension: str = "company", book: str = DEFAULT_BOOK) -> dict[str, Ownership]:
+    """Ownership of each company (or through each deal) on a date, from what ``book`` counts, from the
+    cache when the data has not changed since."""
+    return _cached("ownership", lambda: book_on(as_of).ownership_by(dimension, book), as_of, dimension, book)
 
 
 def metrics(*, as_of: date, dimension: str = "total", book: str = DEFAULT_BOOK) -> dict[str, Figures]:

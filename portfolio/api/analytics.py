@@ -9,7 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from portfolio import figures_cache
-from portfolio.book import BOOKS, DEFAULT_BOOK, DIMENSIONS, default_as_of, today
+from portfolio.book import BOOKS, DEFAULT_BOOK, DIMENSIONS, default_as_of, one_source, today
 from portfolio.book.basis import SHOWN_BASES
 from portfolio.book.bridge import default_start
 from portfolio.book.dates import shown_date_error, year_before
@@ -209,8 +209,9 @@ class SummaryView(CheckedQuery, APIView):
         as_of = query.validated_data.get("as_of") or default_as_of()
         book = query.validated_data["basis"]
         group_by = query.validated_data["group_by"]
-        dimensions = list(dict.fromkeys([group_by, "company"]))
-        figures = figures_cache.book_figures(as_of=as_of, dimensions=dimensions, book=book)
+        with one_source():  # the book of the date, read once for its figures and the companies' ownership
+            figures = figures_cache.book_figures(as_of=as_of, dimensions=[group_by], book=book)
+            stakes = figures_cache.ownership(as_of=as_of, book=book)
         return Response(
             {
                 "as_of": as_of,
@@ -218,7 +219,7 @@ class SummaryView(CheckedQuery, APIView):
                 "group_by": group_by,
                 "groups": [_figures(k, g, as_of) for k, g in figures.by[group_by].items()],
                 "books": {basis.value: _basis_total(figures.bases[basis]) for basis in SHOWN_BASES},
-                "ownership_by_company": {name: _ownership(g.ownership) for name, g in figures.by["company"].items()},
+                "ownership_by_company": {name: _ownership(stake) for name, stake in sorted(stakes.items())},
             }
         )
 

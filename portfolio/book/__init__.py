@@ -8,7 +8,7 @@ writes nothing and imports no service.
 
 from .allocation import DIMENSIONS
 from .basis import BOOK_LABELS, BOOKS, DEFAULT_BOOK, Basis
-from .core import EXPOSURE_LEGS, BasisTotal, Book, Figures, Holding, book_on, value_over_time
+from .core import EXPOSURE_LEGS, BasisTotal, Book, Figures, Holding, book_on, one_source, value_over_time
 from .dates import default_as_of, today
 from .periods import DEFAULT_PERIOD, Change, ChangePeriod, period_start
 
@@ -35,6 +35,7 @@ __all__ = [
     "Holding",
     "book_on",
     "default_as_of",
+    "one_source",
     "period_start",
     "today",
     "value_over_time",

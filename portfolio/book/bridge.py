@@ -56,7 +56,7 @@ from portfolio.pricing.options import black_scholes_call
 
 from .allocation import key_weights, split
 from .basis import Basis
-from .core import Holding, book_on, check_dimension
+from .core import Holding, book_on, check_dimension, one_source
 from .dates import EARLIEST
 from .fx import FxRates
 from .ledger import ACQUIRING, CURRENCY, FLOW_FIELDS, FlowRow, ledgers
@@ -371,7 +371,8 @@ def book_bridge(
     check_dimension(dimension)
     if start > end:
         raise ValueError("the start comes after the end")
-    before, after = book_on(start), book_on(end)
+    with one_source():  # what does not depend on the date, read once for both ends
+        before, after = book_on(start), book_on(end)
     opening_held = {h.row.pk: h for h in before.holdings if h.basis == Basis.HELD}
     closing_held = {h.row.pk: h for h in after.holdings if h.basis == Basis.HELD}
     leavers = {pk for pk in opening_held if pk not in closing_held}

@@ -12,6 +12,9 @@ and is not has no value, unrealised gain, MOIC, XIRR or exposure ("n/a"), and sa
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
@@ -47,7 +50,7 @@ from .exposure import (
 from .fx import FxRates
 from .grouping import deal_projects, deal_rows
 from .kept import kept_series
-from .ledger import PositionLedger, kept_ledgers
+from .ledger import EncodedStep, PositionLedger, kept_steps, ledger_on
 from .shares import Ownership, ShareCountRow, ownership, share_counts_on
 from .values import computed_values, stored_values
 from .valuing import ComputedValuation
@@ -290,10 +293,11 @@ class Book:
         return self.figures_by([dimension], book)[dimension]
 
     def figures_by(
-        self, dimensions: list[str], book: str = "held", *, twr: bool = True
+        self, dimensions: list[str], book: str = "held", *, twr: bool | Collection[str] = True
     ) -> dict[str, dict[str, Figures]]:
         """Each dimension's groups of ``book`` (held, committed, pipeline or all); without ``twr``,
-        no time-weighted return (it reads the value history: two queries)."""
+        no time-weighted return (it reads the value history: two queries), or only for the
+        dimensions ``twr`` names."""
         check_book(book)
         for dimension in dimensions:
             check_dimension(dimension)
@@ -302,7 +306,8 @@ class Book:
         deal_bases_in = {deal_id for deal_id, basis in self.deal_bases.items() if basis in counted}
         parts = [_HoldingParts.of(h, counted=h.basis in counted) for h in members]
         flows = DatedAmounts([part.flows for part in parts])
-        money_in = DatedAmounts(self._money_in(members)) if twr and book == "held" else None
+        chained = set(dimensions if twr is True else twr or ())
+        money_in = DatedAmounts(self._money_in(members)) if chained and book == "held" else None
         results: dict[str, dict[str, Figures]] = {}
         for dimension in dimensions:
             groups: dict[str, Figures] = defaultdict(Figures)
@@ -316,7 +321,7 @@ class Book:
             self._add_exposure_legs(groups, dimension, deal_bases_in)
             if dimension in ("company", "deal"):
                 self._attach_ownership(groups, dimension, [h for h in members if h.basis in counted])
-            if money_in is not None:
+            if money_in is not None and dimension in chained:
                 paid_in = dict(zip(keys, money_in.by_group(shares, len(keys)), strict=True))
                 self._attach_twr(groups, dimension, paid_in)
             results[dimension] = dict(sorted(groups.items()))
@@ -431,9 +436,20 @@ class Book:
             as_of=self.as_of,
         )
 
+    def ownership_by(self, dimension: str, book: str = "held") -> dict[str, Ownership]:
+        """Ownership of each company (``dimension`` "company") or through each deal ("deal") from
+        the instruments ``book`` counts on the date, on the company's share count in force then."""
+        check_book(book)
+        if dimension not in ("company", "deal"):
+            raise ValueError(f"ownership is by company or deal, not {dimension!r}")
+        return self._ownership(dimension, [h for h in self.holdings if h.basis in BOOKS[book]])
+
     def _attach_ownership(self, groups: dict[str, Figures], dimension: str, counted: list[Holding]) -> None:
-        """Ownership of each company (or through each deal) from the instruments counted on the date,
-        on the company's share count in force then."""
+        for key, stake in self._ownership(dimension, counted).items():
+            if key in groups:
+                groups[key].ownership = stake
+
+    def _ownership(self, dimension: str, counted: list[Holding]) -> dict[str, Ownership]:
         by_key: dict[str, list[Position]] = defaultdict(list)
         companies: dict[str, int] = {}
         positions = Position.objects.filter(pk__in=[h.row.pk for h in counted]).select_related("deal__company").only(
@@ -444,10 +460,8 @@ class Book:
             key = self.deals[position.deal_id].company if dimension == "company" else position.deal.reference
             by_key[key].append(position)
             companies[key] = position.deal.company_id
-        for key, items in by_key.items():
-            if key in groups:
-                count = self.share_counts.get(companies[key])
-                groups[key].ownership = ownership(items, count, self.as_of)
+        counts = self.share_counts
+        return {key: ownership(items, counts.get(companies[key]), self.as_of) for key, items in by_key.items()}
 
     def _money_in(self, members: list[Holding]) -> list[list[tuple[date, float]]]:
         """Each held (or since sold) holding's money into the held book's value chain, by date: what
@@ -551,18 +565,76 @@ class Book:
 # --- Loading --------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class BookSource:
+    """What a book reads that does not depend on its date: the deals with their terms and projects,
+    the positions, the legs of exposure, the reported floor payments and the kept ledgers' steps.
+    Books of two dates on one page (the tiles' change, the bridge) read it once (``one_source``)."""
+
+    deals: dict[int, DealRow]
+    terms: dict[int, DealTerms]
+    projects: dict[int, list[ProjectShare]]
+    positions: list[PositionRow]
+    loans: list[Loan]
+    guarantees: list[Guarantee]
+    floors: list[PriceFloor]
+    payments: dict[tuple[int, date], tuple[Decimal, str]]
+    steps: dict[int, list[EncodedStep]]
+
+    @classmethod
+    def load(cls) -> BookSource:
+        deals, terms = deal_rows()
+        return cls(
+            deals=deals,
+            terms=terms,
+            projects=deal_projects(),
+            positions=list(map(PositionRow._make, Position.objects.order_by("pk").values_list(*PositionRow._fields))),
+            loans=list(Loan.objects.order_by("pk")),
+            guarantees=list(Guarantee.objects.order_by("pk")),
+            floors=list(PriceFloor.objects.select_related("commodity").order_by("pk")),
+            payments=reported_payments(),
+            steps=kept_steps(),
+        )
+
+
+@dataclass
+class _Shared:
+    source: BookSource | None = None
+    books: dict[date, Book] = field(default_factory=dict)
+
+
+#: Within ``one_source``: the source the books loaded there share, and each date's book.
+_shared: ContextVar[_Shared | None] = ContextVar("book_source", default=None)
+
+
+@contextmanager
+def one_source() -> Iterator[None]:
+    """Within it, ``BookSource`` is read once, by the first book loaded, and each date's book is
+    loaded once: for a read that shows figures of several dates or books (nothing within may write)."""
+    token = _shared.set(_Shared())
+    try:
+        yield
+    finally:
+        _shared.reset(token)
+
+
 def book_on(as_of: date) -> Book:
     """The book on ``as_of``: every position known by then with its basis, ledger and value."""
-    deals, terms = deal_rows()
+    shared = _shared.get()
+    if shared is None:
+        return _book_on(as_of, BookSource.load())
+    if shared.source is None:
+        shared.source = BookSource.load()
+    if as_of not in shared.books:
+        shared.books[as_of] = _book_on(as_of, shared.source)
+    return shared.books[as_of]
+
+
+def _book_on(as_of: date, source: BookSource) -> Book:
+    deals, terms, projects = source.deals, source.terms, source.projects
     deal_bases = {pk: deal_basis(t, as_of) for pk, t in terms.items()}
-    positions = [
-        PositionRow._make(row)
-        for row in Position.objects.order_by("pk").values_list(*PositionRow._fields)
-        if deal_bases.get(row[1]) is not None
-    ]
-    loans = list(Loan.objects.order_by("pk"))
-    guarantees = list(Guarantee.objects.order_by("pk"))
-    floors = list(PriceFloor.objects.select_related("commodity").order_by("pk"))
+    positions = [row for row in source.positions if deal_bases.get(row.deal_id) is not None]
+    loans, guarantees, floors = source.loans, source.guarantees, source.floors
     currencies = {p.currency_id for p in positions}
     currencies |= {loan.currency_id for loan in loans} | {floor.currency_id for floor in floors}
     currencies |= {guarantee.currency_id for guarantee in guarantees}
@@ -571,12 +643,11 @@ def book_on(as_of: date) -> Book:
         commodity_prices[price.commodity_id] = price
     currencies |= {price.currency_id for price in commodity_prices.values()}
     fx = FxRates(currencies, start=as_of, end=as_of)  # the date's rates: the ledgers are kept at their flows' own
-    by_position = kept_ledgers(as_of)
     stored = stored_values(as_of)
-    projects = deal_projects()
     holdings = []
     for row in positions:
-        ledger = by_position.get(row.pk) or PositionLedger()
+        steps = source.steps.get(row.pk)
+        ledger = PositionLedger() if steps is None else ledger_on(steps, as_of)
         deal_basis_on = deal_bases[row.deal_id]
         if deal_basis_on is None:  # not announced by then: left out of ``positions`` above
             continue
@@ -616,7 +687,7 @@ def book_on(as_of: date) -> Book:
         floors=floors,
         floor_projects={floor.pk: {p.project_id for p in projects.get(floor.deal_id, [])} for floor in floors},
         production=production_by_commodity(as_of),
-        payments=reported_payments(),
+        payments=source.payments,
         commodity_prices=commodity_prices,
         share_counts=share_counts_on(as_of),
         fx=fx,

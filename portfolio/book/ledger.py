@@ -218,10 +218,15 @@ def ledger_on(steps: list[EncodedStep], on: date) -> PositionLedger:
     )
 
 
-def kept_ledgers(as_of: date, positions: Iterable[int] | None = None) -> dict[int, PositionLedger]:
-    """Each position's ledger on ``as_of`` (of ``positions``, if given) from the kept steps (one
-    query: a row a position, instead of every flow and its rate)."""
+def kept_steps(positions: Iterable[int] | None = None) -> dict[int, list[EncodedStep]]:
+    """Each position's kept steps (of ``positions``, if given), as JSON holds them (one query: a row
+    a position, instead of every flow and its rate); ``ledger_on`` gives its ledger on a date."""
     rows = KeptLedger.objects.order_by()
     if positions is not None:
         rows = rows.filter(position_id__in=list(positions))
-    return {pk: ledger_on(steps, as_of) for pk, steps in rows.values_list("position_id", "steps")}
+    return dict(rows.values_list("position_id", "steps"))
+
+
+def kept_ledgers(as_of: date, positions: Iterable[int] | None = None) -> dict[int, PositionLedger]:
+    """Each position's ledger on ``as_of`` (of ``positions``, if given) from the kept steps."""
+    return {pk: ledger_on(steps, as_of) for pk, steps in kept_steps(positions).items()}

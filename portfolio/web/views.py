@@ -19,7 +19,7 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 
 from portfolio import figures_cache
-from portfolio.book import BOOK_LABELS, DEFAULT_BOOK, EXPOSURE_LEGS, Basis, Figures, default_as_of
+from portfolio.book import BOOK_LABELS, DEFAULT_BOOK, EXPOSURE_LEGS, Basis, Figures, default_as_of, one_source
 from portfolio.book.allocation import UNASSIGNED
 from portfolio.book.basis import BOOKS, DealTerms, beside, deal_basis
 from portfolio.book.dates import year_before
@@ -122,6 +122,7 @@ def login_view(request: HttpRequest) -> HttpResponseBase:
 
 
 @permission_required("portfolio.view_deal", raise_exception=True)
+@one_source()  # the tiles' change reads a second date's book: what is not dated is read once
 def dashboard(request: HttpRequest) -> HttpResponse:
     form = DashboardForm(request.GET or None)
     as_of = as_of_from(form, default_as_of())
@@ -131,6 +132,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     figures = figures_cache.book_figures(as_of=as_of, dimensions=figures_cache.DASHBOARD_DIMENSIONS, book=book)
     by = figures.by
     total = by["total"].get("total")
+    change = None
+    if total:
+        change = tile_change(request, as_of=as_of, after=total, dimension="total", key="total", book=book)
     days, series = figures_cache.series(start=year_before(as_of), end=as_of, dimension=breakdown, book=book)
     filings, filings_count = unreviewed_filings()
     series_labels = None if breakdown == "agency" else dimension_labels(breakdown, series)
@@ -152,16 +156,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "breakdown": breakdown,
         "value_rows": value_rows,
         "xirr": total.xirr(as_of) if total else None,
-        "tile_change": tile_change(
-            request,
-            as_of=as_of,
-            after=total,
-            dimension="total",
-            key="total",
-            book=book,
-        )
-        if total
-        else None,
+        "tile_change": change,
         "due": milestones_due(as_of, limit=DASHBOARD_LIST_LIMIT),
         "due_count": milestones_due_count(as_of),
         "late": milestones_late(limit=DASHBOARD_LIST_LIMIT),
@@ -267,6 +262,7 @@ def deals(request: HttpRequest) -> HttpResponse:
 
 
 @permission_required("portfolio.view_deal", raise_exception=True)
+@one_source()  # the tiles' change reads a second date's book: what is not dated is read once
 def deal(request: HttpRequest, reference: str) -> HttpResponse:
     try:
         item = deal_detail(reference)
@@ -330,6 +326,7 @@ def deal(request: HttpRequest, reference: str) -> HttpResponse:
 
 
 @permission_required("portfolio.view_company", raise_exception=True)
+@one_source()  # the tiles' change reads a second date's book: what is not dated is read once
 def company(request: HttpRequest, pk: int) -> HttpResponse:
     item = get_object_or_404(Company.objects.prefetch_related("listings__currency", "projects"), pk=pk)
     listings = list(item.listings.all())
@@ -409,6 +406,7 @@ def project(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @permission_required("portfolio.view_agency", raise_exception=True)
+@one_source()  # the tiles' change reads a second date's book: what is not dated is read once
 def agency(request: HttpRequest, short_name: str) -> HttpResponse:
     item = get_object_or_404(Agency.objects.select_related("parent").prefetch_related("aliases"), short_name=short_name)
     as_of = default_as_of()

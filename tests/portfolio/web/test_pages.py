@@ -253,13 +253,18 @@ def test_exports_contain_the_rows(viewer_client):
 LOGIN = 4
 #: The default date (``default_as_of``): the last completed valuation run's date, the last valuation's.
 DEFAULT_DATE = 2
-#: The book on a date, loaded in bulk (``book_on``): deals, positions, cash flows, loans,
-#: guarantees, price floors, commodity prices, the day's valuations, project-commodity weights,
-#: project commodities, deal-project weights, deal projects, loan events, production figures, the
-#: floors' reported payments, share counts. The tests write records first, and every record saved
-#: retires the cached figures, so each page here computes them: the counts are of the computing
-#: path, not the cached one.
-BOOK = 16
+#: What a book reads whatever its date (``BookSource``): deals, positions, the kept ledgers, loans,
+#: guarantees, price floors, project-commodity weights, project commodities, deal-project weights,
+#: deal projects and the floors' reported payments. A page showing several dates or books reads it
+#: once (``one_source``).
+SOURCE = 11
+#: What the book of a date reads beside it: commodity prices, the day's valuations, loan events,
+#: production figures and share counts.
+DATED = 5
+#: The book on a date, loaded in bulk (``book_on``). The tests write records first, and every record
+#: saved retires the cached figures, so each page here computes them: the counts are of the
+#: computing path, not the cached one.
+BOOK = SOURCE + DATED
 #: The value history behind a time-weighted return: the held value summed by day, and the first
 #: valuation's date; one more sum by day for each other dimension shown.
 HISTORY = 2
@@ -270,9 +275,10 @@ FRESHNESS = 3
 #: manual marks and cash flows): the tiles' change reads the book of the period's start (a week
 #: before by default), for which the tests store no valuation.
 ON_REQUEST = 4
-#: The book of the change's start, loaded and valued on request, for the one dimension the tiles
-#: show, without a time-weighted return (each page adds what its dimension needs beside it).
-CHANGE = BOOK + ON_REQUEST
+#: The book of the change's start (beside the page's own: what is not dated is read once), valued on
+#: request, for the one dimension the tiles show, without a time-weighted return (each page adds
+#: what its dimension needs beside it).
+CHANGE = DATED + ON_REQUEST
 #: The exact number of queries of each page, the same with 1 deal and with 30 (nothing per row).
 PAGE_QUERIES = {
     # the book by the dashboard's six dimensions, with the value history of the total and of the
@@ -280,7 +286,7 @@ PAGE_QUERIES = {
     # series by agency over the year; unreviewed filings and their count; milestones due and
     # their count; late milestones and their count; the names of the commodities and agencies
     # allocated (the series by agency are labelled by short name); the book of the change's start
-    "dashboard": LOGIN + DEFAULT_DATE + BOOK + HISTORY + 5 + 1 + 2 + 4 + FRESHNESS + 2 + CHANGE,  # 61
+    "dashboard": LOGIN + DEFAULT_DATE + BOOK + HISTORY + 5 + 1 + 2 + 4 + FRESHNESS + 2 + CHANGE,  # 50
     # every matching deal (the totals row sums them all), the book for their values (with the deals'
     # instruments for their ownership), the agency and commodity filters' choices
     "deals": LOGIN + DEFAULT_DATE + 1 + BOOK + 1 + 2,  # 26
@@ -289,20 +295,21 @@ PAGE_QUERIES = {
     # for its ownership) and the deal's value history; the company's share count of the day; its
     # positions' valuations, its history, the loans' events up to the day and its cash flows; the
     # book of the change's start by deal (with the deal's instruments for its ownership)
-    "deal": LOGIN + 1 + 10 + DEFAULT_DATE + BOOK + 1 + HISTORY + 1 + 4 + CHANGE + 1,  # 62
+    "deal": LOGIN + 1 + 10 + DEFAULT_DATE + BOOK + 1 + HISTORY + 1 + 4 + CHANGE + 1,  # 51
     # the company; its listings, their currencies and its projects; the primary listing's prices
     # of the last year; its deals with their agencies; its share counts; the held book by company
     # with its value history and the instruments behind the ownership, and the same of all books
-    # (no value history: only the held book has a return); the share count in force that day; the
-    # held book of the change's start by company (with the instruments behind the ownership)
-    "company": LOGIN + 1 + 3 + 1 + 1 + 1 + DEFAULT_DATE + (BOOK + HISTORY + 1) + (BOOK + 1) + 1 + CHANGE + 1,  # 71
+    # (the same book of the date; no value history: only the held book has a return); the share
+    # count in force that day; the held book of the change's start by company (with the
+    # instruments behind the ownership)
+    "company": LOGIN + 1 + 3 + 1 + 1 + 1 + DEFAULT_DATE + (BOOK + HISTORY + 1) + 1 + 1 + CHANGE + 1,  # 44
     # the project with its company; its commodities, deals and their agencies; its milestones
     "project": LOGIN + 1 + 3 + 1,  # 9
-    # the agency with its parent, and its aliases; its deals; the book twice (all books by deal
-    # for the deals' rows, the held book by agency for the agency's figures, two cache entries)
-    # and the value history
-    # (the deals' instruments for their ownership); the held book of the change's start by agency
-    "agency": LOGIN + 2 + DEFAULT_DATE + 1 + BOOK + 1 + BOOK + HISTORY + CHANGE,  # 64
+    # the agency with its parent, and its aliases; its deals; the book of the date (all books by
+    # deal for the deals' rows, with the deals' instruments for their ownership; the held book by
+    # agency for the agency's figures, two cache entries) and the value history; the held book of
+    # the change's start by agency
+    "agency": LOGIN + 2 + DEFAULT_DATE + 1 + BOOK + 1 + HISTORY + CHANGE,  # 37
     # the count and the page (with each milestone's latest revision date); the agency, company and
     # deal filters' choices
     "milestones": LOGIN + 2 + 3,  # 9
