@@ -7,7 +7,13 @@ class PortfolioConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        import gc
+
+        from django.conf import settings
         from django.db.models.signals import post_migrate
+
+        # Every process that computes figures (web, worker, commands) collects garbage less often.
+        gc.set_threshold(settings.LODESTONE_GC_THRESHOLD, *gc.get_threshold()[1:])
 
         # Imported for what importing them does: the security log connects to the login signals,
         # and the tasks module registers the task that runs each job the services queue.

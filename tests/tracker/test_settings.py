@@ -163,3 +163,17 @@ def test_each_xdist_worker_has_redis_databases_of_its_own():
     assert redis_url_for_worker("memory://", "gw1") == "memory://"
     with pytest.raises(ImproperlyConfigured, match="gw2"):
         redis_url_for_worker("redis://127.0.0.1:6379/3", "gw2")
+
+
+def test_every_process_collects_garbage_at_the_configured_threshold(tmp_path):
+    """A process that starts Django (web, worker, command) takes ``LODESTONE_GC_THRESHOLD`` as the
+    collector's first threshold, from the environment, and keeps Python's other two."""
+    probe = "import django, gc; django.setup(); print(*gc.get_threshold())"
+    clean = _environment_without_settings()
+    clean.update(
+        DJANGO_SETTINGS_MODULE="tracker.settings.local", LODESTONE_VAR_DIR=str(tmp_path), LODESTONE_GC_THRESHOLD="12345"
+    )
+    done = subprocess.run(  # noqa: S603 - fixed interpreter and arguments
+        [sys.executable, "-c", probe], cwd=ROOT, env=clean, capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stdout.split() == ["12345", "10", "10"]
