@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import math
 from collections import defaultdict
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
@@ -29,6 +30,7 @@ from portfolio.models import (
     RefreshRun,
     SecurityPrice,
 )
+from portfolio.pricing.statistics import log_returns, returns_volatility
 
 
 def positions_to_value() -> QuerySet[Position]:
@@ -91,6 +93,7 @@ class PriceHistory:
     _by_source: dict[str, tuple[list[date], list[PriceRow]]] | None = field(
         default=None, init=False, repr=False, compare=False
     )
+    _returns: dict[str, list[float | None]] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def daily(self) -> list[PriceRow]:
         """One close per day, in date order: the most preferred source's."""
@@ -109,10 +112,30 @@ class PriceHistory:
             return None
         return daily[index]
 
-    def one_source(self, *, start: date, minimum: int, until: date | None = None) -> tuple[str | None, list[PriceRow]]:
-        """The closes in [start, until] of the most preferred source with at least ``minimum`` of
-        them, so that a volatility never mixes two providers' prints. Each source's closes are
-        found by bisection: a backfill asks a history of a year and more for every day in it."""
+    def volatility(self, *, start: date, minimum: int, until: date | None = None) -> tuple[str | None, int, float]:
+        """The annualised volatility of the closes in [start, until] of the most preferred source
+        with at least ``minimum`` of them, so that it never mixes two providers' prints: the source,
+        the number of closes and the figure (None, 0 and NaN where no source has enough). Each
+        source's closes are found by bisection and its log returns worked out once: a backfill asks
+        a history of a year and more for every day in it."""
+        source, first, last = self._window(start=start, minimum=minimum, until=until)
+        if source is None:
+            return None, 0, math.nan
+        returns = self._returns.get(source)
+        if returns is None:
+            returns = self._returns[source] = log_returns([float(row.close) for row in self._sources()[source][1]])
+        return source, last - first, returns_volatility(returns[first : max(first, last - 1)])
+
+    def _window(self, *, start: date, minimum: int, until: date | None) -> tuple[str | None, int, int]:
+        for source, (days, _) in self._sources().items():
+            first = bisect.bisect_left(days, start)
+            last = len(days) if until is None else bisect.bisect_right(days, until)
+            if last - first >= minimum:
+                return source, first, last
+        return None, 0, 0
+
+    def _sources(self) -> dict[str, tuple[list[date], list[PriceRow]]]:
+        """Each source's days and closes, the most preferred source first."""
         if self._by_source is None:
             by_source: dict[str, list[PriceRow]] = defaultdict(list)
             for row in self.rows:
@@ -121,12 +144,7 @@ class PriceHistory:
                 source: ([row.on for row in rows], rows)
                 for source, rows in sorted(by_source.items(), key=lambda item: self.ranks[item[0]])
             }
-        for source, (days, rows) in self._by_source.items():
-            first = bisect.bisect_left(days, start)
-            last = len(days) if until is None else bisect.bisect_right(days, until)
-            if last - first >= minimum:
-                return source, rows[first:last]
-        return None, []
+        return self._by_source
 
 
 def price_histories(

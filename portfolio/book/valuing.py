@@ -29,7 +29,6 @@ from portfolio.models import (
 from portfolio.models.base import MONEY, RATE, DecimalShape
 from portfolio.pricing.convertible import convertible_value
 from portfolio.pricing.options import black_scholes_call
-from portfolio.pricing.statistics import annualised_volatility
 from portfolio.selectors import PriceHistory, PriceRow, price_histories
 
 from .fx import FxObservation, FxRates
@@ -223,7 +222,7 @@ def _volatility(position: Position, ctx: Context) -> tuple[float, str]:
 
 def _listing_volatility(listing_id: int, ctx: Context) -> tuple[float, str]:
     window_start = ctx.as_of - timedelta(days=settings.LODESTONE_VOLATILITY_WINDOW_DAYS)
-    source, rows = ctx.histories[listing_id].one_source(
+    source, closes, vol = ctx.histories[listing_id].volatility(
         start=window_start, until=ctx.as_of, minimum=MIN_VOL_OBSERVATIONS
     )
     if source is None:
@@ -231,8 +230,7 @@ def _listing_volatility(listing_id: int, ctx: Context) -> tuple[float, str]:
             ctx.default_vol,
             f"default {ctx.default_vol:.0%} (fewer than {MIN_VOL_OBSERVATIONS} closes of one source)",
         )
-    vol = annualised_volatility([float(p.close) for p in rows])
-    return vol, f"{vol:.2%} from {len(rows)} daily closes ({source}) since {window_start}"
+    return vol, f"{vol:.2%} from {closes} daily closes ({source}) since {window_start}"
 
 
 def _value_common(position: Position, ctx: Context) -> ValuationFigures:

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from portfolio.pricing.convertible import convertible_value
 from portfolio.pricing.options import black_scholes_call
-from portfolio.pricing.statistics import annualised_volatility
+from portfolio.pricing.statistics import annualised_volatility, log_returns, returns_volatility
 
 
 def test_black_scholes_textbook_case():
@@ -80,6 +80,28 @@ def test_volatility_needs_enough_positive_closes():
         annualised_volatility([1, 2])
     with pytest.raises(ValueError, match="positive"):
         annualised_volatility([1, 0, 2])
+
+
+@given(
+    closes=st.lists(st.floats(min_value=-1, max_value=1e4, allow_nan=False), min_size=3, max_size=60),
+    first=st.integers(min_value=0, max_value=59),
+    size=st.integers(min_value=0, max_value=60),
+)
+def test_a_window_of_returns_worked_out_once_gives_the_windows_own_figure(closes, first, size):
+    """A backfill works out a listing's log returns once and takes each day's window of them: the
+    figure (or the refusal) is exactly that of the window's closes, whatever lies outside it (a
+    zero or negative close outside the window included)."""
+    window = closes[first : first + size]
+    returns = log_returns(closes)[first : max(first, first + len(window) - 1)]
+    try:
+        expected: float | str = annualised_volatility(window)
+    except ValueError as error:
+        expected = str(error)
+    try:
+        got: float | str = returns_volatility(returns)
+    except ValueError as error:
+        got = str(error)
+    assert got == expected
 
 
 def test_convertible_carries_the_preference_when_the_shares_are_cheap():
