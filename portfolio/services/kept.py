@@ -29,6 +29,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import models, transaction
+from psycopg import sql
 
 from portfolio.book.kept import GroupDay, contributions
 from portfolio.models import (
@@ -46,6 +47,8 @@ from portfolio.models import (
 
 logger = logging.getLogger(__name__)
 
+#: The columns ``kept_date_rebuild`` copies in, in the order of ``contributions``' parts.
+COPIED = ("as_of", "dimension", "key", "value_usd", "positions")
 #: The key of the advisory lock every write of kept rows takes (PostgreSQL).
 LOCK_KEY = 7_301_020
 ZERO = Decimal("0")
@@ -88,9 +91,19 @@ def kept_date_rebuild(as_of: date) -> int:
         table = connection.ops.quote_name(KeptValue._meta.db_table)  # the model's own table: no outside input
         with connection.cursor() as cursor:  # one statement: the rows are not read first
             cursor.execute(f"DELETE FROM {table} WHERE as_of = %s", [as_of])  # noqa: S608  # nosec B608
-        rows = _rows(contributions(as_of=as_of))
-        KeptValue.objects.bulk_create(rows, batch_size=1000)
-    return len(rows)
+        parts = contributions(as_of=as_of)
+        if connection.vendor != "postgresql":
+            KeptValue.objects.bulk_create(_rows(parts), batch_size=1000)
+            return len(parts)
+        # On PostgreSQL, copied in (a backfill writes a thousand rows a day for a year).
+        columns = sql.SQL(", ").join(map(sql.Identifier, COPIED))
+        copy_rows = sql.SQL("COPY {table} ({columns}) FROM STDIN").format(
+            table=sql.Identifier(KeptValue._meta.db_table), columns=columns
+        )
+        with connection.cursor() as cursor, cursor.copy(copy_rows) as copy:
+            for (day, dimension, key), (value, count) in parts.items():
+                copy.write_row((day, dimension, key, value, count))
+    return len(parts)
 
 
 def kept_rebuild() -> int:

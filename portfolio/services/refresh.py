@@ -11,16 +11,18 @@ behaves the same in the background and in the foreground.
 from __future__ import annotations
 
 import logging
+import queue
+import threading
 from collections.abc import Callable
 from datetime import date, timedelta
 from functools import partial
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connections, transaction
 from django.utils import timezone
 
 from portfolio.book import today
-from portfolio.book.valuing import ValuationDays
+from portfolio.book.valuing import ComputedValuation, ValuationDays
 from portfolio.exceptions import BrokerUnavailableError, RefreshRefusedError
 from portfolio.figures_cache import data_changed
 from portfolio.integrations.market_data import TransientProviderError
@@ -35,7 +37,7 @@ from .queue import Job, enqueue
 from .share_counts import share_counts_refresh
 from .snapshots import portfolio_snapshot_record
 from .steps import StepResult
-from .valuations import valuations_compute
+from .valuations import valuations_compute, valuations_store, valuations_value
 
 logger = logging.getLogger(__name__)
 Kind = RefreshRun.Kind
@@ -246,17 +248,18 @@ def _plan(run: RefreshRun) -> list[tuple[str, Callable[[], StepResult]]]:
     while day <= end:
         # Markets close on weekdays; the last day is valued whatever it is, as the run's own date.
         if day.weekday() < 5 or day == end:
-            plan.append((f"valuations {day}", partial(_value_day, day, run.pk, days)))
+            plan.append((f"valuations {day}", partial(_value_day, day, run.pk, days, last=day == end)))
         day += timedelta(days=1)
     return plan
 
 
 class _RangeInputs:
-    """A backfill's ``ValuationDays``, loaded when its first day is valued."""
+    """A backfill's ``ValuationDays``, loaded when its first day is valued, and its days' writer."""
 
     def __init__(self, start: date, end: date) -> None:
         self.start, self.end = start, end
         self._days: ValuationDays | None = None
+        self.writer = DayWriter()
 
     def get(self) -> ValuationDays:
         if self._days is None:
@@ -264,10 +267,83 @@ class _RangeInputs:
         return self._days
 
 
-def _value_day(day: date, run_id: int, days: _RangeInputs) -> StepResult:
-    result = valuations_compute(as_of=day, refresh_run_id=run_id, days=days.get())
-    portfolio_snapshot_record(as_of=day, refresh_run_id=run_id)
+def _value_day(day: date, run_id: int, days: _RangeInputs, *, last: bool) -> StepResult:
+    result, rows = valuations_value(as_of=day, days=days.get())
+    days.writer.submit(partial(_write_day, day, rows, run_id))
+    if last:
+        days.writer.finish()  # the run ends when every day is written
     return result
+
+
+def _write_day(day: date, rows: list[ComputedValuation], run_id: int) -> None:
+    valuations_store(as_of=day, rows=rows, refresh_run_id=run_id)
+    portfolio_snapshot_record(as_of=day, refresh_run_id=run_id)
+
+
+class DayWriter:
+    """Writes a backfill's days one at a time, in order, in a thread of its own, while the next day
+    is valued: the database's work on one day overlaps Python's on the next.
+
+    Only on PostgreSQL outside a transaction (a worker's or a command's run): the thread has its
+    own connection, which must see what the run has committed. Elsewhere each day is written as
+    it is submitted. A day whose write fails is reported by the next ``submit`` or by ``finish``,
+    which fails the run; the days after it are not written. A thread left without work (its run
+    failed before finishing) ends after ``IDLE_SECONDS``."""
+
+    IDLE_SECONDS = 60
+
+    def __init__(self) -> None:
+        self.threaded: bool | None = None  # decided by the first submit, where the run writes
+        self._queue: queue.Queue[Callable[[], None] | None] = queue.Queue(maxsize=1)
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
+
+    def submit(self, write: Callable[[], None]) -> None:
+        self._raise()
+        if self.threaded is None:
+            connection = transaction.get_connection()
+            self.threaded = connection.vendor == "postgresql" and not connection.in_atomic_block
+        if not self.threaded:
+            write()
+            return
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="backfill-writer", daemon=True)
+            self._thread.start()
+        self._queue.put(write)  # waits while the day before is still being written
+
+    def finish(self) -> None:
+        """Wait until every submitted day is written; raise what a write raised."""
+        self._stop()
+        self._raise()
+
+    def _stop(self) -> None:
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join()
+            self._thread = None
+
+    def _raise(self) -> None:
+        if self._error is not None:
+            self._stop()  # the days queued after the failed one are dropped, and the thread ends
+            error, self._error = self._error, None
+            raise RuntimeError(f"a day's valuations could not be written: {type(error).__name__}: {error}") from error
+
+    def _run(self) -> None:
+        try:
+            while True:
+                try:
+                    write = self._queue.get(timeout=self.IDLE_SECONDS)
+                except queue.Empty:
+                    return
+                if write is None:
+                    return
+                if self._error is None:
+                    try:
+                        write()
+                    except BaseException as exc:  # noqa: BLE001 - reported to the run by the next submit or finish
+                        self._error = exc
+        finally:
+            connections.close_all()  # this thread's own connection
 
 
 def _record_step(run: RefreshRun, label: str, result: StepResult) -> None:

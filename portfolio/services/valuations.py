@@ -53,6 +53,13 @@ def valuations_compute(
     same figures. Positions that cannot be valued are reported, and any earlier valuation of
     theirs for that date is left as it was.
     """
+    result, rows = valuations_value(as_of=as_of, days=days)
+    valuations_store(as_of=as_of, rows=rows, refresh_run_id=refresh_run_id)
+    return result
+
+
+def valuations_value(*, as_of: date, days: ValuationDays | None = None) -> tuple[StepResult, list[ComputedValuation]]:
+    """``valuations_compute``'s valuing, without storing: the result, and the valuations to store."""
     result = StepResult("valuations")
     if days is None:
         positions = list(positions_to_value())
@@ -77,12 +84,17 @@ def valuations_compute(
             continue
         result.simulated |= valuation.is_simulated
         rows.append(valuation)
+    result.written = len(rows)
+    return result, rows
+
+
+def valuations_store(*, as_of: date, rows: list[ComputedValuation], refresh_run_id: int | None = None) -> None:
+    """Store the valuations of ``as_of`` (``valuations_value``'s) and rebuild the date's kept rows,
+    in one transaction."""
     with transaction.atomic():
         kept.lock()  # before the valuations' rows: an edit holding it may be deleting some of them
         _store(rows, refresh_run_id)
         kept.kept_date_rebuild(as_of)
-    result.written = len(rows)
-    return result
 
 
 #: The columns a refresh writes, in the order ``_store`` gives them (the id and created_at aside);

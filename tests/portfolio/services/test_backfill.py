@@ -12,6 +12,7 @@ from portfolio import models as m
 from portfolio.services.demo_data import demo_data_load
 from portfolio.services.refresh import refresh_request, refresh_run_execute
 from portfolio.services.valuations import valuations_compute
+from tests.services import require_services
 
 pytestmark = pytest.mark.django_db
 #: Across the demo's payments of 2025-12-24, 2026-01-12, 2026-01-28 and 2026-01-30.
@@ -58,3 +59,69 @@ def test_a_backfill_values_each_day_from_memory_as_the_day_alone_would():
         assert stored == _valued_alone(day), day
         kinds |= {row[1] for row in stored}
     assert {"market", "black_scholes", "convertible", "cost"} <= kinds
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_backfill_run_outside_a_transaction_writes_its_days_in_a_thread_of_their_own():
+    """Run as a worker runs it (PostgreSQL, outside any transaction), a backfill writes each day in
+    a thread of its own while the next is valued: every weekday ends with its valuations (those the
+    day alone gives), its snapshot and its kept rows equal to the valuations summed again."""
+    from django.db import connection
+
+    from portfolio.book.verify import verify_kept
+
+    require_services(
+        available=connection.vendor == "postgresql",
+        reason="the writer's own connection needs PostgreSQL (CI's second pass runs this)",
+    )
+    demo_data_load()
+    start = dt.date(2026, 1, 19)
+    run = refresh_request(kind="backfill", trigger="command", as_of=END, parameters={"from": start.isoformat()})
+    run = refresh_run_execute(run_id=run.pk)
+    assert run.status in ("succeeded", "partial"), run.message
+    weekdays = [start + dt.timedelta(days=i) for i in range((END - start).days + 1)]
+    weekdays = [day for day in weekdays if day.weekday() < 5]
+    assert sorted(set(m.Valuation.objects.values_list("as_of", flat=True))) == weekdays
+    assert sorted(m.PortfolioSnapshot.objects.values_list("as_of", flat=True)) == weekdays
+    assert sorted(set(m.KeptValue.objects.values_list("as_of", flat=True))) == weekdays
+    assert not verify_kept().differences
+    for day in (weekdays[0], weekdays[-1]):
+        assert _rows(day) == _valued_alone(day), day
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_day_the_writer_cannot_store_fails_the_run_with_the_reason():
+    """The database refuses the snapshot of one day (a trigger, on PostgreSQL): the run fails naming
+    the refusal, and no day after it is written."""
+    from django.db import connection
+
+    require_services(
+        available=connection.vendor == "postgresql",
+        reason="the writer's own connection needs PostgreSQL (CI's second pass runs this)",
+    )
+    demo_data_load()
+    start, refused = dt.date(2026, 1, 26), dt.date(2026, 1, 29)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE FUNCTION refuse_snapshot() RETURNS trigger AS $$ BEGIN "
+            "IF NEW.as_of = DATE '2026-01-29' THEN RAISE EXCEPTION 'snapshot of 2026-01-29 refused'; END IF; "
+            "RETURN NEW; END $$ LANGUAGE plpgsql"
+        )
+        cursor.execute(
+            "CREATE TRIGGER refuse_snapshot BEFORE INSERT ON portfolio_portfoliosnapshot "
+            "FOR EACH ROW EXECUTE FUNCTION refuse_snapshot()"
+        )
+    try:
+        run = refresh_request(kind="backfill", trigger="command", as_of=END, parameters={"from": start.isoformat()})
+        with pytest.raises(RuntimeError, match="snapshot of 2026-01-29 refused"):
+            refresh_run_execute(run_id=run.pk)
+        run.refresh_from_db()
+        assert run.status == "failed"
+        assert "snapshot of 2026-01-29 refused" in run.message
+        written = set(m.PortfolioSnapshot.objects.values_list("as_of", flat=True))
+        assert written == {dt.date(2026, 1, 26), dt.date(2026, 1, 27), dt.date(2026, 1, 28)}
+        assert not m.Valuation.objects.filter(as_of__gt=refused).exists()
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("DROP TRIGGER refuse_snapshot ON portfolio_portfoliosnapshot")
+            cursor.execute("DROP FUNCTION refuse_snapshot()")
