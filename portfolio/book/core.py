@@ -26,6 +26,7 @@ from django.db.models.functions import Greatest
 from portfolio.models import (
     CommodityPrice,
     Guarantee,
+    KeptValue,
     Loan,
     Position,
     PriceFloor,
@@ -791,23 +792,24 @@ class HeldTotals:
 
 def held_totals(as_of: date) -> HeldTotals:
     """The held book's value on ``as_of`` from the valuations stored for that date, by agency,
-    company, instrument and fair-value level (a fixed number of queries)."""
+    company, instrument and fair-value level (a fixed number of queries): the first three from the
+    date's kept rows (``kept.py``), the level summed from the valuations."""
     held = book_q("held", day=as_of, prefix="position__")
     stored = Valuation.objects.filter(held, as_of=as_of).order_by()
-    breakdown: dict[str, dict[str, Decimal]] = {}
-    columns = {
-        "agency": "position__deal__agency__short_name",
-        "company": "position__deal__company__name",
-        "instrument": "position__kind",
-        "fair_value_level": "fair_value_level",
-    }
-    for name, column in columns.items():
-        summed = stored.values(column).annotate(total=Sum("value_usd")).values_list(column, "total")
-        breakdown[name] = {str(key): total for key, total in sorted(summed, key=lambda row: str(row[0]))}
+    kept = KeptValue.objects.filter(as_of=as_of, dimension__in=("total", "agency", "company", "instrument"))
+    breakdown: dict[str, dict[str, Decimal]] = {"agency": {}, "company": {}, "instrument": {}}
+    valued = 0
+    for dimension, key, value, count in sorted(kept.values_list("dimension", "key", "value_usd", "positions")):
+        if dimension == "total":
+            valued = count
+        else:
+            breakdown[dimension][key] = value
+    levels = stored.values("fair_value_level").annotate(total=Sum("value_usd")).values_list("fair_value_level", "total")
+    breakdown["fair_value_level"] = {str(key): total for key, total in sorted(levels, key=lambda row: str(row[0]))}
     return HeldTotals(
         value=sum(breakdown["agency"].values(), ZERO),
         positions_held=Position.objects.filter(book_q("held", day=as_of)).count(),
-        positions_valued=stored.count(),
+        positions_valued=valued,
         simulated=stored.filter(is_simulated=True).exists(),
         breakdown=breakdown,
     )

@@ -4,6 +4,8 @@ the day would get valued on its own, with the inputs read for that day alone."""
 from __future__ import annotations
 
 import datetime as dt
+import sys
+import threading
 
 import pytest
 from django.db import transaction
@@ -76,9 +78,12 @@ def test_a_backfill_run_outside_a_transaction_writes_its_days_in_a_thread_of_the
     )
     demo_data_load()
     start = dt.date(2026, 1, 19)
+    switch = sys.getswitchinterval()
     run = refresh_request(kind="backfill", trigger="command", as_of=END, parameters={"from": start.isoformat()})
     run = refresh_run_execute(run_id=run.pk)
     assert run.status in ("succeeded", "partial"), run.message
+    assert sys.getswitchinterval() == switch  # as it was before the writer's thread
+    assert not any(thread.name == "backfill-writer" for thread in threading.enumerate())
     weekdays = [start + dt.timedelta(days=i) for i in range((END - start).days + 1)]
     weekdays = [day for day in weekdays if day.weekday() < 5]
     assert sorted(set(m.Valuation.objects.values_list("as_of", flat=True))) == weekdays

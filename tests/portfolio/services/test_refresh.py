@@ -41,6 +41,40 @@ def _table(model, *fields):
     return list(model.objects.order_by("pk").values_list("pk", *fields))
 
 
+def test_the_snapshot_gives_the_held_valuations_of_its_date_summed_by_each_breakdown():
+    """The snapshot reads its agency, company and instrument breakdowns from the date's kept rows:
+    each equals the day's held valuations summed again by the database, group by group, and its
+    value and count are theirs."""
+    from django.db.models import Count, Sum
+
+    from portfolio.book.basis import book_q
+
+    demo_data_load()
+    day = dt.date(2026, 11, 27)
+    assert _run(as_of=day).status == "succeeded"
+    snapshot = m.PortfolioSnapshot.objects.get(as_of=day)
+    held = m.Valuation.objects.filter(book_q("held", day=day, prefix="position__"), as_of=day)
+    columns = {
+        "agency": "position__deal__agency__short_name",
+        "company": "position__deal__company__name",
+        "instrument": "position__kind",
+        "fair_value_level": "fair_value_level",
+    }
+    for name, column in columns.items():
+        summed = held.values(column).annotate(total=Sum("value_usd")).values_list(column, "total")
+        stored = {key: Decimal(total) for key, total in snapshot.breakdown[name].items()}
+        assert stored == {str(key): total for key, total in sorted(summed)}, name
+    totals = held.aggregate(value=Sum("value_usd"), count=Count("pk"))
+    assert (
+        (snapshot.value_usd, snapshot.positions_valued)
+        == (totals["value"], totals["count"])
+        == (
+            snapshot.value_usd,
+            11,
+        )
+    )
+
+
 def test_pipeline_values_the_demo_portfolio_and_a_rerun_changes_nothing():
     """The full pipeline on the demo data runs every step, values every position but the lapsed letter
     of intent's and snapshots the held book; running it again for the same day leaves valuations,
