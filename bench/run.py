@@ -585,15 +585,25 @@ def main() -> None:
                     if run.status not in ("succeeded", "partial"):
                         raise RuntimeError(f"backfill {run.status}: {run.message}")
 
-                seconds = _timed(backfill)
+                before = stats.requests
+                with waiting_on(server.server_address[1]) as waited:
+                    seconds = _timed(backfill)
                 _analyze()
                 floor_seconds = _sql_seconds(VALUE_ALL_SQL, params, rollback=True)
+                # The year's closes come from the provider first (a request a listing): its wait is
+                # counted apart, as the refresh's is; the floor is the valuations' statements alone.
+                beyond = seconds - waited.seconds
                 _append({
                     "name": "backfill_one_year", "runs": 1, "median_seconds": round(seconds, 2),
-                    "floor_seconds": round(floor_seconds, 2), "ratio": round(seconds / floor_seconds, 2),
-                    "query_count": None, "peak_memory_mb": None, "target": {},
+                    "provider_requests": stats.requests - before, "provider_wait_seconds": round(waited.seconds, 2),
+                    "beyond_provider_seconds": round(beyond, 2), "floor_seconds": round(floor_seconds, 2),
+                    "ratio": round(beyond / floor_seconds, 2), "query_count": None, "peak_memory_mb": None,
+                    "target": {"max_ratio": 3},
                 })  # fmt: skip
-                print(f"backfill_one_year      {seconds:7.1f} s   floor {floor_seconds:.1f} s")
+                print(
+                    f"backfill_one_year      {seconds:7.1f} s (waiting on the provider {waited.seconds:.1f} s)   "
+                    f"floor {floor_seconds:.1f} s   ratio {beyond / floor_seconds:.2f}"
+                )
         server.shutdown()
 
     write_report()

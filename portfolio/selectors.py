@@ -90,6 +90,7 @@ class PriceHistory:
     rows: list[PriceRow]  # in (date, preference) order
     ranks: dict[str, int]
     _daily: list[PriceRow] | None = field(default=None, init=False, repr=False, compare=False)
+    _daily_days: list[date] = field(default_factory=list, init=False, repr=False, compare=False)
     _by_source: dict[str, tuple[list[date], list[PriceRow]]] | None = field(
         default=None, init=False, repr=False, compare=False
     )
@@ -102,12 +103,13 @@ class PriceHistory:
             for row in self.rows:
                 chosen.setdefault(row.on, row)
             self._daily = [chosen[d] for d in sorted(chosen)]
+            self._daily_days = sorted(chosen)
         return self._daily
 
     def latest(self, *, on_or_before: date, not_before: date) -> PriceRow | None:
         """The last daily close in [not_before, on_or_before], or None."""
         daily = self.daily()
-        index = bisect.bisect_right(daily, on_or_before, key=lambda row: row.on) - 1
+        index = bisect.bisect_right(self._daily_days, on_or_before) - 1
         if index < 0 or daily[index].on < not_before:
             return None
         return daily[index]
