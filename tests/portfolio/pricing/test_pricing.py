@@ -101,7 +101,8 @@ def test_a_window_of_returns_worked_out_once_gives_the_windows_own_figure(closes
         got: float | str = returns_volatility(returns)
     except ValueError as error:
         got = str(error)
-    assert got == expected
+    # Closes thousands of orders of magnitude apart make an infinite return and a NaN figure: both ways.
+    assert repr(got) == repr(expected)
 
 
 def test_convertible_carries_the_preference_when_the_shares_are_cheap():
