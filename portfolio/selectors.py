@@ -102,8 +102,8 @@ class PriceHistory:
             chosen: dict[date, PriceRow] = {}
             for row in self.rows:
                 chosen.setdefault(row.on, row)
-            self._daily = [chosen[d] for d in sorted(chosen)]
             self._daily_days = sorted(chosen)
+            self._daily = [chosen[d] for d in self._daily_days]
         return self._daily
 
     def latest(self, *, on_or_before: date, not_before: date) -> PriceRow | None:

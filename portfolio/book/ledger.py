@@ -225,8 +225,3 @@ def kept_steps(positions: Iterable[int] | None = None) -> dict[int, list[Encoded
     if positions is not None:
         rows = rows.filter(position_id__in=list(positions))
     return dict(rows.values_list("position_id", "steps"))
-
-
-def kept_ledgers(as_of: date, positions: Iterable[int] | None = None) -> dict[int, PositionLedger]:
-    """Each position's ledger on ``as_of`` (of ``positions``, if given) from the kept steps."""
-    return {pk: ledger_on(steps, as_of) for pk, steps in kept_steps(positions).items()}

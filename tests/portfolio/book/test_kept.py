@@ -31,7 +31,7 @@ from django.core.management.base import CommandError
 
 from portfolio import models as m
 from portfolio.book.kept import kept_series
-from portfolio.book.ledger import kept_ledgers
+from portfolio.book.ledger import kept_steps, ledger_on
 from portfolio.book.verify import verify_kept, verify_ledgers
 from portfolio.services.kept_ledgers import ledgers_rebuild_for_rates
 from portfolio.services.records import record_delete, record_save
@@ -233,13 +233,13 @@ def test_a_kept_ledger_is_the_hand_worked_ledger_on_every_date(book, steward):
     f.CashFlowFactory(
         position=b1, occurred_on=dt.date(2025, 9, 1), amount=M("10.00"), currency_id="CAD", kind=m.CashFlowKind.DIVIDEND
     )
-    july = kept_ledgers(dt.date(2025, 7, 15))[b1.pk]
+    july = ledger_on(kept_steps([b1.pk])[b1.pk], dt.date(2025, 7, 15))
     assert (july.invested, july.realised, july.cost_local) == (M("1220.00"), M("0"), M("1220.00"))
     assert [(flow.on, flow.amount) for flow in july.flows] == [
         (dt.date(2025, 6, 2), -720.0),
         (dt.date(2025, 7, 1), -500.0),
     ]
-    year = kept_ledgers(dt.date(2025, 12, 31))[b1.pk]
+    year = ledger_on(kept_steps([b1.pk])[b1.pk], dt.date(2025, 12, 31))
     assert (year.invested, year.realised, year.cost_of_sold, year.missing_fx) == (
         M("1220.00"),
         M("300.00"),
@@ -248,10 +248,10 @@ def test_a_kept_ledger_is_the_hand_worked_ledger_on_every_date(book, steward):
     )
     assert year.quantity(None) == M("6")
     assert len(year.flows) == 3
-    assert kept_ledgers(dt.date(2025, 6, 1)).get(b1.pk).invested == 0  # before its first flow
+    assert ledger_on(kept_steps([b1.pk])[b1.pk], dt.date(2025, 6, 1)).invested == 0  # before its first flow
     record_save(m.FxRate(base_id="USD", quote_id="CAD", on=dt.date(2025, 8, 29), source="boc", rate=M("1.25")),
                 user=steward, reason="Rate")  # fmt: skip
-    year = kept_ledgers(dt.date(2025, 12, 31))[b1.pk]
+    year = ledger_on(kept_steps([b1.pk])[b1.pk], dt.date(2025, 12, 31))
     assert (year.realised, year.missing_fx) == (M("308.00"), 0)
     _assert_true()
 

@@ -6,13 +6,14 @@ from __future__ import annotations
 import datetime as dt
 import sys
 import threading
+from functools import partial
 
 import pytest
 from django.db import transaction
 
 from portfolio import models as m
 from portfolio.services.demo_data import demo_data_load
-from portfolio.services.refresh import refresh_request, refresh_run_execute
+from portfolio.services.refresh import DayWriter, refresh_request, refresh_run_execute
 from portfolio.services.valuations import valuations_compute
 from tests.services import require_services
 
@@ -130,3 +131,36 @@ def test_a_day_the_writer_cannot_store_fails_the_run_with_the_reason():
         with connection.cursor() as cursor:
             cursor.execute("DROP TRIGGER refuse_snapshot ON portfolio_portfoliosnapshot")
             cursor.execute("DROP FUNCTION refuse_snapshot()")
+
+
+def test_inside_a_transaction_the_day_writer_writes_each_day_as_it_is_submitted():
+    """Inside a transaction (a test's, or any caller's) a second connection could not see what the
+    run wrote: each day is written at once, in the caller's thread."""
+    writer = DayWriter()
+    written: list[tuple[int, str]] = []
+    for day in range(3):
+        writer.submit(partial(lambda d: written.append((d, threading.current_thread().name)), day))
+        assert [d for d, _ in written] == list(range(day + 1))  # written before submit returns
+    writer.finish()
+    assert writer.threaded is False
+    assert {name for _, name in written} == {threading.current_thread().name}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_outside_a_transaction_on_postgresql_the_day_writer_writes_in_order_in_its_own_thread():
+    """A worker's run: days are written in the order submitted, by the writer's thread, and
+    ``finish`` returns once the last is written, the thread gone."""
+    from django.db import connection
+
+    require_services(
+        available=connection.vendor == "postgresql",
+        reason="the writer's own connection needs PostgreSQL (CI's second pass runs this)",
+    )
+    writer = DayWriter()
+    written: list[tuple[int, str]] = []
+    for day in range(5):
+        writer.submit(partial(lambda d: written.append((d, threading.current_thread().name)), day))
+    writer.finish()
+    assert writer.threaded is True
+    assert written == [(day, "backfill-writer") for day in range(5)]
+    assert not any(thread.name == "backfill-writer" for thread in threading.enumerate())
