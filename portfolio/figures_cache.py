@@ -45,6 +45,8 @@ VERSION_KEY = "figures:data-version"
 #: The dimensions the dashboard shows, and its default value-series breakdown: warmed after a refresh.
 DASHBOARD_DIMENSIONS = ["total", "commodity", "agency", "country", "stage", "instrument"]
 DASHBOARD_BREAKDOWN = "agency"
+#: The dashboard's dimensions whose groups it shows a return of (the others: value and exposure).
+DASHBOARD_RETURNS = ["total"]
 TIMEOUT = 6 * 3600
 
 #: Models whose rows say nothing about the portfolio's figures: saving them keeps cached figures.
@@ -111,9 +113,14 @@ class BookFigures:
     held_total: Figures  # the held book's totals, whatever ``book`` is: the base of a deal's weight
 
 
-def book_figures(*, as_of: date, dimensions: list[str], book: str = DEFAULT_BOOK) -> BookFigures:
+def book_figures(
+    *, as_of: date, dimensions: list[str], book: str = DEFAULT_BOOK, returns: list[str] | None = None
+) -> BookFigures:
     """The book's figures, from the cache when the data has not changed since. Figures are kept
-    without their flows (their XIRR on the date is kept instead)."""
+    without their flows (their XIRR on the date is kept instead). Only the groups of the dimensions
+    ``returns`` names (all, by default) have an XIRR and a time-weighted return: the others are
+    summed without their flows (``Figures.xirr`` refuses), for a page that shows them no return."""
+    returns = dimensions if returns is None else returns
 
     def compute():
         current = book_on(as_of)
@@ -121,7 +128,7 @@ def book_figures(*, as_of: date, dimensions: list[str], book: str = DEFAULT_BOOK
         # time-weighted return (no page shows it beside a deal).
         held = book == DEFAULT_BOOK
         wanted = list(dict.fromkeys([*dimensions, "total"])) if held else dimensions
-        by = current.figures_by(wanted, book, twr=dimensions)
+        by = current.figures_by(wanted, book, twr=returns, flows=[*returns, "total"] if held else returns)
         total = by["total"] if held else current.figures_by(["total"], DEFAULT_BOOK, twr=False)["total"]
         return BookFigures(
             as_of=as_of,
@@ -133,7 +140,7 @@ def book_figures(*, as_of: date, dimensions: list[str], book: str = DEFAULT_BOOK
             held_total=total["total"].settled(as_of),
         )
 
-    return _cached("book", compute, as_of, book, ",".join(dimensions))
+    return _cached("book", compute, as_of, book, ",".join(dimensions), ",".join(returns))
 
 
 def ownership(*, as_of: date, dimension: str = "company", book: str = DEFAULT_BOOK) -> dict[str, Ownership]:
@@ -167,7 +174,7 @@ def on_record_change(sender, **kwargs) -> None:
 def _dashboard_keys(as_of: date) -> list[str | None]:
     start = year_before(as_of)
     return [
-        _key("book", as_of, DEFAULT_BOOK, ",".join(DASHBOARD_DIMENSIONS)),
+        _key("book", as_of, DEFAULT_BOOK, ",".join(DASHBOARD_DIMENSIONS), ",".join(DASHBOARD_RETURNS)),
         _key("groups", period_start(as_of, DEFAULT_PERIOD), "total", DEFAULT_BOOK),
         _key("series", start, as_of, DASHBOARD_BREAKDOWN, DEFAULT_BOOK),
     ]
@@ -183,7 +190,7 @@ def dashboard_warm() -> bool:
     if _version_if_caching() is None:
         return False
     as_of = default_as_of()
-    book_figures(as_of=as_of, dimensions=DASHBOARD_DIMENSIONS)
+    book_figures(as_of=as_of, dimensions=DASHBOARD_DIMENSIONS, returns=DASHBOARD_RETURNS)
     group_figures(as_of=period_start(as_of, DEFAULT_PERIOD), dimension="total")
     series(start=year_before(as_of), end=as_of, dimension=DASHBOARD_BREAKDOWN)
     bridge(start=default_start(as_of), end=as_of)  # the Changes page as first seen
@@ -197,11 +204,12 @@ def dashboard_is_warm(as_of: date) -> bool:
 
 
 def group_figures(*, as_of: date, dimension: str, book: str = DEFAULT_BOOK) -> dict[str, Figures]:
-    """One dimension's groups of a book on a date, without their time-weighted return (the change
-    on the tiles reads their value, gain and MOIC), from the cache when the data has not changed."""
+    """One dimension's groups of a book on a date, without their XIRR and time-weighted return (the
+    change on the tiles reads their value, gain and MOIC), from the cache when the data has not
+    changed."""
 
     def compute() -> dict[str, Figures]:
-        groups = book_on(as_of).figures_by([dimension], book, twr=False)[dimension]
+        groups = book_on(as_of).figures_by([dimension], book, twr=False, flows=False)[dimension]
         return {key: g.settled(as_of) for key, g in groups.items()}
 
     return _cached("groups", compute, as_of, dimension, book)

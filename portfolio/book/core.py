@@ -20,6 +20,7 @@ from datetime import date
 from decimal import Decimal
 from typing import NamedTuple
 
+import numpy as np
 from django.db.models import F, OuterRef, Subquery, Sum
 from django.db.models.functions import Greatest
 
@@ -32,7 +33,7 @@ from portfolio.models import (
     PriceFloor,
     Valuation,
 )
-from portfolio.pricing.returns import Flow, chained_return, moic, xirr
+from portfolio.pricing.returns import DayFlows, chained_return, moic, xirr
 
 from .allocation import DIMENSIONS, PROJECT_DIMENSIONS, DealRow, ProjectShare, key_weights, split
 from .basis import BOOK_FLOWS, BOOKS, VALUED_BASES, Basis, DealTerms, book_q, deal_basis
@@ -120,7 +121,8 @@ class Figures:
     unvalued: list[str] = field(default_factory=list)  # "<position>: <reason>" of each position not valued
     simulated: bool = False
     missing_fx: int = 0
-    flows: list[Flow] = field(default_factory=list)
+    # By day, each day once, in date order; None where the figures were summed without them (no XIRR).
+    flows: DayFlows | None = field(default_factory=DayFlows.empty)
     twr: float | None = None
     ownership: Ownership | None = None  # companies and deals only
     # (date, XIRR on that date), kept when the flows are dropped to cache the figures.
@@ -176,11 +178,14 @@ class Figures:
     def xirr(self, as_of: date) -> float | None:
         if self.settled_xirr is not None and self.settled_xirr[0] == as_of:
             return self.settled_xirr[1]
+        if self.flows is None:
+            raise ValueError("these figures were summed without their flows: they have no XIRR")
         value = self.value
         if value is None:
             return None
-        terminal = [Flow(as_of, float(value))] if value else []
-        return xirr([*self.flows, *terminal])
+        if not value:
+            return xirr(self.flows)
+        return xirr(self.flows.joined(DayFlows(np.array([as_of.toordinal()]), np.array([float(value)]))))
 
     @classmethod
     def combined(cls, parts: list[Figures]) -> Figures:
@@ -193,15 +198,18 @@ class Figures:
                 setattr(whole, name, getattr(whole, name) + getattr(part, name))
             whole.unvalued += part.unvalued
             whole.exposure_gaps += part.exposure_gaps
-            whole.flows += part.flows
+            whole.flows = None if whole.flows is None or part.flows is None else whole.flows.joined(part.flows)
             whole.simulated |= part.simulated
             if part.settled_xirr is not None:
                 whole.settled_xirr = (part.settled_xirr[0], None)
         return whole
 
     def settled(self, as_of: date) -> Figures:
-        """A copy without its flows (small enough to cache), its XIRR on ``as_of`` kept."""
-        return replace(self, flows=[], settled_xirr=(as_of, self.xirr(as_of)))
+        """A copy without its flows (small enough to cache), its XIRR on ``as_of`` kept (if it was
+        summed with its flows)."""
+        if self.flows is None:
+            return self
+        return replace(self, flows=DayFlows.empty(), settled_xirr=(as_of, self.xirr(as_of)))
 
 
 #: The fields of ``Figures`` that add up across groups.
@@ -243,25 +251,35 @@ class _HoldingParts(NamedTuple):
     """What a holding adds to each of its groups, worked out once for every dimension: its ledger's
     amounts to the cent, its value and its flows."""
 
+    deal_id: int
+    kind: str
     counted: bool  # in the book (else sold in full: its flows count, it holds nothing)
     invested: Decimal
     realised: Decimal
     cost_of_sold: Decimal
     value: Decimal | None
+    simulated: bool
+    computed: bool  # valued on request
+    unvalued: str  # "<deal>: <position>: <why it has no value>", listed where it has none
     missing_fx: int
-    flows: list[Flow]
+    flows: list[tuple[int, float]]  # (day's ordinal, amount)
 
     @classmethod
-    def of(cls, holding: Holding, *, counted: bool) -> _HoldingParts:
-        ledger = holding.ledger
+    def of(cls, holding: Holding, *, counted: bool, deal_title: str) -> _HoldingParts:
+        ledger, row = holding.ledger, holding.row
         return cls(
+            deal_id=row.deal_id,
+            kind=row.kind,
             counted=counted,
             invested=ledger.invested.quantize(CENT),
             realised=ledger.realised.quantize(CENT),
             cost_of_sold=ledger.cost_of_sold.quantize(CENT),
             value=None if holding.value is None else holding.value.quantize(CENT),
+            simulated=holding.simulated,
+            computed=bool(holding.value_note),
+            unvalued="" if holding.value is not None else f"{deal_title}: {row.label}: {holding.value_note}",
             missing_fx=ledger.missing_fx,
-            flows=ledger.flows,
+            flows=ledger.flow_days(),
         )
 
 
@@ -287,6 +305,9 @@ class Book:
     _weight_memo: dict[tuple[str, int, str], list[tuple[str, Decimal]]] = field(
         default_factory=dict, init=False, repr=False
     )
+    _loan_amounts: dict[Loan, tuple[Decimal | None, Decimal | None]] | None = field(
+        default=None, init=False, repr=False
+    )
 
     # --- Figures ------------------------------------------------------------------------------
 
@@ -294,32 +315,65 @@ class Book:
         return self.figures_by([dimension], book)[dimension]
 
     def figures_by(
-        self, dimensions: list[str], book: str = "held", *, twr: bool | Collection[str] = True
+        self,
+        dimensions: list[str],
+        book: str = "held",
+        *,
+        twr: bool | Collection[str] = True,
+        flows: bool | Collection[str] = True,
     ) -> dict[str, dict[str, Figures]]:
         """Each dimension's groups of ``book`` (held, committed, pipeline or all); without ``twr``,
         no time-weighted return (it reads the value history: two queries), or only for the
-        dimensions ``twr`` names."""
+        dimensions ``twr`` names; without ``flows``, no cash flows summed by day and so no XIRR (an
+        allocation's value and exposure, a change's value, gain and MOIC need none), or only for the
+        dimensions ``flows`` names."""
         check_book(book)
         for dimension in dimensions:
             check_dimension(dimension)
         counted, flowing = BOOKS[book], BOOK_FLOWS[book]
         members = [h for h in self.holdings if h.basis in flowing]
         deal_bases_in = {deal_id for deal_id, basis in self.deal_bases.items() if basis in counted}
-        parts = [_HoldingParts.of(h, counted=h.basis in counted) for h in members]
-        flows = DatedAmounts([part.flows for part in parts])
+        titles = {pk: deal.title for pk, deal in self.deals.items()}
+        parts = [_HoldingParts.of(h, counted=h.basis in counted, deal_title=titles[h.row.deal_id]) for h in members]
+        with_flows = set(dimensions if flows is True else flows or ())
+        dated = DatedAmounts([part.flows for part in parts]) if with_flows else None
         chained = set(dimensions if twr is True else twr or ())
-        money_in = DatedAmounts(self._money_in(members)) if chained and book == "held" else None
+        money_in = DatedAmounts(self._money_in(members, parts)) if chained and book == "held" else None
         results: dict[str, dict[str, Figures]] = {}
         for dimension in dimensions:
             groups: dict[str, Figures] = defaultdict(Figures)
             keys: dict[str, int] = {}  # each group's index in the shares
             shares: list[Share] = []
-            for index, (holding, part) in enumerate(zip(members, parts, strict=True)):
-                for key, weight in self._add_holding(groups, dimension, holding, part):
-                    shares.append((index, keys.setdefault(key, len(keys)), float(weight)))
-            for key, days in zip(keys, flows.by_group(shares, len(keys)), strict=True):
-                groups[key].flows = [Flow(on, amount) for on, amount in days]
+            weights_of = self._weights
+            for index, part in enumerate(parts):
+                weights = weights_of(dimension, part.deal_id, part.kind)
+                if len(weights) > 1:
+                    for key, weight in self._add_split(groups, weights, part):
+                        shares.append((index, keys.setdefault(key, len(keys)), float(weight)))
+                    continue
+                key = weights[0][0]  # the whole holding in one group (the total, an agency): as it is
+                shares.append((index, keys.setdefault(key, len(keys)), 1.0))
+                g = groups[key]
+                g.invested += part.invested
+                g.realised += part.realised
+                g.cost_of_sold += part.cost_of_sold
+                g.missing_fx += part.missing_fx
+                if part.counted:  # else sold in full: its flows stay in the record, it holds nothing
+                    g.positions += 1
+                    if part.value is None:
+                        g.unvalued.append(part.unvalued)
+                    else:
+                        g.known_value += part.value
+                        g.positions_valued += 1
+                        g.simulated |= part.simulated
+                        g.computed_on_request += part.computed
+            if dated is not None and dimension in with_flows:
+                for key, days in zip(keys, dated.by_group(shares, len(keys)), strict=True):
+                    groups[key].flows = days
             self._add_exposure_legs(groups, dimension, deal_bases_in)
+            if dimension not in with_flows:
+                for g in groups.values():
+                    g.flows = None
             if dimension in ("company", "deal"):
                 self._attach_ownership(groups, dimension, [h for h in members if h.basis in counted])
             if money_in is not None and dimension in chained:
@@ -340,50 +394,40 @@ class Book:
             self._weight_memo[memo] = weights
         return weights
 
-    def _add_holding(
-        self, groups: dict[str, Figures], dimension: str, holding: Holding, part: _HoldingParts
+    def _add_split(
+        self, groups: dict[str, Figures], weights: list[tuple[str, Decimal]], part: _HoldingParts
     ) -> list[tuple[str, Decimal]]:
-        """One holding's figures in its groups; returns its groups with its share of each (its
-        flows are added to them by ``figures_by``, for every holding at once)."""
-        weights = self._weights(dimension, holding.row.deal_id, holding.row.kind)
-        if len(weights) == 1:  # the whole position in one group (the total, an agency): its figures as they are
-            key = weights[0][0]
-            shares = [(key, part.invested, part.realised, part.cost_of_sold, part.value)]
-        else:
-            invested, realised = dict(split(part.invested, weights)), dict(split(part.realised, weights))
-            cost_of_sold = dict(split(part.cost_of_sold, weights))
-            value = dict(split(part.value, weights)) if part.value is not None else {}
-            shares = [(key, invested[key], realised[key], cost_of_sold[key], value.get(key)) for key, _ in weights]
-        for key, invested_part, realised_part, sold_part, value_part in shares:
+        """A holding's figures split across its groups by ``weights`` (a commodity's, a stage's
+        projects), in cents by the largest remainder; returns ``weights`` (its flows are added to
+        the groups by ``figures_by``, for every holding at once)."""
+        invested, realised = dict(split(part.invested, weights)), dict(split(part.realised, weights))
+        cost_of_sold = dict(split(part.cost_of_sold, weights))
+        value = dict(split(part.value, weights)) if part.value is not None else {}
+        for key, _ in weights:
             g = groups[key]
-            g.invested += invested_part
-            g.realised += realised_part
-            g.cost_of_sold += sold_part
+            g.invested += invested[key]
+            g.realised += realised[key]
+            g.cost_of_sold += cost_of_sold[key]
             g.missing_fx += part.missing_fx
             if not part.counted:
                 continue  # sold in full: its flows stay in the record, it holds nothing
             g.positions += 1
-            if value_part is None:
-                g.unvalued.append(f"{self.deals[holding.row.deal_id].title}: {holding.row.label}: {holding.value_note}")
+            if part.value is None:
+                g.unvalued.append(part.unvalued)
                 continue
-            g.known_value += value_part
+            g.known_value += value[key]
             g.positions_valued += 1
-            g.simulated |= holding.simulated
-            g.computed_on_request += bool(holding.value_note)
+            g.simulated |= part.simulated
+            g.computed_on_request += part.computed
         return weights
 
     def _add_exposure_legs(self, groups: dict[str, Figures], dimension: str, deals_in: set[int]) -> None:
         """The loans, price floors and guarantees of the deals in the book, split like their deals."""
         as_of = self.as_of
-        for loan in self.loans:
+        for loan, (outstanding, undrawn) in self._loans_usd().items():
             if loan.deal_id not in deals_in:
                 continue
-            state = loan_position(loan, self.loan_events.get(loan.pk, []), as_of)
-            if not state.outstanding and not state.undrawn:
-                continue
             weights = self._weights(dimension, loan.deal_id, "loan")
-            outstanding = self.fx.to_usd(state.outstanding, loan.currency_id, as_of)
-            undrawn = self.fx.to_usd(state.undrawn, loan.currency_id, as_of)
             if outstanding is None or undrawn is None:
                 gap = f"{self.deals[loan.deal_id].reference}: {loan.label}: no FX rate for {loan.currency_id}"
                 for key, _ in weights:
@@ -423,6 +467,21 @@ class Book:
                 groups[key].floor_liability += amount
                 groups[key].simulated |= trail.simulated
 
+    def _loans_usd(self) -> dict[Loan, tuple[Decimal | None, Decimal | None]]:
+        """Each loan with something outstanding or undrawn on the date, both in US dollars (None: no
+        FX rate): worked out once a book, for every dimension."""
+        if self._loan_amounts is None:
+            as_of, amounts = self.as_of, {}
+            for loan in self.loans:
+                state = loan_position(loan, self.loan_events.get(loan.pk, []), as_of)
+                if state.outstanding or state.undrawn:
+                    amounts[loan] = (
+                        self.fx.to_usd(state.outstanding, loan.currency_id, as_of),
+                        self.fx.to_usd(state.undrawn, loan.currency_id, as_of),
+                    )
+            self._loan_amounts = amounts
+        return self._loan_amounts
+
     def floor_trail(self, floor: PriceFloor) -> FloorTrail:
         """The floor's liability on the book's date, with what it was computed from."""
         return floor_trail(
@@ -452,19 +511,28 @@ class Book:
 
     def _ownership(self, dimension: str, counted: list[Holding]) -> dict[str, Ownership]:
         by_key: dict[str, list[Position]] = defaultdict(list)
-        companies: dict[str, int] = {}
-        positions = Position.objects.filter(pk__in=[h.row.pk for h in counted]).select_related("deal__company").only(
-            "kind", "quantity", "shares_per_warrant", "stated_value", "conversion_price", "ownership_cap_pct",
-            "listing_id", "deal__reference", "deal__company__is_public",
+        companies: dict[str, tuple[int, bool]] = {}
+        terms = (
+            "deal_id", "kind", "quantity", "shares_per_warrant", "stated_value", "conversion_price",
+            "ownership_cap_pct", "listing_id",
         )  # fmt: skip
+        positions = (
+            Position.objects.filter(pk__in=[h.row.pk for h in counted])
+            .only(*terms)
+            .annotate(company=F("deal__company_id"), company_is_public=F("deal__company__is_public"))
+        )
         for position in positions:
-            key = self.deals[position.deal_id].company if dimension == "company" else position.deal.reference
+            deal = self.deals[position.deal_id]
+            key = deal.company if dimension == "company" else deal.reference
             by_key[key].append(position)
-            companies[key] = position.deal.company_id
+            companies[key] = (position.company, position.company_is_public)
         counts = self.share_counts
-        return {key: ownership(items, counts.get(companies[key]), self.as_of) for key, items in by_key.items()}
+        return {
+            key: ownership(items, counts.get(companies[key][0]), self.as_of, company_is_public=companies[key][1])
+            for key, items in by_key.items()
+        }
 
-    def _money_in(self, members: list[Holding]) -> list[list[tuple[date, float]]]:
+    def _money_in(self, members: list[Holding], parts: list[_HoldingParts]) -> list[list[tuple[int, float]]]:
         """Each held (or since sold) holding's money into the held book's value chain, by date: what
         joined the book, at its first stored value once held (a deal closing, an instrument acquired
         or received), then the opposite of the investor's flows after that. Worked out once for
@@ -472,8 +540,8 @@ class Book:
         if self._entries is None:  # the same for every dimension and book: read once
             self._entries = self._entry_values()
         first, entries = self._entries
-        money: list[list[tuple[date, float]]] = []
-        for holding in members:
+        money: list[list[tuple[int, float]]] = []
+        for holding, part in zip(members, parts, strict=True):
             joined_on = self._joined_on(holding)
             entry = None
             if first is not None and joined_on > first:  # it joined within the chain: its arrival is money in
@@ -481,15 +549,14 @@ class Book:
                 if entry is None and holding.value is not None and holding.basis == Basis.HELD:
                     entry = (self.as_of, holding.value)  # held from a date no refresh stored: valued on request
                 joined_on = entry[0] if entry else joined_on
-            flows = [(flow.on, -flow.amount) for flow in holding.ledger.flows if flow.on > joined_on]
+            after = joined_on.toordinal()
+            flows = [(day, -amount) for day, amount in part.flows if day > after]
             if entry:
-                flows.append((entry[0], float(entry[1])))
+                flows.append((entry[0].toordinal(), float(entry[1])))
             money.append(flows)
         return money
 
-    def _attach_twr(
-        self, groups: dict[str, Figures], dimension: str, money_in: dict[str, list[tuple[date, float]]]
-    ) -> None:
+    def _attach_twr(self, groups: dict[str, Figures], dimension: str, money_in: dict[str, DayFlows]) -> None:
         """Chain each group's return over its valuation dates (the held book only: the other books
         hold nothing yet, so their return means nothing), with the money into it (``_money_in``,
         netted by day) in each period. The date's own values close the chain where they were
@@ -500,7 +567,7 @@ class Book:
             if g.value is not None and g.positions:
                 values[self.as_of] = g.value
             days = sorted(values)
-            g.twr = chained_return(days, [float(values[day]) for day in days], money_in.get(key, []))
+            g.twr = chained_return(days, [float(values[day]) for day in days], money_in.get(key, DayFlows.empty()))
 
     def _joined_on(self, holding: Holding) -> date:
         """The day a held (or since sold) position joined the held book: its deal's closing or its

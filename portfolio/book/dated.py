@@ -9,38 +9,38 @@ a day adds its amounts in the order the holdings and their amounts are given, as
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
-from datetime import date
 
 import numpy as np
+
+from portfolio.pricing.returns import DayFlows
 
 #: A holding's part in a group: (the holding's index, the group's index, its share).
 Share = tuple[int, int, float]
 
 
 class DatedAmounts:
-    """The dated amounts of some holdings, as flat arrays (each holding's run in order)."""
+    """The dated amounts of some holdings (each a list of (day's ordinal, amount)), as flat arrays
+    (each holding's run in order)."""
 
-    def __init__(self, per_holding: Sequence[Sequence[tuple[date, float]]]) -> None:
-        self.days = sorted({on for amounts in per_holding for on, _ in amounts})
-        index = {day: i for i, day in enumerate(self.days)}
+    def __init__(self, per_holding: Sequence[Sequence[tuple[int, float]]]) -> None:
         self.counts = np.fromiter((len(amounts) for amounts in per_holding), dtype=np.int64, count=len(per_holding))
         self.starts = np.cumsum(self.counts) - self.counts
         total = int(self.counts.sum())
-        self.day_index = np.fromiter(
-            (index[on] for amounts in per_holding for on, _ in amounts), dtype=np.int64, count=total
-        )
-        self.amounts = np.fromiter((x for amounts in per_holding for _, x in amounts), dtype=float, count=total)
+        flat = itertools.chain.from_iterable(per_holding)
+        pairs = np.fromiter(flat, dtype=[("day", np.int64), ("amount", float)], count=total)
+        self.days, self.day_index = np.unique(pairs["day"], return_inverse=True)  # days as ordinals, ascending
+        self.amounts = pairs["amount"]
 
-    def by_group(self, shares: Sequence[Share], groups: int) -> list[list[tuple[date, float]]]:
-        """Each group's (day, sum) pairs in date order (groups numbered 0 to ``groups`` - 1): every
-        share adds its holding's amounts, times the share, to its group."""
-        out: list[list[tuple[date, float]]] = [[] for _ in range(groups)]
+    def by_group(self, shares: Sequence[Share], groups: int) -> list[DayFlows]:
+        """Each group's sums by day, in date order (groups numbered 0 to ``groups`` - 1): every share
+        adds its holding's amounts, times the share, to its group."""
+        out = [DayFlows.empty()] * groups
         if not shares or not len(self.amounts):
             return out
-        holding = np.fromiter((share[0] for share in shares), dtype=np.int64, count=len(shares))
-        group = np.fromiter((share[1] for share in shares), dtype=np.int64, count=len(shares))
-        weight = np.fromiter((share[2] for share in shares), dtype=float, count=len(shares))
+        holding, group, weight = (np.array(column) for column in zip(*shares, strict=True))
+        holding, group, weight = holding.astype(np.int64), group.astype(np.int64), weight.astype(float)
         counts = self.counts[holding]
         total = int(counts.sum())
         if not total:
@@ -54,8 +54,10 @@ class DatedAmounts:
         values = self.amounts[flat] * np.repeat(weight, counts)
         keys, inverse = np.unique(bins, return_inverse=True)
         sums = np.bincount(inverse, weights=values)  # adds each bin's values in their order
-        days = self.days
-        for key, amount in zip(keys.tolist(), sums.tolist(), strict=True):
-            group_index, day_index = divmod(key, width)
-            out[group_index].append((days[day_index], amount))
+        owner, day = np.divmod(keys, width)
+        edges = np.searchsorted(owner, np.arange(groups + 1))
+        days = self.days[day]
+        for index in np.flatnonzero(edges[1:] > edges[:-1]).tolist():
+            start, end = edges[index], edges[index + 1]
+            out[index] = DayFlows(days[start:end], sums[start:end])
         return out

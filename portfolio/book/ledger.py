@@ -55,7 +55,24 @@ class PositionLedger:
     records_quantity: bool = False  # some flow records units
     cost_local: Decimal = ZERO  # paid, in the position's currency
     missing_fx: int = 0  # flows left out: no usable FX rate on their date (none, or one beyond LARGEST_USD)
-    flows: list[Flow] = field(default_factory=list)  # USD, paid negative, received positive
+    # The flows in US dollars, paid negative, received positive: built from the flows (``ledgers``) or,
+    # for a ledger read from kept steps, only when asked for (``flows``; a book reads ``flow_days``).
+    _flows: list[Flow] | None = field(default=None, repr=False)
+    _steps: list[EncodedStep] = field(default_factory=list, repr=False)
+
+    @property
+    def flows(self) -> list[Flow]:
+        """The flows in US dollars, paid negative, received positive."""
+        if self._flows is None:
+            steps = self._steps
+            self._flows = [Flow(date.fromordinal(step[0]), float(step[1])) for step in steps if step[1] is not None]
+        return self._flows
+
+    def flow_days(self) -> list[tuple[int, float]]:
+        """The flows as (day's ordinal, amount) pairs: what the book sums by group and day."""
+        if self._flows is None:
+            return [(step[0], float(step[1])) for step in self._steps if step[1] is not None]
+        return [(flow.on.toordinal(), flow.amount) for flow in self._flows]
 
     @property
     def cost_of_sold(self) -> Decimal:
@@ -214,7 +231,7 @@ def ledger_on(steps: list[EncodedStep], on: date) -> PositionLedger:
         records_quantity=last.records_quantity,
         cost_local=last.cost_local,
         missing_fx=last.missing_fx,
-        flows=[Flow(date.fromordinal(step[0]), float(step[1])) for step in steps[:index] if step[1] is not None],
+        _steps=steps[:index],
     )
 
 

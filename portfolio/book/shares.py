@@ -64,17 +64,21 @@ class Ownership:
         return f"{self.shares:,.0f} shares over {count.shares:,.0f} outstanding on {count.as_of} ({kind}){cap}"
 
 
-def over_company_shares(position: Position) -> bool:
+def over_company_shares(position: Position, *, company_is_public: bool | None = None) -> bool:
     """Whether an instrument is over its issuer's own shares: priced on one of the issuer's listings,
     or held in a private issuer. One over another entity's units (LAC's warrant on the Thacker Pass
-    JV's units) gives no share of the issuer. Reads ``position.deal.company``: select it."""
-    return position.listing_id is not None or not position.deal.company.is_public
+    JV's units) gives no share of the issuer. Reads ``position.deal.company`` (select it) unless
+    told whether the company is public."""
+    public = position.deal.company.is_public if company_is_public is None else company_is_public
+    return position.listing_id is not None or not public
 
 
-def ownership(positions: list[Position], count: ShareCountRow | None, as_of: date) -> Ownership:
+def ownership(
+    positions: list[Position], count: ShareCountRow | None, as_of: date, *, company_is_public: bool | None = None
+) -> Ownership:
     """Ownership through ``positions`` (of one company) on ``as_of``, on share count ``count``; only
-    the instruments over the company's own shares count."""
-    positions = [p for p in positions if over_company_shares(p)]
+    the instruments over the company's own shares count (``over_company_shares``)."""
+    positions = [p for p in positions if over_company_shares(p, company_is_public=company_is_public)]
     shares = [p.as_converted_shares for p in positions if p.as_converted_shares is not None]
     held = sum(shares, Decimal("0"))
     new = sum((position_new_shares(p) for p in positions), Decimal("0"))

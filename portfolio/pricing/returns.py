@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -25,6 +24,33 @@ class Flow(NamedTuple):
     amount: float
 
 
+@dataclass(frozen=True, eq=False)
+class DayFlows:
+    """Flows as two arrays, for a group's tens of thousands: each one's day (its ordinal) and amount,
+    in the order they were added (a day may come more than once)."""
+
+    days: np.ndarray  # int64 ordinals
+    amounts: np.ndarray  # float
+
+    @classmethod
+    def empty(cls) -> DayFlows:
+        return cls(np.zeros(0, dtype=np.int64), np.zeros(0))
+
+    @classmethod
+    def of(cls, flows: Sequence[Flow]) -> DayFlows:
+        return cls(
+            np.fromiter((f.on.toordinal() for f in flows), dtype=np.int64, count=len(flows)),
+            np.fromiter((f.amount for f in flows), dtype=float, count=len(flows)),
+        )
+
+    def __len__(self) -> int:
+        return len(self.amounts)
+
+    def joined(self, other: DayFlows) -> DayFlows:
+        """These flows, then ``other``'s."""
+        return DayFlows(np.concatenate([self.days, other.days]), np.concatenate([self.amounts, other.amounts]))
+
+
 class _Schedule(NamedTuple):
     """Flows netted by day, as arrays: years from the first day, and amounts."""
 
@@ -32,16 +58,12 @@ class _Schedule(NamedTuple):
     amounts: np.ndarray
 
 
-def _schedule(flows: Sequence[Flow]) -> _Schedule:
-    """Flows of the same day are discounted alike: they are summed first (a portfolio's tens of
-    thousands of flows fall on a few thousand days)."""
-    by_day: dict[date, float] = defaultdict(float)
-    for f in flows:
-        by_day[f.on] += f.amount
-    days = sorted(by_day)
-    start = days[0]
-    years = np.fromiter(((day - start).days / DAYS_PER_YEAR for day in days), dtype=float, count=len(days))
-    return _Schedule(years, np.fromiter((by_day[day] for day in days), dtype=float, count=len(days)))
+def _schedule(flows: DayFlows) -> _Schedule:
+    """Flows of the same day are discounted alike: they are summed first, each day's in the order
+    given (a portfolio's tens of thousands of flows fall on a few thousand days)."""
+    days, day_of = np.unique(flows.days, return_inverse=True)
+    amounts = np.bincount(day_of, weights=flows.amounts, minlength=len(days))  # adds in the order given
+    return _Schedule((days - days[0]) / DAYS_PER_YEAR, amounts)
 
 
 def _factors(rate: float, schedule: _Schedule) -> np.ndarray | None:
@@ -71,7 +93,7 @@ def _npv_derivative(rate: float, schedule: _Schedule) -> float:
         return float(-np.sum(schedule.years * schedule.amounts / (factors * (1.0 + rate))))
 
 
-def xirr(flows: Sequence[Flow], *, tolerance: float = 1e-10, max_iterations: int = 200) -> float | None:
+def xirr(flows: Sequence[Flow] | DayFlows, *, tolerance: float = 1e-10, max_iterations: int = 200) -> float | None:
     """The annual rate r with sum(CF_i / (1+r)^((d_i - d_0)/365)) = 0, or None when undefined.
 
     Undefined when the flows do not contain both a payment and a receipt, or when no rate in
@@ -79,10 +101,11 @@ def xirr(flows: Sequence[Flow], *, tolerance: float = 1e-10, max_iterations: int
     Newton-Raphson from 10 %, falling back to bisection on that bracket when Newton leaves it or
     stalls. Never raises.
     """
-    flows = [f for f in flows if f.amount != 0]
-    if not flows or not any(f.amount < 0 for f in flows) or not any(f.amount > 0 for f in flows):
+    given = flows if isinstance(flows, DayFlows) else DayFlows.of(flows)
+    moving = given.amounts != 0
+    if not (given.amounts[moving] < 0).any() or not (given.amounts[moving] > 0).any():
         return None
-    schedule = _schedule(flows)
+    schedule = _schedule(DayFlows(given.days[moving], given.amounts[moving]))
     rate = 0.1
     for _ in range(max_iterations):
         value = _npv(rate, schedule)
@@ -182,7 +205,7 @@ def time_weighted_return(periods: Sequence[Period]) -> float | None:
 
 
 def chained_return(
-    days: Sequence[date], values: Sequence[float], contributions: Sequence[tuple[date, float]]
+    days: Sequence[date], values: Sequence[float], contributions: Sequence[tuple[date, float]] | DayFlows
 ) -> float | None:
     """``time_weighted_return`` of the periods between consecutive ``days`` (sorted, distinct),
     valued at ``values``, with the ``contributions`` (in date order) that fall in each (start, end],
@@ -196,9 +219,12 @@ def chained_return(
     lengths = ordinals[1:] - ordinals[:-1]
     net: np.ndarray = np.zeros(periods)
     weighted: np.ndarray = np.zeros(periods)
-    if contributions:
-        on = np.fromiter((day.toordinal() for day, _ in contributions), dtype=np.int64, count=len(contributions))
-        amount = np.fromiter((amount for _, amount in contributions), dtype=float, count=len(contributions))
+    if len(contributions):
+        if isinstance(contributions, DayFlows):
+            on, amount = contributions.days, contributions.amounts
+        else:
+            on = np.fromiter((day.toordinal() for day, _ in contributions), dtype=np.int64, count=len(contributions))
+            amount = np.fromiter((amount for _, amount in contributions), dtype=float, count=len(contributions))
         period = np.searchsorted(ordinals, on, side="left") - 1  # days[period] < on <= days[period + 1]
         inside = (period >= 0) & (period < periods)
         period, on, amount = period[inside], on[inside], amount[inside]

@@ -129,7 +129,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     book = basis_from(form)
     breakdown = form.cleaned_data.get("breakdown") if form.is_valid() else ""
     breakdown = breakdown or figures_cache.DASHBOARD_BREAKDOWN
-    figures = figures_cache.book_figures(as_of=as_of, dimensions=figures_cache.DASHBOARD_DIMENSIONS, book=book)
+    figures = figures_cache.book_figures(
+        as_of=as_of, dimensions=figures_cache.DASHBOARD_DIMENSIONS, book=book, returns=figures_cache.DASHBOARD_RETURNS
+    )
     by = figures.by
     total = by["total"].get("total")
     change = None

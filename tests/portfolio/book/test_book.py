@@ -194,6 +194,30 @@ def test_every_dimension_adds_up_to_the_total_to_the_cent(five_deals, as_of, boo
         assert sum(g.invested for g in groups.values()) == total.invested, dimension
 
 
+def test_figures_summed_without_their_flows_are_the_same_figures_with_no_return(five_deals):
+    """An allocation (the dashboard's) sums its groups without their flows: the same value, exposure,
+    invested and gain as with them, and no XIRR to read (asking for one is refused, never n/a)."""
+    dimensions = ["total", "commodity", "agency", "instrument"]
+    book = book_on(D3)
+    full = book.figures_by(dimensions)
+    light = book.figures_by(dimensions, flows=["total"], twr=["total"])
+    for dimension in dimensions:
+        assert light[dimension].keys() == full[dimension].keys()
+        for key, g in light[dimension].items():
+            same = full[dimension][key]
+            assert (g.value, g.exposure, g.invested, g.gain) == (same.value, same.exposure, same.invested, same.gain)
+            if dimension == "total":
+                assert g.xirr(D3) == same.xirr(D3)
+                assert g.twr == same.twr
+                continue
+            assert g.flows is None
+            assert g.twr is None
+            assert g.settled(D3) is g
+            with pytest.raises(ValueError, match="without their flows"):
+                g.xirr(D3)
+    assert Figures.combined(list(light["agency"].values())).flows is None
+
+
 def test_split_gives_cents_that_add_up():
     """1,000.01 in three equal parts: 333.34 + 333.34 + 333.33; a negative amount keeps its sign."""
     third = M(1) / 3

@@ -9,7 +9,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from portfolio.pricing.returns import Flow, Period, chained_return, modified_dietz, moic, time_weighted_return, xirr
+from portfolio.pricing.returns import (
+    DayFlows,
+    Flow,
+    Period,
+    _schedule,
+    chained_return,
+    modified_dietz,
+    moic,
+    time_weighted_return,
+    xirr,
+)
 
 D = dt.date
 
@@ -144,3 +154,53 @@ def test_a_chained_return_is_the_time_weighted_return_to_the_last_bit(days, data
     ]
     ours, theirs = chained_return(days, values, flows), time_weighted_return(periods)
     assert ours == theirs or (math.isnan(ours) and math.isnan(theirs))  # NaN where a period's return overflows
+
+
+def test_xirr_nets_each_day_in_the_order_given():
+    """Two flows on one day are one amount: -1,000 and +0 and -500 on 2025-01-01, then +1,650 a
+    year later (365 days): 1,650 / 1,500 - 1 = 10 %. As arrays, two books' flows joined, the same."""
+    first = DayFlows.of([Flow(D(2025, 1, 1), -1000.0), Flow(D(2025, 1, 1), 0.0)])
+    second = DayFlows.of([Flow(D(2025, 1, 1), -500.0), Flow(D(2026, 1, 1), 1650.0)])
+    assert xirr(first.joined(second)) == pytest.approx(0.10)
+    assert len(first.joined(second)) == 4
+    assert xirr(DayFlows.empty()) is None
+
+
+@given(
+    flows=st.lists(
+        st.builds(
+            Flow,
+            st.dates(min_value=D(2020, 1, 1), max_value=D(2020, 3, 1)),
+            st.floats(min_value=-1e9, max_value=1e9, allow_nan=False),
+        ),
+        min_size=1,
+        max_size=15,
+    )
+)
+def test_flows_are_netted_by_day_as_a_loop_nets_them(flows):
+    """What XIRR discounts: each day once, in date order, its amounts added in the order given (as a
+    loop adds them: floats are not associative), at its years from the first day."""
+    by_day: dict[dt.date, float] = {}
+    for flow in flows:
+        by_day[flow.on] = by_day.get(flow.on, 0.0) + flow.amount
+    days = sorted(by_day)
+    schedule = _schedule(DayFlows.of(flows))
+    assert schedule.amounts.tolist() == [by_day[day] for day in days]
+    assert schedule.years.tolist() == [(day - days[0]).days / 365 for day in days]
+
+
+@given(
+    days=st.lists(st.dates(min_value=D(2025, 1, 1), max_value=D(2025, 3, 1)), unique=True, max_size=8).map(sorted),
+    flows=st.lists(st.tuples(st.dates(D(2024, 12, 1), D(2025, 3, 31)), st.floats(-1e9, 1e9)), max_size=10),
+)
+def test_a_chained_return_reads_contributions_as_arrays_alike(days, flows):
+    """Contributions given as arrays (a group's money in) give the list's return, to the bit."""
+    contributions = sorted(flows, key=lambda flow: flow[0])
+    values = [100.0 + i for i in range(len(days))]
+    arrays = DayFlows.of([Flow(on, amount) for on, amount in contributions])
+    assert _same(chained_return(days, values, contributions), chained_return(days, values, arrays))
+
+
+def _same(a: float | None, b: float | None) -> bool:
+    """The same float, NaN included."""
+    return a == b or (a is not None and b is not None and math.isnan(a) and math.isnan(b))

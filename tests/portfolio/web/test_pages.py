@@ -281,12 +281,12 @@ ON_REQUEST = 4
 CHANGE = DATED + ON_REQUEST
 #: The exact number of queries of each page, the same with 1 deal and with 30 (nothing per row).
 PAGE_QUERIES = {
-    # the book by the dashboard's six dimensions, with the value history of the total and of the
-    # commodity (by deal), agency, country, stage (by deal) and instrument allocations; the value
-    # series by agency over the year; unreviewed filings and their count; milestones due and
-    # their count; late milestones and their count; the names of the commodities and agencies
-    # allocated (the series by agency are labelled by short name); the book of the change's start
-    "dashboard": LOGIN + DEFAULT_DATE + BOOK + HISTORY + 5 + 1 + 2 + 4 + FRESHNESS + 2 + CHANGE,  # 50
+    # the book by the dashboard's six dimensions, with the value history of the total (the
+    # allocations show value and exposure, no return); the value series by agency over the year;
+    # unreviewed filings and their count; milestones due and their count; late milestones and their
+    # count; the names of the commodities and agencies allocated (the series by agency are labelled
+    # by short name); the book of the change's start
+    "dashboard": LOGIN + DEFAULT_DATE + BOOK + HISTORY + 1 + 2 + 4 + FRESHNESS + 2 + CHANGE,  # 45
     # every matching deal (the totals row sums them all), the book for their values (with the deals'
     # instruments for their ownership), the agency and commodity filters' choices
     "deals": LOGIN + DEFAULT_DATE + 1 + BOOK + 1 + 2,  # 26
