@@ -33,6 +33,7 @@ from portfolio.book import (
     Figures,
     book_on,
     default_as_of,
+    one_source,
     period_start,
     value_over_time,
 )
@@ -90,12 +91,16 @@ T = TypeVar("T")
 
 
 def _cached(name: str, compute: Callable[[], T], *parts: object) -> T:
+    """What ``compute`` gives (within ``one_source``: books of one read share what is not dated),
+    from the cache under the current data version when it is there."""
     key = _key(name, *parts)
     if key is None:
-        return compute()
+        with one_source():
+            return compute()
     value: T | None = cache.get(key)  # what compute() gave under this key
     if value is None:
-        value = compute()
+        with one_source():
+            value = compute()
         cache.set(key, value, timeout=TIMEOUT)
     return value
 

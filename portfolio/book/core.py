@@ -11,6 +11,8 @@ and is not has no value, unrealised gain, MOIC, XIRR or exposure ("n/a"), and sa
 
 from __future__ import annotations
 
+import gc
+import threading
 from collections import defaultdict
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
@@ -340,33 +342,21 @@ class Book:
         chained = set(dimensions if twr is True else twr or ())
         money_in = DatedAmounts(self._money_in(members, parts)) if chained and book == "held" else None
         results: dict[str, dict[str, Figures]] = {}
+        by_deal: dict[int, list[int]] = defaultdict(list)  # each deal's holdings, by index in ``parts``
+        for index, part in enumerate(parts):
+            by_deal[part.deal_id].append(index)
         for dimension in dimensions:
             groups: dict[str, Figures] = defaultdict(Figures)
+            if dimension in PROJECT_DIMENSIONS:
+                self._add_deals(groups, dimension, parts, by_deal)
+            else:
+                self._add_holdings(groups, dimension, parts)
             keys: dict[str, int] = {}  # each group's index in the shares
-            shares: list[Share] = []
-            weights_of = self._weights
-            for index, part in enumerate(parts):
-                weights = weights_of(dimension, part.deal_id, part.kind)
-                if len(weights) > 1:
-                    for key, weight in self._add_split(groups, weights, part):
+            shares: list[Share] = []  # each holding's share of each of its groups, in the holdings' order
+            if dimension in with_flows or (money_in is not None and dimension in chained):
+                for index, part in enumerate(parts):
+                    for key, weight in self._weights(dimension, part.deal_id, part.kind):
                         shares.append((index, keys.setdefault(key, len(keys)), float(weight)))
-                    continue
-                key = weights[0][0]  # the whole holding in one group (the total, an agency): as it is
-                shares.append((index, keys.setdefault(key, len(keys)), 1.0))
-                g = groups[key]
-                g.invested += part.invested
-                g.realised += part.realised
-                g.cost_of_sold += part.cost_of_sold
-                g.missing_fx += part.missing_fx
-                if part.counted:  # else sold in full: its flows stay in the record, it holds nothing
-                    g.positions += 1
-                    if part.value is None:
-                        g.unvalued.append(part.unvalued)
-                    else:
-                        g.known_value += part.value
-                        g.positions_valued += 1
-                        g.simulated |= part.simulated
-                        g.computed_on_request += part.computed
             if dated is not None and dimension in with_flows:
                 for key, days in zip(keys, dated.by_group(shares, len(keys)), strict=True):
                     groups[key].flows = days
@@ -394,20 +384,16 @@ class Book:
             self._weight_memo[memo] = weights
         return weights
 
-    def _add_split(
-        self, groups: dict[str, Figures], weights: list[tuple[str, Decimal]], part: _HoldingParts
-    ) -> list[tuple[str, Decimal]]:
-        """A holding's figures split across its groups by ``weights`` (a commodity's, a stage's
-        projects), in cents by the largest remainder; returns ``weights`` (its flows are added to
-        the groups by ``figures_by``, for every holding at once)."""
-        invested, realised = dict(split(part.invested, weights)), dict(split(part.realised, weights))
-        cost_of_sold = dict(split(part.cost_of_sold, weights))
-        value = dict(split(part.value, weights)) if part.value is not None else {}
-        for key, _ in weights:
+    def _add_holdings(self, groups: dict[str, Figures], dimension: str, parts: list[_HoldingParts]) -> None:
+        """Each holding's figures in its one group of ``dimension`` (the total, an agency, an
+        instrument kind): as they are."""
+        weights_of = self._weights
+        for part in parts:
+            ((key, _),) = weights_of(dimension, part.deal_id, part.kind)
             g = groups[key]
-            g.invested += invested[key]
-            g.realised += realised[key]
-            g.cost_of_sold += cost_of_sold[key]
+            g.invested += part.invested
+            g.realised += part.realised
+            g.cost_of_sold += part.cost_of_sold
             g.missing_fx += part.missing_fx
             if not part.counted:
                 continue  # sold in full: its flows stay in the record, it holds nothing
@@ -415,11 +401,48 @@ class Book:
             if part.value is None:
                 g.unvalued.append(part.unvalued)
                 continue
-            g.known_value += value[key]
+            g.known_value += part.value
             g.positions_valued += 1
             g.simulated |= part.simulated
             g.computed_on_request += part.computed
-        return weights
+
+    def _add_deals(
+        self, groups: dict[str, Figures], dimension: str, parts: list[_HoldingParts], by_deal: dict[int, list[int]]
+    ) -> None:
+        """Each deal's figures split across its projects' groups of ``dimension`` (commodity or stage):
+        the sums of its holdings, each in cents by the largest remainder (``split``), as the kept
+        value rows split a deal's value. Each holding counts once in each of its deal's groups."""
+        for deal_id, indexes in by_deal.items():
+            weights = self._weights(dimension, deal_id, "")
+            held = [parts[i] for i in indexes]
+            counted = [part for part in held if part.counted]
+            valued = [part for part in counted if part.value is not None]
+            amounts = (
+                sum((part.invested for part in held), ZERO),
+                sum((part.realised for part in held), ZERO),
+                sum((part.cost_of_sold for part in held), ZERO),
+                sum((part.value for part in valued if part.value is not None), ZERO),
+            )
+            invested, realised, cost_of_sold, value = (split(amount, weights) for amount in amounts)
+            missing_fx = sum(part.missing_fx for part in held)
+            unvalued = [part.unvalued for part in counted if part.value is None]
+            simulated = any(part.simulated for part in valued)
+            computed = sum(part.computed for part in valued)
+            for (key, invested_part), (_, realised_part), (_, sold_part), (_, value_part) in zip(
+                invested, realised, cost_of_sold, value, strict=True
+            ):
+                g = groups[key]
+                g.invested += invested_part
+                g.realised += realised_part
+                g.cost_of_sold += sold_part
+                g.missing_fx += missing_fx
+                g.positions += len(counted)
+                g.unvalued += unvalued
+                if valued:
+                    g.known_value += value_part
+                    g.positions_valued += len(valued)
+                g.simulated |= simulated
+                g.computed_on_request += computed
 
     def _add_exposure_legs(self, groups: dict[str, Figures], dimension: str, deals_in: set[int]) -> None:
         """The loans, price floors and guarantees of the deals in the book, split like their deals."""
@@ -433,6 +456,11 @@ class Book:
                 for key, _ in weights:
                     groups[key].missing_fx += 1
                     groups[key].exposure_gaps.append(gap)
+                continue
+            if len(weights) == 1:  # the whole loan in one group
+                g = groups[weights[0][0]]
+                g.loans_outstanding += outstanding.quantize(CENT)
+                g.undrawn += undrawn.quantize(CENT)
                 continue
             for key, amount in split(outstanding, weights):
                 groups[key].loans_outstanding += amount
@@ -678,12 +706,45 @@ _shared: ContextVar[_Shared | None] = ContextVar("book_source", default=None)
 @contextmanager
 def one_source() -> Iterator[None]:
     """Within it, ``BookSource`` is read once, by the first book loaded, and each date's book is
-    loaded once: for a read that shows figures of several dates or books (nothing within may write)."""
+    loaded once: for a read that shows figures of several dates or books (nothing within may write).
+    Within one already, it adds nothing. The cyclic garbage collector pauses meanwhile
+    (``collection_paused``)."""
+    if _shared.get() is not None:
+        yield
+        return
     token = _shared.set(_Shared())
+    try:
+        with collection_paused():
+            yield
+    finally:
+        _shared.reset(token)
+
+
+_pause_lock = threading.Lock()
+_pausing = 0  # how many ``collection_paused`` blocks are running, in any thread
+_resume = False  # whether the collector was on when the first of them began
+
+
+@contextmanager
+def collection_paused() -> Iterator[None]:
+    """The cyclic garbage collector off while books are loaded and summed. A book is a few hundred
+    thousand objects (a million at four times the scale data), which live until the response and
+    form no cycles: each full collection walking them found nothing to free, and took a quarter of
+    a first request's time at the scale data. Reference counting still frees them as usual; the
+    collector resumes when the last block in the process ends."""
+    global _pausing, _resume
+    with _pause_lock:
+        if not _pausing:
+            _resume = gc.isenabled()
+            gc.disable()
+        _pausing += 1
     try:
         yield
     finally:
-        _shared.reset(token)
+        with _pause_lock:
+            _pausing -= 1
+            if not _pausing and _resume:
+                gc.enable()
 
 
 def book_on(as_of: date) -> Book:
