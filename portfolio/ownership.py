@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Protocol
 
-from portfolio.models import InstrumentKind, Position
+from portfolio.models import InstrumentKind
 
 
-def position_new_shares(position: Position) -> Decimal:
+class Instrument(Protocol):
+    """What the share arithmetic reads of an instrument: a ``Position``, or its terms alone."""
+
+    @property
+    def kind(self) -> str: ...
+
+    @property
+    def as_converted_shares(self) -> Decimal | None: ...
+
+
+def position_new_shares(position: Instrument) -> Decimal:
     """Shares the issuer would have to issue if the position were converted or exercised.
 
     Common shares already exist; a call over another holder's shares creates none either.

@@ -55,7 +55,7 @@ from .fx import FxRates
 from .grouping import deal_projects, deal_rows
 from .kept import kept_series
 from .ledger import EncodedStep, PositionLedger, kept_steps, ledger_on
-from .shares import Ownership, ShareCountRow, ownership, share_counts_on
+from .shares import Ownership, ShareCountRow, ShareTerms, ownership, share_counts_on
 from .values import computed_values, stored_values
 from .valuing import ComputedValuation
 
@@ -338,9 +338,9 @@ class Book:
         titles = {pk: deal.title for pk, deal in self.deals.items()}
         parts = [_HoldingParts.of(h, counted=h.basis in counted, deal_title=titles[h.row.deal_id]) for h in members]
         with_flows = set(dimensions if flows is True else flows or ())
-        dated = DatedAmounts([part.flows for part in parts]) if with_flows else None
-        chained = set(dimensions if twr is True else twr or ())
-        money_in = DatedAmounts(self._money_in(members, parts)) if chained and book == "held" else None
+        chained = set(dimensions if twr is True else twr or ()) if book == "held" else set()
+        dated = DatedAmounts([part.flows for part in parts]) if with_flows or chained else None
+        money_in = self._money_in(members, dated) if chained and dated is not None else None
         results: dict[str, dict[str, Figures]] = {}
         by_deal: dict[int, list[int]] = defaultdict(list)  # each deal's holdings, by index in ``parts``
         for index, part in enumerate(parts):
@@ -538,38 +538,35 @@ class Book:
                 groups[key].ownership = stake
 
     def _ownership(self, dimension: str, counted: list[Holding]) -> dict[str, Ownership]:
-        by_key: dict[str, list[Position]] = defaultdict(list)
+        by_key: dict[str, list[ShareTerms]] = defaultdict(list)
         companies: dict[str, tuple[int, bool]] = {}
-        terms = (
-            "deal_id", "kind", "quantity", "shares_per_warrant", "stated_value", "conversion_price",
-            "ownership_cap_pct", "listing_id",
-        )  # fmt: skip
-        positions = (
+        rows = (
             Position.objects.filter(pk__in=[h.row.pk for h in counted])
-            .only(*terms)
-            .annotate(company=F("deal__company_id"), company_is_public=F("deal__company__is_public"))
+            .order_by("pk")
+            .values_list("deal_id", "deal__company_id", "deal__company__is_public", *ShareTerms._fields)
         )
-        for position in positions:
-            deal = self.deals[position.deal_id]
+        for deal_id, company_id, is_public, *terms in rows:
+            deal = self.deals[deal_id]
             key = deal.company if dimension == "company" else deal.reference
-            by_key[key].append(position)
-            companies[key] = (position.company, position.company_is_public)
+            by_key[key].append(ShareTerms._make(terms))
+            companies[key] = (company_id, is_public)
         counts = self.share_counts
         return {
             key: ownership(items, counts.get(companies[key][0]), self.as_of, company_is_public=companies[key][1])
             for key, items in by_key.items()
         }
 
-    def _money_in(self, members: list[Holding], parts: list[_HoldingParts]) -> list[list[tuple[int, float]]]:
+    def _money_in(self, members: list[Holding], flows: DatedAmounts) -> DatedAmounts:
         """Each held (or since sold) holding's money into the held book's value chain, by date: what
         joined the book, at its first stored value once held (a deal closing, an instrument acquired
-        or received), then the opposite of the investor's flows after that. Worked out once for
-        every dimension."""
+        or received), then the opposite of the investor's flows after that (``flows``: each
+        holding's, in the order of ``members``). Worked out once for every dimension."""
         if self._entries is None:  # the same for every dimension and book: read once
             self._entries = self._entry_values()
         first, entries = self._entries
-        money: list[list[tuple[int, float]]] = []
-        for holding, part in zip(members, parts, strict=True):
+        after = np.empty(len(members), dtype=np.int64)  # each holding's flows count after this day
+        arrivals: list[tuple[int, int, float]] = []  # (holding, day, value) of what joined within the chain
+        for index, holding in enumerate(members):
             joined_on = self._joined_on(holding)
             entry = None
             if first is not None and joined_on > first:  # it joined within the chain: its arrival is money in
@@ -577,12 +574,20 @@ class Book:
                 if entry is None and holding.value is not None and holding.basis == Basis.HELD:
                     entry = (self.as_of, holding.value)  # held from a date no refresh stored: valued on request
                 joined_on = entry[0] if entry else joined_on
-            after = joined_on.toordinal()
-            flows = [(day, -amount) for day, amount in part.flows if day > after]
+            after[index] = joined_on.toordinal()
             if entry:
-                flows.append((entry[0].toordinal(), float(entry[1])))
-            money.append(flows)
-        return money
+                arrivals.append((index, entry[0].toordinal(), float(entry[1])))
+        holder = np.repeat(np.arange(len(members)), flows.counts)
+        kept = flows.flat_days > after[holder]
+        arrived = np.array(arrivals, dtype=[("holder", np.int64), ("day", np.int64), ("amount", float)])
+        # Each holding's run: its flows after it joined (in their order), then its arrival.
+        holders = np.concatenate([holder[kept], arrived["holder"]])
+        order = np.argsort(holders, kind="stable")
+        return DatedAmounts.of_runs(
+            np.bincount(holders, minlength=len(members)),
+            np.concatenate([flows.flat_days[kept], arrived["day"]])[order],
+            np.concatenate([-flows.amounts[kept], arrived["amount"]])[order],
+        )
 
     def _attach_twr(self, groups: dict[str, Figures], dimension: str, money_in: dict[str, DayFlows]) -> None:
         """Chain each group's return over its valuation dates (the held book only: the other books

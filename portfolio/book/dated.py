@@ -25,13 +25,25 @@ class DatedAmounts:
     (each holding's run in order)."""
 
     def __init__(self, per_holding: Sequence[Sequence[tuple[int, float]]]) -> None:
-        self.counts = np.fromiter((len(amounts) for amounts in per_holding), dtype=np.int64, count=len(per_holding))
-        self.starts = np.cumsum(self.counts) - self.counts
-        total = int(self.counts.sum())
+        counts = np.fromiter((len(amounts) for amounts in per_holding), dtype=np.int64, count=len(per_holding))
         flat = itertools.chain.from_iterable(per_holding)
-        pairs = np.fromiter(flat, dtype=[("day", np.int64), ("amount", float)], count=total)
-        self.days, self.day_index = np.unique(pairs["day"], return_inverse=True)  # days as ordinals, ascending
-        self.amounts = pairs["amount"]
+        pairs = np.fromiter(flat, dtype=[("day", np.int64), ("amount", float)], count=int(counts.sum()))
+        self._runs(counts, pairs["day"], pairs["amount"])
+
+    @classmethod
+    def of_runs(cls, counts: np.ndarray, days: np.ndarray, amounts: np.ndarray) -> DatedAmounts:
+        """From flat arrays: each holding's number of amounts (``counts``), then every holding's days
+        (ordinals) and amounts, one run after another."""
+        made = cls.__new__(cls)
+        made._runs(counts, days, amounts)
+        return made
+
+    def _runs(self, counts: np.ndarray, days: np.ndarray, amounts: np.ndarray) -> None:
+        self.counts = counts
+        self.starts = np.cumsum(counts) - counts
+        self.days, self.day_index = np.unique(days, return_inverse=True)  # days as ordinals, ascending
+        self.flat_days = days
+        self.amounts = amounts
 
     def by_group(self, shares: Sequence[Share], groups: int) -> list[DayFlows]:
         """Each group's sums by day, in date order (groups numbered 0 to ``groups`` - 1): every share

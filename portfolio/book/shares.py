@@ -8,13 +8,13 @@ lowest ownership cap among the instruments.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import NamedTuple
 
-from portfolio.models import Position, ShareCount
+from portfolio.models import Position, ShareCount, shares_as_converted
 from portfolio.ownership import position_new_shares
 
 HUNDRED = Decimal("100")
@@ -64,20 +64,37 @@ class Ownership:
         return f"{self.shares:,.0f} shares over {count.shares:,.0f} outstanding on {count.as_of} ({kind}){cap}"
 
 
-def over_company_shares(position: Position, *, company_is_public: bool | None = None) -> bool:
+def over_company_shares(position: Position | ShareTerms, *, company_is_public: bool) -> bool:
     """Whether an instrument is over its issuer's own shares: priced on one of the issuer's listings,
     or held in a private issuer. One over another entity's units (LAC's warrant on the Thacker Pass
-    JV's units) gives no share of the issuer. Reads ``position.deal.company`` (select it) unless
-    told whether the company is public."""
-    public = position.deal.company.is_public if company_is_public is None else company_is_public
-    return position.listing_id is not None or not public
+    JV's units) gives no share of the issuer."""
+    return position.listing_id is not None or not company_is_public
+
+
+class ShareTerms(NamedTuple):
+    """An instrument's terms that ownership reads, without the rest of its position: a company's
+    ownership reads thousands of them."""
+
+    kind: str
+    quantity: Decimal | None
+    shares_per_warrant: Decimal
+    stated_value: Decimal | None
+    conversion_price: Decimal | None
+    ownership_cap_pct: Decimal | None
+    listing_id: int | None
+
+    @property
+    def as_converted_shares(self) -> Decimal | None:
+        return shares_as_converted(
+            self.kind, self.quantity, self.shares_per_warrant, self.stated_value, self.conversion_price
+        )
 
 
 def ownership(
-    positions: list[Position], count: ShareCountRow | None, as_of: date, *, company_is_public: bool | None = None
+    positions: Sequence[Position | ShareTerms], count: ShareCountRow | None, as_of: date, *, company_is_public: bool
 ) -> Ownership:
-    """Ownership through ``positions`` (of one company) on ``as_of``, on share count ``count``; only
-    the instruments over the company's own shares count (``over_company_shares``)."""
+    """Ownership through ``positions`` (of one company, public or not) on ``as_of``, on share count
+    ``count``; only the instruments over the company's own shares count (``over_company_shares``)."""
     positions = [p for p in positions if over_company_shares(p, company_is_public=company_is_public)]
     shares = [p.as_converted_shares for p in positions if p.as_converted_shares is not None]
     held = sum(shares, Decimal("0"))
@@ -98,7 +115,8 @@ def ownership(
 
 def position_ownership(position: Position, count: ShareCountRow | None, as_of: date) -> Ownership:
     """Ownership through one position alone."""
-    if not over_company_shares(position):
+    public = position.deal.company.is_public
+    if not over_company_shares(position, company_is_public=public):
         zero = Decimal("0")
         return Ownership(None, zero, zero, count, missing="over another entity's units, not the company's shares")
-    return ownership([position], count, as_of)
+    return ownership([position], count, as_of, company_is_public=public)

@@ -27,6 +27,7 @@ from .deals import (
     Position,
     PriceFloor,
     PriceFloorPayment,
+    shares_as_converted,
 )
 from .imports import ImportRun
 from .market import CommodityPrice, FxRate, SecurityPrice
@@ -123,4 +124,5 @@ __all__ = [
     "Valuation",
     "ValuationMethod",
     "country_name",
+    "shares_as_converted",
 ]

@@ -368,15 +368,28 @@ class Position(SourcedModel):
         preferred: quantity x stated value / conversion price (at the initial stated value; PIK
         accretion is a valuation matter). None where the instrument has no share equivalent.
         """
-        if self.quantity is None:
-            return None
-        if self.kind == InstrumentKind.COMMON:
-            return self.quantity
-        if self.kind in OPTION_KINDS:
-            return self.quantity * self.shares_per_warrant
-        if self.kind == InstrumentKind.CONVERTIBLE_PREFERRED and self.stated_value and self.conversion_price:
-            return self.quantity * self.stated_value / self.conversion_price
+        return shares_as_converted(
+            self.kind, self.quantity, self.shares_per_warrant, self.stated_value, self.conversion_price
+        )
+
+
+def shares_as_converted(
+    kind: str,
+    quantity: Decimal | None,
+    shares_per_warrant: Decimal,
+    stated_value: Decimal | None,
+    conversion_price: Decimal | None,
+) -> Decimal | None:
+    """An instrument's underlying common shares from its terms (``Position.as_converted_shares``)."""
+    if quantity is None:
         return None
+    if kind == InstrumentKind.COMMON:
+        return quantity
+    if kind in OPTION_KINDS:
+        return quantity * shares_per_warrant
+    if kind == InstrumentKind.CONVERTIBLE_PREFERRED and stated_value and conversion_price:
+        return quantity * stated_value / conversion_price
+    return None
 
 
 class CashFlowKind(models.TextChoices):
