@@ -123,6 +123,28 @@ def _sql_seconds(sql: str, params: dict, *, rollback: bool = False) -> float:
     return (plan["Planning Time"] + plan["Execution Time"]) / 1000
 
 
+def _reads_seconds(fn: Callable[[], object]) -> float:
+    """The server's own time (EXPLAIN ANALYZE) of every query a call sends, each run again as it was
+    sent: the floor of reading what the call reads (the kept rows and ledgers, the date's values,
+    its session), which no code above the database can go below."""
+    from django.db import connection, transaction
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as ctx:
+        fn()
+    seconds = 0.0
+    for query in ctx.captured_queries:
+        sql = query["sql"]
+        if not sql.lstrip().upper().startswith("SELECT"):
+            continue  # the session's save and the like: written, not read
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + sql)
+            plan = cursor.fetchone()[0]
+        plan = plan[0] if isinstance(plan, list) else json.loads(plan)[0]
+        seconds += (plan["Planning Time"] + plan["Execution Time"]) / 1000
+    return seconds
+
+
 def steward_edit() -> None:
     """A real steward's edit through the records service (one position's notes, with its history
     row): like every edit it retires the figures kept in the cache."""
@@ -143,6 +165,8 @@ def measure(name: str, fn: Callable[[], object], *, runs: int, floor: Callable[[
     seconds = [_timed(fn) for _ in range(runs)]
     floor_runs = [floor() for _ in range(runs)]
     median, floor_median = statistics.median(seconds), statistics.median(floor_runs)
+    steward_edit()
+    reads = _reads_seconds(fn)  # what a first request after a change reads, as the server takes it
     result = {
         "name": name,
         "runs": runs,
@@ -150,13 +174,15 @@ def measure(name: str, fn: Callable[[], object], *, runs: int, floor: Callable[[
         "cold_seconds": round(cold, 4),
         "floor_seconds": round(floor_median, 4),
         "ratio": round(median / floor_median, 2) if floor_median else None,
+        "cold_reads_floor_seconds": round(reads, 4),
+        "cold_reads_ratio": round(cold / reads, 2) if reads else None,
         "query_count": _queries(fn),
         "peak_memory_mb": round(_peak_mb(fn), 1),
         "target": target,
     }
     print(
         f"{name:<22} median {median * 1000:9.1f} ms   cold {cold * 1000:9.1f} ms   floor {floor_median * 1000:8.1f} ms"
-        f"   ratio {result['ratio']!s:>7}"
+        f"   ratio {result['ratio']!s:>7}   cold over its reads ({reads * 1000:.1f} ms) {result['cold_reads_ratio']}"
         f"   queries {result['query_count']:>4}   peak {result['peak_memory_mb']} MB"
     )
     return result
