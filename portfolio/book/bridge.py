@@ -27,7 +27,9 @@ Each position's change from its opening to its closing value is assigned to step
 A position held on one date without a value on it goes in one step, **not valued**, so that the
 bridge runs between the values that could be had. Grouped, a position's amounts are split across
 its groups as the book splits them (``allocation.split``) by splitting its running total after
-each step, so every group's steps add up to its own closing value to the cent.
+each step (by commodity or stage, its deal's running total, the deal's positions one after
+another, as the book splits a deal's sums), so every group's steps add up to its own closing value
+to the cent.
 """
 
 from __future__ import annotations
@@ -54,7 +56,7 @@ from portfolio.models import (
 )
 from portfolio.pricing.options import black_scholes_call
 
-from .allocation import key_weights, split
+from .allocation import PROJECT_DIMENSIONS, key_weights, split
 from .basis import Basis
 from .core import Holding, book_on, check_dimension, one_source
 from .dates import EARLIEST
@@ -467,12 +469,20 @@ def book_bridge(
         spans = _restated_from(reported, spans, before.holdings + after.holdings, notes)
     total = Bridge(start, end, notes=notes)
     groups: dict[str, Bridge] = defaultdict(lambda: Bridge(start, end))
+    by_deal: dict[int, tuple[Decimal, list[tuple[str, Decimal]]]] = {}  # each deal's opening and moves
     for span in spans:
         deal = after.deals[span.holding.row.deal_id]
         _add(total, span, deal.reference)
-        if dimension != "total":
+        if dimension in PROJECT_DIMENSIONS:  # split by deal, as the book splits a deal's sums
+            opening, moves = by_deal.get(deal.pk, (ZERO, []))
+            by_deal[deal.pk] = (opening + span.opening, moves + span.moves)
+        elif dimension != "total":
             weights = key_weights(dimension, deal, span.holding.row.kind, after.projects.get(deal.pk, []))
-            _add_groups(groups, span, weights, deal.reference)
+            _add_groups(groups, span.opening, span.moves, weights, deal.reference)
+    for deal_id, (opening, moves) in by_deal.items():
+        deal = after.deals[deal_id]
+        weights = key_weights(dimension, deal, "", after.projects.get(deal_id, []))
+        _add_groups(groups, opening, moves, weights, deal.reference)
     titles = {row.reference: row.title for row in after.deals.values()}
     return BookBridge(start, end, dimension, total, dict(sorted(groups.items())), titles)
 
@@ -512,14 +522,21 @@ def _add(bridge: Bridge, span: Span, reference: str) -> None:
     bridge.closing += running
 
 
-def _add_groups(groups: dict[str, Bridge], span: Span, weights: list[tuple[str, Decimal]], reference: str) -> None:
-    """A position's steps split across its groups: its running total after each step is split as
-    the book splits values, and each group takes the differences, so they add up to the cent."""
-    running = span.opening
+def _add_groups(
+    groups: dict[str, Bridge],
+    opening: Decimal,
+    moves: list[tuple[str, Decimal]],
+    weights: list[tuple[str, Decimal]],
+    reference: str,
+) -> None:
+    """The steps of a position (or of a deal's positions, one after another, by a dimension that
+    splits a deal) split across its groups: the running total after each step is split as the book
+    splits values, and each group takes the differences, so they add up to the cent."""
+    running = opening
     parts = dict(split(running, weights))
     for key, part in parts.items():
         groups[key].opening += part
-    for kind, amount in span.moves:
+    for kind, amount in moves:
         running += amount
         now = dict(split(running, weights))
         for key, part in now.items():

@@ -11,6 +11,7 @@ underlying, at the latest manual mark or else at cost (level 3).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -59,7 +60,12 @@ def _recorded_term(value: T | None, what: str) -> T:
 
 def _places(shape: DecimalShape) -> tuple[Decimal, Decimal]:
     """The unit of the last place a column of ``shape`` holds, and the amount it stays below."""
-    return Decimal(1).scaleb(-shape["decimal_places"]), Decimal(10) ** (shape["max_digits"] - shape["decimal_places"])
+    return _unit_and_limit(shape["decimal_places"], shape["max_digits"])
+
+
+@functools.cache
+def _unit_and_limit(decimal_places: int, max_digits: int) -> tuple[Decimal, Decimal]:
+    return Decimal(1).scaleb(-decimal_places), Decimal(10) ** (max_digits - decimal_places)
 
 
 def _recorded(amount: Decimal, shape: DecimalShape, what: str) -> Decimal:
@@ -184,7 +190,8 @@ def _money(value: Decimal) -> str:
 
 
 def _fmt(value: Decimal | float, places: int = 2) -> str:
-    return f"{Decimal(str(value)):,.{places}f}"
+    amount = value if isinstance(value, Decimal) else Decimal(str(value))
+    return f"{amount:,.{places}f}"
 
 
 def _latest_close(position: Position, ctx: Context) -> PriceRow:

@@ -9,7 +9,7 @@ trail. Lapsed deals, positions sold in full and deals not yet announced are not 
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, datetime
 
 from django.db import transaction
 from django.utils import timezone
@@ -107,8 +107,10 @@ COLUMNS = [
 
 def _store(valuations: list[ComputedValuation], refresh_run_id: int | None) -> None:
     """Upsert ``valuations`` on (position, as_of). On PostgreSQL, copied (COPY, in PostgreSQL's
-    own format: no statement parameters to quote) into a temporary table and inserted from it in
-    one statement; elsewhere, Django's bulk insert."""
+    own format: no statement parameters to quote): straight into the table where their date has no
+    valuation yet (a backfill's new days; the caller holds the kept rows' lock, which every writer
+    of valuations takes first), else into a temporary table and inserted from it in one statement;
+    elsewhere, Django's bulk insert."""
     connection = transaction.get_connection()
     if connection.vendor != "postgresql":
         Valuation.objects.bulk_create(
@@ -127,6 +129,17 @@ def _store(valuations: list[ComputedValuation], refresh_run_id: int | None) -> N
         sql.SQL("{column} = EXCLUDED.{column}").format(column=sql.Identifier(column)) for column in COLUMNS[2:]
     )
     now = timezone.now()
+    days = sorted({v.as_of for v in valuations})
+    if not Valuation.objects.filter(as_of__in=days).exists():
+        with (
+            connection.cursor() as cursor,
+            cursor.copy(
+                sql.SQL("COPY {table} (created_at, {columns}) FROM STDIN").format(table=table, columns=columns)
+            ) as copy,
+        ):
+            for v in valuations:
+                copy.write_row((now, *_row(v, refresh_run_id, now)))
+        return
     with connection.cursor() as cursor:
         cursor.execute(
             sql.SQL(
@@ -135,11 +148,7 @@ def _store(valuations: list[ComputedValuation], refresh_run_id: int | None) -> N
         )
         with cursor.copy(sql.SQL("COPY valuation_incoming ({columns}) FROM STDIN").format(columns=columns)) as copy:
             for v in valuations:
-                copy.write_row((
-                    v.position_id, v.as_of, v.method, v.fair_value_level, json.dumps(v.inputs), v.formula,
-                    v.currency_id, v.value_local, v.fx_rate_to_usd, v.value_usd, v.is_contingent, v.is_simulated,
-                    refresh_run_id, now,
-                ))  # fmt: skip
+                copy.write_row(_row(v, refresh_run_id, now))
         cursor.execute(
             sql.SQL(
                 "INSERT INTO {table} (created_at, {columns}) SELECT updated_at, {columns} FROM valuation_incoming "
@@ -147,6 +156,14 @@ def _store(valuations: list[ComputedValuation], refresh_run_id: int | None) -> N
             ).format(table=table, columns=columns, updates=updates)
         )
         cursor.execute("TRUNCATE valuation_incoming")
+
+
+def _row(v: ComputedValuation, refresh_run_id: int | None, now: datetime) -> tuple:
+    """A valuation's values in the order of ``COLUMNS``, as COPY writes them."""
+    return (
+        v.position_id, v.as_of, v.method, v.fair_value_level, json.dumps(v.inputs), v.formula, v.currency_id,
+        v.value_local, v.fx_rate_to_usd, v.value_usd, v.is_contingent, v.is_simulated, refresh_run_id, now,
+    )  # fmt: skip
 
 
 def _model(valuation: ComputedValuation, refresh_run_id: int | None) -> Valuation:

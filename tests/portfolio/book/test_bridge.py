@@ -244,3 +244,37 @@ def test_an_unchanged_share_price_moves_nothing():
     before = _trail(m.ValuationMethod.BLACK_SCHOLES, "41234567.89", **inputs)
     after = _trail(m.ValuationMethod.BLACK_SCHOLES, "41234000.00", **inputs)
     assert effects(before, after, M("0"), M("0")) == [("fx", M("0.00")), ("price", M("0.00")), ("model", M("-567.89"))]
+
+
+def test_by_commodity_a_deal_is_split_as_the_book_splits_it():
+    """One deal, one project of three commodities (a third each), two private positions at cost:
+    100.01 each on D1 and 100.02 each on D2. On D1, split position by position, each 100.01 gives
+    33.34 + 33.34 + 33.33 (two cents left over, to the first two codes), 66.68 + 66.68 + 66.66 in
+    all; split as the deal's 200.02 it is 66.68 + 66.67 + 66.67 (one cent left over, to the first
+    code). On D2 the deal's 200.04 is 66.68 each. The book and the bridge both split the deal: each
+    commodity's opening and closing are the book's values to the cent, and its steps add up."""
+    project = f.ProjectFactory()
+    codes = ["c-one", "c-three", "c-two"]
+    for code in codes:
+        project.commodities.add(f.CommodityFactory(code=code))
+    deal = f.DealFactory(
+        reference="split", announced_on=dt.date(2025, 5, 1), signed_on=dt.date(2025, 5, 1),
+        closed_on=dt.date(2025, 6, 1),
+    )  # fmt: skip
+    deal.projects.add(project)
+    for _ in range(2):
+        position = f.PositionFactory(
+            deal=deal, kind=m.InstrumentKind.PRIVATE_EQUITY, listing=None, underlying="Private shares",
+            acquired_on=dt.date(2025, 6, 1),
+        )  # fmt: skip
+        _at_cost(position, D1, "100.01")
+        _at_cost(position, D2, "100.02")
+    opening = {key: g.value for key, g in book_on(D1).figures("commodity").items()}
+    closing = {key: g.value for key, g in book_on(D2).figures("commodity").items()}
+    assert opening == {"c-one": M("66.68"), "c-three": M("66.67"), "c-two": M("66.67")}
+    assert closing == {"c-one": M("66.68"), "c-three": M("66.68"), "c-two": M("66.68")}
+    bridge = book_bridge(D1, D2, "commodity")
+    for code in codes:
+        group = bridge.groups[code]
+        assert (group.opening, group.closing) == (opening[code], closing[code])
+        assert group.opening + sum(step.amount for step in group.ordered_steps) == group.closing
