@@ -188,7 +188,9 @@ def test_a_worker_runs_the_pipeline_through_the_broker_and_writes_to_the_databas
     assert m.PortfolioSnapshot.objects.filter(as_of=as_of).exists()
     _wait_until_warm(as_of)
     with django_assert_num_queries(0):
-        cached = figures_cache.book_figures(as_of=as_of, dimensions=figures_cache.DASHBOARD_DIMENSIONS).by
+        cached = figures_cache.book_figures(
+            as_of=as_of, dimensions=figures_cache.DASHBOARD_DIMENSIONS, returns=figures_cache.DASHBOARD_RETURNS
+        ).by
     fresh = book_on(as_of).figures_by(figures_cache.DASHBOARD_DIMENSIONS)
     assert cached["total"]["total"].value == fresh["total"]["total"].value > 0
     assert cached["agency"].keys() == fresh["agency"].keys()
