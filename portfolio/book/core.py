@@ -54,7 +54,7 @@ from .exposure import (
 from .fx import FxRates
 from .grouping import deal_projects, deal_rows
 from .kept import kept_series
-from .ledger import EncodedStep, PositionLedger, kept_steps, ledger_on
+from .ledger import EncodedStep, LedgerStep, PositionLedger, kept_steps, ledger_on
 from .shares import Ownership, ShareCountRow, ShareTerms, ownership, share_counts_on
 from .values import computed_values, stored_values
 from .valuing import ComputedValuation
@@ -681,6 +681,8 @@ class BookSource:
     floors: list[PriceFloor]
     payments: dict[tuple[int, date], tuple[Decimal, str]]
     steps: dict[int, list[EncodedStep]]
+    # The steps decoded by the books of this source (``ledger_on``): books of two dates share most.
+    decoded: dict[int, LedgerStep] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def load(cls) -> BookSource:
@@ -781,7 +783,7 @@ def _book_on(as_of: date, source: BookSource) -> Book:
     holdings = []
     for row in positions:
         steps = source.steps.get(row.pk)
-        ledger = PositionLedger() if steps is None else ledger_on(steps, as_of)
+        ledger = PositionLedger() if steps is None else ledger_on(steps, as_of, decoded=source.decoded)
         deal_basis_on = deal_bases[row.deal_id]
         if deal_basis_on is None:  # not announced by then: left out of ``positions`` above
             continue

@@ -63,15 +63,21 @@ def deal_projects(deal_ids: Collection[int] | None = None) -> dict[int, list[Pro
     linked: dict[int, list[tuple[int, str]]] = defaultdict(list)
     for deal_id, project_id, stage in links.values_list("deal_id", "project_id", "project__stage"):
         linked[deal_id].append((project_id, stage))
+    shares_of: dict[int, tuple[tuple[str, Decimal], ...]] = {}  # each project's commodity shares, once
+
+    def commodity_shares(project_id: int) -> tuple[tuple[str, Decimal], ...]:
+        if project_id not in shares_of:
+            weighted = codes.get(project_id, [])
+            shares = normalised([w for _, w in weighted])
+            shares_of[project_id] = tuple((code, share) for (code, _), share in zip(weighted, shares, strict=True))
+        return shares_of[project_id]
+
     projects: dict[int, list[ProjectShare]] = {}
     for deal_id, items in linked.items():
         weights = normalised([project_weights.get((deal_id, project_id), Decimal("1")) for project_id, _ in items])
         projects[deal_id] = []
         for (project_id, stage), weight in zip(items, weights, strict=True):
-            shares = normalised([w for _, w in codes.get(project_id, [])])
-            commodities = tuple(
-                (code, share) for (code, _), share in zip(codes.get(project_id, []), shares, strict=True)
-            )
+            commodities = commodity_shares(project_id)
             projects[deal_id].append(
                 ProjectShare(project_id=project_id, weight=weight, stage=stage, commodities=commodities)
             )

@@ -216,13 +216,19 @@ def steps_from_flows(positions: Collection[int] | None = None) -> tuple[dict[int
     return currencies, ledger_steps(flows, currencies, fx)
 
 
-def ledger_on(steps: list[EncodedStep], on: date) -> PositionLedger:
+def ledger_on(steps: list[EncodedStep], on: date, *, decoded: dict[int, LedgerStep] | None = None) -> PositionLedger:
     """The ledger on ``on`` from a position's kept steps (as JSON holds them, in date order): its
-    last step on or before it, and the flows up to it. Only that step's totals are decoded."""
+    last step on or before it, and the flows up to it. Only that step's totals are decoded, once
+    for the books of several dates where ``decoded`` keeps them (by the encoded step's identity:
+    it must live no longer than the steps)."""
     index = bisect.bisect_right(steps, on.toordinal(), key=operator.itemgetter(0))
     if not index:
         return PositionLedger()
-    last = LedgerStep.decoded(steps[index - 1])
+    step = steps[index - 1]
+    if decoded is None:
+        last = LedgerStep.decoded(step)
+    else:
+        last = decoded.get(id(step)) or decoded.setdefault(id(step), LedgerStep.decoded(step))
     return PositionLedger(
         invested=last.invested,
         realised=last.realised,

@@ -248,6 +248,10 @@ def test_a_kept_ledger_is_the_hand_worked_ledger_on_every_date(book, steward):
     )
     assert year.quantity(None) == M("6")
     assert len(year.flows) == 3
+    steps, decoded = kept_steps([b1.pk])[b1.pk], {}
+    for on in (dt.date(2025, 7, 15), dt.date(2025, 7, 20), dt.date(2025, 12, 31)):  # two dates share a step
+        assert ledger_on(steps, on, decoded=decoded) == ledger_on(steps, on)
+    assert len(decoded) == 2  # each step decoded once for the books of several dates
     assert ledger_on(kept_steps([b1.pk])[b1.pk], dt.date(2025, 6, 1)).invested == 0  # before its first flow
     record_save(m.FxRate(base_id="USD", quote_id="CAD", on=dt.date(2025, 8, 29), source="boc", rate=M("1.25")),
                 user=steward, reason="Rate")  # fmt: skip
