@@ -37,7 +37,7 @@ from portfolio.models import (
 )
 from portfolio.pricing.returns import DayFlows, chained_return, moic, xirr
 
-from .allocation import DIMENSIONS, PROJECT_DIMENSIONS, DealRow, ProjectShare, key_weights, split
+from .allocation import DIMENSIONS, ONE, PROJECT_DIMENSIONS, DealRow, ProjectShare, key_weights, split
 from .basis import BOOK_FLOWS, BOOKS, VALUED_BASES, Basis, DealTerms, book_q, deal_basis
 from .basis import position_basis as basis_of_position
 from .dated import DatedAmounts, Share
@@ -285,6 +285,40 @@ class _HoldingParts(NamedTuple):
         )
 
 
+def _add_sums(groups: dict[str, Figures], weights: list[tuple[str, Decimal]], held: list[_HoldingParts]) -> None:
+    """The figures of ``held`` (holdings of one group, or of one deal) summed, then split across the
+    groups of ``weights`` in cents (``split``): each holding counts once in each group; one sold in
+    full adds its amounts and holds nothing."""
+    counted = [part for part in held if part.counted]
+    valued = [part for part in counted if part.value is not None]
+    amounts = (
+        sum((part.invested for part in held), ZERO),
+        sum((part.realised for part in held), ZERO),
+        sum((part.cost_of_sold for part in held), ZERO),
+        sum((part.value for part in valued if part.value is not None), ZERO),
+    )
+    invested, realised, cost_of_sold, value = (split(amount, weights) for amount in amounts)
+    missing_fx = sum(part.missing_fx for part in held)
+    unvalued = [part.unvalued for part in counted if part.value is None]
+    simulated = any(part.simulated for part in valued)
+    computed = sum(part.computed for part in valued)
+    for (key, invested_part), (_, realised_part), (_, sold_part), (_, value_part) in zip(
+        invested, realised, cost_of_sold, value, strict=True
+    ):
+        g = groups[key]
+        g.invested += invested_part
+        g.realised += realised_part
+        g.cost_of_sold += sold_part
+        g.missing_fx += missing_fx
+        g.positions += len(counted)
+        g.unvalued += unvalued
+        if valued:
+            g.known_value += value_part
+            g.positions_valued += len(valued)
+        g.simulated |= simulated
+        g.computed_on_request += computed
+
+
 @dataclass
 class Book:
     as_of: date
@@ -339,7 +373,7 @@ class Book:
         parts = [_HoldingParts.of(h, counted=h.basis in counted, deal_title=titles[h.row.deal_id]) for h in members]
         with_flows = set(dimensions if flows is True else flows or ())
         chained = set(dimensions if twr is True else twr or ()) if book == "held" else set()
-        dated = DatedAmounts([part.flows for part in parts]) if with_flows or chained else None
+        dated = DatedAmounts.of([part.flows for part in parts]) if with_flows or chained else None
         money_in = self._money_in(members, dated) if chained and dated is not None else None
         results: dict[str, dict[str, Figures]] = {}
         by_deal: dict[int, list[int]] = defaultdict(list)  # each deal's holdings, by index in ``parts``
@@ -385,64 +419,23 @@ class Book:
         return weights
 
     def _add_holdings(self, groups: dict[str, Figures], dimension: str, parts: list[_HoldingParts]) -> None:
-        """Each holding's figures in its one group of ``dimension`` (the total, an agency, an
-        instrument kind): as they are."""
-        weights_of = self._weights
+        """Each group's holdings of ``dimension`` where a holding is in one group (the total, an
+        agency, an instrument kind): their figures summed as they are."""
+        by_key: dict[str, list[_HoldingParts]] = defaultdict(list)
         for part in parts:
-            ((key, _),) = weights_of(dimension, part.deal_id, part.kind)
-            g = groups[key]
-            g.invested += part.invested
-            g.realised += part.realised
-            g.cost_of_sold += part.cost_of_sold
-            g.missing_fx += part.missing_fx
-            if not part.counted:
-                continue  # sold in full: its flows stay in the record, it holds nothing
-            g.positions += 1
-            if part.value is None:
-                g.unvalued.append(part.unvalued)
-                continue
-            g.known_value += part.value
-            g.positions_valued += 1
-            g.simulated |= part.simulated
-            g.computed_on_request += part.computed
+            ((key, _),) = self._weights(dimension, part.deal_id, part.kind)
+            by_key[key].append(part)
+        for key, held in by_key.items():
+            _add_sums(groups, [(key, ONE)], held)
 
     def _add_deals(
         self, groups: dict[str, Figures], dimension: str, parts: list[_HoldingParts], by_deal: dict[int, list[int]]
     ) -> None:
-        """Each deal's figures split across its projects' groups of ``dimension`` (commodity or stage):
-        the sums of its holdings, each in cents by the largest remainder (``split``), as the kept
-        value rows split a deal's value. Each holding counts once in each of its deal's groups."""
+        """Each deal's figures split across its projects' groups of ``dimension`` (commodity or
+        stage): the sums of its holdings, each in cents by the largest remainder (``split``), as the
+        kept value rows split a deal's value."""
         for deal_id, indexes in by_deal.items():
-            weights = self._weights(dimension, deal_id, "")
-            held = [parts[i] for i in indexes]
-            counted = [part for part in held if part.counted]
-            valued = [part for part in counted if part.value is not None]
-            amounts = (
-                sum((part.invested for part in held), ZERO),
-                sum((part.realised for part in held), ZERO),
-                sum((part.cost_of_sold for part in held), ZERO),
-                sum((part.value for part in valued if part.value is not None), ZERO),
-            )
-            invested, realised, cost_of_sold, value = (split(amount, weights) for amount in amounts)
-            missing_fx = sum(part.missing_fx for part in held)
-            unvalued = [part.unvalued for part in counted if part.value is None]
-            simulated = any(part.simulated for part in valued)
-            computed = sum(part.computed for part in valued)
-            for (key, invested_part), (_, realised_part), (_, sold_part), (_, value_part) in zip(
-                invested, realised, cost_of_sold, value, strict=True
-            ):
-                g = groups[key]
-                g.invested += invested_part
-                g.realised += realised_part
-                g.cost_of_sold += sold_part
-                g.missing_fx += missing_fx
-                g.positions += len(counted)
-                g.unvalued += unvalued
-                if valued:
-                    g.known_value += value_part
-                    g.positions_valued += len(valued)
-                g.simulated |= simulated
-                g.computed_on_request += computed
+            _add_sums(groups, self._weights(dimension, deal_id, ""), [parts[i] for i in indexes])
 
     def _add_exposure_legs(self, groups: dict[str, Figures], dimension: str, deals_in: set[int]) -> None:
         """The loans, price floors and guarantees of the deals in the book, split like their deals."""
@@ -583,7 +576,7 @@ class Book:
         # Each holding's run: its flows after it joined (in their order), then its arrival.
         holders = np.concatenate([holder[kept], arrived["holder"]])
         order = np.argsort(holders, kind="stable")
-        return DatedAmounts.of_runs(
+        return DatedAmounts(
             np.bincount(holders, minlength=len(members)),
             np.concatenate([flows.flat_days[kept], arrived["day"]])[order],
             np.concatenate([-flows.amounts[kept], arrived["amount"]])[order],
@@ -736,8 +729,8 @@ _resume = False  # whether the collector was on when the first of them began
 def collection_paused() -> Iterator[None]:
     """The cyclic garbage collector off while books are loaded and summed. A book is a few hundred
     thousand objects (a million at four times the scale data), which live until the response and
-    form no cycles: each full collection walking them found nothing to free, and took a quarter of
-    a first request's time at the scale data. Reference counting still frees them as usual; the
+    form no cycles: each full collection walking them found nothing to free, and together they took
+    a fifth of a first request's time at four times the scale data. Reference counting still frees them as usual; the
     collector resumes when the last block in the process ends."""
     global _pausing, _resume
     with _pause_lock:

@@ -24,26 +24,22 @@ class DatedAmounts:
     """The dated amounts of some holdings (each a list of (day's ordinal, amount)), as flat arrays
     (each holding's run in order)."""
 
-    def __init__(self, per_holding: Sequence[Sequence[tuple[int, float]]]) -> None:
-        counts = np.fromiter((len(amounts) for amounts in per_holding), dtype=np.int64, count=len(per_holding))
-        flat = itertools.chain.from_iterable(per_holding)
-        pairs = np.fromiter(flat, dtype=[("day", np.int64), ("amount", float)], count=int(counts.sum()))
-        self._runs(counts, pairs["day"], pairs["amount"])
-
-    @classmethod
-    def of_runs(cls, counts: np.ndarray, days: np.ndarray, amounts: np.ndarray) -> DatedAmounts:
+    def __init__(self, counts: np.ndarray, days: np.ndarray, amounts: np.ndarray) -> None:
         """From flat arrays: each holding's number of amounts (``counts``), then every holding's days
         (ordinals) and amounts, one run after another."""
-        made = cls.__new__(cls)
-        made._runs(counts, days, amounts)
-        return made
-
-    def _runs(self, counts: np.ndarray, days: np.ndarray, amounts: np.ndarray) -> None:
         self.counts = counts
         self.starts = np.cumsum(counts) - counts
         self.days, self.day_index = np.unique(days, return_inverse=True)  # days as ordinals, ascending
         self.flat_days = days
         self.amounts = amounts
+
+    @classmethod
+    def of(cls, per_holding: Sequence[Sequence[tuple[int, float]]]) -> DatedAmounts:
+        """From each holding's list of (day's ordinal, amount)."""
+        counts = np.fromiter((len(amounts) for amounts in per_holding), dtype=np.int64, count=len(per_holding))
+        flat = itertools.chain.from_iterable(per_holding)
+        pairs = np.fromiter(flat, dtype=[("day", np.int64), ("amount", float)], count=int(counts.sum()))
+        return cls(counts, pairs["day"], pairs["amount"])
 
     def by_group(self, shares: Sequence[Share], groups: int) -> list[DayFlows]:
         """Each group's sums by day, in date order (groups numbered 0 to ``groups`` - 1): every share

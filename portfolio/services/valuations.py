@@ -107,10 +107,8 @@ COLUMNS = [
 
 def _store(valuations: list[ComputedValuation], refresh_run_id: int | None) -> None:
     """Upsert ``valuations`` on (position, as_of). On PostgreSQL, copied (COPY, in PostgreSQL's
-    own format: no statement parameters to quote): straight into the table where their date has no
-    valuation yet (a backfill's new days; the caller holds the kept rows' lock, which every writer
-    of valuations takes first), else into a temporary table and inserted from it in one statement;
-    elsewhere, Django's bulk insert."""
+    own format: no statement parameters to quote) into a temporary table and inserted from it in
+    one statement; elsewhere, Django's bulk insert."""
     connection = transaction.get_connection()
     if connection.vendor != "postgresql":
         Valuation.objects.bulk_create(
@@ -129,17 +127,6 @@ def _store(valuations: list[ComputedValuation], refresh_run_id: int | None) -> N
         sql.SQL("{column} = EXCLUDED.{column}").format(column=sql.Identifier(column)) for column in COLUMNS[2:]
     )
     now = timezone.now()
-    days = sorted({v.as_of for v in valuations})
-    if not Valuation.objects.filter(as_of__in=days).exists():
-        with (
-            connection.cursor() as cursor,
-            cursor.copy(
-                sql.SQL("COPY {table} (created_at, {columns}) FROM STDIN").format(table=table, columns=columns)
-            ) as copy,
-        ):
-            for v in valuations:
-                copy.write_row((now, *_row(v, refresh_run_id, now)))
-        return
     with connection.cursor() as cursor:
         cursor.execute(
             sql.SQL(

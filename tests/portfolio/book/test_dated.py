@@ -24,12 +24,12 @@ def test_each_group_sums_its_holdings_shares_by_day():
     holding 2 has no amounts. Group 0 (the total) takes all of each: D1 -150, D2 -10, D3 30. Group 1
     takes a quarter of holding 0 and group 2 three quarters of it and all of holding 1: group 1 D1
     -25, D3 7.5; group 2 D1 -75 - 50 = -125, D2 -10, D3 22.5. Group 3 holds only holding 2: nothing."""
-    amounts = DatedAmounts([[(D1, -100.0), (D3, 30.0)], [(D1, -50.0), (D2, -10.0)], []])
+    amounts = DatedAmounts.of([[(D1, -100.0), (D3, 30.0)], [(D1, -50.0), (D2, -10.0)], []])
     total = amounts.by_group([(0, 0, 1.0), (1, 0, 1.0), (2, 0, 1.0)], 1)
     assert listed(total) == [[(D1, -150.0), (D2, -10.0), (D3, 30.0)]]
     split = amounts.by_group([(0, 0, 0.25), (0, 1, 0.75), (1, 1, 1.0), (2, 2, 1.0)], 3)
     assert listed(split) == [[(D1, -25.0), (D3, 7.5)], [(D1, -125.0), (D2, -10.0), (D3, 22.5)], []]
-    assert listed(DatedAmounts([]).by_group([], 2)) == [[], []]
+    assert listed(DatedAmounts.of([]).by_group([], 2)) == [[], []]
 
 
 DAYS = st.dates(min_value=dt.date(2020, 1, 1), max_value=dt.date(2020, 1, 20)).map(dt.date.toordinal)
@@ -58,4 +58,4 @@ def test_the_sums_are_a_loops_to_the_last_bit(holdings, data):
     for holding, group, weight in shares:
         for on, amount in holdings[holding]:
             looped[group][on] += amount * weight
-    assert listed(DatedAmounts(holdings).by_group(shares, groups)) == [sorted(days.items()) for days in looped]
+    assert listed(DatedAmounts.of(holdings).by_group(shares, groups)) == [sorted(days.items()) for days in looped]
