@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import struct
 from decimal import Decimal
 
 import factory
@@ -428,7 +429,10 @@ class KeptLedgerFactory(DjangoModelFactory):
         model = m.KeptLedger
 
     position_id = factory.Sequence(lambda n: 900_000 + n)
-    steps = factory.LazyFunction(lambda: [[dt.date(2025, 7, 11).toordinal(), -1e6, "1000000.00|0|0|0|0|1000000.00|0"]])
+    # One step: 1,000,000 paid on 11 July 2025.
+    days = factory.LazyFunction(lambda: struct.pack("<i", dt.date(2025, 7, 11).toordinal()))
+    flows = factory.LazyFunction(lambda: struct.pack("<d", -1e6))
+    totals = "1000000.00|0|0|0|0|1000000.00|0"
 
 
 class MilestoneStatusChangeFactory(DjangoModelFactory):

@@ -6,7 +6,7 @@ from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
-from portfolio.book.ledger import LedgerStep
+from portfolio.book.ledger import KeptSteps
 from portfolio.health import filings_check_last
 from portfolio.models import DigestSubscription, FilingEvent, KeptLedger, KeptValue, PortfolioSnapshot, RefreshRun
 from portfolio.services.filings import filing_mark_reviewed, filing_record_milestone
@@ -187,15 +187,14 @@ class KeptLedgerAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="Flows")
     def flows(self, obj: KeptLedger) -> int:
-        return len(obj.steps)
+        return obj.count
 
     @admin.display(description="After each flow")
     def ledger(self, obj: KeptLedger) -> str:
         """The ledger after each flow, as a table: its date, the flow in US dollars, and the totals
         (figures right-aligned, as in the lists)."""
         rows = []
-        for item in obj.steps:
-            step = LedgerStep.decoded(item)
+        for step in KeptSteps.stored(obj.days, obj.flows, obj.totals).steps():
             figures = [step.invested, step.realised, step.acquired_quantity, step.sold_quantity, step.cost_local]
             cells = [
                 step.on.isoformat(),

@@ -54,7 +54,7 @@ from .exposure import (
 from .fx import FxRates
 from .grouping import deal_projects, deal_rows
 from .kept import kept_series
-from .ledger import EncodedStep, LedgerStep, PositionLedger, kept_steps, ledger_on
+from .ledger import NO_FLOWS, DayArrays, KeptSteps, PositionLedger, kept_steps, ledger_on
 from .shares import Ownership, ShareCountRow, ShareTerms, ownership, share_counts_on
 from .values import computed_values, stored_values
 from .valuing import ComputedValuation
@@ -264,10 +264,10 @@ class _HoldingParts(NamedTuple):
     computed: bool  # valued on request
     unvalued: str  # "<deal>: <position>: <why it has no value>", listed where it has none
     missing_fx: int
-    flows: list[tuple[int, float]]  # (day's ordinal, amount)
+    flows: DayArrays  # days' ordinals and amounts; none where the book sums no flows
 
     @classmethod
-    def of(cls, holding: Holding, *, counted: bool, deal_title: str) -> _HoldingParts:
+    def of(cls, holding: Holding, *, counted: bool, deal_title: str, flows: bool) -> _HoldingParts:
         ledger, row = holding.ledger, holding.row
         return cls(
             deal_id=row.deal_id,
@@ -281,42 +281,62 @@ class _HoldingParts(NamedTuple):
             computed=bool(holding.value_note),
             unvalued="" if holding.value is not None else f"{deal_title}: {row.label}: {holding.value_note}",
             missing_fx=ledger.missing_fx,
-            flows=ledger.flow_days(),
+            flows=ledger.flow_days() if flows else NO_FLOWS,
         )
 
 
-def _add_sums(groups: dict[str, Figures], weights: list[tuple[str, Decimal]], held: list[_HoldingParts]) -> None:
-    """The figures of ``held`` (holdings of one group, or of one deal) summed, then split across the
-    groups of ``weights`` in cents (``split``): each holding counts once in each group; one sold in
-    full adds its amounts and holds nothing."""
-    counted = [part for part in held if part.counted]
-    valued = [part for part in counted if part.value is not None]
-    amounts = (
-        sum((part.invested for part in held), ZERO),
-        sum((part.realised for part in held), ZERO),
-        sum((part.cost_of_sold for part in held), ZERO),
-        sum((part.value for part in valued if part.value is not None), ZERO),
-    )
-    invested, realised, cost_of_sold, value = (split(amount, weights) for amount in amounts)
-    missing_fx = sum(part.missing_fx for part in held)
-    unvalued = [part.unvalued for part in counted if part.value is None]
-    simulated = any(part.simulated for part in valued)
-    computed = sum(part.computed for part in valued)
-    for (key, invested_part), (_, realised_part), (_, sold_part), (_, value_part) in zip(
-        invested, realised, cost_of_sold, value, strict=True
-    ):
+class _Sums(NamedTuple):
+    """The figures of some holdings (of one group, or of one deal) summed, ready to be split."""
+
+    amounts: tuple[Decimal, Decimal, Decimal, Decimal]  # invested, realised, cost of sold, value
+    missing_fx: int
+    counted: int
+    valued: int
+    unvalued: list[str]
+    simulated: bool
+    computed: int
+
+    @classmethod
+    def of(cls, held: list[_HoldingParts]) -> _Sums:
+        """Each holding counts once; one sold in full adds its amounts and holds nothing."""
+        counted = [part for part in held if part.counted]
+        valued = [part for part in counted if part.value is not None]
+        return cls(
+            amounts=(
+                sum((part.invested for part in held), ZERO),
+                sum((part.realised for part in held), ZERO),
+                sum((part.cost_of_sold for part in held), ZERO),
+                sum((part.value for part in valued if part.value is not None), ZERO),
+            ),
+            missing_fx=sum(part.missing_fx for part in held),
+            counted=len(counted),
+            valued=len(valued),
+            unvalued=[part.unvalued for part in counted if part.value is None],
+            simulated=any(part.simulated for part in valued),
+            computed=sum(part.computed for part in valued),
+        )
+
+
+def _add_sums(groups: dict[str, Figures], weights: list[tuple[str, Decimal]], sums: _Sums) -> None:
+    """Some holdings' sums split across the groups of ``weights`` in cents (``split``): each
+    holding counts once in each group."""
+    if len(weights) == 1:
+        parts = [[(weights[0][0], amount.quantize(CENT))] for amount in sums.amounts]
+    else:
+        parts = [split(amount, weights) for amount in sums.amounts]
+    for (key, invested_part), (_, realised_part), (_, sold_part), (_, value_part) in zip(*parts, strict=True):
         g = groups[key]
         g.invested += invested_part
         g.realised += realised_part
         g.cost_of_sold += sold_part
-        g.missing_fx += missing_fx
-        g.positions += len(counted)
-        g.unvalued += unvalued
-        if valued:
+        g.missing_fx += sums.missing_fx
+        g.positions += sums.counted
+        g.unvalued += sums.unvalued
+        if sums.valued:
             g.known_value += value_part
-            g.positions_valued += len(valued)
-        g.simulated |= simulated
-        g.computed_on_request += computed
+            g.positions_valued += sums.valued
+        g.simulated |= sums.simulated
+        g.computed_on_request += sums.computed
 
 
 @dataclass
@@ -370,19 +390,26 @@ class Book:
         members = [h for h in self.holdings if h.basis in flowing]
         deal_bases_in = {deal_id for deal_id, basis in self.deal_bases.items() if basis in counted}
         titles = {pk: deal.title for pk, deal in self.deals.items()}
-        parts = [_HoldingParts.of(h, counted=h.basis in counted, deal_title=titles[h.row.deal_id]) for h in members]
         with_flows = set(dimensions if flows is True else flows or ())
         chained = set(dimensions if twr is True else twr or ()) if book == "held" else set()
-        dated = DatedAmounts.of([part.flows for part in parts]) if with_flows or chained else None
+        dated_wanted = bool(with_flows or chained)
+        parts = [
+            _HoldingParts.of(h, counted=h.basis in counted, deal_title=titles[h.row.deal_id], flows=dated_wanted)
+            for h in members
+        ]
+        dated = DatedAmounts.of([part.flows for part in parts]) if dated_wanted else None
         money_in = self._money_in(members, dated) if chained and dated is not None else None
         results: dict[str, dict[str, Figures]] = {}
-        by_deal: dict[int, list[int]] = defaultdict(list)  # each deal's holdings, by index in ``parts``
-        for index, part in enumerate(parts):
-            by_deal[part.deal_id].append(index)
+        deal_sums: dict[int, _Sums] | None = None  # each deal's holdings summed: for the dimensions that split deals
         for dimension in dimensions:
             groups: dict[str, Figures] = defaultdict(Figures)
             if dimension in PROJECT_DIMENSIONS:
-                self._add_deals(groups, dimension, parts, by_deal)
+                if deal_sums is None:
+                    by_deal: dict[int, list[_HoldingParts]] = defaultdict(list)
+                    for part in parts:
+                        by_deal[part.deal_id].append(part)
+                    deal_sums = {deal_id: _Sums.of(held) for deal_id, held in by_deal.items()}
+                self._add_deals(groups, dimension, deal_sums)
             else:
                 self._add_holdings(groups, dimension, parts)
             keys: dict[str, int] = {}  # each group's index in the shares
@@ -426,16 +453,14 @@ class Book:
             ((key, _),) = self._weights(dimension, part.deal_id, part.kind)
             by_key[key].append(part)
         for key, held in by_key.items():
-            _add_sums(groups, [(key, ONE)], held)
+            _add_sums(groups, [(key, ONE)], _Sums.of(held))
 
-    def _add_deals(
-        self, groups: dict[str, Figures], dimension: str, parts: list[_HoldingParts], by_deal: dict[int, list[int]]
-    ) -> None:
+    def _add_deals(self, groups: dict[str, Figures], dimension: str, by_deal: dict[int, _Sums]) -> None:
         """Each deal's figures split across its projects' groups of ``dimension`` (commodity or
         stage): the sums of its holdings, each in cents by the largest remainder (``split``), as the
         kept value rows split a deal's value."""
-        for deal_id, indexes in by_deal.items():
-            _add_sums(groups, self._weights(dimension, deal_id, ""), [parts[i] for i in indexes])
+        for deal_id, sums in by_deal.items():
+            _add_sums(groups, self._weights(dimension, deal_id, ""), sums)
 
     def _add_exposure_legs(self, groups: dict[str, Figures], dimension: str, deals_in: set[int]) -> None:
         """The loans, price floors and guarantees of the deals in the book, split like their deals."""
@@ -673,9 +698,10 @@ class BookSource:
     guarantees: list[Guarantee]
     floors: list[PriceFloor]
     payments: dict[tuple[int, date], tuple[Decimal, str]]
-    steps: dict[int, list[EncodedStep]]
-    # The steps decoded by the books of this source (``ledger_on``): books of two dates share most.
-    decoded: dict[int, LedgerStep] = field(default_factory=dict, compare=False, repr=False)
+    steps: dict[int, KeptSteps]
+    # The ledgers made from the steps by the books of this source (``ledger_on``): books of two
+    # dates share most.
+    decoded: dict[tuple[int, int], PositionLedger] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def load(cls) -> BookSource:

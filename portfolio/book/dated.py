@@ -9,7 +9,6 @@ a day adds its amounts in the order the holdings and their amounts are given, as
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Sequence
 
 import numpy as np
@@ -21,8 +20,8 @@ Share = tuple[int, int, float]
 
 
 class DatedAmounts:
-    """The dated amounts of some holdings (each a list of (day's ordinal, amount)), as flat arrays
-    (each holding's run in order)."""
+    """The dated amounts of some holdings (each an array of days' ordinals and one of amounts), as
+    flat arrays (each holding's run in order)."""
 
     def __init__(self, counts: np.ndarray, days: np.ndarray, amounts: np.ndarray) -> None:
         """From flat arrays: each holding's number of amounts (``counts``), then every holding's days
@@ -34,12 +33,14 @@ class DatedAmounts:
         self.amounts = amounts
 
     @classmethod
-    def of(cls, per_holding: Sequence[Sequence[tuple[int, float]]]) -> DatedAmounts:
-        """From each holding's list of (day's ordinal, amount)."""
-        counts = np.fromiter((len(amounts) for amounts in per_holding), dtype=np.int64, count=len(per_holding))
-        flat = itertools.chain.from_iterable(per_holding)
-        pairs = np.fromiter(flat, dtype=[("day", np.int64), ("amount", float)], count=int(counts.sum()))
-        return cls(counts, pairs["day"], pairs["amount"])
+    def of(cls, per_holding: Sequence[tuple[np.ndarray, np.ndarray]]) -> DatedAmounts:
+        """From each holding's days (ordinals) and amounts."""
+        counts = np.fromiter((len(days) for days, _ in per_holding), dtype=np.int64, count=len(per_holding))
+        if not per_holding:
+            return cls(counts, np.empty(0, dtype=np.int64), np.empty(0, dtype=float))
+        days = np.concatenate([days for days, _ in per_holding]).astype(np.int64, copy=False)
+        amounts = np.concatenate([amounts for _, amounts in per_holding]).astype(float, copy=False)
+        return cls(counts, days, amounts)
 
     def by_group(self, shares: Sequence[Share], groups: int) -> list[DayFlows]:
         """Each group's sums by day, in date order (groups numbered 0 to ``groups`` - 1): every share

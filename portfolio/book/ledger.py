@@ -8,14 +8,14 @@ The cost of what was sold is the average cost: invested x sold / acquired.
 
 from __future__ import annotations
 
-import bisect
-import operator
 from collections import defaultdict
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import Any, Final, NamedTuple
+from typing import Final, NamedTuple
+
+import numpy as np
 
 from portfolio.models import CASH_FLOW_SIGN, CashFlow, CashFlowKind, KeptLedger, Position
 from portfolio.pricing.returns import Flow
@@ -44,6 +44,11 @@ def flow_rows(*, as_of: date | None, positions: Iterable[int] | None = None) -> 
     return list(rows.order_by("occurred_on", "pk").values_list(*FLOW_FIELDS))
 
 
+#: Flows as two arrays: the days' ordinals (int64) and the amounts in US dollars.
+DayArrays = tuple[np.ndarray, np.ndarray]
+NO_FLOWS: DayArrays = (np.empty(0, dtype=np.int64), np.empty(0, dtype=float))
+
+
 @dataclass
 class PositionLedger:
     """One position's ledger on a date."""
@@ -58,21 +63,28 @@ class PositionLedger:
     # The flows in US dollars, paid negative, received positive: built from the flows (``ledgers``) or,
     # for a ledger read from kept steps, only when asked for (``flows``; a book reads ``flow_days``).
     _flows: list[Flow] | None = field(default=None, repr=False)
-    _steps: list[EncodedStep] = field(default_factory=list, repr=False)
+    # Read from kept steps: the position's steps, of which the first ``_count`` are the ledger's.
+    _kept: KeptSteps | None = field(default=None, repr=False, compare=False)
+    _count: int = field(default=0, repr=False, compare=False)
 
     @property
     def flows(self) -> list[Flow]:
         """The flows in US dollars, paid negative, received positive."""
         if self._flows is None:
-            steps = self._steps
-            self._flows = [Flow(date.fromordinal(step[0]), float(step[1])) for step in steps if step[1] is not None]
+            days, amounts = self.flow_days()
+            self._flows = [
+                Flow(date.fromordinal(day), amount) for day, amount in zip(days.tolist(), amounts.tolist(), strict=True)
+            ]
         return self._flows
 
-    def flow_days(self) -> list[tuple[int, float]]:
-        """The flows as (day's ordinal, amount) pairs: what the book sums by group and day."""
+    def flow_days(self) -> DayArrays:
+        """The flows as arrays of day ordinals and amounts: what the book sums by group and day."""
         if self._flows is None:
-            return [(step[0], float(step[1])) for step in self._steps if step[1] is not None]
-        return [(flow.on.toordinal(), flow.amount) for flow in self._flows]
+            return NO_FLOWS if self._kept is None else self._kept.flow_days(self._count)
+        return (
+            np.fromiter((flow.on.toordinal() for flow in self._flows), dtype=np.int64, count=len(self._flows)),
+            np.fromiter((flow.amount for flow in self._flows), dtype=float, count=len(self._flows)),
+        )
 
     @property
     def cost_of_sold(self) -> Decimal:
@@ -141,13 +153,6 @@ def ledgers(
 # --- The kept ledger: each position's ledger after each of its flows ------------------------------
 
 
-#: A step as the JSON column holds it: [the day's ordinal, the flow in US dollars or null, the totals
-#: as one text: "invested|realised|acquired|sold|records quantity (1 or 0)|cost in the position's
-#: currency|flows without a rate"]. Plain numbers and one text a step: a book decodes tens of
-#: thousands of them, and only the step of its date's totals.
-EncodedStep = list[Any]
-
-
 class LedgerStep(NamedTuple):
     """A position's ledger after one of its flows (in date order), as ``KeptLedger`` keeps it."""
 
@@ -161,22 +166,87 @@ class LedgerStep(NamedTuple):
     missing_fx: int
     flow: float | None  # the flow in US dollars as the ledger's ``flows`` got it, if it got one
 
-    def encoded(self) -> EncodedStep:
-        """The step as JSON holds it: decimals as their exact text."""
+    def totals(self) -> str:
+        """The step's totals as the kept row holds them: decimals as their exact text."""
         totals = (
             self.invested, self.realised, self.acquired_quantity, self.sold_quantity, int(self.records_quantity),
             self.cost_local, self.missing_fx,
         )  # fmt: skip
-        return [self.on.toordinal(), self.flow, "|".join(map(str, totals))]
+        return "|".join(map(str, totals))
+
+
+#: How a kept row stores its steps' days and flows: little-endian 32-bit ordinals, 64-bit floats.
+DAYS_DTYPE, FLOWS_DTYPE = np.dtype("<i4"), np.dtype("<f8")
+
+
+class KeptSteps:
+    """A position's steps as a ``KeptLedger`` row stores them: the days (ordinals) and the flows in US
+    dollars (NaN where a step got none) as binary arrays, the totals as one text ("invested|realised|
+    acquired|sold|records quantity (1 or 0)|cost in the position's currency|flows without a rate", a
+    step's after another, joined by ";"). A book reads every position's row: arrays and one text a
+    row are read without making an object of each flow, and only the totals of its date's step are
+    decoded."""
+
+    __slots__ = ("days", "flows", "totals")
+
+    def __init__(self, days: np.ndarray, flows: np.ndarray, totals: str) -> None:
+        self.days, self.flows, self.totals = days, flows, totals
 
     @classmethod
-    def decoded(cls, item: EncodedStep) -> LedgerStep:
-        ordinal, flow, totals = item
-        invested, realised, acquired, sold, records, cost_local, missing_fx = totals.split("|")
-        return cls(
-            date.fromordinal(ordinal), Decimal(invested), Decimal(realised), Decimal(acquired), Decimal(sold),
-            records == "1", Decimal(cost_local), int(missing_fx), None if flow is None else float(flow),
+    def of(cls, steps: Sequence[LedgerStep]) -> KeptSteps:
+        days = np.array([step.on.toordinal() for step in steps], dtype=DAYS_DTYPE)
+        flows = np.array([np.nan if step.flow is None else step.flow for step in steps], dtype=FLOWS_DTYPE)
+        return cls(days, flows, ";".join(step.totals() for step in steps))
+
+    @classmethod
+    def stored(cls, days: bytes | memoryview, flows: bytes | memoryview, totals: str) -> KeptSteps:
+        """From a row's columns."""
+        return cls(np.frombuffer(days, dtype=DAYS_DTYPE), np.frombuffer(flows, dtype=FLOWS_DTYPE), totals)
+
+    def columns(self) -> dict[str, bytes | str]:
+        """The row's columns."""
+        return {"days": self.days.astype(DAYS_DTYPE).tobytes(), "flows": self.flows.tobytes(), "totals": self.totals}
+
+    def __len__(self) -> int:
+        return len(self.days)
+
+    def count_on(self, on: date) -> int:
+        """How many steps fall on or before ``on``."""
+        return int(self.days.searchsorted(on.toordinal(), side="right"))
+
+    def step(self, index: int) -> LedgerStep:
+        """The step at ``index``, decoded."""
+        invested, realised, acquired, sold, records, cost_local, missing_fx = self.totals.split(";", index + 1)[
+            index
+        ].split("|")
+        flow = float(self.flows[index])
+        return LedgerStep(
+            date.fromordinal(int(self.days[index])), Decimal(invested), Decimal(realised), Decimal(acquired),
+            Decimal(sold), records == "1", Decimal(cost_local), int(missing_fx), None if np.isnan(flow) else flow,
         )  # fmt: skip
+
+    def steps(self) -> list[LedgerStep]:
+        return [self.step(index) for index in range(len(self))]
+
+    def flow_days(self, count: int) -> DayArrays:
+        """The flows of the first ``count`` steps (those that got one): day ordinals and amounts."""
+        flows = self.flows[:count]
+        got = ~np.isnan(flows)
+        return self.days[:count][got].astype(np.int64), flows[got]
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, KeptSteps):
+            return NotImplemented
+        return (
+            self.totals == other.totals
+            and np.array_equal(self.days, other.days)
+            and np.array_equal(self.flows, other.flows, equal_nan=True)
+        )
+
+    __hash__ = None  # type: ignore[assignment]  # compared by content, never a key
+
+    def __repr__(self) -> str:
+        return f"KeptSteps({self.steps()!r})"
 
 
 def ledger_steps(flows: Iterable[FlowRow], currencies: dict[int, str], fx: FxRates) -> dict[int, list[LedgerStep]]:
@@ -216,19 +286,24 @@ def steps_from_flows(positions: Collection[int] | None = None) -> tuple[dict[int
     return currencies, ledger_steps(flows, currencies, fx)
 
 
-def ledger_on(steps: list[EncodedStep], on: date, *, decoded: dict[int, LedgerStep] | None = None) -> PositionLedger:
-    """The ledger on ``on`` from a position's kept steps (as JSON holds them, in date order): its
-    last step on or before it, and the flows up to it. Only that step's totals are decoded, once
-    for the books of several dates where ``decoded`` keeps them (by the encoded step's identity:
-    it must live no longer than the steps)."""
-    index = bisect.bisect_right(steps, on.toordinal(), key=operator.itemgetter(0))
-    if not index:
+def ledger_on(
+    steps: KeptSteps, on: date, *, decoded: dict[tuple[int, int], PositionLedger] | None = None
+) -> PositionLedger:
+    """The ledger on ``on`` from a position's kept steps: its last step on or before it, and the
+    flows up to it. Only that step's totals are decoded; where ``decoded`` keeps the ledgers made
+    (by the steps' identity and how many of them count: it must live no longer than the steps),
+    books of several dates share the ledger of a step (a book only rounds its totals to the cent,
+    which leaves them as they are)."""
+    count = steps.count_on(on)
+    if not count:
         return PositionLedger()
-    step = steps[index - 1]
-    if decoded is None:
-        last = LedgerStep.decoded(step)
-    else:
-        last = decoded.get(id(step)) or decoded.setdefault(id(step), LedgerStep.decoded(step))
+    if decoded is not None:
+        memo = (id(steps), count)
+        ledger = decoded.get(memo)
+        if ledger is None:
+            ledger = decoded[memo] = ledger_on(steps, on)
+        return ledger
+    last = steps.step(count - 1)
     return PositionLedger(
         invested=last.invested,
         realised=last.realised,
@@ -237,14 +312,18 @@ def ledger_on(steps: list[EncodedStep], on: date, *, decoded: dict[int, LedgerSt
         records_quantity=last.records_quantity,
         cost_local=last.cost_local,
         missing_fx=last.missing_fx,
-        _steps=steps[:index],
+        _kept=steps,
+        _count=count,
     )
 
 
-def kept_steps(positions: Iterable[int] | None = None) -> dict[int, list[EncodedStep]]:
-    """Each position's kept steps (of ``positions``, if given), as JSON holds them (one query: a row
-    a position, instead of every flow and its rate); ``ledger_on`` gives its ledger on a date."""
+def kept_steps(positions: Iterable[int] | None = None) -> dict[int, KeptSteps]:
+    """Each position's kept steps (of ``positions``, if given), as its row stores them (one query: a
+    row a position, instead of every flow and its rate); ``ledger_on`` gives its ledger on a date."""
     rows = KeptLedger.objects.order_by()
     if positions is not None:
         rows = rows.filter(position_id__in=list(positions))
-    return dict(rows.values_list("position_id", "steps"))
+    return {
+        pk: KeptSteps.stored(days, flows, totals)
+        for pk, days, flows, totals in rows.values_list("position_id", "days", "flows", "totals")
+    }

@@ -154,10 +154,12 @@ class KeptValue(models.Model):
 class KeptLedger(models.Model):
     """A position's cost ledger after each of its cash flows, kept as data changes.
 
-    ``steps`` holds, in date order, the ledger after each flow (``portfolio.book.ledger.LedgerStep``:
+    The row holds, in date order, the ledger after each flow (``portfolio.book.ledger.LedgerStep``:
     paid and received in US dollars at each flow's rate, units acquired and sold, the cost in the
     position's currency, the flows without a rate, and the flow itself in US dollars), so the book of
-    any date reads a row a position instead of every flow and its rate. A save or delete of a cash
+    any date reads a row a position instead of every flow and its rate: each step's day and flow in
+    binary arrays, its totals as exact text (``portfolio.book.ledger.KeptSteps`` reads and writes
+    them), so that a book reads every position's row without making objects of every flow. A save or delete of a cash
     flow, of a position (its currency) or of an FX rate rebuilds the rows it bears on, in its own
     transaction; a refresh storing rates does the same for what they cover
     (``portfolio.services.kept_ledgers``). ``manage.py verify_figures`` compares them with the
@@ -166,11 +168,20 @@ class KeptLedger(models.Model):
 
     # Not a foreign key: a position's flows are deleted before it, and each rebuilds its row.
     position_id = models.PositiveBigIntegerField(unique=True)
-    steps = models.JSONField()
+    days = models.BinaryField(help_text="Each step's day: little-endian 32-bit ordinals.")
+    flows = models.BinaryField(help_text="Each step's flow in US dollars: little-endian 64-bit floats, NaN for none.")
+    totals = models.TextField(
+        help_text='Each step\'s totals ("invested|realised|acquired|sold|records|cost|no rate"), joined by ";".'
+    )
 
     class Meta:
         ordering = ["position_id"]
 
     def __str__(self) -> str:
-        count = len(self.steps)
+        count = self.count
         return f"Ledger of position {self.position_id}: {count} flow{'' if count == 1 else 's'}"
+
+    @property
+    def count(self) -> int:
+        """The number of steps (flows)."""
+        return len(self.days) // 4

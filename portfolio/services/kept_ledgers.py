@@ -31,7 +31,7 @@ from django.db import transaction
 from django.db.models import Q
 
 from portfolio.book.fx import FX_LOOKBACK_DAYS
-from portfolio.book.ledger import steps_from_flows
+from portfolio.book.ledger import KeptSteps, steps_from_flows
 from portfolio.models import CashFlow, FxRate, KeptLedger, Position
 
 from .kept import lock
@@ -69,7 +69,7 @@ def _rebuild(ids: set[int] | None) -> int:
         stale = KeptLedger.objects.all() if ids is None else KeptLedger.objects.filter(position_id__in=ids)
         stale.delete()
         rows = [
-            KeptLedger(position_id=pk, steps=[step.encoded() for step in items])
+            KeptLedger(position_id=pk, **KeptSteps.of(items).columns())
             for pk, items in steps.items()
             if pk in currencies
         ]

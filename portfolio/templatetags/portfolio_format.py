@@ -6,7 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django import template
-from django.utils.html import format_html
+from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString
 
 from portfolio.models import country_name
@@ -27,46 +27,61 @@ def _symbol(currency: str) -> str:
     return SYMBOLS.get(currency, f"{currency} ")
 
 
-def money_exact(value, currency: str = "USD") -> str:
-    """1551630819.4 -> "US$1,551,630,819": to the unit, with separators; negative with a minus sign."""
-    amount = Decimal(str(value))
-    sign = "-" if amount < 0 else ""
-    return f"{sign}{_symbol(currency)}{abs(amount):,.0f}"
+#: Each currency's symbol as HTML, escaped once.
+_ESCAPED_SYMBOLS: dict[str, str] = {}
 
 
-def money_compact(value, currency: str = "USD") -> str:
-    """1551630819.4 -> "US$1.55B", 533400000 -> "US$533.4M"; below a million, the exact figure."""
-    amount = Decimal(str(value))
-    sign = "-" if amount < 0 else ""
+def _amount(value) -> Decimal:
+    return value if isinstance(value, Decimal) else Decimal(str(value))
+
+
+def _exact(amount: Decimal, symbol: str) -> str:
+    return f"{'-' if amount < 0 else ''}{symbol}{abs(amount):,.0f}"
+
+
+def _compact(amount: Decimal, symbol: str) -> str | None:
+    """The compact reading of an amount of a million or more; None below (it reads exactly)."""
     size = abs(amount)
     index = next((i for i, unit in enumerate(COMPACT_UNITS) if size >= unit[0]), None)
     if index is None:
-        return money_exact(value, currency)
+        return None
     _, divisor, suffix, places = COMPACT_UNITS[index]
     shown = (size / divisor).quantize(Decimal(1).scaleb(-places))
     if shown >= 1000 and index > 0:  # 999.96M reads "US$1.00B", not "US$1,000.0M"
         _, divisor, suffix, places = COMPACT_UNITS[index - 1]
         shown = (size / divisor).quantize(Decimal(1).scaleb(-places))
-    return f"{sign}{_symbol(currency)}{shown:,.{places}f}{suffix}"
-    return money_exact(value, currency)
+    return f"{'-' if amount < 0 else ''}{symbol}{shown:,.{places}f}{suffix}"
+
+
+def money_exact(value, currency: str = "USD") -> str:
+    """1551630819.4 -> "US$1,551,630,819": to the unit, with separators; negative with a minus sign."""
+    return _exact(_amount(value), _symbol(currency))
+
+
+def money_compact(value, currency: str = "USD") -> str:
+    """1551630819.4 -> "US$1.55B", 533400000 -> "US$533.4M"; below a million, the exact figure."""
+    amount, symbol = _amount(value), _symbol(currency)
+    return _compact(amount, symbol) or _exact(amount, symbol)
 
 
 @register.filter
 def money(value, currency: str = "USD") -> str | SafeString:
     """An amount for a page: compact (US$1.55B) with the exact figure (US$1,551,630,819) as its
-    tooltip and as the text a screen reader reads; amounts under a million read exactly; None -> n/a."""
+    tooltip and as the text a screen reader reads; amounts under a million read exactly; None -> n/a.
+
+    Built without ``format_html``'s escaping of each part (a page may show thousands of amounts):
+    the parts are digits, separators and signs around the currency's symbol, which is escaped."""
     if value is None or value == "":
         return NA
-    exact = money_exact(value, currency)
-    compact = money_compact(value, currency)
-    if compact == exact:
-        return exact
-    return format_html(
-        '<span class="amount" title="{}"><span aria-hidden="true">{}</span>'
-        '<span class="visually-hidden">{}</span></span>',
-        exact,
-        compact,
-        exact,
+    amount = _amount(value)
+    symbol = _ESCAPED_SYMBOLS.get(currency) or _ESCAPED_SYMBOLS.setdefault(currency, escape(_symbol(currency)))
+    exact = _exact(amount, symbol)
+    compact = _compact(amount, symbol)
+    if compact is None:
+        return SafeString(exact)
+    return SafeString(
+        f'<span class="amount" title="{exact}"><span aria-hidden="true">{compact}</span>'
+        f'<span class="visually-hidden">{exact}</span></span>'
     )
 
 
