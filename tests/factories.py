@@ -424,6 +424,13 @@ class KeptValueFactory(DjangoModelFactory):
     positions = 2
 
 
+class GroupingGenerationFactory(DjangoModelFactory):
+    class Meta:
+        model = m.GroupingGeneration
+
+    number = 1
+
+
 class KeptLedgerFactory(DjangoModelFactory):
     class Meta:
         model = m.KeptLedger

@@ -8,7 +8,15 @@ from django.utils.html import format_html, format_html_join
 
 from portfolio.book.ledger import KeptSteps
 from portfolio.health import filings_check_last
-from portfolio.models import DigestSubscription, FilingEvent, KeptLedger, KeptValue, PortfolioSnapshot, RefreshRun
+from portfolio.models import (
+    DigestSubscription,
+    FilingEvent,
+    GroupingGeneration,
+    KeptLedger,
+    KeptValue,
+    PortfolioSnapshot,
+    RefreshRun,
+)
 from portfolio.services.filings import filing_mark_reviewed, filing_record_milestone
 from portfolio.services.records import record_save
 
@@ -168,6 +176,17 @@ class KeptValueAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     as_of_day = date_column("as_of", "As of")
     value_display = figure_column("value_usd", "Value (USD)")
     counted = figure_column("positions", "Valuations", places=0)
+
+
+@admin.register(GroupingGeneration)
+class GroupingGenerationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """The number every write that may change how the kept rows group the valuations raises (a
+    backfill reads the deals' grouping again when it has moved)."""
+
+    list_display = ["pk", "generation"]
+    fields = readonly_fields = readonly_fields_of(GroupingGeneration)
+
+    generation = figure_column("number", "Generation", places=0)
 
 
 #: The columns of a kept ledger's table, as its steps give them.

@@ -82,3 +82,24 @@ def deal_projects(deal_ids: Collection[int] | None = None) -> dict[int, list[Pro
                 ProjectShare(project_id=project_id, weight=weight, stage=stage, commodities=commodities)
             )
     return projects
+
+
+class DealGrouping:
+    """Every deal's rows and projects as the kept rows group them (``deal_rows``, ``deal_projects``)
+    and each deal's keys of each dimension, read once for the days of a backfill and read again
+    whenever the generation of the writes that change them (``GroupingGeneration``) has moved."""
+
+    def __init__(self) -> None:
+        self.generation: int | None = None
+        self.rows: dict[int, DealRow] = {}
+        self.projects: dict[int, list[ProjectShare]] = {}
+        self.weights: dict[tuple[str, int], list[tuple[str, Decimal]]] = {}  # (dimension, deal): its keys
+
+    def at(self, generation: int) -> DealGrouping:
+        """The grouping as of ``generation``: read again if it was read at another."""
+        if generation != self.generation:
+            self.rows, _ = deal_rows()
+            self.projects = deal_projects()
+            self.weights = {}
+            self.generation = generation
+        return self

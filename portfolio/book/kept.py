@@ -24,7 +24,7 @@ from portfolio.models import KeptValue, Valuation
 
 from .allocation import DIMENSIONS, key_weights, split
 from .basis import book_q
-from .grouping import deal_projects, deal_rows
+from .grouping import DealGrouping, deal_projects, deal_rows
 
 #: A kept row's identity: its date, dimension and key.
 GroupDay = tuple[date, str, str]
@@ -34,11 +34,12 @@ ZERO = Decimal("0")
 
 
 def contributions(
-    *, deal_ids: Collection[int] | None = None, as_of: date | None = None
+    *, deal_ids: Collection[int] | None = None, as_of: date | None = None, grouping: DealGrouping | None = None
 ) -> dict[GroupDay, tuple[Decimal, int]]:
     """What the kept rows hold of ``deal_ids`` (every date) or of ``as_of`` (every deal), or of
     everything: each (date, dimension, key) with its value and the number of valuations summed into
-    it. Keys with no held valuation are absent."""
+    it. Keys with no held valuation are absent. ``grouping``: every deal's grouping as read already
+    (a backfill's days), instead of reading it again."""
     rows = Valuation.objects.filter(book_q("held", day=F("as_of"), prefix="position__")).order_by()
     if deal_ids is not None:
         rows = rows.filter(position__deal_id__in=deal_ids)
@@ -61,9 +62,12 @@ def contributions(
     if not deal_values:
         return {}
     deals = {pk for _, pk in deal_values}
-    rows_of, _ = deal_rows(deals if deal_ids is not None else None)
-    projects = deal_projects(deals if deal_ids is not None else None)
-    weights: dict[tuple[str, int], list[tuple[str, Decimal]]] = {}
+    if grouping is not None and deals <= grouping.rows.keys():
+        rows_of, projects, weights = grouping.rows, grouping.projects, grouping.weights
+    else:
+        rows_of, _ = deal_rows(deals if deal_ids is not None else None)
+        projects = deal_projects(deals if deal_ids is not None else None)
+        weights = {}
     for (day, deal_id), total in deal_values.items():
         for dimension in DEAL_DIMENSIONS:
             keys = weights.get((dimension, deal_id))

@@ -57,7 +57,15 @@ from .registry import (
     ShareCountOrigin,
 )
 from .reports import PublishedReport
-from .valuations import FairValueLevel, KeptLedger, KeptValue, ManualMark, Valuation, ValuationMethod
+from .valuations import (
+    FairValueLevel,
+    GroupingGeneration,
+    KeptLedger,
+    KeptValue,
+    ManualMark,
+    Valuation,
+    ValuationMethod,
+)
 
 __all__ = [
     "ACTIVE_RUN_STATUSES",
@@ -91,6 +99,7 @@ __all__ = [
     "FilingEvent",
     "FxRate",
     "Grant",
+    "GroupingGeneration",
     "Guarantee",
     "ImportRun",
     "InstrumentKind",

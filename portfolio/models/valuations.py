@@ -185,3 +185,15 @@ class KeptLedger(models.Model):
     def count(self) -> int:
         """The number of steps (flows)."""
         return len(self.days) // 4
+
+
+class GroupingGeneration(models.Model):
+    """A number raised by every write that may change how the kept rows group the valuations (a
+    deal's agency, company, country, projects, stages, commodities and their weights), in that
+    write's transaction: a backfill reads the deals' grouping once and again only when the number
+    has moved since (``portfolio.services.kept``). One row."""
+
+    number = models.PositiveBigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"Grouping generation {self.number}"

@@ -31,6 +31,7 @@ from typing import Any
 from django.db import models, transaction
 from psycopg import sql
 
+from portfolio.book.grouping import DealGrouping
 from portfolio.book.kept import GroupDay, contributions
 from portfolio.models import (
     Agency,
@@ -38,6 +39,7 @@ from portfolio.models import (
     Company,
     Deal,
     DealProjectWeight,
+    GroupingGeneration,
     KeptValue,
     Position,
     Project,
@@ -73,25 +75,37 @@ LINKS = (Deal.projects.through, Project.commodities.through)
 SAVED, DELETED, LINKED = "_kept_before_save", "_kept_before_delete", "_kept_before_links"
 
 
-def lock() -> None:
+def lock(*, regroups: bool = True) -> None:
     """Take the kept rows' lock until the transaction ends (PostgreSQL; SQLite writes one
-    transaction at a time)."""
+    transaction at a time). ``regroups``: the write may change how the rows group the valuations
+    (any write but a date's valuations and the ledgers): it raises the grouping's generation, in
+    its transaction, so that a backfill reads the deals' grouping again (``grouping_generation``)."""
     connection = transaction.get_connection()
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [LOCK_KEY])
+    if regroups and not GroupingGeneration.objects.filter(pk=1).update(number=models.F("number") + 1):
+        GroupingGeneration.objects.create(pk=1, number=1)
 
 
-def kept_date_rebuild(as_of: date) -> int:
+def grouping_generation() -> int:
+    """The grouping's generation: read under the lock, every write that changed the grouping since
+    a backfill's day read it has committed, and raised it (``lock``)."""
+    return GroupingGeneration.objects.filter(pk=1).values_list("number", flat=True).first() or 0
+
+
+def kept_date_rebuild(as_of: date, *, grouping: DealGrouping | None = None) -> int:
     """Replace the kept rows of ``as_of`` with what the valuations stored for it sum to; returns
-    the number of rows. Called by the refresh in the transaction that stored the valuations."""
+    the number of rows. Called by the refresh in the transaction that stored the valuations;
+    ``grouping``: the deals' grouping a backfill keeps from day to day, read again here if a write
+    has changed it since."""
     with transaction.atomic():
-        lock()
+        lock(regroups=False)
         connection = transaction.get_connection()
         table = connection.ops.quote_name(KeptValue._meta.db_table)  # the model's own table: no outside input
         with connection.cursor() as cursor:  # one statement: the rows are not read first
             cursor.execute(f"DELETE FROM {table} WHERE as_of = %s", [as_of])  # noqa: S608  # nosec B608
-        parts = contributions(as_of=as_of)
+        parts = contributions(as_of=as_of, grouping=None if grouping is None else grouping.at(grouping_generation()))
         if connection.vendor != "postgresql":
             KeptValue.objects.bulk_create(_rows(parts), batch_size=1000)
             return len(parts)

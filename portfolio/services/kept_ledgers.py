@@ -64,7 +64,7 @@ def ledgers_rebuild_all() -> int:
 
 def _rebuild(ids: set[int] | None) -> int:
     with transaction.atomic():
-        lock()
+        lock(regroups=False)  # a ledger changes no deal's grouping
         currencies, steps = steps_from_flows(ids)
         stale = KeptLedger.objects.all() if ids is None else KeptLedger.objects.filter(position_id__in=ids)
         stale.delete()

@@ -23,6 +23,7 @@ from django.db import IntegrityError, connections, transaction
 from django.utils import timezone
 
 from portfolio.book import today
+from portfolio.book.grouping import DealGrouping
 from portfolio.book.valuing import ComputedValuation, ValuationDays
 from portfolio.exceptions import BrokerUnavailableError, RefreshRefusedError
 from portfolio.figures_cache import data_changed
@@ -261,6 +262,7 @@ class _RangeInputs:
         self.start, self.end = start, end
         self._days: ValuationDays | None = None
         self.writer = DayWriter()
+        self.grouping = DealGrouping()  # the deals' grouping for the kept rows, kept from day to day
 
     def get(self) -> ValuationDays:
         if self._days is None:
@@ -270,14 +272,14 @@ class _RangeInputs:
 
 def _value_day(day: date, run_id: int, days: _RangeInputs, *, last: bool) -> StepResult:
     result, rows = valuations_value(as_of=day, days=days.get())
-    days.writer.submit(partial(_write_day, day, rows, run_id))
+    days.writer.submit(partial(_write_day, day, rows, run_id, days.grouping))
     if last:
         days.writer.finish()  # the run ends when every day is written
     return result
 
 
-def _write_day(day: date, rows: list[ComputedValuation], run_id: int) -> None:
-    valuations_store(as_of=day, rows=rows, refresh_run_id=run_id)
+def _write_day(day: date, rows: list[ComputedValuation], run_id: int, grouping: DealGrouping) -> None:
+    valuations_store(as_of=day, rows=rows, refresh_run_id=run_id, grouping=grouping)
     portfolio_snapshot_record(as_of=day, refresh_run_id=run_id)
 
 

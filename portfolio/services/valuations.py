@@ -15,7 +15,8 @@ from django.db import transaction
 from django.utils import timezone
 from psycopg import sql
 
-from portfolio.book.basis import VALUED_BASES, DealTerms, deal_basis, position_basis
+from portfolio.book.basis import VALUED_BASES, Basis, DealTerms, deal_basis, position_basis
+from portfolio.book.grouping import DealGrouping
 from portfolio.book.valuing import (
     ComputedValuation,
     ValuationDays,
@@ -30,9 +31,15 @@ from . import kept
 from .steps import StepResult
 
 
-def _is_valued(position: Position, as_of: date, sold_out: bool) -> bool:
+def _is_valued(position: Position, as_of: date, sold_out: bool, deal_bases: dict[int, Basis | None]) -> bool:
+    """Whether the position shows with a value on ``as_of``; ``deal_bases`` keeps each deal's basis
+    on the date, worked out once for its positions."""
+    if position.deal_id in deal_bases:
+        basis_of_deal = deal_bases[position.deal_id]
+    else:
+        basis_of_deal = deal_bases[position.deal_id] = deal_basis(DealTerms.of(position.deal), as_of)
     basis = position_basis(
-        deal_basis(DealTerms.of(position.deal), as_of),
+        basis_of_deal,
         evidence=position.evidence,
         acquired_on=position.acquired_on,
         on=as_of,
@@ -67,9 +74,10 @@ def valuations_value(*, as_of: date, days: ValuationDays | None = None) -> tuple
     else:
         positions, ctx = days.positions, days.on(as_of)
     rows = []
+    deal_bases: dict[int, Basis | None] = {}
     for position in positions:
         ledger = ctx.ledgers.get(position.pk)
-        if not _is_valued(position, as_of, sold_out=bool(ledger and ledger.sold_out)):
+        if not _is_valued(position, as_of, sold_out=bool(ledger and ledger.sold_out), deal_bases=deal_bases):
             continue
         result.total += 1
         try:
@@ -88,13 +96,19 @@ def valuations_value(*, as_of: date, days: ValuationDays | None = None) -> tuple
     return result, rows
 
 
-def valuations_store(*, as_of: date, rows: list[ComputedValuation], refresh_run_id: int | None = None) -> None:
+def valuations_store(
+    *,
+    as_of: date,
+    rows: list[ComputedValuation],
+    refresh_run_id: int | None = None,
+    grouping: DealGrouping | None = None,
+) -> None:
     """Store the valuations of ``as_of`` (``valuations_value``'s) and rebuild the date's kept rows,
-    in one transaction."""
+    in one transaction (``grouping``: the deals' grouping a backfill keeps from day to day)."""
     with transaction.atomic():
-        kept.lock()  # before the valuations' rows: an edit holding it may be deleting some of them
+        kept.lock(regroups=False)  # before the valuations' rows: an edit holding it may be deleting some of them
         _store(rows, refresh_run_id)
-        kept.kept_date_rebuild(as_of)
+        kept.kept_date_rebuild(as_of, grouping=grouping)
 
 
 #: The columns a refresh writes, in the order ``_store`` gives them (the id and created_at aside);

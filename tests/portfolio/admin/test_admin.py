@@ -45,6 +45,7 @@ FACTORIES = {
     m.PortfolioSnapshot: f.PortfolioSnapshotFactory,
     m.KeptValue: f.KeptValueFactory,
     m.KeptLedger: f.KeptLedgerFactory,
+    m.GroupingGeneration: f.GroupingGenerationFactory,
     m.MilestoneStatusChange: f.MilestoneStatusChangeFactory,
     m.DigestSubscription: f.DigestSubscriptionFactory,
     m.ImportRun: f.ImportRunFactory,
@@ -64,6 +65,7 @@ READ_ONLY = {
     m.PortfolioSnapshot,
     m.KeptValue,
     m.KeptLedger,
+    m.GroupingGeneration,
     m.MilestoneStatusChange,
     m.FilingEvent,
     m.ImportRun,
@@ -157,6 +159,7 @@ CHANGELIST_QUERIES = {
     m.PortfolioSnapshot: ADMIN + COUNTS + PAGE + DATES,
     m.KeptValue: ADMIN + 1 + COUNTS + PAGE + DATES,  # the dimensions to filter by
     m.KeptLedger: ADMIN + COUNTS + PAGE,
+    m.GroupingGeneration: ADMIN + COUNTS + PAGE,
     m.MilestoneStatusChange: ADMIN + COUNTS + PAGE + DATES,
     m.DigestSubscription: ADMIN + COUNTS + PAGE,
     m.ImportRun: ADMIN + COUNTS + PAGE + DATES,

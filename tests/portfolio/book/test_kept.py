@@ -28,12 +28,16 @@ from decimal import Decimal
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from portfolio import models as m
+from portfolio.book.grouping import DealGrouping
 from portfolio.book.kept import kept_series
 from portfolio.book.ledger import KeptSteps, LedgerStep, kept_steps, ledger_on
 from portfolio.book.verify import verify_kept, verify_ledgers
 from portfolio.pricing.returns import Flow
+from portfolio.services.kept import grouping_generation, kept_date_rebuild
 from portfolio.services.kept_ledgers import ledgers_rebuild_for_rates
 from portfolio.services.records import record_delete, record_save
 from portfolio.services.valuations import valuations_compute
@@ -176,6 +180,28 @@ def test_a_refresh_rebuilds_its_date(book):
     result = valuations_compute(as_of=D2)
     assert result.written
     assert _kept("instrument")["private_equity"] == {D2: M("300.00")}
+    _assert_true()
+
+
+def test_a_backfill_keeps_the_deals_grouping_from_day_to_day_until_an_edit_changes_it(book, steward):
+    """A backfill's days read the deals' grouping once: the next day's rows are rebuilt without
+    reading a deal again (a day's valuations change no grouping). A steward's edit in between (a
+    company renamed) raises the grouping's generation in its transaction: the next day reads the
+    grouping again, and its rows carry the new name."""
+    grouping = DealGrouping()
+    kept_date_rebuild(D1, grouping=grouping)
+    generation = grouping_generation()
+    with CaptureQueriesContext(connection) as day:
+        kept_date_rebuild(D2, grouping=grouping)
+    assert grouping_generation() == generation
+    assert not [query for query in day.captured_queries if 'FROM "portfolio_deal"' in query["sql"]]
+    x = book["x"]
+    x.name = "Xco Holdings"
+    record_save(x, user=steward, reason="Renamed")
+    assert grouping_generation() > generation
+    kept_date_rebuild(D2, grouping=grouping)
+    assert _kept("company")["Xco Holdings"] == {D1: M("150.00"), D2: M("120.00")}
+    assert "Xco" not in _kept("company")
     _assert_true()
 
 

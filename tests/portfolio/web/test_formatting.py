@@ -54,6 +54,13 @@ def test_a_compact_amount_carries_the_exact_figure_for_the_tooltip_and_screen_re
     assert money_exact(Decimal("10000000"), "CAD") == "C$10,000,000"
 
 
+def test_a_currency_that_is_not_known_is_written_escaped():
+    """An amount in a currency without a symbol reads with its code; any markup in it is escaped."""
+    assert money(Decimal("12"), "EUR") == "EUR 12"
+    assert str(money(Decimal("2000000"), "<b>")).count("&lt;b&gt; 2,000,000") == 2
+    assert "<b>" not in str(money(Decimal("2000000"), "<b>"))
+
+
 @pytest.mark.django_db
 def test_a_change_reads_with_its_sign_and_direction():
     """A rise reads with a plus sign, a fall with a minus, nothing unchanged; each with the word a
