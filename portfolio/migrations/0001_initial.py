@@ -10,7 +10,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -19,1310 +18,3722 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Commodity',
+            name="Commodity",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('code', models.SlugField(help_text='Natural key, e.g. ndpr-oxide.', max_length=40, unique=True)),
-                ('name', models.CharField(max_length=120)),
-                ('group', models.CharField(choices=[('rare_earths', 'Rare earths'), ('lithium', 'Lithium'), ('graphite', 'Graphite'), ('base_metals', 'Base metals'), ('other', 'Other critical minerals')], max_length=20)),
-                ('price_unit', models.CharField(default='kg', help_text='Unit prices are quoted per, e.g. kg or t.', max_length=20)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("code", models.SlugField(help_text="Natural key, e.g. ndpr-oxide.", max_length=40, unique=True)),
+                ("name", models.CharField(max_length=120)),
+                (
+                    "group",
+                    models.CharField(
+                        choices=[
+                            ("rare_earths", "Rare earths"),
+                            ("lithium", "Lithium"),
+                            ("graphite", "Graphite"),
+                            ("base_metals", "Base metals"),
+                            ("other", "Other critical minerals"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "price_unit",
+                    models.CharField(
+                        default="kg", help_text="Unit prices are quoted per, e.g. kg or t.", max_length=20
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'commodities',
-                'ordering': ['name'],
+                "verbose_name_plural": "commodities",
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='Agency',
+            name="Agency",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('source_url', portfolio.models.base.URLField(blank=True, max_length=500)),
-                ('source_published_on', models.DateField(blank=True, help_text='Date the source was published.', null=True)),
-                ('evidence', models.CharField(choices=[('filing', 'SEC filing'), ('government', 'Government release'), ('news', 'News or company release'), ('unverified', 'Unverified')], default='news', help_text='Unverified facts are shown flagged, never as fact.', max_length=12)),
-                ('short_name', models.CharField(help_text='Natural key, e.g. DOD-OSC.', max_length=40, unique=True)),
-                ('name', models.CharField(max_length=200)),
-                ('country', models.CharField(max_length=2, validators=[django.core.validators.RegexValidator('^[A-Z]{2}$', 'Use the two-letter ISO 3166 country code, e.g. US or CA.')])),
-                ('website', portfolio.models.base.URLField(blank=True)),
-                ('parent', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='children', to='portfolio.agency')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("source_url", portfolio.models.base.URLField(blank=True, max_length=500)),
+                (
+                    "source_published_on",
+                    models.DateField(blank=True, help_text="Date the source was published.", null=True),
+                ),
+                (
+                    "evidence",
+                    models.CharField(
+                        choices=[
+                            ("filing", "SEC filing"),
+                            ("government", "Government release"),
+                            ("news", "News or company release"),
+                            ("unverified", "Unverified"),
+                        ],
+                        default="news",
+                        help_text="Unverified facts are shown flagged, never as fact.",
+                        max_length=12,
+                    ),
+                ),
+                ("short_name", models.CharField(help_text="Natural key, e.g. DOD-OSC.", max_length=40, unique=True)),
+                ("name", models.CharField(max_length=200)),
+                (
+                    "country",
+                    models.CharField(
+                        max_length=2,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^[A-Z]{2}$", "Use the two-letter ISO 3166 country code, e.g. US or CA."
+                            )
+                        ],
+                    ),
+                ),
+                ("website", portfolio.models.base.URLField(blank=True)),
+                (
+                    "parent",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="children",
+                        to="portfolio.agency",
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'agencies',
-                'ordering': ['short_name'],
+                "verbose_name_plural": "agencies",
+                "ordering": ["short_name"],
             },
         ),
         migrations.CreateModel(
-            name='AgencyAlias',
+            name="AgencyAlias",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('alias', models.CharField(max_length=200, unique=True)),
-                ('used_from', models.DateField(blank=True, null=True)),
-                ('used_until', models.DateField(blank=True, null=True)),
-                ('note', models.CharField(blank=True, max_length=300)),
-                ('agency', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='aliases', to='portfolio.agency')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("alias", models.CharField(max_length=200, unique=True)),
+                ("used_from", models.DateField(blank=True, null=True)),
+                ("used_until", models.DateField(blank=True, null=True)),
+                ("note", models.CharField(blank=True, max_length=300)),
+                (
+                    "agency",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="aliases", to="portfolio.agency"
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'agency aliases',
-                'ordering': ['agency__short_name', 'alias'],
+                "verbose_name_plural": "agency aliases",
+                "ordering": ["agency__short_name", "alias"],
             },
         ),
         migrations.CreateModel(
-            name='Company',
+            name="Company",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('source_url', portfolio.models.base.URLField(blank=True, max_length=500)),
-                ('source_published_on', models.DateField(blank=True, help_text='Date the source was published.', null=True)),
-                ('evidence', models.CharField(choices=[('filing', 'SEC filing'), ('government', 'Government release'), ('news', 'News or company release'), ('unverified', 'Unverified')], default='news', help_text='Unverified facts are shown flagged, never as fact.', max_length=12)),
-                ('name', models.CharField(max_length=200, unique=True)),
-                ('country', models.CharField(help_text='Country of incorporation.', max_length=2, validators=[django.core.validators.RegexValidator('^[A-Z]{2}$', 'Use the two-letter ISO 3166 country code, e.g. US or CA.')])),
-                ('is_public', models.BooleanField(default=True)),
-                ('cik', models.CharField(blank=True, max_length=10, null=True, unique=True, validators=[django.core.validators.RegexValidator('^\\d{10}$', "A CIK is the SEC's 10-digit number, zero-padded (e.g. 0001801368).")], verbose_name='SEC CIK')),
-                ('website', portfolio.models.base.URLField(blank=True)),
-                ('description', models.TextField(blank=True)),
-                ('shares_outstanding', models.DecimalField(blank=True, decimal_places=6, help_text='Common shares outstanding, for ownership percentages.', max_digits=24, null=True)),
-                ('shares_outstanding_as_of', models.DateField(blank=True, null=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("source_url", portfolio.models.base.URLField(blank=True, max_length=500)),
+                (
+                    "source_published_on",
+                    models.DateField(blank=True, help_text="Date the source was published.", null=True),
+                ),
+                (
+                    "evidence",
+                    models.CharField(
+                        choices=[
+                            ("filing", "SEC filing"),
+                            ("government", "Government release"),
+                            ("news", "News or company release"),
+                            ("unverified", "Unverified"),
+                        ],
+                        default="news",
+                        help_text="Unverified facts are shown flagged, never as fact.",
+                        max_length=12,
+                    ),
+                ),
+                ("name", models.CharField(max_length=200, unique=True)),
+                (
+                    "country",
+                    models.CharField(
+                        help_text="Country of incorporation.",
+                        max_length=2,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^[A-Z]{2}$", "Use the two-letter ISO 3166 country code, e.g. US or CA."
+                            )
+                        ],
+                    ),
+                ),
+                ("is_public", models.BooleanField(default=True)),
+                (
+                    "cik",
+                    models.CharField(
+                        blank=True,
+                        max_length=10,
+                        null=True,
+                        unique=True,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^\\d{10}$", "A CIK is the SEC's 10-digit number, zero-padded (e.g. 0001801368)."
+                            )
+                        ],
+                        verbose_name="SEC CIK",
+                    ),
+                ),
+                ("website", portfolio.models.base.URLField(blank=True)),
+                ("description", models.TextField(blank=True)),
+                (
+                    "shares_outstanding",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=6,
+                        help_text="Common shares outstanding, for ownership percentages.",
+                        max_digits=24,
+                        null=True,
+                    ),
+                ),
+                ("shares_outstanding_as_of", models.DateField(blank=True, null=True)),
             ],
             options={
-                'verbose_name_plural': 'companies',
-                'ordering': ['name'],
-                'constraints': [models.CheckConstraint(condition=models.Q(('country__regex', '^[A-Z]{2}$')), name='company_country_iso3166', violation_error_message='Use the two-letter ISO 3166 country code, e.g. US or CA.'), models.CheckConstraint(condition=models.Q(('cik__isnull', True), ('cik__regex', '^\\d{10}$'), _connector='OR'), name='company_cik_format', violation_error_message="A CIK is the SEC's 10-digit number, zero-padded (e.g. 0001801368)."), models.CheckConstraint(condition=models.Q(('shares_outstanding__gt', 0), ('shares_outstanding__isnull', True), _connector='OR'), name='company_shares_outstanding_positive', violation_error_message='Shares outstanding must be greater than zero.')],
+                "verbose_name_plural": "companies",
+                "ordering": ["name"],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("country__regex", "^[A-Z]{2}$")),
+                        name="company_country_iso3166",
+                        violation_error_message="Use the two-letter ISO 3166 country code, e.g. US or CA.",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("cik__isnull", True), ("cik__regex", "^\\d{10}$"), _connector="OR"),
+                        name="company_cik_format",
+                        violation_error_message="A CIK is the SEC's 10-digit number, zero-padded (e.g. 0001801368).",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("shares_outstanding__gt", 0), ("shares_outstanding__isnull", True), _connector="OR"
+                        ),
+                        name="company_shares_outstanding_positive",
+                        violation_error_message="Shares outstanding must be greater than zero.",
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Currency',
+            name="Currency",
             fields=[
-                ('code', models.CharField(max_length=3, primary_key=True, serialize=False)),
-                ('name', models.CharField(max_length=80)),
-                ('minor_units', models.PositiveSmallIntegerField(default=2)),
+                ("code", models.CharField(max_length=3, primary_key=True, serialize=False)),
+                ("name", models.CharField(max_length=80)),
+                ("minor_units", models.PositiveSmallIntegerField(default=2)),
             ],
             options={
-                'verbose_name_plural': 'currencies',
-                'ordering': ['code'],
-                'constraints': [models.CheckConstraint(condition=models.Q(('code__regex', '^[A-Z]{3}$')), name='currency_code_iso4217', violation_error_message='A currency code is three capital letters.')],
+                "verbose_name_plural": "currencies",
+                "ordering": ["code"],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("code__regex", "^[A-Z]{3}$")),
+                        name="currency_code_iso4217",
+                        violation_error_message="A currency code is three capital letters.",
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='CommodityPrice',
+            name="CommodityPrice",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('on', models.DateField(verbose_name='date')),
-                ('source', models.CharField(help_text='Provider that reported the value, e.g. yahoo, manual.', max_length=40)),
-                ('fetched_at', models.DateTimeField(auto_now_add=True)),
-                ('price', models.DecimalField(decimal_places=8, max_digits=20)),
-                ('commodity', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='prices', to='portfolio.commodity')),
-                ('currency', models.ForeignKey(default='USD', error_messages={'invalid': '%(value)r is not an ISO 4217 currency code (e.g. USD, CAD).'}, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='portfolio.currency')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("on", models.DateField(verbose_name="date")),
+                (
+                    "source",
+                    models.CharField(help_text="Provider that reported the value, e.g. yahoo, manual.", max_length=40),
+                ),
+                ("fetched_at", models.DateTimeField(auto_now_add=True)),
+                ("price", models.DecimalField(decimal_places=8, max_digits=20)),
+                (
+                    "commodity",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="prices", to="portfolio.commodity"
+                    ),
+                ),
+                (
+                    "currency",
+                    models.ForeignKey(
+                        default="USD",
+                        error_messages={"invalid": "%(value)r is not an ISO 4217 currency code (e.g. USD, CAD)."},
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="portfolio.currency",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['commodity', '-on', 'source'],
+                "ordering": ["commodity", "-on", "source"],
             },
         ),
         migrations.CreateModel(
-            name='Deal',
+            name="Deal",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('source_url', portfolio.models.base.URLField(blank=True, max_length=500)),
-                ('source_published_on', models.DateField(blank=True, help_text='Date the source was published.', null=True)),
-                ('evidence', models.CharField(choices=[('filing', 'SEC filing'), ('government', 'Government release'), ('news', 'News or company release'), ('unverified', 'Unverified')], default='news', help_text='Unverified facts are shown flagged, never as fact.', max_length=12)),
-                ('reference', models.SlugField(help_text='Natural key, e.g. mp-dod-2025.', max_length=60, unique=True)),
-                ('title', models.CharField(max_length=250)),
-                ('status', models.CharField(choices=[('reported_talks', 'Reported talks'), ('non_binding_loi', 'Non-binding LOI'), ('binding_loi', 'Binding LOI (conditional)'), ('agreement_in_principle', 'Agreement in principle'), ('conditional_commitment', 'Conditional commitment'), ('definitive', 'Definitive agreement'), ('closed', 'Closed'), ('amended', 'Amended'), ('terminated', 'Terminated'), ('exited', 'Exited')], max_length=24)),
-                ('announced_on', models.DateField(blank=True, null=True)),
-                ('signed_on', models.DateField(blank=True, null=True)),
-                ('closed_on', models.DateField(blank=True, null=True)),
-                ('long_stop_on', models.DateField(blank=True, help_text='Date the agreement lapses if its conditions are not met.', null=True)),
-                ('summary', models.TextField(blank=True)),
-                ('conditions', models.TextField(blank=True, help_text='Conditions to closing, if any.')),
-                ('agency', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='deals', to='portfolio.agency')),
-                ('company', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='deals', to='portfolio.company')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("source_url", portfolio.models.base.URLField(blank=True, max_length=500)),
+                (
+                    "source_published_on",
+                    models.DateField(blank=True, help_text="Date the source was published.", null=True),
+                ),
+                (
+                    "evidence",
+                    models.CharField(
+                        choices=[
+                            ("filing", "SEC filing"),
+                            ("government", "Government release"),
+                            ("news", "News or company release"),
+                            ("unverified", "Unverified"),
+                        ],
+                        default="news",
+                        help_text="Unverified facts are shown flagged, never as fact.",
+                        max_length=12,
+                    ),
+                ),
+                ("reference", models.SlugField(help_text="Natural key, e.g. mp-dod-2025.", max_length=60, unique=True)),
+                ("title", models.CharField(max_length=250)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("reported_talks", "Reported talks"),
+                            ("non_binding_loi", "Non-binding LOI"),
+                            ("binding_loi", "Binding LOI (conditional)"),
+                            ("agreement_in_principle", "Agreement in principle"),
+                            ("conditional_commitment", "Conditional commitment"),
+                            ("definitive", "Definitive agreement"),
+                            ("closed", "Closed"),
+                            ("amended", "Amended"),
+                            ("terminated", "Terminated"),
+                            ("exited", "Exited"),
+                        ],
+                        max_length=24,
+                    ),
+                ),
+                ("announced_on", models.DateField(blank=True, null=True)),
+                ("signed_on", models.DateField(blank=True, null=True)),
+                ("closed_on", models.DateField(blank=True, null=True)),
+                (
+                    "long_stop_on",
+                    models.DateField(
+                        blank=True, help_text="Date the agreement lapses if its conditions are not met.", null=True
+                    ),
+                ),
+                ("summary", models.TextField(blank=True)),
+                ("conditions", models.TextField(blank=True, help_text="Conditions to closing, if any.")),
+                (
+                    "agency",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="deals", to="portfolio.agency"
+                    ),
+                ),
+                (
+                    "company",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="deals", to="portfolio.company"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-announced_on', 'reference'],
+                "ordering": ["-announced_on", "reference"],
             },
         ),
         migrations.CreateModel(
-            name='DealDocument',
+            name="DealDocument",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('title', models.CharField(max_length=300)),
-                ('url', portfolio.models.base.URLField(max_length=500)),
-                ('published_on', models.DateField(blank=True, null=True)),
-                ('accession_number', models.CharField(blank=True, max_length=20, validators=[django.core.validators.RegexValidator('^\\d{10}-\\d{2}-\\d{6}$', 'An SEC accession number looks like 0001193125-25-278738.')], verbose_name='SEC accession number')),
-                ('evidence', models.CharField(choices=[('filing', 'SEC filing'), ('government', 'Government release'), ('news', 'News or company release'), ('unverified', 'Unverified')], default='news', max_length=12)),
-                ('deal', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='documents', to='portfolio.deal')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("title", models.CharField(max_length=300)),
+                ("url", portfolio.models.base.URLField(max_length=500)),
+                ("published_on", models.DateField(blank=True, null=True)),
+                (
+                    "accession_number",
+                    models.CharField(
+                        blank=True,
+                        max_length=20,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^\\d{10}-\\d{2}-\\d{6}$", "An SEC accession number looks like 0001193125-25-278738."
+                            )
+                        ],
+                        verbose_name="SEC accession number",
+                    ),
+                ),
+                (
+                    "evidence",
+                    models.CharField(
+                        choices=[
+                            ("filing", "SEC filing"),
+                            ("government", "Government release"),
+                            ("news", "News or company release"),
+                            ("unverified", "Unverified"),
+                        ],
+                        default="news",
+                        max_length=12,
+                    ),
+                ),
+                (
+                    "deal",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="documents", to="portfolio.deal"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['deal', 'published_on', 'title'],
+                "ordering": ["deal", "published_on", "title"],
             },
         ),
         migrations.CreateModel(
-            name='FilingEvent',
+            name="FilingEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('accession_number', models.CharField(max_length=20, unique=True, validators=[django.core.validators.RegexValidator('^\\d{10}-\\d{2}-\\d{6}$', 'An SEC accession number looks like 0001193125-25-278738.')])),
-                ('form', models.CharField(max_length=20)),
-                ('items', models.CharField(blank=True, help_text='8-K items, e.g. 1.01,3.02.', max_length=120)),
-                ('filed_on', models.DateField()),
-                ('report_date', models.DateField(blank=True, null=True)),
-                ('accepted_at', models.DateTimeField(blank=True, null=True)),
-                ('primary_document', models.CharField(blank=True, max_length=200)),
-                ('description', models.CharField(blank=True, max_length=300)),
-                ('url', portfolio.models.base.URLField(max_length=500)),
-                ('review_status', models.CharField(choices=[('new', 'To review'), ('reviewed', 'Reviewed'), ('milestone', 'Reviewed, milestone recorded')], default='new', max_length=12)),
-                ('reviewed_at', models.DateTimeField(blank=True, null=True)),
-                ('company', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='filings', to='portfolio.company')),
-                ('reviewed_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "accession_number",
+                    models.CharField(
+                        max_length=20,
+                        unique=True,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^\\d{10}-\\d{2}-\\d{6}$", "An SEC accession number looks like 0001193125-25-278738."
+                            )
+                        ],
+                    ),
+                ),
+                ("form", models.CharField(max_length=20)),
+                ("items", models.CharField(blank=True, help_text="8-K items, e.g. 1.01,3.02.", max_length=120)),
+                ("filed_on", models.DateField()),
+                ("report_date", models.DateField(blank=True, null=True)),
+                ("accepted_at", models.DateTimeField(blank=True, null=True)),
+                ("primary_document", models.CharField(blank=True, max_length=200)),
+                ("description", models.CharField(blank=True, max_length=300)),
+                ("url", portfolio.models.base.URLField(max_length=500)),
+                (
+                    "review_status",
+                    models.CharField(
+                        choices=[
+                            ("new", "To review"),
+                            ("reviewed", "Reviewed"),
+                            ("milestone", "Reviewed, milestone recorded"),
+                        ],
+                        default="new",
+                        max_length=12,
+                    ),
+                ),
+                ("reviewed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "company",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="filings", to="portfolio.company"
+                    ),
+                ),
+                (
+                    "reviewed_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-filed_on', '-accession_number'],
+                "ordering": ["-filed_on", "-accession_number"],
             },
         ),
         migrations.CreateModel(
-            name='FxRate',
+            name="FxRate",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('on', models.DateField(verbose_name='date')),
-                ('source', models.CharField(help_text='Provider that reported the value, e.g. yahoo, manual.', max_length=40)),
-                ('fetched_at', models.DateTimeField(auto_now_add=True)),
-                ('rate', models.DecimalField(decimal_places=10, max_digits=20)),
-                ('base', models.ForeignKey(default='USD', error_messages={'invalid': '%(value)r is not an ISO 4217 currency code (e.g. USD, CAD).'}, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='portfolio.currency')),
-                ('quote', models.ForeignKey(default='CAD', error_messages={'invalid': '%(value)r is not an ISO 4217 currency code (e.g. USD, CAD).'}, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='portfolio.currency')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("on", models.DateField(verbose_name="date")),
+                (
+                    "source",
+                    models.CharField(help_text="Provider that reported the value, e.g. yahoo, manual.", max_length=40),
+                ),
+                ("fetched_at", models.DateTimeField(auto_now_add=True)),
+                ("rate", models.DecimalField(decimal_places=10, max_digits=20)),
+                (
+                    "base",
+                    models.ForeignKey(
+                        default="USD",
+                        error_messages={"invalid": "%(value)r is not an ISO 4217 currency code (e.g. USD, CAD)."},
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="portfolio.currency",
+                    ),
+                ),
+                (
+                    "quote",
+                    models.ForeignKey(
+                        default="CAD",
+                        error_messages={"invalid": "%(value)r is not an ISO 4217 currency code (e.g. USD, CAD)."},
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="portfolio.currency",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['base', 'quote', '-on', 'source'],
+                "ordering": ["base", "quote", "-on", "source"],
             },
         ),
         migrations.CreateModel(
-            name='Grant',
+            name="Grant",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('source_url', portfolio.models.base.URLField(blank=True, max_length=500)),
-                ('source_published_on', models.DateField(blank=True, help_text='Date the source was published.', null=True)),
-                ('evidence', models.CharField(choices=[('filing', 'SEC filing'), ('government', 'Government release'), ('news', 'News or company release'), ('unverified', 'Unverified')], default='news', help_text='Unverified facts are shown flagged, never as fact.', max_length=12)),
-                ('program', models.CharField(max_length=200)),
-                ('amount', models.DecimalField(decimal_places=2, max_digits=20)),
-                ('awarded_on', models.DateField(blank=True, null=True)),
-                ('notes', models.TextField(blank=True)),
-                ('currency', models.ForeignKey(default='USD', error_messages={'invalid': '%(value)r is not an ISO 4217 currency code (e.g. USD, CAD).'}, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='portfolio.currency')),
-                ('deal', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='grants', to='portfolio.deal')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("source_url", portfolio.models.base.URLField(blank=True, max_length=500)),
+                (
+                    "source_published_on",
+                    models.DateField(blank=True, help_text="Date the source was published.", null=True),
+                ),
+                (
+                    "evidence",
+                    models.CharField(
+                        choices=[
+                            ("filing", "SEC filing"),
+                            ("government", "Government release"),
+                            ("news", "News or company release"),
+                            ("unverified", "Unverified"),
+                        ],
+                        default="news",
+                        help_text="Unverified facts are shown flagged, never as fact.",
+                        max_length=12,
+                    ),
+                ),
+                ("program", models.CharField(max_length=200)),
+                ("amount", models.DecimalField(decimal_places=2, max_digits=20)),
+                ("awarded_on", models.DateField(blank=True, null=True)),
+                ("notes", models.TextField(blank=True)),
+                (
+                    "currency",
+                    models.ForeignKey(
+                        default="USD",
+                        error_messages={"invalid": "%(value)r is not an ISO 4217 currency code (e.g. USD, CAD)."},
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="portfolio.currency",
+                    ),
+                ),
+                (
+                    "deal",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="grants", to="portfolio.deal"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['deal', 'program'],
+                "ordering": ["deal", "program"],
             },
         ),
         migrations.CreateModel(
-            name='HistoricalAgency',
+            name="HistoricalAgency",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('created_at', models.DateTimeField(blank=True, db_index=True, editable=False)),
-                ('updated_at', models.DateTimeField(blank=True, editable=False)),
-                ('source_url', portfolio.models.base.URLField(blank=True, max_length=500)),
-                ('source_published_on', models.DateField(blank=True, help_text='Date the source was published.', null=True)),
-                ('evidence', models.CharField(choices=[('filing', 'SEC filing'), ('government', 'Government release'), ('news', 'News or company release'), ('unverified', 'Unverified')], default='news', help_text='Unverified facts are shown flagged, never as fact.', max_length=12)),
-                ('short_name', models.CharField(db_index=True, help_text='Natural key, e.g. DOD-OSC.', max_length=40)),
-                ('name', models.CharField(max_length=200)),
-                ('country', models.CharField(max_length=2, validators=[django.core.validators.RegexValidator('^[A-Z]{2}$', 'Use the two-letter ISO 3166 country code, e.g. US or CA.')])),
-                ('website', portfolio.models.base.URLField(blank=True)),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('parent', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='portfolio.agency')),
+                ("id", models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name="ID")),
+                ("created_at", models.DateTimeField(blank=True, db_index=True, editable=False)),
+                ("updated_at", models.DateTimeField(blank=True, editable=False)),
+                ("source_url", portfolio.models.base.URLField(blank=True, max_length=500)),
+                (
+                    "source_published_on",
+                    models.DateField(blank=True, help_text="Date the source was published.", null=True),
+                ),
+                (
+                    "evidence",
+                    models.CharField(
+                        choices=[
+                            ("filing", "SEC filing"),
+                            ("government", "Government release"),
+                            ("news", "News or company release"),
+                            ("unverified", "Unverified"),
+                        ],
+                        default="news",
+                        help_text="Unverified facts are shown flagged, never as fact.",
+                        max_length=12,
+                    ),
+                ),
+                ("short_name", models.CharField(db_index=True, help_text="Natural key, e.g. DOD-OSC.", max_length=40)),
+                ("name", models.CharField(max_length=200)),
+                (
+                    "country",
+                    models.CharField(
+                        max_length=2,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^[A-Z]{2}$", "Use the two-letter ISO 3166 country code, e.g. US or CA."
+                            )
+                        ],
+                    ),
+                ),
+                ("website", portfolio.models.base.URLField(blank=True)),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "parent",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="portfolio.agency",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical agency',
-                'verbose_name_plural': 'historical agencies',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
-            },
-            bases=(simple_history.models.HistoricalChanges, models.Model),
-        ),
-        migrations.CreateModel(
-            name='HistoricalCompany',
-            fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('created_at', models.DateTimeField(blank=True, db_index=True, editable=False)),
-                ('updated_at', models.DateTimeField(blank=True, editable=False)),
-                ('source_url', portfolio.models.base.URLField(blank=True, max_length=500)),
-                ('source_published_on', models.DateField(blank=True, help_text='Date the source was published.', null=True)),
-                ('evidence', models.CharField(choices=[('filing', 'SEC filing'), ('government', 'Government release'), ('news', 'News or company release'), ('unverified', 'Unverified')], default='news', help_text='Unverified facts are shown flagged, never as fact.', max_length=12)),
-                ('name', models.CharField(db_index=True, max_length=200)),
-                ('country', models.CharField(help_text='Country of incorporation.', max_length=2, validators=[django.core.validators.RegexValidator('^[A-Z]{2}$', 'Use the two-letter ISO 3166 country code, e.g. US or CA.')])),
-                ('is_public', models.BooleanField(default=True)),
-                ('cik', models.CharField(blank=True, db_index=True, max_length=10, null=True, validators=[django.core.validators.RegexValidator('^\\d{10}$', "A CIK is the SEC's 10-digit number, zero-padded (e.g. 0001801368).")], verbose_name='SEC CIK')),
-                ('website', portfolio.models.base.URLField(blank=True)),
-                ('description', models.TextField(blank=True)),
-                ('shares_outstanding', models.DecimalField(blank=True, decimal_places=6, help_text='Common shares outstanding, for ownership percentages.', max_digits=24, null=True)),
-                ('shares_outstanding_as_of', models.DateField(blank=True, null=True)),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-            ],
-            options={
-                'verbose_name': 'historical company',
-                'verbose_name_plural': 'historical companies',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
-            },
-            bases=(simple_history.models.HistoricalChanges, models.Model),
-        ),
-        migrations.CreateModel(
-            name='HistoricalDeal',
-            fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('created_at', models.DateTimeField(blank=True, db_index=True, editable=False)),
-                ('updated_at', models.DateTimeField(blank=True, editable=False)),
-                ('source_url', portfolio.models.base.URLField(blank=True, max_length=500)),
-                ('source_published_on', models.DateField(blank=True, help_text='Date the source was published.', null=True)),
-                ('evidence', models.CharField(choices=[('filing', 'SEC filing'), ('government', 'Government release'), ('news', 'News or company release'), ('unverified', 'Unverified')], default='news', help_text='Unverified facts are shown flagged, never as fact.', max_length=12)),
-                ('reference', models.SlugField(help_text='Natural key, e.g. mp-dod-2025.', max_length=60)),
-                ('title', models.CharField(max_length=250)),
-                ('status', models.CharField(choices=[('reported_talks', 'Reported talks'), ('non_binding_loi', 'Non-binding LOI'), ('binding_loi', 'Binding LOI (conditional)'), ('agreement_in_principle', 'Agreement in principle'), ('conditional_commitment', 'Conditional commitment'), ('definitive', 'Definitive agreement'), ('closed', 'Closed'), ('amended', 'Amended'), ('terminated', 'Terminated'), ('exited', 'Exited')], max_length=24)),
-                ('announced_on', models.DateField(blank=True, null=True)),
-                ('signed_on', models.DateField(blank=True, null=True)),
-                ('closed_on', models.DateField(blank=True, null=True)),
-                ('long_stop_on', models.DateField(blank=True, help_text='Date the agreement lapses if its conditions are not met.', null=True)),
-                ('summary', models.TextField(blank=True)),
-                ('conditions', models.TextField(blank=True, help_text='Conditions to closing, if any.')),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('agency', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='portfolio.agency')),
-                ('company', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='portfolio.company')),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-            ],
-            options={
-                'verbose_name': 'historical deal',
-                'verbose_name_plural': 'historical deals',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
-            },
-            bases=(simple_history.models.HistoricalChanges, models.Model),
-        ),
-        migrations.CreateModel(
-            name='HistoricalGrant',
-            fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('created_at', models.DateTimeField(blank=True, db_index=True, editable=False)),
-                ('updated_at', models.DateTimeField(blank=True, editable=False)),
-                ('source_url', portfolio.models.base.URLField(blank=True, max_length=500)),
-                ('source_published_on', models.DateField(blank=True, help_text='Date the source was published.', null=True)),
-                ('evidence', models.CharField(choices=[('filing', 'SEC filing'), ('government', 'Government release'), ('news', 'News or company release'), ('unverified', 'Unverified')], default='news', help_text='Unverified facts are shown flagged, never as fact.', max_length=12)),
-                ('program', models.CharField(max_length=200)),
-                ('amount', models.DecimalField(decimal_places=2, max_digits=20)),
-                ('awarded_on', models.DateField(blank=True, null=True)),
-                ('notes', models.TextField(blank=True)),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('currency', models.ForeignKey(blank=True, db_constraint=False, default='USD', error_messages={'invalid': '%(value)r is not an ISO 4217 currency code (e.g. USD, CAD).'}, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='portfolio.currency')),
-                ('deal', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='portfolio.deal')),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-            ],
-            options={
-                'verbose_name': 'historical grant',
-                'verbose_name_plural': 'historical grants',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
-            },
-            bases=(simple_history.models.HistoricalChanges, models.Model),
-        ),
-        migrations.CreateModel(
-            name='HistoricalListing',
-            fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('created_at', models.DateTimeField(blank=True, db_index=True, editable=False)),
-                ('updated_at', models.DateTimeField(blank=True, editable=False)),
-                ('ticker', models.CharField(max_length=20)),
-                ('exchange', models.CharField(choices=[('NYSE', 'New York Stock Exchange'), ('NYSEAMERICAN', 'NYSE American'), ('NASDAQ', 'Nasdaq'), ('TSX', 'Toronto Stock Exchange'), ('TSXV', 'TSX Venture Exchange'), ('ASX', 'Australian Securities Exchange'), ('KRX', 'Korea Exchange'), ('LSE', 'London Stock Exchange'), ('OTC', 'OTC Markets')], max_length=16)),
-                ('is_primary', models.BooleanField(default=False, help_text="The listing used to price the company's instruments (prefer the USD one).")),
-                ('is_active', models.BooleanField(default=True)),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('company', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='portfolio.company')),
-                ('currency', models.ForeignKey(blank=True, db_constraint=False, default='USD', error_messages={'invalid': '%(value)r is not an ISO 4217 currency code (e.g. USD, CAD).'}, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='portfolio.currency')),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-            ],
-            options={
-                'verbose_name': 'historical listing',
-                'verbose_name_plural': 'historical listings',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
-            },
-            bases=(simple_history.models.HistoricalChanges, models.Model),
-        ),
-        migrations.CreateModel(
-            name='HistoricalLoan',
-            fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('created_at', models.DateTimeField(blank=True, db_index=True, editable=False)),
-                ('updated_at', models.DateTimeField(blank=True, editable=False)),
-                ('source_url', portfolio.models.base.URLField(blank=True, max_length=500)),
-                ('source_published_on', models.DateField(blank=True, help_text='Date the source was published.', null=True)),
-                ('evidence', models.CharField(choices=[('filing', 'SEC filing'), ('government', 'Government release'), ('news', 'News or company release'), ('unverified', 'Unverified')], default='news', help_text='Unverified facts are shown flagged, never as fact.', max_length=12)),
-                ('label', models.CharField(max_length=200)),
-                ('status', models.CharField(choices=[('letter_of_interest', 'Letter of interest'), ('conditional', 'Conditional commitment'), ('committed', 'Committed / closed'), ('repaid', 'Repaid'), ('cancelled', 'Cancelled')], max_length=20)),
-                ('principal', models.DecimalField(decimal_places=2, help_text='Committed principal.', max_digits=20)),
-                ('drawn', models.DecimalField(decimal_places=2, default=Decimal('0'), help_text='Principal drawn and outstanding.', max_digits=20)),
-                ('benchmark', models.CharField(blank=True, help_text='e.g. "10-year US Treasury".', max_length=80)),
-                ('spread_bps', models.DecimalField(blank=True, decimal_places=2, max_digits=8, null=True, verbose_name='Spread (bp)')),
-                ('fixed_rate_pct', models.DecimalField(blank=True, decimal_places=6, max_digits=9, null=True, verbose_name='Fixed rate (%)')),
-                ('term_years', models.DecimalField(blank=True, decimal_places=2, max_digits=5, null=True)),
-                ('starts_on', models.DateField(blank=True, null=True)),
-                ('matures_on', models.DateField(blank=True, null=True)),
-                ('is_secured', models.BooleanField(blank=True, null=True)),
-                ('notes', models.TextField(blank=True)),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('currency', models.ForeignKey(blank=True, db_constraint=False, default='USD', error_messages={'invalid': '%(value)r is not an ISO 4217 currency code (e.g. USD, CAD).'}, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='portfolio.currency')),
-                ('deal', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='portfolio.deal')),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-            ],
-            options={
-                'verbose_name': 'historical loan',
-                'verbose_name_plural': 'historical loans',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
-            },
-            bases=(simple_history.models.HistoricalChanges, models.Model),
-        ),
-        migrations.CreateModel(
-            name='HistoricalOfftake',
-            fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('created_at', models.DateTimeField(blank=True, db_index=True, editable=False)),
-                ('updated_at', models.DateTimeField(blank=True, editable=False)),
-                ('source_url', portfolio.models.base.URLField(blank=True, max_length=500)),
-                ('source_published_on', models.DateField(blank=True, help_text='Date the source was published.', null=True)),
-                ('evidence', models.CharField(choices=[('filing', 'SEC filing'), ('government', 'Government release'), ('news', 'News or company release'), ('unverified', 'Unverified')], default='news', help_text='Unverified facts are shown flagged, never as fact.', max_length=12)),
-                ('product', models.CharField(max_length=200)),
-                ('buyer', models.CharField(max_length=200)),
-                ('volume', models.DecimalField(blank=True, decimal_places=6, max_digits=24, null=True)),
-                ('volume_unit', models.CharField(blank=True, max_length=40)),
-                ('share_of_output_pct', models.DecimalField(blank=True, decimal_places=6, max_digits=9, null=True, verbose_name='Share of output (%)')),
-                ('pricing_formula', models.TextField(blank=True)),
-                ('starts_on', models.DateField(blank=True, null=True)),
-                ('ends_on', models.DateField(blank=True, null=True)),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('commodity', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='portfolio.commodity')),
-                ('deal', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='portfolio.deal')),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-            ],
-            options={
-                'verbose_name': 'historical offtake',
-                'verbose_name_plural': 'historical offtakes',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
-            },
-            bases=(simple_history.models.HistoricalChanges, models.Model),
-        ),
-        migrations.CreateModel(
-            name='HistoricalPriceFloor',
-            fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('created_at', models.DateTimeField(blank=True, db_index=True, editable=False)),
-                ('updated_at', models.DateTimeField(blank=True, editable=False)),
-                ('source_url', portfolio.models.base.URLField(blank=True, max_length=500)),
-                ('source_published_on', models.DateField(blank=True, help_text='Date the source was published.', null=True)),
-                ('evidence', models.CharField(choices=[('filing', 'SEC filing'), ('government', 'Government release'), ('news', 'News or company release'), ('unverified', 'Unverified')], default='news', help_text='Unverified facts are shown flagged, never as fact.', max_length=12)),
-                ('floor_price', models.DecimalField(decimal_places=8, help_text="Per the commodity's price unit.", max_digits=20)),
-                ('covered_volume', models.DecimalField(blank=True, decimal_places=6, help_text="Volume covered per year, in the commodity's price unit.", max_digits=24, null=True)),
-                ('upside_share_pct', models.DecimalField(blank=True, decimal_places=6, max_digits=9, null=True, verbose_name='Upside share (%)')),
-                ('starts_on', models.DateField(blank=True, null=True)),
-                ('ends_on', models.DateField(blank=True, null=True)),
-                ('notes', models.TextField(blank=True)),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('commodity', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='portfolio.commodity')),
-                ('currency', models.ForeignKey(blank=True, db_constraint=False, default='USD', error_messages={'invalid': '%(value)r is not an ISO 4217 currency code (e.g. USD, CAD).'}, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='portfolio.currency')),
-                ('deal', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='portfolio.deal')),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-            ],
-            options={
-                'verbose_name': 'historical price floor',
-                'verbose_name_plural': 'historical price floors',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
-            },
-            bases=(simple_history.models.HistoricalChanges, models.Model),
-        ),
-        migrations.CreateModel(
-            name='HistoricalProject',
-            fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('created_at', models.DateTimeField(blank=True, db_index=True, editable=False)),
-                ('updated_at', models.DateTimeField(blank=True, editable=False)),
-                ('source_url', portfolio.models.base.URLField(blank=True, max_length=500)),
-                ('source_published_on', models.DateField(blank=True, help_text='Date the source was published.', null=True)),
-                ('evidence', models.CharField(choices=[('filing', 'SEC filing'), ('government', 'Government release'), ('news', 'News or company release'), ('unverified', 'Unverified')], default='news', help_text='Unverified facts are shown flagged, never as fact.', max_length=12)),
-                ('name', models.CharField(max_length=200)),
-                ('kind', models.CharField(choices=[('mine', 'Mine'), ('separation', 'Separation / refinery'), ('metal_alloy', 'Metal / alloy'), ('magnet', 'Magnet plant'), ('recycling', 'Recycling'), ('smelter', 'Smelter'), ('infrastructure', 'Road / infrastructure')], max_length=20)),
-                ('country', models.CharField(max_length=2, validators=[django.core.validators.RegexValidator('^[A-Z]{2}$', 'Use the two-letter ISO 3166 country code, e.g. US or CA.')])),
-                ('region', models.CharField(blank=True, help_text='State or province.', max_length=100)),
-                ('locality', models.CharField(blank=True, max_length=120)),
-                ('stage', models.CharField(choices=[('exploration', 'Exploration'), ('pea', 'PEA / initial assessment'), ('pfs', 'Pre-feasibility'), ('feasibility', 'Feasibility'), ('permitting', 'Permitting'), ('financing', 'Financing'), ('fid', 'Final investment decision'), ('site_selection', 'Site selected'), ('pilot', 'Pilot / demonstration'), ('construction', 'Construction'), ('commissioning', 'Commissioning'), ('ramp_up', 'Ramp-up'), ('commercial_production', 'Commercial production'), ('care_and_maintenance', 'Care and maintenance'), ('closed', 'Closed')], max_length=24)),
-                ('capacity', models.DecimalField(blank=True, decimal_places=6, max_digits=24, null=True)),
-                ('capacity_unit', models.CharField(blank=True, help_text='e.g. t/yr Li2CO3', max_length=40)),
-                ('description', models.TextField(blank=True)),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('company', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='portfolio.company')),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-            ],
-            options={
-                'verbose_name': 'historical project',
-                'verbose_name_plural': 'historical projects',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
-            },
-            bases=(simple_history.models.HistoricalChanges, models.Model),
-        ),
-        migrations.CreateModel(
-            name='Listing',
-            fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('ticker', models.CharField(max_length=20)),
-                ('exchange', models.CharField(choices=[('NYSE', 'New York Stock Exchange'), ('NYSEAMERICAN', 'NYSE American'), ('NASDAQ', 'Nasdaq'), ('TSX', 'Toronto Stock Exchange'), ('TSXV', 'TSX Venture Exchange'), ('ASX', 'Australian Securities Exchange'), ('KRX', 'Korea Exchange'), ('LSE', 'London Stock Exchange'), ('OTC', 'OTC Markets')], max_length=16)),
-                ('is_primary', models.BooleanField(default=False, help_text="The listing used to price the company's instruments (prefer the USD one).")),
-                ('is_active', models.BooleanField(default=True)),
-                ('company', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='listings', to='portfolio.company')),
-                ('currency', models.ForeignKey(default='USD', error_messages={'invalid': '%(value)r is not an ISO 4217 currency code (e.g. USD, CAD).'}, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='portfolio.currency')),
-            ],
-            options={
-                'ordering': ['ticker', 'exchange'],
-            },
-        ),
-        migrations.CreateModel(
-            name='HistoricalPosition',
-            fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('created_at', models.DateTimeField(blank=True, db_index=True, editable=False)),
-                ('updated_at', models.DateTimeField(blank=True, editable=False)),
-                ('source_url', portfolio.models.base.URLField(blank=True, max_length=500)),
-                ('source_published_on', models.DateField(blank=True, help_text='Date the source was published.', null=True)),
-                ('evidence', models.CharField(choices=[('filing', 'SEC filing'), ('government', 'Government release'), ('news', 'News or company release'), ('unverified', 'Unverified')], default='news', help_text='Unverified facts are shown flagged, never as fact.', max_length=12)),
-                ('kind', models.CharField(choices=[('common', 'Common shares'), ('warrant', 'Warrant'), ('call_option', "Call option over another holder's shares"), ('convertible_preferred', 'Convertible preferred'), ('preferred', 'Preferred equity (non-convertible)'), ('private_equity', 'Private equity'), ('jv_equity', 'Joint-venture equity or units')], max_length=24)),
-                ('label', models.CharField(help_text='e.g. Series A convertible preferred.', max_length=200)),
-                ('underlying', models.CharField(blank=True, help_text='What the instrument is over when no listing applies (JV units).', max_length=200)),
-                ('quantity', models.DecimalField(blank=True, decimal_places=6, help_text='Left empty only for unquoted equity whose size is undisclosed.', max_digits=24, null=True)),
-                ('acquired_on', models.DateField(blank=True, null=True)),
-                ('strike', models.DecimalField(blank=True, decimal_places=8, help_text='Exercise price per underlying share.', max_digits=20, null=True)),
-                ('shares_per_warrant', models.DecimalField(decimal_places=6, default=Decimal('1'), max_digits=24)),
-                ('expires_on', models.DateField(blank=True, null=True)),
-                ('exercisable_from', models.DateField(blank=True, null=True)),
-                ('exercisability_condition', models.CharField(blank=True, help_text='e.g. "after Ambler Road construction is complete".', max_length=300)),
-                ('counterparty', models.CharField(blank=True, help_text='Writer of a call over its shares.', max_length=200)),
-                ('stated_value', models.DecimalField(blank=True, decimal_places=8, help_text='Stated value per share.', max_digits=20, null=True)),
-                ('conversion_price', models.DecimalField(blank=True, decimal_places=8, max_digits=20, null=True)),
-                ('pik_rate_pct', models.DecimalField(blank=True, decimal_places=6, max_digits=9, null=True, verbose_name='PIK rate (%)')),
-                ('ownership_cap_pct', models.DecimalField(blank=True, decimal_places=6, max_digits=9, null=True, verbose_name='Ownership cap (%)')),
-                ('notes', models.TextField(blank=True)),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('currency', models.ForeignKey(blank=True, db_constraint=False, default='USD', error_messages={'invalid': '%(value)r is not an ISO 4217 currency code (e.g. USD, CAD).'}, help_text='Currency of the terms (strike, stated value).', null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='portfolio.currency')),
-                ('deal', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='portfolio.deal')),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('listing', models.ForeignKey(blank=True, db_constraint=False, help_text='Listing of the shares (or underlying shares) used for pricing.', null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='portfolio.listing')),
-            ],
-            options={
-                'verbose_name': 'historical position',
-                'verbose_name_plural': 'historical positions',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
-            },
-            bases=(simple_history.models.HistoricalChanges, models.Model),
-        ),
-        migrations.CreateModel(
-            name='Loan',
-            fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('source_url', portfolio.models.base.URLField(blank=True, max_length=500)),
-                ('source_published_on', models.DateField(blank=True, help_text='Date the source was published.', null=True)),
-                ('evidence', models.CharField(choices=[('filing', 'SEC filing'), ('government', 'Government release'), ('news', 'News or company release'), ('unverified', 'Unverified')], default='news', help_text='Unverified facts are shown flagged, never as fact.', max_length=12)),
-                ('label', models.CharField(max_length=200)),
-                ('status', models.CharField(choices=[('letter_of_interest', 'Letter of interest'), ('conditional', 'Conditional commitment'), ('committed', 'Committed / closed'), ('repaid', 'Repaid'), ('cancelled', 'Cancelled')], max_length=20)),
-                ('principal', models.DecimalField(decimal_places=2, help_text='Committed principal.', max_digits=20)),
-                ('drawn', models.DecimalField(decimal_places=2, default=Decimal('0'), help_text='Principal drawn and outstanding.', max_digits=20)),
-                ('benchmark', models.CharField(blank=True, help_text='e.g. "10-year US Treasury".', max_length=80)),
-                ('spread_bps', models.DecimalField(blank=True, decimal_places=2, max_digits=8, null=True, verbose_name='Spread (bp)')),
-                ('fixed_rate_pct', models.DecimalField(blank=True, decimal_places=6, max_digits=9, null=True, verbose_name='Fixed rate (%)')),
-                ('term_years', models.DecimalField(blank=True, decimal_places=2, max_digits=5, null=True)),
-                ('starts_on', models.DateField(blank=True, null=True)),
-                ('matures_on', models.DateField(blank=True, null=True)),
-                ('is_secured', models.BooleanField(blank=True, null=True)),
-                ('notes', models.TextField(blank=True)),
-                ('currency', models.ForeignKey(default='USD', error_messages={'invalid': '%(value)r is not an ISO 4217 currency code (e.g. USD, CAD).'}, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='portfolio.currency')),
-                ('deal', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='loans', to='portfolio.deal')),
-            ],
-            options={
-                'ordering': ['deal', 'label'],
-            },
-        ),
-        migrations.CreateModel(
-            name='Milestone',
-            fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('source_url', portfolio.models.base.URLField(blank=True, max_length=500)),
-                ('source_published_on', models.DateField(blank=True, help_text='Date the source was published.', null=True)),
-                ('evidence', models.CharField(choices=[('filing', 'SEC filing'), ('government', 'Government release'), ('news', 'News or company release'), ('unverified', 'Unverified')], default='news', help_text='Unverified facts are shown flagged, never as fact.', max_length=12)),
-                ('kind', models.CharField(choices=[('study_pea', 'PEA / initial assessment'), ('study_pfs', 'Pre-feasibility study'), ('study_fs', 'Feasibility study'), ('nepa_noi', 'NEPA notice of intent'), ('nepa_deis', 'Draft EIS'), ('nepa_feis', 'Final EIS'), ('nepa_rod', 'Record of decision'), ('permit', 'Permit'), ('site_selection', 'Site selection'), ('financing_loi', 'Financing LOI'), ('financing_conditional', 'Conditional financing commitment'), ('financing_close', 'Financing closed'), ('fid', 'Final investment decision'), ('construction_start', 'Construction start'), ('construction_complete', 'Construction complete'), ('pilot', 'Pilot / demonstration run'), ('mechanical_completion', 'Mechanical completion'), ('commissioning', 'Commissioning'), ('first_production', 'First production'), ('commercial_production', 'Commercial production'), ('nameplate', 'Nameplate capacity'), ('deal_closing', 'Deal closing'), ('long_stop', 'Long-stop date'), ('other', 'Other')], max_length=24)),
-                ('title', models.CharField(max_length=250)),
-                ('sequence', models.PositiveSmallIntegerField(default=0, help_text="Order within the project's plan.")),
-                ('baseline_text', models.CharField(blank=True, max_length=120)),
-                ('baseline_start', models.DateField(blank=True, null=True)),
-                ('baseline_end', models.DateField(blank=True, null=True)),
-                ('forecast_text', models.CharField(blank=True, help_text='As the source wrote it, e.g. "late 2027".', max_length=120)),
-                ('forecast_start', models.DateField(blank=True, null=True)),
-                ('forecast_end', models.DateField(blank=True, null=True)),
-                ('forecast_precision', models.CharField(blank=True, choices=[('day', 'Day'), ('month', 'Month'), ('quarter', 'Quarter'), ('half', 'Half year'), ('season', 'Part of a year (early, mid, late)'), ('year', 'Year'), ('multi_year', 'Range of years'), ('unparsed', 'Not understood (needs a steward)')], max_length=12)),
-                ('achieved_on', models.DateField(blank=True, null=True)),
-                ('status', models.CharField(choices=[('planned', 'Planned'), ('on_track', 'On track'), ('at_risk', 'At risk'), ('late', 'Late'), ('achieved', 'Achieved'), ('cancelled', 'Cancelled')], default='planned', max_length=12)),
-                ('needs_review', models.BooleanField(default=False, help_text='The date text could not be read.')),
-                ('notes', models.TextField(blank=True)),
-                ('deal', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='milestones', to='portfolio.deal')),
-            ],
-            options={
-                'ordering': ['project', 'deal', 'sequence', 'forecast_end', 'title'],
-            },
-        ),
-        migrations.CreateModel(
-            name='MilestoneRevision',
-            fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('forecast_text', models.CharField(blank=True, max_length=120)),
-                ('forecast_start', models.DateField(blank=True, null=True)),
-                ('forecast_end', models.DateField(blank=True, null=True)),
-                ('forecast_precision', models.CharField(blank=True, choices=[('day', 'Day'), ('month', 'Month'), ('quarter', 'Quarter'), ('half', 'Half year'), ('season', 'Part of a year (early, mid, late)'), ('year', 'Year'), ('multi_year', 'Range of years'), ('unparsed', 'Not understood (needs a steward)')], max_length=12)),
-                ('source_url', portfolio.models.base.URLField(blank=True, max_length=500)),
-                ('source_published_on', models.DateField(blank=True, null=True)),
-                ('note', models.CharField(blank=True, max_length=300)),
-                ('milestone', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='revisions', to='portfolio.milestone')),
-                ('recorded_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-            ],
-            options={
-                'ordering': ['milestone', 'created_at', 'id'],
-            },
-        ),
-        migrations.CreateModel(
-            name='Offtake',
-            fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('source_url', portfolio.models.base.URLField(blank=True, max_length=500)),
-                ('source_published_on', models.DateField(blank=True, help_text='Date the source was published.', null=True)),
-                ('evidence', models.CharField(choices=[('filing', 'SEC filing'), ('government', 'Government release'), ('news', 'News or company release'), ('unverified', 'Unverified')], default='news', help_text='Unverified facts are shown flagged, never as fact.', max_length=12)),
-                ('product', models.CharField(max_length=200)),
-                ('buyer', models.CharField(max_length=200)),
-                ('volume', models.DecimalField(blank=True, decimal_places=6, max_digits=24, null=True)),
-                ('volume_unit', models.CharField(blank=True, max_length=40)),
-                ('share_of_output_pct', models.DecimalField(blank=True, decimal_places=6, max_digits=9, null=True, verbose_name='Share of output (%)')),
-                ('pricing_formula', models.TextField(blank=True)),
-                ('starts_on', models.DateField(blank=True, null=True)),
-                ('ends_on', models.DateField(blank=True, null=True)),
-                ('commodity', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='portfolio.commodity')),
-                ('deal', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='offtakes', to='portfolio.deal')),
-            ],
-            options={
-                'ordering': ['deal', 'product'],
-            },
-        ),
-        migrations.CreateModel(
-            name='Position',
-            fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('source_url', portfolio.models.base.URLField(blank=True, max_length=500)),
-                ('source_published_on', models.DateField(blank=True, help_text='Date the source was published.', null=True)),
-                ('evidence', models.CharField(choices=[('filing', 'SEC filing'), ('government', 'Government release'), ('news', 'News or company release'), ('unverified', 'Unverified')], default='news', help_text='Unverified facts are shown flagged, never as fact.', max_length=12)),
-                ('kind', models.CharField(choices=[('common', 'Common shares'), ('warrant', 'Warrant'), ('call_option', "Call option over another holder's shares"), ('convertible_preferred', 'Convertible preferred'), ('preferred', 'Preferred equity (non-convertible)'), ('private_equity', 'Private equity'), ('jv_equity', 'Joint-venture equity or units')], max_length=24)),
-                ('label', models.CharField(help_text='e.g. Series A convertible preferred.', max_length=200)),
-                ('underlying', models.CharField(blank=True, help_text='What the instrument is over when no listing applies (JV units).', max_length=200)),
-                ('quantity', models.DecimalField(blank=True, decimal_places=6, help_text='Left empty only for unquoted equity whose size is undisclosed.', max_digits=24, null=True)),
-                ('acquired_on', models.DateField(blank=True, null=True)),
-                ('strike', models.DecimalField(blank=True, decimal_places=8, help_text='Exercise price per underlying share.', max_digits=20, null=True)),
-                ('shares_per_warrant', models.DecimalField(decimal_places=6, default=Decimal('1'), max_digits=24)),
-                ('expires_on', models.DateField(blank=True, null=True)),
-                ('exercisable_from', models.DateField(blank=True, null=True)),
-                ('exercisability_condition', models.CharField(blank=True, help_text='e.g. "after Ambler Road construction is complete".', max_length=300)),
-                ('counterparty', models.CharField(blank=True, help_text='Writer of a call over its shares.', max_length=200)),
-                ('stated_value', models.DecimalField(blank=True, decimal_places=8, help_text='Stated value per share.', max_digits=20, null=True)),
-                ('conversion_price', models.DecimalField(blank=True, decimal_places=8, max_digits=20, null=True)),
-                ('pik_rate_pct', models.DecimalField(blank=True, decimal_places=6, max_digits=9, null=True, verbose_name='PIK rate (%)')),
-                ('ownership_cap_pct', models.DecimalField(blank=True, decimal_places=6, max_digits=9, null=True, verbose_name='Ownership cap (%)')),
-                ('notes', models.TextField(blank=True)),
-                ('currency', models.ForeignKey(default='USD', error_messages={'invalid': '%(value)r is not an ISO 4217 currency code (e.g. USD, CAD).'}, help_text='Currency of the terms (strike, stated value).', on_delete=django.db.models.deletion.PROTECT, related_name='+', to='portfolio.currency')),
-                ('deal', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='positions', to='portfolio.deal')),
-                ('listing', models.ForeignKey(blank=True, help_text='Listing of the shares (or underlying shares) used for pricing.', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='positions', to='portfolio.listing')),
-            ],
-            options={
-                'ordering': ['deal', 'kind', 'label'],
-            },
-        ),
-        migrations.CreateModel(
-            name='ManualMark',
-            fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('as_of', models.DateField()),
-                ('value', models.DecimalField(decimal_places=2, help_text='Value of the whole position.', max_digits=20)),
-                ('reason', models.TextField(error_messages={'blank': 'Give the reason for the mark.'}, help_text='Why this value: a new round, an impairment, ...')),
-                ('source_url', portfolio.models.base.URLField(blank=True, max_length=500)),
-                ('currency', models.ForeignKey(default='USD', error_messages={'invalid': '%(value)r is not an ISO 4217 currency code (e.g. USD, CAD).'}, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='portfolio.currency')),
-                ('marked_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('position', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='manual_marks', to='portfolio.position')),
-            ],
-            options={
-                'ordering': ['position', '-as_of'],
-            },
-        ),
-        migrations.CreateModel(
-            name='HistoricalManualMark',
-            fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('created_at', models.DateTimeField(blank=True, db_index=True, editable=False)),
-                ('updated_at', models.DateTimeField(blank=True, editable=False)),
-                ('as_of', models.DateField()),
-                ('value', models.DecimalField(decimal_places=2, help_text='Value of the whole position.', max_digits=20)),
-                ('reason', models.TextField(error_messages={'blank': 'Give the reason for the mark.'}, help_text='Why this value: a new round, an impairment, ...')),
-                ('source_url', portfolio.models.base.URLField(blank=True, max_length=500)),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('currency', models.ForeignKey(blank=True, db_constraint=False, default='USD', error_messages={'invalid': '%(value)r is not an ISO 4217 currency code (e.g. USD, CAD).'}, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='portfolio.currency')),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('marked_by', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('position', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='portfolio.position')),
-            ],
-            options={
-                'verbose_name': 'historical manual mark',
-                'verbose_name_plural': 'historical manual marks',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical agency",
+                "verbose_name_plural": "historical agencies",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='HistoricalCashFlow',
+            name="HistoricalCompany",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('created_at', models.DateTimeField(blank=True, db_index=True, editable=False)),
-                ('updated_at', models.DateTimeField(blank=True, editable=False)),
-                ('source_url', portfolio.models.base.URLField(blank=True, max_length=500)),
-                ('source_published_on', models.DateField(blank=True, help_text='Date the source was published.', null=True)),
-                ('evidence', models.CharField(choices=[('filing', 'SEC filing'), ('government', 'Government release'), ('news', 'News or company release'), ('unverified', 'Unverified')], default='news', help_text='Unverified facts are shown flagged, never as fact.', max_length=12)),
-                ('kind', models.CharField(choices=[('investment', 'Investment (paid)'), ('fee', 'Fee (paid)'), ('exercise', 'Exercise price (paid)'), ('dividend', 'Cash dividend (received)'), ('sale', 'Sale proceeds (received)'), ('pik_accrual', 'PIK accrual (non-cash)'), ('conversion', 'Conversion (non-cash)'), ('receipt', 'Received for non-cash consideration')], max_length=16)),
-                ('occurred_on', models.DateField()),
-                ('amount', models.DecimalField(decimal_places=2, max_digits=20)),
-                ('quantity', models.DecimalField(blank=True, decimal_places=6, help_text='Units acquired or disposed of by this flow, if any.', max_digits=24, null=True)),
-                ('memo', models.CharField(blank=True, max_length=300)),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('currency', models.ForeignKey(blank=True, db_constraint=False, default='USD', error_messages={'invalid': '%(value)r is not an ISO 4217 currency code (e.g. USD, CAD).'}, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='portfolio.currency')),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('recorded_by', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('position', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='portfolio.position')),
+                ("id", models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name="ID")),
+                ("created_at", models.DateTimeField(blank=True, db_index=True, editable=False)),
+                ("updated_at", models.DateTimeField(blank=True, editable=False)),
+                ("source_url", portfolio.models.base.URLField(blank=True, max_length=500)),
+                (
+                    "source_published_on",
+                    models.DateField(blank=True, help_text="Date the source was published.", null=True),
+                ),
+                (
+                    "evidence",
+                    models.CharField(
+                        choices=[
+                            ("filing", "SEC filing"),
+                            ("government", "Government release"),
+                            ("news", "News or company release"),
+                            ("unverified", "Unverified"),
+                        ],
+                        default="news",
+                        help_text="Unverified facts are shown flagged, never as fact.",
+                        max_length=12,
+                    ),
+                ),
+                ("name", models.CharField(db_index=True, max_length=200)),
+                (
+                    "country",
+                    models.CharField(
+                        help_text="Country of incorporation.",
+                        max_length=2,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^[A-Z]{2}$", "Use the two-letter ISO 3166 country code, e.g. US or CA."
+                            )
+                        ],
+                    ),
+                ),
+                ("is_public", models.BooleanField(default=True)),
+                (
+                    "cik",
+                    models.CharField(
+                        blank=True,
+                        db_index=True,
+                        max_length=10,
+                        null=True,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^\\d{10}$", "A CIK is the SEC's 10-digit number, zero-padded (e.g. 0001801368)."
+                            )
+                        ],
+                        verbose_name="SEC CIK",
+                    ),
+                ),
+                ("website", portfolio.models.base.URLField(blank=True)),
+                ("description", models.TextField(blank=True)),
+                (
+                    "shares_outstanding",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=6,
+                        help_text="Common shares outstanding, for ownership percentages.",
+                        max_digits=24,
+                        null=True,
+                    ),
+                ),
+                ("shares_outstanding_as_of", models.DateField(blank=True, null=True)),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical cash flow',
-                'verbose_name_plural': 'historical cash flows',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical company",
+                "verbose_name_plural": "historical companies",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='CashFlow',
+            name="HistoricalDeal",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('source_url', portfolio.models.base.URLField(blank=True, max_length=500)),
-                ('source_published_on', models.DateField(blank=True, help_text='Date the source was published.', null=True)),
-                ('evidence', models.CharField(choices=[('filing', 'SEC filing'), ('government', 'Government release'), ('news', 'News or company release'), ('unverified', 'Unverified')], default='news', help_text='Unverified facts are shown flagged, never as fact.', max_length=12)),
-                ('kind', models.CharField(choices=[('investment', 'Investment (paid)'), ('fee', 'Fee (paid)'), ('exercise', 'Exercise price (paid)'), ('dividend', 'Cash dividend (received)'), ('sale', 'Sale proceeds (received)'), ('pik_accrual', 'PIK accrual (non-cash)'), ('conversion', 'Conversion (non-cash)'), ('receipt', 'Received for non-cash consideration')], max_length=16)),
-                ('occurred_on', models.DateField()),
-                ('amount', models.DecimalField(decimal_places=2, max_digits=20)),
-                ('quantity', models.DecimalField(blank=True, decimal_places=6, help_text='Units acquired or disposed of by this flow, if any.', max_digits=24, null=True)),
-                ('memo', models.CharField(blank=True, max_length=300)),
-                ('recorded_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('currency', models.ForeignKey(default='USD', error_messages={'invalid': '%(value)r is not an ISO 4217 currency code (e.g. USD, CAD).'}, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='portfolio.currency')),
-                ('position', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='cash_flows', to='portfolio.position')),
+                ("id", models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name="ID")),
+                ("created_at", models.DateTimeField(blank=True, db_index=True, editable=False)),
+                ("updated_at", models.DateTimeField(blank=True, editable=False)),
+                ("source_url", portfolio.models.base.URLField(blank=True, max_length=500)),
+                (
+                    "source_published_on",
+                    models.DateField(blank=True, help_text="Date the source was published.", null=True),
+                ),
+                (
+                    "evidence",
+                    models.CharField(
+                        choices=[
+                            ("filing", "SEC filing"),
+                            ("government", "Government release"),
+                            ("news", "News or company release"),
+                            ("unverified", "Unverified"),
+                        ],
+                        default="news",
+                        help_text="Unverified facts are shown flagged, never as fact.",
+                        max_length=12,
+                    ),
+                ),
+                ("reference", models.SlugField(help_text="Natural key, e.g. mp-dod-2025.", max_length=60)),
+                ("title", models.CharField(max_length=250)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("reported_talks", "Reported talks"),
+                            ("non_binding_loi", "Non-binding LOI"),
+                            ("binding_loi", "Binding LOI (conditional)"),
+                            ("agreement_in_principle", "Agreement in principle"),
+                            ("conditional_commitment", "Conditional commitment"),
+                            ("definitive", "Definitive agreement"),
+                            ("closed", "Closed"),
+                            ("amended", "Amended"),
+                            ("terminated", "Terminated"),
+                            ("exited", "Exited"),
+                        ],
+                        max_length=24,
+                    ),
+                ),
+                ("announced_on", models.DateField(blank=True, null=True)),
+                ("signed_on", models.DateField(blank=True, null=True)),
+                ("closed_on", models.DateField(blank=True, null=True)),
+                (
+                    "long_stop_on",
+                    models.DateField(
+                        blank=True, help_text="Date the agreement lapses if its conditions are not met.", null=True
+                    ),
+                ),
+                ("summary", models.TextField(blank=True)),
+                ("conditions", models.TextField(blank=True, help_text="Conditions to closing, if any.")),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1),
+                ),
+                (
+                    "agency",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="portfolio.agency",
+                    ),
+                ),
+                (
+                    "company",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="portfolio.company",
+                    ),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['occurred_on', 'id'],
+                "verbose_name": "historical deal",
+                "verbose_name_plural": "historical deals",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
+            },
+            bases=(simple_history.models.HistoricalChanges, models.Model),
+        ),
+        migrations.CreateModel(
+            name="HistoricalGrant",
+            fields=[
+                ("id", models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name="ID")),
+                ("created_at", models.DateTimeField(blank=True, db_index=True, editable=False)),
+                ("updated_at", models.DateTimeField(blank=True, editable=False)),
+                ("source_url", portfolio.models.base.URLField(blank=True, max_length=500)),
+                (
+                    "source_published_on",
+                    models.DateField(blank=True, help_text="Date the source was published.", null=True),
+                ),
+                (
+                    "evidence",
+                    models.CharField(
+                        choices=[
+                            ("filing", "SEC filing"),
+                            ("government", "Government release"),
+                            ("news", "News or company release"),
+                            ("unverified", "Unverified"),
+                        ],
+                        default="news",
+                        help_text="Unverified facts are shown flagged, never as fact.",
+                        max_length=12,
+                    ),
+                ),
+                ("program", models.CharField(max_length=200)),
+                ("amount", models.DecimalField(decimal_places=2, max_digits=20)),
+                ("awarded_on", models.DateField(blank=True, null=True)),
+                ("notes", models.TextField(blank=True)),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1),
+                ),
+                (
+                    "currency",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        default="USD",
+                        error_messages={"invalid": "%(value)r is not an ISO 4217 currency code (e.g. USD, CAD)."},
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="portfolio.currency",
+                    ),
+                ),
+                (
+                    "deal",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="portfolio.deal",
+                    ),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+            ],
+            options={
+                "verbose_name": "historical grant",
+                "verbose_name_plural": "historical grants",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
+            },
+            bases=(simple_history.models.HistoricalChanges, models.Model),
+        ),
+        migrations.CreateModel(
+            name="HistoricalListing",
+            fields=[
+                ("id", models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name="ID")),
+                ("created_at", models.DateTimeField(blank=True, db_index=True, editable=False)),
+                ("updated_at", models.DateTimeField(blank=True, editable=False)),
+                ("ticker", models.CharField(max_length=20)),
+                (
+                    "exchange",
+                    models.CharField(
+                        choices=[
+                            ("NYSE", "New York Stock Exchange"),
+                            ("NYSEAMERICAN", "NYSE American"),
+                            ("NASDAQ", "Nasdaq"),
+                            ("TSX", "Toronto Stock Exchange"),
+                            ("TSXV", "TSX Venture Exchange"),
+                            ("ASX", "Australian Securities Exchange"),
+                            ("KRX", "Korea Exchange"),
+                            ("LSE", "London Stock Exchange"),
+                            ("OTC", "OTC Markets"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "is_primary",
+                    models.BooleanField(
+                        default=False,
+                        help_text="The listing used to price the company's instruments (prefer the USD one).",
+                    ),
+                ),
+                ("is_active", models.BooleanField(default=True)),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1),
+                ),
+                (
+                    "company",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="portfolio.company",
+                    ),
+                ),
+                (
+                    "currency",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        default="USD",
+                        error_messages={"invalid": "%(value)r is not an ISO 4217 currency code (e.g. USD, CAD)."},
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="portfolio.currency",
+                    ),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+            ],
+            options={
+                "verbose_name": "historical listing",
+                "verbose_name_plural": "historical listings",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
+            },
+            bases=(simple_history.models.HistoricalChanges, models.Model),
+        ),
+        migrations.CreateModel(
+            name="HistoricalLoan",
+            fields=[
+                ("id", models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name="ID")),
+                ("created_at", models.DateTimeField(blank=True, db_index=True, editable=False)),
+                ("updated_at", models.DateTimeField(blank=True, editable=False)),
+                ("source_url", portfolio.models.base.URLField(blank=True, max_length=500)),
+                (
+                    "source_published_on",
+                    models.DateField(blank=True, help_text="Date the source was published.", null=True),
+                ),
+                (
+                    "evidence",
+                    models.CharField(
+                        choices=[
+                            ("filing", "SEC filing"),
+                            ("government", "Government release"),
+                            ("news", "News or company release"),
+                            ("unverified", "Unverified"),
+                        ],
+                        default="news",
+                        help_text="Unverified facts are shown flagged, never as fact.",
+                        max_length=12,
+                    ),
+                ),
+                ("label", models.CharField(max_length=200)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("letter_of_interest", "Letter of interest"),
+                            ("conditional", "Conditional commitment"),
+                            ("committed", "Committed / closed"),
+                            ("repaid", "Repaid"),
+                            ("cancelled", "Cancelled"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("principal", models.DecimalField(decimal_places=2, help_text="Committed principal.", max_digits=20)),
+                (
+                    "drawn",
+                    models.DecimalField(
+                        decimal_places=2,
+                        default=Decimal("0"),
+                        help_text="Principal drawn and outstanding.",
+                        max_digits=20,
+                    ),
+                ),
+                ("benchmark", models.CharField(blank=True, help_text='e.g. "10-year US Treasury".', max_length=80)),
+                (
+                    "spread_bps",
+                    models.DecimalField(
+                        blank=True, decimal_places=2, max_digits=8, null=True, verbose_name="Spread (bp)"
+                    ),
+                ),
+                (
+                    "fixed_rate_pct",
+                    models.DecimalField(
+                        blank=True, decimal_places=6, max_digits=9, null=True, verbose_name="Fixed rate (%)"
+                    ),
+                ),
+                ("term_years", models.DecimalField(blank=True, decimal_places=2, max_digits=5, null=True)),
+                ("starts_on", models.DateField(blank=True, null=True)),
+                ("matures_on", models.DateField(blank=True, null=True)),
+                ("is_secured", models.BooleanField(blank=True, null=True)),
+                ("notes", models.TextField(blank=True)),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1),
+                ),
+                (
+                    "currency",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        default="USD",
+                        error_messages={"invalid": "%(value)r is not an ISO 4217 currency code (e.g. USD, CAD)."},
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="portfolio.currency",
+                    ),
+                ),
+                (
+                    "deal",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="portfolio.deal",
+                    ),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+            ],
+            options={
+                "verbose_name": "historical loan",
+                "verbose_name_plural": "historical loans",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
+            },
+            bases=(simple_history.models.HistoricalChanges, models.Model),
+        ),
+        migrations.CreateModel(
+            name="HistoricalOfftake",
+            fields=[
+                ("id", models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name="ID")),
+                ("created_at", models.DateTimeField(blank=True, db_index=True, editable=False)),
+                ("updated_at", models.DateTimeField(blank=True, editable=False)),
+                ("source_url", portfolio.models.base.URLField(blank=True, max_length=500)),
+                (
+                    "source_published_on",
+                    models.DateField(blank=True, help_text="Date the source was published.", null=True),
+                ),
+                (
+                    "evidence",
+                    models.CharField(
+                        choices=[
+                            ("filing", "SEC filing"),
+                            ("government", "Government release"),
+                            ("news", "News or company release"),
+                            ("unverified", "Unverified"),
+                        ],
+                        default="news",
+                        help_text="Unverified facts are shown flagged, never as fact.",
+                        max_length=12,
+                    ),
+                ),
+                ("product", models.CharField(max_length=200)),
+                ("buyer", models.CharField(max_length=200)),
+                ("volume", models.DecimalField(blank=True, decimal_places=6, max_digits=24, null=True)),
+                ("volume_unit", models.CharField(blank=True, max_length=40)),
+                (
+                    "share_of_output_pct",
+                    models.DecimalField(
+                        blank=True, decimal_places=6, max_digits=9, null=True, verbose_name="Share of output (%)"
+                    ),
+                ),
+                ("pricing_formula", models.TextField(blank=True)),
+                ("starts_on", models.DateField(blank=True, null=True)),
+                ("ends_on", models.DateField(blank=True, null=True)),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1),
+                ),
+                (
+                    "commodity",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="portfolio.commodity",
+                    ),
+                ),
+                (
+                    "deal",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="portfolio.deal",
+                    ),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+            ],
+            options={
+                "verbose_name": "historical offtake",
+                "verbose_name_plural": "historical offtakes",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
+            },
+            bases=(simple_history.models.HistoricalChanges, models.Model),
+        ),
+        migrations.CreateModel(
+            name="HistoricalPriceFloor",
+            fields=[
+                ("id", models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name="ID")),
+                ("created_at", models.DateTimeField(blank=True, db_index=True, editable=False)),
+                ("updated_at", models.DateTimeField(blank=True, editable=False)),
+                ("source_url", portfolio.models.base.URLField(blank=True, max_length=500)),
+                (
+                    "source_published_on",
+                    models.DateField(blank=True, help_text="Date the source was published.", null=True),
+                ),
+                (
+                    "evidence",
+                    models.CharField(
+                        choices=[
+                            ("filing", "SEC filing"),
+                            ("government", "Government release"),
+                            ("news", "News or company release"),
+                            ("unverified", "Unverified"),
+                        ],
+                        default="news",
+                        help_text="Unverified facts are shown flagged, never as fact.",
+                        max_length=12,
+                    ),
+                ),
+                (
+                    "floor_price",
+                    models.DecimalField(decimal_places=8, help_text="Per the commodity's price unit.", max_digits=20),
+                ),
+                (
+                    "covered_volume",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=6,
+                        help_text="Volume covered per year, in the commodity's price unit.",
+                        max_digits=24,
+                        null=True,
+                    ),
+                ),
+                (
+                    "upside_share_pct",
+                    models.DecimalField(
+                        blank=True, decimal_places=6, max_digits=9, null=True, verbose_name="Upside share (%)"
+                    ),
+                ),
+                ("starts_on", models.DateField(blank=True, null=True)),
+                ("ends_on", models.DateField(blank=True, null=True)),
+                ("notes", models.TextField(blank=True)),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1),
+                ),
+                (
+                    "commodity",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="portfolio.commodity",
+                    ),
+                ),
+                (
+                    "currency",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        default="USD",
+                        error_messages={"invalid": "%(value)r is not an ISO 4217 currency code (e.g. USD, CAD)."},
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="portfolio.currency",
+                    ),
+                ),
+                (
+                    "deal",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="portfolio.deal",
+                    ),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+            ],
+            options={
+                "verbose_name": "historical price floor",
+                "verbose_name_plural": "historical price floors",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
+            },
+            bases=(simple_history.models.HistoricalChanges, models.Model),
+        ),
+        migrations.CreateModel(
+            name="HistoricalProject",
+            fields=[
+                ("id", models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name="ID")),
+                ("created_at", models.DateTimeField(blank=True, db_index=True, editable=False)),
+                ("updated_at", models.DateTimeField(blank=True, editable=False)),
+                ("source_url", portfolio.models.base.URLField(blank=True, max_length=500)),
+                (
+                    "source_published_on",
+                    models.DateField(blank=True, help_text="Date the source was published.", null=True),
+                ),
+                (
+                    "evidence",
+                    models.CharField(
+                        choices=[
+                            ("filing", "SEC filing"),
+                            ("government", "Government release"),
+                            ("news", "News or company release"),
+                            ("unverified", "Unverified"),
+                        ],
+                        default="news",
+                        help_text="Unverified facts are shown flagged, never as fact.",
+                        max_length=12,
+                    ),
+                ),
+                ("name", models.CharField(max_length=200)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("mine", "Mine"),
+                            ("separation", "Separation / refinery"),
+                            ("metal_alloy", "Metal / alloy"),
+                            ("magnet", "Magnet plant"),
+                            ("recycling", "Recycling"),
+                            ("smelter", "Smelter"),
+                            ("infrastructure", "Road / infrastructure"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "country",
+                    models.CharField(
+                        max_length=2,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^[A-Z]{2}$", "Use the two-letter ISO 3166 country code, e.g. US or CA."
+                            )
+                        ],
+                    ),
+                ),
+                ("region", models.CharField(blank=True, help_text="State or province.", max_length=100)),
+                ("locality", models.CharField(blank=True, max_length=120)),
+                (
+                    "stage",
+                    models.CharField(
+                        choices=[
+                            ("exploration", "Exploration"),
+                            ("pea", "PEA / initial assessment"),
+                            ("pfs", "Pre-feasibility"),
+                            ("feasibility", "Feasibility"),
+                            ("permitting", "Permitting"),
+                            ("financing", "Financing"),
+                            ("fid", "Final investment decision"),
+                            ("site_selection", "Site selected"),
+                            ("pilot", "Pilot / demonstration"),
+                            ("construction", "Construction"),
+                            ("commissioning", "Commissioning"),
+                            ("ramp_up", "Ramp-up"),
+                            ("commercial_production", "Commercial production"),
+                            ("care_and_maintenance", "Care and maintenance"),
+                            ("closed", "Closed"),
+                        ],
+                        max_length=24,
+                    ),
+                ),
+                ("capacity", models.DecimalField(blank=True, decimal_places=6, max_digits=24, null=True)),
+                ("capacity_unit", models.CharField(blank=True, help_text="e.g. t/yr Li2CO3", max_length=40)),
+                ("description", models.TextField(blank=True)),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1),
+                ),
+                (
+                    "company",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="portfolio.company",
+                    ),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+            ],
+            options={
+                "verbose_name": "historical project",
+                "verbose_name_plural": "historical projects",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
+            },
+            bases=(simple_history.models.HistoricalChanges, models.Model),
+        ),
+        migrations.CreateModel(
+            name="Listing",
+            fields=[
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("ticker", models.CharField(max_length=20)),
+                (
+                    "exchange",
+                    models.CharField(
+                        choices=[
+                            ("NYSE", "New York Stock Exchange"),
+                            ("NYSEAMERICAN", "NYSE American"),
+                            ("NASDAQ", "Nasdaq"),
+                            ("TSX", "Toronto Stock Exchange"),
+                            ("TSXV", "TSX Venture Exchange"),
+                            ("ASX", "Australian Securities Exchange"),
+                            ("KRX", "Korea Exchange"),
+                            ("LSE", "London Stock Exchange"),
+                            ("OTC", "OTC Markets"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "is_primary",
+                    models.BooleanField(
+                        default=False,
+                        help_text="The listing used to price the company's instruments (prefer the USD one).",
+                    ),
+                ),
+                ("is_active", models.BooleanField(default=True)),
+                (
+                    "company",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="listings", to="portfolio.company"
+                    ),
+                ),
+                (
+                    "currency",
+                    models.ForeignKey(
+                        default="USD",
+                        error_messages={"invalid": "%(value)r is not an ISO 4217 currency code (e.g. USD, CAD)."},
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="portfolio.currency",
+                    ),
+                ),
+            ],
+            options={
+                "ordering": ["ticker", "exchange"],
             },
         ),
         migrations.CreateModel(
-            name='PriceFloor',
+            name="HistoricalPosition",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('source_url', portfolio.models.base.URLField(blank=True, max_length=500)),
-                ('source_published_on', models.DateField(blank=True, help_text='Date the source was published.', null=True)),
-                ('evidence', models.CharField(choices=[('filing', 'SEC filing'), ('government', 'Government release'), ('news', 'News or company release'), ('unverified', 'Unverified')], default='news', help_text='Unverified facts are shown flagged, never as fact.', max_length=12)),
-                ('floor_price', models.DecimalField(decimal_places=8, help_text="Per the commodity's price unit.", max_digits=20)),
-                ('covered_volume', models.DecimalField(blank=True, decimal_places=6, help_text="Volume covered per year, in the commodity's price unit.", max_digits=24, null=True)),
-                ('upside_share_pct', models.DecimalField(blank=True, decimal_places=6, max_digits=9, null=True, verbose_name='Upside share (%)')),
-                ('starts_on', models.DateField(blank=True, null=True)),
-                ('ends_on', models.DateField(blank=True, null=True)),
-                ('notes', models.TextField(blank=True)),
-                ('commodity', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='price_floors', to='portfolio.commodity')),
-                ('currency', models.ForeignKey(default='USD', error_messages={'invalid': '%(value)r is not an ISO 4217 currency code (e.g. USD, CAD).'}, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='portfolio.currency')),
-                ('deal', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='price_floors', to='portfolio.deal')),
+                ("id", models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name="ID")),
+                ("created_at", models.DateTimeField(blank=True, db_index=True, editable=False)),
+                ("updated_at", models.DateTimeField(blank=True, editable=False)),
+                ("source_url", portfolio.models.base.URLField(blank=True, max_length=500)),
+                (
+                    "source_published_on",
+                    models.DateField(blank=True, help_text="Date the source was published.", null=True),
+                ),
+                (
+                    "evidence",
+                    models.CharField(
+                        choices=[
+                            ("filing", "SEC filing"),
+                            ("government", "Government release"),
+                            ("news", "News or company release"),
+                            ("unverified", "Unverified"),
+                        ],
+                        default="news",
+                        help_text="Unverified facts are shown flagged, never as fact.",
+                        max_length=12,
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("common", "Common shares"),
+                            ("warrant", "Warrant"),
+                            ("call_option", "Call option over another holder's shares"),
+                            ("convertible_preferred", "Convertible preferred"),
+                            ("preferred", "Preferred equity (non-convertible)"),
+                            ("private_equity", "Private equity"),
+                            ("jv_equity", "Joint-venture equity or units"),
+                        ],
+                        max_length=24,
+                    ),
+                ),
+                ("label", models.CharField(help_text="e.g. Series A convertible preferred.", max_length=200)),
+                (
+                    "underlying",
+                    models.CharField(
+                        blank=True,
+                        help_text="What the instrument is over when no listing applies (JV units).",
+                        max_length=200,
+                    ),
+                ),
+                (
+                    "quantity",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=6,
+                        help_text="Left empty only for unquoted equity whose size is undisclosed.",
+                        max_digits=24,
+                        null=True,
+                    ),
+                ),
+                ("acquired_on", models.DateField(blank=True, null=True)),
+                (
+                    "strike",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=8,
+                        help_text="Exercise price per underlying share.",
+                        max_digits=20,
+                        null=True,
+                    ),
+                ),
+                ("shares_per_warrant", models.DecimalField(decimal_places=6, default=Decimal("1"), max_digits=24)),
+                ("expires_on", models.DateField(blank=True, null=True)),
+                ("exercisable_from", models.DateField(blank=True, null=True)),
+                (
+                    "exercisability_condition",
+                    models.CharField(
+                        blank=True, help_text='e.g. "after Ambler Road construction is complete".', max_length=300
+                    ),
+                ),
+                (
+                    "counterparty",
+                    models.CharField(blank=True, help_text="Writer of a call over its shares.", max_length=200),
+                ),
+                (
+                    "stated_value",
+                    models.DecimalField(
+                        blank=True, decimal_places=8, help_text="Stated value per share.", max_digits=20, null=True
+                    ),
+                ),
+                ("conversion_price", models.DecimalField(blank=True, decimal_places=8, max_digits=20, null=True)),
+                (
+                    "pik_rate_pct",
+                    models.DecimalField(
+                        blank=True, decimal_places=6, max_digits=9, null=True, verbose_name="PIK rate (%)"
+                    ),
+                ),
+                (
+                    "ownership_cap_pct",
+                    models.DecimalField(
+                        blank=True, decimal_places=6, max_digits=9, null=True, verbose_name="Ownership cap (%)"
+                    ),
+                ),
+                ("notes", models.TextField(blank=True)),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1),
+                ),
+                (
+                    "currency",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        default="USD",
+                        error_messages={"invalid": "%(value)r is not an ISO 4217 currency code (e.g. USD, CAD)."},
+                        help_text="Currency of the terms (strike, stated value).",
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="portfolio.currency",
+                    ),
+                ),
+                (
+                    "deal",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="portfolio.deal",
+                    ),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "listing",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        help_text="Listing of the shares (or underlying shares) used for pricing.",
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="portfolio.listing",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['deal', 'commodity'],
+                "verbose_name": "historical position",
+                "verbose_name_plural": "historical positions",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
+            },
+            bases=(simple_history.models.HistoricalChanges, models.Model),
+        ),
+        migrations.CreateModel(
+            name="Loan",
+            fields=[
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("source_url", portfolio.models.base.URLField(blank=True, max_length=500)),
+                (
+                    "source_published_on",
+                    models.DateField(blank=True, help_text="Date the source was published.", null=True),
+                ),
+                (
+                    "evidence",
+                    models.CharField(
+                        choices=[
+                            ("filing", "SEC filing"),
+                            ("government", "Government release"),
+                            ("news", "News or company release"),
+                            ("unverified", "Unverified"),
+                        ],
+                        default="news",
+                        help_text="Unverified facts are shown flagged, never as fact.",
+                        max_length=12,
+                    ),
+                ),
+                ("label", models.CharField(max_length=200)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("letter_of_interest", "Letter of interest"),
+                            ("conditional", "Conditional commitment"),
+                            ("committed", "Committed / closed"),
+                            ("repaid", "Repaid"),
+                            ("cancelled", "Cancelled"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("principal", models.DecimalField(decimal_places=2, help_text="Committed principal.", max_digits=20)),
+                (
+                    "drawn",
+                    models.DecimalField(
+                        decimal_places=2,
+                        default=Decimal("0"),
+                        help_text="Principal drawn and outstanding.",
+                        max_digits=20,
+                    ),
+                ),
+                ("benchmark", models.CharField(blank=True, help_text='e.g. "10-year US Treasury".', max_length=80)),
+                (
+                    "spread_bps",
+                    models.DecimalField(
+                        blank=True, decimal_places=2, max_digits=8, null=True, verbose_name="Spread (bp)"
+                    ),
+                ),
+                (
+                    "fixed_rate_pct",
+                    models.DecimalField(
+                        blank=True, decimal_places=6, max_digits=9, null=True, verbose_name="Fixed rate (%)"
+                    ),
+                ),
+                ("term_years", models.DecimalField(blank=True, decimal_places=2, max_digits=5, null=True)),
+                ("starts_on", models.DateField(blank=True, null=True)),
+                ("matures_on", models.DateField(blank=True, null=True)),
+                ("is_secured", models.BooleanField(blank=True, null=True)),
+                ("notes", models.TextField(blank=True)),
+                (
+                    "currency",
+                    models.ForeignKey(
+                        default="USD",
+                        error_messages={"invalid": "%(value)r is not an ISO 4217 currency code (e.g. USD, CAD)."},
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="portfolio.currency",
+                    ),
+                ),
+                (
+                    "deal",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="loans", to="portfolio.deal"
+                    ),
+                ),
+            ],
+            options={
+                "ordering": ["deal", "label"],
             },
         ),
         migrations.CreateModel(
-            name='Project',
+            name="Milestone",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('source_url', portfolio.models.base.URLField(blank=True, max_length=500)),
-                ('source_published_on', models.DateField(blank=True, help_text='Date the source was published.', null=True)),
-                ('evidence', models.CharField(choices=[('filing', 'SEC filing'), ('government', 'Government release'), ('news', 'News or company release'), ('unverified', 'Unverified')], default='news', help_text='Unverified facts are shown flagged, never as fact.', max_length=12)),
-                ('name', models.CharField(max_length=200)),
-                ('kind', models.CharField(choices=[('mine', 'Mine'), ('separation', 'Separation / refinery'), ('metal_alloy', 'Metal / alloy'), ('magnet', 'Magnet plant'), ('recycling', 'Recycling'), ('smelter', 'Smelter'), ('infrastructure', 'Road / infrastructure')], max_length=20)),
-                ('country', models.CharField(max_length=2, validators=[django.core.validators.RegexValidator('^[A-Z]{2}$', 'Use the two-letter ISO 3166 country code, e.g. US or CA.')])),
-                ('region', models.CharField(blank=True, help_text='State or province.', max_length=100)),
-                ('locality', models.CharField(blank=True, max_length=120)),
-                ('stage', models.CharField(choices=[('exploration', 'Exploration'), ('pea', 'PEA / initial assessment'), ('pfs', 'Pre-feasibility'), ('feasibility', 'Feasibility'), ('permitting', 'Permitting'), ('financing', 'Financing'), ('fid', 'Final investment decision'), ('site_selection', 'Site selected'), ('pilot', 'Pilot / demonstration'), ('construction', 'Construction'), ('commissioning', 'Commissioning'), ('ramp_up', 'Ramp-up'), ('commercial_production', 'Commercial production'), ('care_and_maintenance', 'Care and maintenance'), ('closed', 'Closed')], max_length=24)),
-                ('capacity', models.DecimalField(blank=True, decimal_places=6, max_digits=24, null=True)),
-                ('capacity_unit', models.CharField(blank=True, help_text='e.g. t/yr Li2CO3', max_length=40)),
-                ('description', models.TextField(blank=True)),
-                ('commodities', models.ManyToManyField(blank=True, related_name='projects', to='portfolio.commodity')),
-                ('company', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='projects', to='portfolio.company')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("source_url", portfolio.models.base.URLField(blank=True, max_length=500)),
+                (
+                    "source_published_on",
+                    models.DateField(blank=True, help_text="Date the source was published.", null=True),
+                ),
+                (
+                    "evidence",
+                    models.CharField(
+                        choices=[
+                            ("filing", "SEC filing"),
+                            ("government", "Government release"),
+                            ("news", "News or company release"),
+                            ("unverified", "Unverified"),
+                        ],
+                        default="news",
+                        help_text="Unverified facts are shown flagged, never as fact.",
+                        max_length=12,
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("study_pea", "PEA / initial assessment"),
+                            ("study_pfs", "Pre-feasibility study"),
+                            ("study_fs", "Feasibility study"),
+                            ("nepa_noi", "NEPA notice of intent"),
+                            ("nepa_deis", "Draft EIS"),
+                            ("nepa_feis", "Final EIS"),
+                            ("nepa_rod", "Record of decision"),
+                            ("permit", "Permit"),
+                            ("site_selection", "Site selection"),
+                            ("financing_loi", "Financing LOI"),
+                            ("financing_conditional", "Conditional financing commitment"),
+                            ("financing_close", "Financing closed"),
+                            ("fid", "Final investment decision"),
+                            ("construction_start", "Construction start"),
+                            ("construction_complete", "Construction complete"),
+                            ("pilot", "Pilot / demonstration run"),
+                            ("mechanical_completion", "Mechanical completion"),
+                            ("commissioning", "Commissioning"),
+                            ("first_production", "First production"),
+                            ("commercial_production", "Commercial production"),
+                            ("nameplate", "Nameplate capacity"),
+                            ("deal_closing", "Deal closing"),
+                            ("long_stop", "Long-stop date"),
+                            ("other", "Other"),
+                        ],
+                        max_length=24,
+                    ),
+                ),
+                ("title", models.CharField(max_length=250)),
+                ("sequence", models.PositiveSmallIntegerField(default=0, help_text="Order within the project's plan.")),
+                ("baseline_text", models.CharField(blank=True, max_length=120)),
+                ("baseline_start", models.DateField(blank=True, null=True)),
+                ("baseline_end", models.DateField(blank=True, null=True)),
+                (
+                    "forecast_text",
+                    models.CharField(blank=True, help_text='As the source wrote it, e.g. "late 2027".', max_length=120),
+                ),
+                ("forecast_start", models.DateField(blank=True, null=True)),
+                ("forecast_end", models.DateField(blank=True, null=True)),
+                (
+                    "forecast_precision",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("day", "Day"),
+                            ("month", "Month"),
+                            ("quarter", "Quarter"),
+                            ("half", "Half year"),
+                            ("season", "Part of a year (early, mid, late)"),
+                            ("year", "Year"),
+                            ("multi_year", "Range of years"),
+                            ("unparsed", "Not understood (needs a steward)"),
+                        ],
+                        max_length=12,
+                    ),
+                ),
+                ("achieved_on", models.DateField(blank=True, null=True)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("planned", "Planned"),
+                            ("on_track", "On track"),
+                            ("at_risk", "At risk"),
+                            ("late", "Late"),
+                            ("achieved", "Achieved"),
+                            ("cancelled", "Cancelled"),
+                        ],
+                        default="planned",
+                        max_length=12,
+                    ),
+                ),
+                ("needs_review", models.BooleanField(default=False, help_text="The date text could not be read.")),
+                ("notes", models.TextField(blank=True)),
+                (
+                    "deal",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="milestones",
+                        to="portfolio.deal",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['company__name', 'name'],
+                "ordering": ["project", "deal", "sequence", "forecast_end", "title"],
+            },
+        ),
+        migrations.CreateModel(
+            name="MilestoneRevision",
+            fields=[
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("forecast_text", models.CharField(blank=True, max_length=120)),
+                ("forecast_start", models.DateField(blank=True, null=True)),
+                ("forecast_end", models.DateField(blank=True, null=True)),
+                (
+                    "forecast_precision",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("day", "Day"),
+                            ("month", "Month"),
+                            ("quarter", "Quarter"),
+                            ("half", "Half year"),
+                            ("season", "Part of a year (early, mid, late)"),
+                            ("year", "Year"),
+                            ("multi_year", "Range of years"),
+                            ("unparsed", "Not understood (needs a steward)"),
+                        ],
+                        max_length=12,
+                    ),
+                ),
+                ("source_url", portfolio.models.base.URLField(blank=True, max_length=500)),
+                ("source_published_on", models.DateField(blank=True, null=True)),
+                ("note", models.CharField(blank=True, max_length=300)),
+                (
+                    "milestone",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="revisions", to="portfolio.milestone"
+                    ),
+                ),
+                (
+                    "recorded_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+            ],
+            options={
+                "ordering": ["milestone", "created_at", "id"],
+            },
+        ),
+        migrations.CreateModel(
+            name="Offtake",
+            fields=[
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("source_url", portfolio.models.base.URLField(blank=True, max_length=500)),
+                (
+                    "source_published_on",
+                    models.DateField(blank=True, help_text="Date the source was published.", null=True),
+                ),
+                (
+                    "evidence",
+                    models.CharField(
+                        choices=[
+                            ("filing", "SEC filing"),
+                            ("government", "Government release"),
+                            ("news", "News or company release"),
+                            ("unverified", "Unverified"),
+                        ],
+                        default="news",
+                        help_text="Unverified facts are shown flagged, never as fact.",
+                        max_length=12,
+                    ),
+                ),
+                ("product", models.CharField(max_length=200)),
+                ("buyer", models.CharField(max_length=200)),
+                ("volume", models.DecimalField(blank=True, decimal_places=6, max_digits=24, null=True)),
+                ("volume_unit", models.CharField(blank=True, max_length=40)),
+                (
+                    "share_of_output_pct",
+                    models.DecimalField(
+                        blank=True, decimal_places=6, max_digits=9, null=True, verbose_name="Share of output (%)"
+                    ),
+                ),
+                ("pricing_formula", models.TextField(blank=True)),
+                ("starts_on", models.DateField(blank=True, null=True)),
+                ("ends_on", models.DateField(blank=True, null=True)),
+                (
+                    "commodity",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="portfolio.commodity",
+                    ),
+                ),
+                (
+                    "deal",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="offtakes", to="portfolio.deal"
+                    ),
+                ),
+            ],
+            options={
+                "ordering": ["deal", "product"],
+            },
+        ),
+        migrations.CreateModel(
+            name="Position",
+            fields=[
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("source_url", portfolio.models.base.URLField(blank=True, max_length=500)),
+                (
+                    "source_published_on",
+                    models.DateField(blank=True, help_text="Date the source was published.", null=True),
+                ),
+                (
+                    "evidence",
+                    models.CharField(
+                        choices=[
+                            ("filing", "SEC filing"),
+                            ("government", "Government release"),
+                            ("news", "News or company release"),
+                            ("unverified", "Unverified"),
+                        ],
+                        default="news",
+                        help_text="Unverified facts are shown flagged, never as fact.",
+                        max_length=12,
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("common", "Common shares"),
+                            ("warrant", "Warrant"),
+                            ("call_option", "Call option over another holder's shares"),
+                            ("convertible_preferred", "Convertible preferred"),
+                            ("preferred", "Preferred equity (non-convertible)"),
+                            ("private_equity", "Private equity"),
+                            ("jv_equity", "Joint-venture equity or units"),
+                        ],
+                        max_length=24,
+                    ),
+                ),
+                ("label", models.CharField(help_text="e.g. Series A convertible preferred.", max_length=200)),
+                (
+                    "underlying",
+                    models.CharField(
+                        blank=True,
+                        help_text="What the instrument is over when no listing applies (JV units).",
+                        max_length=200,
+                    ),
+                ),
+                (
+                    "quantity",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=6,
+                        help_text="Left empty only for unquoted equity whose size is undisclosed.",
+                        max_digits=24,
+                        null=True,
+                    ),
+                ),
+                ("acquired_on", models.DateField(blank=True, null=True)),
+                (
+                    "strike",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=8,
+                        help_text="Exercise price per underlying share.",
+                        max_digits=20,
+                        null=True,
+                    ),
+                ),
+                ("shares_per_warrant", models.DecimalField(decimal_places=6, default=Decimal("1"), max_digits=24)),
+                ("expires_on", models.DateField(blank=True, null=True)),
+                ("exercisable_from", models.DateField(blank=True, null=True)),
+                (
+                    "exercisability_condition",
+                    models.CharField(
+                        blank=True, help_text='e.g. "after Ambler Road construction is complete".', max_length=300
+                    ),
+                ),
+                (
+                    "counterparty",
+                    models.CharField(blank=True, help_text="Writer of a call over its shares.", max_length=200),
+                ),
+                (
+                    "stated_value",
+                    models.DecimalField(
+                        blank=True, decimal_places=8, help_text="Stated value per share.", max_digits=20, null=True
+                    ),
+                ),
+                ("conversion_price", models.DecimalField(blank=True, decimal_places=8, max_digits=20, null=True)),
+                (
+                    "pik_rate_pct",
+                    models.DecimalField(
+                        blank=True, decimal_places=6, max_digits=9, null=True, verbose_name="PIK rate (%)"
+                    ),
+                ),
+                (
+                    "ownership_cap_pct",
+                    models.DecimalField(
+                        blank=True, decimal_places=6, max_digits=9, null=True, verbose_name="Ownership cap (%)"
+                    ),
+                ),
+                ("notes", models.TextField(blank=True)),
+                (
+                    "currency",
+                    models.ForeignKey(
+                        default="USD",
+                        error_messages={"invalid": "%(value)r is not an ISO 4217 currency code (e.g. USD, CAD)."},
+                        help_text="Currency of the terms (strike, stated value).",
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="portfolio.currency",
+                    ),
+                ),
+                (
+                    "deal",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="positions", to="portfolio.deal"
+                    ),
+                ),
+                (
+                    "listing",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="Listing of the shares (or underlying shares) used for pricing.",
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="positions",
+                        to="portfolio.listing",
+                    ),
+                ),
+            ],
+            options={
+                "ordering": ["deal", "kind", "label"],
+            },
+        ),
+        migrations.CreateModel(
+            name="ManualMark",
+            fields=[
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("as_of", models.DateField()),
+                (
+                    "value",
+                    models.DecimalField(decimal_places=2, help_text="Value of the whole position.", max_digits=20),
+                ),
+                (
+                    "reason",
+                    models.TextField(
+                        error_messages={"blank": "Give the reason for the mark."},
+                        help_text="Why this value: a new round, an impairment, ...",
+                    ),
+                ),
+                ("source_url", portfolio.models.base.URLField(blank=True, max_length=500)),
+                (
+                    "currency",
+                    models.ForeignKey(
+                        default="USD",
+                        error_messages={"invalid": "%(value)r is not an ISO 4217 currency code (e.g. USD, CAD)."},
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="portfolio.currency",
+                    ),
+                ),
+                (
+                    "marked_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "position",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="manual_marks",
+                        to="portfolio.position",
+                    ),
+                ),
+            ],
+            options={
+                "ordering": ["position", "-as_of"],
+            },
+        ),
+        migrations.CreateModel(
+            name="HistoricalManualMark",
+            fields=[
+                ("id", models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name="ID")),
+                ("created_at", models.DateTimeField(blank=True, db_index=True, editable=False)),
+                ("updated_at", models.DateTimeField(blank=True, editable=False)),
+                ("as_of", models.DateField()),
+                (
+                    "value",
+                    models.DecimalField(decimal_places=2, help_text="Value of the whole position.", max_digits=20),
+                ),
+                (
+                    "reason",
+                    models.TextField(
+                        error_messages={"blank": "Give the reason for the mark."},
+                        help_text="Why this value: a new round, an impairment, ...",
+                    ),
+                ),
+                ("source_url", portfolio.models.base.URLField(blank=True, max_length=500)),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1),
+                ),
+                (
+                    "currency",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        default="USD",
+                        error_messages={"invalid": "%(value)r is not an ISO 4217 currency code (e.g. USD, CAD)."},
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="portfolio.currency",
+                    ),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "marked_by",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "position",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="portfolio.position",
+                    ),
+                ),
+            ],
+            options={
+                "verbose_name": "historical manual mark",
+                "verbose_name_plural": "historical manual marks",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
+            },
+            bases=(simple_history.models.HistoricalChanges, models.Model),
+        ),
+        migrations.CreateModel(
+            name="HistoricalCashFlow",
+            fields=[
+                ("id", models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name="ID")),
+                ("created_at", models.DateTimeField(blank=True, db_index=True, editable=False)),
+                ("updated_at", models.DateTimeField(blank=True, editable=False)),
+                ("source_url", portfolio.models.base.URLField(blank=True, max_length=500)),
+                (
+                    "source_published_on",
+                    models.DateField(blank=True, help_text="Date the source was published.", null=True),
+                ),
+                (
+                    "evidence",
+                    models.CharField(
+                        choices=[
+                            ("filing", "SEC filing"),
+                            ("government", "Government release"),
+                            ("news", "News or company release"),
+                            ("unverified", "Unverified"),
+                        ],
+                        default="news",
+                        help_text="Unverified facts are shown flagged, never as fact.",
+                        max_length=12,
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("investment", "Investment (paid)"),
+                            ("fee", "Fee (paid)"),
+                            ("exercise", "Exercise price (paid)"),
+                            ("dividend", "Cash dividend (received)"),
+                            ("sale", "Sale proceeds (received)"),
+                            ("pik_accrual", "PIK accrual (non-cash)"),
+                            ("conversion", "Conversion (non-cash)"),
+                            ("receipt", "Received for non-cash consideration"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("occurred_on", models.DateField()),
+                ("amount", models.DecimalField(decimal_places=2, max_digits=20)),
+                (
+                    "quantity",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=6,
+                        help_text="Units acquired or disposed of by this flow, if any.",
+                        max_digits=24,
+                        null=True,
+                    ),
+                ),
+                ("memo", models.CharField(blank=True, max_length=300)),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1),
+                ),
+                (
+                    "currency",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        default="USD",
+                        error_messages={"invalid": "%(value)r is not an ISO 4217 currency code (e.g. USD, CAD)."},
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="portfolio.currency",
+                    ),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "recorded_by",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "position",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="portfolio.position",
+                    ),
+                ),
+            ],
+            options={
+                "verbose_name": "historical cash flow",
+                "verbose_name_plural": "historical cash flows",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
+            },
+            bases=(simple_history.models.HistoricalChanges, models.Model),
+        ),
+        migrations.CreateModel(
+            name="CashFlow",
+            fields=[
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("source_url", portfolio.models.base.URLField(blank=True, max_length=500)),
+                (
+                    "source_published_on",
+                    models.DateField(blank=True, help_text="Date the source was published.", null=True),
+                ),
+                (
+                    "evidence",
+                    models.CharField(
+                        choices=[
+                            ("filing", "SEC filing"),
+                            ("government", "Government release"),
+                            ("news", "News or company release"),
+                            ("unverified", "Unverified"),
+                        ],
+                        default="news",
+                        help_text="Unverified facts are shown flagged, never as fact.",
+                        max_length=12,
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("investment", "Investment (paid)"),
+                            ("fee", "Fee (paid)"),
+                            ("exercise", "Exercise price (paid)"),
+                            ("dividend", "Cash dividend (received)"),
+                            ("sale", "Sale proceeds (received)"),
+                            ("pik_accrual", "PIK accrual (non-cash)"),
+                            ("conversion", "Conversion (non-cash)"),
+                            ("receipt", "Received for non-cash consideration"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("occurred_on", models.DateField()),
+                ("amount", models.DecimalField(decimal_places=2, max_digits=20)),
+                (
+                    "quantity",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=6,
+                        help_text="Units acquired or disposed of by this flow, if any.",
+                        max_digits=24,
+                        null=True,
+                    ),
+                ),
+                ("memo", models.CharField(blank=True, max_length=300)),
+                (
+                    "recorded_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "currency",
+                    models.ForeignKey(
+                        default="USD",
+                        error_messages={"invalid": "%(value)r is not an ISO 4217 currency code (e.g. USD, CAD)."},
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="portfolio.currency",
+                    ),
+                ),
+                (
+                    "position",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="cash_flows", to="portfolio.position"
+                    ),
+                ),
+            ],
+            options={
+                "ordering": ["occurred_on", "id"],
+            },
+        ),
+        migrations.CreateModel(
+            name="PriceFloor",
+            fields=[
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("source_url", portfolio.models.base.URLField(blank=True, max_length=500)),
+                (
+                    "source_published_on",
+                    models.DateField(blank=True, help_text="Date the source was published.", null=True),
+                ),
+                (
+                    "evidence",
+                    models.CharField(
+                        choices=[
+                            ("filing", "SEC filing"),
+                            ("government", "Government release"),
+                            ("news", "News or company release"),
+                            ("unverified", "Unverified"),
+                        ],
+                        default="news",
+                        help_text="Unverified facts are shown flagged, never as fact.",
+                        max_length=12,
+                    ),
+                ),
+                (
+                    "floor_price",
+                    models.DecimalField(decimal_places=8, help_text="Per the commodity's price unit.", max_digits=20),
+                ),
+                (
+                    "covered_volume",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=6,
+                        help_text="Volume covered per year, in the commodity's price unit.",
+                        max_digits=24,
+                        null=True,
+                    ),
+                ),
+                (
+                    "upside_share_pct",
+                    models.DecimalField(
+                        blank=True, decimal_places=6, max_digits=9, null=True, verbose_name="Upside share (%)"
+                    ),
+                ),
+                ("starts_on", models.DateField(blank=True, null=True)),
+                ("ends_on", models.DateField(blank=True, null=True)),
+                ("notes", models.TextField(blank=True)),
+                (
+                    "commodity",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="price_floors",
+                        to="portfolio.commodity",
+                    ),
+                ),
+                (
+                    "currency",
+                    models.ForeignKey(
+                        default="USD",
+                        error_messages={"invalid": "%(value)r is not an ISO 4217 currency code (e.g. USD, CAD)."},
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="portfolio.currency",
+                    ),
+                ),
+                (
+                    "deal",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="price_floors", to="portfolio.deal"
+                    ),
+                ),
+            ],
+            options={
+                "ordering": ["deal", "commodity"],
+            },
+        ),
+        migrations.CreateModel(
+            name="Project",
+            fields=[
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("source_url", portfolio.models.base.URLField(blank=True, max_length=500)),
+                (
+                    "source_published_on",
+                    models.DateField(blank=True, help_text="Date the source was published.", null=True),
+                ),
+                (
+                    "evidence",
+                    models.CharField(
+                        choices=[
+                            ("filing", "SEC filing"),
+                            ("government", "Government release"),
+                            ("news", "News or company release"),
+                            ("unverified", "Unverified"),
+                        ],
+                        default="news",
+                        help_text="Unverified facts are shown flagged, never as fact.",
+                        max_length=12,
+                    ),
+                ),
+                ("name", models.CharField(max_length=200)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("mine", "Mine"),
+                            ("separation", "Separation / refinery"),
+                            ("metal_alloy", "Metal / alloy"),
+                            ("magnet", "Magnet plant"),
+                            ("recycling", "Recycling"),
+                            ("smelter", "Smelter"),
+                            ("infrastructure", "Road / infrastructure"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "country",
+                    models.CharField(
+                        max_length=2,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^[A-Z]{2}$", "Use the two-letter ISO 3166 country code, e.g. US or CA."
+                            )
+                        ],
+                    ),
+                ),
+                ("region", models.CharField(blank=True, help_text="State or province.", max_length=100)),
+                ("locality", models.CharField(blank=True, max_length=120)),
+                (
+                    "stage",
+                    models.CharField(
+                        choices=[
+                            ("exploration", "Exploration"),
+                            ("pea", "PEA / initial assessment"),
+                            ("pfs", "Pre-feasibility"),
+                            ("feasibility", "Feasibility"),
+                            ("permitting", "Permitting"),
+                            ("financing", "Financing"),
+                            ("fid", "Final investment decision"),
+                            ("site_selection", "Site selected"),
+                            ("pilot", "Pilot / demonstration"),
+                            ("construction", "Construction"),
+                            ("commissioning", "Commissioning"),
+                            ("ramp_up", "Ramp-up"),
+                            ("commercial_production", "Commercial production"),
+                            ("care_and_maintenance", "Care and maintenance"),
+                            ("closed", "Closed"),
+                        ],
+                        max_length=24,
+                    ),
+                ),
+                ("capacity", models.DecimalField(blank=True, decimal_places=6, max_digits=24, null=True)),
+                ("capacity_unit", models.CharField(blank=True, help_text="e.g. t/yr Li2CO3", max_length=40)),
+                ("description", models.TextField(blank=True)),
+                ("commodities", models.ManyToManyField(blank=True, related_name="projects", to="portfolio.commodity")),
+                (
+                    "company",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="projects", to="portfolio.company"
+                    ),
+                ),
+            ],
+            options={
+                "ordering": ["company__name", "name"],
             },
         ),
         migrations.AddField(
-            model_name='milestone',
-            name='project',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='milestones', to='portfolio.project'),
+            model_name="milestone",
+            name="project",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="milestones",
+                to="portfolio.project",
+            ),
         ),
         migrations.CreateModel(
-            name='HistoricalProject_commodities',
+            name="HistoricalProject_commodities",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('m2m_history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('commodity', models.ForeignKey(blank=True, db_constraint=False, db_tablespace='', null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='portfolio.commodity')),
-                ('history', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, to='portfolio.historicalproject')),
-                ('project', models.ForeignKey(blank=True, db_constraint=False, db_tablespace='', null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='portfolio.project')),
+                ("id", models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name="ID")),
+                ("m2m_history_id", models.AutoField(primary_key=True, serialize=False)),
+                (
+                    "commodity",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        db_tablespace="",
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="portfolio.commodity",
+                    ),
+                ),
+                (
+                    "history",
+                    models.ForeignKey(
+                        db_constraint=False,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        to="portfolio.historicalproject",
+                    ),
+                ),
+                (
+                    "project",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        db_tablespace="",
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="portfolio.project",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'HistoricalProject_commodities',
+                "verbose_name": "HistoricalProject_commodities",
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='HistoricalMilestone',
+            name="HistoricalMilestone",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('created_at', models.DateTimeField(blank=True, db_index=True, editable=False)),
-                ('updated_at', models.DateTimeField(blank=True, editable=False)),
-                ('source_url', portfolio.models.base.URLField(blank=True, max_length=500)),
-                ('source_published_on', models.DateField(blank=True, help_text='Date the source was published.', null=True)),
-                ('evidence', models.CharField(choices=[('filing', 'SEC filing'), ('government', 'Government release'), ('news', 'News or company release'), ('unverified', 'Unverified')], default='news', help_text='Unverified facts are shown flagged, never as fact.', max_length=12)),
-                ('kind', models.CharField(choices=[('study_pea', 'PEA / initial assessment'), ('study_pfs', 'Pre-feasibility study'), ('study_fs', 'Feasibility study'), ('nepa_noi', 'NEPA notice of intent'), ('nepa_deis', 'Draft EIS'), ('nepa_feis', 'Final EIS'), ('nepa_rod', 'Record of decision'), ('permit', 'Permit'), ('site_selection', 'Site selection'), ('financing_loi', 'Financing LOI'), ('financing_conditional', 'Conditional financing commitment'), ('financing_close', 'Financing closed'), ('fid', 'Final investment decision'), ('construction_start', 'Construction start'), ('construction_complete', 'Construction complete'), ('pilot', 'Pilot / demonstration run'), ('mechanical_completion', 'Mechanical completion'), ('commissioning', 'Commissioning'), ('first_production', 'First production'), ('commercial_production', 'Commercial production'), ('nameplate', 'Nameplate capacity'), ('deal_closing', 'Deal closing'), ('long_stop', 'Long-stop date'), ('other', 'Other')], max_length=24)),
-                ('title', models.CharField(max_length=250)),
-                ('sequence', models.PositiveSmallIntegerField(default=0, help_text="Order within the project's plan.")),
-                ('baseline_text', models.CharField(blank=True, max_length=120)),
-                ('baseline_start', models.DateField(blank=True, null=True)),
-                ('baseline_end', models.DateField(blank=True, null=True)),
-                ('forecast_text', models.CharField(blank=True, help_text='As the source wrote it, e.g. "late 2027".', max_length=120)),
-                ('forecast_start', models.DateField(blank=True, null=True)),
-                ('forecast_end', models.DateField(blank=True, null=True)),
-                ('forecast_precision', models.CharField(blank=True, choices=[('day', 'Day'), ('month', 'Month'), ('quarter', 'Quarter'), ('half', 'Half year'), ('season', 'Part of a year (early, mid, late)'), ('year', 'Year'), ('multi_year', 'Range of years'), ('unparsed', 'Not understood (needs a steward)')], max_length=12)),
-                ('achieved_on', models.DateField(blank=True, null=True)),
-                ('status', models.CharField(choices=[('planned', 'Planned'), ('on_track', 'On track'), ('at_risk', 'At risk'), ('late', 'Late'), ('achieved', 'Achieved'), ('cancelled', 'Cancelled')], default='planned', max_length=12)),
-                ('needs_review', models.BooleanField(default=False, help_text='The date text could not be read.')),
-                ('notes', models.TextField(blank=True)),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('deal', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='portfolio.deal')),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('project', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='portfolio.project')),
+                ("id", models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name="ID")),
+                ("created_at", models.DateTimeField(blank=True, db_index=True, editable=False)),
+                ("updated_at", models.DateTimeField(blank=True, editable=False)),
+                ("source_url", portfolio.models.base.URLField(blank=True, max_length=500)),
+                (
+                    "source_published_on",
+                    models.DateField(blank=True, help_text="Date the source was published.", null=True),
+                ),
+                (
+                    "evidence",
+                    models.CharField(
+                        choices=[
+                            ("filing", "SEC filing"),
+                            ("government", "Government release"),
+                            ("news", "News or company release"),
+                            ("unverified", "Unverified"),
+                        ],
+                        default="news",
+                        help_text="Unverified facts are shown flagged, never as fact.",
+                        max_length=12,
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("study_pea", "PEA / initial assessment"),
+                            ("study_pfs", "Pre-feasibility study"),
+                            ("study_fs", "Feasibility study"),
+                            ("nepa_noi", "NEPA notice of intent"),
+                            ("nepa_deis", "Draft EIS"),
+                            ("nepa_feis", "Final EIS"),
+                            ("nepa_rod", "Record of decision"),
+                            ("permit", "Permit"),
+                            ("site_selection", "Site selection"),
+                            ("financing_loi", "Financing LOI"),
+                            ("financing_conditional", "Conditional financing commitment"),
+                            ("financing_close", "Financing closed"),
+                            ("fid", "Final investment decision"),
+                            ("construction_start", "Construction start"),
+                            ("construction_complete", "Construction complete"),
+                            ("pilot", "Pilot / demonstration run"),
+                            ("mechanical_completion", "Mechanical completion"),
+                            ("commissioning", "Commissioning"),
+                            ("first_production", "First production"),
+                            ("commercial_production", "Commercial production"),
+                            ("nameplate", "Nameplate capacity"),
+                            ("deal_closing", "Deal closing"),
+                            ("long_stop", "Long-stop date"),
+                            ("other", "Other"),
+                        ],
+                        max_length=24,
+                    ),
+                ),
+                ("title", models.CharField(max_length=250)),
+                ("sequence", models.PositiveSmallIntegerField(default=0, help_text="Order within the project's plan.")),
+                ("baseline_text", models.CharField(blank=True, max_length=120)),
+                ("baseline_start", models.DateField(blank=True, null=True)),
+                ("baseline_end", models.DateField(blank=True, null=True)),
+                (
+                    "forecast_text",
+                    models.CharField(blank=True, help_text='As the source wrote it, e.g. "late 2027".', max_length=120),
+                ),
+                ("forecast_start", models.DateField(blank=True, null=True)),
+                ("forecast_end", models.DateField(blank=True, null=True)),
+                (
+                    "forecast_precision",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("day", "Day"),
+                            ("month", "Month"),
+                            ("quarter", "Quarter"),
+                            ("half", "Half year"),
+                            ("season", "Part of a year (early, mid, late)"),
+                            ("year", "Year"),
+                            ("multi_year", "Range of years"),
+                            ("unparsed", "Not understood (needs a steward)"),
+                        ],
+                        max_length=12,
+                    ),
+                ),
+                ("achieved_on", models.DateField(blank=True, null=True)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("planned", "Planned"),
+                            ("on_track", "On track"),
+                            ("at_risk", "At risk"),
+                            ("late", "Late"),
+                            ("achieved", "Achieved"),
+                            ("cancelled", "Cancelled"),
+                        ],
+                        default="planned",
+                        max_length=12,
+                    ),
+                ),
+                ("needs_review", models.BooleanField(default=False, help_text="The date text could not be read.")),
+                ("notes", models.TextField(blank=True)),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1),
+                ),
+                (
+                    "deal",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="portfolio.deal",
+                    ),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "project",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="portfolio.project",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical milestone',
-                'verbose_name_plural': 'historical milestones',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical milestone",
+                "verbose_name_plural": "historical milestones",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='HistoricalDeal_projects',
+            name="HistoricalDeal_projects",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('m2m_history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('deal', models.ForeignKey(blank=True, db_constraint=False, db_tablespace='', null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='portfolio.deal')),
-                ('history', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, to='portfolio.historicaldeal')),
-                ('project', models.ForeignKey(blank=True, db_constraint=False, db_tablespace='', null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='portfolio.project')),
+                ("id", models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name="ID")),
+                ("m2m_history_id", models.AutoField(primary_key=True, serialize=False)),
+                (
+                    "deal",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        db_tablespace="",
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="portfolio.deal",
+                    ),
+                ),
+                (
+                    "history",
+                    models.ForeignKey(
+                        db_constraint=False,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        to="portfolio.historicaldeal",
+                    ),
+                ),
+                (
+                    "project",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        db_tablespace="",
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="portfolio.project",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'HistoricalDeal_projects',
+                "verbose_name": "HistoricalDeal_projects",
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.AddField(
-            model_name='deal',
-            name='projects',
-            field=models.ManyToManyField(blank=True, related_name='deals', to='portfolio.project'),
+            model_name="deal",
+            name="projects",
+            field=models.ManyToManyField(blank=True, related_name="deals", to="portfolio.project"),
         ),
         migrations.CreateModel(
-            name='RefreshRun',
+            name="RefreshRun",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('kind', models.CharField(choices=[('pipeline', 'Full pipeline'), ('fx', 'FX rates'), ('prices', 'Prices'), ('valuations', 'Valuations'), ('snapshot', 'Portfolio snapshot'), ('milestones', 'Milestone statuses'), ('filings', 'SEC filings'), ('backfill', 'Backfill')], max_length=12)),
-                ('status', models.CharField(choices=[('queued', 'Queued'), ('running', 'Running'), ('succeeded', 'Succeeded'), ('partial', 'Succeeded with errors'), ('failed', 'Failed'), ('refused', 'Refused (another run in progress)')], default='queued', max_length=12)),
-                ('trigger', models.CharField(choices=[('schedule', 'Schedule'), ('web', 'Web page'), ('api', 'API'), ('command', 'Command line'), ('startup', 'Start-up')], max_length=12)),
-                ('as_of', models.DateField(blank=True, null=True)),
-                ('parameters', models.JSONField(blank=True, default=dict)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('progress_done', models.PositiveIntegerField(default=0)),
-                ('progress_total', models.PositiveIntegerField(default=0)),
-                ('counts', models.JSONField(blank=True, default=dict)),
-                ('errors', models.JSONField(blank=True, default=list)),
-                ('message', models.TextField(blank=True)),
-                ('requested_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("pipeline", "Full pipeline"),
+                            ("fx", "FX rates"),
+                            ("prices", "Prices"),
+                            ("valuations", "Valuations"),
+                            ("snapshot", "Portfolio snapshot"),
+                            ("milestones", "Milestone statuses"),
+                            ("filings", "SEC filings"),
+                            ("backfill", "Backfill"),
+                        ],
+                        max_length=12,
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("running", "Running"),
+                            ("succeeded", "Succeeded"),
+                            ("partial", "Succeeded with errors"),
+                            ("failed", "Failed"),
+                            ("refused", "Refused (another run in progress)"),
+                        ],
+                        default="queued",
+                        max_length=12,
+                    ),
+                ),
+                (
+                    "trigger",
+                    models.CharField(
+                        choices=[
+                            ("schedule", "Schedule"),
+                            ("web", "Web page"),
+                            ("api", "API"),
+                            ("command", "Command line"),
+                            ("startup", "Start-up"),
+                        ],
+                        max_length=12,
+                    ),
+                ),
+                ("as_of", models.DateField(blank=True, null=True)),
+                ("parameters", models.JSONField(blank=True, default=dict)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                ("progress_done", models.PositiveIntegerField(default=0)),
+                ("progress_total", models.PositiveIntegerField(default=0)),
+                ("counts", models.JSONField(blank=True, default=dict)),
+                ("errors", models.JSONField(blank=True, default=list)),
+                ("message", models.TextField(blank=True)),
+                (
+                    "requested_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='SecurityPrice',
+            name="SecurityPrice",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('on', models.DateField(verbose_name='date')),
-                ('source', models.CharField(help_text='Provider that reported the value, e.g. yahoo, manual.', max_length=40)),
-                ('fetched_at', models.DateTimeField(auto_now_add=True)),
-                ('close', models.DecimalField(decimal_places=8, max_digits=20)),
-                ('open', models.DecimalField(blank=True, decimal_places=8, max_digits=20, null=True)),
-                ('high', models.DecimalField(blank=True, decimal_places=8, max_digits=20, null=True)),
-                ('low', models.DecimalField(blank=True, decimal_places=8, max_digits=20, null=True)),
-                ('volume', models.BigIntegerField(blank=True, null=True)),
-                ('listing', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='prices', to='portfolio.listing')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("on", models.DateField(verbose_name="date")),
+                (
+                    "source",
+                    models.CharField(help_text="Provider that reported the value, e.g. yahoo, manual.", max_length=40),
+                ),
+                ("fetched_at", models.DateTimeField(auto_now_add=True)),
+                ("close", models.DecimalField(decimal_places=8, max_digits=20)),
+                ("open", models.DecimalField(blank=True, decimal_places=8, max_digits=20, null=True)),
+                ("high", models.DecimalField(blank=True, decimal_places=8, max_digits=20, null=True)),
+                ("low", models.DecimalField(blank=True, decimal_places=8, max_digits=20, null=True)),
+                ("volume", models.BigIntegerField(blank=True, null=True)),
+                (
+                    "listing",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="prices", to="portfolio.listing"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['listing', '-on', 'source'],
+                "ordering": ["listing", "-on", "source"],
             },
         ),
         migrations.CreateModel(
-            name='Valuation',
+            name="Valuation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('as_of', models.DateField()),
-                ('method', models.CharField(choices=[('market', 'Quoted price x quantity'), ('black_scholes', 'Black-Scholes (never below intrinsic)'), ('convertible', 'Greater of as-converted value and accreted preference'), ('cost', 'Cost'), ('manual_mark', 'Manual mark')], max_length=16)),
-                ('fair_value_level', models.PositiveSmallIntegerField(choices=[(1, 'Level 1 (quoted price)'), (2, 'Level 2 (model, observable inputs)'), (3, 'Level 3 (unobservable inputs)')])),
-                ('inputs', models.JSONField(blank=True, default=dict)),
-                ('formula', models.TextField(blank=True)),
-                ('value_local', models.DecimalField(decimal_places=2, max_digits=20)),
-                ('fx_rate_to_usd', models.DecimalField(decimal_places=10, help_text='USD per one unit of the local currency.', max_digits=20)),
-                ('value_usd', models.DecimalField(decimal_places=2, max_digits=20)),
-                ('is_contingent', models.BooleanField(default=False, help_text='Exercisable only if a condition is met.')),
-                ('is_simulated', models.BooleanField(default=False, help_text='Priced from the simulated provider.')),
-                ('currency', models.ForeignKey(default='USD', error_messages={'invalid': '%(value)r is not an ISO 4217 currency code (e.g. USD, CAD).'}, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='portfolio.currency')),
-                ('position', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='valuations', to='portfolio.position')),
-                ('refresh_run', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='valuations', to='portfolio.refreshrun')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("as_of", models.DateField()),
+                (
+                    "method",
+                    models.CharField(
+                        choices=[
+                            ("market", "Quoted price x quantity"),
+                            ("black_scholes", "Black-Scholes (never below intrinsic)"),
+                            ("convertible", "Greater of as-converted value and accreted preference"),
+                            ("cost", "Cost"),
+                            ("manual_mark", "Manual mark"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "fair_value_level",
+                    models.PositiveSmallIntegerField(
+                        choices=[
+                            (1, "Level 1 (quoted price)"),
+                            (2, "Level 2 (model, observable inputs)"),
+                            (3, "Level 3 (unobservable inputs)"),
+                        ]
+                    ),
+                ),
+                ("inputs", models.JSONField(blank=True, default=dict)),
+                ("formula", models.TextField(blank=True)),
+                ("value_local", models.DecimalField(decimal_places=2, max_digits=20)),
+                (
+                    "fx_rate_to_usd",
+                    models.DecimalField(
+                        decimal_places=10, help_text="USD per one unit of the local currency.", max_digits=20
+                    ),
+                ),
+                ("value_usd", models.DecimalField(decimal_places=2, max_digits=20)),
+                (
+                    "is_contingent",
+                    models.BooleanField(default=False, help_text="Exercisable only if a condition is met."),
+                ),
+                ("is_simulated", models.BooleanField(default=False, help_text="Priced from the simulated provider.")),
+                (
+                    "currency",
+                    models.ForeignKey(
+                        default="USD",
+                        error_messages={"invalid": "%(value)r is not an ISO 4217 currency code (e.g. USD, CAD)."},
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="portfolio.currency",
+                    ),
+                ),
+                (
+                    "position",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="valuations", to="portfolio.position"
+                    ),
+                ),
+                (
+                    "refresh_run",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="valuations",
+                        to="portfolio.refreshrun",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['position', '-as_of'],
+                "ordering": ["position", "-as_of"],
             },
         ),
         migrations.AddConstraint(
-            model_name='agency',
-            constraint=models.CheckConstraint(condition=models.Q(('country__regex', '^[A-Z]{2}$')), name='agency_country_iso3166', violation_error_message='Use the two-letter ISO 3166 country code, e.g. US or CA.'),
+            model_name="agency",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("country__regex", "^[A-Z]{2}$")),
+                name="agency_country_iso3166",
+                violation_error_message="Use the two-letter ISO 3166 country code, e.g. US or CA.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='agencyalias',
-            constraint=models.CheckConstraint(condition=models.Q(('used_until__isnull', True), ('used_from__isnull', True), ('used_until__gte', models.F('used_from')), _connector='OR'), name='agencyalias_used_until_not_before_used_from', violation_error_message='An alias cannot stop being used before it started.'),
-        ),
-        migrations.AddIndex(
-            model_name='commodityprice',
-            index=models.Index(fields=['commodity', '-on'], name='commodityprice_latest'),
-        ),
-        migrations.AddConstraint(
-            model_name='commodityprice',
-            constraint=models.UniqueConstraint(fields=('commodity', 'on', 'source'), name='commodityprice_unique_per_day_source', violation_error_message='This source already has a price for the commodity on that date.'),
-        ),
-        migrations.AddConstraint(
-            model_name='commodityprice',
-            constraint=models.CheckConstraint(condition=models.Q(('price__gt', 0)), name='commodityprice_price_positive', violation_error_message='The price must be greater than zero.'),
-        ),
-        migrations.AddConstraint(
-            model_name='dealdocument',
-            constraint=models.UniqueConstraint(fields=('deal', 'url'), name='dealdocument_unique_url_per_deal', violation_error_message='This document is already attached to the deal.'),
-        ),
-        migrations.AddConstraint(
-            model_name='dealdocument',
-            constraint=models.CheckConstraint(condition=models.Q(('accession_number', ''), ('accession_number__regex', '^\\d{10}-\\d{2}-\\d{6}$'), _connector='OR'), name='dealdocument_accession_format', violation_error_message='An SEC accession number looks like 0001193125-25-278738.'),
+            model_name="agencyalias",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("used_until__isnull", True),
+                    ("used_from__isnull", True),
+                    ("used_until__gte", models.F("used_from")),
+                    _connector="OR",
+                ),
+                name="agencyalias_used_until_not_before_used_from",
+                violation_error_message="An alias cannot stop being used before it started.",
+            ),
         ),
         migrations.AddIndex(
-            model_name='filingevent',
-            index=models.Index(fields=['review_status', '-filed_on'], name='filingevent_review_queue'),
+            model_name="commodityprice",
+            index=models.Index(fields=["commodity", "-on"], name="commodityprice_latest"),
         ),
         migrations.AddConstraint(
-            model_name='filingevent',
-            constraint=models.CheckConstraint(condition=models.Q(('accession_number__regex', '^\\d{10}-\\d{2}-\\d{6}$')), name='filingevent_accession_format', violation_error_message='An SEC accession number looks like 0001193125-25-278738.'),
-        ),
-        migrations.AddIndex(
-            model_name='fxrate',
-            index=models.Index(fields=['base', 'quote', '-on'], name='fxrate_latest'),
-        ),
-        migrations.AddConstraint(
-            model_name='fxrate',
-            constraint=models.UniqueConstraint(fields=('base', 'quote', 'on', 'source'), name='fxrate_unique_per_day_source', violation_error_message='This source already has a rate for that pair on that date.'),
+            model_name="commodityprice",
+            constraint=models.UniqueConstraint(
+                fields=("commodity", "on", "source"),
+                name="commodityprice_unique_per_day_source",
+                violation_error_message="This source already has a price for the commodity on that date.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='fxrate',
-            constraint=models.CheckConstraint(condition=models.Q(('rate__gt', 0)), name='fxrate_rate_positive', violation_error_message='The rate must be greater than zero.'),
+            model_name="commodityprice",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("price__gt", 0)),
+                name="commodityprice_price_positive",
+                violation_error_message="The price must be greater than zero.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='fxrate',
-            constraint=models.CheckConstraint(condition=models.Q(('base', models.F('quote')), _negated=True), name='fxrate_distinct_currencies', violation_error_message='An FX rate needs two different currencies.'),
+            model_name="dealdocument",
+            constraint=models.UniqueConstraint(
+                fields=("deal", "url"),
+                name="dealdocument_unique_url_per_deal",
+                violation_error_message="This document is already attached to the deal.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='grant',
-            constraint=models.CheckConstraint(condition=models.Q(('amount__gt', 0)), name='grant_amount_positive', violation_error_message='The amount must be greater than zero.'),
-        ),
-        migrations.AddConstraint(
-            model_name='listing',
-            constraint=models.UniqueConstraint(fields=('ticker', 'exchange'), name='listing_unique_ticker_exchange', violation_error_message='This ticker is already listed on that exchange.'),
-        ),
-        migrations.AddConstraint(
-            model_name='listing',
-            constraint=models.UniqueConstraint(condition=models.Q(('is_primary', True)), fields=('company',), name='listing_one_primary_per_company', violation_error_message='A company has only one primary listing.'),
-        ),
-        migrations.AddConstraint(
-            model_name='listing',
-            constraint=models.CheckConstraint(condition=models.Q(('ticker__regex', '^[A-Z0-9.\\-]+$')), name='listing_ticker_upper', violation_error_message='Tickers are capital letters, digits, dots or dashes.'),
-        ),
-        migrations.AddConstraint(
-            model_name='loan',
-            constraint=models.CheckConstraint(condition=models.Q(('principal__gt', 0)), name='loan_principal_positive', violation_error_message='The principal must be greater than zero.'),
-        ),
-        migrations.AddConstraint(
-            model_name='loan',
-            constraint=models.CheckConstraint(condition=models.Q(('drawn__gte', 0)), name='loan_drawn_non_negative', violation_error_message='The drawn amount cannot be negative.'),
-        ),
-        migrations.AddConstraint(
-            model_name='loan',
-            constraint=models.CheckConstraint(condition=models.Q(('drawn__lte', models.F('principal'))), name='loan_drawn_within_principal', violation_error_message='More cannot be drawn than the principal.'),
-        ),
-        migrations.AddConstraint(
-            model_name='loan',
-            constraint=models.CheckConstraint(condition=models.Q(('spread_bps__gte', 0), ('spread_bps__isnull', True), _connector='OR'), name='loan_spread_bps_non_negative', violation_error_message='The spread cannot be negative.'),
-        ),
-        migrations.AddConstraint(
-            model_name='loan',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('fixed_rate_pct__gte', 0), ('fixed_rate_pct__lte', 100)), ('fixed_rate_pct__isnull', True), _connector='OR'), name='loan_fixed_rate_pct_percent', violation_error_message='The fixed rate must be between 0 and 100.'),
-        ),
-        migrations.AddConstraint(
-            model_name='loan',
-            constraint=models.CheckConstraint(condition=models.Q(('term_years__gt', 0), ('term_years__isnull', True), _connector='OR'), name='loan_term_years_positive', violation_error_message='The term must be greater than zero.'),
-        ),
-        migrations.AddConstraint(
-            model_name='loan',
-            constraint=models.CheckConstraint(condition=models.Q(('matures_on__isnull', True), ('starts_on__isnull', True), ('matures_on__gte', models.F('starts_on')), _connector='OR'), name='loan_matures_on_not_before_starts_on', violation_error_message='A loan cannot mature before it starts.'),
-        ),
-        migrations.AddConstraint(
-            model_name='milestonerevision',
-            constraint=models.CheckConstraint(condition=models.Q(('forecast_end__isnull', True), ('forecast_start__isnull', True), ('forecast_end__gte', models.F('forecast_start')), _connector='OR'), name='milestonerevision_forecast_end_not_before_forecast_start', violation_error_message='The forecast window cannot end before it starts.'),
-        ),
-        migrations.AddConstraint(
-            model_name='offtake',
-            constraint=models.CheckConstraint(condition=models.Q(('volume__gt', 0), ('volume__isnull', True), _connector='OR'), name='offtake_volume_positive', violation_error_message='The volume must be greater than zero.'),
-        ),
-        migrations.AddConstraint(
-            model_name='offtake',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('share_of_output_pct__gte', 0), ('share_of_output_pct__lte', 100)), ('share_of_output_pct__isnull', True), _connector='OR'), name='offtake_share_of_output_pct_percent', violation_error_message='The share of output must be between 0 and 100.'),
-        ),
-        migrations.AddConstraint(
-            model_name='offtake',
-            constraint=models.CheckConstraint(condition=models.Q(('ends_on__isnull', True), ('starts_on__isnull', True), ('ends_on__gte', models.F('starts_on')), _connector='OR'), name='offtake_ends_on_not_before_starts_on', violation_error_message='An offtake cannot end before it starts.'),
-        ),
-        migrations.AddConstraint(
-            model_name='offtake',
-            constraint=models.CheckConstraint(condition=models.Q(('volume__isnull', True), models.Q(('volume_unit', ''), _negated=True), _connector='OR'), name='offtake_volume_has_unit', violation_error_message='Give the unit of the volume (e.g. t/yr).'),
-        ),
-        migrations.AddConstraint(
-            model_name='position',
-            constraint=models.UniqueConstraint(fields=('deal', 'label'), name='position_unique_label_per_deal', violation_error_message='This deal already has an instrument with that label.'),
-        ),
-        migrations.AddConstraint(
-            model_name='position',
-            constraint=models.CheckConstraint(condition=models.Q(('quantity__gt', 0), ('quantity__isnull', True), _connector='OR'), name='position_quantity_positive', violation_error_message='Quantity must be greater than zero.'),
-        ),
-        migrations.AddConstraint(
-            model_name='position',
-            constraint=models.CheckConstraint(condition=models.Q(('quantity__isnull', False), ('kind__in', ('preferred', 'private_equity', 'jv_equity')), _connector='OR'), name='position_quantity_required', violation_error_message='Give the quantity; only private, preferred or JV equity may leave it undisclosed.'),
-        ),
-        migrations.AddConstraint(
-            model_name='position',
-            constraint=models.CheckConstraint(condition=models.Q(('strike__gte', 0), ('strike__isnull', True), _connector='OR'), name='position_strike_non_negative', violation_error_message='The strike cannot be negative.'),
-        ),
-        migrations.AddConstraint(
-            model_name='position',
-            constraint=models.CheckConstraint(condition=models.Q(('shares_per_warrant__gt', 0)), name='position_shares_per_warrant_positive', violation_error_message='Shares per warrant must be greater than zero.'),
-        ),
-        migrations.AddConstraint(
-            model_name='position',
-            constraint=models.CheckConstraint(condition=models.Q(('stated_value__gt', 0), ('stated_value__isnull', True), _connector='OR'), name='position_stated_value_positive', violation_error_message='Stated value must be greater than zero.'),
-        ),
-        migrations.AddConstraint(
-            model_name='position',
-            constraint=models.CheckConstraint(condition=models.Q(('conversion_price__gt', 0), ('conversion_price__isnull', True), _connector='OR'), name='position_conversion_price_positive', violation_error_message='Conversion price must be greater than zero.'),
-        ),
-        migrations.AddConstraint(
-            model_name='position',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('pik_rate_pct__gte', 0), ('pik_rate_pct__lte', 100)), ('pik_rate_pct__isnull', True), _connector='OR'), name='position_pik_rate_pct_percent', violation_error_message='The PIK rate must be between 0 and 100.'),
-        ),
-        migrations.AddConstraint(
-            model_name='position',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('ownership_cap_pct__gte', 0), ('ownership_cap_pct__lte', 100)), ('ownership_cap_pct__isnull', True), _connector='OR'), name='position_ownership_cap_pct_percent', violation_error_message='The ownership cap must be between 0 and 100.'),
-        ),
-        migrations.AddConstraint(
-            model_name='position',
-            constraint=models.CheckConstraint(condition=models.Q(('expires_on__isnull', True), ('acquired_on__isnull', True), ('expires_on__gte', models.F('acquired_on')), _connector='OR'), name='position_expires_on_not_before_acquired_on', violation_error_message='An instrument cannot expire before it was acquired.'),
-        ),
-        migrations.AddConstraint(
-            model_name='position',
-            constraint=models.CheckConstraint(condition=models.Q(('expires_on__isnull', True), ('exercisable_from__isnull', True), ('expires_on__gte', models.F('exercisable_from')), _connector='OR'), name='position_expires_on_not_before_exercisable_from', violation_error_message='An instrument cannot expire before it becomes exercisable.'),
-        ),
-        migrations.AddConstraint(
-            model_name='position',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('kind__in', ('warrant', 'call_option')), _negated=True), ('strike__isnull', False), _connector='OR'), name='position_option_terms', violation_error_message='A warrant or call option needs a strike.'),
-        ),
-        migrations.AddConstraint(
-            model_name='position',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('kind', 'convertible_preferred'), _negated=True), models.Q(('conversion_price__isnull', False), ('stated_value__isnull', False)), _connector='OR'), name='position_convertible_terms', violation_error_message='A convertible preferred needs a stated value and a conversion price.'),
-        ),
-        migrations.AddConstraint(
-            model_name='position',
-            constraint=models.CheckConstraint(condition=models.Q(('listing__isnull', False), models.Q(('underlying', ''), _negated=True), _connector='OR'), name='position_priced_or_described', violation_error_message='Choose the listing of the shares, or describe what the instrument is over.'),
-        ),
-        migrations.AddConstraint(
-            model_name='manualmark',
-            constraint=models.UniqueConstraint(fields=('position', 'as_of'), name='manualmark_unique_per_position_day', violation_error_message='This position already has a manual mark on that date.'),
-        ),
-        migrations.AddConstraint(
-            model_name='manualmark',
-            constraint=models.CheckConstraint(condition=models.Q(('value__gte', 0)), name='manualmark_value_non_negative', violation_error_message='A mark cannot be negative.'),
-        ),
-        migrations.AddConstraint(
-            model_name='manualmark',
-            constraint=models.CheckConstraint(condition=models.Q(('reason', ''), _negated=True), name='manualmark_reason_given', violation_error_message='Give the reason for the mark.'),
+            model_name="dealdocument",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("accession_number", ""), ("accession_number__regex", "^\\d{10}-\\d{2}-\\d{6}$"), _connector="OR"
+                ),
+                name="dealdocument_accession_format",
+                violation_error_message="An SEC accession number looks like 0001193125-25-278738.",
+            ),
         ),
         migrations.AddIndex(
-            model_name='cashflow',
-            index=models.Index(fields=['position', 'occurred_on'], name='portfolio_c_positio_d7a7bf_idx'),
+            model_name="filingevent",
+            index=models.Index(fields=["review_status", "-filed_on"], name="filingevent_review_queue"),
         ),
         migrations.AddConstraint(
-            model_name='cashflow',
-            constraint=models.CheckConstraint(condition=models.Q(('amount__gte', 0)), name='cashflow_amount_non_negative', violation_error_message='The amount cannot be negative.'),
-        ),
-        migrations.AddConstraint(
-            model_name='cashflow',
-            constraint=models.CheckConstraint(condition=models.Q(('quantity__gt', 0), ('quantity__isnull', True), _connector='OR'), name='cashflow_quantity_positive', violation_error_message='The quantity must be greater than zero.'),
-        ),
-        migrations.AddConstraint(
-            model_name='pricefloor',
-            constraint=models.CheckConstraint(condition=models.Q(('floor_price__gt', 0)), name='pricefloor_floor_price_positive', violation_error_message='The floor price must be greater than zero.'),
-        ),
-        migrations.AddConstraint(
-            model_name='pricefloor',
-            constraint=models.CheckConstraint(condition=models.Q(('covered_volume__gt', 0), ('covered_volume__isnull', True), _connector='OR'), name='pricefloor_covered_volume_positive', violation_error_message='The covered volume must be greater than zero.'),
-        ),
-        migrations.AddConstraint(
-            model_name='pricefloor',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('upside_share_pct__gte', 0), ('upside_share_pct__lte', 100)), ('upside_share_pct__isnull', True), _connector='OR'), name='pricefloor_upside_share_pct_percent', violation_error_message='The upside share must be between 0 and 100.'),
-        ),
-        migrations.AddConstraint(
-            model_name='pricefloor',
-            constraint=models.CheckConstraint(condition=models.Q(('ends_on__isnull', True), ('starts_on__isnull', True), ('ends_on__gte', models.F('starts_on')), _connector='OR'), name='pricefloor_ends_on_not_before_starts_on', violation_error_message='A price floor cannot end before it starts.'),
-        ),
-        migrations.AddConstraint(
-            model_name='project',
-            constraint=models.UniqueConstraint(fields=('company', 'name'), name='project_unique_name_per_company', violation_error_message='This company already has a project with that name.'),
-        ),
-        migrations.AddConstraint(
-            model_name='project',
-            constraint=models.CheckConstraint(condition=models.Q(('country__regex', '^[A-Z]{2}$')), name='project_country_iso3166', violation_error_message='Use the two-letter ISO 3166 country code, e.g. US or CA.'),
-        ),
-        migrations.AddConstraint(
-            model_name='project',
-            constraint=models.CheckConstraint(condition=models.Q(('capacity__gt', 0), ('capacity__isnull', True), _connector='OR'), name='project_capacity_positive', violation_error_message='Capacity must be greater than zero.'),
-        ),
-        migrations.AddConstraint(
-            model_name='project',
-            constraint=models.CheckConstraint(condition=models.Q(('capacity__isnull', True), models.Q(('capacity_unit', ''), _negated=True), _connector='OR'), name='project_capacity_has_unit', violation_error_message='Give the unit of the capacity (e.g. t/yr).'),
+            model_name="filingevent",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("accession_number__regex", "^\\d{10}-\\d{2}-\\d{6}$")),
+                name="filingevent_accession_format",
+                violation_error_message="An SEC accession number looks like 0001193125-25-278738.",
+            ),
         ),
         migrations.AddIndex(
-            model_name='milestone',
-            index=models.Index(fields=['status', 'forecast_end'], name='milestone_status_due'),
+            model_name="fxrate",
+            index=models.Index(fields=["base", "quote", "-on"], name="fxrate_latest"),
         ),
         migrations.AddConstraint(
-            model_name='milestone',
-            constraint=models.CheckConstraint(condition=models.Q(('project__isnull', False), ('deal__isnull', False), _connector='OR'), name='milestone_has_subject', violation_error_message='A milestone belongs to a project or a deal.'),
+            model_name="fxrate",
+            constraint=models.UniqueConstraint(
+                fields=("base", "quote", "on", "source"),
+                name="fxrate_unique_per_day_source",
+                violation_error_message="This source already has a rate for that pair on that date.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='milestone',
-            constraint=models.CheckConstraint(condition=models.Q(('forecast_end__isnull', True), ('forecast_start__isnull', True), ('forecast_end__gte', models.F('forecast_start')), _connector='OR'), name='milestone_forecast_end_not_before_forecast_start', violation_error_message='The forecast window cannot end before it starts.'),
+            model_name="fxrate",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("rate__gt", 0)),
+                name="fxrate_rate_positive",
+                violation_error_message="The rate must be greater than zero.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='milestone',
-            constraint=models.CheckConstraint(condition=models.Q(('baseline_end__isnull', True), ('baseline_start__isnull', True), ('baseline_end__gte', models.F('baseline_start')), _connector='OR'), name='milestone_baseline_end_not_before_baseline_start', violation_error_message='The baseline window cannot end before it starts.'),
+            model_name="fxrate",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("base", models.F("quote")), _negated=True),
+                name="fxrate_distinct_currencies",
+                violation_error_message="An FX rate needs two different currencies.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='milestone',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('status', 'achieved'), _negated=True), ('achieved_on__isnull', False), _connector='OR'), name='milestone_achieved_has_date', violation_error_message='An achieved milestone needs the date it was achieved.'),
+            model_name="grant",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("amount__gt", 0)),
+                name="grant_amount_positive",
+                violation_error_message="The amount must be greater than zero.",
+            ),
+        ),
+        migrations.AddConstraint(
+            model_name="listing",
+            constraint=models.UniqueConstraint(
+                fields=("ticker", "exchange"),
+                name="listing_unique_ticker_exchange",
+                violation_error_message="This ticker is already listed on that exchange.",
+            ),
+        ),
+        migrations.AddConstraint(
+            model_name="listing",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("is_primary", True)),
+                fields=("company",),
+                name="listing_one_primary_per_company",
+                violation_error_message="A company has only one primary listing.",
+            ),
+        ),
+        migrations.AddConstraint(
+            model_name="listing",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("ticker__regex", "^[A-Z0-9.\\-]+$")),
+                name="listing_ticker_upper",
+                violation_error_message="Tickers are capital letters, digits, dots or dashes.",
+            ),
+        ),
+        migrations.AddConstraint(
+            model_name="loan",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("principal__gt", 0)),
+                name="loan_principal_positive",
+                violation_error_message="The principal must be greater than zero.",
+            ),
+        ),
+        migrations.AddConstraint(
+            model_name="loan",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("drawn__gte", 0)),
+                name="loan_drawn_non_negative",
+                violation_error_message="The drawn amount cannot be negative.",
+            ),
+        ),
+        migrations.AddConstraint(
+            model_name="loan",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("drawn__lte", models.F("principal"))),
+                name="loan_drawn_within_principal",
+                violation_error_message="More cannot be drawn than the principal.",
+            ),
+        ),
+        migrations.AddConstraint(
+            model_name="loan",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("spread_bps__gte", 0), ("spread_bps__isnull", True), _connector="OR"),
+                name="loan_spread_bps_non_negative",
+                violation_error_message="The spread cannot be negative.",
+            ),
+        ),
+        migrations.AddConstraint(
+            model_name="loan",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("fixed_rate_pct__gte", 0), ("fixed_rate_pct__lte", 100)),
+                    ("fixed_rate_pct__isnull", True),
+                    _connector="OR",
+                ),
+                name="loan_fixed_rate_pct_percent",
+                violation_error_message="The fixed rate must be between 0 and 100.",
+            ),
+        ),
+        migrations.AddConstraint(
+            model_name="loan",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("term_years__gt", 0), ("term_years__isnull", True), _connector="OR"),
+                name="loan_term_years_positive",
+                violation_error_message="The term must be greater than zero.",
+            ),
+        ),
+        migrations.AddConstraint(
+            model_name="loan",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("matures_on__isnull", True),
+                    ("starts_on__isnull", True),
+                    ("matures_on__gte", models.F("starts_on")),
+                    _connector="OR",
+                ),
+                name="loan_matures_on_not_before_starts_on",
+                violation_error_message="A loan cannot mature before it starts.",
+            ),
+        ),
+        migrations.AddConstraint(
+            model_name="milestonerevision",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("forecast_end__isnull", True),
+                    ("forecast_start__isnull", True),
+                    ("forecast_end__gte", models.F("forecast_start")),
+                    _connector="OR",
+                ),
+                name="milestonerevision_forecast_end_not_before_forecast_start",
+                violation_error_message="The forecast window cannot end before it starts.",
+            ),
+        ),
+        migrations.AddConstraint(
+            model_name="offtake",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("volume__gt", 0), ("volume__isnull", True), _connector="OR"),
+                name="offtake_volume_positive",
+                violation_error_message="The volume must be greater than zero.",
+            ),
+        ),
+        migrations.AddConstraint(
+            model_name="offtake",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("share_of_output_pct__gte", 0), ("share_of_output_pct__lte", 100)),
+                    ("share_of_output_pct__isnull", True),
+                    _connector="OR",
+                ),
+                name="offtake_share_of_output_pct_percent",
+                violation_error_message="The share of output must be between 0 and 100.",
+            ),
+        ),
+        migrations.AddConstraint(
+            model_name="offtake",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("ends_on__isnull", True),
+                    ("starts_on__isnull", True),
+                    ("ends_on__gte", models.F("starts_on")),
+                    _connector="OR",
+                ),
+                name="offtake_ends_on_not_before_starts_on",
+                violation_error_message="An offtake cannot end before it starts.",
+            ),
+        ),
+        migrations.AddConstraint(
+            model_name="offtake",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("volume__isnull", True), models.Q(("volume_unit", ""), _negated=True), _connector="OR"
+                ),
+                name="offtake_volume_has_unit",
+                violation_error_message="Give the unit of the volume (e.g. t/yr).",
+            ),
+        ),
+        migrations.AddConstraint(
+            model_name="position",
+            constraint=models.UniqueConstraint(
+                fields=("deal", "label"),
+                name="position_unique_label_per_deal",
+                violation_error_message="This deal already has an instrument with that label.",
+            ),
+        ),
+        migrations.AddConstraint(
+            model_name="position",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("quantity__gt", 0), ("quantity__isnull", True), _connector="OR"),
+                name="position_quantity_positive",
+                violation_error_message="Quantity must be greater than zero.",
+            ),
+        ),
+        migrations.AddConstraint(
+            model_name="position",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("quantity__isnull", False),
+                    ("kind__in", ("preferred", "private_equity", "jv_equity")),
+                    _connector="OR",
+                ),
+                name="position_quantity_required",
+                violation_error_message="Give the quantity; only private, preferred or JV equity may leave it undisclosed.",
+            ),
+        ),
+        migrations.AddConstraint(
+            model_name="position",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("strike__gte", 0), ("strike__isnull", True), _connector="OR"),
+                name="position_strike_non_negative",
+                violation_error_message="The strike cannot be negative.",
+            ),
+        ),
+        migrations.AddConstraint(
+            model_name="position",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("shares_per_warrant__gt", 0)),
+                name="position_shares_per_warrant_positive",
+                violation_error_message="Shares per warrant must be greater than zero.",
+            ),
+        ),
+        migrations.AddConstraint(
+            model_name="position",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("stated_value__gt", 0), ("stated_value__isnull", True), _connector="OR"),
+                name="position_stated_value_positive",
+                violation_error_message="Stated value must be greater than zero.",
+            ),
+        ),
+        migrations.AddConstraint(
+            model_name="position",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("conversion_price__gt", 0), ("conversion_price__isnull", True), _connector="OR"),
+                name="position_conversion_price_positive",
+                violation_error_message="Conversion price must be greater than zero.",
+            ),
+        ),
+        migrations.AddConstraint(
+            model_name="position",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("pik_rate_pct__gte", 0), ("pik_rate_pct__lte", 100)),
+                    ("pik_rate_pct__isnull", True),
+                    _connector="OR",
+                ),
+                name="position_pik_rate_pct_percent",
+                violation_error_message="The PIK rate must be between 0 and 100.",
+            ),
+        ),
+        migrations.AddConstraint(
+            model_name="position",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("ownership_cap_pct__gte", 0), ("ownership_cap_pct__lte", 100)),
+                    ("ownership_cap_pct__isnull", True),
+                    _connector="OR",
+                ),
+                name="position_ownership_cap_pct_percent",
+                violation_error_message="The ownership cap must be between 0 and 100.",
+            ),
+        ),
+        migrations.AddConstraint(
+            model_name="position",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("expires_on__isnull", True),
+                    ("acquired_on__isnull", True),
+                    ("expires_on__gte", models.F("acquired_on")),
+                    _connector="OR",
+                ),
+                name="position_expires_on_not_before_acquired_on",
+                violation_error_message="An instrument cannot expire before it was acquired.",
+            ),
+        ),
+        migrations.AddConstraint(
+            model_name="position",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("expires_on__isnull", True),
+                    ("exercisable_from__isnull", True),
+                    ("expires_on__gte", models.F("exercisable_from")),
+                    _connector="OR",
+                ),
+                name="position_expires_on_not_before_exercisable_from",
+                violation_error_message="An instrument cannot expire before it becomes exercisable.",
+            ),
+        ),
+        migrations.AddConstraint(
+            model_name="position",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("kind__in", ("warrant", "call_option")), _negated=True),
+                    ("strike__isnull", False),
+                    _connector="OR",
+                ),
+                name="position_option_terms",
+                violation_error_message="A warrant or call option needs a strike.",
+            ),
+        ),
+        migrations.AddConstraint(
+            model_name="position",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("kind", "convertible_preferred"), _negated=True),
+                    models.Q(("conversion_price__isnull", False), ("stated_value__isnull", False)),
+                    _connector="OR",
+                ),
+                name="position_convertible_terms",
+                violation_error_message="A convertible preferred needs a stated value and a conversion price.",
+            ),
+        ),
+        migrations.AddConstraint(
+            model_name="position",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("listing__isnull", False), models.Q(("underlying", ""), _negated=True), _connector="OR"
+                ),
+                name="position_priced_or_described",
+                violation_error_message="Choose the listing of the shares, or describe what the instrument is over.",
+            ),
+        ),
+        migrations.AddConstraint(
+            model_name="manualmark",
+            constraint=models.UniqueConstraint(
+                fields=("position", "as_of"),
+                name="manualmark_unique_per_position_day",
+                violation_error_message="This position already has a manual mark on that date.",
+            ),
+        ),
+        migrations.AddConstraint(
+            model_name="manualmark",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("value__gte", 0)),
+                name="manualmark_value_non_negative",
+                violation_error_message="A mark cannot be negative.",
+            ),
+        ),
+        migrations.AddConstraint(
+            model_name="manualmark",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("reason", ""), _negated=True),
+                name="manualmark_reason_given",
+                violation_error_message="Give the reason for the mark.",
+            ),
         ),
         migrations.AddIndex(
-            model_name='deal',
-            index=models.Index(fields=['status'], name='deal_status'),
+            model_name="cashflow",
+            index=models.Index(fields=["position", "occurred_on"], name="portfolio_c_positio_d7a7bf_idx"),
         ),
         migrations.AddConstraint(
-            model_name='deal',
-            constraint=models.CheckConstraint(condition=models.Q(('signed_on__isnull', True), ('announced_on__isnull', True), ('signed_on__gte', models.F('announced_on')), _connector='OR'), name='deal_signed_on_not_before_announced_on', violation_error_message='A deal cannot be signed before it was announced.'),
+            model_name="cashflow",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("amount__gte", 0)),
+                name="cashflow_amount_non_negative",
+                violation_error_message="The amount cannot be negative.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='deal',
-            constraint=models.CheckConstraint(condition=models.Q(('closed_on__isnull', True), ('signed_on__isnull', True), ('closed_on__gte', models.F('signed_on')), _connector='OR'), name='deal_closed_on_not_before_signed_on', violation_error_message='A deal cannot close before it was signed.'),
+            model_name="cashflow",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("quantity__gt", 0), ("quantity__isnull", True), _connector="OR"),
+                name="cashflow_quantity_positive",
+                violation_error_message="The quantity must be greater than zero.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='deal',
-            constraint=models.CheckConstraint(condition=models.Q(('closed_on__isnull', True), ('announced_on__isnull', True), ('closed_on__gte', models.F('announced_on')), _connector='OR'), name='deal_closed_on_not_before_announced_on', violation_error_message='A deal cannot close before it was announced.'),
+            model_name="pricefloor",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("floor_price__gt", 0)),
+                name="pricefloor_floor_price_positive",
+                violation_error_message="The floor price must be greater than zero.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='deal',
-            constraint=models.CheckConstraint(condition=models.Q(('long_stop_on__isnull', True), ('announced_on__isnull', True), ('long_stop_on__gte', models.F('announced_on')), _connector='OR'), name='deal_long_stop_on_not_before_announced_on', violation_error_message='The long-stop date cannot be before the announcement.'),
+            model_name="pricefloor",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("covered_volume__gt", 0), ("covered_volume__isnull", True), _connector="OR"),
+                name="pricefloor_covered_volume_positive",
+                violation_error_message="The covered volume must be greater than zero.",
+            ),
+        ),
+        migrations.AddConstraint(
+            model_name="pricefloor",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("upside_share_pct__gte", 0), ("upside_share_pct__lte", 100)),
+                    ("upside_share_pct__isnull", True),
+                    _connector="OR",
+                ),
+                name="pricefloor_upside_share_pct_percent",
+                violation_error_message="The upside share must be between 0 and 100.",
+            ),
+        ),
+        migrations.AddConstraint(
+            model_name="pricefloor",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("ends_on__isnull", True),
+                    ("starts_on__isnull", True),
+                    ("ends_on__gte", models.F("starts_on")),
+                    _connector="OR",
+                ),
+                name="pricefloor_ends_on_not_before_starts_on",
+                violation_error_message="A price floor cannot end before it starts.",
+            ),
+        ),
+        migrations.AddConstraint(
+            model_name="project",
+            constraint=models.UniqueConstraint(
+                fields=("company", "name"),
+                name="project_unique_name_per_company",
+                violation_error_message="This company already has a project with that name.",
+            ),
+        ),
+        migrations.AddConstraint(
+            model_name="project",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("country__regex", "^[A-Z]{2}$")),
+                name="project_country_iso3166",
+                violation_error_message="Use the two-letter ISO 3166 country code, e.g. US or CA.",
+            ),
+        ),
+        migrations.AddConstraint(
+            model_name="project",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("capacity__gt", 0), ("capacity__isnull", True), _connector="OR"),
+                name="project_capacity_positive",
+                violation_error_message="Capacity must be greater than zero.",
+            ),
+        ),
+        migrations.AddConstraint(
+            model_name="project",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("capacity__isnull", True), models.Q(("capacity_unit", ""), _negated=True), _connector="OR"
+                ),
+                name="project_capacity_has_unit",
+                violation_error_message="Give the unit of the capacity (e.g. t/yr).",
+            ),
         ),
         migrations.AddIndex(
-            model_name='refreshrun',
-            index=models.Index(fields=['kind', 'status'], name='refreshrun_kind_status'),
+            model_name="milestone",
+            index=models.Index(fields=["status", "forecast_end"], name="milestone_status_due"),
         ),
         migrations.AddConstraint(
-            model_name='refreshrun',
-            constraint=models.CheckConstraint(condition=models.Q(('finished_at__isnull', True), ('started_at__isnull', True), ('finished_at__gte', models.F('started_at')), _connector='OR'), name='refreshrun_finished_at_not_before_started_at', violation_error_message='A run cannot finish before it started.'),
+            model_name="milestone",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("project__isnull", False), ("deal__isnull", False), _connector="OR"),
+                name="milestone_has_subject",
+                violation_error_message="A milestone belongs to a project or a deal.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='refreshrun',
-            constraint=models.CheckConstraint(condition=models.Q(('progress_done__lte', models.F('progress_total'))), name='refreshrun_progress_within_total', violation_error_message='Progress cannot exceed the total.'),
+            model_name="milestone",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("forecast_end__isnull", True),
+                    ("forecast_start__isnull", True),
+                    ("forecast_end__gte", models.F("forecast_start")),
+                    _connector="OR",
+                ),
+                name="milestone_forecast_end_not_before_forecast_start",
+                violation_error_message="The forecast window cannot end before it starts.",
+            ),
+        ),
+        migrations.AddConstraint(
+            model_name="milestone",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("baseline_end__isnull", True),
+                    ("baseline_start__isnull", True),
+                    ("baseline_end__gte", models.F("baseline_start")),
+                    _connector="OR",
+                ),
+                name="milestone_baseline_end_not_before_baseline_start",
+                violation_error_message="The baseline window cannot end before it starts.",
+            ),
+        ),
+        migrations.AddConstraint(
+            model_name="milestone",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("status", "achieved"), _negated=True), ("achieved_on__isnull", False), _connector="OR"
+                ),
+                name="milestone_achieved_has_date",
+                violation_error_message="An achieved milestone needs the date it was achieved.",
+            ),
         ),
         migrations.AddIndex(
-            model_name='securityprice',
-            index=models.Index(fields=['listing', '-on'], name='securityprice_latest'),
+            model_name="deal",
+            index=models.Index(fields=["status"], name="deal_status"),
         ),
         migrations.AddConstraint(
-            model_name='securityprice',
-            constraint=models.UniqueConstraint(fields=('listing', 'on', 'source'), name='securityprice_unique_per_day_source', violation_error_message='This source already has a price for the listing on that date.'),
+            model_name="deal",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("signed_on__isnull", True),
+                    ("announced_on__isnull", True),
+                    ("signed_on__gte", models.F("announced_on")),
+                    _connector="OR",
+                ),
+                name="deal_signed_on_not_before_announced_on",
+                violation_error_message="A deal cannot be signed before it was announced.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='securityprice',
-            constraint=models.CheckConstraint(condition=models.Q(('close__gt', 0)), name='securityprice_close_positive', violation_error_message='The close must be greater than zero.'),
+            model_name="deal",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("closed_on__isnull", True),
+                    ("signed_on__isnull", True),
+                    ("closed_on__gte", models.F("signed_on")),
+                    _connector="OR",
+                ),
+                name="deal_closed_on_not_before_signed_on",
+                violation_error_message="A deal cannot close before it was signed.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='securityprice',
-            constraint=models.CheckConstraint(condition=models.Q(('open__gt', 0), ('open__isnull', True), _connector='OR'), name='securityprice_open_positive', violation_error_message='The open must be greater than zero.'),
+            model_name="deal",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("closed_on__isnull", True),
+                    ("announced_on__isnull", True),
+                    ("closed_on__gte", models.F("announced_on")),
+                    _connector="OR",
+                ),
+                name="deal_closed_on_not_before_announced_on",
+                violation_error_message="A deal cannot close before it was announced.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='securityprice',
-            constraint=models.CheckConstraint(condition=models.Q(('high__gt', 0), ('high__isnull', True), _connector='OR'), name='securityprice_high_positive', violation_error_message='The high must be greater than zero.'),
-        ),
-        migrations.AddConstraint(
-            model_name='securityprice',
-            constraint=models.CheckConstraint(condition=models.Q(('low__gt', 0), ('low__isnull', True), _connector='OR'), name='securityprice_low_positive', violation_error_message='The low must be greater than zero.'),
-        ),
-        migrations.AddConstraint(
-            model_name='securityprice',
-            constraint=models.CheckConstraint(condition=models.Q(('low__isnull', True), ('high__isnull', True), ('low__lte', models.F('high')), _connector='OR'), name='securityprice_low_not_above_high', violation_error_message='The low cannot be above the high.'),
-        ),
-        migrations.AddConstraint(
-            model_name='securityprice',
-            constraint=models.CheckConstraint(condition=models.Q(('volume__isnull', True), ('volume__gte', 0), _connector='OR'), name='securityprice_volume_non_negative', violation_error_message='Volume cannot be negative.'),
+            model_name="deal",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("long_stop_on__isnull", True),
+                    ("announced_on__isnull", True),
+                    ("long_stop_on__gte", models.F("announced_on")),
+                    _connector="OR",
+                ),
+                name="deal_long_stop_on_not_before_announced_on",
+                violation_error_message="The long-stop date cannot be before the announcement.",
+            ),
         ),
         migrations.AddIndex(
-            model_name='valuation',
-            index=models.Index(fields=['as_of'], name='valuation_as_of'),
+            model_name="refreshrun",
+            index=models.Index(fields=["kind", "status"], name="refreshrun_kind_status"),
         ),
         migrations.AddConstraint(
-            model_name='valuation',
-            constraint=models.UniqueConstraint(fields=('position', 'as_of'), name='valuation_unique_per_position_day', violation_error_message='This position already has a valuation on that date.'),
+            model_name="refreshrun",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("finished_at__isnull", True),
+                    ("started_at__isnull", True),
+                    ("finished_at__gte", models.F("started_at")),
+                    _connector="OR",
+                ),
+                name="refreshrun_finished_at_not_before_started_at",
+                violation_error_message="A run cannot finish before it started.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='valuation',
-            constraint=models.CheckConstraint(condition=models.Q(('value_local__gte', 0)), name='valuation_value_local_non_negative', violation_error_message='A value cannot be negative.'),
+            model_name="refreshrun",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("progress_done__lte", models.F("progress_total"))),
+                name="refreshrun_progress_within_total",
+                violation_error_message="Progress cannot exceed the total.",
+            ),
+        ),
+        migrations.AddIndex(
+            model_name="securityprice",
+            index=models.Index(fields=["listing", "-on"], name="securityprice_latest"),
         ),
         migrations.AddConstraint(
-            model_name='valuation',
-            constraint=models.CheckConstraint(condition=models.Q(('value_usd__gte', 0)), name='valuation_value_usd_non_negative', violation_error_message='A value cannot be negative.'),
+            model_name="securityprice",
+            constraint=models.UniqueConstraint(
+                fields=("listing", "on", "source"),
+                name="securityprice_unique_per_day_source",
+                violation_error_message="This source already has a price for the listing on that date.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='valuation',
-            constraint=models.CheckConstraint(condition=models.Q(('fx_rate_to_usd__gt', 0)), name='valuation_fx_rate_to_usd_positive', violation_error_message='The FX rate must be greater than zero.'),
+            model_name="securityprice",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("close__gt", 0)),
+                name="securityprice_close_positive",
+                violation_error_message="The close must be greater than zero.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='valuation',
-            constraint=models.CheckConstraint(condition=models.Q(('fair_value_level__in', [1, 2, 3])), name='valuation_level_known', violation_error_message='The fair-value level is 1, 2 or 3.'),
+            model_name="securityprice",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("open__gt", 0), ("open__isnull", True), _connector="OR"),
+                name="securityprice_open_positive",
+                violation_error_message="The open must be greater than zero.",
+            ),
+        ),
+        migrations.AddConstraint(
+            model_name="securityprice",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("high__gt", 0), ("high__isnull", True), _connector="OR"),
+                name="securityprice_high_positive",
+                violation_error_message="The high must be greater than zero.",
+            ),
+        ),
+        migrations.AddConstraint(
+            model_name="securityprice",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("low__gt", 0), ("low__isnull", True), _connector="OR"),
+                name="securityprice_low_positive",
+                violation_error_message="The low must be greater than zero.",
+            ),
+        ),
+        migrations.AddConstraint(
+            model_name="securityprice",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("low__isnull", True), ("high__isnull", True), ("low__lte", models.F("high")), _connector="OR"
+                ),
+                name="securityprice_low_not_above_high",
+                violation_error_message="The low cannot be above the high.",
+            ),
+        ),
+        migrations.AddConstraint(
+            model_name="securityprice",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("volume__isnull", True), ("volume__gte", 0), _connector="OR"),
+                name="securityprice_volume_non_negative",
+                violation_error_message="Volume cannot be negative.",
+            ),
+        ),
+        migrations.AddIndex(
+            model_name="valuation",
+            index=models.Index(fields=["as_of"], name="valuation_as_of"),
+        ),
+        migrations.AddConstraint(
+            model_name="valuation",
+            constraint=models.UniqueConstraint(
+                fields=("position", "as_of"),
+                name="valuation_unique_per_position_day",
+                violation_error_message="This position already has a valuation on that date.",
+            ),
+        ),
+        migrations.AddConstraint(
+            model_name="valuation",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("value_local__gte", 0)),
+                name="valuation_value_local_non_negative",
+                violation_error_message="A value cannot be negative.",
+            ),
+        ),
+        migrations.AddConstraint(
+            model_name="valuation",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("value_usd__gte", 0)),
+                name="valuation_value_usd_non_negative",
+                violation_error_message="A value cannot be negative.",
+            ),
+        ),
+        migrations.AddConstraint(
+            model_name="valuation",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("fx_rate_to_usd__gt", 0)),
+                name="valuation_fx_rate_to_usd_positive",
+                violation_error_message="The FX rate must be greater than zero.",
+            ),
+        ),
+        migrations.AddConstraint(
+            model_name="valuation",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("fair_value_level__in", [1, 2, 3])),
+                name="valuation_level_known",
+                violation_error_message="The fair-value level is 1, 2 or 3.",
+            ),
         ),
     ]

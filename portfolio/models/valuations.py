@@ -146,6 +146,8 @@ class KeptValue(models.Model):
             models.UniqueConstraint(fields=["dimension", "as_of", "key"], name="keptvalue_unique_per_group_day"),
             check("keptvalue_has_positions", models.Q(positions__gt=0), "A kept value sums at least one valuation."),
         ]
+        # A date's rows: replaced whole by the refresh that stores its valuations, read by its snapshot.
+        indexes = [models.Index(fields=["as_of"], name="keptvalue_by_day")]
 
     def __str__(self) -> str:
         return f"{self.as_of} {self.dimension} {self.key}: {self.value_usd} USD"

@@ -40,6 +40,7 @@ from portfolio.models import (
 )
 from portfolio.selectors import listing_provider_order, listings_to_price
 
+from .bulk import copy_upsert
 from .kept_ledgers import ledgers_rebuild_for_rates
 from .steps import StepResult
 
@@ -344,16 +345,41 @@ def prices_refresh(
             rows.extend(new_rows)
         result.revised += _report_price_revisions(result, pending)
         with transaction.atomic():
-            SecurityPrice.objects.bulk_create(
-                rows,
-                update_conflicts=True,
-                unique_fields=["listing", "on", "source"],
-                update_fields=["close", "open", "high", "low", "volume", "fetched_at"],
-                batch_size=1000,
-            )
+            _store_prices(rows)
             _update_listing_status(batch, statuses, as_of)
         result.written += len(rows)
     return result
+
+
+#: The columns a fetched close writes, its listing, date and source first (its key).
+PRICE_COLUMNS = ["listing_id", "on", "source", "close", "open", "high", "low", "volume", "fetched_at"]
+
+
+def _store_prices(rows: list[SecurityPrice]) -> None:
+    """Upsert closes on (listing, date, source): on PostgreSQL copied in (``copy_upsert``: a
+    backfill stores a year of closes of every listing), elsewhere Django's bulk insert. A day a
+    provider gave twice keeps its last close."""
+    if transaction.get_connection().vendor != "postgresql":
+        SecurityPrice.objects.bulk_create(
+            rows,
+            update_conflicts=True,
+            unique_fields=["listing", "on", "source"],
+            update_fields=["close", "open", "high", "low", "volume", "fetched_at"],
+            batch_size=1000,
+        )
+        return
+    now = timezone.now()
+    latest = {(row.listing_id, row.on, row.source): row for row in rows}
+    copy_upsert(
+        SecurityPrice,
+        columns=PRICE_COLUMNS,
+        rows=(
+            (row.listing_id, row.on, row.source, row.close, row.open, row.high, row.low, row.volume, now)
+            for row in latest.values()
+        ),
+        unique=PRICE_COLUMNS[:3],
+        update=PRICE_COLUMNS[3:],
+    )
 
 
 def _fetch_listing(

@@ -13,7 +13,6 @@ from datetime import date, datetime
 
 from django.db import transaction
 from django.utils import timezone
-from psycopg import sql
 
 from portfolio.book.basis import VALUED_BASES, Basis, DealTerms, deal_basis, position_basis
 from portfolio.book.grouping import DealGrouping
@@ -28,6 +27,7 @@ from portfolio.models import Position, Valuation
 from portfolio.selectors import positions_to_value
 
 from . import kept
+from .bulk import copy_upsert
 from .steps import StepResult
 
 
@@ -120,9 +120,8 @@ COLUMNS = [
 
 
 def _store(valuations: list[ComputedValuation], refresh_run_id: int | None) -> None:
-    """Upsert ``valuations`` on (position, as_of). On PostgreSQL, copied (COPY, in PostgreSQL's
-    own format: no statement parameters to quote) into a temporary table and inserted from it in
-    one statement; elsewhere, Django's bulk insert."""
+    """Upsert ``valuations`` on (position, as_of): on PostgreSQL copied in (``copy_upsert``);
+    elsewhere, Django's bulk insert."""
     connection = transaction.get_connection()
     if connection.vendor != "postgresql":
         Valuation.objects.bulk_create(
@@ -135,28 +134,15 @@ def _store(valuations: list[ComputedValuation], refresh_run_id: int | None) -> N
         return
     if not valuations:
         return
-    table = sql.Identifier(Valuation._meta.db_table)
-    columns = sql.SQL(", ").join(map(sql.Identifier, COLUMNS))
-    updates = sql.SQL(", ").join(
-        sql.SQL("{column} = EXCLUDED.{column}").format(column=sql.Identifier(column)) for column in COLUMNS[2:]
-    )
     now = timezone.now()
-    with connection.cursor() as cursor:
-        cursor.execute(
-            sql.SQL(
-                "CREATE TEMPORARY TABLE IF NOT EXISTS valuation_incoming AS SELECT {columns} FROM {table} WITH NO DATA"
-            ).format(columns=columns, table=table)
-        )
-        with cursor.copy(sql.SQL("COPY valuation_incoming ({columns}) FROM STDIN").format(columns=columns)) as copy:
-            for v in valuations:
-                copy.write_row(_row(v, refresh_run_id, now))
-        cursor.execute(
-            sql.SQL(
-                "INSERT INTO {table} (created_at, {columns}) SELECT updated_at, {columns} FROM valuation_incoming "
-                "ON CONFLICT (position_id, as_of) DO UPDATE SET {updates}"
-            ).format(table=table, columns=columns, updates=updates)
-        )
-        cursor.execute("TRUNCATE valuation_incoming")
+    copy_upsert(
+        Valuation,
+        columns=COLUMNS,
+        rows=(_row(v, refresh_run_id, now) for v in valuations),
+        unique=COLUMNS[:2],
+        update=COLUMNS[2:],
+        insert_only={"created_at": "updated_at"},
+    )
 
 
 def _row(v: ComputedValuation, refresh_run_id: int | None, now: datetime) -> tuple:
