@@ -13,8 +13,9 @@ from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
+from decimal import Decimal
 from functools import partial
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 from django.conf import settings
 from django.db import transaction
@@ -212,7 +213,7 @@ def _report_revisions(result: StepResult, subject: str, existing_qs, rows: list,
     return _note_revisions(result, subject, rows, value_field, lambda row: stored.get(row.on))
 
 
-def _report_price_revisions(result: StepResult, pending: list[tuple[str, list[SecurityPrice]]]) -> int:
+def _report_price_revisions(result: StepResult, pending: list[tuple[str, list[FetchedClose]]]) -> int:
     """Note the revised closes among a batch's new rows, reading the whole batch's stored closes
     in one query."""
     new = [row for _, rows in pending for row in rows]
@@ -306,8 +307,8 @@ def prices_refresh(
     listings.sort(key=lambda listing: (listing_provider_order(listing, default_order)[0], listing.pk))
     for offset in range(0, len(listings), BATCH_SIZE):
         batch = listings[offset : offset + BATCH_SIZE]
-        rows: list[SecurityPrice] = []
-        pending: list[tuple[str, list[SecurityPrice]]] = []
+        rows: list[FetchedClose] = []
+        pending: list[tuple[str, list[FetchedClose]]] = []
         statuses: dict[int, tuple[str, str]] = {}
         fetch = partial(_fetch_listing, default_order=default_order, start=start, latest=latest, as_of=as_of)
         # The batch's requests overlap, as many at once as its first provider allows; each still
@@ -329,16 +330,7 @@ def prices_refresh(
                 continue
             result.simulated |= series.provider == SIMULATED_SOURCE
             new_rows = [
-                SecurityPrice(
-                    listing=listing,
-                    on=bar.on,
-                    source=series.provider,
-                    close=bar.close,
-                    open=bar.open,
-                    high=bar.high,
-                    low=bar.low,
-                    volume=bar.volume,
-                )
+                FetchedClose(listing.pk, bar.on, series.provider, bar.close, bar.open, bar.high, bar.low, bar.volume)
                 for bar in series.points
             ]
             pending.append((subject, new_rows))
@@ -351,17 +343,30 @@ def prices_refresh(
     return result
 
 
-#: The columns a fetched close writes, its listing, date and source first (its key).
-PRICE_COLUMNS = ["listing_id", "on", "source", "close", "open", "high", "low", "volume", "fetched_at"]
+class FetchedClose(NamedTuple):
+    """A close as a provider gave it, to be stored as a ``SecurityPrice`` (a plain row: a backfill
+    stores a year of closes of every listing). Its first fields are the stored row's key."""
+
+    listing_id: int
+    on: date
+    source: str
+    close: Decimal
+    open: Decimal | None
+    high: Decimal | None
+    low: Decimal | None
+    volume: int | None
 
 
-def _store_prices(rows: list[SecurityPrice]) -> None:
-    """Upsert closes on (listing, date, source): on PostgreSQL copied in (``copy_upsert``: a
-    backfill stores a year of closes of every listing), elsewhere Django's bulk insert. A day a
-    provider gave twice keeps its last close."""
+#: The columns a fetched close writes, in the order of ``FetchedClose`` and then the time it was fetched.
+PRICE_COLUMNS = [*FetchedClose._fields, "fetched_at"]
+
+
+def _store_prices(rows: list[FetchedClose]) -> None:
+    """Upsert closes on (listing, date, source): on PostgreSQL copied in (``copy_upsert``), elsewhere
+    Django's bulk insert. A day a provider gave twice keeps its last close."""
     if transaction.get_connection().vendor != "postgresql":
         SecurityPrice.objects.bulk_create(
-            rows,
+            [SecurityPrice(**row._asdict()) for row in rows],
             update_conflicts=True,
             unique_fields=["listing", "on", "source"],
             update_fields=["close", "open", "high", "low", "volume", "fetched_at"],
@@ -369,14 +374,11 @@ def _store_prices(rows: list[SecurityPrice]) -> None:
         )
         return
     now = timezone.now()
-    latest = {(row.listing_id, row.on, row.source): row for row in rows}
+    latest = {row[:3]: row for row in rows}
     copy_upsert(
         SecurityPrice,
         columns=PRICE_COLUMNS,
-        rows=(
-            (row.listing_id, row.on, row.source, row.close, row.open, row.high, row.low, row.volume, now)
-            for row in latest.values()
-        ),
+        rows=((*row, now) for row in latest.values()),
         unique=PRICE_COLUMNS[:3],
         update=PRICE_COLUMNS[3:],
     )

@@ -279,8 +279,10 @@ def _value_day(day: date, run_id: int, days: _RangeInputs, *, last: bool) -> Ste
 
 
 def _write_day(day: date, rows: list[ComputedValuation], run_id: int, grouping: DealGrouping) -> None:
-    valuations_store(as_of=day, rows=rows, refresh_run_id=run_id, grouping=grouping)
-    portfolio_snapshot_record(as_of=day, refresh_run_id=run_id)
+    """A backfill's day: its valuations, kept rows and snapshot, committed together."""
+    with transaction.atomic():
+        valuations_store(as_of=day, rows=rows, refresh_run_id=run_id, grouping=grouping)
+        portfolio_snapshot_record(as_of=day, refresh_run_id=run_id)
 
 
 class DayWriter:
