@@ -81,11 +81,17 @@ def key_weights(dimension: str, deal: DealRow, kind: str, projects: list[Project
     return sorted(shares.items())
 
 
+#: Nothing, to the cent (what ``split`` gives each part of nothing).
+NO_CENTS = Decimal("0.00")
+
+
 def split(amount: Decimal, weights: list[tuple[str, Decimal]]) -> list[tuple[str, Decimal]]:
     """``amount`` (rounded to the cent) in cents by ``weights``, adding up exactly (largest remainder)."""
     total = amount.quantize(CENT)
     if len(weights) == 1:
         return [(weights[0][0], total)]
+    if not total:  # nothing to share out (no sale yet, nothing received): every part is nothing
+        return [(key, NO_CENTS) for key, _ in weights]
     sign = -1 if total < 0 else 1
     cents = abs(total) / CENT
     raw = [(key, cents * weight) for key, weight in weights]

@@ -23,8 +23,8 @@ from decimal import Decimal
 from typing import NamedTuple
 
 import numpy as np
-from django.db.models import F, OuterRef, Subquery, Sum
-from django.db.models.functions import Greatest
+from django.db.models import CharField, F, OuterRef, Subquery, Sum, Value
+from django.db.models.functions import Cast, Concat, Greatest
 
 from portfolio.models import (
     CommodityPrice,
@@ -316,6 +316,25 @@ class _Sums(NamedTuple):
             computed=sum(part.computed for part in valued),
         )
 
+    @classmethod
+    def combined(cls, items: list[_Sums], unvalued: list[str]) -> _Sums:
+        """The sums of several deals together (their positions without a value: ``unvalued``, listed
+        in the holdings' order by the caller)."""
+        return cls(
+            amounts=(
+                sum((item.amounts[0] for item in items), ZERO),
+                sum((item.amounts[1] for item in items), ZERO),
+                sum((item.amounts[2] for item in items), ZERO),
+                sum((item.amounts[3] for item in items), ZERO),
+            ),
+            missing_fx=sum(item.missing_fx for item in items),
+            counted=sum(item.counted for item in items),
+            valued=sum(item.valued for item in items),
+            unvalued=unvalued,
+            simulated=any(item.simulated for item in items),
+            computed=sum(item.computed for item in items),
+        )
+
 
 def _add_sums(groups: dict[str, Figures], weights: list[tuple[str, Decimal]], sums: _Sums) -> None:
     """Some holdings' sums split across the groups of ``weights`` in cents (``split``): each
@@ -400,18 +419,23 @@ class Book:
         dated = DatedAmounts.of([part.flows for part in parts]) if dated_wanted else None
         money_in = self._money_in(members, dated) if chained and dated is not None else None
         results: dict[str, dict[str, Figures]] = {}
-        deal_sums: dict[int, _Sums] | None = None  # each deal's holdings summed: for the dimensions that split deals
+        deal_sums: dict[int, _Sums] | None = (
+            None  # each deal's holdings summed, once for every dimension but instrument
+        )
         for dimension in dimensions:
             groups: dict[str, Figures] = defaultdict(Figures)
-            if dimension in PROJECT_DIMENSIONS:
+            if dimension == "instrument":  # a position's own kind
+                self._add_holdings(groups, dimension, parts)
+            else:
                 if deal_sums is None:
                     by_deal: dict[int, list[_HoldingParts]] = defaultdict(list)
                     for part in parts:
                         by_deal[part.deal_id].append(part)
                     deal_sums = {deal_id: _Sums.of(held) for deal_id, held in by_deal.items()}
-                self._add_deals(groups, dimension, deal_sums)
-            else:
-                self._add_holdings(groups, dimension, parts)
+                if dimension in PROJECT_DIMENSIONS:
+                    self._add_deals(groups, dimension, deal_sums)
+                else:
+                    self._add_by_deal(groups, dimension, deal_sums, parts)
             keys: dict[str, int] = {}  # each group's index in the shares
             shares: list[Share] = []  # each holding's share of each of its groups, in the holdings' order
             if dimension in with_flows or (money_in is not None and dimension in chained):
@@ -446,14 +470,32 @@ class Book:
         return weights
 
     def _add_holdings(self, groups: dict[str, Figures], dimension: str, parts: list[_HoldingParts]) -> None:
-        """Each group's holdings of ``dimension`` where a holding is in one group (the total, an
-        agency, an instrument kind): their figures summed as they are."""
+        """Each group's holdings of ``dimension`` where a holding is in one group by itself (its
+        instrument kind): their figures summed as they are."""
         by_key: dict[str, list[_HoldingParts]] = defaultdict(list)
         for part in parts:
             ((key, _),) = self._weights(dimension, part.deal_id, part.kind)
             by_key[key].append(part)
         for key, held in by_key.items():
             _add_sums(groups, [(key, ONE)], _Sums.of(held))
+
+    def _add_by_deal(
+        self, groups: dict[str, Figures], dimension: str, by_deal: dict[int, _Sums], parts: list[_HoldingParts]
+    ) -> None:
+        """Each group of a dimension whose key is its deals' (the total, a deal, an agency, a company,
+        a country): its deals' sums added up, and its positions without a value in the holdings'
+        order."""
+        by_key: dict[str, list[_Sums]] = defaultdict(list)
+        for deal_id, sums in by_deal.items():
+            ((key, _),) = self._weights(dimension, deal_id, "")
+            by_key[key].append(sums)
+        unvalued: dict[str, list[str]] = defaultdict(list)
+        for part in parts:
+            if part.counted and part.value is None:
+                ((key, _),) = self._weights(dimension, part.deal_id, "")
+                unvalued[key].append(part.unvalued)
+        for key, items in by_key.items():
+            _add_sums(groups, [(key, ONE)], _Sums.combined(items, unvalued.get(key, [])))
 
     def _add_deals(self, groups: dict[str, Figures], dimension: str, by_deal: dict[int, _Sums]) -> None:
         """Each deal's figures split across its projects' groups of ``dimension`` (commodity or
@@ -475,10 +517,10 @@ class Book:
                     groups[key].missing_fx += 1
                     groups[key].exposure_gaps.append(gap)
                 continue
-            if len(weights) == 1:  # the whole loan in one group
+            if len(weights) == 1:  # the whole loan in one group (its amounts are to the cent already)
                 g = groups[weights[0][0]]
-                g.loans_outstanding += outstanding.quantize(CENT)
-                g.undrawn += undrawn.quantize(CENT)
+                g.loans_outstanding += outstanding
+                g.undrawn += undrawn
                 continue
             for key, amount in split(outstanding, weights):
                 groups[key].loans_outstanding += amount
@@ -514,16 +556,18 @@ class Book:
                 groups[key].simulated |= trail.simulated
 
     def _loans_usd(self) -> dict[Loan, tuple[Decimal | None, Decimal | None]]:
-        """Each loan with something outstanding or undrawn on the date, both in US dollars (None: no
-        FX rate): worked out once a book, for every dimension."""
+        """Each loan with something outstanding or undrawn on the date, both in US dollars to the
+        cent (None: no FX rate): worked out once a book, for every dimension."""
         if self._loan_amounts is None:
             as_of, amounts = self.as_of, {}
             for loan in self.loans:
                 state = loan_position(loan, self.loan_events.get(loan.pk, []), as_of)
                 if state.outstanding or state.undrawn:
+                    outstanding = self.fx.to_usd(state.outstanding, loan.currency_id, as_of)
+                    undrawn = self.fx.to_usd(state.undrawn, loan.currency_id, as_of)
                     amounts[loan] = (
-                        self.fx.to_usd(state.outstanding, loan.currency_id, as_of),
-                        self.fx.to_usd(state.undrawn, loan.currency_id, as_of),
+                        None if outstanding is None else outstanding.quantize(CENT),
+                        None if undrawn is None else undrawn.quantize(CENT),
                     )
             self._loan_amounts = amounts
         return self._loan_amounts
@@ -641,18 +685,29 @@ class Book:
         if not joining:
             return first, {}
         joined = Greatest(F("deal__closed_on"), F("acquired_on"))
-        entry = Valuation.objects.filter(
-            position=OuterRef("pk"), as_of__gte=OuterRef("joined_on"), as_of__lte=self.as_of
-        ).order_by("as_of")
+        # The date and the value of the first valuation in one text ("2026-01-30|1234.56"): one index
+        # descent a position rather than one for each.
+        pair = Concat(Cast("as_of", CharField()), Value("|"), Cast("value_usd", CharField()), output_field=CharField())
+        entry = (
+            Valuation.objects.filter(position=OuterRef("pk"), as_of__gte=OuterRef("joined_on"), as_of__lte=self.as_of)
+            .order_by("as_of")
+            .annotate(pair=pair)
+            .values("pair")[:1]
+        )
         rows = (
             Position.objects.filter(pk__in=joining)
             .annotate(joined_on=joined)
-            .annotate(entry_on=Subquery(entry.values("as_of")[:1]), entry_value=Subquery(entry.values("value_usd")[:1]))
-            .filter(entry_on__isnull=False)
+            .annotate(entry=Subquery(entry, output_field=CharField()))
             .order_by()
-            .values_list("pk", "entry_on", "entry_value")
+            .values_list("pk", "entry")
         )
-        return first, {pk: (on, value) for pk, on, value in rows}
+        entries = {}
+        for pk, text in rows:
+            if text is None:  # no valuation since it joined (not filtered in SQL: that runs the subquery twice)
+                continue
+            on, value = text.split("|")
+            entries[pk] = (date.fromisoformat(on), Decimal(value))
+        return first, entries
 
     # --- Bases --------------------------------------------------------------------------------
 
