@@ -297,12 +297,17 @@ def ledger_on(
     count = steps.count_on(on)
     if not count:
         return PositionLedger()
-    if decoded is not None:
-        memo = (id(steps), count)
-        ledger = decoded.get(memo)
-        if ledger is None:
-            ledger = decoded[memo] = ledger_on(steps, on)
-        return ledger
+    if decoded is None:
+        return _ledger_after(steps, count)
+    memo = (id(steps), count)
+    ledger = decoded.get(memo)
+    if ledger is None:
+        ledger = decoded[memo] = _ledger_after(steps, count)
+    return ledger
+
+
+def _ledger_after(steps: KeptSteps, count: int) -> PositionLedger:
+    """The ledger after the first ``count`` steps."""
     last = steps.step(count - 1)
     return PositionLedger(
         invested=last.invested,
