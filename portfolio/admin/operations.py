@@ -183,7 +183,8 @@ class GroupingGenerationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """The number every write that may change how the kept rows group the valuations raises (a
     backfill reads the deals' grouping again when it has moved)."""
 
-    list_display = ["pk", "generation"]
+    list_display = ["generation"]
+    list_display_links = ["generation"]
     fields = readonly_fields = readonly_fields_of(GroupingGeneration)
 
     generation = figure_column("number", "Generation", places=0)
