@@ -6,177 +6,105 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("portfolio", "0001_initial"),
+        ('portfolio', '0001_initial'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name="PortfolioSnapshot",
+            name='PortfolioSnapshot',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
-                ("updated_at", models.DateTimeField(auto_now=True)),
-                ("as_of", models.DateField(unique=True)),
-                ("value_usd", models.DecimalField(decimal_places=2, max_digits=20)),
-                ("positions_valued", models.PositiveIntegerField(default=0)),
-                (
-                    "positions_missing",
-                    models.PositiveIntegerField(default=0, help_text="Positions that could not be valued."),
-                ),
-                ("is_simulated", models.BooleanField(default=False)),
-                (
-                    "breakdown",
-                    models.JSONField(blank=True, default=dict, help_text="USD value by agency, commodity, ..."),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
+                ('updated_at', models.DateTimeField(auto_now=True)),
+                ('as_of', models.DateField(unique=True)),
+                ('value_usd', models.DecimalField(decimal_places=2, max_digits=20)),
+                ('positions_valued', models.PositiveIntegerField(default=0)),
+                ('positions_missing', models.PositiveIntegerField(default=0, help_text='Positions that could not be valued.')),
+                ('is_simulated', models.BooleanField(default=False)),
+                ('breakdown', models.JSONField(blank=True, default=dict, help_text='USD value by agency, commodity, ...')),
             ],
             options={
-                "ordering": ["-as_of"],
+                'ordering': ['-as_of'],
             },
         ),
         migrations.AddField(
-            model_name="historicallisting",
-            name="price_providers",
-            field=models.CharField(
-                blank=True,
-                help_text="Providers to try in order, comma-separated (e.g. yahoo,stooq). Empty: the default order.",
-                max_length=200,
-            ),
+            model_name='historicallisting',
+            name='price_providers',
+            field=models.CharField(blank=True, help_text='Providers to try in order, comma-separated (e.g. yahoo,stooq). Empty: the default order.', max_length=200),
         ),
         migrations.AddField(
-            model_name="historicallisting",
-            name="provider_symbols",
-            field=models.JSONField(
-                blank=True, default=dict, help_text='Symbol per provider where it differs, e.g. {"yahoo": "TMQ.TO"}.'
-            ),
+            model_name='historicallisting',
+            name='provider_symbols',
+            field=models.JSONField(blank=True, default=dict, help_text='Symbol per provider where it differs, e.g. {"yahoo": "TMQ.TO"}.'),
         ),
         migrations.AddField(
-            model_name="historicalposition",
-            name="condition_met_on",
-            field=models.DateField(
-                blank=True, help_text="When the exercisability condition was met; empty while it is not.", null=True
-            ),
+            model_name='historicalposition',
+            name='condition_met_on',
+            field=models.DateField(blank=True, help_text='When the exercisability condition was met; empty while it is not.', null=True),
         ),
         migrations.AddField(
-            model_name="historicalposition",
-            name="exercise_probability_pct",
-            field=models.DecimalField(
-                blank=True,
-                decimal_places=6,
-                help_text="Analyst's weighting of a contingent instrument's value; empty means unweighted.",
-                max_digits=9,
-                null=True,
-                verbose_name="Probability the condition is met (%)",
-            ),
+            model_name='historicalposition',
+            name='exercise_probability_pct',
+            field=models.DecimalField(blank=True, decimal_places=6, help_text="Analyst's weighting of a contingent instrument's value; empty means unweighted.", max_digits=9, null=True, verbose_name='Probability the condition is met (%)'),
         ),
         migrations.AddField(
-            model_name="listing",
-            name="last_price_on",
-            field=models.DateField(blank=True, help_text="Date of the latest good price.", null=True),
+            model_name='listing',
+            name='last_price_on',
+            field=models.DateField(blank=True, help_text='Date of the latest good price.', null=True),
         ),
         migrations.AddField(
-            model_name="listing",
-            name="price_providers",
-            field=models.CharField(
-                blank=True,
-                help_text="Providers to try in order, comma-separated (e.g. yahoo,stooq). Empty: the default order.",
-                max_length=200,
-            ),
+            model_name='listing',
+            name='price_providers',
+            field=models.CharField(blank=True, help_text='Providers to try in order, comma-separated (e.g. yahoo,stooq). Empty: the default order.', max_length=200),
         ),
         migrations.AddField(
-            model_name="listing",
-            name="price_status",
-            field=models.CharField(
-                choices=[
-                    ("unknown", "Not priced yet"),
-                    ("ok", "Current"),
-                    ("stale", "Stale"),
-                    ("unknown_symbol", "Symbol not recognised"),
-                ],
-                default="unknown",
-                max_length=16,
-            ),
+            model_name='listing',
+            name='price_status',
+            field=models.CharField(choices=[('unknown', 'Not priced yet'), ('ok', 'Current'), ('stale', 'Stale'), ('unknown_symbol', 'Symbol not recognised')], default='unknown', max_length=16),
         ),
         migrations.AddField(
-            model_name="listing",
-            name="price_status_note",
+            model_name='listing',
+            name='price_status_note',
             field=models.CharField(blank=True, max_length=300),
         ),
         migrations.AddField(
-            model_name="listing",
-            name="provider_symbols",
-            field=models.JSONField(
-                blank=True, default=dict, help_text='Symbol per provider where it differs, e.g. {"yahoo": "TMQ.TO"}.'
-            ),
+            model_name='listing',
+            name='provider_symbols',
+            field=models.JSONField(blank=True, default=dict, help_text='Symbol per provider where it differs, e.g. {"yahoo": "TMQ.TO"}.'),
         ),
         migrations.AddField(
-            model_name="position",
-            name="condition_met_on",
-            field=models.DateField(
-                blank=True, help_text="When the exercisability condition was met; empty while it is not.", null=True
-            ),
+            model_name='position',
+            name='condition_met_on',
+            field=models.DateField(blank=True, help_text='When the exercisability condition was met; empty while it is not.', null=True),
         ),
         migrations.AddField(
-            model_name="position",
-            name="exercise_probability_pct",
-            field=models.DecimalField(
-                blank=True,
-                decimal_places=6,
-                help_text="Analyst's weighting of a contingent instrument's value; empty means unweighted.",
-                max_digits=9,
-                null=True,
-                verbose_name="Probability the condition is met (%)",
-            ),
+            model_name='position',
+            name='exercise_probability_pct',
+            field=models.DecimalField(blank=True, decimal_places=6, help_text="Analyst's weighting of a contingent instrument's value; empty means unweighted.", max_digits=9, null=True, verbose_name='Probability the condition is met (%)'),
         ),
         migrations.AddField(
-            model_name="refreshrun",
-            name="lock_key",
-            field=models.CharField(
-                blank=True,
-                default="",
-                help_text="Runs sharing a key never run at once: the database allows one queued or running run per key.",
-                max_length=20,
-            ),
+            model_name='refreshrun',
+            name='lock_key',
+            field=models.CharField(blank=True, default='', help_text='Runs sharing a key never run at once: the database allows one queued or running run per key.', max_length=20),
         ),
         migrations.AddConstraint(
-            model_name="position",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    models.Q(("exercise_probability_pct__gte", 0), ("exercise_probability_pct__lte", 100)),
-                    ("exercise_probability_pct__isnull", True),
-                    _connector="OR",
-                ),
-                name="position_exercise_probability_pct_percent",
-                violation_error_message="The probability must be between 0 and 100.",
-            ),
+            model_name='position',
+            constraint=models.CheckConstraint(condition=models.Q(models.Q(('exercise_probability_pct__gte', 0), ('exercise_probability_pct__lte', 100)), ('exercise_probability_pct__isnull', True), _connector='OR'), name='position_exercise_probability_pct_percent', violation_error_message='The probability must be between 0 and 100.'),
         ),
         migrations.AddConstraint(
-            model_name="refreshrun",
-            constraint=models.UniqueConstraint(
-                condition=models.Q(("status__in", ["queued", "running"])),
-                fields=("lock_key",),
-                name="refreshrun_one_active_per_lock",
-                violation_error_message="A refresh of this kind is already queued or running.",
-            ),
+            model_name='refreshrun',
+            constraint=models.UniqueConstraint(condition=models.Q(('status__in', ['queued', 'running'])), fields=('lock_key',), name='refreshrun_one_active_per_lock', violation_error_message='A refresh of this kind is already queued or running.'),
         ),
         migrations.AddField(
-            model_name="portfoliosnapshot",
-            name="refresh_run",
-            field=models.ForeignKey(
-                blank=True,
-                null=True,
-                on_delete=django.db.models.deletion.SET_NULL,
-                related_name="+",
-                to="portfolio.refreshrun",
-            ),
+            model_name='portfoliosnapshot',
+            name='refresh_run',
+            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='portfolio.refreshrun'),
         ),
         migrations.AddConstraint(
-            model_name="portfoliosnapshot",
-            constraint=models.CheckConstraint(
-                condition=models.Q(("value_usd__gte", 0)),
-                name="portfoliosnapshot_value_usd_non_negative",
-                violation_error_message="The value cannot be negative.",
-            ),
+            model_name='portfoliosnapshot',
+            constraint=models.CheckConstraint(condition=models.Q(('value_usd__gte', 0)), name='portfoliosnapshot_value_usd_non_negative', violation_error_message='The value cannot be negative.'),
         ),
     ]

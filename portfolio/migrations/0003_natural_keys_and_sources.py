@@ -5,508 +5,193 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("portfolio", "0002_market_refresh"),
+        ('portfolio', '0002_market_refresh'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name="agency",
-            name="evidence",
-            field=models.CharField(
-                choices=[
-                    ("filing", "SEC filing"),
-                    ("government", "Government release"),
-                    ("news", "News or company release"),
-                    ("unverified", "Unverified"),
-                ],
-                default="unverified",
-                help_text="Unverified facts are shown flagged, never as fact. Anything else needs its source URL.",
-                max_length=12,
-            ),
+            model_name='agency',
+            name='evidence',
+            field=models.CharField(choices=[('filing', 'SEC filing'), ('government', 'Government release'), ('news', 'News or company release'), ('unverified', 'Unverified')], default='unverified', help_text='Unverified facts are shown flagged, never as fact. Anything else needs its source URL.', max_length=12),
         ),
         migrations.AlterField(
-            model_name="cashflow",
-            name="evidence",
-            field=models.CharField(
-                choices=[
-                    ("filing", "SEC filing"),
-                    ("government", "Government release"),
-                    ("news", "News or company release"),
-                    ("unverified", "Unverified"),
-                ],
-                default="unverified",
-                help_text="Unverified facts are shown flagged, never as fact. Anything else needs its source URL.",
-                max_length=12,
-            ),
+            model_name='cashflow',
+            name='evidence',
+            field=models.CharField(choices=[('filing', 'SEC filing'), ('government', 'Government release'), ('news', 'News or company release'), ('unverified', 'Unverified')], default='unverified', help_text='Unverified facts are shown flagged, never as fact. Anything else needs its source URL.', max_length=12),
         ),
         migrations.AlterField(
-            model_name="company",
-            name="evidence",
-            field=models.CharField(
-                choices=[
-                    ("filing", "SEC filing"),
-                    ("government", "Government release"),
-                    ("news", "News or company release"),
-                    ("unverified", "Unverified"),
-                ],
-                default="unverified",
-                help_text="Unverified facts are shown flagged, never as fact. Anything else needs its source URL.",
-                max_length=12,
-            ),
+            model_name='company',
+            name='evidence',
+            field=models.CharField(choices=[('filing', 'SEC filing'), ('government', 'Government release'), ('news', 'News or company release'), ('unverified', 'Unverified')], default='unverified', help_text='Unverified facts are shown flagged, never as fact. Anything else needs its source URL.', max_length=12),
         ),
         migrations.AlterField(
-            model_name="deal",
-            name="evidence",
-            field=models.CharField(
-                choices=[
-                    ("filing", "SEC filing"),
-                    ("government", "Government release"),
-                    ("news", "News or company release"),
-                    ("unverified", "Unverified"),
-                ],
-                default="unverified",
-                help_text="Unverified facts are shown flagged, never as fact. Anything else needs its source URL.",
-                max_length=12,
-            ),
+            model_name='deal',
+            name='evidence',
+            field=models.CharField(choices=[('filing', 'SEC filing'), ('government', 'Government release'), ('news', 'News or company release'), ('unverified', 'Unverified')], default='unverified', help_text='Unverified facts are shown flagged, never as fact. Anything else needs its source URL.', max_length=12),
         ),
         migrations.AlterField(
-            model_name="grant",
-            name="evidence",
-            field=models.CharField(
-                choices=[
-                    ("filing", "SEC filing"),
-                    ("government", "Government release"),
-                    ("news", "News or company release"),
-                    ("unverified", "Unverified"),
-                ],
-                default="unverified",
-                help_text="Unverified facts are shown flagged, never as fact. Anything else needs its source URL.",
-                max_length=12,
-            ),
+            model_name='grant',
+            name='evidence',
+            field=models.CharField(choices=[('filing', 'SEC filing'), ('government', 'Government release'), ('news', 'News or company release'), ('unverified', 'Unverified')], default='unverified', help_text='Unverified facts are shown flagged, never as fact. Anything else needs its source URL.', max_length=12),
         ),
         migrations.AlterField(
-            model_name="historicalagency",
-            name="evidence",
-            field=models.CharField(
-                choices=[
-                    ("filing", "SEC filing"),
-                    ("government", "Government release"),
-                    ("news", "News or company release"),
-                    ("unverified", "Unverified"),
-                ],
-                default="unverified",
-                help_text="Unverified facts are shown flagged, never as fact. Anything else needs its source URL.",
-                max_length=12,
-            ),
+            model_name='historicalagency',
+            name='evidence',
+            field=models.CharField(choices=[('filing', 'SEC filing'), ('government', 'Government release'), ('news', 'News or company release'), ('unverified', 'Unverified')], default='unverified', help_text='Unverified facts are shown flagged, never as fact. Anything else needs its source URL.', max_length=12),
         ),
         migrations.AlterField(
-            model_name="historicalcashflow",
-            name="evidence",
-            field=models.CharField(
-                choices=[
-                    ("filing", "SEC filing"),
-                    ("government", "Government release"),
-                    ("news", "News or company release"),
-                    ("unverified", "Unverified"),
-                ],
-                default="unverified",
-                help_text="Unverified facts are shown flagged, never as fact. Anything else needs its source URL.",
-                max_length=12,
-            ),
+            model_name='historicalcashflow',
+            name='evidence',
+            field=models.CharField(choices=[('filing', 'SEC filing'), ('government', 'Government release'), ('news', 'News or company release'), ('unverified', 'Unverified')], default='unverified', help_text='Unverified facts are shown flagged, never as fact. Anything else needs its source URL.', max_length=12),
         ),
         migrations.AlterField(
-            model_name="historicalcompany",
-            name="evidence",
-            field=models.CharField(
-                choices=[
-                    ("filing", "SEC filing"),
-                    ("government", "Government release"),
-                    ("news", "News or company release"),
-                    ("unverified", "Unverified"),
-                ],
-                default="unverified",
-                help_text="Unverified facts are shown flagged, never as fact. Anything else needs its source URL.",
-                max_length=12,
-            ),
+            model_name='historicalcompany',
+            name='evidence',
+            field=models.CharField(choices=[('filing', 'SEC filing'), ('government', 'Government release'), ('news', 'News or company release'), ('unverified', 'Unverified')], default='unverified', help_text='Unverified facts are shown flagged, never as fact. Anything else needs its source URL.', max_length=12),
         ),
         migrations.AlterField(
-            model_name="historicaldeal",
-            name="evidence",
-            field=models.CharField(
-                choices=[
-                    ("filing", "SEC filing"),
-                    ("government", "Government release"),
-                    ("news", "News or company release"),
-                    ("unverified", "Unverified"),
-                ],
-                default="unverified",
-                help_text="Unverified facts are shown flagged, never as fact. Anything else needs its source URL.",
-                max_length=12,
-            ),
+            model_name='historicaldeal',
+            name='evidence',
+            field=models.CharField(choices=[('filing', 'SEC filing'), ('government', 'Government release'), ('news', 'News or company release'), ('unverified', 'Unverified')], default='unverified', help_text='Unverified facts are shown flagged, never as fact. Anything else needs its source URL.', max_length=12),
         ),
         migrations.AlterField(
-            model_name="historicalgrant",
-            name="evidence",
-            field=models.CharField(
-                choices=[
-                    ("filing", "SEC filing"),
-                    ("government", "Government release"),
-                    ("news", "News or company release"),
-                    ("unverified", "Unverified"),
-                ],
-                default="unverified",
-                help_text="Unverified facts are shown flagged, never as fact. Anything else needs its source URL.",
-                max_length=12,
-            ),
+            model_name='historicalgrant',
+            name='evidence',
+            field=models.CharField(choices=[('filing', 'SEC filing'), ('government', 'Government release'), ('news', 'News or company release'), ('unverified', 'Unverified')], default='unverified', help_text='Unverified facts are shown flagged, never as fact. Anything else needs its source URL.', max_length=12),
         ),
         migrations.AlterField(
-            model_name="historicalloan",
-            name="evidence",
-            field=models.CharField(
-                choices=[
-                    ("filing", "SEC filing"),
-                    ("government", "Government release"),
-                    ("news", "News or company release"),
-                    ("unverified", "Unverified"),
-                ],
-                default="unverified",
-                help_text="Unverified facts are shown flagged, never as fact. Anything else needs its source URL.",
-                max_length=12,
-            ),
+            model_name='historicalloan',
+            name='evidence',
+            field=models.CharField(choices=[('filing', 'SEC filing'), ('government', 'Government release'), ('news', 'News or company release'), ('unverified', 'Unverified')], default='unverified', help_text='Unverified facts are shown flagged, never as fact. Anything else needs its source URL.', max_length=12),
         ),
         migrations.AlterField(
-            model_name="historicalmilestone",
-            name="evidence",
-            field=models.CharField(
-                choices=[
-                    ("filing", "SEC filing"),
-                    ("government", "Government release"),
-                    ("news", "News or company release"),
-                    ("unverified", "Unverified"),
-                ],
-                default="unverified",
-                help_text="Unverified facts are shown flagged, never as fact. Anything else needs its source URL.",
-                max_length=12,
-            ),
+            model_name='historicalmilestone',
+            name='evidence',
+            field=models.CharField(choices=[('filing', 'SEC filing'), ('government', 'Government release'), ('news', 'News or company release'), ('unverified', 'Unverified')], default='unverified', help_text='Unverified facts are shown flagged, never as fact. Anything else needs its source URL.', max_length=12),
         ),
         migrations.AlterField(
-            model_name="historicalofftake",
-            name="evidence",
-            field=models.CharField(
-                choices=[
-                    ("filing", "SEC filing"),
-                    ("government", "Government release"),
-                    ("news", "News or company release"),
-                    ("unverified", "Unverified"),
-                ],
-                default="unverified",
-                help_text="Unverified facts are shown flagged, never as fact. Anything else needs its source URL.",
-                max_length=12,
-            ),
+            model_name='historicalofftake',
+            name='evidence',
+            field=models.CharField(choices=[('filing', 'SEC filing'), ('government', 'Government release'), ('news', 'News or company release'), ('unverified', 'Unverified')], default='unverified', help_text='Unverified facts are shown flagged, never as fact. Anything else needs its source URL.', max_length=12),
         ),
         migrations.AlterField(
-            model_name="historicalposition",
-            name="evidence",
-            field=models.CharField(
-                choices=[
-                    ("filing", "SEC filing"),
-                    ("government", "Government release"),
-                    ("news", "News or company release"),
-                    ("unverified", "Unverified"),
-                ],
-                default="unverified",
-                help_text="Unverified facts are shown flagged, never as fact. Anything else needs its source URL.",
-                max_length=12,
-            ),
+            model_name='historicalposition',
+            name='evidence',
+            field=models.CharField(choices=[('filing', 'SEC filing'), ('government', 'Government release'), ('news', 'News or company release'), ('unverified', 'Unverified')], default='unverified', help_text='Unverified facts are shown flagged, never as fact. Anything else needs its source URL.', max_length=12),
         ),
         migrations.AlterField(
-            model_name="historicalpricefloor",
-            name="evidence",
-            field=models.CharField(
-                choices=[
-                    ("filing", "SEC filing"),
-                    ("government", "Government release"),
-                    ("news", "News or company release"),
-                    ("unverified", "Unverified"),
-                ],
-                default="unverified",
-                help_text="Unverified facts are shown flagged, never as fact. Anything else needs its source URL.",
-                max_length=12,
-            ),
+            model_name='historicalpricefloor',
+            name='evidence',
+            field=models.CharField(choices=[('filing', 'SEC filing'), ('government', 'Government release'), ('news', 'News or company release'), ('unverified', 'Unverified')], default='unverified', help_text='Unverified facts are shown flagged, never as fact. Anything else needs its source URL.', max_length=12),
         ),
         migrations.AlterField(
-            model_name="historicalproject",
-            name="evidence",
-            field=models.CharField(
-                choices=[
-                    ("filing", "SEC filing"),
-                    ("government", "Government release"),
-                    ("news", "News or company release"),
-                    ("unverified", "Unverified"),
-                ],
-                default="unverified",
-                help_text="Unverified facts are shown flagged, never as fact. Anything else needs its source URL.",
-                max_length=12,
-            ),
+            model_name='historicalproject',
+            name='evidence',
+            field=models.CharField(choices=[('filing', 'SEC filing'), ('government', 'Government release'), ('news', 'News or company release'), ('unverified', 'Unverified')], default='unverified', help_text='Unverified facts are shown flagged, never as fact. Anything else needs its source URL.', max_length=12),
         ),
         migrations.AlterField(
-            model_name="loan",
-            name="evidence",
-            field=models.CharField(
-                choices=[
-                    ("filing", "SEC filing"),
-                    ("government", "Government release"),
-                    ("news", "News or company release"),
-                    ("unverified", "Unverified"),
-                ],
-                default="unverified",
-                help_text="Unverified facts are shown flagged, never as fact. Anything else needs its source URL.",
-                max_length=12,
-            ),
+            model_name='loan',
+            name='evidence',
+            field=models.CharField(choices=[('filing', 'SEC filing'), ('government', 'Government release'), ('news', 'News or company release'), ('unverified', 'Unverified')], default='unverified', help_text='Unverified facts are shown flagged, never as fact. Anything else needs its source URL.', max_length=12),
         ),
         migrations.AlterField(
-            model_name="milestone",
-            name="evidence",
-            field=models.CharField(
-                choices=[
-                    ("filing", "SEC filing"),
-                    ("government", "Government release"),
-                    ("news", "News or company release"),
-                    ("unverified", "Unverified"),
-                ],
-                default="unverified",
-                help_text="Unverified facts are shown flagged, never as fact. Anything else needs its source URL.",
-                max_length=12,
-            ),
+            model_name='milestone',
+            name='evidence',
+            field=models.CharField(choices=[('filing', 'SEC filing'), ('government', 'Government release'), ('news', 'News or company release'), ('unverified', 'Unverified')], default='unverified', help_text='Unverified facts are shown flagged, never as fact. Anything else needs its source URL.', max_length=12),
         ),
         migrations.AlterField(
-            model_name="offtake",
-            name="evidence",
-            field=models.CharField(
-                choices=[
-                    ("filing", "SEC filing"),
-                    ("government", "Government release"),
-                    ("news", "News or company release"),
-                    ("unverified", "Unverified"),
-                ],
-                default="unverified",
-                help_text="Unverified facts are shown flagged, never as fact. Anything else needs its source URL.",
-                max_length=12,
-            ),
+            model_name='offtake',
+            name='evidence',
+            field=models.CharField(choices=[('filing', 'SEC filing'), ('government', 'Government release'), ('news', 'News or company release'), ('unverified', 'Unverified')], default='unverified', help_text='Unverified facts are shown flagged, never as fact. Anything else needs its source URL.', max_length=12),
         ),
         migrations.AlterField(
-            model_name="position",
-            name="evidence",
-            field=models.CharField(
-                choices=[
-                    ("filing", "SEC filing"),
-                    ("government", "Government release"),
-                    ("news", "News or company release"),
-                    ("unverified", "Unverified"),
-                ],
-                default="unverified",
-                help_text="Unverified facts are shown flagged, never as fact. Anything else needs its source URL.",
-                max_length=12,
-            ),
+            model_name='position',
+            name='evidence',
+            field=models.CharField(choices=[('filing', 'SEC filing'), ('government', 'Government release'), ('news', 'News or company release'), ('unverified', 'Unverified')], default='unverified', help_text='Unverified facts are shown flagged, never as fact. Anything else needs its source URL.', max_length=12),
         ),
         migrations.AlterField(
-            model_name="pricefloor",
-            name="evidence",
-            field=models.CharField(
-                choices=[
-                    ("filing", "SEC filing"),
-                    ("government", "Government release"),
-                    ("news", "News or company release"),
-                    ("unverified", "Unverified"),
-                ],
-                default="unverified",
-                help_text="Unverified facts are shown flagged, never as fact. Anything else needs its source URL.",
-                max_length=12,
-            ),
+            model_name='pricefloor',
+            name='evidence',
+            field=models.CharField(choices=[('filing', 'SEC filing'), ('government', 'Government release'), ('news', 'News or company release'), ('unverified', 'Unverified')], default='unverified', help_text='Unverified facts are shown flagged, never as fact. Anything else needs its source URL.', max_length=12),
         ),
         migrations.AlterField(
-            model_name="project",
-            name="evidence",
-            field=models.CharField(
-                choices=[
-                    ("filing", "SEC filing"),
-                    ("government", "Government release"),
-                    ("news", "News or company release"),
-                    ("unverified", "Unverified"),
-                ],
-                default="unverified",
-                help_text="Unverified facts are shown flagged, never as fact. Anything else needs its source URL.",
-                max_length=12,
-            ),
+            model_name='project',
+            name='evidence',
+            field=models.CharField(choices=[('filing', 'SEC filing'), ('government', 'Government release'), ('news', 'News or company release'), ('unverified', 'Unverified')], default='unverified', help_text='Unverified facts are shown flagged, never as fact. Anything else needs its source URL.', max_length=12),
         ),
         migrations.AddConstraint(
-            model_name="agency",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    ("evidence", "unverified"), models.Q(("source_url", ""), _negated=True), _connector="OR"
-                ),
-                name="agency_source_named",
-                violation_error_message="Give the source URL, or mark the record unverified.",
-            ),
+            model_name='agency',
+            constraint=models.CheckConstraint(condition=models.Q(('evidence', 'unverified'), models.Q(('source_url', ''), _negated=True), _connector='OR'), name='agency_source_named', violation_error_message='Give the source URL, or mark the record unverified.'),
         ),
         migrations.AddConstraint(
-            model_name="cashflow",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    ("evidence", "unverified"), models.Q(("source_url", ""), _negated=True), _connector="OR"
-                ),
-                name="cashflow_source_named",
-                violation_error_message="Give the source URL, or mark the record unverified.",
-            ),
+            model_name='cashflow',
+            constraint=models.CheckConstraint(condition=models.Q(('evidence', 'unverified'), models.Q(('source_url', ''), _negated=True), _connector='OR'), name='cashflow_source_named', violation_error_message='Give the source URL, or mark the record unverified.'),
         ),
         migrations.AddConstraint(
-            model_name="cashflow",
-            constraint=models.UniqueConstraint(
-                fields=("position", "kind", "occurred_on"),
-                name="cashflow_unique_per_position_kind_day",
-                violation_error_message="This position already has a cash flow of that kind on that date; enter the day's total.",
-            ),
+            model_name='cashflow',
+            constraint=models.UniqueConstraint(fields=('position', 'kind', 'occurred_on'), name='cashflow_unique_per_position_kind_day', violation_error_message="This position already has a cash flow of that kind on that date; enter the day's total."),
         ),
         migrations.AddConstraint(
-            model_name="company",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    ("evidence", "unverified"), models.Q(("source_url", ""), _negated=True), _connector="OR"
-                ),
-                name="company_source_named",
-                violation_error_message="Give the source URL, or mark the record unverified.",
-            ),
+            model_name='company',
+            constraint=models.CheckConstraint(condition=models.Q(('evidence', 'unverified'), models.Q(('source_url', ''), _negated=True), _connector='OR'), name='company_source_named', violation_error_message='Give the source URL, or mark the record unverified.'),
         ),
         migrations.AddConstraint(
-            model_name="deal",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    ("evidence", "unverified"), models.Q(("source_url", ""), _negated=True), _connector="OR"
-                ),
-                name="deal_source_named",
-                violation_error_message="Give the source URL, or mark the record unverified.",
-            ),
+            model_name='deal',
+            constraint=models.CheckConstraint(condition=models.Q(('evidence', 'unverified'), models.Q(('source_url', ''), _negated=True), _connector='OR'), name='deal_source_named', violation_error_message='Give the source URL, or mark the record unverified.'),
         ),
         migrations.AddConstraint(
-            model_name="grant",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    ("evidence", "unverified"), models.Q(("source_url", ""), _negated=True), _connector="OR"
-                ),
-                name="grant_source_named",
-                violation_error_message="Give the source URL, or mark the record unverified.",
-            ),
+            model_name='grant',
+            constraint=models.CheckConstraint(condition=models.Q(('evidence', 'unverified'), models.Q(('source_url', ''), _negated=True), _connector='OR'), name='grant_source_named', violation_error_message='Give the source URL, or mark the record unverified.'),
         ),
         migrations.AddConstraint(
-            model_name="grant",
-            constraint=models.UniqueConstraint(
-                fields=("deal", "program"),
-                name="grant_unique_program_per_deal",
-                violation_error_message="This deal already has a grant from that program.",
-            ),
+            model_name='grant',
+            constraint=models.UniqueConstraint(fields=('deal', 'program'), name='grant_unique_program_per_deal', violation_error_message='This deal already has a grant from that program.'),
         ),
         migrations.AddConstraint(
-            model_name="loan",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    ("evidence", "unverified"), models.Q(("source_url", ""), _negated=True), _connector="OR"
-                ),
-                name="loan_source_named",
-                violation_error_message="Give the source URL, or mark the record unverified.",
-            ),
+            model_name='loan',
+            constraint=models.CheckConstraint(condition=models.Q(('evidence', 'unverified'), models.Q(('source_url', ''), _negated=True), _connector='OR'), name='loan_source_named', violation_error_message='Give the source URL, or mark the record unverified.'),
         ),
         migrations.AddConstraint(
-            model_name="loan",
-            constraint=models.UniqueConstraint(
-                fields=("deal", "label"),
-                name="loan_unique_label_per_deal",
-                violation_error_message="This deal already has a loan with that label.",
-            ),
+            model_name='loan',
+            constraint=models.UniqueConstraint(fields=('deal', 'label'), name='loan_unique_label_per_deal', violation_error_message='This deal already has a loan with that label.'),
         ),
         migrations.AddConstraint(
-            model_name="milestone",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    ("evidence", "unverified"), models.Q(("source_url", ""), _negated=True), _connector="OR"
-                ),
-                name="milestone_source_named",
-                violation_error_message="Give the source URL, or mark the record unverified.",
-            ),
+            model_name='milestone',
+            constraint=models.CheckConstraint(condition=models.Q(('evidence', 'unverified'), models.Q(('source_url', ''), _negated=True), _connector='OR'), name='milestone_source_named', violation_error_message='Give the source URL, or mark the record unverified.'),
         ),
         migrations.AddConstraint(
-            model_name="milestone",
-            constraint=models.UniqueConstraint(
-                condition=models.Q(("project__isnull", False)),
-                fields=("project", "title"),
-                name="milestone_unique_title_per_project",
-                violation_error_message="This project already has a milestone with that title.",
-            ),
+            model_name='milestone',
+            constraint=models.UniqueConstraint(condition=models.Q(('project__isnull', False)), fields=('project', 'title'), name='milestone_unique_title_per_project', violation_error_message='This project already has a milestone with that title.'),
         ),
         migrations.AddConstraint(
-            model_name="milestone",
-            constraint=models.UniqueConstraint(
-                condition=models.Q(("project__isnull", True)),
-                fields=("deal", "title"),
-                name="milestone_unique_title_per_deal",
-                violation_error_message="This deal already has a milestone with that title.",
-            ),
+            model_name='milestone',
+            constraint=models.UniqueConstraint(condition=models.Q(('project__isnull', True)), fields=('deal', 'title'), name='milestone_unique_title_per_deal', violation_error_message='This deal already has a milestone with that title.'),
         ),
         migrations.AddConstraint(
-            model_name="offtake",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    ("evidence", "unverified"), models.Q(("source_url", ""), _negated=True), _connector="OR"
-                ),
-                name="offtake_source_named",
-                violation_error_message="Give the source URL, or mark the record unverified.",
-            ),
+            model_name='offtake',
+            constraint=models.CheckConstraint(condition=models.Q(('evidence', 'unverified'), models.Q(('source_url', ''), _negated=True), _connector='OR'), name='offtake_source_named', violation_error_message='Give the source URL, or mark the record unverified.'),
         ),
         migrations.AddConstraint(
-            model_name="offtake",
-            constraint=models.UniqueConstraint(
-                fields=("deal", "product"),
-                name="offtake_unique_product_per_deal",
-                violation_error_message="This deal already has an offtake of that product.",
-            ),
+            model_name='offtake',
+            constraint=models.UniqueConstraint(fields=('deal', 'product'), name='offtake_unique_product_per_deal', violation_error_message='This deal already has an offtake of that product.'),
         ),
         migrations.AddConstraint(
-            model_name="position",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    ("evidence", "unverified"), models.Q(("source_url", ""), _negated=True), _connector="OR"
-                ),
-                name="position_source_named",
-                violation_error_message="Give the source URL, or mark the record unverified.",
-            ),
+            model_name='position',
+            constraint=models.CheckConstraint(condition=models.Q(('evidence', 'unverified'), models.Q(('source_url', ''), _negated=True), _connector='OR'), name='position_source_named', violation_error_message='Give the source URL, or mark the record unverified.'),
         ),
         migrations.AddConstraint(
-            model_name="pricefloor",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    ("evidence", "unverified"), models.Q(("source_url", ""), _negated=True), _connector="OR"
-                ),
-                name="pricefloor_source_named",
-                violation_error_message="Give the source URL, or mark the record unverified.",
-            ),
+            model_name='pricefloor',
+            constraint=models.CheckConstraint(condition=models.Q(('evidence', 'unverified'), models.Q(('source_url', ''), _negated=True), _connector='OR'), name='pricefloor_source_named', violation_error_message='Give the source URL, or mark the record unverified.'),
         ),
         migrations.AddConstraint(
-            model_name="pricefloor",
-            constraint=models.UniqueConstraint(
-                fields=("deal", "commodity"),
-                name="pricefloor_unique_commodity_per_deal",
-                violation_error_message="This deal already has a price floor on that commodity.",
-            ),
+            model_name='pricefloor',
+            constraint=models.UniqueConstraint(fields=('deal', 'commodity'), name='pricefloor_unique_commodity_per_deal', violation_error_message='This deal already has a price floor on that commodity.'),
         ),
         migrations.AddConstraint(
-            model_name="project",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    ("evidence", "unverified"), models.Q(("source_url", ""), _negated=True), _connector="OR"
-                ),
-                name="project_source_named",
-                violation_error_message="Give the source URL, or mark the record unverified.",
-            ),
+            model_name='project',
+            constraint=models.CheckConstraint(condition=models.Q(('evidence', 'unverified'), models.Q(('source_url', ''), _negated=True), _connector='OR'), name='project_source_named', violation_error_message='Give the source URL, or mark the record unverified.'),
         ),
     ]

@@ -6,204 +6,98 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("portfolio", "0003_natural_keys_and_sources"),
+        ('portfolio', '0003_natural_keys_and_sources'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name="company",
-            name="edgar_checked_at",
+            model_name='company',
+            name='edgar_checked_at',
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name="company",
-            name="edgar_last_accession",
-            field=models.CharField(
-                blank=True, help_text="Newest SEC filing seen by the filings watcher.", max_length=20
-            ),
+            model_name='company',
+            name='edgar_last_accession',
+            field=models.CharField(blank=True, help_text='Newest SEC filing seen by the filings watcher.', max_length=20),
         ),
         migrations.AddField(
-            model_name="deal",
-            name="long_stop_passed",
-            field=models.BooleanField(
-                default=False, help_text="Set by the daily milestone job when the long-stop date passed before closing."
-            ),
+            model_name='deal',
+            name='long_stop_passed',
+            field=models.BooleanField(default=False, help_text='Set by the daily milestone job when the long-stop date passed before closing.'),
         ),
         migrations.AddField(
-            model_name="filingevent",
-            name="milestone",
-            field=models.ForeignKey(
-                blank=True,
-                help_text="The milestone created or updated from this filing.",
-                null=True,
-                on_delete=django.db.models.deletion.SET_NULL,
-                related_name="filings",
-                to="portfolio.milestone",
-            ),
+            model_name='filingevent',
+            name='milestone',
+            field=models.ForeignKey(blank=True, help_text='The milestone created or updated from this filing.', null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='filings', to='portfolio.milestone'),
         ),
         migrations.AddField(
-            model_name="historicaldeal",
-            name="long_stop_passed",
-            field=models.BooleanField(
-                default=False, help_text="Set by the daily milestone job when the long-stop date passed before closing."
-            ),
+            model_name='historicaldeal',
+            name='long_stop_passed',
+            field=models.BooleanField(default=False, help_text='Set by the daily milestone job when the long-stop date passed before closing.'),
         ),
         migrations.AddField(
-            model_name="historicalloan",
-            name="condition_met_on",
-            field=models.DateField(blank=True, help_text="When the gating milestone was achieved.", null=True),
+            model_name='historicalloan',
+            name='condition_met_on',
+            field=models.DateField(blank=True, help_text='When the gating milestone was achieved.', null=True),
         ),
         migrations.AddField(
-            model_name="historicalloan",
-            name="gate_milestone",
-            field=models.ForeignKey(
-                blank=True,
-                db_constraint=False,
-                help_text="The milestone a drawing waits for (e.g. a tranche on FID).",
-                null=True,
-                on_delete=django.db.models.deletion.DO_NOTHING,
-                related_name="+",
-                to="portfolio.milestone",
-            ),
+            model_name='historicalloan',
+            name='gate_milestone',
+            field=models.ForeignKey(blank=True, db_constraint=False, help_text='The milestone a drawing waits for (e.g. a tranche on FID).', null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='portfolio.milestone'),
         ),
         migrations.AddField(
-            model_name="historicalposition",
-            name="gate_milestone",
-            field=models.ForeignKey(
-                blank=True,
-                db_constraint=False,
-                help_text="The milestone whose achievement makes the instrument exercisable.",
-                null=True,
-                on_delete=django.db.models.deletion.DO_NOTHING,
-                related_name="+",
-                to="portfolio.milestone",
-            ),
+            model_name='historicalposition',
+            name='gate_milestone',
+            field=models.ForeignKey(blank=True, db_constraint=False, help_text='The milestone whose achievement makes the instrument exercisable.', null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='portfolio.milestone'),
         ),
         migrations.AddField(
-            model_name="loan",
-            name="condition_met_on",
-            field=models.DateField(blank=True, help_text="When the gating milestone was achieved.", null=True),
+            model_name='loan',
+            name='condition_met_on',
+            field=models.DateField(blank=True, help_text='When the gating milestone was achieved.', null=True),
         ),
         migrations.AddField(
-            model_name="loan",
-            name="gate_milestone",
-            field=models.ForeignKey(
-                blank=True,
-                help_text="The milestone a drawing waits for (e.g. a tranche on FID).",
-                null=True,
-                on_delete=django.db.models.deletion.SET_NULL,
-                related_name="gated_loans",
-                to="portfolio.milestone",
-            ),
+            model_name='loan',
+            name='gate_milestone',
+            field=models.ForeignKey(blank=True, help_text='The milestone a drawing waits for (e.g. a tranche on FID).', null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='gated_loans', to='portfolio.milestone'),
         ),
         migrations.AddField(
-            model_name="position",
-            name="gate_milestone",
-            field=models.ForeignKey(
-                blank=True,
-                help_text="The milestone whose achievement makes the instrument exercisable.",
-                null=True,
-                on_delete=django.db.models.deletion.SET_NULL,
-                related_name="gated_positions",
-                to="portfolio.milestone",
-            ),
+            model_name='position',
+            name='gate_milestone',
+            field=models.ForeignKey(blank=True, help_text='The milestone whose achievement makes the instrument exercisable.', null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='gated_positions', to='portfolio.milestone'),
         ),
         migrations.CreateModel(
-            name="DigestSubscription",
+            name='DigestSubscription',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
-                ("updated_at", models.DateTimeField(auto_now=True)),
-                ("is_active", models.BooleanField(default=True)),
-                (
-                    "user",
-                    models.OneToOneField(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="digest_subscription",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
+                ('updated_at', models.DateTimeField(auto_now=True)),
+                ('is_active', models.BooleanField(default=True)),
+                ('user', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='digest_subscription', to=settings.AUTH_USER_MODEL)),
             ],
             options={
-                "ordering": ["user__username"],
+                'ordering': ['user__username'],
             },
         ),
         migrations.CreateModel(
-            name="MilestoneStatusChange",
+            name='MilestoneStatusChange',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
-                ("updated_at", models.DateTimeField(auto_now=True)),
-                (
-                    "from_status",
-                    models.CharField(
-                        choices=[
-                            ("planned", "Planned"),
-                            ("on_track", "On track"),
-                            ("at_risk", "At risk"),
-                            ("late", "Late"),
-                            ("achieved", "Achieved"),
-                            ("cancelled", "Cancelled"),
-                        ],
-                        max_length=12,
-                    ),
-                ),
-                (
-                    "to_status",
-                    models.CharField(
-                        choices=[
-                            ("planned", "Planned"),
-                            ("on_track", "On track"),
-                            ("at_risk", "At risk"),
-                            ("late", "Late"),
-                            ("achieved", "Achieved"),
-                            ("cancelled", "Cancelled"),
-                        ],
-                        max_length=12,
-                    ),
-                ),
-                ("on", models.DateField(help_text="The day the status was derived for.")),
-                (
-                    "changed_by",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "milestone",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="status_changes",
-                        to="portfolio.milestone",
-                    ),
-                ),
-                (
-                    "refresh_run",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="+",
-                        to="portfolio.refreshrun",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
+                ('updated_at', models.DateTimeField(auto_now=True)),
+                ('from_status', models.CharField(choices=[('planned', 'Planned'), ('on_track', 'On track'), ('at_risk', 'At risk'), ('late', 'Late'), ('achieved', 'Achieved'), ('cancelled', 'Cancelled')], max_length=12)),
+                ('to_status', models.CharField(choices=[('planned', 'Planned'), ('on_track', 'On track'), ('at_risk', 'At risk'), ('late', 'Late'), ('achieved', 'Achieved'), ('cancelled', 'Cancelled')], max_length=12)),
+                ('on', models.DateField(help_text='The day the status was derived for.')),
+                ('changed_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('milestone', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='status_changes', to='portfolio.milestone')),
+                ('refresh_run', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='portfolio.refreshrun')),
             ],
             options={
-                "ordering": ["-created_at", "-id"],
-                "indexes": [models.Index(fields=["created_at"], name="milestonestatuschange_recent")],
-                "constraints": [
-                    models.CheckConstraint(
-                        condition=models.Q(("from_status", models.F("to_status")), _negated=True),
-                        name="milestonestatuschange_is_a_change",
-                        violation_error_message="A status change changes the status.",
-                    )
-                ],
+                'ordering': ['-created_at', '-id'],
+                'indexes': [models.Index(fields=['created_at'], name='milestonestatuschange_recent')],
+                'constraints': [models.CheckConstraint(condition=models.Q(('from_status', models.F('to_status')), _negated=True), name='milestonestatuschange_is_a_change', violation_error_message='A status change changes the status.')],
             },
         ),
     ]

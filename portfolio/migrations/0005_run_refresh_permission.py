@@ -4,13 +4,14 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("portfolio", "0004_milestone_engine"),
+        ('portfolio', '0004_milestone_engine'),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name="refreshrun",
-            options={"ordering": ["-created_at", "-id"], "permissions": [("run_refresh", "Can start a refresh")]},
+            name='refreshrun',
+            options={'ordering': ['-created_at', '-id'], 'permissions': [('run_refresh', 'Can start a refresh')]},
         ),
     ]

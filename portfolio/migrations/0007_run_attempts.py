@@ -4,14 +4,15 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("portfolio", "0006_roles"),
+        ('portfolio', '0006_roles'),
     ]
 
     operations = [
         migrations.AddField(
-            model_name="refreshrun",
-            name="attempts",
-            field=models.PositiveSmallIntegerField(default=0, help_text="Times a worker started this run."),
+            model_name='refreshrun',
+            name='attempts',
+            field=models.PositiveSmallIntegerField(default=0, help_text='Times a worker started this run.'),
         ),
     ]

@@ -4,17 +4,18 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("portfolio", "0007_run_attempts"),
+        ('portfolio', '0007_run_attempts'),
     ]
 
     operations = [
         migrations.RemoveIndex(
-            model_name="securityprice",
-            name="securityprice_latest",
+            model_name='securityprice',
+            name='securityprice_latest',
         ),
         migrations.AddIndex(
-            model_name="securityprice",
-            index=models.Index(fields=["listing", "source", "-on"], name="securityprice_source_latest"),
+            model_name='securityprice',
+            index=models.Index(fields=['listing', 'source', '-on'], name='securityprice_source_latest'),
         ),
     ]

@@ -6,108 +6,44 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("portfolio", "0008_price_index_per_source"),
+        ('portfolio', '0008_price_index_per_source'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name="refreshrun",
-            name="trigger",
-            field=models.CharField(
-                choices=[
-                    ("schedule", "Schedule"),
-                    ("web", "Web page"),
-                    ("api", "API"),
-                    ("command", "Command line"),
-                    ("startup", "Start-up"),
-                    ("import", "Spreadsheet import"),
-                ],
-                max_length=12,
-            ),
+            model_name='refreshrun',
+            name='trigger',
+            field=models.CharField(choices=[('schedule', 'Schedule'), ('web', 'Web page'), ('api', 'API'), ('command', 'Command line'), ('startup', 'Start-up'), ('import', 'Spreadsheet import')], max_length=12),
         ),
         migrations.CreateModel(
-            name="ImportRun",
+            name='ImportRun',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
-                ("updated_at", models.DateTimeField(auto_now=True)),
-                (
-                    "status",
-                    models.CharField(
-                        choices=[
-                            ("previewed", "Checked, waiting for confirmation"),
-                            ("checked", "Checked (dry run only)"),
-                            ("refused", "Refused: nothing written"),
-                            ("applied", "Imported"),
-                        ],
-                        max_length=12,
-                    ),
-                ),
-                ("trigger", models.CharField(choices=[("admin", "Admin"), ("command", "Command line")], max_length=10)),
-                ("file_name", models.CharField(max_length=255)),
-                ("file_sha256", models.CharField(db_index=True, max_length=64, verbose_name="file SHA-256")),
-                ("file_size", models.PositiveIntegerField(help_text="Bytes.")),
-                ("file_format", models.CharField(help_text="csv or xlsx.", max_length=4)),
-                (
-                    "content",
-                    models.BinaryField(
-                        blank=True, help_text="The file, kept from the check until it is imported.", null=True
-                    ),
-                ),
-                (
-                    "kinds",
-                    models.JSONField(
-                        blank=True, default=list, help_text="The kinds of record in the file, in import order."
-                    ),
-                ),
-                ("rows", models.PositiveIntegerField(default=0, help_text="Data rows read.")),
-                (
-                    "counts",
-                    models.JSONField(
-                        blank=True,
-                        default=dict,
-                        help_text="Per kind: rows created, updated and unchanged (or that would be).",
-                    ),
-                ),
-                (
-                    "errors",
-                    models.JSONField(blank=True, default=list, help_text="Row errors: sheet, row, column and reason."),
-                ),
-                (
-                    "changes",
-                    models.JSONField(
-                        blank=True, default=list, help_text="The rows created or updated, with their key."
-                    ),
-                ),
-                ("message", models.TextField(blank=True)),
-                ("applied_at", models.DateTimeField(blank=True, null=True)),
-                (
-                    "requested_by",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "revaluation",
-                    models.ForeignKey(
-                        blank=True,
-                        help_text="The valuation refresh requested because the import changed terms, flows or prices.",
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="+",
-                        to="portfolio.refreshrun",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
+                ('updated_at', models.DateTimeField(auto_now=True)),
+                ('status', models.CharField(choices=[('previewed', 'Checked, waiting for confirmation'), ('checked', 'Checked (dry run only)'), ('refused', 'Refused: nothing written'), ('applied', 'Imported')], max_length=12)),
+                ('trigger', models.CharField(choices=[('admin', 'Admin'), ('command', 'Command line')], max_length=10)),
+                ('file_name', models.CharField(max_length=255)),
+                ('file_sha256', models.CharField(db_index=True, max_length=64, verbose_name='file SHA-256')),
+                ('file_size', models.PositiveIntegerField(help_text='Bytes.')),
+                ('file_format', models.CharField(help_text='csv or xlsx.', max_length=4)),
+                ('content', models.BinaryField(blank=True, help_text='The file, kept from the check until it is imported.', null=True)),
+                ('kinds', models.JSONField(blank=True, default=list, help_text='The kinds of record in the file, in import order.')),
+                ('rows', models.PositiveIntegerField(default=0, help_text='Data rows read.')),
+                ('counts', models.JSONField(blank=True, default=dict, help_text='Per kind: rows created, updated and unchanged (or that would be).')),
+                ('errors', models.JSONField(blank=True, default=list, help_text='Row errors: sheet, row, column and reason.')),
+                ('changes', models.JSONField(blank=True, default=list, help_text='The rows created or updated, with their key.')),
+                ('message', models.TextField(blank=True)),
+                ('applied_at', models.DateTimeField(blank=True, null=True)),
+                ('requested_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('revaluation', models.ForeignKey(blank=True, help_text='The valuation refresh requested because the import changed terms, flows or prices.', null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='portfolio.refreshrun')),
             ],
             options={
-                "ordering": ["-created_at", "-pk"],
-                "permissions": [("import_spreadsheet", "Can import spreadsheets")],
+                'ordering': ['-created_at', '-pk'],
+                'permissions': [('import_spreadsheet', 'Can import spreadsheets')],
             },
         ),
     ]

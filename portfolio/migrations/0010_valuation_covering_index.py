@@ -4,17 +4,18 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("portfolio", "0009_import_runs"),
+        ('portfolio', '0009_import_runs'),
     ]
 
     operations = [
         migrations.RemoveIndex(
-            model_name="valuation",
-            name="valuation_as_of",
+            model_name='valuation',
+            name='valuation_as_of',
         ),
         migrations.AddIndex(
-            model_name="valuation",
-            index=models.Index(fields=["as_of"], include=("value_usd",), name="valuation_as_of_value"),
+            model_name='valuation',
+            index=models.Index(fields=['as_of'], include=('value_usd',), name='valuation_as_of_value'),
         ),
     ]

@@ -4,24 +4,15 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("portfolio", "0010_valuation_covering_index"),
+        ('portfolio', '0010_valuation_covering_index'),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name="importrun",
-            name="status",
-            field=models.CharField(
-                choices=[
-                    ("checking", "Being checked"),
-                    ("previewed", "Checked, waiting for confirmation"),
-                    ("importing", "Being imported"),
-                    ("checked", "Checked (dry run only)"),
-                    ("refused", "Refused: nothing written"),
-                    ("applied", "Imported"),
-                ],
-                max_length=12,
-            ),
+            model_name='importrun',
+            name='status',
+            field=models.CharField(choices=[('checking', 'Being checked'), ('previewed', 'Checked, waiting for confirmation'), ('importing', 'Being imported'), ('checked', 'Checked (dry run only)'), ('refused', 'Refused: nothing written'), ('applied', 'Imported')], max_length=12),
         ),
     ]

@@ -7,192 +7,87 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("portfolio", "0011_import_run_in_progress"),
+        ('portfolio', '0011_import_run_in_progress'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name="HistoricalDealProjectWeight",
+            name='HistoricalDealProjectWeight',
             fields=[
-                ("id", models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name="ID")),
-                ("created_at", models.DateTimeField(blank=True, db_index=True, editable=False)),
-                ("updated_at", models.DateTimeField(blank=True, editable=False)),
-                ("weight", models.DecimalField(decimal_places=6, max_digits=12)),
-                ("history_id", models.AutoField(primary_key=True, serialize=False)),
-                ("history_date", models.DateTimeField(db_index=True)),
-                ("history_change_reason", models.CharField(max_length=100, null=True)),
-                (
-                    "history_type",
-                    models.CharField(choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1),
-                ),
-                (
-                    "deal",
-                    models.ForeignKey(
-                        blank=True,
-                        db_constraint=False,
-                        null=True,
-                        on_delete=django.db.models.deletion.DO_NOTHING,
-                        related_name="+",
-                        to="portfolio.deal",
-                    ),
-                ),
-                (
-                    "history_user",
-                    models.ForeignKey(
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "project",
-                    models.ForeignKey(
-                        blank=True,
-                        db_constraint=False,
-                        null=True,
-                        on_delete=django.db.models.deletion.DO_NOTHING,
-                        related_name="+",
-                        to="portfolio.project",
-                    ),
-                ),
+                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
+                ('created_at', models.DateTimeField(blank=True, db_index=True, editable=False)),
+                ('updated_at', models.DateTimeField(blank=True, editable=False)),
+                ('weight', models.DecimalField(decimal_places=6, max_digits=12)),
+                ('history_id', models.AutoField(primary_key=True, serialize=False)),
+                ('history_date', models.DateTimeField(db_index=True)),
+                ('history_change_reason', models.CharField(max_length=100, null=True)),
+                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
+                ('deal', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='portfolio.deal')),
+                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('project', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='portfolio.project')),
             ],
             options={
-                "verbose_name": "historical deal project weight",
-                "verbose_name_plural": "historical deal project weights",
-                "ordering": ("-history_date", "-history_id"),
-                "get_latest_by": ("history_date", "history_id"),
+                'verbose_name': 'historical deal project weight',
+                'verbose_name_plural': 'historical deal project weights',
+                'ordering': ('-history_date', '-history_id'),
+                'get_latest_by': ('history_date', 'history_id'),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name="HistoricalProjectCommodityWeight",
+            name='HistoricalProjectCommodityWeight',
             fields=[
-                ("id", models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name="ID")),
-                ("created_at", models.DateTimeField(blank=True, db_index=True, editable=False)),
-                ("updated_at", models.DateTimeField(blank=True, editable=False)),
-                ("weight", models.DecimalField(decimal_places=6, max_digits=12)),
-                ("history_id", models.AutoField(primary_key=True, serialize=False)),
-                ("history_date", models.DateTimeField(db_index=True)),
-                ("history_change_reason", models.CharField(max_length=100, null=True)),
-                (
-                    "history_type",
-                    models.CharField(choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1),
-                ),
-                (
-                    "commodity",
-                    models.ForeignKey(
-                        blank=True,
-                        db_constraint=False,
-                        null=True,
-                        on_delete=django.db.models.deletion.DO_NOTHING,
-                        related_name="+",
-                        to="portfolio.commodity",
-                    ),
-                ),
-                (
-                    "history_user",
-                    models.ForeignKey(
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "project",
-                    models.ForeignKey(
-                        blank=True,
-                        db_constraint=False,
-                        null=True,
-                        on_delete=django.db.models.deletion.DO_NOTHING,
-                        related_name="+",
-                        to="portfolio.project",
-                    ),
-                ),
+                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
+                ('created_at', models.DateTimeField(blank=True, db_index=True, editable=False)),
+                ('updated_at', models.DateTimeField(blank=True, editable=False)),
+                ('weight', models.DecimalField(decimal_places=6, max_digits=12)),
+                ('history_id', models.AutoField(primary_key=True, serialize=False)),
+                ('history_date', models.DateTimeField(db_index=True)),
+                ('history_change_reason', models.CharField(max_length=100, null=True)),
+                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
+                ('commodity', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='portfolio.commodity')),
+                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('project', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='portfolio.project')),
             ],
             options={
-                "verbose_name": "historical project commodity weight",
-                "verbose_name_plural": "historical project commodity weights",
-                "ordering": ("-history_date", "-history_id"),
-                "get_latest_by": ("history_date", "history_id"),
+                'verbose_name': 'historical project commodity weight',
+                'verbose_name_plural': 'historical project commodity weights',
+                'ordering': ('-history_date', '-history_id'),
+                'get_latest_by': ('history_date', 'history_id'),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name="DealProjectWeight",
+            name='DealProjectWeight',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
-                ("updated_at", models.DateTimeField(auto_now=True)),
-                ("weight", models.DecimalField(decimal_places=6, max_digits=12)),
-                (
-                    "deal",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE, related_name="project_weights", to="portfolio.deal"
-                    ),
-                ),
-                (
-                    "project",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="portfolio.project"
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
+                ('updated_at', models.DateTimeField(auto_now=True)),
+                ('weight', models.DecimalField(decimal_places=6, max_digits=12)),
+                ('deal', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='project_weights', to='portfolio.deal')),
+                ('project', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='portfolio.project')),
             ],
             options={
-                "ordering": ["deal", "project"],
-                "constraints": [
-                    models.UniqueConstraint(
-                        fields=("deal", "project"),
-                        name="dealprojectweight_unique",
-                        violation_error_message="This project already has a weight in the deal.",
-                    ),
-                    models.CheckConstraint(
-                        condition=models.Q(("weight__gt", 0)),
-                        name="dealprojectweight_weight_positive",
-                        violation_error_message="A weight must be greater than zero.",
-                    ),
-                ],
+                'ordering': ['deal', 'project'],
+                'constraints': [models.UniqueConstraint(fields=('deal', 'project'), name='dealprojectweight_unique', violation_error_message='This project already has a weight in the deal.'), models.CheckConstraint(condition=models.Q(('weight__gt', 0)), name='dealprojectweight_weight_positive', violation_error_message='A weight must be greater than zero.')],
             },
         ),
         migrations.CreateModel(
-            name="ProjectCommodityWeight",
+            name='ProjectCommodityWeight',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
-                ("updated_at", models.DateTimeField(auto_now=True)),
-                ("weight", models.DecimalField(decimal_places=6, max_digits=12)),
-                (
-                    "commodity",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="portfolio.commodity"
-                    ),
-                ),
-                (
-                    "project",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="commodity_weights",
-                        to="portfolio.project",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
+                ('updated_at', models.DateTimeField(auto_now=True)),
+                ('weight', models.DecimalField(decimal_places=6, max_digits=12)),
+                ('commodity', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='portfolio.commodity')),
+                ('project', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='commodity_weights', to='portfolio.project')),
             ],
             options={
-                "ordering": ["project", "commodity"],
-                "constraints": [
-                    models.UniqueConstraint(
-                        fields=("project", "commodity"),
-                        name="projectcommodityweight_unique",
-                        violation_error_message="This commodity already has a weight in the project.",
-                    ),
-                    models.CheckConstraint(
-                        condition=models.Q(("weight__gt", 0)),
-                        name="projectcommodityweight_weight_positive",
-                        violation_error_message="A weight must be greater than zero.",
-                    ),
-                ],
+                'ordering': ['project', 'commodity'],
+                'constraints': [models.UniqueConstraint(fields=('project', 'commodity'), name='projectcommodityweight_unique', violation_error_message='This commodity already has a weight in the project.'), models.CheckConstraint(condition=models.Q(('weight__gt', 0)), name='projectcommodityweight_weight_positive', violation_error_message='A weight must be greater than zero.')],
             },
         ),
     ]

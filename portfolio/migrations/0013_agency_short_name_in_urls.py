@@ -5,47 +5,24 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("portfolio", "0012_book_weights"),
+        ('portfolio', '0012_book_weights'),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name="agency",
-            name="short_name",
-            field=models.CharField(
-                help_text="Natural key, e.g. DOD-OSC.",
-                max_length=40,
-                unique=True,
-                validators=[
-                    django.core.validators.RegexValidator(
-                        "^[A-Za-z0-9]+([._-][A-Za-z0-9]+)*$",
-                        "Use letters and digits, joined by single hyphens, dots or underscores (e.g. DOD-OSC): the short name is part of the agency's web address.",
-                    )
-                ],
-            ),
+            model_name='agency',
+            name='short_name',
+            field=models.CharField(help_text='Natural key, e.g. DOD-OSC.', max_length=40, unique=True, validators=[django.core.validators.RegexValidator('^[A-Za-z0-9]+([._-][A-Za-z0-9]+)*$', "Use letters and digits, joined by single hyphens, dots or underscores (e.g. DOD-OSC): the short name is part of the agency's web address.")]),
         ),
         migrations.AlterField(
-            model_name="historicalagency",
-            name="short_name",
-            field=models.CharField(
-                db_index=True,
-                help_text="Natural key, e.g. DOD-OSC.",
-                max_length=40,
-                validators=[
-                    django.core.validators.RegexValidator(
-                        "^[A-Za-z0-9]+([._-][A-Za-z0-9]+)*$",
-                        "Use letters and digits, joined by single hyphens, dots or underscores (e.g. DOD-OSC): the short name is part of the agency's web address.",
-                    )
-                ],
-            ),
+            model_name='historicalagency',
+            name='short_name',
+            field=models.CharField(db_index=True, help_text='Natural key, e.g. DOD-OSC.', max_length=40, validators=[django.core.validators.RegexValidator('^[A-Za-z0-9]+([._-][A-Za-z0-9]+)*$', "Use letters and digits, joined by single hyphens, dots or underscores (e.g. DOD-OSC): the short name is part of the agency's web address.")]),
         ),
         migrations.AddConstraint(
-            model_name="agency",
-            constraint=models.CheckConstraint(
-                condition=models.Q(("short_name__regex", "^[A-Za-z0-9]+([._-][A-Za-z0-9]+)*$")),
-                name="agency_short_name_in_urls",
-                violation_error_message="Use letters and digits, joined by single hyphens, dots or underscores (e.g. DOD-OSC): the short name is part of the agency's web address.",
-            ),
+            model_name='agency',
+            constraint=models.CheckConstraint(condition=models.Q(('short_name__regex', '^[A-Za-z0-9]+([._-][A-Za-z0-9]+)*$')), name='agency_short_name_in_urls', violation_error_message="Use letters and digits, joined by single hyphens, dots or underscores (e.g. DOD-OSC): the short name is part of the agency's web address."),
         ),
     ]

@@ -7,239 +7,137 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("portfolio", "0013_agency_short_name_in_urls"),
+        ('portfolio', '0013_agency_short_name_in_urls'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name="cashflow",
-            name="occurred_on",
+            model_name='cashflow',
+            name='occurred_on',
             field=models.DateField(validators=[portfolio.models.base.plausible_event_date]),
         ),
         migrations.AlterField(
-            model_name="deal",
-            name="announced_on",
+            model_name='deal',
+            name='announced_on',
             field=models.DateField(blank=True, null=True, validators=[portfolio.models.base.plausible_event_date]),
         ),
         migrations.AlterField(
-            model_name="deal",
-            name="closed_on",
+            model_name='deal',
+            name='closed_on',
             field=models.DateField(blank=True, null=True, validators=[portfolio.models.base.plausible_event_date]),
         ),
         migrations.AlterField(
-            model_name="deal",
-            name="long_stop_on",
-            field=models.DateField(
-                blank=True,
-                help_text="Date the agreement lapses if its conditions are not met.",
-                null=True,
-                validators=[portfolio.models.base.plausible_date],
-            ),
+            model_name='deal',
+            name='long_stop_on',
+            field=models.DateField(blank=True, help_text='Date the agreement lapses if its conditions are not met.', null=True, validators=[portfolio.models.base.plausible_date]),
         ),
         migrations.AlterField(
-            model_name="deal",
-            name="signed_on",
+            model_name='deal',
+            name='signed_on',
             field=models.DateField(blank=True, null=True, validators=[portfolio.models.base.plausible_event_date]),
         ),
         migrations.AlterField(
-            model_name="historicalcashflow",
-            name="occurred_on",
+            model_name='historicalcashflow',
+            name='occurred_on',
             field=models.DateField(validators=[portfolio.models.base.plausible_event_date]),
         ),
         migrations.AlterField(
-            model_name="historicaldeal",
-            name="announced_on",
+            model_name='historicaldeal',
+            name='announced_on',
             field=models.DateField(blank=True, null=True, validators=[portfolio.models.base.plausible_event_date]),
         ),
         migrations.AlterField(
-            model_name="historicaldeal",
-            name="closed_on",
+            model_name='historicaldeal',
+            name='closed_on',
             field=models.DateField(blank=True, null=True, validators=[portfolio.models.base.plausible_event_date]),
         ),
         migrations.AlterField(
-            model_name="historicaldeal",
-            name="long_stop_on",
-            field=models.DateField(
-                blank=True,
-                help_text="Date the agreement lapses if its conditions are not met.",
-                null=True,
-                validators=[portfolio.models.base.plausible_date],
-            ),
+            model_name='historicaldeal',
+            name='long_stop_on',
+            field=models.DateField(blank=True, help_text='Date the agreement lapses if its conditions are not met.', null=True, validators=[portfolio.models.base.plausible_date]),
         ),
         migrations.AlterField(
-            model_name="historicaldeal",
-            name="signed_on",
+            model_name='historicaldeal',
+            name='signed_on',
             field=models.DateField(blank=True, null=True, validators=[portfolio.models.base.plausible_event_date]),
         ),
         migrations.AlterField(
-            model_name="historicalmanualmark",
-            name="as_of",
+            model_name='historicalmanualmark',
+            name='as_of',
             field=models.DateField(validators=[portfolio.models.base.plausible_event_date]),
         ),
         migrations.AlterField(
-            model_name="historicalmilestone",
-            name="achieved_on",
+            model_name='historicalmilestone',
+            name='achieved_on',
             field=models.DateField(blank=True, null=True, validators=[portfolio.models.base.plausible_event_date]),
         ),
         migrations.AlterField(
-            model_name="historicalposition",
-            name="acquired_on",
+            model_name='historicalposition',
+            name='acquired_on',
             field=models.DateField(blank=True, null=True, validators=[portfolio.models.base.plausible_event_date]),
         ),
         migrations.AlterField(
-            model_name="historicalposition",
-            name="expires_on",
+            model_name='historicalposition',
+            name='expires_on',
             field=models.DateField(blank=True, null=True, validators=[portfolio.models.base.plausible_date]),
         ),
         migrations.AlterField(
-            model_name="manualmark",
-            name="as_of",
+            model_name='manualmark',
+            name='as_of',
             field=models.DateField(validators=[portfolio.models.base.plausible_event_date]),
         ),
         migrations.AlterField(
-            model_name="milestone",
-            name="achieved_on",
+            model_name='milestone',
+            name='achieved_on',
             field=models.DateField(blank=True, null=True, validators=[portfolio.models.base.plausible_event_date]),
         ),
         migrations.AlterField(
-            model_name="position",
-            name="acquired_on",
+            model_name='position',
+            name='acquired_on',
             field=models.DateField(blank=True, null=True, validators=[portfolio.models.base.plausible_event_date]),
         ),
         migrations.AlterField(
-            model_name="position",
-            name="expires_on",
+            model_name='position',
+            name='expires_on',
             field=models.DateField(blank=True, null=True, validators=[portfolio.models.base.plausible_date]),
         ),
         migrations.AddConstraint(
-            model_name="cashflow",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    ("occurred_on__isnull", True),
-                    models.Q(
-                        ("occurred_on__gte", datetime.date(1990, 1, 1)),
-                        ("occurred_on__lte", datetime.date(2100, 12, 31)),
-                    ),
-                    _connector="OR",
-                ),
-                name="cashflow_occurred_on_in_range",
-                violation_error_message="Enter a date from 1990-01-01 to 2100-12-31.",
-            ),
+            model_name='cashflow',
+            constraint=models.CheckConstraint(condition=models.Q(('occurred_on__isnull', True), models.Q(('occurred_on__gte', datetime.date(1990, 1, 1)), ('occurred_on__lte', datetime.date(2100, 12, 31))), _connector='OR'), name='cashflow_occurred_on_in_range', violation_error_message='Enter a date from 1990-01-01 to 2100-12-31.'),
         ),
         migrations.AddConstraint(
-            model_name="deal",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    ("announced_on__isnull", True),
-                    models.Q(
-                        ("announced_on__gte", datetime.date(1990, 1, 1)),
-                        ("announced_on__lte", datetime.date(2100, 12, 31)),
-                    ),
-                    _connector="OR",
-                ),
-                name="deal_announced_on_in_range",
-                violation_error_message="Enter a date from 1990-01-01 to 2100-12-31.",
-            ),
+            model_name='deal',
+            constraint=models.CheckConstraint(condition=models.Q(('announced_on__isnull', True), models.Q(('announced_on__gte', datetime.date(1990, 1, 1)), ('announced_on__lte', datetime.date(2100, 12, 31))), _connector='OR'), name='deal_announced_on_in_range', violation_error_message='Enter a date from 1990-01-01 to 2100-12-31.'),
         ),
         migrations.AddConstraint(
-            model_name="deal",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    ("signed_on__isnull", True),
-                    models.Q(
-                        ("signed_on__gte", datetime.date(1990, 1, 1)), ("signed_on__lte", datetime.date(2100, 12, 31))
-                    ),
-                    _connector="OR",
-                ),
-                name="deal_signed_on_in_range",
-                violation_error_message="Enter a date from 1990-01-01 to 2100-12-31.",
-            ),
+            model_name='deal',
+            constraint=models.CheckConstraint(condition=models.Q(('signed_on__isnull', True), models.Q(('signed_on__gte', datetime.date(1990, 1, 1)), ('signed_on__lte', datetime.date(2100, 12, 31))), _connector='OR'), name='deal_signed_on_in_range', violation_error_message='Enter a date from 1990-01-01 to 2100-12-31.'),
         ),
         migrations.AddConstraint(
-            model_name="deal",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    ("closed_on__isnull", True),
-                    models.Q(
-                        ("closed_on__gte", datetime.date(1990, 1, 1)), ("closed_on__lte", datetime.date(2100, 12, 31))
-                    ),
-                    _connector="OR",
-                ),
-                name="deal_closed_on_in_range",
-                violation_error_message="Enter a date from 1990-01-01 to 2100-12-31.",
-            ),
+            model_name='deal',
+            constraint=models.CheckConstraint(condition=models.Q(('closed_on__isnull', True), models.Q(('closed_on__gte', datetime.date(1990, 1, 1)), ('closed_on__lte', datetime.date(2100, 12, 31))), _connector='OR'), name='deal_closed_on_in_range', violation_error_message='Enter a date from 1990-01-01 to 2100-12-31.'),
         ),
         migrations.AddConstraint(
-            model_name="deal",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    ("long_stop_on__isnull", True),
-                    models.Q(
-                        ("long_stop_on__gte", datetime.date(1990, 1, 1)),
-                        ("long_stop_on__lte", datetime.date(2100, 12, 31)),
-                    ),
-                    _connector="OR",
-                ),
-                name="deal_long_stop_on_in_range",
-                violation_error_message="Enter a date from 1990-01-01 to 2100-12-31.",
-            ),
+            model_name='deal',
+            constraint=models.CheckConstraint(condition=models.Q(('long_stop_on__isnull', True), models.Q(('long_stop_on__gte', datetime.date(1990, 1, 1)), ('long_stop_on__lte', datetime.date(2100, 12, 31))), _connector='OR'), name='deal_long_stop_on_in_range', violation_error_message='Enter a date from 1990-01-01 to 2100-12-31.'),
         ),
         migrations.AddConstraint(
-            model_name="manualmark",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    ("as_of__isnull", True),
-                    models.Q(("as_of__gte", datetime.date(1990, 1, 1)), ("as_of__lte", datetime.date(2100, 12, 31))),
-                    _connector="OR",
-                ),
-                name="manualmark_as_of_in_range",
-                violation_error_message="Enter a date from 1990-01-01 to 2100-12-31.",
-            ),
+            model_name='manualmark',
+            constraint=models.CheckConstraint(condition=models.Q(('as_of__isnull', True), models.Q(('as_of__gte', datetime.date(1990, 1, 1)), ('as_of__lte', datetime.date(2100, 12, 31))), _connector='OR'), name='manualmark_as_of_in_range', violation_error_message='Enter a date from 1990-01-01 to 2100-12-31.'),
         ),
         migrations.AddConstraint(
-            model_name="milestone",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    ("achieved_on__isnull", True),
-                    models.Q(
-                        ("achieved_on__gte", datetime.date(1990, 1, 1)),
-                        ("achieved_on__lte", datetime.date(2100, 12, 31)),
-                    ),
-                    _connector="OR",
-                ),
-                name="milestone_achieved_on_in_range",
-                violation_error_message="Enter a date from 1990-01-01 to 2100-12-31.",
-            ),
+            model_name='milestone',
+            constraint=models.CheckConstraint(condition=models.Q(('achieved_on__isnull', True), models.Q(('achieved_on__gte', datetime.date(1990, 1, 1)), ('achieved_on__lte', datetime.date(2100, 12, 31))), _connector='OR'), name='milestone_achieved_on_in_range', violation_error_message='Enter a date from 1990-01-01 to 2100-12-31.'),
         ),
         migrations.AddConstraint(
-            model_name="position",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    ("acquired_on__isnull", True),
-                    models.Q(
-                        ("acquired_on__gte", datetime.date(1990, 1, 1)),
-                        ("acquired_on__lte", datetime.date(2100, 12, 31)),
-                    ),
-                    _connector="OR",
-                ),
-                name="position_acquired_on_in_range",
-                violation_error_message="Enter a date from 1990-01-01 to 2100-12-31.",
-            ),
+            model_name='position',
+            constraint=models.CheckConstraint(condition=models.Q(('acquired_on__isnull', True), models.Q(('acquired_on__gte', datetime.date(1990, 1, 1)), ('acquired_on__lte', datetime.date(2100, 12, 31))), _connector='OR'), name='position_acquired_on_in_range', violation_error_message='Enter a date from 1990-01-01 to 2100-12-31.'),
         ),
         migrations.AddConstraint(
-            model_name="position",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    ("expires_on__isnull", True),
-                    models.Q(
-                        ("expires_on__gte", datetime.date(1990, 1, 1)), ("expires_on__lte", datetime.date(2100, 12, 31))
-                    ),
-                    _connector="OR",
-                ),
-                name="position_expires_on_in_range",
-                violation_error_message="Enter a date from 1990-01-01 to 2100-12-31.",
-            ),
+            model_name='position',
+            constraint=models.CheckConstraint(condition=models.Q(('expires_on__isnull', True), models.Q(('expires_on__gte', datetime.date(1990, 1, 1)), ('expires_on__lte', datetime.date(2100, 12, 31))), _connector='OR'), name='position_expires_on_in_range', violation_error_message='Enter a date from 1990-01-01 to 2100-12-31.'),
         ),
     ]

@@ -4,57 +4,35 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("portfolio", "0014_plausible_dates"),
+        ('portfolio', '0014_plausible_dates'),
     ]
 
     operations = [
         migrations.AddField(
-            model_name="importrun",
-            name="attempts",
-            field=models.PositiveSmallIntegerField(
-                default=0, help_text="Times a worker started checking or importing it."
-            ),
+            model_name='importrun',
+            name='attempts',
+            field=models.PositiveSmallIntegerField(default=0, help_text='Times a worker started checking or importing it.'),
         ),
         migrations.AddField(
-            model_name="importrun",
-            name="progress_done",
-            field=models.PositiveIntegerField(default=0, help_text="Rows gone through so far, while in progress."),
+            model_name='importrun',
+            name='progress_done',
+            field=models.PositiveIntegerField(default=0, help_text='Rows gone through so far, while in progress.'),
         ),
         migrations.AddField(
-            model_name="importrun",
-            name="worker",
-            field=models.CharField(
-                blank=True,
-                default="",
-                help_text="The process working on it (host:pid); its sign of life is updated_at.",
-                max_length=120,
-            ),
+            model_name='importrun',
+            name='worker',
+            field=models.CharField(blank=True, default='', help_text='The process working on it (host:pid); its sign of life is updated_at.', max_length=120),
         ),
         migrations.AddField(
-            model_name="refreshrun",
-            name="worker",
-            field=models.CharField(
-                blank=True,
-                default="",
-                help_text="The process running it (host:pid); its sign of life is updated_at.",
-                max_length=120,
-            ),
+            model_name='refreshrun',
+            name='worker',
+            field=models.CharField(blank=True, default='', help_text='The process running it (host:pid); its sign of life is updated_at.', max_length=120),
         ),
         migrations.AlterField(
-            model_name="refreshrun",
-            name="trigger",
-            field=models.CharField(
-                choices=[
-                    ("schedule", "Schedule"),
-                    ("web", "Web page"),
-                    ("api", "API"),
-                    ("command", "Command line"),
-                    ("startup", "Start-up"),
-                    ("import", "Spreadsheet import"),
-                    ("recovery", "Recovery of a run whose worker stopped"),
-                ],
-                max_length=12,
-            ),
+            model_name='refreshrun',
+            name='trigger',
+            field=models.CharField(choices=[('schedule', 'Schedule'), ('web', 'Web page'), ('api', 'API'), ('command', 'Command line'), ('startup', 'Start-up'), ('import', 'Spreadsheet import'), ('recovery', 'Recovery of a run whose worker stopped')], max_length=12),
         ),
     ]

@@ -82,55 +82,31 @@ def allow_changes(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("portfolio", "0017_dated_loans_share_counts_production"),
+        ('portfolio', '0017_dated_loans_share_counts_production'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name="PublishedReport",
+            name='PublishedReport',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("as_of", models.DateField(validators=[portfolio.models.base.plausible_date])),
-                (
-                    "book",
-                    models.CharField(
-                        help_text="The book the report sums: held, committed, pipeline or all.", max_length=12
-                    ),
-                ),
-                (
-                    "figures",
-                    models.JSONField(help_text="The report's figures as published: amounts as decimal strings."),
-                ),
-                ("html", models.TextField(help_text="The report's body as published.")),
-                (
-                    "rules_version",
-                    models.CharField(help_text="The version of the book's rules the figures follow.", max_length=20),
-                ),
-                (
-                    "published_by_username",
-                    models.CharField(help_text="The publisher's user name at the time.", max_length=150),
-                ),
-                ("published_at", models.DateTimeField()),
-                ("content_hash", models.CharField(help_text="SHA-256 of the content (hex).", max_length=64)),
-                (
-                    "published_by",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to=settings.AUTH_USER_MODEL
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('as_of', models.DateField(validators=[portfolio.models.base.plausible_date])),
+                ('book', models.CharField(help_text='The book the report sums: held, committed, pipeline or all.', max_length=12)),
+                ('figures', models.JSONField(help_text="The report's figures as published: amounts as decimal strings.")),
+                ('html', models.TextField(help_text="The report's body as published.")),
+                ('rules_version', models.CharField(help_text="The version of the book's rules the figures follow.", max_length=20)),
+                ('published_by_username', models.CharField(help_text="The publisher's user name at the time.", max_length=150)),
+                ('published_at', models.DateTimeField()),
+                ('content_hash', models.CharField(help_text='SHA-256 of the content (hex).', max_length=64)),
+                ('published_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
             ],
             options={
-                "ordering": ["-id"],
-                "permissions": [("publish_report", "Can publish a briefing report")],
-                "constraints": [
-                    models.CheckConstraint(
-                        condition=models.Q(("content_hash__regex", "^[0-9a-f]{64}$")),
-                        name="publishedreport_hash_is_sha256_hex",
-                        violation_error_message="A content hash is 64 lowercase hexadecimal digits (SHA-256).",
-                    )
-                ],
+                'ordering': ['-id'],
+                'permissions': [('publish_report', 'Can publish a briefing report')],
+                'constraints': [models.CheckConstraint(condition=models.Q(('content_hash__regex', '^[0-9a-f]{64}$')), name='publishedreport_hash_is_sha256_hex', violation_error_message='A content hash is 64 lowercase hexadecimal digits (SHA-256).')],
             },
         ),
         migrations.RunPython(refuse_changes, allow_changes),

@@ -4,36 +4,25 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("portfolio", "0018_published_reports"),
+        ('portfolio', '0018_published_reports'),
     ]
 
     operations = [
         migrations.CreateModel(
-            name="KeptValue",
+            name='KeptValue',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("as_of", models.DateField()),
-                ("dimension", models.CharField(max_length=16)),
-                ("key", models.CharField(max_length=200)),
-                ("value_usd", models.DecimalField(decimal_places=2, max_digits=20)),
-                (
-                    "positions",
-                    models.PositiveIntegerField(help_text="Valuations summed into the value (none: no row)."),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('as_of', models.DateField()),
+                ('dimension', models.CharField(max_length=16)),
+                ('key', models.CharField(max_length=200)),
+                ('value_usd', models.DecimalField(decimal_places=2, max_digits=20)),
+                ('positions', models.PositiveIntegerField(help_text='Valuations summed into the value (none: no row).')),
             ],
             options={
-                "ordering": ["as_of", "dimension", "key"],
-                "constraints": [
-                    models.UniqueConstraint(
-                        fields=("dimension", "as_of", "key"), name="keptvalue_unique_per_group_day"
-                    ),
-                    models.CheckConstraint(
-                        condition=models.Q(("positions__gt", 0)),
-                        name="keptvalue_has_positions",
-                        violation_error_message="A kept value sums at least one valuation.",
-                    ),
-                ],
+                'ordering': ['as_of', 'dimension', 'key'],
+                'constraints': [models.UniqueConstraint(fields=('dimension', 'as_of', 'key'), name='keptvalue_unique_per_group_day'), models.CheckConstraint(condition=models.Q(('positions__gt', 0)), name='keptvalue_has_positions', violation_error_message='A kept value sums at least one valuation.')],
             },
         ),
     ]

@@ -4,20 +4,21 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("portfolio", "0020_kept_value_room"),
+        ('portfolio', '0020_kept_value_room'),
     ]
 
     operations = [
         migrations.CreateModel(
-            name="KeptLedger",
+            name='KeptLedger',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("position_id", models.PositiveBigIntegerField(unique=True)),
-                ("steps", models.JSONField()),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('position_id', models.PositiveBigIntegerField(unique=True)),
+                ('steps', models.JSONField()),
             ],
             options={
-                "ordering": ["position_id"],
+                'ordering': ['position_id'],
             },
         ),
     ]
