@@ -23,8 +23,8 @@ from decimal import Decimal
 from typing import NamedTuple
 
 import numpy as np
-from django.db.models import CharField, F, OuterRef, Subquery, Sum, Value
-from django.db.models.functions import Cast, Concat, Greatest
+from django.db.models import F, OuterRef, Subquery, Sum
+from django.db.models.functions import Greatest
 
 from portfolio.models import (
     CommodityPrice,
@@ -339,10 +339,7 @@ class _Sums(NamedTuple):
 def _add_sums(groups: dict[str, Figures], weights: list[tuple[str, Decimal]], sums: _Sums) -> None:
     """Some holdings' sums split across the groups of ``weights`` in cents (``split``): each
     holding counts once in each group."""
-    if len(weights) == 1:
-        parts = [[(weights[0][0], amount.quantize(CENT))] for amount in sums.amounts]
-    else:
-        parts = [split(amount, weights) for amount in sums.amounts]
+    parts = [split(amount, weights) for amount in sums.amounts]
     for (key, invested_part), (_, realised_part), (_, sold_part), (_, value_part) in zip(*parts, strict=True):
         g = groups[key]
         g.invested += invested_part
@@ -419,9 +416,8 @@ class Book:
         dated = DatedAmounts.of([part.flows for part in parts]) if dated_wanted else None
         money_in = self._money_in(members, dated) if chained and dated is not None else None
         results: dict[str, dict[str, Figures]] = {}
-        deal_sums: dict[int, _Sums] | None = (
-            None  # each deal's holdings summed, once for every dimension but instrument
-        )
+        # Each deal's holdings summed, once for every dimension but the instrument kind.
+        deal_sums: dict[int, _Sums] | None = None
         for dimension in dimensions:
             groups: dict[str, Figures] = defaultdict(Figures)
             if dimension == "instrument":  # a position's own kind
@@ -685,28 +681,19 @@ class Book:
         if not joining:
             return first, {}
         joined = Greatest(F("deal__closed_on"), F("acquired_on"))
-        # The date and the value of the first valuation in one text ("2026-01-30|1234.56"): one index
-        # descent a position rather than one for each.
-        pair = Concat(Cast("as_of", CharField()), Value("|"), Cast("value_usd", CharField()), output_field=CharField())
-        entry = (
-            Valuation.objects.filter(position=OuterRef("pk"), as_of__gte=OuterRef("joined_on"), as_of__lte=self.as_of)
-            .order_by("as_of")
-            .annotate(pair=pair)
-            .values("pair")[:1]
-        )
+        entry = Valuation.objects.filter(
+            position=OuterRef("pk"), as_of__gte=OuterRef("joined_on"), as_of__lte=self.as_of
+        ).order_by("as_of")
         rows = (
             Position.objects.filter(pk__in=joining)
             .annotate(joined_on=joined)
-            .annotate(entry=Subquery(entry, output_field=CharField()))
+            .annotate(entry_on=Subquery(entry.values("as_of")[:1]), entry_value=Subquery(entry.values("value_usd")[:1]))
             .order_by()
-            .values_list("pk", "entry")
+            .values_list("pk", "entry_on", "entry_value")
         )
-        entries = {}
-        for pk, text in rows:
-            if text is None:  # no valuation since it joined (not filtered in SQL: that runs the subquery twice)
-                continue
-            on, value = text.split("|")
-            entries[pk] = (date.fromisoformat(on), Decimal(value))
+        # Those without a valuation since they joined are left out here: a filter in SQL runs the
+        # subquery once more for every position.
+        entries = {pk: (on, value) for pk, on, value in rows if on is not None}
         return first, entries
 
     # --- Bases --------------------------------------------------------------------------------

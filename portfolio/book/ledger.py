@@ -205,7 +205,8 @@ class KeptSteps:
 
     def columns(self) -> dict[str, bytes | str]:
         """The row's columns."""
-        return {"days": self.days.astype(DAYS_DTYPE).tobytes(), "flows": self.flows.tobytes(), "totals": self.totals}
+        days, flows = self.days.astype(DAYS_DTYPE, copy=False), self.flows.astype(FLOWS_DTYPE, copy=False)
+        return {"days": days.tobytes(), "flows": flows.tobytes(), "totals": self.totals}
 
     def __len__(self) -> int:
         return len(self.days)

@@ -364,21 +364,21 @@ PRICE_COLUMNS = [*FetchedClose._fields, "fetched_at"]
 def _store_prices(rows: list[FetchedClose]) -> None:
     """Upsert closes on (listing, date, source): on PostgreSQL copied in (``copy_upsert``), elsewhere
     Django's bulk insert. A day a provider gave twice keeps its last close."""
+    latest = list({row[:3]: row for row in rows}.values())
     if transaction.get_connection().vendor != "postgresql":
         SecurityPrice.objects.bulk_create(
-            [SecurityPrice(**row._asdict()) for row in rows],
+            [SecurityPrice(**row._asdict()) for row in latest],
             update_conflicts=True,
             unique_fields=["listing", "on", "source"],
-            update_fields=["close", "open", "high", "low", "volume", "fetched_at"],
+            update_fields=PRICE_COLUMNS[3:],
             batch_size=1000,
         )
         return
     now = timezone.now()
-    latest = {row[:3]: row for row in rows}
     copy_upsert(
         SecurityPrice,
         columns=PRICE_COLUMNS,
-        rows=((*row, now) for row in latest.values()),
+        rows=((*row, now) for row in latest),
         unique=PRICE_COLUMNS[:3],
         update=PRICE_COLUMNS[3:],
     )

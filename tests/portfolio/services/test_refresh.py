@@ -4,6 +4,7 @@ leaving earlier data intact and recorded in the run."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from decimal import Decimal
 from pathlib import Path
@@ -237,6 +238,26 @@ def test_a_revised_price_is_updated_and_reported(priced_listing):
     assert result.revised == 1
     assert "revised from 30.18" in next(e["message"] for e in result.errors if e["kind"] == "revised")
     assert m.SecurityPrice.objects.get(listing=priced_listing, on=dt.date(2025, 7, 8)).close == Decimal("30.2")
+
+
+@responses.activate
+def test_a_day_the_provider_gives_twice_keeps_its_last_close(priced_listing):
+    """Yahoo lists 2025-07-11 twice (44.75, then 44.80, as a feed may while the day is still
+    trading): one row is stored, with the later close, and the run goes on."""
+    body = json.loads((FIXTURES / "yahoo_chart_mp.json").read_text())
+    chart = body["chart"]["result"][0]
+    chart["timestamp"].append(chart["timestamp"][-1] + 60)
+    for series in chart["indicators"]["quote"][0].values():
+        series.append(series[-1])
+    chart["indicators"]["quote"][0]["close"][-1] = 44.80
+    for adjusted in chart["indicators"].get("adjclose", []):
+        adjusted["adjclose"].append(44.80)
+    responses.get(YAHOO, json=body)
+    result = prices_refresh(as_of=AS_OF)
+    assert result.failed == 0
+    assert list(
+        m.SecurityPrice.objects.filter(listing=priced_listing, on=dt.date(2025, 7, 11)).values_list("close", flat=True)
+    ) == [Decimal("44.8")]
 
 
 def test_a_listing_whose_last_price_is_old_is_flagged_stale(priced_listing):
