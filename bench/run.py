@@ -145,6 +145,30 @@ def _reads_seconds(fn: Callable[[], object]) -> float:
     return seconds
 
 
+def _fetch_seconds(fn: Callable[[], object], *, tries: int = 3) -> float:
+    """The client's own time of sending every query a call sends and taking in its rows (a raw
+    cursor: rows as the driver gives them, no model or Python figure built), the best of ``tries``:
+    the floor of reading what the call reads into the process. ``EXPLAIN ANALYZE`` leaves out what
+    the rows cost to send and to take in (a kept ledger's arrays are not even read from storage)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as ctx:
+        fn()
+    statements = [q["sql"] for q in ctx.captured_queries if q["sql"].lstrip().upper().startswith("SELECT")]
+    best = None
+    for _ in range(tries):
+        with connection.cursor() as cursor:
+            raw = cursor.cursor  # the driver's own cursor: the statements run as they were sent
+            started = time.perf_counter()
+            for sql in statements:
+                raw.execute(sql)
+                raw.fetchall()
+            seconds = time.perf_counter() - started
+        best = seconds if best is None else min(best, seconds)
+    return best or 0.0
+
+
 def steward_edit() -> None:
     """A real steward's edit through the records service (one position's notes, with its history
     row): like every edit it retires the figures kept in the cache."""
@@ -174,6 +198,8 @@ def measure(name: str, fn: Callable[[], object], *, runs: int, floor: Callable[[
     steward_edit()
     with override_settings(LODESTONE_CACHE_FIGURES=False):
         reads = _reads_seconds(fn)  # what a first request after a change reads, as the server takes it
+        steward_edit()
+        fetched = _fetch_seconds(fn)  # the same, sent and taken in by the client
         cold_queries = _queries(fn)
     fn()  # the cache filled again: the query count beside the median is a served request's
     result = {
@@ -186,6 +212,8 @@ def measure(name: str, fn: Callable[[], object], *, runs: int, floor: Callable[[
         "ratio": round(median / floor_median, 2) if floor_median else None,
         "cold_reads_floor_seconds": round(reads, 4),
         "cold_reads_ratio": round(cold / reads, 2) if reads else None,
+        "cold_fetch_floor_seconds": round(fetched, 4),
+        "cold_fetch_ratio": round(cold / fetched, 2) if fetched else None,
         "query_count": _queries(fn),
         "cold_query_count": cold_queries,
         "peak_memory_mb": round(_peak_mb(fn), 1),
@@ -194,6 +222,7 @@ def measure(name: str, fn: Callable[[], object], *, runs: int, floor: Callable[[
     print(
         f"{name:<22} median {median * 1000:9.1f} ms   cold {cold * 1000:9.1f} ms   floor {floor_median * 1000:8.1f} ms"
         f"   ratio {result['ratio']!s:>7}   cold over its reads ({reads * 1000:.1f} ms) {result['cold_reads_ratio']}"
+        f", over their fetch ({fetched * 1000:.1f} ms) {result['cold_fetch_ratio']}"
         f"   queries {result['query_count']:>4} (after a change {cold_queries})   peak {result['peak_memory_mb']} MB"
     )
     return result
