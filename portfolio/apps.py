@@ -41,6 +41,9 @@ class PortfolioConfig(AppConfig):
         from django.db.models.signals import m2m_changed, post_delete, post_save
 
         from portfolio.figures_cache import on_record_change
+        from portfolio.services import kept_figures
 
         for signal in (post_save, post_delete, m2m_changed):
             signal.connect(on_record_change, dispatch_uid=f"portfolio.figures.{id(signal)}")
+            # ... and the kept figures worked out again once it has committed.
+            signal.connect(kept_figures.on_record_change, dispatch_uid=f"portfolio.kept_figures.{id(signal)}")

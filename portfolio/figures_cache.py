@@ -9,21 +9,32 @@ entry is never read after a change: the next request computes afresh. Figures ar
 their cash-flow lists (their XIRR on the date is kept instead), so entries stay small.
 
 If the cache cannot be reached, or is not shared by every process (LODESTONE_CACHE_FIGURES off,
-as on the embedded defaults), figures are computed every time.
+as on the embedded defaults), figures are computed every time, but for those kept in the database.
+
+Kept figures (``KeptFigures``): the figures the pages and the API first ask for (the book of the
+latest valuation date by the dashboard's dimensions with their returns, which the dashboard and
+the summary read; the tiles' change; the companies' ownership) are worked out again once each
+change has committed, from one snapshot of the data, and stamped with the figures' generation
+(``FiguresGeneration``), which that commit raised first (``portfolio.services.kept_figures``). A
+read outside a transaction takes them while their generation is the current one, so the first
+request after a change reads them as the hundredth does.
 """
 
 from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
-from typing import TypeVar
+from typing import Any, TypeVar
 
+import msgspec
+import numpy as np
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
+from django.db.models import Subquery
 
 from portfolio.book import (
     DEFAULT_BOOK,
@@ -41,6 +52,7 @@ from portfolio.book.bridge import BookBridge, book_bridge, default_start
 from portfolio.book.core import PositionState
 from portfolio.book.dates import year_before
 from portfolio.book.shares import Ownership
+from portfolio.models import FiguresGeneration, KeptFigures
 
 VERSION_KEY = "figures:data-version"
 #: The dimensions the dashboard shows, and its default value-series breakdown: warmed after a refresh.
@@ -54,6 +66,7 @@ TIMEOUT = 6 * 3600
 UNRELATED_MODELS = {
     "refreshrun", "filingevent", "digestsubscription", "milestonestatuschange", "publishedreport",
     "keptvalue", "keptledger", "groupinggeneration",  # follow the writes that retire the figures themselves
+    "keptfigures", "figuresgeneration",  # the kept figures themselves
 }  # fmt: skip
 
 
@@ -71,7 +84,8 @@ def _new_version() -> None:
 
 def data_changed() -> None:
     """Retire every cached figure: at once, and again when the current transaction commits (a
-    request elsewhere may have cached the figures of the data before the commit meanwhile)."""
+    request elsewhere may have cached the figures of the data before the commit meanwhile). The
+    kept figures follow the same changes (``services.kept_figures``)."""
     _new_version()
     transaction.on_commit(_new_version)
 
@@ -90,17 +104,19 @@ def _key(name: str, *parts: object) -> str | None:
 T = TypeVar("T")
 
 
-def _cached(name: str, compute: Callable[[], T], *parts: object) -> T:
+def _cached(name: str, compute: Callable[[], T], *parts: object, kept: Callable[[], T | None] | None = None) -> T:
     """What ``compute`` gives (within ``one_source``: books of one read share what is not dated),
-    from the cache under the current data version when it is there."""
+    from the cache under the current data version when it is there, else from the kept figures
+    (``kept``) when they are current."""
     key = _key(name, *parts)
-    if key is None:
-        with one_source():
-            return compute()
-    value: T | None = cache.get(key)  # what compute() gave under this key
+    value: T | None = None if key is None else cache.get(key)  # what compute() gave under this key
+    if value is not None:
+        return value
+    value = kept() if kept is not None else None
     if value is None:
         with one_source():
             value = compute()
+    if key is not None:
         cache.set(key, value, timeout=TIMEOUT)
     return value
 
@@ -126,32 +142,67 @@ def book_figures(
     ``returns`` names (all, by default) have an XIRR and a time-weighted return: the others are
     summed without their flows (``Figures.xirr`` refuses), for a page that shows them no return."""
     returns = dimensions if returns is None else returns
+    return _cached(
+        "book",
+        lambda: compute_book_figures(as_of, dimensions, book, returns),
+        as_of,
+        book,
+        ",".join(dimensions),
+        ",".join(returns),
+        kept=lambda: _kept_book(as_of, dimensions, book, returns),
+    )
 
-    def compute():
-        current = book_on(as_of)
-        # The held totals come with the held book's other groups; beside another book, without their
-        # time-weighted return (no page shows it beside a deal).
-        held = book == DEFAULT_BOOK
-        wanted = list(dict.fromkeys([*dimensions, "total"])) if held else dimensions
-        by = current.figures_by(wanted, book, twr=returns, flows=[*returns, "total"] if held else returns)
-        total = by["total"] if held else current.figures_by(["total"], DEFAULT_BOOK, twr=False)["total"]
-        return BookFigures(
-            as_of=as_of,
-            book=book,
-            by={dim: {key: g.settled(as_of) for key, g in by[dim].items()} for dim in dimensions},
-            bases=current.basis_totals(),
-            deal_bases={current.deals[pk].reference: basis for pk, basis in current.deal_bases.items()},
-            positions=current.states(),
-            held_total=total["total"].settled(as_of),
-        )
 
-    return _cached("book", compute, as_of, book, ",".join(dimensions), ",".join(returns))
+def compute_book_figures(as_of: date, dimensions: list[str], book: str, returns: list[str]) -> BookFigures:
+    current = book_on(as_of)
+    # The held totals come with the held book's other groups; beside another book, without their
+    # time-weighted return (no page shows it beside a deal).
+    held = book == DEFAULT_BOOK
+    wanted = list(dict.fromkeys([*dimensions, "total"])) if held else dimensions
+    by = current.figures_by(wanted, book, twr=returns, flows=[*returns, "total"] if held else returns)
+    total = by["total"] if held else current.figures_by(["total"], DEFAULT_BOOK, twr=False)["total"]
+    return BookFigures(
+        as_of=as_of,
+        book=book,
+        by={dim: {key: g.settled(as_of) for key, g in by[dim].items()} for dim in dimensions},
+        bases=current.basis_totals(),
+        deal_bases={current.deals[pk].reference: basis for pk, basis in current.deal_bases.items()},
+        positions=current.states(),
+        held_total=total["total"].settled(as_of),
+    )
+
+
+def _narrowed(whole: BookFigures, dimensions: list[str], returns: list[str]) -> BookFigures:
+    """The held book's figures of ``dimensions`` with the returns of ``returns`` only, from figures
+    of more dimensions, each with its returns, as ``compute_book_figures`` gives them when asked for
+    these: a group of a dimension without returns has no time-weighted return and, but for the
+    total (whose XIRR the held book always has), no flows and so no XIRR."""
+
+    def narrowed(dimension: str, g: Figures) -> Figures:
+        if dimension in returns:
+            return g
+        if dimension == "total":
+            return replace(g, twr=None)
+        return replace(g, twr=None, flows=None, settled_xirr=None)
+
+    return replace(
+        whole,
+        by={dim: {key: narrowed(dim, g) for key, g in whole.by[dim].items()} for dim in dimensions},
+        held_total=narrowed("total", whole.held_total),
+    )
 
 
 def ownership(*, as_of: date, dimension: str = "company", book: str = DEFAULT_BOOK) -> dict[str, Ownership]:
     """Ownership of each company (or through each deal) on a date, from what ``book`` counts, from the
     cache when the data has not changed since."""
-    return _cached("ownership", lambda: book_on(as_of).ownership_by(dimension, book), as_of, dimension, book)
+    return _cached(
+        "ownership",
+        lambda: book_on(as_of).ownership_by(dimension, book),
+        as_of,
+        dimension,
+        book,
+        kept=lambda: _kept("ownership", as_of, dimension, book),
+    )
 
 
 def metrics(*, as_of: date, dimension: str = "total", book: str = DEFAULT_BOOK) -> dict[str, Figures]:
@@ -213,11 +264,19 @@ def group_figures(*, as_of: date, dimension: str, book: str = DEFAULT_BOOK) -> d
     change on the tiles reads their value, gain and MOIC), from the cache when the data has not
     changed."""
 
-    def compute() -> dict[str, Figures]:
-        groups = book_on(as_of).figures_by([dimension], book, twr=False, flows=False)[dimension]
-        return {key: g.settled(as_of) for key, g in groups.items()}
+    return _cached(
+        "groups",
+        lambda: compute_group_figures(as_of, dimension, book),
+        as_of,
+        dimension,
+        book,
+        kept=lambda: _kept("groups", as_of, dimension, book),
+    )
 
-    return _cached("groups", compute, as_of, dimension, book)
+
+def compute_group_figures(as_of: date, dimension: str, book: str) -> dict[str, Figures]:
+    groups = book_on(as_of).figures_by([dimension], book, twr=False, flows=False)[dimension]
+    return {key: g.settled(as_of) for key, g in groups.items()}
 
 
 def bridge(*, start: date, end: date, dimension: str = "total") -> BookBridge:
@@ -230,3 +289,69 @@ def report_bridge(*, number: int, as_of: date, reported: dict[int, Decimal | Non
     """The held book's bridge from a published report's date to ``end``, opening at the values the
     report gave (``reported``, by position), from the cache when the data has not changed since."""
     return _cached("report-bridge", lambda: book_bridge(as_of, end, reported=reported), number, as_of, end)
+
+
+# --- Figures kept in the database -----------------------------------------------------------------
+
+#: The dimensions of the kept book: the dashboard's, each with its returns (the summary API's groups).
+KEPT_DIMENSIONS = DASHBOARD_DIMENSIONS
+
+
+def _encode_array(value: object) -> object:
+    if isinstance(value, np.ndarray):  # a kept group's flows: none (``Figures.settled``), typed
+        return {"dtype": value.dtype.str, "values": value.tolist()}
+    raise NotImplementedError(f"figures of type {type(value).__name__} are not kept")
+
+
+def _decode_array(kind: type, value: Any) -> object:
+    if kind is np.ndarray:
+        return np.array(value["values"], dtype=np.dtype(value["dtype"]))
+    raise NotImplementedError(f"figures of type {kind.__name__} are not kept")
+
+
+_ENCODER = msgspec.json.Encoder(enc_hook=_encode_array)
+
+
+def encoded(figures: object) -> bytes:
+    """Figures as they are kept (JSON): equal figures, equal bytes."""
+    return _ENCODER.encode(figures)
+
+
+#: What each kind of kept figures decodes to.
+_DECODERS: dict[str, msgspec.json.Decoder[Any]] = {
+    "book": msgspec.json.Decoder(BookFigures, dec_hook=_decode_array),
+    "groups": msgspec.json.Decoder(dict[str, Figures], dec_hook=_decode_array),
+    "ownership": msgspec.json.Decoder(dict[str, Ownership], dec_hook=_decode_array),
+}
+
+
+def parts_key(parts: tuple[object, ...]) -> str:
+    """The key kept figures are stored under: what they were asked for with."""
+    return ":".join(map(str, parts))
+
+
+def figures_generation() -> int:
+    """The figures' generation: raised once each change to what the figures are made of has committed."""
+    return FiguresGeneration.objects.filter(pk=1).values_list("number", flat=True).first() or 0
+
+
+def _kept(name: str, *parts: object) -> Any:
+    """The kept figures of ``name`` under ``parts``, if they are of the current generation; None
+    otherwise, and within a transaction (its own changes are not in them)."""
+    if transaction.get_connection().in_atomic_block or not settings.LODESTONE_KEEP_FIGURES:
+        return None
+    current = FiguresGeneration.objects.filter(pk=1).values("number")
+    payload = (
+        KeptFigures.objects.filter(name=name, key=parts_key(parts), generation=Subquery(current))
+        .values_list("payload", flat=True)
+        .first()
+    )
+    return None if payload is None else _DECODERS[name].decode(bytes(payload))
+
+
+def _kept_book(as_of: date, dimensions: list[str], book: str, returns: list[str]) -> BookFigures | None:
+    """The held book's figures of the dashboard's dimensions (or fewer), from the kept book."""
+    if book != DEFAULT_BOOK or not set(dimensions) <= set(KEPT_DIMENSIONS) or not set(returns) <= set(dimensions):
+        return None
+    whole = _kept("book", as_of, DEFAULT_BOOK, ",".join(KEPT_DIMENSIONS), ",".join(KEPT_DIMENSIONS))
+    return None if whole is None else _narrowed(whole, dimensions, returns)

@@ -431,6 +431,24 @@ class GroupingGenerationFactory(DjangoModelFactory):
     number = 1
 
 
+class FiguresGenerationFactory(DjangoModelFactory):
+    class Meta:
+        model = m.FiguresGeneration
+
+    number = 1
+
+
+class KeptFiguresFactory(DjangoModelFactory):
+    class Meta:
+        model = m.KeptFigures
+
+    name = "groups"
+    key = factory.Sequence(lambda n: f"2026-01-{1 + n % 28:02d}:total:held:{n}")
+    generation = 1
+    payload = b'{"total":{"invested":"1000000.00"}}'
+    computed_at = factory.LazyFunction(timezone.now)
+
+
 class KeptLedgerFactory(DjangoModelFactory):
     class Meta:
         model = m.KeptLedger

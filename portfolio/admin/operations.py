@@ -10,8 +10,10 @@ from portfolio.book.ledger import KeptSteps
 from portfolio.health import filings_check_last
 from portfolio.models import (
     DigestSubscription,
+    FiguresGeneration,
     FilingEvent,
     GroupingGeneration,
+    KeptFigures,
     KeptLedger,
     KeptValue,
     PortfolioSnapshot,
@@ -188,6 +190,40 @@ class GroupingGenerationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     fields = readonly_fields = readonly_fields_of(GroupingGeneration)
 
     generation = figure_column("number", "Generation", places=0)
+
+
+@admin.register(FiguresGeneration)
+class FiguresGenerationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """The number raised once each change to what the figures are made of has committed: kept
+    figures of an older number are not read."""
+
+    list_display = ["generation"]
+    list_display_links = ["generation"]
+    fields = readonly_fields = readonly_fields_of(FiguresGeneration)
+
+    generation = figure_column("number", "Generation", places=0)
+
+
+@admin.register(KeptFigures)
+class KeptFiguresAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """The figures the pages and the API first ask for, worked out again after each change
+    (``manage.py verify_figures`` checks them); their payload is shown by its size."""
+
+    list_display = ["name", "asked_for", "kept_generation", "computed", "size"]
+    list_filter = ["name"]
+    fields = readonly_fields = ("name", "key", "generation", "computed_at", "size")
+
+    kept_generation = figure_column("generation", "Generation", places=0)
+    computed = datetime_column("computed_at", "Computed")
+
+    @admin.display(description="Asked for", ordering="key")
+    def asked_for(self, obj: KeptFigures) -> str:
+        """The key's parts (date, book, dimensions, returns) spaced, so that a long one wraps."""
+        return obj.key.replace(":", "; ").replace(",", ", ")
+
+    @admin.display(description="Size")
+    def size(self, obj: KeptFigures) -> str:
+        return f"{len(obj.payload):,} bytes"
 
 
 #: The columns of a kept ledger's table, as its steps give them.

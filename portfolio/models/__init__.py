@@ -59,7 +59,9 @@ from .registry import (
 from .reports import PublishedReport
 from .valuations import (
     FairValueLevel,
+    FiguresGeneration,
     GroupingGeneration,
+    KeptFigures,
     KeptLedger,
     KeptValue,
     ManualMark,
@@ -96,6 +98,7 @@ __all__ = [
     "Evidence",
     "Exchange",
     "FairValueLevel",
+    "FiguresGeneration",
     "FilingEvent",
     "FxRate",
     "Grant",
@@ -103,6 +106,7 @@ __all__ = [
     "Guarantee",
     "ImportRun",
     "InstrumentKind",
+    "KeptFigures",
     "KeptLedger",
     "KeptValue",
     "Listing",

@@ -199,3 +199,37 @@ class GroupingGeneration(models.Model):
 
     def __str__(self) -> str:
         return f"Grouping generation {self.number}"
+
+
+class FiguresGeneration(models.Model):
+    """A number raised once every transaction that changed what the book's figures are made of has
+    committed (``portfolio.figures_cache.figures_changed``): kept figures computed at an older
+    number are never read. One row."""
+
+    number = models.PositiveBigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"Figures generation {self.number}"
+
+
+class KeptFigures(models.Model):
+    """Figures of the book as the pages and the API first ask for them (the dashboard's and the
+    summary's on the latest valuation date, the tiles' change, the companies' ownership), worked
+    out again once each change has committed, from one snapshot of the data, and stamped with the
+    figures' generation they were worked out at (``portfolio.figures_cache.keep``). A read takes
+    them only while that generation is the current one; ``manage.py verify_figures`` compares them
+    with a recomputation."""
+
+    name = models.CharField(max_length=32, help_text='What the figures are: "book", "groups" or "ownership".')
+    key = models.CharField(max_length=400, help_text="What they were asked for with: date, book, dimensions.")
+    generation = models.PositiveBigIntegerField()
+    payload = models.BinaryField(help_text="The figures, as JSON.")
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["name", "key"]
+        constraints = [models.UniqueConstraint(fields=["name", "key"], name="keptfigures_unique_per_key")]
+        verbose_name_plural = "kept figures"
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.key} (generation {self.generation})"

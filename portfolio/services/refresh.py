@@ -32,6 +32,7 @@ from portfolio.models import ACTIVE_RUN_STATUSES, RefreshRun
 from portfolio.selectors import positions_to_value
 
 from .filings import filings_refresh
+from .kept_figures import figures_changed, keeping_deferred
 from .liveness import abandoned, heartbeat, held_elsewhere, stale_before, this_worker
 from .market_data import commodity_prices_refresh, fx_refresh, prices_refresh
 from .milestones import deal_deadlines_refresh, milestones_refresh
@@ -373,6 +374,7 @@ def _record_step(run: RefreshRun, label: str, result: StepResult) -> None:
     run.save(update_fields=["counts", "errors", "progress_done", "updated_at"])
 
 
+@keeping_deferred()  # its steps' changes kept once, when the run ends
 def refresh_run_execute(
     *, run_id: int, on_progress: Callable[[RefreshRun, str, StepResult | None], None] | None = None
 ) -> RefreshRun:
@@ -422,6 +424,7 @@ def _run_steps(
                 on_progress(run, label, None)
             result = call()
             data_changed()  # the step's bulk writes send no signals: retire cached figures here
+            figures_changed()  # and the kept ones, once the run ends
             _record_step(run, label, result)
             if on_progress:
                 on_progress(run, label, result)

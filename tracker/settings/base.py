@@ -150,6 +150,11 @@ else:
 # per process, so there they are computed on every request.
 LODESTONE_CACHE_FIGURES = env.bool("LODESTONE_CACHE_FIGURES", default=bool(REDIS_URL))
 
+# The figures the pages and the API first ask for are worked out again once each change has
+# committed, and kept in the database (portfolio.figures_cache.keep): the first request after a
+# change reads them. Off, each such request computes them (as the tests inside a transaction do).
+LODESTONE_KEEP_FIGURES = env.bool("LODESTONE_KEEP_FIGURES", default=True)
+
 # The cyclic garbage collector's first threshold (Python's default is 700 allocations). A book of a
 # date holds a few hundred thousand live objects; at the default, the collections that walk all of
 # them run several times a request and take a third of a dashboard's first computation (0.45 s of

@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from portfolio.book.verify import verify_kept, verify_ledgers
 from portfolio.management.arguments import iso_date
+from portfolio.services.kept_figures import verify_kept_figures
 
 SHOWN = 20
 
@@ -14,7 +15,8 @@ class Command(BaseCommand):
     help = (
         "Compare the held value series' kept rows with the valuations summed again, by every dimension "
         "(every date, or --date only), and every position's kept ledger with its cash flows at their "
-        "rates (every step, or its figures on --date); exit 1 on any difference."
+        "rates (every step, or its figures on --date), and the kept figures of the pages' first requests "
+        "with the same figures worked out again; exit 1 on any difference."
     )
 
     def add_arguments(self, parser):
@@ -23,7 +25,8 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         values = verify_kept(as_of=options["date"])
         ledgers = verify_ledgers(as_of=options["date"])
-        differences = values.differences + ledgers.differences
+        books, book_differences = verify_kept_figures()
+        differences = [*values.differences, *ledgers.differences, *book_differences]
         if differences:
             for difference in differences[:SHOWN]:
                 self.stderr.write(str(difference))
@@ -31,9 +34,11 @@ class Command(BaseCommand):
             if more > 0:
                 self.stderr.write(f"... and {more} more")
             raise CommandError(
-                f"{len(values.differences)} of {values.compared} kept figures and {len(ledgers.differences)} of "
-                f"{ledgers.compared} kept ledgers differ from the recomputation"
+                f"{len(values.differences)} of {values.compared} kept figures, {len(ledgers.differences)} of "
+                f"{ledgers.compared} kept ledgers and {len(book_differences)} of {books} kept books differ from the "
+                "recomputation"
             )
         self.stdout.write(
-            f"{values.compared} kept figures and {ledgers.compared} kept ledgers equal their recomputation."
+            f"{values.compared} kept figures, {ledgers.compared} kept ledgers and {books} kept books equal their "
+            "recomputation."
         )

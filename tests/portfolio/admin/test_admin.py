@@ -46,6 +46,8 @@ FACTORIES = {
     m.KeptValue: f.KeptValueFactory,
     m.KeptLedger: f.KeptLedgerFactory,
     m.GroupingGeneration: f.GroupingGenerationFactory,
+    m.FiguresGeneration: f.FiguresGenerationFactory,
+    m.KeptFigures: f.KeptFiguresFactory,
     m.MilestoneStatusChange: f.MilestoneStatusChangeFactory,
     m.DigestSubscription: f.DigestSubscriptionFactory,
     m.ImportRun: f.ImportRunFactory,
@@ -66,6 +68,8 @@ READ_ONLY = {
     m.KeptValue,
     m.KeptLedger,
     m.GroupingGeneration,
+    m.FiguresGeneration,
+    m.KeptFigures,
     m.MilestoneStatusChange,
     m.FilingEvent,
     m.ImportRun,
@@ -160,6 +164,8 @@ CHANGELIST_QUERIES = {
     m.KeptValue: ADMIN + 1 + COUNTS + PAGE + DATES,  # the dimensions to filter by
     m.KeptLedger: ADMIN + COUNTS + PAGE,
     m.GroupingGeneration: ADMIN + COUNTS + PAGE,
+    m.FiguresGeneration: ADMIN + COUNTS + PAGE,
+    m.KeptFigures: ADMIN + 1 + COUNTS + PAGE,  # the names to filter by
     m.MilestoneStatusChange: ADMIN + COUNTS + PAGE + DATES,
     m.DigestSubscription: ADMIN + COUNTS + PAGE,
     m.ImportRun: ADMIN + COUNTS + PAGE + DATES,

@@ -229,9 +229,9 @@ def test_a_save_the_database_refuses_leaves_nothing_behind_for_a_later_write(boo
 
 def test_verify_figures_reports_a_kept_row_that_is_wrong(book, capsys):
     call_command("verify_figures")
-    assert "29 kept figures and 0 kept ledgers equal their recomputation" in capsys.readouterr().out
+    assert "29 kept figures, 0 kept ledgers and 0 kept books equal their recomputation" in capsys.readouterr().out
     m.KeptValue.objects.filter(dimension="agency", key="DOE", as_of=D1).update(value_usd=M("999.99"))
-    with pytest.raises(CommandError, match=r"1 of \d+ kept figures and 0 of 0 kept ledgers differ"):
+    with pytest.raises(CommandError, match=r"1 of \d+ kept figures, 0 of 0 kept ledgers and 0 of 0"):
         call_command("verify_figures")
     assert "2026-01-30 agency 'DOE': kept 999.99, recomputed 1000.00" in capsys.readouterr().err
     call_command("verify_figures", "--date", "2026-02-27")  # that date is right
@@ -335,14 +335,14 @@ def test_verify_figures_reports_a_kept_ledger_that_is_wrong(book, capsys):
     flow = f.CashFlowFactory(position=book["a1"], occurred_on=dt.date(2025, 6, 1), amount=M("250.00"))
     f.CashFlowFactory(position=book["b1"], occurred_on=dt.date(2025, 6, 1), amount=M("90.00"))
     call_command("verify_figures")
-    assert "and 2 kept ledgers equal their recomputation" in capsys.readouterr().out
+    assert "2 kept ledgers and 0 kept books equal their recomputation" in capsys.readouterr().out
     kept = m.KeptLedger.objects.get(position_id=flow.position_id)
     kept.totals = kept.totals.replace("250.00", "249.99", 1)  # its first step's invested total
     kept.save()
-    with pytest.raises(CommandError, match=r"0 of \d+ kept figures and 1 of 2 kept ledgers differ"):
+    with pytest.raises(CommandError, match=r"0 of \d+ kept figures, 1 of 2 kept ledgers and 0 of 0"):
         call_command("verify_figures")
     assert f"ledger of position {flow.position_id}: kept" in capsys.readouterr().err
-    with pytest.raises(CommandError, match="1 of 2 kept ledgers differ"):
+    with pytest.raises(CommandError, match="1 of 2 kept ledgers and 0 of 0 kept books differ"):
         call_command("verify_figures", "--date", "2025-06-01")
     call_command("verify_figures", "--date", "2025-05-31")  # before the flow both are empty
 
