@@ -19,6 +19,7 @@ from portfolio.services import kept_figures
 from portfolio.services.demo_data import demo_data_load
 from portfolio.services.records import record_save
 from portfolio.services.refresh import refresh_request, refresh_run_execute
+from tests.services import require_services
 
 AS_OF = dt.date(2026, 11, 27)
 DASHBOARD = figures_cache.DASHBOARD_DIMENSIONS
@@ -182,3 +183,45 @@ def test_kept_figures_decode_to_what_was_kept():
     )  # fmt: skip
     assert again.flows is not None
     assert again.flows.days.dtype == total.flows.days.dtype
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_connections_changing_the_book_at_once_leave_the_kept_figures_right(analyst, uncached):
+    """Two threads (two database connections) save fees at the same time, each keeping the figures
+    once it commits: whichever keeps last, the kept figures are of the last generation and equal the
+    figures worked out again. On PostgreSQL, as in production; SQLite writes one transaction at a time."""
+    import threading
+
+    from django.db import connections
+
+    require_services(
+        available=connection.vendor == "postgresql",
+        reason="concurrent writers need PostgreSQL (CI's second pass runs this)",
+    )
+    demo_data_load()
+    _refresh()
+    generation = figures_cache.figures_generation()
+    barrier = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def fees(days: range) -> None:
+        try:
+            barrier.wait(timeout=10)
+            for day in days:
+                _fee(analyst, "10", day=day)
+        except BaseException as exc:  # noqa: BLE001 - reported by the test below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=fees, args=(days,)) for days in (range(1, 6), range(11, 16))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert errors == []
+    assert figures_cache.figures_generation() == generation + 10
+    compared, differences = kept_figures.verify_kept_figures()
+    assert (compared, differences) == (3, [])
+    kept = figures_cache._kept("book", AS_OF, DEFAULT_BOOK, ",".join(DASHBOARD), ",".join(DASHBOARD))
+    assert kept is not None
