@@ -10,6 +10,7 @@ behaves the same in the background and in the foreground.
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import queue
 import sys
@@ -320,7 +321,10 @@ class DayWriter:
         if self._thread is None:
             self._switch = sys.getswitchinterval()
             sys.setswitchinterval(min(self._switch, self.SWITCH_SECONDS))
-            self._thread = threading.Thread(target=self._run, name="backfill-writer", daemon=True)
+            # In the run's context: what its days' commits set off is deferred as the run's own is
+            # (``keeping_deferred``: the kept figures worked out once, when the run ends).
+            context = contextvars.copy_context()
+            self._thread = threading.Thread(target=context.run, args=(self._run,), name="backfill-writer", daemon=True)
             self._thread.start()
         self._queue.put(write)  # waits while the day before is still being written
 

@@ -72,6 +72,7 @@ def test_a_backfill_run_outside_a_transaction_writes_its_days_in_a_thread_of_the
     from django.db import connection
 
     from portfolio.book.verify import verify_kept
+    from portfolio.services.kept_figures import verify_kept_figures
 
     require_services(
         available=connection.vendor == "postgresql",
@@ -93,6 +94,8 @@ def test_a_backfill_run_outside_a_transaction_writes_its_days_in_a_thread_of_the
     assert not verify_kept().differences
     for day in (weekdays[0], weekdays[-1]):
         assert _rows(day) == _valued_alone(day), day
+    # The days' commits in the writer's thread are the run's: its figures kept when it ended.
+    assert verify_kept_figures() == (3, [])
 
 
 @pytest.mark.django_db(transaction=True)
