@@ -64,7 +64,7 @@ TIMEOUT = 6 * 3600
 
 #: Models whose rows say nothing about the portfolio's figures: saving them keeps cached figures.
 UNRELATED_MODELS = {
-    "refreshrun", "filingevent", "digestsubscription", "milestonestatuschange", "publishedreport",
+    "refreshrun", "importrun", "filingevent", "digestsubscription", "milestonestatuschange", "publishedreport",
     "keptvalue", "keptledger", "groupinggeneration",  # follow the writes that retire the figures themselves
     "keptfigures", "figuresgeneration",  # the kept figures themselves
 }  # fmt: skip
