@@ -11,6 +11,7 @@ rolls back); runs that commit many times keep the figures once, at their end (``
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -31,6 +32,8 @@ from portfolio.figures_cache import (
     parts_key,
 )
 from portfolio.models import FiguresGeneration, KeptFigures
+
+logger = logging.getLogger(__name__)
 
 
 def on_record_change(sender, **kwargs) -> None:
@@ -60,21 +63,32 @@ def figures_changed() -> None:
     transaction rolled back raises nothing."""
     connection = transaction.get_connection()
     if not connection.in_atomic_block:
-        _committed()
+        _committed_logged()
         return
     # Django keeps the callbacks of the transaction open until it commits or rolls back (and drops
-    # those of a savepoint rolled back): one of ours there is this transaction's.
+    # those of a savepoint rolled back): one of ours there is this transaction's. Robust: what
+    # fails after the commit is logged, and the write that committed is not reported as failed.
     if not any(callback is _committed for _, callback, _ in connection.run_on_commit):
-        transaction.on_commit(_committed)
+        transaction.on_commit(_committed, robust=True)
 
 
 def _committed() -> None:
+    # Raised first: should working the figures out fail, the kept ones are not read (a read
+    # computes them). Should raising it fail (the database gone between the commit and this
+    # statement), the figures kept before the change are read until the next change raises it.
     _raise_generation()
     pending = _deferred.get()
     if pending is not None:
         pending.append(True)
         return
     keep()
+
+
+def _committed_logged() -> None:
+    try:
+        _committed()
+    except Exception:  # the change has committed: reported, not raised to its writer
+        logger.exception("The kept figures could not be worked out again after a change")
 
 
 @contextmanager
@@ -92,7 +106,10 @@ def keeping_deferred() -> Iterator[None]:
     finally:
         _deferred.reset(token)
         if pending:
-            keep()
+            try:
+                keep()
+            except Exception:  # the run's changes have committed: reported, not raised to the run
+                logger.exception("The kept figures could not be worked out again after a run")
 
 
 def _kept_entries() -> list[tuple[str, str, object]]:
