@@ -123,20 +123,25 @@ def _sql_seconds(sql: str, params: dict, *, rollback: bool = False) -> float:
     return (plan["Planning Time"] + plan["Execution Time"]) / 1000
 
 
-def _reads_seconds(fn: Callable[[], object]) -> float:
-    """The server's own time (EXPLAIN ANALYZE) of every query a call sends, each run again as it was
-    sent: the floor of reading what the call reads (the kept rows and ledgers, the date's values,
-    its session), which no code above the database can go below."""
-    from django.db import connection, transaction
+def _selects(fn: Callable[[], object]) -> list[str]:
+    """The reading statements a call sends, as it sent them (the session's save and the like are
+    written, not read)."""
+    from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
     with CaptureQueriesContext(connection) as ctx:
         fn()
+    return [q["sql"] for q in ctx.captured_queries if q["sql"].lstrip().upper().startswith("SELECT")]
+
+
+def _reads_seconds(fn: Callable[[], object]) -> float:
+    """The server's own time (EXPLAIN ANALYZE) of every query a call sends, each run again as it was
+    sent: the floor of reading what the call reads (the kept rows and ledgers, the date's values,
+    its session), as the server takes it."""
+    from django.db import connection, transaction
+
     seconds = 0.0
-    for query in ctx.captured_queries:
-        sql = query["sql"]
-        if not sql.lstrip().upper().startswith("SELECT"):
-            continue  # the session's save and the like: written, not read
+    for sql in _selects(fn):
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + sql)
             plan = cursor.fetchone()[0]
@@ -151,11 +156,8 @@ def _fetch_seconds(fn: Callable[[], object], *, tries: int = 3) -> float:
     the floor of reading what the call reads into the process. ``EXPLAIN ANALYZE`` leaves out what
     the rows cost to send and to take in (a kept ledger's arrays are not even read from storage)."""
     from django.db import connection
-    from django.test.utils import CaptureQueriesContext
 
-    with CaptureQueriesContext(connection) as ctx:
-        fn()
-    statements = [q["sql"] for q in ctx.captured_queries if q["sql"].lstrip().upper().startswith("SELECT")]
+    statements = _selects(fn)
     best = None
     for _ in range(tries):
         with connection.cursor() as cursor:

@@ -197,12 +197,16 @@ def ownership(*, as_of: date, dimension: str = "company", book: str = DEFAULT_BO
     cache when the data has not changed since."""
     return _cached(
         "ownership",
-        lambda: book_on(as_of).ownership_by(dimension, book),
+        lambda: compute_ownership(as_of, dimension, book),
         as_of,
         dimension,
         book,
         kept=lambda: _kept("ownership", as_of, dimension, book),
     )
+
+
+def compute_ownership(as_of: date, dimension: str, book: str) -> dict[str, Ownership]:
+    return book_on(as_of).ownership_by(dimension, book)
 
 
 def metrics(*, as_of: date, dimension: str = "total", book: str = DEFAULT_BOOK) -> dict[str, Figures]:
@@ -297,6 +301,22 @@ def report_bridge(*, number: int, as_of: date, reported: dict[int, Decimal | Non
 KEPT_DIMENSIONS = DASHBOARD_DIMENSIONS
 
 
+def _kept_book_parts(as_of: date) -> tuple[object, ...]:
+    return (as_of, DEFAULT_BOOK, ",".join(KEPT_DIMENSIONS), ",".join(KEPT_DIMENSIONS))
+
+
+def kept_entries(as_of: date) -> list[tuple[str, tuple[object, ...], Callable[[], object]]]:
+    """What is kept when ``as_of`` is the latest valuation date: (kind, what it is asked for with,
+    how it is worked out). The reads below look each up under the same parts."""
+    dimensions = list(KEPT_DIMENSIONS)
+    start = period_start(as_of, DEFAULT_PERIOD)
+    return [
+        ("book", _kept_book_parts(as_of), lambda: compute_book_figures(as_of, dimensions, DEFAULT_BOOK, dimensions)),
+        ("groups", (start, "total", DEFAULT_BOOK), lambda: compute_group_figures(start, "total", DEFAULT_BOOK)),
+        ("ownership", (as_of, "company", DEFAULT_BOOK), lambda: compute_ownership(as_of, "company", DEFAULT_BOOK)),
+    ]
+
+
 def _encode_array(value: object) -> object:
     if isinstance(value, np.ndarray):  # a kept group's flows: none (``Figures.settled``), typed
         return {"dtype": value.dtype.str, "values": value.tolist()}
@@ -353,5 +373,5 @@ def _kept_book(as_of: date, dimensions: list[str], book: str, returns: list[str]
     """The held book's figures of the dashboard's dimensions (or fewer), from the kept book."""
     if book != DEFAULT_BOOK or not set(dimensions) <= set(KEPT_DIMENSIONS) or not set(returns) <= set(dimensions):
         return None
-    whole = _kept("book", as_of, DEFAULT_BOOK, ",".join(KEPT_DIMENSIONS), ",".join(KEPT_DIMENSIONS))
+    whole = _kept("book", *_kept_book_parts(as_of))
     return None if whole is None else _narrowed(whole, dimensions, returns)

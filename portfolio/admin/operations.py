@@ -180,28 +180,29 @@ class KeptValueAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     counted = figure_column("positions", "Valuations", places=0)
 
 
+class GenerationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """A one-row number that writes raise, shown as it is."""
+
+    list_display = ["generation"]
+    list_display_links = ["generation"]
+
+    generation = figure_column("number", "Generation", places=0)
+
+
 @admin.register(GroupingGeneration)
-class GroupingGenerationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class GroupingGenerationAdmin(GenerationAdmin):
     """The number every write that may change how the kept rows group the valuations raises (a
     backfill reads the deals' grouping again when it has moved)."""
 
-    list_display = ["generation"]
-    list_display_links = ["generation"]
     fields = readonly_fields = readonly_fields_of(GroupingGeneration)
-
-    generation = figure_column("number", "Generation", places=0)
 
 
 @admin.register(FiguresGeneration)
-class FiguresGenerationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class FiguresGenerationAdmin(GenerationAdmin):
     """The number raised once each change to what the figures are made of has committed: kept
     figures of an older number are not read."""
 
-    list_display = ["generation"]
-    list_display_links = ["generation"]
     fields = readonly_fields = readonly_fields_of(FiguresGeneration)
-
-    generation = figure_column("number", "Generation", places=0)
 
 
 @admin.register(KeptFigures)

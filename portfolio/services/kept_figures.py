@@ -12,7 +12,7 @@ rolls back); runs that commit many times keep the figures once, at their end (``
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -21,16 +21,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from portfolio.book import DEFAULT_BOOK, DEFAULT_PERIOD, book_on, default_as_of, one_source, period_start
-from portfolio.figures_cache import (
-    KEPT_DIMENSIONS,
-    UNRELATED_MODELS,
-    compute_book_figures,
-    compute_group_figures,
-    encoded,
-    figures_generation,
-    parts_key,
-)
+from portfolio.book import default_as_of, one_source
+from portfolio.figures_cache import UNRELATED_MODELS, encoded, figures_generation, kept_entries, parts_key
 from portfolio.models import FiguresGeneration, KeptFigures
 
 logger = logging.getLogger(__name__)
@@ -63,7 +55,7 @@ def figures_changed() -> None:
     transaction rolled back raises nothing."""
     connection = transaction.get_connection()
     if not connection.in_atomic_block:
-        _committed_logged()
+        _logged(_committed, "a change")
         return
     # Django keeps the callbacks of the transaction open until it commits or rolls back (and drops
     # those of a savepoint rolled back): one of ours there is this transaction's. Robust: what
@@ -84,11 +76,12 @@ def _committed() -> None:
     keep()
 
 
-def _committed_logged() -> None:
+def _logged(work: Callable[[], object], after: str) -> None:
+    """``work``, done after changes have committed: what fails is reported, not raised to their writer."""
     try:
-        _committed()
-    except Exception:  # the change has committed: reported, not raised to its writer
-        logger.exception("The kept figures could not be worked out again after a change")
+        work()
+    except Exception:
+        logger.exception("The kept figures could not be worked out again after %s", after)
 
 
 @contextmanager
@@ -106,31 +99,13 @@ def keeping_deferred() -> Iterator[None]:
     finally:
         _deferred.reset(token)
         if pending:
-            try:
-                keep()
-            except Exception:  # the run's changes have committed: reported, not raised to the run
-                logger.exception("The kept figures could not be worked out again after a run")
+            _logged(keep, "a run")
 
 
 def _kept_entries() -> list[tuple[str, str, object]]:
-    """The figures kept: (kind, key, figures), as the reads ask for them by default."""
-    as_of = default_as_of()
-    dimensions = list(KEPT_DIMENSIONS)
-    start = period_start(as_of, DEFAULT_PERIOD)
+    """The figures kept (``figures_cache.kept_entries``) worked out now: (kind, key, figures)."""
     with one_source():
-        return [
-            (
-                "book",
-                parts_key((as_of, DEFAULT_BOOK, ",".join(dimensions), ",".join(dimensions))),
-                compute_book_figures(as_of, dimensions, DEFAULT_BOOK, dimensions),
-            ),
-            ("groups", parts_key((start, "total", DEFAULT_BOOK)), compute_group_figures(start, "total", DEFAULT_BOOK)),
-            (
-                "ownership",
-                parts_key((as_of, "company", DEFAULT_BOOK)),
-                book_on(as_of).ownership_by("company", DEFAULT_BOOK),
-            ),
-        ]
+        return [(name, parts_key(parts), compute()) for name, parts, compute in kept_entries(default_as_of())]
 
 
 def keep() -> int:
@@ -170,10 +145,9 @@ def keep() -> int:
 class KeptDifference:
     name: str
     key: str
-    what: str
 
     def __str__(self) -> str:
-        return f"kept figures {self.name} {self.key}: {self.what}"
+        return f"kept figures {self.name} {self.key}: differ from the figures worked out again"
 
 
 def verify_kept_figures() -> tuple[int, list[KeptDifference]]:
@@ -191,5 +165,5 @@ def verify_kept_figures() -> tuple[int, list[KeptDifference]]:
             continue
         compared += 1
         if payload != encoded(figures):
-            differences.append(KeptDifference(name, key, "differs from the figures worked out again"))
+            differences.append(KeptDifference(name, key))
     return compared, differences

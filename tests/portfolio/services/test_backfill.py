@@ -94,7 +94,7 @@ def test_a_backfill_run_outside_a_transaction_writes_its_days_in_a_thread_of_the
     assert not verify_kept().differences
     for day in (weekdays[0], weekdays[-1]):
         assert _rows(day) == _valued_alone(day), day
-    # The days' commits in the writer's thread are the run's: its figures kept when it ended.
+    # The kept figures, after days committed by the writer's thread, equal a recomputation.
     assert verify_kept_figures() == (3, [])
 
 
