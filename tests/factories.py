@@ -509,3 +509,14 @@ class PublishedReportFactory(DjangoModelFactory[m.PublishedReport]):
             as_of=o.as_of, book=o.book, figures=o.figures, html=o.html, rules_version=o.rules_version
         )
     )
+
+
+class ScenarioFactory(DjangoModelFactory[m.Scenario]):
+    """A scenario moving every listed share price by -40 %."""
+
+    class Meta:
+        model = m.Scenario
+
+    name = factory.Sequence(lambda n: f"Scenario {n}")
+    shocks = factory.LazyFunction(lambda: [{"kind": "share_price", "change_pct": "-40"}])
+    created_by = factory.SubFactory(UserFactory)

@@ -1,11 +1,12 @@
-"""Published reports in the admin: read here, never changed."""
+"""Published reports in the admin: read here, never changed; scenarios, read here."""
 
 from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
+from simple_history.admin import SimpleHistoryAdmin
 
 from portfolio.book import BOOK_LABELS
-from portfolio.models import PublishedReport
+from portfolio.models import PublishedReport, Scenario
 
 from .formatting import date_column, datetime_column
 from .mixins import ReadOnlyAdminMixin
@@ -48,3 +49,21 @@ class PublishedReportAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description="As published")
     def opened(self, obj: PublishedReport) -> str:
         return format_html('<a href="{}">Open report #{}</a>', reverse("published-report", args=[obj.pk]), obj.pk)
+
+
+@admin.register(Scenario)
+class ScenarioAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
+    """Scenarios are defined and run on the Scenarios page (and through the API); read here, with
+    their history."""
+
+    list_display = ["name", "base_day", "shock_count", "created_by", "updated"]
+    list_select_related = ["created_by"]
+    search_fields = ["name"]
+    fields = readonly_fields = ("name", "description", "base_on", "shocks", "created_by", "created_at", "updated_at")
+
+    base_day = date_column("base_on", "Base date")
+    updated = datetime_column("updated_at", "Changed")
+
+    @admin.display(description="Shocks")
+    def shock_count(self, obj: Scenario) -> int:
+        return len(obj.shocks)

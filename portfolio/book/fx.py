@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import bisect
 from collections import defaultdict
+from collections.abc import Mapping
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import NamedTuple
@@ -94,3 +95,16 @@ class FxRates:
         if from_usd is None or to_usd is None:
             return None
         return amount * from_usd / to_usd
+
+
+class ShiftedRates(FxRates):
+    """``base``'s rates with some currencies' value in US dollars times a factor (a scenario's FX
+    shock: a factor of 0.9 is the currency down 10 % against the dollar)."""
+
+    def __init__(self, base: FxRates, factors: Mapping[str, Decimal]) -> None:
+        self._days, self._rates, self._factors = base._days, base._rates, dict(factors)
+
+    def observation(self, currency: str, on: date) -> FxObservation | None:
+        rate = super().observation(currency, on)
+        factor = self._factors.get(currency)
+        return rate if rate is None or factor is None else rate._replace(rate=rate.rate / factor)

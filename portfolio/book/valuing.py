@@ -12,6 +12,7 @@ underlying, at the latest manual mark or else at cost (level 3).
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -41,6 +42,19 @@ CENT = Decimal("0.01")
 LARGEST_IN_TRAIL = Decimal("1e25")  # rounded to the cent, 27 digits: within the default precision
 MIN_VOL_OBSERVATIONS = 20
 PRICE_LOOKBACK_DAYS = 10  # a close older than this on the valuation date is not used
+
+
+@dataclass(frozen=True)
+class Shift:
+    """A scenario's moves of the market inputs the methods read (``book.scenarios``): each
+    listing's close times a factor, every volatility times a factor, and the day each gating
+    milestone is now expected to be met. A refresh and the book value with none (``Context.shift``
+    is None); a scenario values its base and each of its states with one, so that what moves is
+    only what it shocks."""
+
+    closes: Mapping[int, Decimal] = field(default_factory=dict)  # listing id -> factor
+    volatility: Decimal = Decimal("1")
+    gates: Mapping[int, date] = field(default_factory=dict)  # milestone id -> expected to be met on
 
 
 class ValuationInputError(Exception):
@@ -92,6 +106,7 @@ class Context:
     rate: float
     default_vol: float
     volatilities: dict[int, tuple[float, str]] = field(default_factory=dict)  # per listing, computed once
+    shift: Shift | None = None  # a scenario's moves of the inputs; none for a refresh or the book
 
     def quantity(self, position: Position) -> Decimal:
         """Units held on the date: from the ledger where its flows record units, else the terms'."""
@@ -200,7 +215,8 @@ def _latest_close(position: Position, ctx: Context) -> PriceRow:
     )
     if close is None:
         raise ValuationInputError(f"no close for {position.listing} within {PRICE_LOOKBACK_DAYS} days of {ctx.as_of}")
-    return close
+    factor = None if ctx.shift is None else ctx.shift.closes.get(close.listing_id)
+    return close if factor is None else close._replace(close=close.close * factor)
 
 
 def _spot_in_terms_currency(position: Position, price: PriceRow, ctx: Context) -> tuple[Decimal, ValuationTrail]:
@@ -223,7 +239,10 @@ def _spot_in_terms_currency(position: Position, price: PriceRow, ctx: Context) -
 def _volatility(position: Position, ctx: Context) -> tuple[float, str]:
     listing_id = _recorded_term(position.listing_id, "the listing")
     if listing_id not in ctx.volatilities:
-        ctx.volatilities[listing_id] = _listing_volatility(listing_id, ctx)
+        vol, note = _listing_volatility(listing_id, ctx)
+        if ctx.shift is not None and ctx.shift.volatility != 1:
+            vol, note = vol * float(ctx.shift.volatility), f"{note}, x {ctx.shift.volatility} in the scenario"
+        ctx.volatilities[listing_id] = (vol, note)
     return ctx.volatilities[listing_id]
 
 
@@ -269,6 +288,23 @@ def _value_option(position: Position, ctx: Context) -> ValuationFigures:
             inputs=inputs,
             formula=f"expired on {position.expires_on}: 0",
             simulated=price.is_simulated,
+        )
+    gate_on = None if ctx.shift is None else ctx.shift.gates.get(position.gate_milestone_id or 0)
+    if (
+        gate_on is not None
+        and position.expires_on is not None
+        and gate_on > position.expires_on
+        and position.is_contingent_on(ctx.as_of)
+    ):
+        inputs["condition"] = position.exercisability_condition
+        return ValuationFigures(
+            method=ValuationMethod.BLACK_SCHOLES,
+            level=FairValueLevel.LEVEL_3,
+            value=ZERO,
+            inputs=inputs,
+            formula=f"the gate is expected to be met on {gate_on}, after the expiry on {position.expires_on}: 0",
+            simulated=price.is_simulated,
+            contingent=True,
         )
     vol, vol_note = _volatility(position, ctx)
     if position.expires_on is None:

@@ -57,6 +57,7 @@ from .registry import (
     ShareCountOrigin,
 )
 from .reports import PublishedReport
+from .scenarios import Scenario, Shock, ShockKind, shocks_from
 from .valuations import (
     FairValueLevel,
     FiguresGeneration,
@@ -131,11 +132,15 @@ __all__ = [
     "ProjectStage",
     "PublishedReport",
     "RefreshRun",
+    "Scenario",
     "SecurityPrice",
     "ShareCount",
     "ShareCountOrigin",
+    "Shock",
+    "ShockKind",
     "Valuation",
     "ValuationMethod",
     "country_name",
     "shares_as_converted",
+    "shocks_from",
 ]

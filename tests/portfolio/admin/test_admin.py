@@ -57,6 +57,7 @@ FACTORIES = {
     m.ShareCount: f.ShareCountFactory,
     m.ProductionFigure: f.ProductionFigureFactory,
     m.PublishedReport: f.PublishedReportFactory,
+    m.Scenario: f.ScenarioFactory,
 }
 PORTFOLIO_MODELS = [
     model for model in admin.site._registry if model._meta.app_label == "portfolio" and model is not m.Currency
@@ -75,7 +76,8 @@ READ_ONLY = {
     m.ImportRun,
     m.MilestoneRevision,
     m.PublishedReport,
-}  # written by the refresh jobs, imports, the milestone service and publishing, never added by hand
+    m.Scenario,
+}  # written by the refresh jobs, imports, the milestone service, publishing and the Scenarios page, never added by hand
 
 
 def _form_values(form) -> dict:
@@ -175,6 +177,7 @@ CHANGELIST_QUERIES = {
     m.ShareCount: ADMIN + COUNTS + PAGE + DATES,
     m.ProductionFigure: ADMIN + 1 + COUNTS + PAGE + DATES,  # the commodities to filter by
     m.PublishedReport: ADMIN + COUNTS + PAGE,
+    m.Scenario: ADMIN + COUNTS + PAGE,
 }
 
 

@@ -1,0 +1,367 @@
+"""A scenario's figures: the book of a base date revalued under shocks, side by side with the base,
+with what each kind of shock contributed.
+
+**Revaluing.** Every position a shock can move is valued twice on the base date by the refresh's
+own methods (``valuing.position_value``), from the same inputs: once as they are (the reference)
+and once under the shocks (a ``Shift`` of the closes, the volatilities and the gates, FX rates
+through ``fx.ShiftedRates``). Its value in the scenario is its value in the book plus the
+difference of the two, so a scenario that moves nothing is the base to the cent, and a record
+corrected since the date's valuations were stored moves nothing by itself. Positions no shock
+reaches keep their value. The legs of exposure are the book's own (``Book.figures_by``) with the
+shocked commodity prices and FX rates: a price floor's liability at the shocked price on the
+reported volume, loans and guarantees at the shocked rates. A position that cannot be valued under
+the shocks has no value there, and the groups it is in say so, as the book does.
+
+**Contributions.** The shocks are applied one kind after another, in the order of ``STEPS``:
+delays, commodity prices, share prices (the bridge's share-price step), FX (the bridge's FX step),
+volatility (within the bridge's model step); each kind's contribution is the change of the figures
+when it is added to those before it. They add up to the scenario's change exactly.
+
+**Delays.** A delayed milestone is expected ``months`` after its forecast's end (its baseline's,
+with no forecast). An instrument it gates that has not become exercisable is worth nothing when the
+gate is then expected after the instrument's expiry; an earlier gate leaves it as it was (the
+valuation of a contingent instrument does not read the gate's date).
+"""
+
+from __future__ import annotations
+
+import calendar
+from collections import defaultdict
+from dataclasses import dataclass, field, replace
+from datetime import date
+from decimal import Decimal
+
+from portfolio.models import (
+    OPTION_KINDS,
+    Commodity,
+    CommodityPrice,
+    Listing,
+    Milestone,
+    MilestoneStatus,
+    Position,
+    Shock,
+)
+from portfolio.models import ShockKind as Kind
+from portfolio.selectors import positions_to_value
+
+from .basis import VALUED_BASES
+from .bridge import STEP_KINDS
+from .core import Book, Figures, Holding
+from .fx import ShiftedRates
+from .valuing import ComputedValuation, Context, Shift, ValuationInputError, position_value, valuation_context
+
+ZERO = Decimal("0")
+ONE = Decimal("1")
+
+#: The steps a scenario's change is taken in, in order, with their labels; the share-price and FX
+#: steps are the bridge's own.
+STEPS = {
+    "delay": "Project delays (gates expected after expiry)",
+    "commodity": "Commodity prices (price floors)",
+    "price": STEP_KINDS["price"],
+    "fx": STEP_KINDS["fx"],
+    "model": "Volatility (options)",
+}
+STEP_OF = {
+    Kind.DELAY: "delay",
+    Kind.COMMODITY: "commodity",
+    Kind.SHARE_PRICE: "price",
+    Kind.FX: "fx",
+    Kind.VOLATILITY: "model",
+}
+#: The dimensions a scenario's figures are shown by.
+SCENARIO_DIMENSIONS = ("total", "deal", "agency", "company", "instrument")
+SCENARIO_SOURCE = "scenario"
+
+
+def months_later(day: date, months: int) -> date:
+    """``day`` moved by ``months`` calendar months (earlier when negative), on the same day of the
+    month or the month's last day."""
+    index = day.year * 12 + day.month - 1 + months
+    year, month = divmod(index, 12)
+    return date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
+
+
+@dataclass(frozen=True)
+class Amounts:
+    """The figures a scenario compares for one group: value, exposure, the price floors' liability
+    and what is contingent (None: a position in the group has no value)."""
+
+    value: Decimal | None
+    exposure: Decimal | None
+    floor_liability: Decimal
+    contingent: Decimal
+
+    @classmethod
+    def of(cls, figures: Figures | None) -> Amounts:
+        if figures is None:
+            return cls(ZERO, ZERO, ZERO, ZERO)
+        return cls(figures.value, figures.exposure, figures.floor_liability, figures.contingent)
+
+    def minus(self, other: Amounts) -> Amounts:
+        return Amounts(
+            value=None if self.value is None or other.value is None else self.value - other.value,
+            exposure=None if self.exposure is None or other.exposure is None else self.exposure - other.exposure,
+            floor_liability=self.floor_liability - other.floor_liability,
+            contingent=self.contingent - other.contingent,
+        )
+
+
+@dataclass(frozen=True)
+class ScenarioStep:
+    """What one kind of shock contributed: to the whole book and to each deal (by reference)."""
+
+    kind: str
+    total: Amounts
+    by_deal: dict[str, Amounts]
+
+    @property
+    def label(self) -> str:
+        return STEPS[self.kind]
+
+
+@dataclass
+class ScenarioResult:
+    as_of: date
+    base: dict[str, dict[str, Figures]]
+    shocked: dict[str, dict[str, Figures]]
+    steps: list[ScenarioStep]
+    revalued: int  # positions valued again under the shocks
+    notes: list[str] = field(default_factory=list)  # shocks that move nothing here, and why
+
+    def pairs(self, dimension: str) -> list[tuple[str, Figures, Figures]]:
+        """Each group of ``dimension`` with its base and scenario figures."""
+        base, shocked = self.base[dimension], self.shocked[dimension]
+        return [
+            (key, base.get(key, Figures()), shocked.get(key, Figures())) for key in sorted(base.keys() | shocked.keys())
+        ]
+
+    def change(self, dimension: str = "total", key: str = "total") -> Amounts:
+        return Amounts.of(self.shocked[dimension].get(key)).minus(Amounts.of(self.base[dimension].get(key)))
+
+
+@dataclass
+class _Inputs:
+    """What the shocks move, as the valuation and the book read it (one state of the steps)."""
+
+    closes: dict[int, Decimal] = field(default_factory=dict)  # listing -> factor
+    fx: dict[str, Decimal] = field(default_factory=dict)  # currency -> factor of its value in USD
+    volatility: Decimal = ONE
+    gates: dict[int, date] = field(default_factory=dict)  # milestone -> expected to be met on
+    commodities: dict[int, Shock] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _PositionFacts:
+    listing_id: int | None
+    listing_currency: str | None
+    kind: str
+    currency: str
+    gate: int | None
+
+
+class _Scenario:
+    """The work of one run: the base book, the shocks resolved against the records, the
+    positions' facts and the reference values."""
+
+    def __init__(self, book: Book, shocks: list[Shock]) -> None:
+        self.book = book
+        self.shocks = shocks
+        self.notes: list[str] = []
+        self.listings = {
+            pk: (company_id, country, currency)
+            for pk, company_id, country, currency in Listing.objects.values_list(
+                "pk", "company_id", "company__country", "currency_id"
+            )
+        }
+        self.commodity_ids = dict(Commodity.objects.values_list("code", "pk"))
+        delayed = {s.milestone for s in shocks if s.kind == Kind.DELAY and s.milestone is not None}
+        self.expected: dict[int, date] = {}
+        for milestone in Milestone.objects.filter(pk__in=delayed):
+            if milestone.status == MilestoneStatus.ACHIEVED:
+                self.notes.append(f"{milestone.title}: achieved on {milestone.achieved_on}; a delay moves nothing.")
+                continue
+            expected = milestone.forecast_end or milestone.baseline_end
+            if expected is None:
+                self.notes.append(f"{milestone.title}: no forecast or baseline date to move.")
+                continue
+            self.expected[milestone.pk] = expected
+        self.valued = [h for h in book.holdings if h.basis in VALUED_BASES and h.value is not None]
+        rows = Position.objects.filter(pk__in=[h.row.pk for h in self.valued]).values_list(
+            "pk", "listing_id", "listing__currency_id", "kind", "currency_id", "gate_milestone_id"
+        )
+        self.facts = {
+            pk: _PositionFacts(listing_id=listing, listing_currency=quoted_in, kind=kind, currency=currency, gate=gate)
+            for pk, listing, quoted_in, kind, currency, gate in rows
+        }
+
+    # --- The states -------------------------------------------------------------------------
+
+    def inputs(self, steps: set[str]) -> _Inputs:
+        """What the shocks of ``steps`` move."""
+        state = _Inputs()
+        shares = [s for s in self.shocks if s.kind == Kind.SHARE_PRICE and "price" in steps]
+        if shares:
+            everyone = next((s for s in shares if s.company is None and not s.country), None)
+            by_country = {s.country: s for s in shares if s.country}
+            by_company = {s.company: s for s in shares if s.company is not None}
+            for pk, (company_id, country, _) in self.listings.items():
+                shock = by_company.get(company_id) or by_country.get(country) or everyone
+                if shock is not None:
+                    state.closes[pk] = shock.factor
+        for shock in self.shocks:
+            if STEP_OF[Kind(shock.kind)] not in steps:
+                continue
+            if shock.kind == Kind.FX:
+                state.fx[shock.currency] = shock.factor
+            elif shock.kind == Kind.VOLATILITY:
+                state.volatility = shock.factor
+            elif shock.kind == Kind.COMMODITY and shock.commodity in self.commodity_ids:
+                state.commodities[self.commodity_ids[shock.commodity]] = shock
+            elif shock.kind == Kind.DELAY and shock.milestone in self.expected and shock.months is not None:
+                state.gates[shock.milestone] = months_later(self.expected[shock.milestone], shock.months)
+        return state
+
+    def reference_gates(self, state: _Inputs) -> dict[int, date]:
+        return {pk: self.expected[pk] for pk in state.gates}
+
+    def moved(self, state: _Inputs) -> set[int]:
+        """The positions whose valuation inputs ``state`` moves."""
+        moved = set()
+        for pk, facts in self.facts.items():
+            if (
+                (facts.listing_id is not None and facts.listing_id in state.closes)
+                or (state.volatility != ONE and facts.kind in OPTION_KINDS)
+                or (facts.gate is not None and facts.gate in state.gates)
+                or (
+                    state.fx
+                    and (
+                        facts.currency in state.fx
+                        or facts.listing_currency in state.fx
+                        or facts.listing_id is None  # a manual mark may be in any currency
+                    )
+                )
+            ):
+                moved.add(pk)
+        return moved
+
+    # --- Valuing ------------------------------------------------------------------------------
+
+    def book_in(self, state: _Inputs, values: dict[int, Decimal | None], reasons: dict[int, str]) -> Book:
+        """The base book with the positions of ``values`` at their scenario value, and its legs of
+        exposure at the shocked commodity prices and FX rates."""
+        holdings: list[Holding] = []
+        for holding in self.book.holdings:
+            pk = holding.row.pk
+            if pk in values:
+                value = values[pk]
+                note = holding.value_note if value is not None else reasons[pk]
+                holding = replace(holding, value=value, value_note=note)
+            holdings.append(holding)
+        prices = dict(self.book.commodity_prices)
+        for commodity_id, shock in state.commodities.items():
+            base = prices.get(commodity_id)
+            if shock.level is not None:
+                prices[commodity_id] = CommodityPrice(
+                    commodity_id=commodity_id,
+                    on=self.book.as_of,
+                    price=shock.level,
+                    currency_id="USD",
+                    source=SCENARIO_SOURCE,
+                )
+            elif base is not None:
+                prices[commodity_id] = CommodityPrice(
+                    commodity_id=commodity_id,
+                    on=base.on,
+                    price=base.price * shock.factor,
+                    currency_id=base.currency_id,
+                    source=base.source,
+                )
+        fx = ShiftedRates(self.book.fx, state.fx) if state.fx else self.book.fx
+        return replace(self.book, holdings=holdings, fx=fx, commodity_prices=prices)
+
+
+def _context(base: Context, state: _Inputs, gates: dict[int, date]) -> Context:
+    fx = ShiftedRates(base.fx, state.fx) if state.fx else base.fx
+    return replace(
+        base, fx=fx, volatilities={}, shift=Shift(closes=state.closes, volatility=state.volatility, gates=gates)
+    )
+
+
+def _values(positions: list[Position], ctx: Context) -> tuple[dict[int, ComputedValuation], dict[int, str]]:
+    values: dict[int, ComputedValuation] = {}
+    reasons: dict[int, str] = {}
+    for position in positions:
+        try:
+            values[position.pk] = position_value(position, ctx)
+        except ValuationInputError as exc:
+            reasons[position.pk] = f"not valued under the scenario: {exc}"
+        except (ValueError, ArithmeticError) as exc:
+            reasons[position.pk] = f"not valued under the scenario: {type(exc).__name__}: {exc}"
+    return values, reasons
+
+
+def scenario_figures(
+    book: Book, shocks: list[Shock], dimensions: tuple[str, ...] = SCENARIO_DIMENSIONS
+) -> ScenarioResult:
+    """``book`` (the held book of the base date, as ``book_on`` loads it) revalued under ``shocks``,
+    by ``dimensions`` (the total and the deal among them), with each step's contribution."""
+    if "total" not in dimensions or "deal" not in dimensions:
+        raise ValueError("a scenario's figures include the total and the deals")
+    run = _Scenario(book, shocks)
+    order = [kind for kind in STEPS if any(STEP_OF[Kind(s.kind)] == kind for s in shocks)]
+    states = [run.inputs(set(order[: index + 1])) for index in range(len(order))]
+    final = states[-1] if states else _Inputs()
+    moved = run.moved(final)
+    positions = list(positions_to_value().filter(pk__in=moved)) if moved else []
+    base_values = {h.row.pk: h.value for h in run.valued}
+    ctx = valuation_context(as_of=book.as_of, positions=positions)
+    reference, reference_reasons = _values(positions, _context(ctx, _Inputs(), run.reference_gates(final)))
+    dims = list(dimensions)
+    base = book.figures_by(dims, flows=False, twr=False)
+    previous = base
+    steps: list[ScenarioStep] = []
+    figures = base
+    for kind, state in zip(order, states, strict=True):
+        mine = [p for p in positions if p.pk in run.moved(state)]
+        shocked, reasons = _values(mine, _context(ctx, state, state.gates))
+        values: dict[int, Decimal | None] = {}
+        notes: dict[int, str] = {}
+        for position in mine:
+            pk, before = position.pk, base_values[position.pk]
+            after, ref = shocked.get(pk), reference.get(pk)
+            if after is None or ref is None or before is None:
+                values[pk] = None
+                notes[pk] = reasons.get(pk) or reference_reasons.get(pk, "not valued under the scenario")
+            else:
+                values[pk] = before + (after.value_usd - ref.value_usd)
+        figures = run.book_in(state, values, notes).figures_by(
+            dims if kind == order[-1] else ["total", "deal"], flows=False, twr=False
+        )
+        steps.append(_step(kind, previous, figures))
+        previous = figures
+    for shock in shocks:
+        if shock.kind == Kind.COMMODITY and shock.commodity not in run.commodity_ids:
+            run.notes.append(f"No commodity {shock.commodity!r} is on record.")
+    return ScenarioResult(
+        as_of=book.as_of, base=base, shocked=figures, steps=steps, revalued=len(moved), notes=run.notes
+    )
+
+
+def _step(kind: str, before: dict[str, dict[str, Figures]], after: dict[str, dict[str, Figures]]) -> ScenarioStep:
+    deals = before["deal"].keys() | after["deal"].keys()
+    by_deal = {
+        key: Amounts.of(after["deal"].get(key)).minus(Amounts.of(before["deal"].get(key))) for key in sorted(deals)
+    }
+    total = Amounts.of(after["total"]["total"]).minus(Amounts.of(before["total"]["total"]))
+    return ScenarioStep(kind=kind, total=total, by_deal=by_deal)
+
+
+def step_sums(steps: list[ScenarioStep]) -> dict[str, Decimal | None]:
+    """The steps' contributions added up, per figure (None where a step has none)."""
+    sums: dict[str, Decimal | None] = defaultdict(lambda: ZERO)
+    for step in steps:
+        for name in ("value", "exposure", "floor_liability", "contingent"):
+            amount, current = getattr(step.total, name), sums[name]
+            sums[name] = None if amount is None or current is None else current + amount
+    return dict(sums)
