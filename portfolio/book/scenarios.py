@@ -365,3 +365,95 @@ def step_sums(steps: list[ScenarioStep]) -> dict[str, Decimal | None]:
             amount, current = getattr(step.total, name), sums[name]
             sums[name] = None if amount is None or current is None else current + amount
     return dict(sums)
+
+
+# --- Sensitivities and the floor curve ----------------------------------------------------------
+
+#: The move each input is given for the sensitivities, either way, in percent.
+SENSITIVITY_MOVE = Decimal("10")
+#: The prices (US$ per the commodity's unit) a floor's liability is drawn over.
+FLOOR_CURVE_PRICES = tuple(Decimal(price) for price in range(30, 151, 10))
+
+
+@dataclass(frozen=True)
+class Sensitivity:
+    """What the whole book's value and exposure become when one input moves down and up."""
+
+    label: str
+    shock: Shock  # the upward move; the downward is the same with the opposite sign
+    down: Amounts
+    up: Amounts
+
+    @property
+    def reach(self) -> Decimal:
+        """The larger of the two moves' changes of exposure (value where exposure is n/a): what the
+        tornado sorts by."""
+        amounts = [a.exposure if a.exposure is not None else a.value for a in (self.down, self.up)]
+        return max((abs(amount) for amount in amounts if amount is not None), default=ZERO)
+
+
+def sensitivity_inputs(book: Book) -> list[tuple[str, Shock]]:
+    """Each input the held book's figures read, as a shock of +``SENSITIVITY_MOVE`` %: every listed
+    company's share price, every commodity a price floor of the book pays on, every currency other
+    than the US dollar the book holds or owes in, and volatility (with an option in the book)."""
+    held = {h.row.pk for h in book.holdings if h.basis in VALUED_BASES and h.value is not None}
+    rows = Position.objects.filter(pk__in=held).values_list(
+        "kind", "currency_id", "listing__company_id", "listing__company__name", "listing__currency_id"
+    )
+    companies: dict[int, str] = {}
+    currencies: set[str] = set()
+    options = False
+    for kind, currency, company_id, company, listed_in in rows:
+        if company_id is not None:
+            companies[company_id] = company
+        currencies |= {currency, listed_in or "USD"}
+        options |= kind in OPTION_KINDS
+    deals_in = {h.row.deal_id for h in book.holdings if h.row.pk in held}
+    currencies |= {loan.currency_id for loan in book.loans if loan.deal_id in deals_in}
+    floors = [floor for floor in book.floors if floor.deal_id in deals_in]
+    currencies |= {floor.currency_id for floor in floors}
+    move = SENSITIVITY_MOVE
+    inputs = [
+        (f"{name} share price", Shock(kind=Kind.SHARE_PRICE, company=pk, change_pct=move))
+        for pk, name in sorted(companies.items(), key=lambda item: item[1])
+    ]
+    commodities = {floor.commodity.code: floor.commodity.name for floor in floors}
+    inputs += [
+        (f"{name} price", Shock(kind=Kind.COMMODITY, commodity=code, change_pct=move))
+        for code, name in sorted(commodities.items())
+    ]
+    inputs += [
+        (f"{code} against the US dollar", Shock(kind=Kind.FX, currency=code, change_pct=move))
+        for code in sorted(currencies - {"USD"})
+    ]
+    if options:
+        inputs.append(("Volatility", Shock(kind=Kind.VOLATILITY, change_pct=move)))
+    return inputs
+
+
+def sensitivities(book: Book) -> list[Sensitivity]:
+    """The change of the whole book's value and exposure for a move of each input (``sensitivity_inputs``)
+    of -/+``SENSITIVITY_MOVE`` %, each computed as a scenario of that one shock; the largest first."""
+    found = []
+    for label, up in sensitivity_inputs(book):
+        down = replace(up, change_pct=-SENSITIVITY_MOVE)
+        changes = [scenario_figures(book, [shock], ("total", "deal")).change() for shock in (down, up)]
+        found.append(Sensitivity(label=label, shock=up, down=changes[0], up=changes[1]))
+    return sorted(found, key=lambda s: (-s.reach, s.label))
+
+
+def floor_curve(
+    book: Book, commodity: str, prices: tuple[Decimal, ...] = FLOOR_CURVE_PRICES
+) -> list[tuple[Decimal, Decimal]]:
+    """The held book's price-floor liability with ``commodity`` (a code) at each of ``prices`` (US$
+    per its unit), on the volumes the floors' projects last reported: each point a scenario of
+    that one level."""
+    return [
+        (
+            price,
+            scenario_figures(book, [Shock(kind=Kind.COMMODITY, commodity=commodity, level=price)], ("total", "deal"))
+            .shocked["total"]["total"]
+            .floor_liability,
+        )
+        for price in prices
+    ]

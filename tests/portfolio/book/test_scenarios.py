@@ -14,7 +14,7 @@ from django.test import override_settings
 
 from portfolio import models as m
 from portfolio.book import book_on
-from portfolio.book.scenarios import Amounts, months_later, scenario_figures, step_sums
+from portfolio.book.scenarios import Amounts, floor_curve, months_later, scenario_figures, sensitivities, step_sums
 from portfolio.models import shocks_from
 from portfolio.pricing.convertible import convertible_value
 from portfolio.pricing.options import black_scholes_call
@@ -326,3 +326,32 @@ def test_a_scenario_naming_what_is_not_on_record_or_the_same_target_twice_is_ref
             user=f.UserFactory(), reason="Saved by hand",
         )  # fmt: skip
     assert not m.Scenario.objects.exists()
+
+
+def test_the_sensitivities_move_each_input_ten_percent_either_way():
+    """The mixed book: the Canadian dollar 10 % either way moves the TSX shares (US$4,000,000.00) by
+    US$400,000.00; NdPr at 100 up 10 % reaches the floor (7,210,000.00 owed no more), down 10 % to
+    90 owes 20 x 721,000 = 14,420,000.00; the floor deal's shares (10,000,000.00) move 1,000,000.00."""
+    _mixed_book()
+    found = {s.label: s for s in sensitivities(book_on(AS_OF))}
+    floor_company = m.Deal.objects.get(reference="floor").company.name
+    cad = found["CAD against the US dollar"]
+    assert (cad.down.value, cad.up.value) == (M("-400000.00"), M("400000.00"))
+    ndpr = found["NdPr oxide price"]
+    assert (ndpr.down.value, ndpr.up.value) == (M("0.00"), M("0.00"))
+    assert (ndpr.down.floor_liability, ndpr.up.floor_liability) == (M("7210000.00"), M("-7210000.00"))
+    assert (ndpr.down.exposure, ndpr.up.exposure) == (M("7210000.00"), M("-7210000.00"))
+    shares = found[f"{floor_company} share price"]
+    assert (shares.down.value, shares.up.value) == (M("-1000000.00"), M("1000000.00"))
+    assert "Volatility" in found  # the gated warrant is an option
+    reaches = [s.reach for s in found.values()]
+    assert reaches == sorted(reaches, reverse=True)
+
+
+def test_the_floor_curve_owes_the_gap_below_110_on_the_reported_volume():
+    _floor_deal()
+    curve = dict(floor_curve(book_on(AS_OF), "ndpr-oxide"))
+    assert list(curve) == [M(p) for p in range(30, 151, 10)]
+    assert curve[M("30")] == M("57680000.00")  # (110 - 30) x 721 t x 1,000
+    assert curve[M("100")] == M("7210000.00")
+    assert curve[M("110")] == curve[M("150")] == M("0")
