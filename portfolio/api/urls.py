@@ -9,6 +9,7 @@ from .jobs import RefreshRunViewSet
 from .query import CheckedQuery
 from .reports import PublishedReportViewSet
 from .resources import VIEWSETS
+from .scenarios import ScenarioViewSet
 
 app_name = "api"
 
@@ -26,6 +27,7 @@ for prefix, viewset in VIEWSETS.items():
     router.register(prefix, viewset)
 router.register("refresh-runs", RefreshRunViewSet)
 router.register("reports", PublishedReportViewSet)
+router.register("scenarios", ScenarioViewSet)
 
 urlpatterns = [
     path("auth/token/", TokenView.as_view(), name="token"),

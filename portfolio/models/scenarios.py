@@ -74,7 +74,7 @@ class Shock:
         for name in SHOCK_FIELDS[self.kind]:
             value = asdict(self)[name]
             if value not in (None, ""):
-                stated[name] = str(value) if isinstance(value, Decimal) else value
+                stated[name] = format(value.normalize(), "f") if isinstance(value, Decimal) else value
         return stated
 
     @property

@@ -3,9 +3,9 @@
 Viewer reads everything (published reports included). Analyst also writes deals, instruments, cash
 flows, exposure legs (loans and their drawings and repayments, price floors and their payments,
 offtakes, grants, guarantees), companies' share counts, projects' production figures, milestones
-and manual marks (by hand or by importing a spreadsheet), starts refreshes and publishes briefing
-reports. Admin has every portfolio permission and manages users and schedules. Pages and the API
-check these permissions; what a role may not do is neither shown nor accepted.
+and manual marks (by hand or by importing a spreadsheet) and scenarios, starts refreshes and
+publishes briefing reports. Admin has every portfolio permission and manages users and schedules.
+Pages and the API check these permissions; what a role may not do is neither shown nor accepted.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ ANALYST_WRITES = (
     "milestone",
     "manualmark",
     "importrun",
+    "scenario",
 )
 
 

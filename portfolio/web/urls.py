@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from . import changes, exports, lists, reports, search, views
+from . import changes, exports, lists, reports, scenarios, search, views
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
@@ -28,6 +28,11 @@ urlpatterns = [
     path("projects/<int:pk>/", views.project, name="project"),
     path("agencies/<str:short_name>/", views.agency, name="agency"),
     path("changes/", changes.changes, name="changes"),
+    path("scenarios/", scenarios.scenarios, name="scenarios"),
+    path("scenarios/new/", scenarios.scenario_new, name="scenario-new"),
+    path("scenarios/<int:pk>/", scenarios.scenario, name="scenario"),
+    path("scenarios/<int:pk>/edit/", scenarios.scenario_edit, name="scenario-edit"),
+    path("scenarios/<int:pk>/delete/", scenarios.scenario_delete_view, name="scenario-delete"),
     path("milestones/", views.milestones, name="milestones"),
     path("milestones/timeline/", views.milestone_timeline, name="milestone-timeline"),
     path("refresh-runs/", views.refresh_runs, name="refresh-runs"),
