@@ -28,8 +28,10 @@ from __future__ import annotations
 import calendar
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
+
+from django.conf import settings
 
 from portfolio.models import (
     OPTION_KINDS,
@@ -42,13 +44,21 @@ from portfolio.models import (
     Shock,
 )
 from portfolio.models import ShockKind as Kind
-from portfolio.selectors import positions_to_value
+from portfolio.selectors import PriceHistory, positions_to_value, price_histories
 
 from .basis import VALUED_BASES
 from .bridge import STEP_KINDS
 from .core import Book, Figures, Holding
-from .fx import ShiftedRates
-from .valuing import ComputedValuation, Context, Shift, ValuationInputError, position_value, valuation_context
+from .fx import FxRates, ShiftedRates
+from .valuing import (
+    PRICE_LOOKBACK_DAYS,
+    ComputedValuation,
+    Context,
+    Shift,
+    ValuationInputError,
+    position_value,
+    valuation_context,
+)
 
 ZERO = Decimal("0")
 ONE = Decimal("1")
@@ -160,21 +170,61 @@ class _PositionFacts:
     gate: int | None
 
 
-class _Scenario:
-    """The work of one run: the base book, the shocks resolved against the records, the
-    positions' facts and the reference values."""
+class Prepared:
+    """What every scenario of one book reads whatever its shocks: the listings (their company,
+    country and currency), the commodities' codes, the valued holdings and their positions' facts;
+    and, once ``load`` is called, every valued position's valuation inputs and its value as it is,
+    for runs of many scenarios on the book (sensitivities, a historical path)."""
 
-    def __init__(self, book: Book, shocks: list[Shock]) -> None:
+    def __init__(self, book: Book) -> None:
         self.book = book
-        self.shocks = shocks
-        self.notes: list[str] = []
         self.listings = {
             pk: (company_id, country, currency)
             for pk, company_id, country, currency in Listing.objects.values_list(
                 "pk", "company_id", "company__country", "currency_id"
             )
         }
-        self.commodity_ids = dict(Commodity.objects.values_list("code", "pk"))
+        self.commodity_ids: dict[str, int] = dict(Commodity.objects.values_list("code", "pk"))
+        self.valued = [h for h in book.holdings if h.basis in VALUED_BASES and h.value is not None]
+        wanted = {h.row.pk for h in self.valued}
+        # Every position read and the valued ones kept: a list of thousands of ids to match costs the
+        # database more than reading them all.
+        rows = Position.objects.order_by().values_list(
+            "pk", "listing_id", "listing__currency_id", "kind", "currency_id", "gate_milestone_id"
+        )
+        self.facts = {
+            pk: _PositionFacts(listing_id=listing, listing_currency=quoted_in, kind=kind, currency=currency, gate=gate)
+            for pk, listing, quoted_in, kind, currency, gate in rows
+            if pk in wanted
+        }
+        self.positions: list[Position] | None = None
+        self.context: Context | None = None
+        self.volatilities: dict[int, tuple[float, str]] = {}  # as they are: shared by runs that do not move them
+        self.reference: dict[int, ComputedValuation] = {}
+        self.reference_reasons: dict[int, str] = {}
+
+    def load(self) -> tuple[list[Position], Context]:
+        """Every valued position and its inputs, with its value as it is, loaded once for the runs to
+        come."""
+        if self.positions is None or self.context is None:
+            self.positions = [p for p in positions_to_value() if p.pk in self.facts]
+            self.context = valuation_context(as_of=self.book.as_of, positions=self.positions)
+            as_it_is = replace(self.context, volatilities=self.volatilities, shift=Shift())
+            self.reference, self.reference_reasons = _values(self.positions, as_it_is)
+        return self.positions, self.context
+
+
+class _Scenario:
+    """The work of one run: the base book, the shocks resolved against the records, the
+    positions' facts and the reference values."""
+
+    def __init__(self, book: Book, shocks: list[Shock], prepared: Prepared | None = None) -> None:
+        prepared = prepared if prepared is not None else Prepared(book)
+        self.book = book
+        self.shocks = shocks
+        self.notes: list[str] = []
+        self.listings, self.commodity_ids = prepared.listings, prepared.commodity_ids
+        self.valued, self.facts = prepared.valued, prepared.facts
         delayed = {s.milestone for s in shocks if s.kind == Kind.DELAY and s.milestone is not None}
         self.expected: dict[int, date] = {}
         for milestone in Milestone.objects.filter(pk__in=delayed):
@@ -186,14 +236,6 @@ class _Scenario:
                 self.notes.append(f"{milestone.title}: no forecast or baseline date to move.")
                 continue
             self.expected[milestone.pk] = expected
-        self.valued = [h for h in book.holdings if h.basis in VALUED_BASES and h.value is not None]
-        rows = Position.objects.filter(pk__in=[h.row.pk for h in self.valued]).values_list(
-            "pk", "listing_id", "listing__currency_id", "kind", "currency_id", "gate_milestone_id"
-        )
-        self.facts = {
-            pk: _PositionFacts(listing_id=listing, listing_currency=quoted_in, kind=kind, currency=currency, gate=gate)
-            for pk, listing, quoted_in, kind, currency, gate in rows
-        }
 
     # --- The states -------------------------------------------------------------------------
 
@@ -302,21 +344,30 @@ def _values(positions: list[Position], ctx: Context) -> tuple[dict[int, Computed
 
 
 def scenario_figures(
-    book: Book, shocks: list[Shock], dimensions: tuple[str, ...] = SCENARIO_DIMENSIONS
+    book: Book,
+    shocks: list[Shock],
+    dimensions: tuple[str, ...] = SCENARIO_DIMENSIONS,
+    *,
+    prepared: Prepared | None = None,
 ) -> ScenarioResult:
     """``book`` (the held book of the base date, as ``book_on`` loads it) revalued under ``shocks``,
     by ``dimensions`` (the total and the deal among them), with each step's contribution."""
     if "total" not in dimensions or "deal" not in dimensions:
         raise ValueError("a scenario's figures include the total and the deals")
-    run = _Scenario(book, shocks)
+    run = _Scenario(book, shocks, prepared)
     order = [kind for kind in STEPS if any(STEP_OF[Kind(s.kind)] == kind for s in shocks)]
     states = [run.inputs(set(order[: index + 1])) for index in range(len(order))]
     final = states[-1] if states else _Inputs()
     moved = run.moved(final)
-    positions = list(positions_to_value().filter(pk__in=moved)) if moved else []
     base_values = {h.row.pk: h.value for h in run.valued}
-    ctx = valuation_context(as_of=book.as_of, positions=positions)
-    reference, reference_reasons = _values(positions, _context(ctx, _Inputs(), run.reference_gates(final)))
+    if prepared is not None and prepared.positions is not None and not final.gates:
+        loaded, ctx = prepared.load()
+        positions = [p for p in loaded if p.pk in moved]
+        reference, reference_reasons = prepared.reference, prepared.reference_reasons
+    else:
+        positions = list(positions_to_value().filter(pk__in=moved)) if moved else []
+        ctx = valuation_context(as_of=book.as_of, positions=positions)
+        reference, reference_reasons = _values(positions, _context(ctx, _Inputs(), run.reference_gates(final)))
     dims = list(dimensions)
     base = book.figures_by(dims, flows=False, twr=False)
     previous = base
@@ -433,13 +484,66 @@ def sensitivity_inputs(book: Book) -> list[tuple[str, Shock]]:
 
 def sensitivities(book: Book) -> list[Sensitivity]:
     """The change of the whole book's value and exposure for a move of each input (``sensitivity_inputs``)
-    of -/+``SENSITIVITY_MOVE`` %, each computed as a scenario of that one shock; the largest first."""
+    of -/+``SENSITIVITY_MOVE`` %, the largest first: each what ``scenario_figures`` gives for that
+    one shock. A share price or the volatility moves only the positions it is an input of, and none
+    of the legs of exposure: the book's change is the sum of those positions' changes, each valued
+    as a scenario values it, from one load of the inputs for them all. A commodity or a currency
+    moves legs of exposure too: each is run as a scenario."""
+    inputs = sensitivity_inputs(book)
+    prepared = Prepared(book)
+    priced = _PricedInputs(prepared)
     found = []
-    for label, up in sensitivity_inputs(book):
+    for label, up in inputs:
         down = replace(up, change_pct=-SENSITIVITY_MOVE)
-        changes = [scenario_figures(book, [shock], ("total", "deal")).change() for shock in (down, up)]
+        if up.kind in _POSITIONS_ONLY:
+            changes = [priced.change(shock) for shock in (down, up)]
+        else:
+            changes = [
+                scenario_figures(book, [shock], ("total", "deal"), prepared=prepared).change() for shock in (down, up)
+            ]
         found.append(Sensitivity(label=label, shock=up, down=changes[0], up=changes[1]))
     return sorted(found, key=lambda s: (-s.reach, s.label))
+
+
+#: The kinds of shock that move positions' values and no leg of exposure.
+_POSITIONS_ONLY = (Kind.SHARE_PRICE, Kind.VOLATILITY)
+
+
+class _PricedInputs:
+    """A book's valued positions valued once as they are (``Prepared.load``), for the changes of one
+    share price or of the volatility at a time (``sensitivities``)."""
+
+    def __init__(self, prepared: Prepared) -> None:
+        positions, self.context = prepared.load()
+        self.volatilities, self.reference = prepared.volatilities, prepared.reference
+        self.positions = [p for p in positions if p.listing_id is not None]
+        self.by_company: dict[int, list[Position]] = defaultdict(list)
+        for position in self.positions:
+            self.by_company[prepared.listings[position.listing_id or 0][0]].append(position)
+        self.base = Amounts.of(prepared.book.figures_by(["total"], flows=False, twr=False)["total"]["total"])
+
+    def change(self, shock: Shock) -> Amounts:
+        if shock.kind == Kind.SHARE_PRICE:
+            mine = self.by_company.get(shock.company or 0, [])
+            closes = {p.listing_id: shock.factor for p in mine if p.listing_id is not None}
+            ctx = replace(self.context, volatilities=self.volatilities, shift=Shift(closes=closes))
+        else:
+            mine = [p for p in self.positions if p.kind in OPTION_KINDS]
+            ctx = replace(self.context, volatilities={}, shift=Shift(volatility=shock.factor))
+        shocked, _ = _values(mine, ctx)
+        change: Decimal | None = ZERO
+        for position in mine:
+            after, before = shocked.get(position.pk), self.reference.get(position.pk)
+            if change is None or after is None or before is None:
+                change = None
+            else:
+                change += after.value_usd - before.value_usd
+        return Amounts(
+            value=None if self.base.value is None else change,
+            exposure=None if self.base.exposure is None else change,
+            floor_liability=ZERO,
+            contingent=ZERO,
+        )
 
 
 def floor_curve(
@@ -457,3 +561,114 @@ def floor_curve(
         )
         for price in prices
     ]
+
+
+# --- Historical stress ----------------------------------------------------------------------------
+
+#: A commodity's price of a day is its latest stored within this many days before it.
+COMMODITY_LOOKBACK_DAYS = 31
+
+
+@dataclass(frozen=True)
+class StressPoint:
+    """The book of the base date with the market as it moved from a path's start to ``on``."""
+
+    on: date
+    change: Amounts
+    shocks: int  # how many inputs the day moved
+
+    @property
+    def loss(self) -> Decimal | None:
+        """What the day's market costs the government: the value lost and the floors' liability
+        added (None where the value cannot be had)."""
+        return None if self.change.value is None else self.change.floor_liability - self.change.value
+
+
+@dataclass
+class StressPath:
+    start: date
+    end: date
+    as_of: date
+    points: list[StressPoint]
+    notes: list[str]
+
+    @property
+    def worst(self) -> StressPoint | None:
+        """The point with the largest loss."""
+        scored = [point for point in self.points if point.loss is not None]
+        return max(scored, key=lambda point: (point.loss, point.on)) if scored else None
+
+
+def stress_days(start: date, end: date) -> list[date]:
+    """The days a path is replayed on: the last day of each month from ``start``'s, and ``end``."""
+    days, day = [], start
+    while True:
+        last = date(day.year, day.month, calendar.monthrange(day.year, day.month)[1])
+        if last >= end:
+            break
+        days.append(last)
+        day = last + timedelta(days=1)
+    return [*days, end]
+
+
+def historical_stress(book: Book, start: date, end: date) -> StressPath:
+    """The book of its date replayed on the market's path from ``start`` to ``end``: on each day of
+    ``stress_days``, every listed company's share price moved as its closes moved since ``start``,
+    each commodity a floor pays on at its price of that day (US dollars), and each currency the book
+    holds at its rate of that day; the change of the book's figures from its base on each (a
+    scenario of those shocks). Inputs without a price at the start or on a day stay where they are,
+    and the notes say which."""
+    if not start < end:
+        raise ValueError("a path's start comes before its end")
+    prepared = Prepared(book)
+    prepared.load()
+    notes: list[str] = []
+    listed = {fact.listing_id for fact in prepared.facts.values() if fact.listing_id is not None}
+    listings = list(Listing.objects.filter(pk__in=listed).select_related("company"))
+    lookback = start - timedelta(days=PRICE_LOOKBACK_DAYS)
+    histories = price_histories(
+        listings, start=lookback, end=end, default_order=list(settings.LODESTONE_PRICE_PROVIDERS)
+    )
+    companies: dict[int, tuple[str, PriceHistory, Decimal]] = {}
+    for listing in sorted(listings, key=lambda row: row.pk):
+        history = histories[listing.pk]
+        first = history.latest(on_or_before=start, not_before=lookback)
+        if listing.company_id in companies:
+            continue
+        if first is None:
+            notes.append(f"{listing.company.name}: no close of {listing} by {start}; its shares stay as they are.")
+            continue
+        companies[listing.company_id] = (listing.company.name, history, first.close)
+    floors = {floor.commodity_id: floor.commodity for floor in book.floors}
+    prices: dict[int, list[CommodityPrice]] = defaultdict(list)
+    for price in CommodityPrice.objects.filter(
+        commodity_id__in=floors, on__gte=start - timedelta(days=COMMODITY_LOOKBACK_DAYS), on__lte=end
+    ).order_by("commodity_id", "on", "source"):
+        prices[price.commodity_id].append(price)
+    currencies = {fact.currency for fact in prepared.facts.values()} | {loan.currency_id for loan in book.loans}
+    currencies |= {fact.listing_currency for fact in prepared.facts.values() if fact.listing_currency}
+    currencies -= {"USD"}
+    rates = FxRates(currencies | {p.currency_id for rows in prices.values() for p in rows}, start=start, end=book.as_of)
+    points = []
+    for day in stress_days(start, end):
+        shocks: list[Shock] = []
+        for company_id, (_, history, first_close) in companies.items():
+            close = history.latest(on_or_before=day, not_before=day - timedelta(days=PRICE_LOOKBACK_DAYS))
+            if close is not None:
+                change = (close.close / first_close - 1) * 100
+                shocks.append(Shock(kind=Kind.SHARE_PRICE, company=company_id, change_pct=change))
+        for commodity_id, rows in prices.items():
+            known = [row for row in rows if day - timedelta(days=COMMODITY_LOOKBACK_DAYS) <= row.on <= day]
+            level = None if not known else rates.to_usd(known[-1].price, known[-1].currency_id, day)
+            if level is not None and level > 0:
+                shocks.append(Shock(kind=Kind.COMMODITY, commodity=floors[commodity_id].code, level=level))
+        for currency in sorted(currencies):
+            then, now = rates.usd_per(currency, day), rates.usd_per(currency, book.as_of)
+            if then is not None and now:
+                shocks.append(Shock(kind=Kind.FX, currency=currency, change_pct=(then / now - 1) * 100))
+        result = scenario_figures(book, shocks, ("total", "deal"), prepared=prepared)
+        points.append(StressPoint(on=day, change=result.change(), shocks=len(shocks)))
+    for commodity_id, commodity in sorted(floors.items(), key=lambda item: item[1].code):
+        if not prices.get(commodity_id):
+            notes.append(f"{commodity.name}: no price stored from {start} to {end}; its floors stay as they are.")
+    return StressPath(start=start, end=end, as_of=book.as_of, points=points, notes=notes)

@@ -6,6 +6,7 @@ the steps' contributions add up to the change."""
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
@@ -14,7 +15,15 @@ from django.test import override_settings
 
 from portfolio import models as m
 from portfolio.book import book_on
-from portfolio.book.scenarios import Amounts, floor_curve, months_later, scenario_figures, sensitivities, step_sums
+from portfolio.book.scenarios import (
+    Amounts,
+    floor_curve,
+    historical_stress,
+    months_later,
+    scenario_figures,
+    sensitivities,
+    step_sums,
+)
 from portfolio.models import shocks_from
 from portfolio.pricing.convertible import convertible_value
 from portfolio.pricing.options import black_scholes_call
@@ -346,6 +355,13 @@ def test_the_sensitivities_move_each_input_ten_percent_either_way():
     assert "Volatility" in found  # the gated warrant is an option
     reaches = [s.reach for s in found.values()]
     assert reaches == sorted(reaches, reverse=True)
+    # Each is what a scenario of its one shock gives (the share prices and the volatility are summed
+    # from the positions they move, the others run as scenarios).
+    book = book_on(AS_OF)
+    for sensitivity in found.values():
+        down = replace(sensitivity.shock, change_pct=-sensitivity.shock.change_pct)
+        assert sensitivity.down == scenario_figures(book, [down]).change(), sensitivity.label
+        assert sensitivity.up == scenario_figures(book, [sensitivity.shock]).change(), sensitivity.label
 
 
 def test_the_floor_curve_owes_the_gap_below_110_on_the_reported_volume():
@@ -355,3 +371,41 @@ def test_the_floor_curve_owes_the_gap_below_110_on_the_reported_volume():
     assert curve[M("30")] == M("57680000.00")  # (110 - 30) x 721 t x 1,000
     assert curve[M("100")] == M("7210000.00")
     assert curve[M("110")] == curve[M("150")] == M("0")
+
+
+def test_a_historical_path_replays_the_shares_and_the_floor_commodity_on_the_book():
+    """The floor deal (shares worth 10,000,000.00 at 10.00, NdPr at 120) on the market of
+    2024-01-01 to 2024-03-31. Its shares closed at 20.00 on 2023-12-29, 15 on 2024-01-31, 10 on
+    2024-02-29 and 25 on 2024-03-29: -25 %, -50 %, +25 % since the start. NdPr was 70 on 2024-01-15
+    and 50 on 2024-02-20, none stored in the 31 days before 2024-03-31. Month by month the value
+    moves -2,500,000.00, -5,000,000.00 and +2,500,000.00; the floor owes (110 - 70) x 721,000 =
+    28,840,000.00, then 60 x 721,000 = 43,260,000.00, then nothing new. The worst is February's:
+    5,000,000.00 lost and 43,260,000.00 owed."""
+    deal = _floor_deal()
+    listing = deal.positions.get().listing
+    for day, close in (("2023-12-29", "20"), ("2024-01-31", "15"), ("2024-02-29", "10"), ("2024-03-29", "25")):
+        f.SecurityPriceFactory(listing=listing, on=dt.date.fromisoformat(day), close=M(close), source="manual")
+    ndpr = m.Commodity.objects.get(code="ndpr-oxide")
+    f.CommodityPriceFactory(commodity=ndpr, on=dt.date(2024, 1, 15), price=M("70"))
+    f.CommodityPriceFactory(commodity=ndpr, on=dt.date(2024, 2, 20), price=M("50"))
+    path = historical_stress(book_on(AS_OF), dt.date(2024, 1, 1), dt.date(2024, 3, 31))
+    assert [point.on for point in path.points] == [dt.date(2024, 1, 31), dt.date(2024, 2, 29), dt.date(2024, 3, 31)]
+    assert [(point.change.value, point.change.floor_liability) for point in path.points] == [
+        (M("-2500000.00"), M("28840000.00")),
+        (M("-5000000.00"), M("43260000.00")),
+        (M("2500000.00"), M("0.00")),
+    ]
+    assert path.worst is not None
+    assert (path.worst.on, path.worst.loss) == (dt.date(2024, 2, 29), M("48260000.00"))
+    assert path.notes == []
+
+
+def test_a_path_without_prices_says_what_stays_where_it_is():
+    _floor_deal()
+    path = historical_stress(book_on(AS_OF), dt.date(2022, 1, 1), dt.date(2022, 2, 15))
+    assert [point.change.value for point in path.points] == [M("0"), M("0")]
+    assert len(path.notes) == 2
+    assert "no close" in path.notes[0]
+    assert path.notes[1] == "NdPr oxide: no price stored from 2022-01-01 to 2022-02-15; its floors stay as they are."
+    with pytest.raises(ValueError, match="start comes before its end"):
+        historical_stress(book_on(AS_OF), dt.date(2022, 1, 1), dt.date(2022, 1, 1))
