@@ -20,6 +20,7 @@ from portfolio.book.scenarios import (
     Amounts,
     ScenarioResult,
     floor_curve,
+    historical_stress,
     scenario_figures,
     sensitivities,
 )
@@ -90,6 +91,28 @@ class RunQuery(serializers.Serializer):
         if error:
             raise serializers.ValidationError(error)
         return value
+
+
+#: The longest path a historical stress replays, in days (a point a month).
+MAX_STRESS_DAYS = 366 * 10
+
+
+class StressQuery(RunQuery):
+    start = strict.DateField(help_text="The path's first day: its prices are what the moves are measured from.")
+    end = strict.DateField(help_text="The path's last day (at most ten years after its start).")
+
+    def validate_start(self, value):
+        return self.validate_as_of(value)
+
+    def validate_end(self, value):
+        return self.validate_as_of(value)
+
+    def validate(self, attrs):
+        if not attrs["start"] < attrs["end"]:
+            raise serializers.ValidationError({"end": ["The end comes after the start."]})
+        if (attrs["end"] - attrs["start"]).days > MAX_STRESS_DAYS:
+            raise serializers.ValidationError({"end": ["A path is at most ten years long."]})
+        return attrs
 
 
 class CanUseScenarios(RolePermission):
@@ -168,7 +191,8 @@ class ScenarioViewSet(
 
     @property
     def query_serializer(self):
-        return RunQuery if getattr(self, "action", None) in ("result", "sensitivities") else None
+        action = getattr(self, "action", None)
+        return StressQuery if action == "stress" else RunQuery if action in ("result", "sensitivities") else None
 
     @extend_schema(parameters=[location(201)])
     def create(self, request, *args, **kwargs):
@@ -246,5 +270,39 @@ class ScenarioViewSet(
                     code: [{"price_usd": _number(price), "liability_usd": _decimal(owed)} for price, owed in curve]
                     for code, curve in curves.items()
                 },
+            }
+        )
+
+    @extend_schema(parameters=[StressQuery], responses={200: dict})
+    @action(detail=False, methods=["get"])
+    def stress(self, request):
+        """The held book of the base date replayed on the market's path from ``start`` to ``end``: at
+        the end of each month and on ``end``, every listed company's shares moved as they moved since
+        ``start``, each floor commodity at its price of the day and each currency at its rate; the
+        change of the book's value, exposure and floors' liability on each, and the worst (the most
+        value lost and liability added)."""
+        query = StressQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        given = query.validated_data
+        as_of = given.get("as_of") or default_as_of()
+        with one_source():
+            path = historical_stress(book_on(as_of), given["start"], given["end"])
+        worst = path.worst
+        return Response(
+            {
+                "as_of": as_of,
+                "start": path.start,
+                "end": path.end,
+                "points": [
+                    {
+                        "on": point.on,
+                        "change": _amounts(point.change),
+                        "loss_usd": _decimal(point.loss),
+                        "inputs_moved": point.shocks,
+                    }
+                    for point in path.points
+                ],
+                "worst": None if worst is None else worst.on,
+                "notes": path.notes,
             }
         )
