@@ -393,12 +393,14 @@ class Book:
         *,
         twr: bool | Collection[str] = True,
         flows: bool | Collection[str] = True,
+        ownership: bool = True,
     ) -> dict[str, dict[str, Figures]]:
         """Each dimension's groups of ``book`` (held, committed, pipeline or all); without ``twr``,
         no time-weighted return (it reads the value history: two queries), or only for the
         dimensions ``twr`` names; without ``flows``, no cash flows summed by day and so no XIRR (an
         allocation's value and exposure, a change's value, gain and MOIC need none), or only for the
-        dimensions ``flows`` names."""
+        dimensions ``flows`` names; without ``ownership``, no ownership of companies and deals (it reads
+        every position's terms: one query)."""
         check_book(book)
         for dimension in dimensions:
             check_dimension(dimension)
@@ -445,7 +447,7 @@ class Book:
             if dimension not in with_flows:
                 for g in groups.values():
                     g.flows = None
-            if dimension in ("company", "deal"):
+            if ownership and dimension in ("company", "deal"):
                 self._attach_ownership(groups, dimension, [h for h in members if h.basis in counted])
             if money_in is not None and dimension in chained:
                 paid_in = dict(zip(keys, money_in.by_group(shares, len(keys)), strict=True))

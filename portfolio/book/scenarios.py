@@ -365,19 +365,23 @@ def scenario_figures(
         positions = [p for p in loaded if p.pk in moved]
         reference, reference_reasons = prepared.reference, prepared.reference_reasons
     else:
-        positions = list(positions_to_value().filter(pk__in=moved)) if moved else []
+        # Every position read and the moved ones kept (a list of thousands of ids costs the database more).
+        positions = [p for p in positions_to_value() if p.pk in moved] if moved else []
         ctx = valuation_context(as_of=book.as_of, positions=positions)
         reference, reference_reasons = _values(positions, _context(ctx, _Inputs(), run.reference_gates(final)))
     dims = list(dimensions)
-    base = book.figures_by(dims, flows=False, twr=False)
+    base = book.figures_by(dims, flows=False, twr=False, ownership=False)
     previous = base
     steps: list[ScenarioStep] = []
     figures = base
+    values: dict[int, Decimal | None] = {}  # the positions moved so far, at their value in the scenario
+    notes: dict[int, str] = {}
     for kind, state in zip(order, states, strict=True):
-        mine = [p for p in positions if p.pk in run.moved(state)]
+        # Valued again: the positions this kind of shock moves, with the shocks so far; the others
+        # keep their value of the step before (this kind reads none of their inputs).
+        own = run.moved(run.inputs({kind}))
+        mine = [p for p in positions if p.pk in own]
         shocked, reasons = _values(mine, _context(ctx, state, state.gates))
-        values: dict[int, Decimal | None] = {}
-        notes: dict[int, str] = {}
         for position in mine:
             pk, before = position.pk, base_values[position.pk]
             after, ref = shocked.get(pk), reference.get(pk)
@@ -386,8 +390,9 @@ def scenario_figures(
                 notes[pk] = reasons.get(pk) or reference_reasons.get(pk, "not valued under the scenario")
             else:
                 values[pk] = before + (after.value_usd - ref.value_usd)
+                notes.pop(pk, None)
         figures = run.book_in(state, values, notes).figures_by(
-            dims if kind == order[-1] else ["total", "deal"], flows=False, twr=False
+            dims if kind == order[-1] else ["total", "deal"], flows=False, twr=False, ownership=False
         )
         steps.append(_step(kind, previous, figures))
         previous = figures
@@ -520,7 +525,9 @@ class _PricedInputs:
         self.by_company: dict[int, list[Position]] = defaultdict(list)
         for position in self.positions:
             self.by_company[prepared.listings[position.listing_id or 0][0]].append(position)
-        self.base = Amounts.of(prepared.book.figures_by(["total"], flows=False, twr=False)["total"]["total"])
+        self.base = Amounts.of(
+            prepared.book.figures_by(["total"], flows=False, twr=False, ownership=False)["total"]["total"]
+        )
 
     def change(self, shock: Shock) -> Amounts:
         if shock.kind == Kind.SHARE_PRICE:
