@@ -6,6 +6,7 @@ query counts."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from decimal import Decimal
 from http import HTTPStatus
 
@@ -338,10 +339,10 @@ def test_a_position_without_a_value_is_n_a_with_its_reason(viewer_client):
 
 #: The scenario's page: the session, the user and their permissions (4); the scenario; the default
 #: date (the latest run, then the latest valuation: 2); the names its shocks refer to (commodities,
-#: currencies, milestones: 3); the book of the date (22); the run (the listings, commodities and
-#: milestones it reads, the positions the shocks reach with their prices, marks and flows, and the
-#: positions' terms for each step's figures: 11); the deals' and agencies' labels (2).
-SCENARIO_QUERIES = 43
+#: currencies, milestones: 3); the book of the date (16); the run (the listings, the commodities'
+#: codes, the positions' facts, the delayed milestones, then the positions the shocks reach with
+#: their closes, marks and flows: 8); the deals' and agencies' labels (2).
+SCENARIO_QUERIES = 36
 #: The list: the session, the user and their permissions (4); the scenarios with their authors; the
 #: names their shocks refer to (commodities, currencies, milestones here: 3).
 LIST_QUERIES = 8
@@ -372,3 +373,176 @@ def test_the_scenario_pages_queries_do_not_grow_with_the_book(analyst_client, dj
         analyst_client.get(reverse("scenarios"))
     with django_assert_num_queries(FORM_QUERIES):
         analyst_client.get(reverse("scenario-edit", args=[scenario.pk]))
+
+
+# --- Sensitivities ----------------------------------------------------------------------------------
+
+SENSITIVITIES_ON = dt.date(2026, 7, 10)
+
+
+def _sensitivities_book():
+    """A hand-made held book on 2026-07-10.
+
+    - North Mine (deal "tsx"): 1,000,000 shares listed in Toronto at a close of C$5.00, at 1.25 CAD
+      per USD: US$4,000,000.00. Its company's share price or the Canadian dollar 10 % either way
+      moves it by US$400,000.00.
+    - Rare earths floor (deal "floor"): private shares marked at US$2,000,000.00 and a US$110/kg
+      floor on NdPr oxide, whose project produced 721 t in Q2 2026, with the market at US$100/kg:
+      10 x 721,000 kg = US$7,210,000.00 owed. NdPr 10 % lower (90) owes 14,420,000.00 (+7,210,000.00),
+      10 % higher (110) nothing (-7,210,000.00). Over the price: 80 x 721,000 = 57,680,000.00 at
+      US$30, nothing from US$110.
+    - A deal in the pipeline (a non-binding letter of intent) with a floor on lithium carbonate:
+      neither an input nor a curve."""
+    on = SENSITIVITIES_ON
+    tsx = f.PositionFactory(
+        deal=f.DealFactory(reference="tsx", title="North Mine stake", company__name="North Mine Corp."),
+        currency_id="CAD", quantity=D("1000000"), listing=f.ListingFactory(exchange="TSX", currency_id="CAD"),
+    )  # fmt: skip
+    tsx.listing.company = tsx.deal.company
+    tsx.listing.save()
+    f.SecurityPriceFactory(listing=tsx.listing, on=on, close=D("5.00"), source="manual")
+    f.FxRateFactory(on=on, quote_id="CAD", rate=D("1.25"))
+    ndpr = f.CommodityFactory(code="ndpr-oxide", name="NdPr oxide", price_unit="kg")
+    deal = f.DealFactory(reference="floor", title="Rare earths floor", company__name="Floor Corp.")
+    project = f.ProjectFactory(company=deal.company)
+    project.commodities.add(ndpr)
+    deal.projects.add(project)
+    f.PriceFloorFactory(deal=deal, commodity=ndpr, floor_price=D("110"))
+    f.ProductionFigureFactory(
+        project=project, commodity=ndpr, period_start=dt.date(2026, 4, 1), period_end=dt.date(2026, 6, 30),
+        produced_t=D("721"),
+    )  # fmt: skip
+    f.CommodityPriceFactory(commodity=ndpr, on=on, price=D("100"))
+    private = f.PositionFactory(
+        deal=deal, kind=m.InstrumentKind.PRIVATE_EQUITY, listing=None, underlying="Private shares", quantity=D("1")
+    )
+    f.ValuationFactory(
+        position=private, as_of=on, method=m.ValuationMethod.MANUAL_MARK, fair_value_level=m.FairValueLevel.LEVEL_3,
+        value_local=D("2000000"), value_usd=D("2000000"),
+    )  # fmt: skip
+    lithium = f.CommodityFactory(code="lithium-carbonate", name="Lithium carbonate", price_unit="t")
+    pipeline = f.DealFactory(reference="pipeline", status=m.DealStatus.NON_BINDING_LOI, signed_on=None, closed_on=None)
+    f.PriceFloorFactory(deal=pipeline, commodity=lithium, floor_price=D("20000"))
+    f.CommodityPriceFactory(commodity=lithium, on=on, price=D("9000"))
+
+
+def _chart(page: str, element_id: str):
+    """The JSON a chart of the page reads (``json_script``)."""
+    start = page.index(f'<script id="{element_id}" type="application/json">')
+    body = page[page.index(">", start) + 1 : page.index("</script>", start)]
+    return json.loads(body)
+
+
+def test_the_sensitivities_page_shows_each_input_and_the_floor_curve(viewer_client):
+    """On the hand-made book (the latest valuation date, 2026-07-10): NdPr oxide first (its floor
+    moves the exposure by 7,210,000.00 either way), then the Canadian dollar and North Mine's share
+    price (400,000.00 either way, by name); the tornado's JSON holds the changes of exposure in that
+    order; the NdPr oxide curve is 57,680,000.00 at US$30, 7,210,000.00 at US$100 and nothing from
+    US$110, with the market (US$100) marked and the floor's trail; the floor of the deal not held
+    is not drawn. The figures are in the tables, the exports are linked, the menu marks Scenarios."""
+    _sensitivities_book()
+    response = viewer_client.get(reverse("scenario-sensitivities"))
+    assert response.status_code == HTTPStatus.OK
+    assert response.context["as_of"] == SENSITIVITIES_ON
+    found = response.context["sensitivities"]
+    assert [s.label for s in found] == ["NdPr oxide price", "CAD against the US dollar", "North Mine Corp. share price"]
+    ndpr, cad, shares = found
+    assert (ndpr.down.exposure, ndpr.up.exposure) == (D("7210000.00"), D("-7210000.00"))
+    assert (ndpr.down.value, ndpr.up.value) == (0, 0)
+    assert (cad.down.value, cad.up.value) == (D("-400000.00"), D("400000.00"))
+    assert (shares.down.exposure, shares.up.exposure) == (D("-400000.00"), D("400000.00"))
+    (curve,) = response.context["curves"]
+    points = dict(curve.points)
+    assert (points[D("30")], points[D("100")], points[D("110")], points[D("150")]) == (
+        D("57680000.00"), D("7210000.00"), 0, 0,
+    )  # fmt: skip
+    page = response.content.decode()
+    assert _chart(page, "chart-tornado") == {
+        "type": "tornado",
+        "labels": ["NdPr oxide price", "CAD against the US dollar", "North Mine Corp. share price"],
+        "down": [7210000.0, -400000.0, -400000.0],
+        "up": [-7210000.0, 400000.0, 400000.0],
+        "legend": ["Input 10 % lower", "Input 10 % higher"],
+    }
+    floor_chart = _chart(page, "chart-floor-1")
+    assert floor_chart["type"] == "floor-curve"
+    assert floor_chart["points"][0] == [30.0, 57680000.0]
+    assert floor_chart["points"][8] == [110.0, 0.0]
+    assert (floor_chart["market"], floor_chart["unit"]) == (100.0, "kg")
+    assert 'data-chart="tornado"' in page
+    assert 'data-chart="floor-1"' in page
+    assert "chart-floor-2" not in page
+    for text in (
+        "+US$400,000", "-US$400,000", "US$7,210,000", "-US$7,210,000", "US$57,680,000", "US$30", "US$150",
+        "one period's payment, max(0, floor \u2212 price) \u00d7 the volume each floor's project last reported",
+        "The market price on 2026-07-10 was US$100.00/kg",
+        "Rare earths floor: NdPr oxide floor 110 USD/kg: market 100.00 on 2026-07-10, 721 t produced in "
+        "2026-04-01 to 2026-06-30: 7,210,000.00 USD",
+        f'href="{reverse("export-sensitivities", args=["csv"])}?as_of=2026-07-10"',
+        f'href="{reverse("export-sensitivities", args=["xlsx"])}?as_of=2026-07-10"',
+        f'<a href="{reverse("scenarios")}" aria-current="page">Scenarios</a>',
+    ):  # fmt: skip
+        assert text in page, text
+    assert "Lithium carbonate" not in page
+
+
+def test_the_sensitivities_page_reads_the_date_asked_and_explains_a_bad_one(viewer_client):
+    """``?as_of=`` runs the sensitivities on that date; a date that is not one is explained and the
+    default shown. A book with nothing to move says so, and draws no chart."""
+    _sensitivities_book()
+    url = reverse("scenario-sensitivities")
+    earlier = viewer_client.get(url, {"as_of": "2025-07-01"})
+    assert earlier.context["as_of"] == dt.date(2025, 7, 1)
+    assert earlier.context["sensitivities"] == []
+    page = earlier.content.decode()
+    assert "reads no share price, commodity price, currency or volatility that could move" in page
+    assert "No price floor of the held book is in force on 2025-07-01." in page
+    assert "data-chart" not in page
+    response = viewer_client.get(url, {"as_of": "2026-02-30"})
+    assert response.status_code == HTTPStatus.OK
+    assert response.context["as_of"] == SENSITIVITIES_ON
+    assert "Showing 2026-07-10." in response.content.decode()
+
+
+def test_the_scenario_pages_lead_to_the_sensitivities_and_the_exports(viewer_client):
+    """The list links to the sensitivities; a scenario's page to the sensitivities on its date and
+    to its exports on that date."""
+    _book()
+    scenario = f.ScenarioFactory(shocks=SHOCKS)
+    assert f'href="{reverse("scenario-sensitivities")}"' in viewer_client.get(reverse("scenarios")).content.decode()
+    page = viewer_client.get(reverse("scenario", args=[scenario.pk]), {"as_of": "2026-03-30"}).content.decode()
+    assert f'href="{reverse("scenario-sensitivities")}?as_of=2026-03-30"' in page
+    for fmt in ("csv", "xlsx"):
+        assert f'href="{reverse("export-scenario", args=[scenario.pk, fmt])}?as_of=2026-03-30"' in page
+
+
+def test_the_sensitivities_need_a_login_and_a_role(client):
+    """The page and its export: anonymous visitors are sent to the login page, a user without a
+    role is refused (403)."""
+    urls = [reverse("scenario-sensitivities"), reverse("export-sensitivities", args=["csv"])]
+    for url in urls:
+        response = client.get(url)
+        assert response.status_code == HTTPStatus.FOUND, url
+        assert response["Location"].startswith(reverse("login")), url
+    client.force_login(f.UserFactory(username="nobody"))
+    for url in urls:
+        assert client.get(url).status_code == HTTPStatus.FORBIDDEN, url
+
+
+#: The sensitivities page on the hand-made book, whose three inputs (NdPr oxide, the Canadian
+#: dollar, North Mine's shares) are each run down and up, and whose NdPr oxide floor is drawn at 13
+#: prices: the session, the user and their permissions (4); the default date (the latest run, then
+#: the latest valuation: 2); the book of the date (22); the sensitivities (9 for this book: the held
+#: positions' inputs, then what the runs read once: the listings, commodities and the positions the
+#: shocks reach with their facts, prices, marks, flows and rates); the curve (3 for each of its 13
+#: prices: the listings, commodities and positions a run reads). The runs, and what each reads,
+#: grow with the inputs and the floor commodities by design.
+SENSITIVITIES_QUERIES = 4 + 2 + 22 + 9 + 13 * 3
+
+
+def test_the_sensitivities_pages_queries_are_pinned_for_a_fixed_book(viewer_client, django_assert_num_queries):
+    """The page runs a scenario per input and move and one per price of each floor commodity, so its
+    queries grow with the inputs by design: pinned for the hand-made book."""
+    _sensitivities_book()
+    with django_assert_num_queries(SENSITIVITIES_QUERIES):
+        viewer_client.get(reverse("scenario-sensitivities"))
