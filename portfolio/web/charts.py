@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, time
 from decimal import Decimal
 
 from portfolio.book.bridge import Bridge
+from portfolio.book.scenarios import Sensitivity
 from portfolio.models import Deal, Project
 from portfolio.selectors import MeasuredMilestone
 
@@ -126,3 +127,32 @@ def waterfall(bridge: Bridge, start: date, end: date) -> dict:
     bars.append([0.0, float(bridge.closing)])
     kinds.append("total")
     return {"type": "waterfall", "labels": labels, "bars": bars, "kinds": kinds}
+
+
+def _amount(value: Decimal | None) -> float | None:
+    return None if value is None else float(value)
+
+
+def tornado(found: list[Sensitivity], move: Decimal) -> dict:
+    """The change of the held book's exposure when each input moves ``move`` % down and up, one row
+    an input in the order given (the largest first); None where the exposure is n/a."""
+    shown = f"{move.normalize():f}"
+    return {
+        "type": "tornado",
+        "labels": [s.label for s in found],
+        "down": [_amount(s.down.exposure) for s in found],
+        "up": [_amount(s.up.exposure) for s in found],
+        "legend": [f"Input {shown} % lower", f"Input {shown} % higher"],
+    }
+
+
+def floor_curve(name: str, unit: str, points: list[tuple[Decimal, Decimal]], market: Decimal | None) -> dict:
+    """A commodity's price-floor liability (US$) at each price (US$ per ``unit``), with the day's
+    market price (in US$, None when it is not known in dollars) marked across the chart."""
+    return {
+        "type": "floor-curve",
+        "label": f"{name} price-floor liability",
+        "unit": unit,
+        "points": [[float(price), float(owed)] for price, owed in points],
+        "market": _amount(market),
+    }

@@ -1,12 +1,14 @@
 """The Scenarios pages: the saved scenarios, the form that writes one (through
-``services.scenarios``), and a scenario run on a date, its figures beside the book's with what
-each kind of shock contributed (``book.scenarios``)."""
+``services.scenarios``), a scenario run on a date, its figures beside the book's with what each
+kind of shock contributed (``book.scenarios``), and the book's sensitivities (each input moved
+10 % either way, and each floor commodity's liability over its price); their CSV and XLSX exports."""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django import forms
@@ -14,13 +16,23 @@ from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef, Q
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from portfolio.book import Figures, book_on, default_as_of, one_source
+from portfolio.book import Book, Figures, book_on, default_as_of, one_source
 from portfolio.book.dates import shown_date_error
-from portfolio.book.scenarios import Amounts, ScenarioResult, scenario_figures
+from portfolio.book.exposure import FloorTrail
+from portfolio.book.scenarios import (
+    FLOOR_CURVE_PRICES,
+    SENSITIVITY_MOVE,
+    Amounts,
+    ScenarioResult,
+    Sensitivity,
+    floor_curve,
+    scenario_figures,
+    sensitivities,
+)
 from portfolio.models import (
     Commodity,
     Company,
@@ -37,6 +49,8 @@ from portfolio.models import (
 from portfolio.models.scenarios import MAX_SHOCKS, SHOCK_FIELDS, shock_from
 from portfolio.services.scenarios import scenario_delete, scenario_save
 
+from . import charts
+from .exports import FORMATS, table_response
 from .labels import country_name, dimension_labels
 from .params import ISO_DATE_INPUT, AsOfForm, as_of_from
 
@@ -462,30 +476,206 @@ def scenario_context(result: ScenarioResult) -> dict:
     }
 
 
+@dataclass(frozen=True)
+class ScenarioRun:
+    """A scenario asked for and the date it runs on: ``?as_of=``, else its base date, else the
+    latest valuation date; with its shocks, or what is wrong with them."""
+
+    scenario: Scenario
+    form: AsOfForm
+    default: date
+    as_of: date
+    shocks: list[Shock]
+    problems: list[str]
+
+    @classmethod
+    def asked(cls, request: HttpRequest, pk: int) -> ScenarioRun:
+        item = get_object_or_404(Scenario.objects.select_related("created_by"), pk=pk)
+        default: date = item.base_on or default_as_of()
+        form = AsOfForm(request.GET or None, initial={"as_of": default})
+        shocks, problems = stored_shocks(item)
+        return cls(item, form, default, as_of_from(form, default), shocks, problems)
+
+
 @permission_required("portfolio.view_scenario", raise_exception=True)
 @one_source()  # the book of the date is read once, for the base and the scenario alike
 def scenario(request: HttpRequest, pk: int) -> HttpResponse:
     """A scenario run on a date (``?as_of=``; by default its base date, or the latest valuation
     date): its shocks, the figures of the book beside those under the shocks, what each kind of
     shock contributed, by deal and by agency, company and instrument kind."""
-    item = get_object_or_404(Scenario.objects.select_related("created_by"), pk=pk)
-    default: date = item.base_on or default_as_of()
-    form = AsOfForm(request.GET or None, initial={"as_of": default})
-    as_of = as_of_from(form, default)
-    shocks, problems = stored_shocks(item)
-    names = ShockNames.of(shocks)
+    run = ScenarioRun.asked(request, pk)
+    names = ShockNames.of(run.shocks)
     context: dict[str, Any] = {
-        "scenario": item,
-        "form": form,
-        "as_of": as_of,
-        "default": default,
-        "shocks": [shock_words(shock, names) for shock in shocks],
-        "problems": problems,
+        "scenario": run.scenario,
+        "form": run.form,
+        "as_of": run.as_of,
+        "default": run.default,
+        "shocks": [shock_words(shock, names) for shock in run.shocks],
+        "problems": run.problems,
         "may_change": request.user.has_perm("portfolio.change_scenario"),
         "may_delete": request.user.has_perm("portfolio.delete_scenario"),
+        "export_query": f"as_of={run.as_of.isoformat()}",
     }
-    if not problems:
-        result = scenario_figures(book_on(as_of), shocks)
+    if not run.problems:
+        result = scenario_figures(book_on(run.as_of), run.shocks)
         context.update(scenario_context(result))
         context["result"] = result
     return render(request, "portfolio/web/scenario.html", context)
+
+
+# --- Sensitivities -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FloorCurve:
+    """One commodity the held book's price floors pay on: its liability at each price of
+    ``FLOOR_CURVE_PRICES``, the day's market price (in US dollars, if it is known in them) and
+    each floor with what its liability is computed from on the day."""
+
+    index: int  # from 1, in the page's order
+    code: str
+    name: str
+    unit: str
+    points: list[tuple[Decimal, Decimal]]
+    market: Decimal | None
+    market_on: date | None
+    market_simulated: bool
+    trails: list[FloorTrail]
+
+    @property
+    def chart(self) -> dict:
+        return charts.floor_curve(self.name, self.unit, self.points, self.market)
+
+    @property
+    def element_id(self) -> str:
+        """The id of the chart's data in the page."""
+        return f"chart-floor-{self.index}"
+
+
+def floor_curves(book: Book, total: Figures) -> list[FloorCurve]:
+    """Each commodity a price floor of the held book pays on (the floors in ``total``, the book's
+    figures, on its date), by name, with its liability over the prices of ``FLOOR_CURVE_PRICES``."""
+    commodities = {floor.commodity.name: floor.commodity for floor in book.floors}
+    trails: dict[str, list[FloorTrail]] = defaultdict(list)
+    for trail in total.floor_trails:
+        trails[trail.commodity].append(trail)
+    curves = []
+    for index, name in enumerate(sorted(trails), start=1):
+        commodity = commodities[name]
+        price = book.commodity_prices.get(commodity.pk)
+        in_dollars = price is not None and price.currency_id == "USD"
+        curves.append(
+            FloorCurve(
+                index=index,
+                code=commodity.code,
+                name=name,
+                unit=commodity.price_unit,
+                points=floor_curve(book, commodity.code),
+                market=price.price if in_dollars and price is not None else None,
+                market_on=price.on if price is not None else None,
+                market_simulated=price is not None and price.is_simulated,
+                trails=trails[name],
+            )
+        )
+    return curves
+
+
+@permission_required("portfolio.view_scenario", raise_exception=True)
+@one_source()  # the book of the date is read once, for every input's two scenarios and the curves
+def scenario_sensitivities(request: HttpRequest) -> HttpResponse:
+    """The held book's sensitivities on a date (``?as_of=``, by default the latest valuation date):
+    the change of its value and exposure when each input moves 10 % down and up (a tornado chart
+    and its table, the largest first), and each floor commodity's liability over its price."""
+    default = default_as_of()
+    form = AsOfForm(request.GET or None, initial={"as_of": default})
+    as_of = as_of_from(form, default)
+    book = book_on(as_of)
+    total = book.figures_by(["total"], flows=False, twr=False)["total"].get("total") or Figures()
+    found = sensitivities(book)
+    return render(
+        request,
+        "portfolio/web/scenario_sensitivities.html",
+        {
+            "form": form,
+            "as_of": as_of,
+            "move": _plain(SENSITIVITY_MOVE),
+            "sensitivities": found,
+            "tornado": charts.tornado(found, SENSITIVITY_MOVE),
+            "curves": floor_curves(book, total),
+            "unvalued": total.unvalued,
+            "simulated": total.simulated,
+            "lowest": FLOOR_CURVE_PRICES[0],
+            "highest": FLOOR_CURVE_PRICES[-1],
+            "export_query": f"as_of={as_of.isoformat()}",
+        },
+    )
+
+
+# --- Exports -------------------------------------------------------------------------------------
+
+CENT = Decimal("0.01")
+ZERO = Decimal("0")
+
+
+def _cents(amount: Decimal | None) -> Decimal | None:
+    """An amount to the cent, as the other exports give them; None (n/a) stays empty."""
+    return None if amount is None else amount.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def _figures(base: Figures, shocked: Figures) -> list[Decimal | None]:
+    """A group's value as it is, under the scenario and its change; its exposure and price-floor
+    liability as it is and under the scenario: to the cent."""
+    change = Amounts.of(shocked).minus(Amounts.of(base))
+    amounts = (base.value, shocked.value, change.value, base.exposure, shocked.exposure)
+    return [_cents(amount) for amount in (*amounts, base.floor_liability, shocked.floor_liability)]
+
+
+@permission_required("portfolio.view_scenario", raise_exception=True)
+@one_source()
+def scenario_export(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
+    """A scenario run on a date (``?as_of=``, as its page): each held deal's value, exposure and
+    price-floor liability as it is and under the scenario, the change of its value and what each
+    kind of shock that is in the scenario contributed to it (``value_change_<kind>_usd``, the
+    kinds as the API names them: delay, commodity, price, fx, model); then the whole book's."""
+    if fmt not in FORMATS:
+        raise Http404("Exports come as csv or xlsx.")
+    run = ScenarioRun.asked(request, pk)
+    if run.problems:  # its page says why it is not run
+        raise Http404("The scenario's shocks cannot be read.")
+    result = scenario_figures(book_on(run.as_of), run.shocks)
+    headers = [
+        "deal", "title", "base_value_usd", "scenario_value_usd", "value_change_usd", "base_exposure_usd",
+        "scenario_exposure_usd", "base_floor_liability_usd", "scenario_floor_liability_usd",
+        *(f"value_change_{step.kind}_usd" for step in result.steps),
+    ]  # fmt: skip
+    pairs = result.pairs("deal")
+    titles = dimension_labels("deal", [key for key, _, _ in pairs])
+    rows: list[list] = []
+    for key, base, shocked in pairs:
+        steps = [_cents(step.by_deal[key].value if key in step.by_deal else ZERO) for step in result.steps]
+        rows.append([key, titles[key], *_figures(base, shocked), *steps])
+    base_total = result.base["total"].get("total") or Figures()
+    total = result.shocked["total"].get("total") or Figures()
+    rows.append(["", "Total", *_figures(base_total, total), *(_cents(step.total.value) for step in result.steps)])
+    return table_response(f"scenario-{run.scenario.pk}-{run.as_of}", fmt, headers, rows)
+
+
+@permission_required("portfolio.view_scenario", raise_exception=True)
+@one_source()
+def sensitivities_export(request: HttpRequest, fmt: str) -> HttpResponse:
+    """The held book's sensitivities on a date (``?as_of=``, by default the latest valuation date):
+    each input with the change of the book's value, exposure and price-floor liability when it
+    moves 10 % down and up, the largest first."""
+    if fmt not in FORMATS:
+        raise Http404("Exports come as csv or xlsx.")
+    as_of = as_of_from(AsOfForm(request.GET or None), default_as_of())
+    found: list[Sensitivity] = sensitivities(book_on(as_of))
+    headers = [
+        "input", "value_change_down_usd", "value_change_up_usd", "exposure_change_down_usd",
+        "exposure_change_up_usd", "floor_liability_change_down_usd", "floor_liability_change_up_usd",
+    ]  # fmt: skip
+    figures = ("value", "exposure", "floor_liability")
+    rows = [
+        [s.label, *(_cents(getattr(amounts, name)) for name in figures for amounts in (s.down, s.up))] for s in found
+    ]
+    return table_response(f"sensitivities-{as_of}", fmt, headers, rows)

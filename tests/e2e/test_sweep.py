@@ -14,7 +14,9 @@ is evaluated in the page through the browser's protocol, so the page's CSP is no
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 import json
 import re
 from collections.abc import Callable
@@ -177,6 +179,9 @@ PAGES: list[Page] = [
     Page("scenario-past", "scenario", _scenario, query="as_of=2026-11-24"),
     Page("scenario-new", "scenario-new"),
     Page("scenario-edit", "scenario-edit", _scenario),
+    # The tornado of every input of the demo book and the NdPr oxide floor's liability over its price.
+    Page("scenario-sensitivities", "scenario-sensitivities"),
+    Page("scenario-sensitivities-past", "scenario-sensitivities", query="as_of=2026-11-24"),
     Page("not-found", "deal", ("no-such-deal",), status=404),
 ]
 
@@ -563,3 +568,31 @@ def test_an_analyst_writes_a_scenario_and_its_pages_pass_the_sweep(page, demo): 
         for width in WIDTHS:
             problems += _sweep_one(page, spec, width)
     assert not problems, "\n".join(problems)
+
+
+def test_the_sensitivities_draw_a_bar_an_input_and_the_floor_curve(page, demo):  # noqa: F811
+    """From the Scenarios page an analyst opens the sensitivities: the tornado draws a row for each
+    input of the table beneath, largest first, and the NdPr oxide floor's curve its 13 prices with
+    the market price marked; the CSV export downloads the table's inputs in the same order."""
+    _user("Analyst", "ana")
+    page.add_init_script(CSP_WATCH)
+    _log_in(page, "ana")
+    page.goto(reverse("scenarios"))
+    page.get_by_role("link", name="Sensitivities").click()
+    page.wait_for_url(re.compile(r"/scenarios/sensitivities/$"))
+    page.wait_for_selector("canvas[data-chart='tornado'][data-drawn='true']")
+    inputs = page.locator("#sensitivities tbody tr td:first-child").all_inner_texts()
+    assert inputs, "the demo book has inputs"
+    drawn = page.evaluate("document.querySelector('canvas[data-chart=\"tornado\"]').chart.data.labels")
+    assert drawn == inputs
+    curve = page.evaluate(
+        "(() => { const c = document.querySelector('canvas[data-chart=\"floor-1\"]').chart;"
+        " return [c.data.datasets[0].data.length, c.options.plugins.marker.at]; })()"
+    )
+    assert curve[0] == 13
+    assert curve[1] is not None
+    assert page.get_by_role("heading", name="NdPr oxide").is_visible()
+    with page.expect_download() as download:
+        page.get_by_role("link", name="CSV").click()
+    rows = list(csv.reader(io.StringIO(Path(download.value.path()).read_text(encoding="utf-8"))))
+    assert [row[0] for row in rows[1:]] == inputs

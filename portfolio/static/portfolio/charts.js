@@ -196,7 +196,95 @@
     });
   }
 
-  var draw = { waterfall: waterfall, value: value, allocation: allocation, price: price, timeline: timeline, "portfolio-timeline": portfolioTimeline };
+  // Sensitivities: a row an input (the largest first), its bars the change of exposure with the
+  // input lower (one colour) and higher (the other). A bar runs from zero to its figure; where both
+  // go the same way, the farther starts where the nearer ends, so that each still ends at its
+  // figure and neither hides the other. The box takes the chart's height from its rows.
+  function tornado(canvas, spec) {
+    var rows = spec.labels.length, horizontal = narrow(canvas);
+    canvas.parentNode.style.height = Math.max(12, rows * (horizontal ? 3 : 2.4) + 6) + "rem";
+    function bars(mine, other) {
+      return mine.map(function (v, i) {
+        if (v === null) { return null; }
+        var o = other[i];
+        return o !== null && o * v > 0 && Math.abs(o) < Math.abs(v) ? [o, v] : [0, v];
+      });
+    }
+    // An input's name on up to two lines (the second cut short with an ellipsis if need be).
+    function label(i) {
+      var size = horizontal ? 16 : 40, lines = [""];
+      (spec.labels[i] || "").split(" ").forEach(function (word) {
+        var last = lines.length - 1;
+        if (lines[last] && (lines[last] + " " + word).length > size) { lines.push(word); } else { lines[last] = lines[last] ? lines[last] + " " + word : word; }
+      });
+      if (lines.length > 2) { lines = [lines[0], lines.slice(1).join(" ")]; }
+      return lines.map(function (line) { return line.length > size ? line.slice(0, size - 1) + "…" : line; });
+    }
+    function signed(v) { return v === null || v === undefined ? "n/a" : (v > 0 ? "+" : v < 0 ? "-" : "") + money.format(Math.abs(v)); }
+    var figures = [spec.down, spec.up];
+    return new Chart(canvas, {
+      type: "bar",
+      data: { labels: spec.labels, datasets: [
+        { label: spec.legend[0], data: bars(spec.down, spec.up), backgroundColor: "#e9a23b", grouped: false, barPercentage: 0.8 },
+        { label: spec.legend[1], data: bars(spec.up, spec.down), backgroundColor: pageColour("--accent", "#0b5cad"), grouped: false, barPercentage: 0.8 },
+      ] },
+      options: { animation: false, indexAxis: "y", maintainAspectRatio: false,
+                 scales: { x: { ticks: { maxTicksLimit: horizontal ? 5 : 9, callback: function (v) { return usd(v); } },
+                                grid: { color: function (c) { return c.tick && c.tick.value === 0 ? pageColour("--muted", "#4a5563") : Chart.defaults.borderColor; } } },
+                           y: { ticks: { autoSkip: false, callback: function (v, i) { return label(i); } } } },
+                 plugins: { legend: { position: "top" },
+                            tooltip: { callbacks: {
+                              title: function (items) { return items.length ? spec.labels[items[0].dataIndex] : ""; },
+                              label: function (c) { return c.dataset.label + ": " + signed(figures[c.datasetIndex][c.dataIndex]); } } } } },
+    });
+  }
+
+  // A dashed line across a chart at an x value (options.at), named (options.text).
+  var marker = {
+    id: "marker",
+    afterDraw: function (chart, args, options) {
+      if (options.at === undefined || options.at === null) { return; }
+      var x = chart.scales.x.getPixelForValue(options.at), area = chart.chartArea, ctx = chart.ctx;
+      if (x < area.left || x > area.right) { return; }
+      ctx.save();
+      ctx.strokeStyle = ctx.fillStyle = pageColour("--muted", "#4a5563");
+      ctx.lineWidth = 1.5; ctx.setLineDash([6, 4]);
+      ctx.beginPath(); ctx.moveTo(x, area.top); ctx.lineTo(x, area.bottom); ctx.stroke();
+      ctx.font = "600 12px system-ui, sans-serif";
+      var width = ctx.measureText(options.text).width;
+      ctx.fillText(options.text, x + 4 + width > area.right ? x - 4 - width : x + 4, area.top + 12);
+      ctx.restore();
+    },
+  };
+
+  // A price floor's liability over the commodity's price (US$ per unit), the day's market price
+  // marked.
+  function floorCurve(canvas, spec) {
+    var number = new Intl.NumberFormat("en-US", { maximumFractionDigits: 2 });
+    function perUnit(v) { return "US$" + number.format(v); }
+    var prices = spec.points.map(function (p) { return p[0]; });
+    // A tick at every price the curve is drawn at, or every second or third as the width allows.
+    var every = canvas.parentElement.clientWidth < 420 ? 3 : canvas.parentElement.clientWidth < 900 ? 2 : 1;
+    function priceTicks(axis) { axis.ticks = prices.filter(function (p, i) { return i % every === 0; }).map(function (p) { return { value: p }; }); }
+    return new Chart(canvas, {
+      type: "line",
+      data: { datasets: [{ label: spec.label, data: spec.points.map(function (p) { return { x: p[0], y: p[1] }; }),
+                           borderColor: "#d1495b", backgroundColor: "#d1495b33", fill: true, pointRadius: 3, borderWidth: 2 }] },
+      plugins: [marker],
+      options: { animation: false, aspectRatio: narrow(canvas) ? 1.2 : 1.8,
+                 scales: { x: { type: "linear", min: Math.min.apply(null, prices), max: Math.max.apply(null, prices),
+                                title: { display: true, text: "US$ per " + spec.unit }, afterBuildTicks: priceTicks,
+                                ticks: { maxRotation: 0, callback: function (v) { return perUnit(v); } } },
+                           y: { beginAtZero: true, ticks: { maxTicksLimit: 6, callback: function (v) { return usd(v); } } } },
+                 plugins: { legend: { display: false },
+                            marker: { at: spec.market, text: spec.market === null ? "" : "Market " + perUnit(spec.market) },
+                            tooltip: { callbacks: {
+                              title: function (items) { return items.length ? "At " + perUnit(items[0].parsed.x) + " per " + spec.unit : ""; },
+                              label: function (c) { return "Liability: " + money.format(c.parsed.y); } } } } },
+    });
+  }
+
+  var draw = { tornado: tornado, "floor-curve": floorCurve, waterfall: waterfall, value: value, allocation: allocation, price: price, timeline: timeline, "portfolio-timeline": portfolioTimeline };
 
   document.addEventListener("DOMContentLoaded", function () {
     if (typeof Chart === "undefined") { return; }

@@ -341,8 +341,8 @@ def test_a_position_without_a_value_is_n_a_with_its_reason(viewer_client):
 #: date (the latest run, then the latest valuation: 2); the names its shocks refer to (commodities,
 #: currencies, milestones: 3); the book of the date (16); the run (the listings, the commodities'
 #: codes, the positions' facts, the delayed milestones, then the positions the shocks reach with
-#: their closes, marks and flows: 8); the deals' and agencies' labels (2).
-SCENARIO_QUERIES = 36
+#: their closes and marks, their ledgers being the book's: 7); the deals' and agencies' labels (2).
+SCENARIO_QUERIES = 35
 #: The list: the session, the user and their permissions (4); the scenarios with their authors; the
 #: names their shocks refer to (commodities, currencies, milestones here: 3).
 LIST_QUERIES = 8
@@ -532,12 +532,12 @@ def test_the_sensitivities_need_a_login_and_a_role(client):
 #: The sensitivities page on the hand-made book, whose three inputs (NdPr oxide, the Canadian
 #: dollar, North Mine's shares) are each run down and up, and whose NdPr oxide floor is drawn at 13
 #: prices: the session, the user and their permissions (4); the default date (the latest run, then
-#: the latest valuation: 2); the book of the date (22); the sensitivities (9 for this book: the held
+#: the latest valuation: 2); the book of the date (22); the sensitivities (8 for this book: the held
 #: positions' inputs, then what the runs read once: the listings, commodities and the positions the
-#: shocks reach with their facts, prices, marks, flows and rates); the curve (3 for each of its 13
+#: shocks reach with their facts, prices, marks and rates); the curve (3 for each of its 13
 #: prices: the listings, commodities and positions a run reads). The runs, and what each reads,
 #: grow with the inputs and the floor commodities by design.
-SENSITIVITIES_QUERIES = 4 + 2 + 22 + 9 + 13 * 3
+SENSITIVITIES_QUERIES = 4 + 2 + 22 + 8 + 13 * 3
 
 
 def test_the_sensitivities_pages_queries_are_pinned_for_a_fixed_book(viewer_client, django_assert_num_queries):
