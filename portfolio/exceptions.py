@@ -24,6 +24,12 @@ class BrokerUnavailableError(PortfolioError):
     code = "broker_unavailable"
 
 
+class ScenarioRunRefusedError(PortfolioError):
+    """The same scenario run (its kind, scenario, date and path) is already queued or running."""
+
+    code = "scenario_run_in_progress"
+
+
 class ImportRefusedError(PortfolioError):
     """A spreadsheet import cannot be confirmed (not a preview waiting, or another steward's)."""
 

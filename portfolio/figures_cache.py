@@ -67,7 +67,7 @@ UNRELATED_MODELS = {
     "refreshrun", "importrun", "filingevent", "digestsubscription", "milestonestatuschange", "publishedreport",
     "keptvalue", "keptledger", "groupinggeneration",  # follow the writes that retire the figures themselves
     "keptfigures", "figuresgeneration",  # the kept figures themselves
-    "scenario", "historicalscenario",  # what-ifs, not the book
+    "scenario", "historicalscenario", "scenariorun",  # what-ifs, not the book
 }  # fmt: skip
 
 

@@ -28,6 +28,7 @@ from portfolio.services.refresh import (
     refresh_runs_recover,
     refresh_start,
 )
+from portfolio.services.scenario_runs import scenario_run_execute, scenario_run_fail, scenario_runs_recover
 
 logger = logging.getLogger(__name__)
 
@@ -94,9 +95,10 @@ def digest_send_task() -> None:
 
 @shared_task(ignore_result=True, soft_time_limit=50, time_limit=55)
 def runs_recover_task() -> None:
-    """Beat entry point: run again the refreshes and imports whose worker stopped."""
+    """Beat entry point: run again the refreshes, imports and scenario runs whose worker stopped."""
     refresh_runs_recover()
     import_runs_recover()
+    scenario_runs_recover()
 
 
 class ImportTask(Task):
@@ -124,7 +126,24 @@ def import_apply_task(run_id: int) -> None:
     import_apply_queued(run_id=run_id)
 
 
+class ScenarioTask(Task):
+    """Marks the scenario run failed when the task fails (an error, the time limit)."""
+
+    def on_failure(self, exc, task_id, args, kwargs, einfo):
+        run_id = kwargs.get("run_id", args[0] if args else None)
+        if run_id is not None:
+            scenario_run_fail(run_id=run_id, reason=f"the worker failed ({type(exc).__name__}: {exc})")
+
+
+@shared_task(base=ScenarioTask, ignore_result=True, acks_late=True, reject_on_worker_lost=True,
+             soft_time_limit=1500, time_limit=1800)  # fmt: skip
+def scenario_run_task(run_id: int) -> None:
+    """Work out a scenario's figures, the sensitivities or a historical stress path."""
+    scenario_run_execute(run_id=run_id)
+
+
 # The jobs services queue (see portfolio.services.queue), and the task that runs each.
 queue.register(queue.Job.REFRESH_RUN, refresh_run_task)
 queue.register(queue.Job.IMPORT_CHECK, import_check_task)
 queue.register(queue.Job.IMPORT_APPLY, import_apply_task)
+queue.register(queue.Job.SCENARIO_RUN, scenario_run_task)

@@ -520,3 +520,16 @@ class ScenarioFactory(DjangoModelFactory[m.Scenario]):
     name = factory.Sequence(lambda n: f"Scenario {n}")
     shocks = factory.LazyFunction(lambda: [{"kind": "share_price", "change_pct": "-40"}])
     created_by = factory.SubFactory(UserFactory)
+
+
+class ScenarioRunFactory(DjangoModelFactory[m.ScenarioRun]):
+    """A sensitivities run of 2026-11-27 that succeeded."""
+
+    class Meta:
+        model = m.ScenarioRun
+
+    kind = m.ScenarioRun.Kind.SENSITIVITIES
+    as_of = dt.date(2026, 11, 27)
+    status = m.ScenarioRun.Status.SUCCEEDED
+    requested_by = factory.SubFactory(UserFactory)
+    result = factory.LazyFunction(lambda: {"as_of": "2026-11-27", "inputs": [], "floor_curves": {}})

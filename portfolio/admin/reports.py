@@ -6,7 +6,7 @@ from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
 from portfolio.book import BOOK_LABELS
-from portfolio.models import PublishedReport, Scenario
+from portfolio.models import PublishedReport, Scenario, ScenarioRun
 
 from .formatting import date_column, datetime_column
 from .mixins import ReadOnlyAdminMixin
@@ -67,3 +67,19 @@ class ScenarioAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
     @admin.display(description="Shocks")
     def shock_count(self, obj: Scenario) -> int:
         return len(obj.shocks)
+
+
+@admin.register(ScenarioRun)
+class ScenarioRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Scenario runs the worker did (or is doing), with what they found: asked for through the API."""
+
+    list_display = ["id", "kind", "scenario", "as_of_day", "status", "requested_by", "created"]
+    list_filter = ["kind", "status"]
+    list_select_related = ["scenario", "requested_by"]
+    fields = readonly_fields = (
+        "kind", "scenario", "as_of", "start", "end", "status", "requested_by", "attempts", "worker", "created_at",
+        "started_at", "finished_at", "message", "result",
+    )  # fmt: skip
+
+    as_of_day = date_column("as_of", "Base date")
+    created = datetime_column("created_at", "Asked for")

@@ -13,6 +13,10 @@ from portfolio.book import BOOKS, DEFAULT_BOOK, DIMENSIONS, default_as_of, one_s
 from portfolio.book.basis import SHOWN_BASES
 from portfolio.book.bridge import default_start
 from portfolio.book.dates import shown_date_error, year_before
+from portfolio.plain import amount as _decimal
+from portfolio.plain import floor_trail as _floor
+from portfolio.plain import quantity as _number
+from portfolio.plain import ratio as _ratio
 from portfolio.selectors import projects_with_progress
 
 from . import fields as strict
@@ -22,19 +26,6 @@ from .query import CheckedQuery
 class CanViewPortfolio(BasePermission):
     def has_permission(self, request, view):
         return bool(request.user and request.user.is_authenticated and request.user.has_perm("portfolio.view_deal"))
-
-
-def _decimal(value):
-    return None if value is None else str(value.quantize(value.__class__("0.01")))
-
-
-def _number(value):
-    """A quantity or price as entered, however large (share counts, tonnes, prices per unit)."""
-    return None if value is None else f"{value.normalize():f}"
-
-
-def _ratio(value, places=6):
-    return None if value is None else round(float(value), places)
 
 
 class SummaryQuery(serializers.Serializer):
@@ -129,29 +120,6 @@ def _figures(key, g, as_of) -> dict:
         "positions_computed_on_request": g.computed_on_request,
         "not_valued": list(g.unvalued),
         "simulated": g.simulated,
-    }
-
-
-def _floor(trail) -> dict:
-    """A price floor's liability on the date and the inputs it was computed from."""
-    return {
-        "deal": trail.deal_reference,
-        "commodity": trail.commodity,
-        "floor_price": _number(trail.floor_price),
-        "currency": trail.currency,
-        "unit": trail.unit,
-        "covers": trail.measure,
-        "market_price": _number(trail.price),
-        "market_price_on": trail.price_on,
-        "market_price_source": trail.price_source or None,
-        "simulated": trail.simulated,
-        "volume_t": _number(trail.volume_t),
-        "period_start": trail.period_start,
-        "period_end": trail.period_end,
-        "liability": _number(trail.liability),
-        "liability_usd": _decimal(trail.liability_usd),
-        "reported_for_period": _decimal(trail.reported),
-        "missing": trail.missing or None,
     }
 
 

@@ -14,11 +14,12 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from portfolio.exceptions import BrokerUnavailableError, PortfolioError, RefreshRefusedError
+from portfolio.exceptions import BrokerUnavailableError, PortfolioError, RefreshRefusedError, ScenarioRunRefusedError
 from portfolio.security import log_refused
 
 DOMAIN_STATUS = {
     RefreshRefusedError: status.HTTP_409_CONFLICT,
+    ScenarioRunRefusedError: status.HTTP_409_CONFLICT,
     BrokerUnavailableError: status.HTTP_503_SERVICE_UNAVAILABLE,
 }
 

@@ -1,35 +1,27 @@
 """Scenarios over the API: saved sets of shocks (list, read, create, change, delete), each run on a
 base date (its figures beside the base's, and what each kind of shock contributed), and the book's
-sensitivities with a price floor's liability over the commodity's price."""
+sensitivities with a price floor's liability over the commodity's price; and scenario runs, the
+same figures and a historical stress path worked out by the worker (202, then read the run)."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, serializers, viewsets
+from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
-from portfolio.book import book_on, default_as_of, one_source
+from portfolio.book import default_as_of
 from portfolio.book.dates import shown_date_error
-from portfolio.book.scenarios import (
-    SCENARIO_DIMENSIONS,
-    SENSITIVITY_MOVE,
-    Amounts,
-    ScenarioResult,
-    floor_curve,
-    historical_stress,
-    scenario_figures,
-    sensitivities,
-)
-from portfolio.models import Scenario, ShockKind
+from portfolio.models import Scenario, ScenarioRun, ShockKind
 from portfolio.models.scenarios import MAX_DELAY_MONTHS
+from portfolio.scenario_data import scenario_data, sensitivities_data
+from portfolio.services.scenario_runs import scenario_run_start
 from portfolio.services.scenarios import scenario_delete, scenario_save
 
 from . import fields as strict
-from .analytics import _decimal, _floor, _number, _ratio
 from .permissions import RolePermission
 from .query import CheckedQuery
 from .resources import location
@@ -97,80 +89,9 @@ class RunQuery(serializers.Serializer):
 MAX_STRESS_DAYS = 366 * 10
 
 
-class StressQuery(RunQuery):
-    start = strict.DateField(help_text="The path's first day: its prices are what the moves are measured from.")
-    end = strict.DateField(help_text="The path's last day (at most ten years after its start).")
-
-    def validate_start(self, value):
-        return self.validate_as_of(value)
-
-    def validate_end(self, value):
-        return self.validate_as_of(value)
-
-    def validate(self, attrs):
-        if not attrs["start"] < attrs["end"]:
-            raise serializers.ValidationError({"end": ["The end comes after the start."]})
-        if (attrs["end"] - attrs["start"]).days > MAX_STRESS_DAYS:
-            raise serializers.ValidationError({"end": ["A path is at most ten years long."]})
-        return attrs
-
-
 class CanUseScenarios(RolePermission):
     """Reading and running need view_scenario (every role); saving add or change_scenario
     (analysts and admins); deleting delete_scenario (admins)."""
-
-
-def _amounts(amounts: Amounts) -> dict:
-    return {
-        "value_usd": _decimal(amounts.value),
-        "exposure_usd": _decimal(amounts.exposure),
-        "floor_liability_usd": _decimal(amounts.floor_liability),
-        "contingent_usd": _decimal(amounts.contingent),
-    }
-
-
-def _group(figures) -> dict:
-    return {
-        "invested_usd": _decimal(figures.invested),
-        "value_usd": _decimal(figures.value),
-        "gain_usd": _decimal(figures.gain),
-        "unrealised_gain_usd": _decimal(figures.unrealised_gain),
-        "moic": _ratio(figures.moic),
-        "loans_outstanding_usd": _decimal(figures.loans_outstanding),
-        "floor_liability_usd": _decimal(figures.floor_liability),
-        "exposure_usd": _decimal(figures.exposure),
-        "contingent_usd": _decimal(figures.contingent),
-        "price_floors": [_floor(trail) for trail in figures.floor_trails],
-        "not_valued": list(figures.unvalued),
-    }
-
-
-def result_body(scenario: Scenario, result: ScenarioResult) -> dict:
-    """A scenario's run as the API answers it."""
-    return {
-        "scenario": scenario.pk,
-        "as_of": result.as_of,
-        "shocks": scenario.shocks,
-        "change": _amounts(result.change()),
-        "groups": {
-            dimension: [
-                {"key": key, "base": _group(base), "scenario": _group(shocked)}
-                for key, base, shocked in result.pairs(dimension)
-            ]
-            for dimension in SCENARIO_DIMENSIONS
-        },
-        "steps": [
-            {
-                "kind": step.kind,
-                "label": step.label,
-                "change": _amounts(step.total),
-                "deals": {reference: _amounts(amounts) for reference, amounts in step.by_deal.items()},
-            }
-            for step in result.steps
-        ],
-        "positions_revalued": result.revalued,
-        "notes": list(result.notes),
-    }
 
 
 class ScenarioViewSet(
@@ -191,8 +112,7 @@ class ScenarioViewSet(
 
     @property
     def query_serializer(self):
-        action = getattr(self, "action", None)
-        return StressQuery if action == "stress" else RunQuery if action in ("result", "sensitivities") else None
+        return RunQuery if getattr(self, "action", None) in ("result", "sensitivities") else None
 
     @extend_schema(parameters=[location(201)])
     def create(self, request, *args, **kwargs):
@@ -235,10 +155,7 @@ class ScenarioViewSet(
         instrument) in the base and in the scenario, and each kind of shock's contribution to the
         change, in total and by deal (they add up to the change)."""
         scenario = self.get_object()
-        as_of = self._as_of(scenario)
-        with one_source():
-            result = scenario_figures(book_on(as_of), scenario.shock_list())
-        return Response(result_body(scenario, result))
+        return Response(scenario_data(scenario, self._as_of(scenario)))
 
     @extend_schema(parameters=[RunQuery], responses={200: dict})
     @action(detail=False, methods=["get"])
@@ -247,62 +164,100 @@ class ScenarioViewSet(
         listed company's share price, every commodity a floor pays on, every currency other than the
         dollar, volatility), the largest first; and each floor commodity's liability over prices
         from US$30 to US$150 per unit."""
-        as_of = self._as_of()
-        with one_source():
-            book = book_on(as_of)
-            found = sensitivities(book)
-            commodities = sorted({floor.commodity.code for floor in book.floors})
-            curves = {code: floor_curve(book, code) for code in commodities}
-        return Response(
-            {
-                "as_of": as_of,
-                "move_pct": str(SENSITIVITY_MOVE),
-                "inputs": [
-                    {
-                        "input": s.label,
-                        "shock": {k: v for k, v in s.shock.as_json().items() if k != "change_pct"},
-                        "down": _amounts(s.down),
-                        "up": _amounts(s.up),
-                    }
-                    for s in found
-                ],
-                "floor_curves": {
-                    code: [{"price_usd": _number(price), "liability_usd": _decimal(owed)} for price, owed in curve]
-                    for code, curve in curves.items()
-                },
-            }
-        )
+        return Response(sensitivities_data(self._as_of()))
 
-    @extend_schema(parameters=[StressQuery], responses={200: dict})
-    @action(detail=False, methods=["get"])
-    def stress(self, request):
-        """The held book of the base date replayed on the market's path from ``start`` to ``end``: at
-        the end of each month and on ``end``, every listed company's shares moved as they moved since
-        ``start``, each floor commodity at its price of the day and each currency at its rate; the
-        change of the book's value, exposure and floors' liability on each, and the worst (the most
-        value lost and liability added)."""
-        query = StressQuery(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        given = query.validated_data
-        as_of = given.get("as_of") or default_as_of()
-        with one_source():
-            path = historical_stress(book_on(as_of), given["start"], given["end"])
-        worst = path.worst
-        return Response(
-            {
-                "as_of": as_of,
-                "start": path.start,
-                "end": path.end,
-                "points": [
-                    {
-                        "on": point.on,
-                        "change": _amounts(point.change),
-                        "loss_usd": _decimal(point.loss),
-                        "inputs_moved": point.shocks,
-                    }
-                    for point in path.points
-                ],
-                "worst": None if worst is None else worst.on,
-                "notes": path.notes,
-            }
-        )
+
+class ScenarioRunSerializer(serializers.ModelSerializer):
+    requested_by = serializers.CharField(
+        source="requested_by.username", read_only=True, allow_null=True, help_text="Who asked for it."
+    )
+    result = serializers.JSONField(
+        read_only=True,
+        allow_null=True,
+        help_text="Once succeeded, what it found: as `scenarios/<id>/result/`, `scenarios/sensitivities/`, or for a "
+        "stress run the path's `points` (each month's end with its `change` and `loss_usd`), the `worst` day and "
+        "the `notes`.",
+    )
+
+    class Meta:
+        model = ScenarioRun
+        fields = [
+            "id", "kind", "scenario", "as_of", "start", "end", "status", "requested_by", "created_at", "started_at",
+            "finished_at", "message", "result",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+
+class ScenarioRunRequest(serializers.Serializer):
+    kind = strict.ChoiceField(
+        choices=ScenarioRun.Kind.choices,
+        help_text="result (names its `scenario`), sensitivities, or stress (gives the path's `start` and `end`).",
+    )
+    scenario = strict.IntegerField(required=False, min_value=1, max_value=2**63 - 1, help_text="For a result.")
+    as_of = strict.DateField(
+        required=False, help_text="The base date. Default: the scenario's own, else the latest valuation date."
+    )
+    start = strict.DateField(required=False, help_text="A stress path's first day.")
+    end = strict.DateField(required=False, help_text="A stress path's last day (at most ten years after its start).")
+
+    def validate(self, attrs):
+        kind = attrs["kind"]
+        for name in ("as_of", "start", "end"):
+            error = attrs.get(name) and shown_date_error(attrs[name])
+            if error:
+                raise serializers.ValidationError({name: [error]})
+        if kind == ScenarioRun.Kind.RESULT:
+            scenario = Scenario.objects.filter(pk=attrs.get("scenario") or 0).first()
+            if scenario is None:
+                raise serializers.ValidationError({"scenario": ["Name a saved scenario for a result."]})
+            attrs["scenario"] = scenario
+        elif "scenario" in attrs:
+            raise serializers.ValidationError({"scenario": ["Only a result names a scenario."]})
+        if kind == ScenarioRun.Kind.STRESS:
+            start, end = attrs.get("start"), attrs.get("end")
+            if start is None or end is None:
+                raise serializers.ValidationError({"end": ["A stress run gives its path's start and end."]})
+            if not start < end:
+                raise serializers.ValidationError({"end": ["The end comes after the start."]})
+            if (end - start).days > MAX_STRESS_DAYS:
+                raise serializers.ValidationError({"end": ["A path is at most ten years long."]})
+        elif "start" in attrs or "end" in attrs:
+            raise serializers.ValidationError({"start": ["Only a stress run has a path."]})
+        return attrs
+
+
+class CanRunScenarios(RolePermission):
+    """Reading runs needs view_scenariorun (every role); asking for one, view_scenario too (a run
+    only reads)."""
+
+    def has_permission(self, request, view):
+        if request.method == "POST":
+            user = request.user
+            return bool(user and user.is_authenticated and user.has_perm("portfolio.view_scenario"))
+        return super().has_permission(request, view)
+
+
+class ScenarioRunViewSet(CheckedQuery, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+    """Scenario runs, the latest first. POST asks the worker for a scenario's figures, the
+    sensitivities or a historical stress path: 202 with the run and its Location; 409 while the
+    same run is queued or running; 503 when the task queue cannot be reached (the run is recorded
+    as failed). Read the run until its status is succeeded (its ``result``) or failed (``message``)."""
+
+    queryset = ScenarioRun.objects.select_related("requested_by").order_by("-id")
+    serializer_class = ScenarioRunSerializer
+    permission_classes = [CanRunScenarios]
+    filter_backends: list = []
+
+    @extend_schema(request=ScenarioRunRequest, parameters=[location(202)], responses={202: ScenarioRunSerializer})
+    def create(self, request, *args, **kwargs):
+        given = ScenarioRunRequest(data=request.data)
+        given.is_valid(raise_exception=True)
+        data = given.validated_data
+        scenario = data.get("scenario")
+        as_of = data.get("as_of") or (scenario and scenario.base_on) or default_as_of()
+        run = scenario_run_start(
+            kind=data["kind"], scenario=scenario, as_of=as_of, start=data.get("start"), end=data.get("end"),
+            user=request.user,
+        )  # fmt: skip
+        where = reverse("api:scenariorun-detail", args=[run.pk], request=request)
+        return Response(ScenarioRunSerializer(run).data, status=status.HTTP_202_ACCEPTED, headers={"Location": where})

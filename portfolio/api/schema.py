@@ -44,6 +44,10 @@ REFRESH = {
     "409": "A refresh of this kind is already queued or running.",
     "503": "The task queue cannot be reached; the run is recorded as failed.",
 }
+SCENARIO_RUN = {
+    "409": "The same run (kind, scenario, date and path) is already queued or running.",
+    "503": "The task queue cannot be reached; the run is recorded as failed.",
+}
 
 
 def _drop_uri_formats(node) -> None:
@@ -138,6 +142,8 @@ def add_error_responses(result, generator, request, public):
             statuses = dict(COMMON)
             if path.endswith("/refresh-runs/") and method == "post":
                 statuses.update(REFRESH)
+            if path.endswith("/scenario-runs/") and method == "post":
+                statuses.update(SCENARIO_RUN)
             for status, description in statuses.items():
                 operation["responses"].setdefault(
                     status, {"description": description, "content": {"application/json": {"schema": ref}}}

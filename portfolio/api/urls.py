@@ -9,7 +9,7 @@ from .jobs import RefreshRunViewSet
 from .query import CheckedQuery
 from .reports import PublishedReportViewSet
 from .resources import VIEWSETS
-from .scenarios import ScenarioViewSet
+from .scenarios import ScenarioRunViewSet, ScenarioViewSet
 
 app_name = "api"
 
@@ -28,6 +28,7 @@ for prefix, viewset in VIEWSETS.items():
 router.register("refresh-runs", RefreshRunViewSet)
 router.register("reports", PublishedReportViewSet)
 router.register("scenarios", ScenarioViewSet)
+router.register("scenario-runs", ScenarioRunViewSet)
 
 urlpatterns = [
     path("auth/token/", TokenView.as_view(), name="token"),

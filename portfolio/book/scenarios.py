@@ -41,15 +41,17 @@ from portfolio.models import (
     Milestone,
     MilestoneStatus,
     Position,
+    PriceFloor,
     Shock,
 )
 from portfolio.models import ShockKind as Kind
 from portfolio.selectors import PriceHistory, positions_to_value, price_histories
 
-from .basis import VALUED_BASES
+from .basis import BOOKS, VALUED_BASES
 from .bridge import STEP_KINDS
 from .core import Book, Figures, Holding
 from .fx import FxRates, ShiftedRates
+from .ledger import PositionLedger
 from .valuing import (
     PRICE_LOOKBACK_DAYS,
     ComputedValuation,
@@ -208,7 +210,9 @@ class Prepared:
         come."""
         if self.positions is None or self.context is None:
             self.positions = [p for p in positions_to_value() if p.pk in self.facts]
-            self.context = valuation_context(as_of=self.book.as_of, positions=self.positions)
+            self.context = valuation_context(
+                as_of=self.book.as_of, positions=self.positions, ledgers=_ledgers(self.book)
+            )
             as_it_is = replace(self.context, volatilities=self.volatilities, shift=Shift())
             self.reference, self.reference_reasons = _values(self.positions, as_it_is)
         return self.positions, self.context
@@ -323,6 +327,11 @@ class _Scenario:
         return replace(self.book, holdings=holdings, fx=fx, commodity_prices=prices)
 
 
+def _ledgers(book: Book) -> dict[int, PositionLedger]:
+    """The book's cost ledgers on its date (from the kept ledgers), for valuing its positions."""
+    return {holding.row.pk: holding.ledger for holding in book.holdings}
+
+
 def _context(base: Context, state: _Inputs, gates: dict[int, date]) -> Context:
     fx = ShiftedRates(base.fx, state.fx) if state.fx else base.fx
     return replace(
@@ -367,7 +376,7 @@ def scenario_figures(
     else:
         # Every position read and the moved ones kept (a list of thousands of ids costs the database more).
         positions = [p for p in positions_to_value() if p.pk in moved] if moved else []
-        ctx = valuation_context(as_of=book.as_of, positions=positions)
+        ctx = valuation_context(as_of=book.as_of, positions=positions, ledgers=_ledgers(book))
         reference, reference_reasons = _values(positions, _context(ctx, _Inputs(), run.reference_gates(final)))
     dims = list(dimensions)
     base = book.figures_by(dims, flows=False, twr=False, ownership=False)
@@ -448,25 +457,37 @@ class Sensitivity:
         return max((abs(amount) for amount in amounts if amount is not None), default=ZERO)
 
 
+def held_floors(book: Book) -> list[PriceFloor]:
+    """The price floors whose liability the held book's exposure counts on its date (those of its
+    deals, in force then): the floors its commodities' sensitivities and curves are about."""
+    total = book.figures_by(["total"], flows=False, twr=False, ownership=False)["total"].get("total")
+    counted = {(trail.deal_reference, trail.commodity) for trail in total.floor_trails} if total else set()
+    return [floor for floor in book.floors if (book.deals[floor.deal_id].reference, floor.commodity.name) in counted]
+
+
 def sensitivity_inputs(book: Book) -> list[tuple[str, Shock]]:
     """Each input the held book's figures read, as a shock of +``SENSITIVITY_MOVE`` %: every listed
-    company's share price, every commodity a price floor of the book pays on, every currency other
-    than the US dollar the book holds or owes in, and volatility (with an option in the book)."""
+    company's share price, every commodity a price floor of the book pays on (``held_floors``), every
+    currency other than the US dollar the book holds or owes in, and volatility (with an option in
+    the book)."""
     held = {h.row.pk for h in book.holdings if h.basis in VALUED_BASES and h.value is not None}
-    rows = Position.objects.filter(pk__in=held).values_list(
-        "kind", "currency_id", "listing__company_id", "listing__company__name", "listing__currency_id"
+    rows = Position.objects.order_by().values_list(
+        "pk", "kind", "currency_id", "listing__company_id", "listing__company__name", "listing__currency_id"
     )
     companies: dict[int, str] = {}
     currencies: set[str] = set()
     options = False
-    for kind, currency, company_id, company, listed_in in rows:
+    for pk, kind, currency, company_id, company, listed_in in rows:
+        if pk not in held:
+            continue
         if company_id is not None:
             companies[company_id] = company
         currencies |= {currency, listed_in or "USD"}
         options |= kind in OPTION_KINDS
-    deals_in = {h.row.deal_id for h in book.holdings if h.row.pk in held}
+    deals_in = {pk for pk, basis in book.deal_bases.items() if basis in BOOKS["held"]}
     currencies |= {loan.currency_id for loan in book.loans if loan.deal_id in deals_in}
-    floors = [floor for floor in book.floors if floor.deal_id in deals_in]
+    currencies |= {guarantee.currency_id for guarantee in book.guarantees if guarantee.deal_id in deals_in}
+    floors = held_floors(book)
     currencies |= {floor.currency_id for floor in floors}
     move = SENSITIVITY_MOVE
     inputs = [

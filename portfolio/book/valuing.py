@@ -466,10 +466,14 @@ def position_valuation(position: Position, ctx: Context) -> ValuationFigures:
     raise ValuationInputError(f"no valuation method for {position.kind}")
 
 
-def valuation_context(*, as_of: date, positions: list[Position]) -> Context:
+def valuation_context(
+    *, as_of: date, positions: list[Position], ledgers: dict[int, PositionLedger] | None = None
+) -> Context:
     """Load every input for valuing ``positions`` on ``as_of`` in a fixed number of queries.
-    ``positions`` come with their deal and listing selected (``positions_to_value``)."""
-    return ValuationDays(start=as_of, end=as_of, positions=positions).on(as_of)
+    ``positions`` come with their deal and listing selected (``positions_to_value``). ``ledgers``:
+    the positions' cost ledgers on ``as_of`` where the caller has them (a book's, from the kept
+    ledgers), so that their cash flows are not read again."""
+    return ValuationDays(start=as_of, end=as_of, positions=positions, ledgers=ledgers).on(as_of)
 
 
 class ValuationDays:
@@ -479,7 +483,9 @@ class ValuationDays:
     day's ledgers and marks carried to the next (a backfill's days). A range of one day is
     ``valuation_context``."""
 
-    def __init__(self, *, start: date, end: date, positions: list[Position]) -> None:
+    def __init__(
+        self, *, start: date, end: date, positions: list[Position], ledgers: dict[int, PositionLedger] | None = None
+    ) -> None:
         self.positions = positions
         self.end = end
         listings = {p.listing for p in positions if p.listing is not None}
@@ -497,13 +503,14 @@ class ValuationDays:
         self._marks = list(
             ManualMark.objects.filter(position__in=positions, as_of__lte=end).order_by("as_of", "position_id")
         )
-        self._flows = flow_rows(as_of=end, positions=[p.pk for p in positions])
+        # With the ledgers given (one day's), no flow is read: they are those flows' ledgers already.
+        self._flows = flow_rows(as_of=end, positions=[p.pk for p in positions]) if ledgers is None else []
         currencies = {p.currency_id for p in positions} | {f[CURRENCY] for f in self._flows}
         currencies |= {listing.currency_id for listing in listings} | {m.currency_id for m in self._marks}
         first_flow = min((f[OCCURRED_ON] for f in self._flows), default=start)
         self.fx = FxRates(currencies, start=min(first_flow, start), end=end)
         self._currencies = {p.pk: p.currency_id for p in positions}
-        self._ledgers: dict[int, PositionLedger] = {}
+        self._ledgers: dict[int, PositionLedger] = {} if ledgers is None else ledgers
         self._marks_on: dict[int, ManualMark] = {}
         self._next_flow = self._next_mark = 0
         self._day: date | None = None

@@ -57,7 +57,7 @@ from .registry import (
     ShareCountOrigin,
 )
 from .reports import PublishedReport
-from .scenarios import Scenario, Shock, ShockKind, shocks_from
+from .scenarios import Scenario, ScenarioRun, Shock, ShockKind, shocks_from
 from .valuations import (
     FairValueLevel,
     FiguresGeneration,
@@ -133,6 +133,7 @@ __all__ = [
     "PublishedReport",
     "RefreshRun",
     "Scenario",
+    "ScenarioRun",
     "SecurityPrice",
     "ShareCount",
     "ShareCountOrigin",

@@ -10,9 +10,10 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models import F, Q
 from simple_history.models import HistoricalRecords
 
-from .base import Currency, TimeStampedModel, plausible_date
+from .base import Currency, TimeStampedModel, check, plausible_date
 from .milestones import Milestone
 from .registry import Commodity, Company
 
@@ -254,3 +255,62 @@ def unknown_targets(shocks: list[Shock]) -> list[str]:
     if milestones:
         absent("milestone", set(Milestone.objects.filter(pk__in=milestones).values_list("pk", flat=True)), milestones)
     return missing
+
+
+class ScenarioRun(TimeStampedModel):
+    """A scenario's figures, the book's sensitivities or a historical stress path, worked out by
+    the worker (``services.scenario_runs``): what it was asked, by whom, and what it found."""
+
+    class Kind(models.TextChoices):
+        RESULT = "result", "A scenario's figures"
+        SENSITIVITIES = "sensitivities", "Sensitivities"
+        STRESS = "stress", "Historical stress"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    ACTIVE = (Status.QUEUED, Status.RUNNING)
+
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    scenario = models.ForeignKey(
+        Scenario, null=True, blank=True, on_delete=models.CASCADE, related_name="runs", help_text="For a result."
+    )
+    as_of = models.DateField(validators=[plausible_date], help_text="The base date the book is taken on.")
+    start = models.DateField(null=True, blank=True, validators=[plausible_date], help_text="A path's first day.")
+    end = models.DateField(null=True, blank=True, validators=[plausible_date], help_text="A path's last day.")
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    worker = models.CharField(max_length=120, blank=True, help_text="The process working on it (host:pid).")
+    attempts = models.PositiveSmallIntegerField(default=0, help_text="Times a worker started it.")
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    result = models.JSONField(null=True, blank=True, help_text="What it found, as the API answers it.")
+    message = models.TextField(blank=True, help_text="Why it failed.")
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            check(
+                "scenariorun_scenario_for_a_result",
+                Q(kind="result", scenario__isnull=False) | (~Q(kind="result") & Q(scenario__isnull=True)),
+                "A result's run names its scenario; other runs name none.",
+            ),
+            check(
+                "scenariorun_path_for_a_stress",
+                Q(kind="stress", start__isnull=False, end__isnull=False, start__lt=F("end"))
+                | (~Q(kind="stress") & Q(start__isnull=True, end__isnull=True)),
+                "A stress run's path starts before it ends; other runs have no path.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} #{self.pk}"
+
+    @property
+    def in_progress(self) -> bool:
+        return self.status in self.ACTIVE

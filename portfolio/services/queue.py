@@ -20,6 +20,7 @@ class Job(StrEnum):
     REFRESH_RUN = "refresh run"
     IMPORT_CHECK = "import check"
     IMPORT_APPLY = "import apply"
+    SCENARIO_RUN = "scenario run"
 
 
 class Queueable(Protocol):

@@ -323,7 +323,10 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "portfolio.api.schema.add_error_responses",
     ],
-    "ENUM_NAME_OVERRIDES": {},
+    "ENUM_NAME_OVERRIDES": {
+        "ShockKindEnum": "portfolio.models.scenarios.ShockKind",
+        "ScenarioRunKindEnum": "portfolio.models.scenarios.ScenarioRun.Kind",
+    },
 }
 
 # --- Application ------------------------------------------------------------------------------

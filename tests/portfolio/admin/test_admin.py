@@ -58,6 +58,7 @@ FACTORIES = {
     m.ProductionFigure: f.ProductionFigureFactory,
     m.PublishedReport: f.PublishedReportFactory,
     m.Scenario: f.ScenarioFactory,
+    m.ScenarioRun: f.ScenarioRunFactory,
 }
 PORTFOLIO_MODELS = [
     model for model in admin.site._registry if model._meta.app_label == "portfolio" and model is not m.Currency
@@ -77,6 +78,7 @@ READ_ONLY = {
     m.MilestoneRevision,
     m.PublishedReport,
     m.Scenario,
+    m.ScenarioRun,
 }  # written by the refresh jobs, imports, the milestone service, publishing and the Scenarios page, never added by hand
 
 
@@ -178,6 +180,7 @@ CHANGELIST_QUERIES = {
     m.ProductionFigure: ADMIN + 1 + COUNTS + PAGE + DATES,  # the commodities to filter by
     m.PublishedReport: ADMIN + COUNTS + PAGE,
     m.Scenario: ADMIN + COUNTS + PAGE,
+    m.ScenarioRun: ADMIN + COUNTS + PAGE,
 }
 
 

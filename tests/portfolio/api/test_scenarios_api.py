@@ -142,25 +142,3 @@ def test_a_run_reads_a_fixed_number_of_queries():
     with CaptureQueriesContext(connection) as three:
         assert api.get(url).status_code == HTTPStatus.OK
     assert len(three) == len(one)
-
-
-def test_the_historical_stress_over_the_api():
-    """The book's hand-worked path (tests/portfolio/book/test_scenarios.py): February 2024 is the worst."""
-    deal = _floor_deal()
-    listing = deal.positions.get().listing
-    for day, close in (("2023-12-29", "20"), ("2024-01-31", "15"), ("2024-02-29", "10"), ("2024-03-29", "25")):
-        f.SecurityPriceFactory(listing=listing, on=day, close=Decimal(close), source="manual")
-    ndpr = m.Commodity.objects.get(code="ndpr-oxide")
-    f.CommodityPriceFactory(commodity=ndpr, on="2024-02-20", price=Decimal("50"))
-    api = _client("Viewer")
-    query = {"as_of": "2026-07-10", "start": "2024-01-01", "end": "2024-03-31"}
-    body = api.get("/api/v1/scenarios/stress/", query).json()
-    assert [(p["on"], p["change"]["value_usd"], p["loss_usd"]) for p in body["points"]] == [
-        ("2024-01-31", "-2500000.00", "2500000.00"),
-        ("2024-02-29", "-5000000.00", "48260000.00"),
-        ("2024-03-31", "2500000.00", "-2500000.00"),
-    ]
-    assert body["worst"] == "2024-02-29"
-    for bad in ({**query, "end": "2024-01-01"}, {**query, "start": "2010-01-01"}, {"start": "2024-01-01"}):
-        response = api.get("/api/v1/scenarios/stress/", bad)
-        assert response.status_code == HTTPStatus.BAD_REQUEST, bad

@@ -14,6 +14,7 @@ TASK_OF = {
     Job.REFRESH_RUN: tasks.refresh_run_task,
     Job.IMPORT_CHECK: tasks.import_check_task,
     Job.IMPORT_APPLY: tasks.import_apply_task,
+    Job.SCENARIO_RUN: tasks.scenario_run_task,
 }
 
 
