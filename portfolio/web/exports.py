@@ -11,14 +11,15 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from portfolio import figures_cache
-from portfolio.book import Basis, default_as_of
+from portfolio.book import Basis, book_on, default_as_of, one_source
+from portfolio.book.scenarios import scenario_figures
 from portfolio.book.values import valuations_on
 from portfolio.models import CashFlow, Deal, Milestone, Position
 from portfolio.report import REPORT_DIMENSIONS, report_context
 from portfolio.selectors import milestones_measured, milestones_with_revision_dates
 from portfolio.spreadsheets.files import table_csv, table_xlsx
 
-from .params import AsOfForm, BasisForm, as_of_from, basis_from
+from .params import AsOfForm, BasisForm, ReportForm, as_of_from, basis_from
 
 FORMATS = {
     "csv": "text/csv; charset=utf-8",
@@ -160,8 +161,21 @@ def exposure_export(request: HttpRequest, fmt: str) -> HttpResponse:
 @permission_required("portfolio.view_deal", raise_exception=True)
 def report(request: HttpRequest) -> HttpResponse:
     """A one-page portfolio report for printing: the chosen book (held by default), with the
-    other bases' totals beside it. Its body is what a published report stores."""
-    form = BasisForm(request.GET or None)
+    other bases' totals beside it. Its body is what a published report stores. With a saved
+    scenario chosen (``?scenario=``), the held book under it follows, run on the report's date."""
+    form = ReportForm(request.GET or None)
     as_of: date = as_of_from(form, default_as_of())
     figures = figures_cache.book_figures(as_of=as_of, dimensions=REPORT_DIMENSIONS, book=basis_from(form))
-    return render(request, "portfolio/web/report.html", {"form": form, **report_context(figures)})
+    context = {"form": form, **report_context(figures)}
+    chosen = form.cleaned_data.get("scenario") if form.is_valid() else None
+    if chosen is not None:
+        # The scenario pages import this module's formats: read theirs when a scenario is chosen.
+        from .scenarios import ShockNames, scenario_context, shock_words, stored_shocks
+
+        shocks, problems = stored_shocks(chosen)
+        context["scenario"] = {"item": chosen, "shocks": [shock_words(s, ShockNames.of(shocks)) for s in shocks],
+                               "problems": problems}  # fmt: skip
+        if not problems:
+            with one_source():
+                context["scenario"].update(scenario_context(scenario_figures(book_on(as_of), shocks)))
+    return render(request, "portfolio/web/report.html", context)

@@ -9,6 +9,7 @@ from django import forms
 from portfolio.book import BOOK_LABELS, BOOKS, DEFAULT_BOOK, DEFAULT_PERIOD, ChangePeriod
 from portfolio.book.bridge import default_start
 from portfolio.book.dates import shown_date_error
+from portfolio.models import Scenario
 
 #: A text input in the pages' one date format: a browser's date picker would show its locale's
 #: (mm/dd/yyyy in en-US) instead.
@@ -35,6 +36,16 @@ class BasisForm(AsOfForm):
         label="Book",
         choices=[(name, BOOK_LABELS[name]) for name in BOOKS],
         help_text="Held counts what the government holds on the date; the others are shown beside it.",
+    )
+
+
+class ReportForm(BasisForm):
+    scenario = forms.ModelChoiceField(
+        queryset=Scenario.objects.order_by("name"),
+        required=False,
+        empty_label="None",
+        label="Scenario",
+        help_text="A saved scenario, run on the report's date, printed after the figures.",
     )
 
 

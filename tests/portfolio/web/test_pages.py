@@ -318,7 +318,7 @@ PAGE_QUERIES = {
     "refresh-run": LOGIN + 1,  # 5: the run with who asked for it
     # the book by agency, company (with the instruments behind the ownership) and instrument with
     # their value histories; late milestones; the agencies' names
-    "report": LOGIN + DEFAULT_DATE + BOOK + HISTORY + 3 + 1 + 1 + FRESHNESS + 1,  # 33
+    "report": LOGIN + DEFAULT_DATE + BOOK + HISTORY + 3 + 1 + 1 + FRESHNESS + 1 + 1,  # 34: the scenarios to choose from
     # the book and the value history; the positions and their valuations of the day
     "export-positions": LOGIN + DEFAULT_DATE + BOOK + HISTORY + 2,  # 26
     # the held book by deal (with the instruments behind the ownership) and its value history; the

@@ -179,3 +179,23 @@ def test_the_sensitivities_exports_queries_are_pinned_for_a_fixed_book(viewer_cl
     _sensitivities_book()
     with django_assert_num_queries(SENSITIVITIES_EXPORT_QUERIES):
         viewer_client.get(reverse("export-sensitivities", args=["xlsx"]))
+
+
+def test_the_printable_report_includes_a_chosen_scenario(viewer_client):
+    """/report/?scenario= prints the held book under the scenario after the report's figures: the
+    slump's headline (floor liability 7,210,000.00 -> 36,050,000.00), its steps and its deals; an
+    unknown scenario is said and the report is shown without one."""
+    _sensitivities_book()
+    scenario = f.ScenarioFactory(name="The slump", shocks=SLUMP)
+    page = viewer_client.get(reverse("report"), {"as_of": str(SENSITIVITIES_ON), "scenario": scenario.pk})
+    text = page.content.decode()
+    assert "Scenario: The slump" in text
+    assert "NdPr oxide at US$60/kg" in text
+    assert 'title="US$36,050,000.00"' in text or "36,050,000.00" in text
+    assert "What each kind of shock contributed" in text
+    assert "North Mine stake" in text
+    plain = viewer_client.get(reverse("report"), {"as_of": str(SENSITIVITIES_ON)}).content.decode()
+    assert "Scenario: " not in plain
+    unknown = viewer_client.get(reverse("report"), {"as_of": str(SENSITIVITIES_ON), "scenario": 999999}).content.decode()
+    assert "Select a valid choice" in unknown
+    assert "Scenario: " not in unknown
