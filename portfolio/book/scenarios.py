@@ -20,12 +20,16 @@ when it is added to those before it. They add up to the scenario's change exactl
 **Delays.** A delayed milestone is expected ``months`` after its forecast's end (its baseline's,
 with no forecast). An instrument it gates that has not become exercisable is worth nothing when the
 gate is then expected after the instrument's expiry; an earlier gate leaves it as it was (the
-valuation of a contingent instrument does not read the gate's date).
+valuation of a contingent instrument does not read the gate's date). A committed loan whose
+drawing waits for such a gate, now expected after the loan matures, can lend no more: its undrawn
+part leaves what is contingent. A floor's liability is one period's payment on the volume last
+reported, which a delay does not change.
 """
 
 from __future__ import annotations
 
 import calendar
+import copy
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
@@ -38,6 +42,7 @@ from portfolio.models import (
     Commodity,
     CommodityPrice,
     Listing,
+    Loan,
     Milestone,
     MilestoneStatus,
     Position,
@@ -324,7 +329,20 @@ class _Scenario:
                     source=base.source,
                 )
         fx = ShiftedRates(self.book.fx, state.fx) if state.fx else self.book.fx
-        return replace(self.book, holdings=holdings, fx=fx, commodity_prices=prices)
+        return replace(self.book, holdings=holdings, fx=fx, commodity_prices=prices, loans=self.loans_in(state))
+
+    def loans_in(self, state: _Inputs) -> list[Loan]:
+        """The book's loans, those whose undrawn commitment waits for a gate now expected after the
+        loan matures taken as closed to drawing (unsaved copies): what they may still lend is no
+        longer contingent, what they lent stays outstanding."""
+        loans = []
+        for loan in self.book.loans:
+            gate_on = state.gates.get(loan.gate_milestone_id or 0)
+            if gate_on is not None and loan.condition_met_on is None and loan.matures_on and gate_on > loan.matures_on:
+                loan = copy.copy(loan)
+                loan.status = Loan.Status.CANCELLED
+            loans.append(loan)
+        return loans
 
 
 def _ledgers(book: Book) -> dict[int, PositionLedger]:

@@ -409,3 +409,28 @@ def test_a_path_without_prices_says_what_stays_where_it_is():
     assert path.notes[1] == "NdPr oxide: no price stored from 2022-01-01 to 2022-02-15; its floors stay as they are."
     with pytest.raises(ValueError, match="start comes before its end"):
         historical_stress(book_on(AS_OF), dt.date(2022, 1, 1), dt.date(2022, 1, 1))
+
+
+def test_a_delay_past_a_gated_loans_maturity_closes_what_it_may_still_lend():
+    """A committed loan of 150,000,000.00 with 50,000,000.00 drawn, its next drawing waiting for a
+    milestone forecast by 2027-12-31, maturing 2028-06-30: 100,000,000.00 contingent. Five months
+    late the gate still comes first: unchanged. Seven months late, after the maturity: nothing
+    more can be drawn, so 100,000,000.00 leaves what is contingent; the 50,000,000.00 lent stays
+    outstanding, in exposure."""
+    gate = f.MilestoneFactory(forecast_end=dt.date(2027, 12, 31))
+    loan = f.LoanFactory(
+        deal=f.DealFactory(reference="lender"), gate_milestone=gate, starts_on=dt.date(2025, 7, 11),
+        matures_on=dt.date(2028, 6, 30),
+    )  # fmt: skip
+    f.LoanEventFactory(loan=loan, occurred_on=dt.date(2025, 8, 1), amount=M("50000000"))
+    shares = f.PositionFactory(deal=loan.deal, quantity=M("1000"))
+    _close(shares.listing, "1")
+    before = _run([{"kind": "delay", "milestone": gate.pk, "months": 5}])
+    assert before.base["total"]["total"].contingent == M("100000000.00")
+    assert before.change().contingent == M("0")
+    after = _run([{"kind": "delay", "milestone": gate.pk, "months": 7}])
+    assert after.change() == Amounts(
+        value=M("0"), exposure=M("0"), floor_liability=M("0"), contingent=M("-100000000.00")
+    )
+    assert after.shocked["total"]["total"].loans_outstanding == M("50000000.00")
+    assert after.steps[0].by_deal["lender"].contingent == M("-100000000.00")
