@@ -41,6 +41,7 @@ from portfolio.models import (
     PriceFloorPayment,
     ProductionFigure,
     Project,
+    Scenario,
     ShareCount,
 )
 
@@ -298,6 +299,11 @@ class _Loader:
             lookup = _coerce(CashFlow, {"kind": kind, "occurred_on": occurred_on}, where)
             self.put(CashFlow, f"{where} cash flow {kind} {occurred_on}", {"position": position, **lookup}, flow)
 
+    def scenario(self, item: dict[str, Any]) -> None:
+        data = dict(item)
+        (name,) = _pop(data, "name")
+        self.put(Scenario, f"scenario {name}", {"name": name}, data)
+
     @staticmethod
     def _ref(table: dict[str, Any], key: str, where: str) -> Any:
         try:
@@ -326,6 +332,7 @@ def demo_data_load(*, path: Path = DEMO_DATA_FILE) -> LoadReport:
         ("agencies", loader.agency),
         ("companies", loader.company),
         ("deals", loader.deal),
+        ("scenarios", loader.scenario),
     ):
         for item in document.get(section) or []:
             handler(item)

@@ -140,3 +140,36 @@ def test_the_deals_of_2026_are_in_the_demo_set_with_their_sources(demo):
     assert not m.Company.objects.get(name__startswith="Korea Zinc").is_north_american
     for row in [*m.LoanEvent.objects.all(), *m.ProductionFigure.objects.all(), *m.ShareCount.objects.all()]:
         assert row.source_url.startswith("https://"), row
+
+
+def test_the_demo_slump_scenario_against_the_base(demo):
+    """The demo's saved scenario "NdPr at US$60/kg, listed shares down 40 %" on the demo book: MP's
+    floor owes (110 - 60) x its last reported quarter's output (917 t) x 1,000 = 45,850,000.00;
+    the listed stakes fall and the unlisted ones stay; by deal and in total, each kind of shock's
+    contribution adds up to the change, and the floor liability moves by the commodity step alone."""
+    from portfolio.book.scenarios import scenario_figures, step_sums
+
+    scenario = m.Scenario.objects.get(name="NdPr at US$60/kg, listed shares down 40 %")
+    result = scenario_figures(book_on(AS_OF), scenario.shock_list())
+    base, shocked = result.base["total"]["total"], result.shocked["total"]["total"]
+    assert shocked.floor_liability - base.floor_liability == result.change().floor_liability
+    assert result.shocked["deal"]["mp-dod-2025"].floor_liability == Decimal("45850000.00")
+    assert [step.kind for step in result.steps] == ["commodity", "price"]
+    assert result.steps[0].total.value == Decimal("0")
+    assert result.steps[1].total.floor_liability == Decimal("0")
+    change = result.change()
+    assert change.value is not None
+    assert change.value < 0
+    assert step_sums(result.steps) == {
+        "value": change.value,
+        "exposure": change.exposure,
+        "floor_liability": change.floor_liability,
+        "contingent": change.contingent,
+    }
+    for reference in result.shocked["deal"]:
+        deal = result.change("deal", reference)
+        assert sum((step.by_deal[reference].value for step in result.steps), Decimal("0")) == deal.value
+    # Unlisted stakes (Korea Zinc's JV units, ATALCO's preferred, Nemaska) keep their value.
+    for reference in ("kz-dow-2025", "atalco-dow-2026", "nemaska-iq-2024"):
+        assert result.change("deal", reference).value == Decimal("0")
+    assert result.change("deal", "lac-doe-2025").value < 0
