@@ -57,15 +57,8 @@ from .bridge import STEP_KINDS
 from .core import Book, Figures, Holding
 from .fx import FxRates, ShiftedRates
 from .ledger import PositionLedger
-from .valuing import (
-    PRICE_LOOKBACK_DAYS,
-    ComputedValuation,
-    Context,
-    Shift,
-    ValuationInputError,
-    position_value,
-    valuation_context,
-)
+from .values import values_in
+from .valuing import PRICE_LOOKBACK_DAYS, ComputedValuation, Context, Shift, valuation_context
 
 ZERO = Decimal("0")
 ONE = Decimal("1")
@@ -358,16 +351,8 @@ def _context(base: Context, state: _Inputs, gates: dict[int, date]) -> Context:
 
 
 def _values(positions: list[Position], ctx: Context) -> tuple[dict[int, ComputedValuation], dict[int, str]]:
-    values: dict[int, ComputedValuation] = {}
-    reasons: dict[int, str] = {}
-    for position in positions:
-        try:
-            values[position.pk] = position_value(position, ctx)
-        except ValuationInputError as exc:
-            reasons[position.pk] = f"not valued under the scenario: {exc}"
-        except (ValueError, ArithmeticError) as exc:
-            reasons[position.pk] = f"not valued under the scenario: {type(exc).__name__}: {exc}"
-    return values, reasons
+    values, reasons = values_in(positions, ctx)
+    return values, {pk: f"not valued under the scenario: {reason}" for pk, reason in reasons.items()}
 
 
 def scenario_figures(

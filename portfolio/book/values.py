@@ -10,7 +10,7 @@ from decimal import Decimal
 from portfolio.models import Position, Valuation
 from portfolio.selectors import positions_to_value
 
-from .valuing import ComputedValuation, ValuationInputError, position_value, valuation_context
+from .valuing import ComputedValuation, Context, ValuationInputError, position_value, valuation_context
 
 
 def stored_values(as_of: date) -> dict[int, tuple[Decimal, bool]]:
@@ -30,7 +30,12 @@ def computed_values(position_ids: list[int], as_of: date) -> tuple[dict[int, Com
 def value_positions(positions: list[Position], as_of: date) -> tuple[dict[int, ComputedValuation], dict[int, str]]:
     """Value ``positions`` (from ``positions_to_value``) on ``as_of``: the valuations, and for each
     position that cannot be valued, the reason (a missing input, or terms the method cannot use)."""
-    ctx = valuation_context(as_of=as_of, positions=positions)
+    return values_in(positions, valuation_context(as_of=as_of, positions=positions))
+
+
+def values_in(positions: list[Position], ctx: Context) -> tuple[dict[int, ComputedValuation], dict[int, str]]:
+    """Value ``positions`` from the inputs of ``ctx`` (a scenario's shifted ones among them): the
+    valuations, and for each position that cannot be valued, the reason."""
     values: dict[int, ComputedValuation] = {}
     reasons: dict[int, str] = {}
     for position in positions:

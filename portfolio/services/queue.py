@@ -8,6 +8,7 @@ be reached is reported as ``BrokerUnavailableError``, whatever the transport rai
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from enum import StrEnum
 from typing import Protocol
 
@@ -51,3 +52,16 @@ def enqueue(job: Job, run_id: int) -> None:
         raise BrokerUnavailableError(
             f"The task queue could not be reached ({type(exc).__name__}).", extra={"run": run_id}
         ) from exc
+
+
+def enqueue_or_fail(job: Job, run_id: int, *, fail: Callable[..., object], what: str) -> None:
+    """Queue the task of ``job`` for the run ``run_id``; when the task queue cannot be reached,
+    record the run as failed with the reason (``fail(run_id=, reason=)``) and raise
+    BrokerUnavailableError saying so, so that nothing asked for is silently lost."""
+    try:
+        enqueue(job, run_id)
+    except BrokerUnavailableError as exc:
+        fail(run_id=run_id, reason=f"the task queue could not be reached: {type(exc.__cause__).__name__}")
+        raise BrokerUnavailableError(
+            f"The task queue is unreachable; the {what} was recorded as failed.", extra={"run": run_id}
+        ) from exc.__cause__

@@ -37,7 +37,7 @@ from .kept_figures import figures_changed, keeping_deferred
 from .liveness import abandoned, heartbeat, held_elsewhere, stale_before, this_worker
 from .market_data import commodity_prices_refresh, fx_refresh, prices_refresh
 from .milestones import deal_deadlines_refresh, milestones_refresh
-from .queue import Job, enqueue
+from .queue import Job, enqueue_or_fail
 from .share_counts import share_counts_refresh
 from .snapshots import portfolio_snapshot_record
 from .steps import StepResult
@@ -209,14 +209,7 @@ def refresh_start(
 
 
 def _enqueue(run_id: int) -> None:
-    try:
-        enqueue(Job.REFRESH_RUN, run_id)
-    except BrokerUnavailableError as exc:
-        cause = type(exc.__cause__).__name__
-        refresh_run_fail(run_id=run_id, reason=f"the task queue could not be reached: {cause}")
-        raise BrokerUnavailableError(
-            "The task queue is unreachable; the refresh was recorded as failed.", extra={"run": run_id}
-        ) from exc.__cause__
+    enqueue_or_fail(Job.REFRESH_RUN, run_id, fail=refresh_run_fail, what="refresh")
 
 
 def _plan(run: RefreshRun) -> list[tuple[str, Callable[[], StepResult]]]:

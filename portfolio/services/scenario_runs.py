@@ -23,7 +23,7 @@ from portfolio.models import Scenario, ScenarioRun
 from portfolio.scenario_data import scenario_data, sensitivities_data, stress_data
 
 from .liveness import abandoned, heartbeat, held_elsewhere, stale_before, this_worker
-from .queue import Job, enqueue
+from .queue import Job, enqueue_or_fail
 
 logger = logging.getLogger(__name__)
 
@@ -61,14 +61,7 @@ def scenario_run_start(
 
 
 def _enqueue(run_id: int) -> None:
-    try:
-        enqueue(Job.SCENARIO_RUN, run_id)
-    except BrokerUnavailableError as exc:
-        cause = type(exc.__cause__).__name__
-        scenario_run_fail(run_id=run_id, reason=f"the task queue could not be reached: {cause}")
-        raise BrokerUnavailableError(
-            "The task queue is unreachable; the run was recorded as failed.", extra={"run": run_id}
-        ) from exc.__cause__
+    enqueue_or_fail(Job.SCENARIO_RUN, run_id, fail=scenario_run_fail, what="run")
 
 
 def scenario_run_fail(*, run_id: int, reason: str) -> None:

@@ -8,28 +8,16 @@ from decimal import Decimal
 from http import HTTPStatus
 
 import pytest
-from django.contrib.auth.models import Group
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from knox.models import AuthToken
-from rest_framework.test import APIClient
 
 from portfolio import models as m
 from tests import factories as f
+from tests.portfolio.api.test_permission_matrix import _client
 from tests.portfolio.book.test_scenarios import _floor_deal
 
 pytestmark = pytest.mark.django_db
 NDPR_AT_60 = [{"kind": "commodity", "commodity": "ndpr-oxide", "level": "60"}]
-
-
-def _client(role):
-    api = APIClient()
-    if role:
-        user = f.UserFactory(username=role.lower())
-        user.groups.add(Group.objects.get(name=role))
-        _, token = AuthToken.objects.create(user=user)
-        api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
-    return api
 
 
 def test_an_analyst_saves_a_scenario_that_every_role_reads():

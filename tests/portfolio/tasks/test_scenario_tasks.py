@@ -11,9 +11,7 @@ from http import HTTPStatus
 
 import pytest
 from celery.contrib.testing.worker import start_worker
-from django.contrib.auth.models import Group
 from django.utils import timezone
-from knox.models import AuthToken
 from kombu.exceptions import OperationalError
 from rest_framework.test import APIClient
 
@@ -21,19 +19,11 @@ from portfolio import models as m
 from portfolio import tasks
 from portfolio.services.scenario_runs import scenario_run_execute, scenario_runs_recover
 from tests import factories as f
+from tests.portfolio.api.test_permission_matrix import _client
 from tests.portfolio.book.test_scenarios import _floor_deal
 from tracker.celery import app
 
 PATH = {"kind": "stress", "as_of": "2026-07-10", "start": "2024-01-01", "end": "2024-03-31"}
-
-
-def _client(role="Viewer"):
-    api = APIClient()
-    user = f.UserFactory(username=role.lower())
-    user.groups.add(Group.objects.get(name=role))
-    _, token = AuthToken.objects.create(user=user)
-    api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
-    return api
 
 
 def _path_book():
@@ -69,7 +59,7 @@ def test_a_worker_replays_a_historical_path_and_a_scenario(worker):
     2024 the worst of the path (5,000,000.00 lost, 43,260,000.00 owed); NdPr at US$60/kg owing
     36,050,000.00."""
     _path_book()
-    api = _client()
+    api = _client("Viewer")
     response = api.post("/api/v1/scenario-runs/", PATH, format="json")
     assert response.status_code == HTTPStatus.ACCEPTED, response.json()
     assert response.json()["status"] == "queued"
@@ -98,7 +88,7 @@ def test_the_same_run_twice_is_refused_while_queued_and_bad_requests_store_nothi
 ):
     queued: list[int] = []
     monkeypatch.setattr(tasks.scenario_run_task, "delay", queued.append)
-    api = _client()
+    api = _client("Viewer")
     with django_capture_on_commit_callbacks(execute=True):
         first = api.post("/api/v1/scenario-runs/", PATH, format="json")
     assert first.status_code == HTTPStatus.ACCEPTED
@@ -129,7 +119,7 @@ def test_an_unreachable_queue_fails_the_run_with_the_reason(monkeypatch):
         raise OperationalError("Error 111 connecting to 127.0.0.1:6390. Connection refused.")
 
     monkeypatch.setattr(tasks.scenario_run_task, "delay", refuse)
-    api = _client()
+    api = _client("Viewer")
     response = api.post("/api/v1/scenario-runs/", {"kind": "sensitivities", "as_of": "2026-07-10"}, format="json")
     assert response.status_code == HTTPStatus.SERVICE_UNAVAILABLE
     assert response.json()["error"]["code"] == "broker_unavailable"

@@ -196,6 +196,7 @@ def test_the_printable_report_includes_a_chosen_scenario(viewer_client):
     assert "North Mine stake" in text
     plain = viewer_client.get(reverse("report"), {"as_of": str(SENSITIVITIES_ON)}).content.decode()
     assert "Scenario: " not in plain
-    unknown = viewer_client.get(reverse("report"), {"as_of": str(SENSITIVITIES_ON), "scenario": 999999}).content.decode()
+    unknown = viewer_client.get(reverse("report"), {"as_of": str(SENSITIVITIES_ON), "scenario": 999999})
+    unknown = unknown.content.decode()
     assert "Select a valid choice" in unknown
     assert "Scenario: " not in unknown
