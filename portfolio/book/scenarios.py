@@ -473,7 +473,7 @@ def sensitivity_inputs(book: Book) -> list[tuple[str, Shock]]:
     company's share price, every commodity a price floor of the book pays on (``held_floors``), every
     currency other than the US dollar the book holds or owes in, and volatility (with an option in
     the book)."""
-    held = {h.row.pk for h in book.holdings if h.basis in VALUED_BASES and h.value is not None}
+    held = {h.row.pk for h in book.holdings if h.basis in BOOKS["held"] and h.value is not None}
     rows = Position.objects.order_by().values_list(
         "pk", "kind", "currency_id", "listing__company_id", "listing__company__name", "listing__currency_id"
     )
@@ -545,7 +545,10 @@ class _PricedInputs:
     def __init__(self, prepared: Prepared) -> None:
         positions, self.context = prepared.load()
         self.volatilities, self.reference = prepared.volatilities, prepared.reference
-        self.positions = [p for p in positions if p.listing_id is not None]
+        # The held book's positions: those of the committed and pipeline books are valued too, but
+        # their changes are not the held book's.
+        held = {h.row.pk for h in prepared.book.holdings if h.basis in BOOKS["held"]}
+        self.positions = [p for p in positions if p.listing_id is not None and p.pk in held]
         self.by_company: dict[int, list[Position]] = defaultdict(list)
         for position in self.positions:
             self.by_company[prepared.listings[position.listing_id or 0][0]].append(position)

@@ -342,6 +342,13 @@ def test_the_sensitivities_move_each_input_ten_percent_either_way():
     US$400,000.00; NdPr at 100 up 10 % reaches the floor (7,210,000.00 owed no more), down 10 % to
     90 owes 20 x 721,000 = 14,420,000.00; the floor deal's shares (10,000,000.00) move 1,000,000.00."""
     _mixed_book()
+    # A signed deal not yet closed, over the floor deal's shares: committed, valued, never in the
+    # held book's figures (the share price's sensitivity is the held shares' alone).
+    floor_deal = m.Deal.objects.get(reference="floor")
+    f.PositionFactory(
+        deal=f.DealFactory(reference="signed", status="definitive", closed_on=None, company=floor_deal.company),
+        acquired_on=None, quantity=M("1000000"), listing=floor_deal.positions.get().listing,
+    )  # fmt: skip
     found = {s.label: s for s in sensitivities(book_on(AS_OF))}
     floor_company = m.Deal.objects.get(reference="floor").company.name
     cad = found["CAD against the US dollar"]
