@@ -65,10 +65,16 @@ CONTRIBUTORS_SHOWN = 3
 #: The groupings shown below the deals, with their headings.
 GROUPINGS = (("agency", "Agency"), ("company", "Company"), ("instrument", "Instrument kind"))
 #: The headline figures: (attribute of the figures, label).
+#: MOIC in the exports: to six places, as the API gives ratios.
+RATIO_PLACES = Decimal("0.000001")
+
 HEADLINES = (
     ("value", "Held value"),
+    ("gain", "Gain to date"),
+    ("moic", "MOIC"),
     ("exposure", "Exposure"),
-    ("floor_liability", "Price-floor liability"),
+    ("loans_outstanding", "Loans outstanding (in exposure)"),
+    ("floor_liability", "Price-floor liability (in exposure)"),
     ("contingent", "Contingent (not in exposure)"),
 )
 
@@ -387,17 +393,15 @@ def scenarios(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _headlines(base: Figures, shocked: Figures, change: Amounts) -> list[dict]:
-    return [
-        {
-            "name": name,
-            "label": label,
-            "base": getattr(base, name),
-            "shocked": getattr(shocked, name),
-            "change": getattr(change, name),
-        }
-        for name, label in HEADLINES
-    ]
+def _headlines(base: Figures, shocked: Figures) -> list[dict]:
+    """Each headline figure as it is, under the scenario and its change (None where either is n/a);
+    the value's, exposure's, floors' and contingent amounts' change is the scenario's ``change()``."""
+    rows = []
+    for name, label in HEADLINES:
+        before, after = getattr(base, name), getattr(shocked, name)
+        change = None if before is None or after is None else after - before
+        rows.append({"name": name, "label": label, "base": before, "shocked": after, "change": change})
+    return rows
 
 
 def _size(amount: Decimal | None) -> Decimal:
@@ -455,7 +459,7 @@ def scenario_context(result: ScenarioResult) -> dict:
     total = result.shocked["total"].get("total") or Figures()
     change = result.change()
     return {
-        "headlines": _headlines(base_total, total, change),
+        "headlines": _headlines(base_total, total),
         "contributions": _contributions(result, titles),
         "change": change,
         "deals": _groups(result, "deal", titles),
@@ -623,18 +627,21 @@ def _cents(amount: Decimal | None) -> Decimal | None:
 
 
 def _figures(base: Figures, shocked: Figures) -> list[Decimal | None]:
-    """A group's value as it is, under the scenario and its change; its exposure and price-floor
-    liability as it is and under the scenario: to the cent."""
+    """A group's value as it is, under the scenario and its change; its gain to date and MOIC,
+    its exposure and price-floor liability as it is and under the scenario: amounts to the cent,
+    MOIC to six places (as the API's ratios)."""
     change = Amounts.of(shocked).minus(Amounts.of(base))
-    amounts = (base.value, shocked.value, change.value, base.exposure, shocked.exposure)
-    return [_cents(amount) for amount in (*amounts, base.floor_liability, shocked.floor_liability)]
+    moic = [None if g.moic is None else g.moic.quantize(RATIO_PLACES) for g in (base, shocked)]
+    amounts = [_cents(amount) for amount in (base.value, shocked.value, change.value, base.gain, shocked.gain)]
+    rest = (base.exposure, shocked.exposure, base.floor_liability, shocked.floor_liability)
+    return [*amounts, *moic, *(_cents(amount) for amount in rest)]
 
 
 @permission_required("portfolio.view_scenario", raise_exception=True)
 @one_source()
 def scenario_export(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
-    """A scenario run on a date (``?as_of=``, as its page): each held deal's value, exposure and
-    price-floor liability as it is and under the scenario, the change of its value and what each
+    """A scenario run on a date (``?as_of=``, as its page): each held deal's value, gain to date,
+    MOIC, exposure and price-floor liability as it is and under the scenario, the change of its value and what each
     kind of shock that is in the scenario contributed to it (``value_change_<kind>_usd``, the
     kinds as the API names them: delay, commodity, price, fx, model); then the whole book's."""
     if fmt not in FORMATS:
@@ -644,8 +651,9 @@ def scenario_export(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
         raise Http404("The scenario's shocks cannot be read.")
     result = scenario_figures(book_on(run.as_of), run.shocks)
     headers = [
-        "deal", "title", "base_value_usd", "scenario_value_usd", "value_change_usd", "base_exposure_usd",
-        "scenario_exposure_usd", "base_floor_liability_usd", "scenario_floor_liability_usd",
+        "deal", "title", "base_value_usd", "scenario_value_usd", "value_change_usd", "base_gain_usd",
+        "scenario_gain_usd", "base_moic", "scenario_moic", "base_exposure_usd", "scenario_exposure_usd",
+        "base_floor_liability_usd", "scenario_floor_liability_usd",
         *(f"value_change_{step.kind}_usd" for step in result.steps),
     ]  # fmt: skip
     pairs = result.pairs("deal")

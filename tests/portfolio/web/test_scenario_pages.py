@@ -288,6 +288,13 @@ def test_the_scenario_page_shows_the_book_and_the_scenario_side_by_side(viewer_c
     assert (sums["value"], sums["exposure"], sums["floor_liability"]) == (
         change.value, change.exposure, change.floor_liability,
     )  # fmt: skip
+    # Nothing was paid in this book: the gain to date is the value, the MOIC n/a; the loan's
+    # 867,000,000 lent is in exposure both ways.
+    headlines = {h["name"]: (h["base"], h["shocked"], h["change"]) for h in response.context["headlines"]}
+    assert headlines["gain"] == (D("7000000.00"), D("5000000.00"), D("-2000000.00"))
+    assert headlines["moic"] == (None, None, None)
+    assert headlines["loans_outstanding"] == (D("867000000.00"), D("867000000.00"), D("0"))
+    assert headlines["exposure"][2] == change.exposure
     deals = {row.key: row for row in response.context["deals"]}
     assert (deals["mp-dod"].base.value, deals["mp-dod"].shocked.value) == (D("5000000"), D("3000000"))
     assert deals["lp-doe"].change.value == 0
