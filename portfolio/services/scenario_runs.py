@@ -75,7 +75,7 @@ def _claim(run_id: int) -> ScenarioRun | None:
     """Take a queued (or abandoned) run for this process, or None when it has ended or another
     live process holds it (a second delivery of its task)."""
     with transaction.atomic():
-        run = ScenarioRun.objects.select_for_update().select_related("scenario").filter(pk=run_id).first()
+        run = ScenarioRun.objects.select_for_update(of=("self",)).select_related("scenario").filter(pk=run_id).first()
         if run is None or not run.in_progress:
             return None
         if held_elsewhere(run.worker, run.updated_at):
