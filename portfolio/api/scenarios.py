@@ -16,7 +16,7 @@ from rest_framework.reverse import reverse
 from portfolio.book import default_as_of
 from portfolio.book.dates import shown_date_error
 from portfolio.models import Scenario, ScenarioRun, ShockKind
-from portfolio.models.scenarios import MAX_DELAY_MONTHS
+from portfolio.models.scenarios import MAX_DELAY_MONTHS, MAX_STRESS_DAYS
 from portfolio.scenario_data import scenario_data, sensitivities_data
 from portfolio.services.scenario_runs import scenario_run_start
 from portfolio.services.scenarios import scenario_delete, scenario_save
@@ -83,10 +83,6 @@ class RunQuery(serializers.Serializer):
         if error:
             raise serializers.ValidationError(error)
         return value
-
-
-#: The longest path a historical stress replays, in days (a point a month).
-MAX_STRESS_DAYS = 366 * 10
 
 
 class CanUseScenarios(RolePermission):

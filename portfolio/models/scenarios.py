@@ -24,6 +24,8 @@ MAX_LEVEL = Decimal("1e9")
 #: A delay moves a milestone by at most this many months, either way.
 MAX_DELAY_MONTHS = 240
 MAX_SHOCKS = 200
+#: The longest path a historical stress replays, in days (ten years; a point a month).
+MAX_STRESS_DAYS = 366 * 10
 
 
 class ShockKind(models.TextChoices):
@@ -314,3 +316,8 @@ class ScenarioRun(TimeStampedModel):
     @property
     def in_progress(self) -> bool:
         return self.status in self.ACTIVE
+
+    def clean(self) -> None:
+        super().clean()
+        if self.start is not None and self.end is not None and (self.end - self.start).days > MAX_STRESS_DAYS:
+            raise ValidationError({"end": "A path is at most ten years long."})

@@ -156,3 +156,18 @@ def floor_curve(name: str, unit: str, points: list[tuple[Decimal, Decimal]], mar
         "points": [[float(price), float(owed)] for price, owed in points],
         "market": _amount(market),
     }
+
+
+def stress_path(days: list[date], series: dict[str, list[Decimal | None]], worst: date | None) -> dict:
+    """A historical stress path: the change of each figure from the base on each day of the path
+    (None where it is n/a), the worst day marked across the chart."""
+    labels = [day.isoformat() for day in days]
+    return {
+        "type": "stress",
+        "labels": labels,
+        "datasets": [
+            {"label": label, "data": [_amount(value) for value in values]} for label, values in series.items()
+        ],
+        "worst": None if worst is None else labels.index(worst.isoformat()),
+        "worst_label": None if worst is None else f"Worst {worst.isoformat()}",
+    }

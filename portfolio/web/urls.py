@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from . import changes, exports, lists, reports, scenarios, search, views
+from . import changes, exports, lists, reports, scenario_runs, scenarios, search, views
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
@@ -31,6 +31,8 @@ urlpatterns = [
     path("scenarios/", scenarios.scenarios, name="scenarios"),
     path("scenarios/new/", scenarios.scenario_new, name="scenario-new"),
     path("scenarios/sensitivities/", scenarios.scenario_sensitivities, name="scenario-sensitivities"),
+    path("scenarios/stress/", scenario_runs.scenario_stress, name="scenario-stress"),
+    path("scenarios/runs/<int:pk>/", scenario_runs.scenario_run, name="scenario-run"),
     path("scenarios/<int:pk>/", scenarios.scenario, name="scenario"),
     path("scenarios/<int:pk>/edit/", scenarios.scenario_edit, name="scenario-edit"),
     path("scenarios/<int:pk>/delete/", scenarios.scenario_delete_view, name="scenario-delete"),

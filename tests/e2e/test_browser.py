@@ -179,6 +179,40 @@ def test_analyst_starts_a_refresh_and_watches_it_finish(page, demo):
     assert m.RefreshRun.objects.filter(trigger="web", status="succeeded").count() == 1
 
 
+def test_a_viewer_asks_for_a_stress_path_and_watches_it_finish(page, demo):
+    """A viewer opens the historical stress from the Scenarios page, asks for a path (a date typed
+    wrong is refused on the form first), and the run's page follows a real worker's run: once it
+    has succeeded the page reloads by itself and draws the path's chart, the worst day marked
+    across it and in the table."""
+    _user("Viewer", "vic")
+    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=30, loglevel="WARNING"):
+        _log_in(page, "vic")
+        page.goto("/scenarios/")
+        page.get_by_role("link", name="Historical stress").click()
+        page.wait_for_url(re.compile(r"/scenarios/stress/$"))
+        page.get_by_label("Path start").fill("2026-09-01")
+        page.get_by_label("Path end").fill("2026-08-01")
+        page.get_by_role("button", name="Replay the path").click()
+        assert "The path ends on or before its start" in page.locator("#id_end_error").inner_text()
+        assert not m.ScenarioRun.objects.exists()
+        page.get_by_label("Path end").fill("2026-11-27")
+        page.get_by_role("button", name="Replay the path").click()
+        page.wait_for_url(re.compile(r"/scenarios/runs/\d+/$"))
+        page.wait_for_selector("canvas[data-chart='stress'][data-drawn='true']", timeout=120_000)
+    run = m.ScenarioRun.objects.get()
+    assert (run.kind, run.status, run.requested_by.username) == ("stress", "succeeded", "vic")
+    assert page.locator("[data-run-status='succeeded']").is_visible()
+    chart = page.evaluate(
+        "(() => { const c = document.querySelector(\"canvas[data-chart='stress']\").chart;"
+        " return [c.data.labels, c.data.datasets.map((d) => d.label), c.options.plugins.marker.at]; })()"
+    )
+    assert chart[0] == ["2026-09-30", "2026-10-31", "2026-11-27"]
+    assert chart[1] == ["Held value", "Exposure", "Price-floor liability"]
+    assert chart[0][chart[2]] == run.result["worst"]
+    assert page.locator("tr.worst td").first.inner_text().startswith(run.result["worst"])
+    screenshot(page, "scenario-run-stress-finished")
+
+
 def test_a_viewer_cannot_start_a_refresh(page, demo):
     """A viewer sees no refresh button, and a refresh posted from the browser with a valid CSRF token is
     still refused 403 with no run recorded."""

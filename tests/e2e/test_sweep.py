@@ -21,6 +21,7 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from functools import cache
 from pathlib import Path
 
@@ -29,6 +30,7 @@ from django.apps import apps
 from django.conf import settings
 from django.db import models
 from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
 
 from portfolio import models as m
 from portfolio.book.basis import Basis
@@ -110,6 +112,66 @@ def _scenario() -> tuple:
     return (scenario.pk,)
 
 
+def _stress_run() -> tuple:
+    """The sweep's historical stress run, stored by the sweep's analyst the first time it is asked
+    for as the worker stores one: the demo book of the default date on 2022-01-01 to 2024-12-31, 36
+    month ends (the demo data holds no prices that far back, so its result is made here: shares
+    falling and recovering, NdPr oxide below the floor from mid-2023 to late 2024), the worst in May 2024,
+    and a note."""
+    from django.contrib.auth import get_user_model
+
+    from portfolio.book import default_as_of
+
+    run = m.ScenarioRun.objects.filter(kind="stress", status="succeeded").order_by("pk").first()
+    if run is None:
+        days = [dt.date(2022 + i // 12, i % 12 + 1, 1) - dt.timedelta(days=1) for i in range(1, 37)]
+        points, losses = [], []
+        for i, day in enumerate(days):
+            value = Decimal(-2_400_000 * i + 45_000 * i * i)
+            floor = Decimal(max(0, 1_800_000 * (min(i, 28) - 17) - 2_500_000 * max(0, i - 28)))
+            losses.append((floor - value, day.isoformat()))
+            points.append(
+                {
+                    "on": day.isoformat(),
+                    "change": {
+                        "value_usd": f"{value:.2f}", "exposure_usd": f"{value + floor:.2f}",
+                        "floor_liability_usd": f"{floor:.2f}", "contingent_usd": "0.00",
+                    },
+                    "loss_usd": f"{floor - value:.2f}",
+                    "inputs_moved": 9 if floor else 8,
+                }
+            )  # fmt: skip
+        worst = max(losses)[1]
+        result = {
+            "as_of": default_as_of().isoformat(), "start": "2022-01-01", "end": "2024-12-31", "points": points,
+            "worst": worst,
+            "notes": ["USA Rare Earth, Inc.: no close of USAR (NASDAQ) by 2022-01-01; its shares stay as they are."],
+        }  # fmt: skip
+        run = m.ScenarioRun.objects.create(
+            kind="stress", as_of=default_as_of(), start=dt.date(2022, 1, 1), end=dt.date(2024, 12, 31),
+            status="succeeded", requested_by=get_user_model().objects.get(username="ana"), result=result,
+            finished_at=timezone.now(),
+        )  # fmt: skip
+    return (run.pk,)
+
+
+def _sensitivities_run() -> tuple:
+    """The sweep's sensitivities run on the default date, worked out (as the worker does) the first
+    time it is asked for."""
+    from django.contrib.auth import get_user_model
+
+    from portfolio.book import default_as_of
+    from portfolio.services.scenario_runs import scenario_run_execute
+
+    run = m.ScenarioRun.objects.filter(kind="sensitivities").order_by("pk").first()
+    if run is None:
+        run = m.ScenarioRun.objects.create(
+            kind="sensitivities", as_of=default_as_of(), requested_by=get_user_model().objects.get(username="ana")
+        )
+        scenario_run_execute(run_id=run.pk)
+    return (run.pk,)
+
+
 @dataclass(frozen=True)
 class Page:
     """A page of the sweep: ``name`` names its screenshots; ``url_name`` and ``args`` (a tuple, or a
@@ -182,6 +244,11 @@ PAGES: list[Page] = [
     # The tornado of every input of the demo book and the NdPr oxide floor's liability over its price.
     Page("scenario-sensitivities", "scenario-sensitivities"),
     Page("scenario-sensitivities-past", "scenario-sensitivities", query="as_of=2026-11-24"),
+    # The historical stress form with the runs asked for, a stress run's path (its chart, its worst
+    # day and its 36 days) and a sensitivities run in short.
+    Page("scenario-stress", "scenario-stress"),
+    Page("scenario-run-stress", "scenario-run", _stress_run),
+    Page("scenario-run-sensitivities", "scenario-run", _sensitivities_run),
     Page("not-found", "deal", ("no-such-deal",), status=404),
 ]
 

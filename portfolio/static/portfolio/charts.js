@@ -284,7 +284,35 @@
     });
   }
 
-  var draw = { tornado: tornado, "floor-curve": floorCurve, waterfall: waterfall, value: value, allocation: allocation, price: price, timeline: timeline, "portfolio-timeline": portfolioTimeline };
+  // A historical stress path: the change of the held value, the exposure and the floors' liability
+  // from the base on each day of the path, each line drawn its own way (colour, dash and point) so
+  // that they differ without colour; zero is the base; the worst day is marked across the chart.
+  function stress(canvas, spec) {
+    var styles = [{ colour: palette[0], dash: [], point: "circle" }, { colour: palette[1], dash: [6, 4], point: "rectRot" },
+                  { colour: palette[2], dash: [2, 3], point: "triangle" }];
+    var dots = spec.labels.length <= (narrow(canvas) ? 12 : 40) ? 3 : 0;
+    return new Chart(canvas, {
+      type: "line",
+      data: { labels: spec.labels, datasets: spec.datasets.map(function (set, i) {
+        var style = styles[i % styles.length];
+        return { label: set.label, data: set.data, borderColor: style.colour, backgroundColor: style.colour, borderDash: style.dash,
+                 pointStyle: style.point, pointRadius: dots, borderWidth: 2, fill: false };
+      }) },
+      plugins: [marker],
+      options: { animation: false, interaction: { mode: "index", intersect: false }, aspectRatio: narrow(canvas) ? 1 : 2.5,
+                 scales: { x: { ticks: { maxTicksLimit: narrow(canvas) ? 4 : 12, maxRotation: 0 } },
+                           y: { ticks: { maxTicksLimit: narrow(canvas) ? 6 : 8, callback: function (v) { return usd(v); } },
+                                grid: { color: function (c) { return c.tick && c.tick.value === 0 ? pageColour("--muted", "#4a5563") : Chart.defaults.borderColor; } } } },
+                 plugins: { legend: { position: narrow(canvas) ? "bottom" : "top", labels: { usePointStyle: true, boxWidth: 8, boxHeight: 8 } },
+                            marker: { at: spec.worst, text: spec.worst_label || "" },
+                            tooltip: { callbacks: { label: function (c) {
+                              var v = c.parsed.y;
+                              return c.dataset.label + ": " + (v === null || v === undefined ? "n/a" : (v > 0 ? "+" : v < 0 ? "-" : "") + money.format(Math.abs(v)));
+                            } } } } },
+    });
+  }
+
+  var draw = { stress: stress, tornado: tornado, "floor-curve": floorCurve, waterfall: waterfall, value: value, allocation: allocation, price: price, timeline: timeline, "portfolio-timeline": portfolioTimeline };
 
   document.addEventListener("DOMContentLoaded", function () {
     if (typeof Chart === "undefined") { return; }
