@@ -470,6 +470,20 @@ SOURCED_FACTORIES = [
 ]
 BAD_VALUES += [
     (
+        "scenario run: a result without its scenario",
+        (f.ScenarioRunFactory, {}),
+        {"kind": "result"},
+        "A result's run names its scenario; other runs name none.",
+    ),
+    (
+        "scenario run: a stress path ending before it starts",
+        (f.ScenarioRunFactory, {"kind": "stress", "start": dt.date(2024, 1, 1), "end": dt.date(2024, 3, 31)}),
+        {"end": dt.date(2023, 12, 31)},
+        "A stress run's path starts before it ends; other runs have no path.",
+    ),
+]
+BAD_VALUES += [
+    (
         f"{factory._meta.model.__name__} claims a source it does not name",
         (factory, {}),
         {"evidence": "news", "source_url": ""},

@@ -11,13 +11,14 @@ from http import HTTPStatus
 
 import pytest
 from celery.contrib.testing.worker import start_worker
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 from rest_framework.test import APIClient
 
 from portfolio import models as m
 from portfolio import tasks
-from portfolio.services.scenario_runs import scenario_run_execute, scenario_runs_recover
+from portfolio.services.scenario_runs import scenario_run_execute, scenario_run_start, scenario_runs_recover
 from tests import factories as f
 from tests.portfolio.api.test_permission_matrix import _client
 from tests.portfolio.book.test_scenarios import _floor_deal
@@ -151,3 +152,15 @@ def test_a_run_whose_worker_stopped_is_queued_again_and_done_once(django_capture
         assert scenario_runs_recover() == []
     held = f.ScenarioRunFactory(status=m.ScenarioRun.Status.RUNNING, worker="elsewhere:1", result=None)
     assert scenario_run_execute(run_id=held.pk).status == "running"  # another live process holds it
+
+
+@pytest.mark.django_db
+def test_the_service_refuses_a_path_over_ten_years_whoever_asks():
+    """The ten-year limit is the run's own rule: the pages and the API check it first, the service
+    whatever calls it."""
+    with pytest.raises(ValidationError, match="at most ten years"):
+        scenario_run_start(
+            kind="stress", as_of=dt.date(2026, 7, 10), start=dt.date(2010, 1, 1), end=dt.date(2024, 1, 1),
+            user=f.UserFactory(),
+        )  # fmt: skip
+    assert not m.ScenarioRun.objects.exists()
