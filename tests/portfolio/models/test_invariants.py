@@ -477,8 +477,8 @@ BAD_VALUES += [
     ),
     (
         "scenario run: a stress path ending before it starts",
-        (f.ScenarioRunFactory, {"kind": "stress", "start": dt.date(2024, 1, 1), "end": dt.date(2024, 3, 31)}),
-        {"end": dt.date(2023, 12, 31)},
+        (f.ScenarioRunFactory, {}),
+        {"kind": "stress", "start": dt.date(2024, 1, 1), "end": dt.date(2023, 12, 31)},
         "A stress run's path starts before it ends; other runs have no path.",
     ),
 ]
