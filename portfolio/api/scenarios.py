@@ -119,25 +119,19 @@ class ScenarioViewSet(
 
     def perform_create(self, serializer):
         serializer.instance = scenario_save(
-            Scenario(**self._fields(serializer.validated_data)),
+            Scenario(**serializer.validated_data),
             user=self.request.user,
             reason="Created through the API",
         )
 
     def perform_update(self, serializer):
         scenario = serializer.instance
-        for name, value in self._fields(serializer.validated_data).items():
+        for name, value in serializer.validated_data.items():
             setattr(scenario, name, value)
         serializer.instance = scenario_save(scenario, user=self.request.user, reason="Changed through the API")
 
     def perform_destroy(self, instance):
         scenario_delete(instance, user=self.request.user, reason="Deleted through the API")
-
-    @staticmethod
-    def _fields(data: dict) -> dict:
-        if "shocks" in data:
-            data = {**data, "shocks": [{k: v for k, v in shock.items() if v is not None} for shock in data["shocks"]]}
-        return data
 
     def _as_of(self, scenario: Scenario | None = None):
         query = RunQuery(data=self.request.query_params)

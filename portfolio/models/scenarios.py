@@ -222,16 +222,22 @@ class Scenario(TimeStampedModel):
     def shock_list(self) -> list[Shock]:
         return shocks_from(self.shocks)
 
+    def clean_fields(self, exclude=None) -> None:
+        """The shocks read and stored as the model states them (amounts as text), whatever form they
+        were given in (numbers, decimals), before the fields are checked: a decimal is not JSON."""
+        if not exclude or "shocks" not in exclude:
+            try:
+                self.shocks = [shock.as_json() for shock in shocks_from(self.shocks)]
+            except ValidationError as exc:
+                raise ValidationError({"shocks": exc.messages}) from exc
+        super().clean_fields(exclude=exclude)
+
     def clean(self) -> None:
         super().clean()
-        try:
-            shocks = shocks_from(self.shocks)
-        except ValidationError as exc:
-            raise ValidationError({"shocks": exc.messages}) from exc
+        shocks = shocks_from(self.shocks)  # as ``clean_fields`` stored them
         twice = shocks_overlap(shocks)
         if twice:
             raise ValidationError({"shocks": f"Each target is shocked once; shocked twice: {', '.join(twice)}."})
-        self.shocks = [shock.as_json() for shock in shocks]
         missing = unknown_targets(shocks)
         if missing:
             raise ValidationError({"shocks": missing})

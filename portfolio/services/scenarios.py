@@ -5,9 +5,7 @@ from __future__ import annotations
 
 from typing import cast
 
-from django.core.exceptions import ValidationError
-
-from portfolio.models import Scenario, shocks_from
+from portfolio.models import Scenario
 
 from .records import record_delete, record_save
 
@@ -17,10 +15,6 @@ def scenario_save(scenario: Scenario, *, user, reason: str) -> Scenario:
     ``user`` as its author. A ValidationError leaves the database unchanged."""
     if scenario.pk is None and scenario.created_by_id is None:
         scenario.created_by = user
-    try:  # stored as the model states them (amounts as text), whatever form they were given in
-        scenario.shocks = [shock.as_json() for shock in shocks_from(scenario.shocks)]
-    except ValidationError as exc:
-        raise ValidationError({"shocks": exc.messages}) from exc
     return cast(Scenario, record_save(scenario, user=user, reason=reason))
 
 

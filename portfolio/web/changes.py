@@ -12,10 +12,10 @@ from portfolio.book import default_as_of
 from portfolio.book.bridge import STEP_KINDS, BookBridge, default_start
 
 from . import charts
-from .exports import table_response
 from .feed import feed_context
 from .labels import dimension_labels
 from .params import PeriodForm, period_from
+from .tables import table_response
 
 #: The breakdowns the page offers (the API takes every dimension of the book).
 GROUPINGS = [

@@ -3,45 +3,22 @@
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
 
 from django.contrib.auth.decorators import permission_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
 from portfolio import figures_cache
-from portfolio.book import Basis, book_on, default_as_of, one_source
-from portfolio.book.scenarios import scenario_figures
+from portfolio.book import Basis, default_as_of
 from portfolio.book.values import valuations_on
 from portfolio.models import CashFlow, Deal, Milestone, Position
 from portfolio.report import REPORT_DIMENSIONS, report_context
 from portfolio.selectors import milestones_measured, milestones_with_revision_dates
-from portfolio.spreadsheets.files import table_csv, table_xlsx
 
 from .params import AsOfForm, BasisForm, ReportForm, as_of_from, basis_from
-
-FORMATS = {
-    "csv": "text/csv; charset=utf-8",
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-}
-
-
-def _sheet_cell(value):
-    """A value as a worksheet holds it: amounts as numbers."""
-    return float(value) if isinstance(value, Decimal) else value
-
-
-def table_response(name: str, fmt: str, headers: list[str], rows: list[list]) -> HttpResponse:
-    if fmt not in FORMATS:
-        raise Http404("Exports come as csv or xlsx.")
-    if fmt == "csv":
-        body = table_csv(headers, rows, bom=False)
-    else:
-        body = table_xlsx([(name, headers, ([_sheet_cell(v) for v in row] for row in rows))])
-    response = HttpResponse(body, content_type=FORMATS[fmt])
-    response["Content-Disposition"] = f'attachment; filename="lodestone-{name}.{fmt}"'
-    return response
+from .scenarios import report_scenario
+from .tables import table_response
 
 
 @permission_required("portfolio.view_position", raise_exception=True)
@@ -169,13 +146,5 @@ def report(request: HttpRequest) -> HttpResponse:
     context = {"form": form, **report_context(figures)}
     chosen = form.cleaned_data.get("scenario") if form.is_valid() else None
     if chosen is not None:
-        # The scenario pages import this module's formats: read theirs when a scenario is chosen.
-        from .scenarios import ShockNames, scenario_context, shock_words, stored_shocks
-
-        shocks, problems = stored_shocks(chosen)
-        context["scenario"] = {"item": chosen, "shocks": [shock_words(s, ShockNames.of(shocks)) for s in shocks],
-                               "problems": problems}  # fmt: skip
-        if not problems:
-            with one_source():
-                context["scenario"].update(scenario_context(scenario_figures(book_on(as_of), shocks)))
+        context["scenario"] = report_scenario(chosen, as_of)
     return render(request, "portfolio/web/report.html", context)

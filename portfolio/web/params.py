@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from django import forms
+from django.core.exceptions import ValidationError
 
 from portfolio.book import BOOK_LABELS, BOOKS, DEFAULT_BOOK, DEFAULT_PERIOD, ChangePeriod
 from portfolio.book.bridge import default_start
@@ -92,10 +93,10 @@ class PeriodForm(forms.Form):
     end = forms.DateField(required=False, label="To", widget=ISO_DATE_INPUT)
 
     def clean_start(self):
-        return _shown(self.cleaned_data.get("start"))
+        return shown_date(self.cleaned_data.get("start"))
 
     def clean_end(self):
-        return _shown(self.cleaned_data.get("end"))
+        return shown_date(self.cleaned_data.get("end"))
 
     def clean(self):
         cleaned = super().clean()
@@ -105,7 +106,8 @@ class PeriodForm(forms.Form):
         return cleaned
 
 
-def _shown(value: date | None) -> date | None:
+def shown_date(value: date | None) -> date | None:
+    """A form's date, refused with the reason where the pages show no figures for it."""
     error = value and shown_date_error(value)
     if error:
         raise forms.ValidationError(error)
@@ -119,3 +121,13 @@ def period_from(form: PeriodForm, default_end: date) -> tuple[date, date]:
     end = cleaned.get("end") or default_end
     start = cleaned.get("start") or default_start(end)
     return start, end
+
+
+def refusal_on(form: forms.Form, exc: ValidationError) -> None:
+    """A service's refusal (a model's checks) shown on ``form``: on the field it concerns, or
+    above the form."""
+    if not hasattr(exc, "error_dict"):
+        form.add_error(None, exc)
+        return
+    for name, errors in exc.message_dict.items():
+        form.add_error(name if name in form.fields else None, errors)

@@ -24,14 +24,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 
 from portfolio.book import default_as_of
-from portfolio.book.dates import shown_date_error
 from portfolio.exceptions import BrokerUnavailableError, ScenarioRunRefusedError
 from portfolio.models import ScenarioRun
 from portfolio.models.scenarios import MAX_STRESS_DAYS
 from portfolio.services.scenario_runs import scenario_run_start
 
 from . import charts
-from .params import ISO_DATE_INPUT
+from .params import ISO_DATE_INPUT, refusal_on, shown_date
 
 #: Stress runs listed a page, the latest first.
 RUNS_PAGE_SIZE = 25
@@ -63,13 +62,13 @@ class StressForm(forms.Form):
         self.fields["as_of"].help_text = f"The held book replayed; blank for the latest valuation date ({latest})."
 
     def clean_start(self):
-        return _shown(self.cleaned_data.get("start"))
+        return shown_date(self.cleaned_data.get("start"))
 
     def clean_end(self):
-        return _shown(self.cleaned_data.get("end"))
+        return shown_date(self.cleaned_data.get("end"))
 
     def clean_as_of(self):
-        return _shown(self.cleaned_data.get("as_of"))
+        return shown_date(self.cleaned_data.get("as_of"))
 
     def clean(self):
         cleaned = super().clean()
@@ -80,22 +79,6 @@ class StressForm(forms.Form):
             elif (end - start).days > MAX_STRESS_DAYS:
                 self.add_error("end", "A path is at most ten years long: choose a later start or an earlier end.")
         return cleaned
-
-
-def _shown(value: date | None) -> date | None:
-    error = value and shown_date_error(value)
-    if error:
-        raise forms.ValidationError(error)
-    return value
-
-
-def _refusal_on(form: StressForm, exc: ValidationError) -> None:
-    """A refusal of the run (its model's checks), on the field it concerns or above the form."""
-    if not hasattr(exc, "error_dict"):
-        form.add_error(None, exc)
-        return
-    for name, errors in exc.message_dict.items():
-        form.add_error(name if name in form.fields else None, errors)
 
 
 # --- The stress page ------------------------------------------------------------------------------
@@ -136,7 +119,7 @@ def scenario_stress(request: HttpRequest) -> HttpResponse:
             except BrokerUnavailableError as exc:
                 refusal, status = Refusal(exc.message, exc.extra.get("run")), 503
             except ValidationError as exc:
-                _refusal_on(form, exc)
+                refusal_on(form, exc)
             else:
                 messages.success(request, f"Historical stress #{run.pk} queued.")
                 return redirect("scenario-run", pk=run.pk)

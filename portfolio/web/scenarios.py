@@ -50,9 +50,9 @@ from portfolio.models.scenarios import MAX_SHOCKS, SHOCK_FIELDS, shock_from
 from portfolio.services.scenarios import scenario_delete, scenario_save
 
 from . import charts
-from .exports import FORMATS, table_response
 from .labels import country_name, dimension_labels
-from .params import ISO_DATE_INPUT, AsOfForm, as_of_from
+from .params import ISO_DATE_INPUT, AsOfForm, as_of_from, refusal_on
+from .tables import FORMATS, table_response
 
 SAVE_REASON = "Saved on the Scenarios page"
 DELETE_REASON = "Deleted on the Scenarios page"
@@ -312,15 +312,6 @@ def _rows_of(scenario: Scenario) -> list[dict]:
     ]
 
 
-def _refusal_on(form: ScenarioForm, exc: ValidationError) -> None:
-    """A refusal of the save, on the field it concerns or above the form."""
-    if not hasattr(exc, "error_dict"):
-        form.add_error(None, exc)
-        return
-    for name, errors in exc.message_dict.items():
-        form.add_error(name if name in form.fields else None, errors)
-
-
 def _edit(request: HttpRequest, scenario: Scenario) -> HttpResponse:
     """The form of a new or stored scenario: GET shows it, POST saves it (or shows why not)."""
     stored_name = scenario.name  # the heading's, whatever is typed
@@ -337,7 +328,7 @@ def _edit(request: HttpRequest, scenario: Scenario) -> HttpResponse:
             try:
                 scenario_save(scenario, user=request.user, reason=SAVE_REASON)
             except ValidationError as exc:
-                _refusal_on(form, exc)
+                refusal_on(form, exc)
             else:
                 messages.success(request, f"Scenario “{scenario.name}” saved.")
                 return redirect("scenario", pk=scenario.pk)
@@ -478,6 +469,18 @@ def scenario_context(result: ScenarioResult) -> dict:
         "exposure_gaps": total.exposure_gaps,
         "simulated": base_total.simulated or total.simulated,
     }
+
+
+def report_scenario(scenario: Scenario, as_of: date) -> dict:
+    """A saved scenario as the printable report shows it, run on the report's date: its shocks in
+    words and what its page shows of a run (or why its shocks cannot be read)."""
+    shocks, problems = stored_shocks(scenario)
+    names = ShockNames.of(shocks)
+    shown: dict[str, Any] = {"item": scenario, "shocks": [shock_words(s, names) for s in shocks], "problems": problems}
+    if not problems:
+        with one_source():
+            shown.update(scenario_context(scenario_figures(book_on(as_of), shocks)))
+    return shown
 
 
 @dataclass(frozen=True)
